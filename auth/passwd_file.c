@@ -1,0 +1,259 @@
+/*
+ * Runs as root inside privpop-auth: reads the root-owned passwd-file.
+ * Nothing here reads client bytes except the user name it looks up,
+ * which has been validated by pwf_valid_user().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "numparse.h"
+#include "passwd_file.h"
+
+int
+pwf_valid_user(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > POP3_MAX_USER)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch < 0x21 || ch > 0x7e || ch == ':' || ch == '/')
+			return 0;
+	}
+	return 1;
+}
+
+/* Copy field [p, p+n) into dst of size dstlen; -1 if it does not fit. */
+static int
+field(char *dst, size_t dstlen, const char *p, size_t n)
+{
+	if (n >= dstlen)
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int
+pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
+{
+	const char *f[7];
+	size_t flen[7];
+	size_t i, start = 0;
+	int nf = 0;
+	uint64_t v;
+	const char *pw;
+	size_t pwlen;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (len == 0 || line[0] == '#')
+		return 0;
+	if (memchr(line, '\0', len) != NULL)
+		return -1;
+	/* six ':' separators; the mail field takes the rest */
+	for (i = 0; i <= len && nf < 7; i++) {
+		if (i == len || (line[i] == ':' && nf < 6)) {
+			f[nf] = line + start;
+			flen[nf] = i - start;
+			nf++;
+			start = i + 1;
+		}
+	}
+	if (nf < 6)
+		return -1;
+	if (nf == 6) {	/* no mail field */
+		f[6] = line + len;
+		flen[6] = 0;
+	}
+	memset(e, 0, sizeof(*e));
+	if (!pwf_valid_user(f[0], flen[0]) ||
+	    field(e->user, sizeof(e->user), f[0], flen[0]) == -1)
+		return -1;
+	pw = f[1];
+	pwlen = flen[1];
+	if (pwlen == 0)
+		return -1;	/* an empty password is never valid */
+	if (pw[0] == '!' || pw[0] == '*') {
+		e->scheme = PWF_LOCKED;
+	} else if (pwlen > 7 && strncmp(pw, "{PLAIN}", 7) == 0) {
+		e->scheme = PWF_PLAIN;
+		pw += 7;
+		pwlen -= 7;
+	} else {
+		e->scheme = PWF_CRYPT;
+		if (pwlen > 7 && strncmp(pw, "{CRYPT}", 7) == 0) {
+			pw += 7;
+			pwlen -= 7;
+		}
+		if (pw[0] == '{')
+			return -1;	/* an unknown {SCHEME} */
+	}
+	if (field(e->secret, sizeof(e->secret), pw, pwlen) == -1)
+		return -1;
+	if (parse_uint(f[2], flen[2], 0, UINT32_MAX - 1, &v) == -1)
+		return -1;
+	e->uid = (uid_t)v;
+	if (parse_uint(f[3], flen[3], 0, UINT32_MAX - 1, &v) == -1)
+		return -1;
+	e->gid = (gid_t)v;
+	if (flen[5] == 0 || f[5][0] != '/' ||
+	    field(e->home, sizeof(e->home), f[5], flen[5]) == -1)
+		return -1;
+	if (field(e->mail, sizeof(e->mail), f[6], flen[6]) == -1)
+		return -1;
+	return 1;
+}
+
+/* Calls fn for every entry; stops early when fn returns non-zero.
+ * Malformed lines are logged once and skipped. */
+static int
+pwf_each(const char *path, int (*fn)(const struct pwf_entry *, void *),
+    void *arg)
+{
+	static struct pwf_entry e;
+	char line[CONFIG_MAX_LINE + 2];
+	FILE *fp;
+	int lineno = 0, r = 0;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		log_warn("passwd_file %s", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t n = strlen(line);
+		int pr;
+
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (!feof(fp)) {
+			int ch;
+
+			log_warnx("%s:%d: line too long", path, lineno);
+			while ((ch = fgetc(fp)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		pr = pwf_parse_line(line, n, &e);
+		if (pr == -1)
+			log_warnx("%s:%d: malformed entry skipped", path,
+			    lineno);
+		if (pr == 1 && r == 0)
+			r = fn(&e, arg);
+	}
+	fclose(fp);
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(&e, sizeof(e));
+	return r;
+}
+
+struct lookup_ctx {
+	const char		*user;
+	struct pwf_entry	*out;
+	char			*dummy;
+	int			 found;
+};
+
+static int
+lookup_cb(const struct pwf_entry *e, void *arg)
+{
+	struct lookup_ctx *c = arg;
+
+	if (c->dummy[0] == '\0' && e->scheme == PWF_CRYPT)
+		snprintf(c->dummy, CONFIG_MAX_LINE, "%s", e->secret);
+	if (!c->found && strcmp(e->user, c->user) == 0) {
+		*c->out = *e;
+		c->found = 1;
+	}
+	return 0;	/* always read on */
+}
+
+int
+pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
+    char *dummy_r)
+{
+	struct lookup_ctx c = { user, out, dummy_r, 0 };
+
+	dummy_r[0] = '\0';
+	if (pwf_each(path, lookup_cb, &c) == -1)
+		return -1;
+	return c.found;
+}
+
+static int
+plain_cb(const struct pwf_entry *e, void *arg)
+{
+	(void)arg;
+	return e->scheme == PWF_PLAIN;
+}
+
+int
+pwf_has_plain(const char *path)
+{
+	return pwf_each(path, plain_cb, NULL) == 1;
+}
+
+int
+pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
+    size_t outlen)
+{
+	const char *src = e->mail[0] ? e->mail : deflt;
+	const char *at = strchr(e->user, '@');
+	size_t o = 0;
+	const char *p;
+
+	if (strncmp(src, "maildir:", 8) != 0)
+		return -1;
+	for (p = src; *p != '\0'; p++) {
+		const char *ins = NULL;
+		size_t n = 0;
+		char ch[1];
+
+		if (*p == '~' && p == src + 8) {
+			ins = e->home;
+			n = strlen(ins);
+		} else if (*p == '%' && p[1] != '\0') {
+			p++;
+			switch (*p) {
+			case 'u':
+				ins = e->user;
+				n = strlen(ins);
+				break;
+			case 'n':
+				ins = e->user;
+				n = at ? (size_t)(at - e->user) : strlen(ins);
+				break;
+			case 'd':
+				ins = at ? at + 1 : "";
+				n = strlen(ins);
+				break;
+			case '%':
+				ins = "%";
+				n = 1;
+				break;
+			default:
+				return -1;
+			}
+		} else {
+			ch[0] = *p;
+			ins = ch;
+			n = 1;
+		}
+		if (n >= outlen - o)
+			return -1;
+		memcpy(out + o, ins, n);
+		o += n;
+	}
+	out[o] = '\0';
+	if (out[8] != '/' || strstr(out, "/../") != NULL)
+		return -1;
+	return 0;
+}

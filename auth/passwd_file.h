@@ -1,0 +1,62 @@
+/*
+ * The passwd-file of virtual users (documented in etc/passwd.example):
+ *
+ *   user:password:uid:gid:gecos:home:mail
+ *
+ * user      1..128 printable characters, no ':' or '/'; may hold @domain
+ * password  a crypt(3) hash ($y$ yescrypt, $2b$ bcrypt, $6$ SHA-512,
+ *           $5$ SHA-256), optionally prefixed {CRYPT}; or {PLAIN}secret,
+ *           a stored plaintext secret that also enables APOP; a field
+ *           starting with '!' or '*' disables the account
+ * uid, gid  numeric owner of the mailbox (uid 0 is refused)
+ * gecos     ignored
+ * home      absolute path
+ * mail      mailbox location, the rest of the line (may contain ':'),
+ *           e.g. maildir:~/Maildir; empty means the config default
+ */
+#ifndef PRIVPOP_PASSWD_FILE_H
+#define PRIVPOP_PASSWD_FILE_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#include "limits.h"
+
+enum pwf_scheme { PWF_CRYPT, PWF_PLAIN, PWF_LOCKED };
+
+struct pwf_entry {
+	char		 user[POP3_MAX_USER + 1];
+	enum pwf_scheme	 scheme;
+	char		 secret[CONFIG_MAX_LINE];	/* hash or plaintext */
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 home[MAIL_MAX_PATH];
+	char		 mail[MAIL_MAX_PATH];
+};
+
+/* A user name as privpop accepts it anywhere. */
+int	pwf_valid_user(const char *p, size_t len);
+
+/* Parse one line (without its newline).  Returns 1 for an entry, 0 for
+ * a blank or comment line, -1 for a malformed line. */
+int	pwf_parse_line(const char *line, size_t len, struct pwf_entry *);
+
+/*
+ * Look user up in the file at path.  The whole file is always read, so
+ * the time taken does not tell where (or whether) the user is.  Also
+ * returns in dummy_r (size CONFIG_MAX_LINE) the hash of the first crypt
+ * entry, which an unknown user's password is checked against so that
+ * it costs the same work.  Returns 1 found, 0 not found, -1 on error.
+ */
+int	pwf_lookup(const char *path, const char *user, struct pwf_entry *,
+	    char *dummy_r);
+
+/* Whether any entry stores a plaintext secret (APOP possible). */
+int	pwf_has_plain(const char *path);
+
+/* Expand the mailbox location: ~ -> home, %u user, %n local part,
+ * %d domain.  The result must be "maildir:/absolute".  0 or -1. */
+int	pwf_mail_location(const struct pwf_entry *, const char *deflt,
+	    char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * privpop-auth: the authentication helper.  Runs as root (when privpopd
+ * runs as root), has no network socket and talks only to its session
+ * child over the socketpair on fd 3.
+ *
+ * What runs as root here: reading the config and the passwd-file,
+ * crypt(3), and forking privpop-store, which drops to the mailbox owner
+ * (spawn_store) before it execs.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ipc.h"
+#include "log.h"
+#include "passwd_file.h"
+#include "privdrop.h"
+#include "verify.h"
+
+/* The APOP timestamp: "<pid.random@host>", RFC 1939 section 7. */
+#define STAMP_MAX	200
+
+static struct conf conf;
+static int sock = IPC_CHILD_FD;
+static int to_stderr, debug;
+static char stamp[STAMP_MAX];
+static int attempts;
+static pid_t store_pid = -1;
+
+static void
+make_stamp(void)
+{
+	unsigned char rnd[8];
+	char host[128];
+	int i, o;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	if (conf.hostname[0] != '\0')
+		snprintf(host, sizeof(host), "%s", conf.hostname);
+	else if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	o = snprintf(stamp, sizeof(stamp), "<%ld.", (long)getpid());
+	for (i = 0; i < 8; i++)
+		o += snprintf(stamp + o, sizeof(stamp) - (size_t)o, "%02x",
+		    rnd[i]);
+	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
+}
+
+static void
+send_hello(void)
+{
+	struct msg m;
+	uint32_t flags = 0;
+
+	if (pwf_has_plain(conf.passwd_file))
+		flags |= HELLO_APOP;
+	msg_init(&m, MSG_SESSION_HELLO);
+	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
+	    msg_put_u32(&m, flags) == -1 ||
+	    msg_put_str(&m, (flags & HELLO_APOP) ? stamp : "") == -1 ||
+	    ipc_send(sock, &m, -1) == -1)
+		fatal("send hello");
+}
+
+static void
+fail_delay(void)
+{
+	struct timespec ts;
+
+	ts.tv_sec = conf.auth_fail_delay_ms / 1000;
+	ts.tv_nsec = (long)(conf.auth_fail_delay_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+answer_fail(uint32_t code)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_SESSION_AUTH_FAIL);
+	if (msg_put_u32(&m, code) == -1 || ipc_send(sock, &m, -1) == -1)
+		fatal("send auth fail");
+}
+
+/*
+ * Fork privpop-store as the mailbox owner with a new socketpair, tell
+ * it which mailbox to open, and hand the other end to the session.
+ */
+static int
+spawn_store(const struct pwf_entry *e, const char *location)
+{
+	static char *const envp_default[] = { "PATH=/usr/bin:/bin", NULL };
+	char *envp[8];
+	char *argv[4];
+	int sv[2], argc = 0, envc = 0;
+	struct msg m;
+	const char *keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS" };
+	size_t i;
+
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	argv[argc++] = "privpop-store";
+	if (to_stderr)
+		argv[argc++] = "-e";
+	if (debug)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	envp[envc++] = envp_default[0];
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		/* sanitizer settings reach the worker in test builds */
+		static char kv[3][256];
+		const char *v = getenv(keep[i]);
+
+		if (v != NULL && snprintf(kv[i], sizeof(kv[i]), "%s=%s",
+		    keep[i], v) < (int)sizeof(kv[i]))
+			envp[envc++] = kv[i];
+	}
+	envp[envc] = NULL;
+
+	switch (store_pid = fork()) {
+	case -1:
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	case 0:
+		if (dup2(sv[1], IPC_CHILD_FD) == -1)
+			_exit(127);
+		closefrom(IPC_CHILD_FD + 1);
+		if (priv_is_root())
+			priv_drop(e->uid, e->gid, NULL);
+		if (chdir("/") == -1)
+			_exit(127);
+		execve(conf.store_helper, argv, envp);
+		log_warn("exec %s", conf.store_helper);
+		_exit(127);
+	}
+	close(sv[1]);
+	msg_init(&m, MSG_STORE_INIT);
+	if (msg_put_str(&m, e->user) == -1 ||
+	    msg_put_str(&m, location) == -1 || ipc_send(sv[0], &m, -1) == -1) {
+		log_warn("send store init");
+		close(sv[0]);
+		return -1;
+	}
+	msg_init(&m, MSG_SESSION_AUTH_OK);
+	if (msg_put_str(&m, e->user) == -1 ||
+	    ipc_send(sock, &m, sv[0]) == -1)
+		fatal("send auth ok");
+	close(sv[0]);
+	return 0;
+}
+
+/* After a verified password: pick the mailbox and start the worker. */
+static void
+login_ok(const struct pwf_entry *e, const char *addr)
+{
+	char location[MAIL_MAX_PATH];
+
+	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
+		log_warnx("login refused: addr=%s user=%s: uid/gid 0", addr,
+		    e->user);
+		answer_fail(IPC_ERR_PERM);
+		return;
+	}
+	if (pwf_mail_location(e, conf.mail_location, location,
+	    sizeof(location)) == -1) {
+		log_warnx("login refused: addr=%s user=%s: bad mail location",
+		    addr, e->user);
+		answer_fail(IPC_ERR_PERM);
+		return;
+	}
+	if (spawn_store(e, location) == -1) {
+		answer_fail(IPC_ERR_TEMP);
+		return;
+	}
+	log_info("login: addr=%s user=%s", addr, e->user);
+}
+
+/* LOGIN and APOP share everything but the check. */
+static void
+handle_login(struct msg *m, int apop)
+{
+	static struct pwf_entry e;
+	static char dummy[CONFIG_MAX_LINE];
+	const char *user, *cred, *addrp;
+	char addr[64];
+	int found, ok;
+
+	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
+	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
+	    msg_get_str(m, &addrp, sizeof(addr) - 1) == -1 ||
+	    msg_end(m) == -1)
+		fatalx("%s: malformed", msg_name(m->type));
+	snprintf(addr, sizeof(addr), "%s", addrp);
+	if (++attempts > conf.max_auth_fails)
+		fatalx("too many login attempts");
+
+	if (!pwf_valid_user(user, strlen(user)))
+		found = 0;
+	else if ((found = pwf_lookup(conf.passwd_file, user, &e, dummy)) ==
+	    -1) {
+		answer_fail(IPC_ERR_TEMP);
+		explicit_bzero(m->data, sizeof(m->data));
+		return;
+	}
+	if (apop)
+		ok = verify_apop(found ? &e : NULL, stamp, cred);
+	else
+		ok = verify_password(found ? &e : NULL, dummy, cred);
+	/* Wipe the password (and the message holding it) now. */
+	explicit_bzero(m->data, sizeof(m->data));
+
+	if (ok && found && e.scheme != PWF_LOCKED) {
+		login_ok(&e, addr);
+	} else {
+		log_info("login failed: addr=%s user=%s method=%s", addr,
+		    found ? e.user : "-", apop ? "apop" : "pass");
+		fail_delay();
+		answer_fail(IPC_ERR_AUTH);
+	}
+	explicit_bzero(&e, sizeof(e));
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *conffile = NULL;
+	char err[512];
+	struct msg m;
+	int ch, status;
+
+	while ((ch = getopt(argc, argv, "c:de")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'e':
+			to_stderr = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: privpop-auth -c file [-de]\n");
+			return 2;
+		}
+	}
+	log_open("privpop-auth", to_stderr, debug);
+	if (conffile == NULL)
+		fatalx("no configuration file given");
+	if (fcntl(sock, F_GETFD) == -1)
+		fatalx("no IPC socket on fd %d", sock);
+	if (conf_load(&conf, conffile, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	signal(SIGPIPE, SIG_IGN);
+	make_stamp();
+	send_hello();
+
+	for (;;) {
+		int r = ipc_recv(sock, &m);
+
+		if (r == 0)
+			return 0;	/* the session ended */
+		if (r == -1)
+			fatal("ipc receive");
+		switch (m.type) {
+		case MSG_AUTH_LOGIN:
+			handle_login(&m, 0);
+			break;
+		case MSG_AUTH_APOP:
+			handle_login(&m, 1);
+			break;
+		default:
+			fatalx("unexpected message %s", msg_name(m.type));
+		}
+		if (store_pid != -1)
+			break;
+	}
+	/* The worker serves the session now; wait for it (a later PAM
+	 * session is closed here). */
+	close(sock);
+	while (waitpid(store_pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status))
+		log_warnx("privpop-store killed by signal %d",
+		    WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("privpop-store exited with status %d",
+		    WEXITSTATUS(status));
+	return 0;
+}

@@ -1,0 +1,18 @@
+#ifndef PRIVPOP_VERIFY_H
+#define PRIVPOP_VERIFY_H
+
+#include "passwd_file.h"
+
+/* Check pass against the entry (crypt(3) or stored secret).  With
+ * e == NULL, spends the same work on dummy_hash and fails.  1 or 0. */
+int	verify_password(const struct pwf_entry *e, const char *dummy_hash,
+	    const char *pass);
+
+/* RFC 1939 APOP: digest is hex MD5(stamp secret).  1 or 0. */
+int	verify_apop(const struct pwf_entry *e, const char *stamp,
+	    const char *digest);
+
+/* Constant-time comparison of two NUL-terminated strings. */
+int	secret_equal(const char *a, const char *b);
+
+#endif

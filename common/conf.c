@@ -1,0 +1,288 @@
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "numparse.h"
+
+#ifndef PRIVPOP_LIBEXECDIR
+#define PRIVPOP_LIBEXECDIR "/usr/local/libexec/privpop"
+#endif
+#ifndef PRIVPOP_SYSCONFDIR
+#define PRIVPOP_SYSCONFDIR "/usr/local/etc/privpop"
+#endif
+#ifndef PRIVPOP_RUNSTATEDIR
+#define PRIVPOP_RUNSTATEDIR "/run"
+#endif
+#ifndef PRIVPOP_EMPTYDIR
+#define PRIVPOP_EMPTYDIR "/var/lib/privpop/empty"
+#endif
+
+/* The largest configuration file read; far above any real one. */
+#define CONF_MAX_FILE	(256 * 1024)
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->nlisten = 0;	/* "*:110" is added after parsing if none given */
+	snprintf(c->user, sizeof(c->user), "privpop");
+	snprintf(c->chroot_dir, sizeof(c->chroot_dir), "%s", PRIVPOP_EMPTYDIR);
+	c->prefork = DEFAULT_PREFORK;
+	c->max_sessions = DEFAULT_MAX_SESSIONS;
+	c->timeout = POP3_DEFAULT_TIMEOUT;
+	c->max_auth_fails = POP3_DEFAULT_MAX_AUTH_FAILS;
+	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+	snprintf(c->passwd_file, sizeof(c->passwd_file), "%s/passwd",
+	    PRIVPOP_SYSCONFDIR);
+	snprintf(c->mail_location, sizeof(c->mail_location),
+	    "maildir:~/Maildir");
+	snprintf(c->pid_file, sizeof(c->pid_file), "%s/privpopd.pid",
+	    PRIVPOP_RUNSTATEDIR);
+	snprintf(c->auth_helper, sizeof(c->auth_helper), "%s/privpop-auth",
+	    PRIVPOP_LIBEXECDIR);
+	snprintf(c->store_helper, sizeof(c->store_helper), "%s/privpop-store",
+	    PRIVPOP_LIBEXECDIR);
+	c->hostname[0] = '\0';	/* gethostname() at use */
+	c->log_debug = 0;
+}
+
+static int
+set_err(char *err, size_t errlen, const char *where, int line,
+    const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%d: %s", where, line, why);
+	return -1;
+}
+
+static int
+set_str(char *dst, size_t dstlen, const char *v)
+{
+	int n = snprintf(dst, dstlen, "%s", v);
+
+	return (n < 0 || (size_t)n >= dstlen) ? -1 : 0;
+}
+
+static int
+set_int(int *dst, const char *v, int min, int max)
+{
+	uint64_t n;
+
+	if (parse_uint(v, strlen(v), (uint64_t)min, (uint64_t)max, &n) == -1)
+		return -1;
+	*dst = (int)n;
+	return 0;
+}
+
+static int
+set_bool(int *dst, const char *v)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "1") == 0)
+		*dst = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	    strcmp(v, "0") == 0)
+		*dst = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* "host:port", "[v6addr]:port", "*:port" or "port". */
+static int
+set_listen(struct conf *c, const char *v)
+{
+	struct conf_listen *l;
+	const char *port, *host = "*";
+	size_t hostlen = 1;
+	uint64_t n;
+
+	if (c->nlisten >= MAX_LISTENERS)
+		return -1;
+	l = &c->listen[c->nlisten];
+	if (v[0] == '[') {
+		const char *e = strchr(v, ']');
+
+		if (e == NULL || e[1] != ':')
+			return -1;
+		host = v + 1;
+		hostlen = (size_t)(e - host);
+		port = e + 2;
+	} else if ((port = strrchr(v, ':')) != NULL) {
+		host = v;
+		hostlen = (size_t)(port - v);
+		port++;
+	} else
+		port = v;
+	if (hostlen == 0 || hostlen >= sizeof(l->host))
+		return -1;
+	if (parse_uint(port, strlen(port), 1, 65535, &n) == -1)
+		return -1;
+	memcpy(l->host, host, hostlen);
+	l->host[hostlen] = '\0';
+	snprintf(l->port, sizeof(l->port), "%u", (unsigned)n);
+	c->nlisten++;
+	return 0;
+}
+
+static int
+conf_line(struct conf *c, const char *key, const char *v)
+{
+	if (strcmp(key, "listen") == 0)
+		return set_listen(c, v);
+	if (strcmp(key, "user") == 0)
+		return set_str(c->user, sizeof(c->user), v);
+	if (strcmp(key, "chroot") == 0)
+		return v[0] == '/' ? set_str(c->chroot_dir,
+		    sizeof(c->chroot_dir), v) : -1;
+	if (strcmp(key, "prefork") == 0)
+		return set_int(&c->prefork, v, 1, MAX_PREFORK);
+	if (strcmp(key, "max_sessions") == 0)
+		return set_int(&c->max_sessions, v, 1, MAX_SESSIONS_LIMIT);
+	if (strcmp(key, "timeout") == 0)
+		return set_int(&c->timeout, v, POP3_MIN_TIMEOUT, 86400);
+	if (strcmp(key, "max_auth_fails") == 0)
+		return set_int(&c->max_auth_fails, v, 1, 100);
+	if (strcmp(key, "auth_fail_delay_ms") == 0)
+		return set_int(&c->auth_fail_delay_ms, v, 0,
+		    MAX_AUTH_FAIL_DELAY_MS);
+	if (strcmp(key, "passwd_file") == 0)
+		return v[0] == '/' ? set_str(c->passwd_file,
+		    sizeof(c->passwd_file), v) : -1;
+	if (strcmp(key, "mail_location") == 0)
+		return strncmp(v, "maildir:", 8) == 0 ? set_str(
+		    c->mail_location, sizeof(c->mail_location), v) : -1;
+	if (strcmp(key, "pid_file") == 0)
+		return v[0] == '/' ? set_str(c->pid_file,
+		    sizeof(c->pid_file), v) : -1;
+	if (strcmp(key, "auth_helper") == 0)
+		return v[0] == '/' ? set_str(c->auth_helper,
+		    sizeof(c->auth_helper), v) : -1;
+	if (strcmp(key, "store_helper") == 0)
+		return v[0] == '/' ? set_str(c->store_helper,
+		    sizeof(c->store_helper), v) : -1;
+	if (strcmp(key, "hostname") == 0)
+		return set_str(c->hostname, sizeof(c->hostname), v);
+	if (strcmp(key, "log_debug") == 0)
+		return set_bool(&c->log_debug, v);
+	return -2;
+}
+
+static int
+is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+int
+conf_parse_buf(struct conf *c, const char *text, size_t len,
+    const char *where, char *err, size_t errlen)
+{
+	char line[CONFIG_MAX_LINE];
+	size_t pos = 0;
+	int lineno = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char *k, *e, *v;
+		int r;
+
+		lineno++;
+		if (n >= sizeof(line))
+			return set_err(err, errlen, where, lineno,
+			    "line too long");
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		if (memchr(line, '\0', n) != NULL)
+			return set_err(err, errlen, where, lineno,
+			    "NUL byte");
+
+		if ((e = strchr(line, '#')) != NULL)
+			*e = '\0';
+		for (k = line; is_space(*k); k++)
+			;
+		e = k + strlen(k);
+		while (e > k && is_space(e[-1]))
+			*--e = '\0';
+		if (*k == '\0')
+			continue;
+		if ((v = strchr(k, '=')) == NULL)
+			return set_err(err, errlen, where, lineno,
+			    "expected \"key = value\"");
+		e = v;
+		*v++ = '\0';
+		while (e > k && is_space(e[-1]))
+			*--e = '\0';
+		while (is_space(*v))
+			v++;
+		if (*k == '\0')
+			return set_err(err, errlen, where, lineno,
+			    "missing key");
+		if (*v == '\0')
+			return set_err(err, errlen, where, lineno,
+			    "missing value for \"%s\"", k);
+		r = conf_line(c, k, v);
+		if (r == -2)
+			return set_err(err, errlen, where, lineno,
+			    "unknown key \"%s\"", k);
+		if (r == -1)
+			return set_err(err, errlen, where, lineno,
+			    "bad value for \"%s\": \"%s\"", k, v);
+	}
+	if (c->nlisten == 0 && set_listen(c, "*:110") == -1)
+		return set_err(err, errlen, where, lineno, "internal error");
+	if (c->prefork > c->max_sessions)
+		c->prefork = c->max_sessions;
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd, r;
+
+	conf_defaults(c);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX_FILE) {
+		snprintf(err, errlen, "%s: not a regular file of at most %d "
+		    "bytes", path, CONF_MAX_FILE);
+		close(fd);
+		return -1;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	r = conf_parse_buf(c, text, got, path, err, errlen);
+	free(text);
+	return r;
+}

@@ -1,0 +1,45 @@
+/*
+ * The configuration file: "key = value" lines, '#' comments.  Every key
+ * is documented in etc/privpopd.conf.  Parsed by privpopd and again by
+ * privpop-auth (both read the same root-owned file).
+ */
+#ifndef PRIVPOP_CONF_H
+#define PRIVPOP_CONF_H
+
+#include <stddef.h>
+
+#include "limits.h"
+
+#define CONF_PATH_MAX	256
+
+struct conf_listen {
+	char	host[64];
+	char	port[8];
+};
+
+struct conf {
+	struct conf_listen listen[MAX_LISTENERS];
+	int	 nlisten;
+	char	 user[64];
+	char	 chroot_dir[CONF_PATH_MAX];
+	int	 prefork;
+	int	 max_sessions;
+	int	 timeout;
+	int	 max_auth_fails;
+	int	 auth_fail_delay_ms;
+	char	 passwd_file[CONF_PATH_MAX];
+	char	 mail_location[CONF_PATH_MAX];
+	char	 pid_file[CONF_PATH_MAX];
+	char	 auth_helper[CONF_PATH_MAX];
+	char	 store_helper[CONF_PATH_MAX];
+	char	 hostname[128];
+	int	 log_debug;
+};
+
+void	conf_defaults(struct conf *);
+/* Parse text; on error returns -1 with "where:line: why" in err. */
+int	conf_parse_buf(struct conf *, const char *text, size_t len,
+	    const char *where, char *err, size_t errlen);
+int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * Typed messages over SOCK_SEQPACKET socketpairs between the session
+ * child, privpop-auth and privpop-store.  Every message type is declared
+ * here, once, with the direction it travels in.  A message is one
+ * datagram: a fixed header and at most IPC_MAX_PAYLOAD bytes, checked
+ * before use; only types marked to carry a descriptor may carry one.
+ */
+#ifndef PRIVPOP_IPC_H
+#define PRIVPOP_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+/* Bump whenever the enum or a payload layout changes. */
+#define IPC_VERSION	1
+
+/* The descriptor number on which privpop-auth and privpop-store find
+ * their socket after exec. */
+#define IPC_CHILD_FD	3
+
+enum msg_type {
+	MSG_NONE = 0,
+
+	/* auth -> session: ready; u32 version, u32 flags, str apop stamp */
+	MSG_SESSION_HELLO,
+	/* session -> auth: str user, str pass, str client addr */
+	MSG_AUTH_LOGIN,
+	/* session -> auth: str user, str hex digest, str client addr */
+	MSG_AUTH_APOP,
+	/* auth -> session: str canonical user; fd: socket to privpop-store */
+	MSG_SESSION_AUTH_OK,
+	/* auth -> session: u32 error code (enum ipc_err) */
+	MSG_SESSION_AUTH_FAIL,
+
+	/* auth -> store: str user, str mailbox location */
+	MSG_STORE_INIT,
+	/* store -> session: mailbox open; u32 count, u64 octets */
+	MSG_SESSION_STORE_READY,
+
+	/* session -> store requests; u32 msgno (0 = all) where noted */
+	MSG_STORE_STAT,		/* (empty) */
+	MSG_STORE_LIST,		/* u32 msgno */
+	MSG_STORE_UIDL,		/* u32 msgno */
+	MSG_STORE_RETR,		/* u32 msgno */
+	MSG_STORE_TOP,		/* u32 msgno, u32 body lines */
+	MSG_STORE_DELE,		/* u32 msgno */
+	MSG_STORE_RSET,		/* (empty) */
+	MSG_STORE_QUIT,		/* (empty) */
+
+	/* store -> session answers */
+	MSG_SESSION_OK,		/* u32 number, u64 octets, str text */
+	MSG_SESSION_ERR,	/* u32 error code */
+	MSG_SESSION_DATA,	/* raw wire bytes of a multi-line answer */
+	MSG_SESSION_END,	/* (empty) end of a multi-line answer */
+
+	MSG_TYPE_COUNT
+};
+
+/* Error codes carried in MSG_SESSION_AUTH_FAIL and MSG_SESSION_ERR. */
+enum ipc_err {
+	IPC_ERR_AUTH = 1,	/* bad credentials, unknown user: [AUTH] */
+	IPC_ERR_NOSUCH,		/* no such message */
+	IPC_ERR_DELETED,	/* message already deleted */
+	IPC_ERR_INUSE,		/* mailbox locked by another session */
+	IPC_ERR_TEMP,		/* temporary failure: [SYS/TEMP] */
+	IPC_ERR_PERM,		/* permanent failure: [SYS/PERM] */
+	IPC_ERR_MAX
+};
+
+/* MSG_SESSION_HELLO flags */
+#define HELLO_APOP	0x1	/* some user has a stored secret */
+
+struct msg {
+	uint32_t	 type;
+	uint32_t	 len;	/* payload bytes */
+	size_t		 rpos;	/* getter cursor */
+	int		 fd;	/* received descriptor, or -1 */
+	unsigned char	 data[IPC_MAX_PAYLOAD];
+};
+
+const char *msg_name(uint32_t);
+
+void	msg_init(struct msg *, uint32_t type);
+int	msg_put_u32(struct msg *, uint32_t);
+int	msg_put_u64(struct msg *, uint64_t);
+int	msg_put_str(struct msg *, const char *);
+int	msg_put_raw(struct msg *, const void *, size_t);
+
+/* Getters fail (-1) on short data, an unterminated string, a string
+ * with an inner NUL or longer than max; msg_end fails on leftovers. */
+int	msg_get_u32(struct msg *, uint32_t *);
+int	msg_get_u64(struct msg *, uint64_t *);
+int	msg_get_str(struct msg *, const char **, size_t max);
+int	msg_end(const struct msg *);
+
+/* Parse a received datagram (header + payload) into m; used by
+ * ipc_recv and by the fuzz target.  Returns 0 or -1. */
+int	ipc_decode(struct msg *, const void *, size_t);
+
+/* Send m, with fd (or -1) if its type may carry one.  0 or -1. */
+int	ipc_send(int sock, const struct msg *, int fd);
+/* Send a message whose payload is given directly (no copy). */
+int	ipc_send_raw(int sock, uint32_t type, const void *, size_t);
+/* Receive one message: 1 on success, 0 on orderly EOF, -1 on error
+ * (malformed, truncated, unknown type, stray descriptor). */
+int	ipc_recv(int sock, struct msg *);
+
+int	ipc_socketpair(int sv[2]);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Every fixed limit of privpop, each with the reason for its number.
+ * Limits an administrator may want to change are config keys instead
+ * (see etc/privpopd.conf); their defaults live here too.
+ */
+#ifndef PRIVPOP_LIMITS_H
+#define PRIVPOP_LIMITS_H
+
+/* RFC 2449 section 4: a command line is at most 255 octets including
+ * the terminating CRLF. */
+#define POP3_MAX_LINE		255
+
+/* RFC 2449 section 4: a command argument is at most 40 octets, but
+ * USER and PASS arguments (RFC 1939) are not bound by it; user names
+ * with @domain need more room.  This is the longest user name accepted. */
+#define POP3_MAX_USER		128
+
+/* A password cannot be longer than a command line minus "PASS " and CRLF. */
+#define POP3_MAX_PASS		(POP3_MAX_LINE - 7)
+
+/* RFC 1939 section 7: a UIDL is 1 to 70 characters in 0x21..0x7E. */
+#define POP3_MAX_UIDL		70
+
+/* RFC 1939 section 3: the autologout timer is at least 10 minutes. */
+#define POP3_DEFAULT_TIMEOUT	600
+#define POP3_MIN_TIMEOUT	10
+
+/* Failed PASS/APOP attempts in one session before it is closed. */
+#define POP3_DEFAULT_MAX_AUTH_FAILS	3
+
+/* Output buffered by the session child before it must flush to the
+ * client; large enough for a whole 16 KiB IPC data chunk plus a line. */
+#define SESSION_OUTBUF		(32 * 1024)
+
+/* Input buffered from the client: one maximal command line plus the
+ * start of the next pipelined one. */
+#define SESSION_INBUF		(2 * POP3_MAX_LINE + 2)
+
+/* Largest IPC payload.  Small enough to check and copy cheaply, large
+ * enough that a message body streams in few messages (style guide:
+ * checked before any allocation, like OpenSSH mm_request_receive). */
+#define IPC_MAX_PAYLOAD		(16 * 1024)
+
+/* Longest mailbox path or location string handed to privpop-store. */
+#define MAIL_MAX_PATH		1024
+
+/* Most messages one mailbox may hold in a session; bounds the worker's
+ * index (about 100 bytes a message). */
+#define MAIL_MAX_MESSAGES	1000000
+
+/* Longest line of the configuration or the passwd-file. */
+#define CONFIG_MAX_LINE		1024
+
+/* Listening sockets the master may hold (plain and TLS, v4 and v6). */
+#define MAX_LISTENERS		8
+
+/* Defaults of the pool: idle pre-forked slots and concurrent sessions. */
+#define DEFAULT_PREFORK		4
+#define DEFAULT_MAX_SESSIONS	256
+#define MAX_PREFORK		256
+#define MAX_SESSIONS_LIMIT	65536
+
+/* File descriptors a session child may hold: client, store socket, auth
+ * socket, syslog, status pipe, and a few spare. */
+#define SESSION_RLIMIT_NOFILE	16
+
+/* Delay before a failed login is answered (Dovecot: auth_failure_delay
+ * = 2 s); the same for unknown users and wrong passwords. */
+#define DEFAULT_AUTH_FAIL_DELAY_MS	2000
+#define MAX_AUTH_FAIL_DELAY_MS		60000
+
+/* Seconds the master waits for sessions to end on SIGTERM before it
+ * kills them. */
+#define SHUTDOWN_GRACE_SECONDS	10
+
+/* Read size of the message encoder; one disk read feeds a few IPC
+ * data messages. */
+#define WIRE_READ_CHUNK		(64 * 1024)
+
+#endif

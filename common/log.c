@@ -1,0 +1,122 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int log_stderr;
+static int log_debug_on;
+static char log_ident[32] = "privpop";
+
+void
+log_open(const char *ident, int to_stderr, int debug)
+{
+	log_stderr = to_stderr;
+	log_debug_on = debug;
+	log_set_ident(ident);
+	tzset();	/* syslog needs the zone before chroot */
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_ident(const char *ident)
+{
+	/* syslog keeps the pointer, so keep a stable copy */
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+}
+
+int
+log_to_stderr(void)
+{
+	return log_stderr;
+}
+
+int
+log_debug_enabled(void)
+{
+	return log_debug_on;
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_stderr)
+		fprintf(stderr, "%s[%ld]: %s%s%s\n", log_ident, (long)getpid(),
+		    msg, suffix ? ": " : "", suffix ? suffix : "");
+	syslog(pri, "%s%s%s", msg, suffix ? ": " : "", suffix ? suffix : "");
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, e);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_debug_on)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap, e);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap, NULL);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}

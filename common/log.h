@@ -1,0 +1,25 @@
+/*
+ * Logging to syslog (facility mail) and, in the foreground, to stderr.
+ * log_open() must run before chroot so /dev/log stays reachable.
+ */
+#ifndef PRIVPOP_LOG_H
+#define PRIVPOP_LOG_H
+
+#include <stdarg.h>
+
+void	log_open(const char *ident, int to_stderr, int debug);
+void	log_set_ident(const char *ident);
+int	log_to_stderr(void);
+int	log_debug_enabled(void);
+
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* fatal appends strerror(errno); fatalx does not.  Both exit(EXIT_FAILURE). */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

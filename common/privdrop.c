@@ -1,0 +1,114 @@
+/*
+ * Runs as root: priv_drop() and priv_check_empty_dir() are called by
+ * root processes right before they give up privilege.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privdrop.h"
+
+int
+priv_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+void
+priv_drop(uid_t uid, gid_t gid, const char *chroot_dir)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (uid == 0)
+		fatalx("refusing to drop privilege to uid 0");
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1)
+			fatal("chroot %s", chroot_dir);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	}
+	if (setgroups(1, &gid) == -1)
+		fatal("setgroups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("setresgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal("setresuid %u", (unsigned)uid);
+
+	/* Check the drop stuck (OpenSSH permanently_set_uid). */
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1)
+		fatal("getres[ug]id");
+	if (ru != uid || eu != uid || su != uid ||
+	    rg != gid || eg != gid || sg != gid)
+		fatalx("privilege drop did not stick");
+	if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1))
+		fatalx("gid 0 could be regained");
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		fatalx("uid 0 could be regained");
+}
+
+void
+priv_limit(int nofile, int nofork)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit core");
+	if (nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("setrlimit nofile");
+	}
+	if (nofork) {
+		rl.rlim_cur = rl.rlim_max = 0;
+		if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+			fatal("setrlimit nproc");
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl no_new_privs");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl dumpable");
+}
+
+int
+priv_check_empty_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		/* create parents one level deep, like /var/lib/privpop */
+		char parent[512];
+		char *slash;
+
+		if (snprintf(parent, sizeof(parent), "%s", dir) >=
+		    (int)sizeof(parent))
+			return -1;
+		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+			*slash = '\0';
+			if (mkdir(parent, 0755) == -1 && errno != EEXIST)
+				return -1;
+		}
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			return -1;
+		if (stat(dir, &st) == -1)
+			return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * Dropping privilege for good (style guide section 6).
+ */
+#ifndef PRIVPOP_PRIVDROP_H
+#define PRIVPOP_PRIVDROP_H
+
+#include <sys/types.h>
+
+/* Whether this process runs as root (full privilege separation). */
+int	priv_is_root(void);
+
+/* chroot(dir) (if dir is not NULL) and chdir("/"); then setgroups to
+ * just gid, setresgid, setresuid; then verify that neither uid 0 nor
+ * gid 0 can be regained.  Dies on any failure.  Call only as root. */
+void	priv_drop(uid_t uid, gid_t gid, const char *chroot_dir);
+
+/* Resource limits and process flags for a child that handles untrusted
+ * data: no core files, at most nofile descriptors, no new processes when
+ * nofork is set, PR_SET_NO_NEW_PRIVS and not dumpable. */
+void	priv_limit(int nofile, int nofork);
+
+/* Check that dir is a root-owned directory not writable by others, and
+ * create it (mode 0755) when it does not exist. */
+int	priv_check_empty_dir(const char *dir);
+
+#endif

@@ -1,0 +1,163 @@
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "pop3_parse.h"
+
+void
+client_init(struct client *c, int rfd, int wfd, int timeout_ms)
+{
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->timeout_ms = timeout_ms;
+	c->discarding = 0;
+	c->octets_out = 0;
+	buf_init_fixed(&c->in, c->inmem, sizeof(c->inmem));
+	buf_init_fixed(&c->out, c->outmem, sizeof(c->outmem));
+}
+
+static int
+wait_fd(int fd, short ev, int timeout_ms)
+{
+	struct pollfd p;
+	int r;
+
+	p.fd = fd;
+	p.events = ev;
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r == -1 && errno == EINTR);
+	return r;	/* 1 ready, 0 timeout, -1 error */
+}
+
+int
+client_flush(struct client *c)
+{
+	while (buf_used(&c->out) > 0) {
+		ssize_t n = write(c->wfd, buf_ptr(&c->out), buf_used(&c->out));
+
+		if (n > 0) {
+			c->octets_out += (unsigned long long)n;
+			buf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(c->wfd, POLLOUT, c->timeout_ms) <= 0)
+				return -1;
+			continue;
+		}
+		return -1;
+	}
+	buf_reset(&c->out);
+	return 0;
+}
+
+int
+client_write(struct client *c, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	while (n > 0) {
+		size_t room = buf_room(&c->out), k;
+
+		if (room == 0) {
+			if (client_flush(c) == -1)
+				return -1;
+			room = buf_room(&c->out);
+		}
+		k = n < room ? n : room;
+		buf_append(&c->out, s, k);
+		s += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int
+client_puts(struct client *c, const char *s)
+{
+	return client_write(c, s, strlen(s));
+}
+
+int
+client_printf(struct client *c, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -1;
+	return client_write(c, tmp, (size_t)n);
+}
+
+static enum client_line
+client_fill(struct client *c)
+{
+	ssize_t n;
+	int r;
+
+	if (client_flush(c) == -1)
+		return CL_ERROR;
+	for (;;) {
+		r = wait_fd(c->rfd, POLLIN, c->timeout_ms);
+		if (r == 0)
+			return CL_TIMEOUT;
+		if (r == -1)
+			return CL_ERROR;
+		if (buf_reserve(&c->in, 1) == -1)
+			return CL_ERROR;
+		n = read(c->rfd, buf_tail(&c->in), buf_room(&c->in));
+		if (n > 0) {
+			buf_commit(&c->in, (size_t)n);
+			return CL_LINE;
+		}
+		if (n == 0)
+			return CL_EOF;
+		if (errno != EINTR && errno != EAGAIN)
+			return CL_ERROR;
+	}
+}
+
+enum client_line
+client_getline(struct client *c, const char **line_r, size_t *len_r)
+{
+	for (;;) {
+		const char *p = (const char *)buf_ptr(&c->in);
+		size_t used;
+		long n = pop3_find_line(p, buf_used(&c->in), &used);
+		enum client_line r;
+
+		if (n >= 0) {
+			buf_consume(&c->in, used);
+			/* RFC 2449: 255 octets including CRLF */
+			if (c->discarding || used > POP3_MAX_LINE) {
+				c->discarding = 0;
+				return CL_TOOLONG;
+			}
+			*line_r = p;
+			*len_r = (size_t)n;
+			return CL_LINE;
+		}
+		if (buf_used(&c->in) > POP3_MAX_LINE) {
+			/* No LF within the limit: drop what we have and
+			 * keep dropping up to the LF, as one bad line. */
+			c->discarding = 1;
+			buf_reset(&c->in);
+		}
+		buf_compact(&c->in);
+		if ((r = client_fill(c)) != CL_LINE)
+			return r;
+	}
+}

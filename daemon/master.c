@@ -1,0 +1,539 @@
+/*
+ * The privpopd master.  Runs as root: binds the listeners, keeps the
+ * pool of pre-forked session slots, reaps, reloads and logs.  It never
+ * reads a byte from a client: it only learns from its slots, over the
+ * status pipe, that one has taken a connection.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "privdrop.h"
+#include "slot.h"
+
+struct slot {
+	pid_t		pid;
+	int		busy;
+	unsigned	gen;
+};
+
+static struct slot *slots;
+static size_t nslots_cap;
+static unsigned generation;
+static int sigpipe_fds[2] = { -1, -1 };
+static int status_fds[2] = { -1, -1 };
+static int control_fds[2] = { -1, -1 };
+static struct slot_env env;
+static int fail_streak;		/* slots that died without serving */
+static time_t spawn_pause_until;
+
+static void
+on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sigpipe_fds[1], &c, 1) == -1) {
+		/* full pipe: a wakeup is pending anyway */
+	}
+	errno = saved;
+}
+
+static void
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("fcntl O_NONBLOCK");
+}
+
+/* Bind every "listen" of c into fds; returns the count or -1. */
+static int
+bind_listeners(const struct conf *c, int *fds, char *err, size_t errlen)
+{
+	int i, n = 0;
+
+	for (i = 0; i < c->nlisten; i++) {
+		const struct conf_listen *l = &c->listen[i];
+		struct addrinfo hints, *res, *ai;
+		int got = 0, r;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		r = getaddrinfo(strcmp(l->host, "*") == 0 ? NULL : l->host,
+		    l->port, &hints, &res);
+		if (r != 0) {
+			snprintf(err, errlen, "listen %s:%s: %s", l->host,
+			    l->port, gai_strerror(r));
+			goto fail;
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			int fd, on = 1;
+
+			if (n >= MAX_LISTENERS)
+				break;
+			fd = socket(ai->ai_family, ai->ai_socktype |
+			    SOCK_CLOEXEC, ai->ai_protocol);
+			if (fd == -1)
+				continue;
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+			if (ai->ai_family == AF_INET6)
+				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+				    sizeof(on));
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+			    listen(fd, SOMAXCONN) == -1) {
+				snprintf(err, errlen, "listen %s:%s: %s",
+				    l->host, l->port, strerror(errno));
+				close(fd);
+				continue;
+			}
+			set_nonblock(fd);
+			fds[n++] = fd;
+			got = 1;
+		}
+		freeaddrinfo(res);
+		if (!got)
+			goto fail;
+	}
+	return n;
+fail:
+	while (n > 0)
+		close(fds[--n]);
+	return -1;
+}
+
+static int
+resolve_user(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd *pw;
+
+	if (!priv_is_root()) {
+		*uid = getuid();
+		*gid = getgid();
+		return 0;
+	}
+	if ((pw = getpwnam(c->user)) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist (create it: "
+		    "useradd --system --no-create-home --home-dir /nonexistent "
+		    "--shell /usr/sbin/nologin %s)", c->user, c->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user \"%s\" is root", c->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (priv_check_empty_dir(c->chroot_dir) == -1) {
+		snprintf(err, errlen, "chroot %s: must be a root-owned "
+		    "directory not writable by others: %s", c->chroot_dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct slot *
+slot_find(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < nslots_cap; i++)
+		if (slots[i].pid == pid)
+			return &slots[i];
+	return NULL;
+}
+
+static void
+count_slots(size_t *idle, size_t *total)
+{
+	size_t i;
+
+	*idle = *total = 0;
+	for (i = 0; i < nslots_cap; i++) {
+		if (slots[i].pid == 0)
+			continue;
+		(*total)++;
+		if (!slots[i].busy && slots[i].gen == generation)
+			(*idle)++;
+	}
+}
+
+static void
+spawn_slot(void)
+{
+	struct slot *sl = slot_find(0);
+	pid_t pid;
+
+	if (sl == NULL)
+		return;
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		spawn_pause_until = time(NULL) + 1;
+		return;
+	case 0:
+		close(sigpipe_fds[0]);
+		close(sigpipe_fds[1]);
+		close(status_fds[0]);
+		close(control_fds[1]);
+		env.status_fd = status_fds[1];
+		env.control_fd = control_fds[0];
+		slot_main(&env, -1, -1);
+	}
+	sl->pid = pid;
+	sl->busy = 0;
+	sl->gen = generation;
+}
+
+static void
+refill(const struct conf *c)
+{
+	size_t idle, total;
+
+	if (time(NULL) < spawn_pause_until)
+		return;
+	count_slots(&idle, &total);
+	while (idle < (size_t)c->prefork && total < (size_t)c->max_sessions &&
+	    total < nslots_cap) {
+		spawn_slot();
+		idle++;
+		total++;
+	}
+}
+
+static void
+reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct slot *sl = slot_find(pid);
+		int bad = WIFSIGNALED(status) ||
+		    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+
+		if (sl == NULL)
+			continue;	/* an orphaned helper, reparented here */
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warnx("session process %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			log_warnx("session process %ld exited with status %d",
+			    (long)pid, WEXITSTATUS(status));
+		/* A slot that dies before serving anyone is broken: back
+		 * off rather than fork in a tight loop. */
+		if (!sl->busy && sl->gen == generation && bad) {
+			if (++fail_streak >= 5) {
+				log_warnx("session slots keep failing; "
+				    "pausing for a second");
+				spawn_pause_until = time(NULL) + 1;
+			}
+		} else if (sl->busy)
+			fail_streak = 0;
+		sl->pid = 0;
+	}
+}
+
+static void
+read_status(void)
+{
+	struct slot_status st;
+	ssize_t n;
+
+	while ((n = read(status_fds[0], &st, sizeof(st))) == sizeof(st)) {
+		struct slot *sl = slot_find(st.pid);
+
+		if (sl != NULL && st.pid > 0)
+			sl->busy = st.busy;
+	}
+}
+
+static void
+new_control_pipe(void)
+{
+	if (control_fds[1] != -1) {
+		close(control_fds[0]);
+		close(control_fds[1]);	/* idle slots of the old generation
+					   see EOF and exit */
+	}
+	if (pipe2(control_fds, O_CLOEXEC) == -1)
+		fatal("pipe");
+	generation++;
+}
+
+static int
+slots_alloc(const struct conf *c)
+{
+	size_t want = (size_t)c->max_sessions + (size_t)c->prefork + 1;
+	void *p;
+
+	if (want <= nslots_cap)
+		return 0;
+	if ((p = reallocarray(slots, want, sizeof(*slots))) == NULL)
+		return -1;
+	slots = p;
+	memset(slots + nslots_cap, 0, (want - nslots_cap) * sizeof(*slots));
+	nslots_cap = want;
+	return 0;
+}
+
+static int
+same_listeners(const struct conf *a, const struct conf *b)
+{
+	int i;
+
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].host, b->listen[i].host) != 0 ||
+		    strcmp(a->listen[i].port, b->listen[i].port) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+reload(const struct master_opts *o, struct conf *c)
+{
+	static struct conf nc;
+	char err[512];
+	int fds[MAX_LISTENERS], n = -1, i;
+	uid_t uid;
+	gid_t gid;
+
+	if (conf_load(&nc, o->conffile, err, sizeof(err)) == -1 ||
+	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+		    err);
+		return;
+	}
+	if (!same_listeners(c, &nc)) {
+		for (i = 0; i < env.nlisten; i++)
+			close(env.listen_fds[i]);
+		env.nlisten = 0;
+		if ((n = bind_listeners(&nc, fds, err, sizeof(err))) == -1) {
+			log_warnx("reload: %s; trying the old listeners", err);
+			if ((n = bind_listeners(c, fds, err, sizeof(err))) == -1)
+				fatalx("%s", err);
+		} else
+			*c = nc;
+		memcpy(env.listen_fds, fds, sizeof(int) * (size_t)n);
+		env.nlisten = n;
+	} else
+		*c = nc;
+	if (slots_alloc(c) == -1)
+		fatal("slots");
+	env.uid = uid;
+	env.gid = gid;
+	new_control_pipe();
+	log_info("configuration reloaded");
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char b[32];
+	int fd, n;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1) {
+		log_warn("pid file %s", path);
+		return;
+	}
+	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());
+	if (write(fd, b, (size_t)n) != n)
+		log_warn("pid file %s", path);
+	close(fd);
+}
+
+static void
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") == -1)
+		fatal("chdir /");
+}
+
+static void
+shutdown_all(void)
+{
+	time_t deadline = time(NULL) + SHUTDOWN_GRACE_SECONDS;
+	size_t idle, total, i;
+	int killed = 0;
+
+	for (i = 0; i < (size_t)env.nlisten; i++)
+		close(env.listen_fds[i]);
+	close(control_fds[1]);
+	control_fds[1] = -1;
+	for (;;) {
+		reap();
+		count_slots(&idle, &total);
+		if (total == 0)
+			break;
+		if (time(NULL) >= deadline && killed < 2) {
+			for (i = 0; i < nslots_cap; i++)
+				if (slots[i].pid > 0)
+					kill(slots[i].pid,
+					    killed ? SIGKILL : SIGTERM);
+			killed++;
+			deadline = time(NULL) + 2;
+		}
+		poll(NULL, 0, 50);
+	}
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+master_run(const struct master_opts *o, struct conf *c)
+{
+	char err[512];
+	int running = 1;
+
+	memset(&env, 0, sizeof(env));
+	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((env.nlisten = bind_listeners(c, env.listen_fds, err,
+	    sizeof(err))) == -1)
+		fatalx("%s", err);
+	if (!o->foreground)
+		daemonize();
+	if (!priv_is_root())
+		log_warnx("not running as root: privilege separation is "
+		    "reduced (every role runs as uid %u, no chroot)",
+		    (unsigned)getuid());
+	if (!o->foreground)
+		write_pidfile(c->pid_file);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+	install_signals();
+	if (pipe2(status_fds, O_CLOEXEC) == -1)
+		fatal("pipe");
+	set_nonblock(status_fds[0]);
+	new_control_pipe();
+	if (slots_alloc(c) == -1)
+		fatal("slots");
+	env.conf = c;
+	env.conffile = o->conffile;
+	env.foreground = o->foreground;
+	log_info("privpopd %s started: %d listener(s), prefork %d, "
+	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
+	    c->max_sessions);
+
+	while (running) {
+		struct pollfd pfd[2];
+		unsigned char sig[16];
+		ssize_t n, i;
+
+		refill(c);
+		pfd[0].fd = sigpipe_fds[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = status_fds[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[1].revents & POLLIN)
+			read_status();
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		n = read(sigpipe_fds[0], sig, sizeof(sig));
+		for (i = 0; i < n; i++) {
+			switch (sig[i]) {
+			case SIGCHLD:
+				read_status();
+				reap();
+				break;
+			case SIGHUP:
+				reload(o, c);
+				break;
+			case SIGTERM:
+			case SIGINT:
+				running = 0;
+				break;
+			}
+		}
+	}
+	log_info("shutting down");
+	shutdown_all();
+	if (!o->foreground)
+		unlink(c->pid_file);
+	return 0;
+}
+
+int
+master_inetd(const struct master_opts *o, struct conf *c)
+{
+	char err[512];
+
+	memset(&env, 0, sizeof(env));
+	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (!priv_is_root())
+		log_warnx("not running as root: privilege separation is "
+		    "reduced");
+	env.conf = c;
+	env.conffile = o->conffile;
+	env.foreground = o->foreground;
+	env.status_fd = env.control_fd = -1;
+	set_nonblock(0);
+	set_nonblock(1);
+	slot_main(&env, 0, 1);
+}

@@ -1,0 +1,639 @@
+/*
+ * The POP3 state machine (RFC 1939, RFC 2449 CAPA and response codes,
+ * RFC 3206 [SYS/TEMP], [SYS/PERM] and [AUTH]).  Runs unprivileged in a chroot; it can
+ * neither check a password nor read mail: it asks privpop-auth and
+ * privpop-store over IPC and relays their answers.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "ipc.h"
+#include "log.h"
+#include "numparse.h"
+#include "pop3_parse.h"
+#include "session.h"
+
+enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
+
+struct session {
+	const struct conf	*conf;
+	const struct session_hello *hello;
+	struct client		 cl;
+	int			 auth_sock;
+	int			 store_sock;
+	enum pop3_state		 state;
+	char			 id[17];
+	char			 addr[64];
+	char			 user[POP3_MAX_USER + 1];	/* after USER */
+	char			 login[POP3_MAX_USER + 1];	/* after auth */
+	int			 have_user;
+	int			 auth_fails;
+	const char		*auth_result;	/* none, ok, fail */
+	unsigned		 retr_n;
+	unsigned long long	 retr_b;
+	unsigned		 dele_n;
+	unsigned long long	 dele_b;
+	unsigned		 expunged;
+	struct timespec		 start;
+};
+
+static struct session s;
+
+#define IMPLEMENTATION	"privpop " PACKAGE_VERSION
+
+__attribute__((noreturn))
+static void
+session_end(const char *how)
+{
+	struct timespec now;
+	double dur;
+
+	client_flush(&s.cl);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dur = (double)(now.tv_sec - s.start.tv_sec) +
+	    (double)(now.tv_nsec - s.start.tv_nsec) / 1e9;
+	/* The classic "addr user msgs octets duration outcome" facts, as
+	 * key=value (style guide 5); never a password. */
+	log_info("sess=%s addr=%s user=%s auth=%s tls=no retr=%u/%llu "
+	    "dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id, s.addr,
+	    s.login[0] ? s.login : "-", s.auth_result, s.retr_n, s.retr_b,
+	    s.dele_n, s.dele_b, s.expunged, how, dur);
+	exit(strcmp(how, "error") == 0 ? 1 : 0);
+}
+
+static void
+out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+out(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		n = (int)sizeof(line) - 3;
+	memcpy(line + n, "\r\n", 2);
+	if (client_write(&s.cl, line, (size_t)n + 2) == -1)
+		session_end("error");
+}
+
+/* ------------------------------------------------------------------ */
+/* IPC with privpop-store */
+
+static void
+store_recv(struct msg *m)
+{
+	int r = ipc_recv(s.store_sock, m);
+
+	if (r != 1) {
+		log_warnx("sess=%s: mailstore worker gone", s.id);
+		out("-ERR [SYS/TEMP] Mailbox access failed.");
+		session_end("error");
+	}
+}
+
+static void
+store_request(uint32_t type, int nargs, uint32_t a, uint32_t b)
+{
+	struct msg m;
+
+	msg_init(&m, type);
+	if ((nargs > 0 && msg_put_u32(&m, a) == -1) ||
+	    (nargs > 1 && msg_put_u32(&m, b) == -1) ||
+	    ipc_send(s.store_sock, &m, -1) == -1) {
+		out("-ERR [SYS/TEMP] Mailbox access failed.");
+		session_end("error");
+	}
+}
+
+static const char *
+err_text(uint32_t code)
+{
+	switch (code) {
+	case IPC_ERR_NOSUCH:
+		return "-ERR No such message.";
+	case IPC_ERR_DELETED:
+		return "-ERR Message is deleted.";
+	case IPC_ERR_INUSE:
+		return "-ERR [IN-USE] Mailbox is locked by another POP3 "
+		    "session.";
+	case IPC_ERR_PERM:
+		return "-ERR [SYS/PERM] Mailbox cannot be used; contact "
+		    "your administrator.";
+	case IPC_ERR_AUTH:
+		return "-ERR [AUTH] Authentication failed.";
+	default:
+		return "-ERR [SYS/TEMP] Temporary failure, try again later.";
+	}
+}
+
+/* Wait for OK/ERR; on OK fill the fields and return 0, on ERR answer
+ * the client and return -1. */
+static int
+store_answer(uint32_t *n, uint64_t *octets, char *text, size_t textlen)
+{
+	struct msg m;
+	uint32_t code;
+	const char *t;
+
+	store_recv(&m);
+	if (m.type == MSG_SESSION_ERR) {
+		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1)
+			fatalx("store ERR malformed");
+		out("%s", err_text(code));
+		return -1;
+	}
+	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, n) == -1 ||
+	    msg_get_u64(&m, octets) == -1 ||
+	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1)
+		fatalx("unexpected %s from store", msg_name(m.type));
+	if (text != NULL)
+		snprintf(text, textlen, "%s", t);
+	return 0;
+}
+
+/* Relay DATA messages to the client until END, then the terminator. */
+static void
+store_relay(void)
+{
+	struct msg m;
+
+	for (;;) {
+		store_recv(&m);
+		if (m.type == MSG_SESSION_END)
+			break;
+		if (m.type != MSG_SESSION_DATA)
+			fatalx("unexpected %s from store", msg_name(m.type));
+		if (client_write(&s.cl, m.data, m.len) == -1)
+			session_end("error");
+	}
+	if (client_write(&s.cl, ".\r\n", 3) == -1)
+		session_end("error");
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands */
+
+/* Parse an optional or required message number argument.  Returns 1
+ * with *n set, 0 when absent (and allowed), -1 after answering. */
+static int
+arg_msgno(struct pop3_cmd *c, int idx, uint32_t *n)
+{
+	size_t i;
+
+	if (idx >= c->nargs)
+		return 0;
+	if (pop3_msgno(c->arg[idx], c->arglen[idx], n) == 0)
+		return 1;
+	for (i = 0; i < c->arglen[idx]; i++)
+		if (c->arg[idx][i] < '0' || c->arg[idx][i] > '9') {
+			out("-ERR Invalid message number.");
+			return -1;
+		}
+	out("-ERR No such message.");	/* 0 or too large */
+	return -1;
+}
+
+static int
+need_args(struct pop3_cmd *c, int min, int max)
+{
+	switch (pop3_split_args(c, min, max)) {
+	case P_OK:
+		return 0;
+	case P_MISSING:
+		out("-ERR Missing argument.");
+		return -1;
+	case P_TOOMANY:
+		out("-ERR Too many arguments.");
+		return -1;
+	default:
+		out("-ERR Invalid arguments.");
+		return -1;
+	}
+}
+
+static void
+cmd_capa(struct pop3_cmd *c)
+{
+	if (need_args(c, 0, 0) == -1)
+		return;
+	out("+OK Capability list follows");
+	out("TOP");
+	if (s.state == S_AUTH)
+		out("USER");
+	out("UIDL");
+	out("RESP-CODES");
+	out("PIPELINING");
+	out("AUTH-RESP-CODE");
+	out("IMPLEMENTATION %s", IMPLEMENTATION);
+	out(".");
+}
+
+static void
+cmd_quit(struct pop3_cmd *c)
+{
+	uint32_t n;
+	uint64_t unused;
+
+	if (need_args(c, 0, 0) == -1)
+		return;
+	if (s.state == S_AUTH) {
+		out("+OK privpop signing off.");
+		session_end("quit");
+	}
+	/* UPDATE state: the worker expunges now. */
+	store_request(MSG_STORE_QUIT, 0, 0, 0);
+	if (store_answer(&n, &unused, NULL, 0) == -1) {
+		/* err_text already told the client */
+		session_end("quit-error");
+	}
+	s.expunged = n;
+	out("+OK Logging out, %u message%s deleted.", n, n == 1 ? "" : "s");
+	session_end("quit");
+}
+
+static void
+cmd_noop(struct pop3_cmd *c)
+{
+	if (need_args(c, 0, 0) == -1)
+		return;
+	out("+OK");
+}
+
+static void
+cmd_user(struct pop3_cmd *c)
+{
+	/* The user name is the whole rest of the line (it may not hold
+	 * spaces, but report that as an invalid name). */
+	s.have_user = 0;
+	if (c->restlen == 0) {
+		out("-ERR Missing user name.");
+		return;
+	}
+	if (c->restlen > POP3_MAX_USER || memchr(c->rest, ' ', c->restlen)) {
+		out("-ERR Invalid user name.");
+		return;
+	}
+	memcpy(s.user, c->rest, c->restlen);
+	s.user[c->restlen] = '\0';
+	s.have_user = 1;
+	out("+OK");
+}
+
+/* Ask privpop-auth; on success wait for the worker to open the box. */
+static void
+do_login(uint32_t type, const char *user, const char *cred)
+{
+	struct msg m;
+	uint32_t code, count;
+	uint64_t octets;
+	const char *login;
+
+	msg_init(&m, type);
+	if (msg_put_str(&m, user) == -1 || msg_put_str(&m, cred) == -1 ||
+	    msg_put_str(&m, s.addr) == -1 ||
+	    ipc_send(s.auth_sock, &m, -1) == -1) {
+		out("-ERR [SYS/TEMP] Authentication service unavailable.");
+		session_end("error");
+	}
+	explicit_bzero(m.data, sizeof(m.data));
+	if (ipc_recv(s.auth_sock, &m) != 1) {
+		out("-ERR [SYS/TEMP] Authentication service unavailable.");
+		session_end("error");
+	}
+	if (m.type == MSG_SESSION_AUTH_FAIL) {
+		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
+		    code == 0 || code >= IPC_ERR_MAX)
+			fatalx("AUTH_FAIL malformed");
+		s.auth_result = "fail";
+		out("%s", err_text(code));
+		if (code == IPC_ERR_AUTH &&
+		    ++s.auth_fails >= s.conf->max_auth_fails) {
+			out("-ERR Too many authentication failures.");
+			session_end("authfail");
+		}
+		return;
+	}
+	if (m.type != MSG_SESSION_AUTH_OK || m.fd == -1 ||
+	    msg_get_str(&m, &login, POP3_MAX_USER) == -1 || msg_end(&m) == -1)
+		fatalx("unexpected %s from auth", msg_name(m.type));
+	s.store_sock = m.fd;
+	snprintf(s.login, sizeof(s.login), "%s", login);
+	s.auth_result = "ok";
+	close(s.auth_sock);	/* auth has nothing more to say */
+	s.auth_sock = -1;
+
+	store_recv(&m);
+	if (m.type == MSG_SESSION_ERR) {
+		if (msg_get_u32(&m, &code) == -1)
+			fatalx("store ERR malformed");
+		out("%s", err_text(code));
+		session_end(code == IPC_ERR_INUSE ? "in-use" : "store-error");
+	}
+	if (m.type != MSG_SESSION_STORE_READY ||
+	    msg_get_u32(&m, &count) == -1 || msg_get_u64(&m, &octets) == -1 ||
+	    msg_end(&m) == -1)
+		fatalx("unexpected %s from store", msg_name(m.type));
+	s.state = S_TRANS;
+	out("+OK Logged in, %u message%s (%llu octets).", count,
+	    count == 1 ? "" : "s", (unsigned long long)octets);
+}
+
+static void
+cmd_pass(struct pop3_cmd *c)
+{
+	char pass[POP3_MAX_PASS + 1];
+
+	if (!s.have_user) {
+		out("-ERR USER first.");
+		return;
+	}
+	s.have_user = 0;
+	/* RFC 1939: spaces may be part of the password */
+	if (c->restlen == 0 || c->restlen > POP3_MAX_PASS) {
+		out("-ERR [AUTH] Authentication failed.");
+		return;
+	}
+	memcpy(pass, c->rest, c->restlen);
+	pass[c->restlen] = '\0';
+	do_login(MSG_AUTH_LOGIN, s.user, pass);
+	explicit_bzero(pass, sizeof(pass));
+}
+
+static void
+cmd_apop(struct pop3_cmd *c)
+{
+	char user[POP3_MAX_USER + 1], digest[64];
+
+	s.have_user = 0;
+	if (!(s.hello->flags & HELLO_APOP)) {
+		out("-ERR APOP not available.");
+		return;
+	}
+	if (need_args(c, 2, 2) == -1)
+		return;
+	if (c->arglen[0] > POP3_MAX_USER || c->arglen[1] >= sizeof(digest)) {
+		out("-ERR [AUTH] Authentication failed.");
+		return;
+	}
+	memcpy(user, c->arg[0], c->arglen[0]);
+	user[c->arglen[0]] = '\0';
+	memcpy(digest, c->arg[1], c->arglen[1]);
+	digest[c->arglen[1]] = '\0';
+	do_login(MSG_AUTH_APOP, user, digest);
+}
+
+static void
+cmd_stat(struct pop3_cmd *c)
+{
+	uint32_t n;
+	uint64_t octets;
+
+	if (need_args(c, 0, 0) == -1)
+		return;
+	store_request(MSG_STORE_STAT, 0, 0, 0);
+	if (store_answer(&n, &octets, NULL, 0) == 0)
+		out("+OK %u %llu", n, (unsigned long long)octets);
+}
+
+static void
+listing(struct pop3_cmd *c, uint32_t type)
+{
+	uint32_t n = 0, rn;
+	uint64_t octets;
+	char text[POP3_MAX_UIDL + 1];
+	int r;
+
+	if (need_args(c, 0, 1) == -1 || (r = arg_msgno(c, 0, &n)) == -1)
+		return;
+	store_request(type, 1, n, 0);
+	if (store_answer(&rn, &octets, text, sizeof(text)) == -1)
+		return;
+	if (n != 0) {
+		if (type == MSG_STORE_LIST)
+			out("+OK %u %llu", rn, (unsigned long long)octets);
+		else
+			out("+OK %u %s", rn, text);
+		return;
+	}
+	if (type == MSG_STORE_LIST)
+		out("+OK %u messages (%llu octets)", rn,
+		    (unsigned long long)octets);
+	else
+		out("+OK Unique-ID listing follows");
+	store_relay();
+}
+
+static void
+cmd_list(struct pop3_cmd *c)
+{
+	listing(c, MSG_STORE_LIST);
+}
+
+static void
+cmd_uidl(struct pop3_cmd *c)
+{
+	listing(c, MSG_STORE_UIDL);
+}
+
+static void
+cmd_retr(struct pop3_cmd *c)
+{
+	uint32_t n, rn;
+	uint64_t octets;
+
+	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
+		return;
+	store_request(MSG_STORE_RETR, 1, n, 0);
+	if (store_answer(&rn, &octets, NULL, 0) == -1)
+		return;
+	out("+OK %llu octets", (unsigned long long)octets);
+	store_relay();
+	s.retr_n++;
+	s.retr_b += octets;
+}
+
+static void
+cmd_top(struct pop3_cmd *c)
+{
+	uint32_t n, rn, lines;
+	uint64_t octets, v;
+	size_t i;
+
+	if (need_args(c, 2, 2) == -1 || arg_msgno(c, 0, &n) == -1)
+		return;
+	for (i = 0; i < c->arglen[1]; i++)
+		if (c->arg[1][i] < '0' || c->arg[1][i] > '9')
+			break;
+	if (i == 0 || i < c->arglen[1]) {
+		out("-ERR Invalid line count.");
+		return;
+	}
+	/* a huge count means the whole body */
+	lines = parse_uint(c->arg[1], c->arglen[1], 0, UINT32_MAX, &v) == 0 ?
+	    (uint32_t)v : UINT32_MAX;
+	store_request(MSG_STORE_TOP, 2, n, lines);
+	if (store_answer(&rn, &octets, NULL, 0) == -1)
+		return;
+	out("+OK Top of message follows");
+	store_relay();
+}
+
+static void
+cmd_dele(struct pop3_cmd *c)
+{
+	uint32_t n, rn;
+	uint64_t octets;
+
+	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
+		return;
+	store_request(MSG_STORE_DELE, 1, n, 0);
+	if (store_answer(&rn, &octets, NULL, 0) == -1)
+		return;
+	s.dele_n++;
+	s.dele_b += octets;
+	out("+OK Message %u deleted.", rn);
+}
+
+static void
+cmd_rset(struct pop3_cmd *c)
+{
+	uint32_t n;
+	uint64_t octets;
+
+	if (need_args(c, 0, 0) == -1)
+		return;
+	store_request(MSG_STORE_RSET, 0, 0, 0);
+	if (store_answer(&n, &octets, NULL, 0) == 0) {
+		s.dele_n = 0;
+		s.dele_b = 0;
+		out("+OK %u messages (%llu octets).", n,
+		    (unsigned long long)octets);
+	}
+}
+
+static const struct {
+	const char	*name;
+	int		 states;
+	void		(*fn)(struct pop3_cmd *);
+} commands[] = {
+	{ "CAPA", S_AUTH | S_TRANS, cmd_capa },
+	{ "QUIT", S_AUTH | S_TRANS, cmd_quit },
+	{ "USER", S_AUTH, cmd_user },
+	{ "PASS", S_AUTH, cmd_pass },
+	{ "APOP", S_AUTH, cmd_apop },
+	{ "STAT", S_TRANS, cmd_stat },
+	{ "LIST", S_TRANS, cmd_list },
+	{ "UIDL", S_TRANS, cmd_uidl },
+	{ "RETR", S_TRANS, cmd_retr },
+	{ "TOP", S_TRANS, cmd_top },
+	{ "DELE", S_TRANS, cmd_dele },
+	{ "RSET", S_TRANS, cmd_rset },
+	{ "NOOP", S_TRANS, cmd_noop },
+};
+
+static void
+dispatch(const char *line, size_t len)
+{
+	struct pop3_cmd c;
+	size_t i;
+
+	switch (pop3_parse_line(line, len, &c)) {
+	case P_OK:
+		break;
+	case P_NUL:
+		out("-ERR NUL byte in command.");
+		return;
+	case P_EMPTY:
+		out("-ERR Empty command.");
+		return;
+	default:
+		out("-ERR Unknown command.");
+		return;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, c.verb) != 0)
+			continue;
+		if (!(commands[i].states & s.state)) {
+			out(s.state == S_AUTH ?
+			    "-ERR Not logged in." :
+			    "-ERR Command not valid in this state.");
+			return;
+		}
+		/* RFC 1939: PASS must follow USER directly */
+		if (strcmp(c.verb, "PASS") != 0)
+			s.have_user = 0;
+		commands[i].fn(&c);
+		return;
+	}
+	out("-ERR Unknown command.");
+}
+
+static void
+make_id(void)
+{
+	unsigned char r[8];
+	int i;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		memset(r, 0, sizeof(r));
+	for (i = 0; i < 8; i++)
+		snprintf(s.id + 2 * i, 3, "%02x", r[i]);
+}
+
+void
+session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
+    const struct session_hello *hello, const char *addr)
+{
+	const char *line;
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	s.conf = conf;
+	s.hello = hello;
+	s.auth_sock = auth_sock;
+	s.store_sock = -1;
+	s.state = S_AUTH;
+	s.auth_result = "none";
+	snprintf(s.addr, sizeof(s.addr), "%s", addr);
+	clock_gettime(CLOCK_MONOTONIC, &s.start);
+	make_id();
+	client_init(&s.cl, rfd, wfd, conf->timeout * 1000);
+
+	if (hello->flags & HELLO_APOP)
+		out("+OK privpop ready. %s", hello->stamp);
+	else
+		out("+OK privpop ready.");
+
+	for (;;) {
+		switch (client_getline(&s.cl, &line, &len)) {
+		case CL_LINE:
+			dispatch(line, len);
+			break;
+		case CL_TOOLONG:
+			out("-ERR Line too long.");
+			break;
+		case CL_TIMEOUT:
+			out("-ERR Autologout; idle for too long.");
+			session_end("timeout");
+		case CL_EOF:
+			session_end("disconnect");
+		case CL_ERROR:
+			session_end("error");
+		}
+	}
+}

@@ -1,0 +1,19 @@
+/*
+ * The POP3 session: runs in the session child after it has dropped
+ * privilege and accepted a connection.  Never returns.
+ */
+#ifndef PRIVPOP_SESSION_H
+#define PRIVPOP_SESSION_H
+
+#include "conf.h"
+
+struct session_hello {
+	uint32_t	flags;		/* HELLO_* */
+	char		stamp[256];	/* APOP timestamp or "" */
+};
+
+__attribute__((noreturn))
+void	session_run(const struct conf *, int rfd, int wfd, int auth_sock,
+	    const struct session_hello *, const char *addr);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * Runs as root until priv_drop(): slot_main() forks privpop-auth (which
+ * stays root) and then gives up privilege for good before it accepts a
+ * connection.  Everything after priv_drop() is unprivileged.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "privdrop.h"
+#include "session.h"
+#include "slot.h"
+
+/* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
+ * no helper inherits the client socket in inetd mode. */
+static void
+null_stdio(int keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd == -1)
+		_exit(127);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	if (!keep_stderr)
+		dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+spawn_auth(const struct slot_env *env)
+{
+	char *argv[8];
+	char *envp[8];
+	int sv[2], argc = 0, envc = 0;
+	const char *keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS" };
+	static char kv[3][256];
+	size_t i;
+
+	if (ipc_socketpair(sv) == -1)
+		fatal("socketpair");
+	argv[argc++] = "privpop-auth";
+	argv[argc++] = "-c";
+	argv[argc++] = (char *)(uintptr_t)env->conffile;
+	if (env->foreground)
+		argv[argc++] = "-e";
+	if (env->conf->log_debug)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	envp[envc++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = getenv(keep[i]);
+
+		if (v != NULL && snprintf(kv[i], sizeof(kv[i]), "%s=%s",
+		    keep[i], v) < (int)sizeof(kv[i]))
+			envp[envc++] = kv[i];
+	}
+	envp[envc] = NULL;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		null_stdio(env->foreground);
+		if (dup2(sv[1], IPC_CHILD_FD) == -1)
+			_exit(127);
+		closefrom(IPC_CHILD_FD + 1);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execve(env->conf->auth_helper, argv, envp);
+		log_warn("exec %s", env->conf->auth_helper);
+		_exit(127);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static void
+recv_hello(int auth_sock, struct session_hello *h)
+{
+	struct msg m;
+	uint32_t version;
+	const char *stamp;
+
+	if (ipc_recv(auth_sock, &m) != 1 || m.type != MSG_SESSION_HELLO)
+		fatalx("no hello from privpop-auth");
+	if (msg_get_u32(&m, &version) == -1 ||
+	    msg_get_u32(&m, &h->flags) == -1 ||
+	    msg_get_str(&m, &stamp, sizeof(h->stamp) - 1) == -1 ||
+	    msg_end(&m) == -1)
+		fatalx("malformed hello from privpop-auth");
+	if (version != IPC_VERSION)
+		fatalx("privpop-auth speaks IPC version %u, not %u", version,
+		    IPC_VERSION);
+	snprintf(h->stamp, sizeof(h->stamp), "%s", stamp);
+}
+
+static void
+peer_name(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64];	/* numeric: INET6_ADDRSTRLEN plus a scope */
+
+	snprintf(out, outlen, "-");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
+	    0, NI_NUMERICHOST) == 0)
+		snprintf(out, outlen, "%s", host);
+}
+
+/* Wait for a connection on any listener; exit when the master closes
+ * the control pipe (reload or shutdown). */
+static int
+accept_one(const struct slot_env *env)
+{
+	struct pollfd pfd[MAX_LISTENERS + 1];
+	int i, n = env->nlisten;
+
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = env->listen_fds[i];
+		pfd[i].events = POLLIN;
+	}
+	pfd[n].fd = env->control_fd;
+	pfd[n].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, (nfds_t)n + 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[n].revents != 0)
+			exit(0);	/* retired while idle */
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(pfd[i].fd, NULL, NULL,
+			    SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd >= 0)
+				return fd;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+		}
+	}
+}
+
+void
+slot_main(const struct slot_env *env, int rfd, int wfd)
+{
+	struct session_hello hello;
+	struct slot_status st;
+	char addr[64];
+	int auth_sock, i;
+
+	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	auth_sock = spawn_auth(env);
+
+	/* Drop before touching anything from the network. */
+	if (priv_is_root())
+		priv_drop(env->uid, env->gid, env->conf->chroot_dir);
+	priv_limit(SESSION_RLIMIT_NOFILE, 1);
+	recv_hello(auth_sock, &hello);
+
+	if (rfd == -1) {
+		rfd = wfd = accept_one(env);
+		st.pid = getpid();
+		st.busy = 1;
+		if (env->status_fd != -1 &&
+		    write(env->status_fd, &st, sizeof(st)) != sizeof(st))
+			log_warn("status pipe");
+		for (i = 0; i < env->nlisten; i++)
+			close(env->listen_fds[i]);
+		close(env->control_fd);
+		if (env->status_fd != -1)
+			close(env->status_fd);
+	}
+	peer_name(rfd, addr, sizeof(addr));
+	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr);
+}

@@ -1,0 +1,322 @@
+/*
+ * Runs as the mailbox owner (never root): privpop-store.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "log.h"
+#include "maildir.h"
+#include "numparse.h"
+#include "wire.h"
+
+static int
+uidl_char_ok(unsigned char ch)
+{
+	return ch >= 0x21 && ch <= 0x7e;
+}
+
+/* A UIDL for a unique part that cannot be one itself: hex of its
+ * SHA-256, cut to 40 characters (still unique for any real mailbox). */
+static void
+uidl_hash(const char *p, size_t n, char *uidl, size_t uidlsz)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	size_t o = 0;
+
+	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < mdlen && o + 2 < uidlsz && o < 40; i++, o += 2)
+		snprintf(uidl + o, 3, "%02x", md[i]);
+	uidl[o] = '\0';
+}
+
+int
+maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
+    uint64_t *wsize_r)
+{
+	const char *colon, *f;
+	size_t ulen, i;
+	int ok = 1;
+
+	*wsize_r = UINT64_MAX;
+	if (name[0] == '.' || name[0] == '\0')
+		return -1;
+	colon = strchr(name, ':');
+	ulen = colon ? (size_t)(colon - name) : strlen(name);
+	if (ulen == 0)
+		return -1;
+	if (ulen > POP3_MAX_UIDL || ulen >= uidlsz)
+		ok = 0;
+	for (i = 0; ok && i < ulen; i++)
+		if (!uidl_char_ok((unsigned char)name[i]))
+			ok = 0;
+	if (ok) {
+		memcpy(uidl, name, ulen);
+		uidl[ulen] = '\0';
+	} else
+		uidl_hash(name, ulen, uidl, uidlsz);
+
+	/* ",W=<n>" inside the unique part: the size with CRLF line ends */
+	for (f = name; (f = memchr(f, ',', ulen - (size_t)(f - name))) != NULL;
+	    f++) {
+		if (f[1] == 'W' && f[2] == '=') {
+			const char *d = f + 3;
+			size_t n = 0;
+			uint64_t v;
+
+			while (d + n < name + ulen && d[n] >= '0' && d[n] <= '9')
+				n++;
+			if (parse_uint(d, n, 0, UINT64_MAX / 2, &v) == 0)
+				*wsize_r = v;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+msg_cmp(const void *a, const void *b)
+{
+	const struct mail_msg *x = a, *y = b;
+	const char *nx = strchr(x->name, '/') + 1;
+	const char *ny = strchr(y->name, '/') + 1;
+
+	return strcmp(nx, ny);
+}
+
+/* The POP3 size of a file by reading it through the encoder's counter. */
+static int
+size_by_scan(int dirfd, const char *name, uint64_t *size_r)
+{
+	unsigned char chunk[WIRE_READ_CHUNK];
+	struct wire_enc w;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	wire_init(&w, WIRE_ALL_LINES);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		wire_encode(&w, chunk, (size_t)n, NULL);
+	close(fd);
+	if (n == -1)
+		return -1;
+	wire_finish(&w, NULL);
+	*size_r = w.octets;
+	return 0;
+}
+
+static int
+scan_subdir(struct maildir *md, const char *sub, size_t *cap)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	if ((fd = openat(md->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	    == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct mail_msg *m;
+		char rel[MAIL_MAX_PATH];
+		uint64_t wsize;
+
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (md->count >= MAIL_MAX_MESSAGES) {
+			log_warnx("maildir: more than %d messages, rest ignored",
+			    MAIL_MAX_MESSAGES);
+			break;
+		}
+		if (md->count == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			void *p = reallocarray(md->msgs, ncap, sizeof(*m));
+
+			if (p == NULL)
+				goto fail;
+			md->msgs = p;
+			*cap = ncap;
+		}
+		m = &md->msgs[md->count];
+		memset(m, 0, sizeof(*m));
+		if (maildir_parse_name(de->d_name, m->uidl, sizeof(m->uidl),
+		    &wsize) == -1)
+			continue;
+		if (snprintf(rel, sizeof(rel), "%s/%s", sub, de->d_name) >=
+		    (int)sizeof(rel))
+			continue;
+		if (wsize != UINT64_MAX)
+			m->size = wsize;
+		else if (size_by_scan(md->dirfd, rel, &m->size) == -1)
+			continue;	/* vanished or unreadable */
+		if ((m->name = strdup(rel)) == NULL)
+			goto fail;
+		md->count++;
+	}
+	closedir(d);
+	return 0;
+fail:
+	closedir(d);
+	return -1;
+}
+
+static int
+ensure_subdirs(int dirfd)
+{
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (mkdirat(dirfd, subs[i], 0700) == -1 && errno != EEXIST)
+			return -1;
+	return 0;
+}
+
+enum maildir_err
+maildir_open(struct maildir *md, const char *path)
+{
+	size_t cap = 0;
+	uint32_t i;
+
+	memset(md, 0, sizeof(*md));
+	md->dirfd = md->lockfd = -1;
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		log_warn("maildir %s", path);
+		return MD_TEMP;
+	}
+	if ((md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1
+	    || ensure_subdirs(md->dirfd) == -1) {
+		log_warn("maildir %s", path);
+		return MD_TEMP;
+	}
+	md->lockfd = openat(md->dirfd, MAILDIR_POP3_LOCK,
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (md->lockfd == -1) {
+		log_warn("maildir %s: lock file", path);
+		return MD_TEMP;
+	}
+	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return errno == EWOULDBLOCK ? MD_INUSE : MD_TEMP;
+	if (scan_subdir(md, "cur", &cap) == -1 ||
+	    scan_subdir(md, "new", &cap) == -1) {
+		log_warn("maildir %s: scan", path);
+		return MD_TEMP;
+	}
+	if (md->count > 0)
+		qsort(md->msgs, md->count, sizeof(*md->msgs), msg_cmp);
+	for (i = 0; i < md->count; i++)
+		md->octets += md->msgs[i].size;
+	return MD_OK;
+}
+
+/* Find a message whose file was renamed since the scan: same unique part
+ * in new/ or cur/. */
+static int
+relocate(struct maildir *md, struct mail_msg *m)
+{
+	static const char *const subs[] = { "cur", "new" };
+	const char *base = strchr(m->name, '/') + 1;
+	size_t ulen = strcspn(base, ":");
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		DIR *d;
+		struct dirent *de;
+		int fd = openat(md->dirfd, subs[i],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			char rel[MAIL_MAX_PATH], *nn;
+
+			if (strncmp(de->d_name, base, ulen) != 0 ||
+			    (de->d_name[ulen] != '\0' &&
+			    de->d_name[ulen] != ':'))
+				continue;
+			if (snprintf(rel, sizeof(rel), "%s/%s", subs[i],
+			    de->d_name) >= (int)sizeof(rel) ||
+			    (nn = strdup(rel)) == NULL)
+				break;
+			free(m->name);
+			m->name = nn;
+			closedir(d);
+			return 0;
+		}
+		closedir(d);
+	}
+	return -1;
+}
+
+int
+maildir_open_msg(struct maildir *md, uint32_t idx)
+{
+	struct mail_msg *m = &md->msgs[idx];
+	int fd;
+
+	fd = openat(md->dirfd, m->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT && relocate(md, m) == 0)
+		fd = openat(md->dirfd, m->name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
+}
+
+uint32_t
+maildir_expunge(struct maildir *md, uint32_t *failed_r)
+{
+	uint32_t i, done = 0, failed = 0;
+
+	for (i = 0; i < md->count; i++) {
+		struct mail_msg *m = &md->msgs[i];
+
+		if (!m->deleted)
+			continue;
+		if (unlinkat(md->dirfd, m->name, 0) == 0 ||
+		    (errno == ENOENT && relocate(md, m) == 0 &&
+		    unlinkat(md->dirfd, m->name, 0) == 0))
+			done++;
+		else {
+			log_warn("expunge %s", m->name);
+			failed++;
+		}
+	}
+	*failed_r = failed;
+	return done;
+}
+
+void
+maildir_close(struct maildir *md)
+{
+	uint32_t i;
+
+	for (i = 0; i < md->count; i++)
+		free(md->msgs[i].name);
+	free(md->msgs);
+	md->msgs = NULL;
+	md->count = 0;
+	if (md->lockfd != -1)
+		close(md->lockfd);
+	if (md->dirfd != -1)
+		close(md->dirfd);
+	md->lockfd = md->dirfd = -1;
+}

@@ -1,0 +1,51 @@
+/*
+ * One Maildir opened by privpop-store: scanned once at open, locked
+ * against a second POP3 session, expunged at QUIT.
+ */
+#ifndef PRIVPOP_MAILDIR_H
+#define PRIVPOP_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+struct mail_msg {
+	char		*name;		/* "new/x" or "cur/x:2,S", relative */
+	char		 uidl[POP3_MAX_UIDL + 1];
+	uint64_t	 size;		/* POP3 octets (see wire.h) */
+	int		 deleted;
+};
+
+struct maildir {
+	int		 dirfd;
+	int		 lockfd;
+	struct mail_msg	*msgs;
+	uint32_t	 count;
+	uint64_t	 octets;
+};
+
+/* Name of the lock file that gives one POP3 session exclusive access. */
+#define MAILDIR_POP3_LOCK	".privpop-pop3.lock"
+
+/*
+ * Parse a Maildir file name: the unique part (before ':') gives the UIDL
+ * (hashed when it is not 1..70 printable characters); a ",W=n" field
+ * gives the POP3 size.  Returns 0 or -1 for names that are not messages
+ * (dot files, empty).  *wsize_r is UINT64_MAX when there is no W field.
+ */
+int	maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
+	    uint64_t *wsize_r);
+
+enum maildir_err { MD_OK = 0, MD_INUSE, MD_TEMP, MD_PERM };
+
+/* Open (creating new/ cur/ tmp/ when missing), lock and scan. */
+enum maildir_err maildir_open(struct maildir *, const char *path);
+/* Open message idx (0-based) for reading, following a rename of the
+ * file by another agent (new/ -> cur/, flag changes).  fd or -1. */
+int	maildir_open_msg(struct maildir *, uint32_t idx);
+/* Unlink the deleted messages; returns how many were removed. */
+uint32_t maildir_expunge(struct maildir *, uint32_t *failed_r);
+void	maildir_close(struct maildir *);
+
+#endif

@@ -1,0 +1,85 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "wire.h"
+
+void
+wire_init(struct wire_enc *w, uint64_t max_body_lines)
+{
+	memset(w, 0, sizeof(*w));
+	w->at_bol = 1;
+	w->max_body_lines = max_body_lines;
+}
+
+static void
+put(struct buf *out, const char *p, size_t n)
+{
+	if (out != NULL) {
+		memcpy(buf_tail(out), p, n);
+		buf_commit(out, n);
+	}
+}
+
+int
+wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
+    struct buf *out)
+{
+	size_t i;
+
+	if (out != NULL && buf_reserve(out, 2 * len) == -1)
+		return -1;
+	for (i = 0; i < len && !w->done; i++) {
+		unsigned char ch = in[i];
+
+		if (ch == '\n') {
+			if (w->prev_cr) {
+				put(out, "\n", 1);
+				w->octets += 1;
+			} else {
+				put(out, "\r\n", 2);
+				w->octets += 2;
+			}
+			w->prev_cr = 0;
+			w->at_bol = 1;
+			if (!w->in_body) {
+				if (!w->line_has_text) {
+					w->in_body = 1;
+					if (w->max_body_lines == 0)
+						w->done = 1;
+				}
+			} else if (++w->body_lines >= w->max_body_lines)
+				w->done = 1;
+			w->line_has_text = 0;
+			continue;
+		}
+		if (w->at_bol && ch == '.')
+			put(out, ".", 1);	/* dot-stuffing, not counted */
+		put(out, (const char *)&ch, 1);
+		w->octets++;
+		w->at_bol = 0;
+		w->prev_cr = (ch == '\r');
+		if (ch != '\r')
+			w->line_has_text = 1;
+	}
+	return 0;
+}
+
+int
+wire_finish(struct wire_enc *w, struct buf *out)
+{
+	if (w->at_bol || w->done)
+		return 0;
+	if (out != NULL && buf_reserve(out, 2) == -1)
+		return -1;
+	if (w->prev_cr) {
+		put(out, "\n", 1);
+		w->octets += 1;
+	} else {
+		put(out, "\r\n", 2);
+		w->octets += 2;
+	}
+	w->at_bol = 1;
+	w->prev_cr = 0;
+	return 0;
+}
