@@ -104,7 +104,7 @@ set_bool(int *dst, const char *v)
 
 /* "host:port", "[v6addr]:port", "*:port" or "port". */
 static int
-set_listen(struct conf *c, const char *v)
+set_listen(struct conf *c, const char *v, int tls)
 {
 	struct conf_listen *l;
 	const char *port, *host = "*";
@@ -135,6 +135,7 @@ set_listen(struct conf *c, const char *v)
 	memcpy(l->host, host, hostlen);
 	l->host[hostlen] = '\0';
 	snprintf(l->port, sizeof(l->port), "%u", (unsigned)n);
+	l->tls = tls;
 	c->nlisten++;
 	return 0;
 }
@@ -143,7 +144,17 @@ static int
 conf_line(struct conf *c, const char *key, const char *v)
 {
 	if (strcmp(key, "listen") == 0)
-		return set_listen(c, v);
+		return set_listen(c, v, 0);
+	if (strcmp(key, "listen_tls") == 0)
+		return set_listen(c, v, 1);
+	if (strcmp(key, "tls_cert") == 0)
+		return v[0] == '/' ? set_str(c->tls_cert,
+		    sizeof(c->tls_cert), v) : -1;
+	if (strcmp(key, "tls_key") == 0)
+		return v[0] == '/' ? set_str(c->tls_key,
+		    sizeof(c->tls_key), v) : -1;
+	if (strcmp(key, "tls_ciphers") == 0)
+		return set_str(c->tls_ciphers, sizeof(c->tls_ciphers), v);
 	if (strcmp(key, "user") == 0)
 		return set_str(c->user, sizeof(c->user), v);
 	if (strcmp(key, "chroot") == 0)
@@ -245,8 +256,22 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 			return set_err(err, errlen, where, lineno,
 			    "bad value for \"%s\": \"%s\"", k, v);
 	}
-	if (c->nlisten == 0 && set_listen(c, "*:110") == -1)
+	/* Defaults: 110, and 995 (RFC 8314 implicit TLS) with a cert. */
+	if (c->nlisten == 0 && (set_listen(c, "*:110", 0) == -1 ||
+	    (c->tls_cert[0] != '\0' && set_listen(c, "*:995", 1) == -1)))
 		return set_err(err, errlen, where, lineno, "internal error");
+	{
+		int i, any_tls = 0;
+
+		for (i = 0; i < c->nlisten; i++)
+			any_tls |= c->listen[i].tls;
+		if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
+			return set_err(err, errlen, where, lineno,
+			    "tls_cert and tls_key must be given together");
+		if (any_tls && c->tls_cert[0] == '\0')
+			return set_err(err, errlen, where, lineno,
+			    "listen_tls needs tls_cert and tls_key");
+	}
 	if (c->prefork > c->max_sessions)
 		c->prefork = c->max_sessions;
 	return 0;

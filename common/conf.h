@@ -15,6 +15,7 @@
 struct conf_listen {
 	char	host[64];
 	char	port[8];
+	int	tls;		/* implicit TLS (listen_tls) */
 };
 
 struct conf {
@@ -34,6 +35,9 @@ struct conf {
 	char	 store_helper[CONF_PATH_MAX];
 	char	 hostname[128];
 	int	 log_debug;
+	char	 tls_cert[CONF_PATH_MAX];	/* chain file, PEM */
+	char	 tls_key[CONF_PATH_MAX];
+	char	 tls_ciphers[256];		/* TLS 1.2 cipher list */
 };
 
 void	conf_defaults(struct conf *);

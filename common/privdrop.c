@@ -86,22 +86,26 @@ priv_check_empty_dir(const char *dir)
 	struct stat st;
 
 	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT)
-			return -1;
-		/* create parents one level deep, like /var/lib/privpop */
-		char parent[512];
-		char *slash;
+		char path[512];
+		char *p;
 
-		if (snprintf(parent, sizeof(parent), "%s", dir) >=
-		    (int)sizeof(parent))
+		if (errno != ENOENT || dir[0] != '/' ||
+		    snprintf(path, sizeof(path), "%s", dir) >=
+		    (int)sizeof(path))
 			return -1;
-		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
-			*slash = '\0';
-			if (mkdir(parent, 0755) == -1 && errno != EEXIST)
+		/* mkdir -p, each level root-owned 0755 */
+		for (p = path + 1; ; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0755) == -1 && errno != EEXIST)
 				return -1;
+			*p = saved;
+			if (saved == '\0')
+				break;
 		}
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-			return -1;
 		if (stat(dir, &st) == -1)
 			return -1;
 	}

@@ -10,9 +10,27 @@
 #include "client.h"
 #include "pop3_parse.h"
 
+static long
+plain_rd(struct client *c, void *p, size_t n, short *want_r)
+{
+	*want_r = POLLIN;
+	return (long)read(c->rfd, p, n);
+}
+
+static long
+plain_wr(struct client *c, const void *p, size_t n, short *want_r)
+{
+	*want_r = POLLOUT;
+	return (long)write(c->wfd, p, n);
+}
+
+static const struct client_io plain_io = { plain_rd, plain_wr };
+
 void
 client_init(struct client *c, int rfd, int wfd, int timeout_ms)
 {
+	c->io = &plain_io;
+	c->ssl = NULL;
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->timeout_ms = timeout_ms;
@@ -40,7 +58,9 @@ int
 client_flush(struct client *c)
 {
 	while (buf_used(&c->out) > 0) {
-		ssize_t n = write(c->wfd, buf_ptr(&c->out), buf_used(&c->out));
+		short want = POLLOUT;
+		long n = c->io->wr(c, buf_ptr(&c->out), buf_used(&c->out),
+		    &want);
 
 		if (n > 0) {
 			c->octets_out += (unsigned long long)n;
@@ -50,7 +70,8 @@ client_flush(struct client *c)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(c->wfd, POLLOUT, c->timeout_ms) <= 0)
+			if (wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
+			    c->timeout_ms) <= 0)
 				return -1;
 			continue;
 		}
@@ -102,30 +123,50 @@ client_printf(struct client *c, const char *fmt, ...)
 	return client_write(c, tmp, (size_t)n);
 }
 
+void
+client_discard_input(struct client *c)
+{
+	buf_reset(&c->in);
+	c->discarding = 0;
+}
+
+/* Read more input: try first (TLS may hold decrypted bytes that poll
+ * cannot see), wait only when the read would block. */
 static enum client_line
 client_fill(struct client *c)
 {
-	ssize_t n;
+	short want = POLLIN;
+	long n;
 	int r;
 
 	if (client_flush(c) == -1)
 		return CL_ERROR;
-	for (;;) {
-		r = wait_fd(c->rfd, POLLIN, c->timeout_ms);
-		if (r == 0)
+	if (buf_reserve(&c->in, 1) == -1)
+		return CL_ERROR;
+	/* plain descriptors may be blocking (inetd, tests): wait first */
+	if (c->ssl == NULL) {
+		if ((r = wait_fd(c->rfd, POLLIN, c->timeout_ms)) == 0)
 			return CL_TIMEOUT;
 		if (r == -1)
 			return CL_ERROR;
-		if (buf_reserve(&c->in, 1) == -1)
-			return CL_ERROR;
-		n = read(c->rfd, buf_tail(&c->in), buf_room(&c->in));
+	}
+	for (;;) {
+		n = c->io->rd(c, buf_tail(&c->in), buf_room(&c->in), &want);
 		if (n > 0) {
 			buf_commit(&c->in, (size_t)n);
 			return CL_LINE;
 		}
 		if (n == 0)
 			return CL_EOF;
-		if (errno != EINTR && errno != EAGAIN)
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return CL_ERROR;
+		r = wait_fd(want == POLLOUT ? c->wfd : c->rfd, want,
+		    c->timeout_ms);
+		if (r == 0)
+			return CL_TIMEOUT;
+		if (r == -1)
 			return CL_ERROR;
 	}
 }

@@ -11,7 +11,19 @@
 #include "buf.h"
 #include "limits.h"
 
+struct client;
+
+/* How bytes move: plain read/write, or TLS (tls.c).  Both return what
+ * read(2)/write(2) would; "would block" is -1 with errno EAGAIN and
+ * *want_r set to POLLIN or POLLOUT. */
+struct client_io {
+	long	(*rd)(struct client *, void *, size_t, short *want_r);
+	long	(*wr)(struct client *, const void *, size_t, short *want_r);
+};
+
 struct client {
+	const struct client_io *io;
+	void		*ssl;		/* SSL * while TLS is on */
 	int		 rfd, wfd;
 	int		 timeout_ms;
 	int		 discarding;	/* inside an overlong line */
@@ -40,5 +52,8 @@ int	client_puts(struct client *, const char *);
 int	client_printf(struct client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	client_flush(struct client *);
+/* Drop buffered input (STLS: nothing sent before the handshake may be
+ * executed after it). */
+void	client_discard_input(struct client *);
 
 #endif

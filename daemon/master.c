@@ -29,6 +29,7 @@
 #include "master.h"
 #include "privdrop.h"
 #include "slot.h"
+#include "tls.h"
 
 struct slot {
 	pid_t		pid;
@@ -67,9 +68,11 @@ set_nonblock(int fd)
 		fatal("fcntl O_NONBLOCK");
 }
 
-/* Bind every "listen" of c into fds; returns the count or -1. */
+/* Bind every "listen" of c into fds (tls[] marks implicit TLS);
+ * returns the count or -1. */
 static int
-bind_listeners(const struct conf *c, int *fds, char *err, size_t errlen)
+bind_listeners(const struct conf *c, int *fds, int *tls, char *err,
+    size_t errlen)
 {
 	int i, n = 0;
 
@@ -111,6 +114,7 @@ bind_listeners(const struct conf *c, int *fds, char *err, size_t errlen)
 				continue;
 			}
 			set_nonblock(fd);
+			tls[n] = l->tls;
 			fds[n++] = fd;
 			got = 1;
 		}
@@ -321,27 +325,37 @@ reload(const struct master_opts *o, struct conf *c)
 {
 	static struct conf nc;
 	char err[512];
-	int fds[MAX_LISTENERS], n = -1, i;
+	int fds[MAX_LISTENERS], tls[MAX_LISTENERS], n = -1, i;
 	uid_t uid;
 	gid_t gid;
+	SSL_CTX *ctx = NULL;
 
 	if (conf_load(&nc, o->conffile, err, sizeof(err)) == -1 ||
-	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1) {
+	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1 ||
+	    (nc.tls_cert[0] != '\0' &&
+	    (ctx = tls_ctx_new(&nc, err, sizeof(err))) == NULL)) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    err);
 		return;
 	}
+	/* Sessions in progress hold their own copy of the old context. */
+	if (env.tls_ctx != NULL)
+		SSL_CTX_free(env.tls_ctx);
+	env.tls_ctx = ctx;
 	if (!same_listeners(c, &nc)) {
 		for (i = 0; i < env.nlisten; i++)
 			close(env.listen_fds[i]);
 		env.nlisten = 0;
-		if ((n = bind_listeners(&nc, fds, err, sizeof(err))) == -1) {
+		if ((n = bind_listeners(&nc, fds, tls, err, sizeof(err))) ==
+		    -1) {
 			log_warnx("reload: %s; trying the old listeners", err);
-			if ((n = bind_listeners(c, fds, err, sizeof(err))) == -1)
+			if ((n = bind_listeners(c, fds, tls, err,
+			    sizeof(err))) == -1)
 				fatalx("%s", err);
 		} else
 			*c = nc;
 		memcpy(env.listen_fds, fds, sizeof(int) * (size_t)n);
+		memcpy(env.listen_tls, tls, sizeof(int) * (size_t)n);
 		env.nlisten = n;
 	} else
 		*c = nc;
@@ -451,8 +465,11 @@ master_run(const struct master_opts *o, struct conf *c)
 	memset(&env, 0, sizeof(env));
 	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	if ((env.nlisten = bind_listeners(c, env.listen_fds, err,
-	    sizeof(err))) == -1)
+	if (c->tls_cert[0] != '\0' &&
+	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((env.nlisten = bind_listeners(c, env.listen_fds, env.listen_tls,
+	    err, sizeof(err))) == -1)
 		fatalx("%s", err);
 	if (!o->foreground)
 		daemonize();
@@ -533,6 +550,9 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.conffile = o->conffile;
 	env.foreground = o->foreground;
 	env.status_fd = env.control_fd = -1;
+	if (c->tls_cert[0] != '\0' &&
+	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	set_nonblock(0);
 	set_nonblock(1);
 	slot_main(&env, 0, 1);

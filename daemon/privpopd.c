@@ -93,7 +93,9 @@ main(int argc, char *argv[])
 		printf("privpopd: configuration %s is valid\n", conffile);
 		return 0;
 	}
-	log_open("privpopd", o.foreground, conf.log_debug);
+	/* Errors before daemonizing reach the terminal; after it stderr is
+	 * /dev/null.  In inetd mode stderr may be the client: never. */
+	log_open("privpopd", o.inetd ? o.foreground : 1, conf.log_debug);
 	if (o.inetd)
 		return master_inetd(&o, &conf);
 	return master_run(&o, &conf);

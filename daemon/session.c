@@ -22,6 +22,7 @@
 #include "numparse.h"
 #include "pop3_parse.h"
 #include "session.h"
+#include "tls.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
@@ -38,6 +39,7 @@ struct session {
 	char			 login[POP3_MAX_USER + 1];	/* after auth */
 	int			 have_user;
 	int			 auth_fails;
+	SSL_CTX			*tls_ctx;	/* NULL: no TLS configured */
 	const char		*auth_result;	/* none, ok, fail */
 	unsigned		 retr_n;
 	unsigned long long	 retr_b;
@@ -57,6 +59,7 @@ session_end(const char *how)
 {
 	struct timespec now;
 	double dur;
+	char tls[96];
 
 	client_flush(&s.cl);
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -64,9 +67,10 @@ session_end(const char *how)
 	    (double)(now.tv_nsec - s.start.tv_nsec) / 1e9;
 	/* The classic "addr user msgs octets duration outcome" facts, as
 	 * key=value (style guide 5); never a password. */
-	log_info("sess=%s addr=%s user=%s auth=%s tls=no retr=%u/%llu "
+	tls_describe(&s.cl, tls, sizeof(tls));
+	log_info("sess=%s addr=%s user=%s auth=%s tls=%s retr=%u/%llu "
 	    "dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id, s.addr,
-	    s.login[0] ? s.login : "-", s.auth_result, s.retr_n, s.retr_b,
+	    s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n, s.retr_b,
 	    s.dele_n, s.dele_b, s.expunged, how, dur);
 	exit(strcmp(how, "error") == 0 ? 1 : 0);
 }
@@ -235,6 +239,8 @@ cmd_capa(struct pop3_cmd *c)
 	out("TOP");
 	if (s.state == S_AUTH)
 		out("USER");
+	if (s.state == S_AUTH && s.tls_ctx != NULL && s.cl.ssl == NULL)
+		out("STLS");
 	out("UIDL");
 	out("RESP-CODES");
 	out("PIPELINING");
@@ -526,6 +532,35 @@ cmd_rset(struct pop3_cmd *c)
 	}
 }
 
+/* RFC 2595 STLS. */
+static void
+cmd_stls(struct pop3_cmd *c)
+{
+	char err[256];
+
+	if (need_args(c, 0, 0) == -1)
+		return;
+	if (s.tls_ctx == NULL) {
+		out("-ERR TLS is not configured.");
+		return;
+	}
+	if (s.cl.ssl != NULL) {
+		out("-ERR Already using TLS.");
+		return;
+	}
+	out("+OK Begin TLS negotiation.");
+	if (client_flush(&s.cl) == -1)
+		session_end("error");
+	/* Anything pipelined after STLS came in the clear: drop it, never
+	 * run it inside the TLS session (STARTTLS command injection). */
+	client_discard_input(&s.cl);
+	if (tls_accept(&s.cl, s.tls_ctx, err, sizeof(err)) == -1) {
+		log_info("sess=%s addr=%s: STLS %s", s.id, s.addr, err);
+		session_end("tls-error");
+	}
+	s.have_user = 0;
+}
+
 static const struct {
 	const char	*name;
 	int		 states;
@@ -536,6 +571,7 @@ static const struct {
 	{ "USER", S_AUTH, cmd_user },
 	{ "PASS", S_AUTH, cmd_pass },
 	{ "APOP", S_AUTH, cmd_apop },
+	{ "STLS", S_AUTH, cmd_stls },
 	{ "STAT", S_TRANS, cmd_stat },
 	{ "LIST", S_TRANS, cmd_list },
 	{ "UIDL", S_TRANS, cmd_uidl },
@@ -597,8 +633,10 @@ make_id(void)
 
 void
 session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
-    const struct session_hello *hello, const char *addr)
+    const struct session_hello *hello, const char *addr, SSL_CTX *tls_ctx,
+    int implicit_tls)
 {
+	char err[256];
 	const char *line;
 	size_t len;
 
@@ -612,7 +650,13 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	snprintf(s.addr, sizeof(s.addr), "%s", addr);
 	clock_gettime(CLOCK_MONOTONIC, &s.start);
 	make_id();
+	s.tls_ctx = tls_ctx;
 	client_init(&s.cl, rfd, wfd, conf->timeout * 1000);
+	if (implicit_tls && tls_accept(&s.cl, tls_ctx, err, sizeof(err)) ==
+	    -1) {
+		log_info("sess=%s addr=%s: TLS %s", s.id, s.addr, err);
+		session_end("tls-error");
+	}
 
 	if (hello->flags & HELLO_APOP)
 		out("+OK privpop ready. %s", hello->stamp);

@@ -5,6 +5,8 @@
 #ifndef PRIVPOP_SESSION_H
 #define PRIVPOP_SESSION_H
 
+#include <openssl/ssl.h>
+
 #include "conf.h"
 
 struct session_hello {
@@ -14,6 +16,7 @@ struct session_hello {
 
 __attribute__((noreturn))
 void	session_run(const struct conf *, int rfd, int wfd, int auth_sock,
-	    const struct session_hello *, const char *addr);
+	    const struct session_hello *, const char *addr,
+	    SSL_CTX *tls_ctx, int implicit_tls);
 
 #endif

@@ -130,7 +130,7 @@ peer_name(int fd, char *out, size_t outlen)
 /* Wait for a connection on any listener; exit when the master closes
  * the control pipe (reload or shutdown). */
 static int
-accept_one(const struct slot_env *env)
+accept_one(const struct slot_env *env, int *tls_r)
 {
 	struct pollfd pfd[MAX_LISTENERS + 1];
 	int i, n = env->nlisten;
@@ -156,8 +156,10 @@ accept_one(const struct slot_env *env)
 				continue;
 			fd = accept4(pfd[i].fd, NULL, NULL,
 			    SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (fd >= 0)
+			if (fd >= 0) {
+				*tls_r = env->listen_tls[i];
 				return fd;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
@@ -171,7 +173,7 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	struct session_hello hello;
 	struct slot_status st;
 	char addr[64];
-	int auth_sock, i;
+	int auth_sock, i, implicit_tls = 0;
 
 	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
 	signal(SIGTERM, SIG_DFL);
@@ -186,7 +188,7 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	recv_hello(auth_sock, &hello);
 
 	if (rfd == -1) {
-		rfd = wfd = accept_one(env);
+		rfd = wfd = accept_one(env, &implicit_tls);
 		st.pid = getpid();
 		st.busy = 1;
 		if (env->status_fd != -1 &&
@@ -199,5 +201,6 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 			close(env->status_fd);
 	}
 	peer_name(rfd, addr, sizeof(addr));
-	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr);
+	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr, env->tls_ctx,
+	    implicit_tls);
 }

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <openssl/ssl.h>
+
 #include "conf.h"
 
 /* What the master hands to every slot. */
@@ -16,7 +18,9 @@ struct slot_env {
 	uid_t		 uid;		/* the unprivileged session user */
 	gid_t		 gid;
 	int		 listen_fds[MAX_LISTENERS];
+	int		 listen_tls[MAX_LISTENERS];	/* implicit TLS */
 	int		 nlisten;
+	SSL_CTX		*tls_ctx;	/* NULL without tls_cert */
 	int		 status_fd;	/* write end to the master, or -1 */
 	int		 control_fd;	/* read end; EOF means "retire" */
 };

@@ -1,0 +1,22 @@
+/*
+ * TLS for the session child: the context is built by the master (as
+ * root, so it can read a root-only key) and inherited by every slot.
+ */
+#ifndef PRIVPOP_TLS_H
+#define PRIVPOP_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "conf.h"
+
+struct client;
+
+/* A server context from tls_cert/tls_key: TLS 1.2 and 1.3 only.
+ * NULL (with err set) on failure. */
+SSL_CTX	*tls_ctx_new(const struct conf *, char *err, size_t errlen);
+/* Handshake on the client's descriptors; 0 or -1 (reason in err). */
+int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "no". */
+void	 tls_describe(const struct client *, char *out, size_t outlen);
+
+#endif
