@@ -12,6 +12,11 @@
 #include "conf.h"
 #include "log.h"
 #include "master.h"
+#include "tls.h"
+
+#include <netdb.h>
+#include <pwd.h>
+#include <sys/stat.h>
 
 #ifndef PRIVPOP_SYSCONFDIR
 #define PRIVPOP_SYSCONFDIR "/usr/local/etc/privpop"
@@ -28,6 +33,66 @@ usage(void)
 	    "  -t       check the configuration and exit\n"
 	    "  -V       print the version and exit\n", PRIVPOP_SYSCONFDIR);
 	exit(2);
+}
+
+/* What -t checks beyond the syntax, and what start-up checks before it
+ * daemonizes: problems that would otherwise only show as failing
+ * sessions.  Prints each problem; returns their number. */
+static int
+check_setup(const struct conf *c)
+{
+	struct stat st;
+	SSL_CTX *ctx;
+	char err[512];
+	int bad = 0, i;
+
+	for (i = 0; i < c->nlisten; i++) {
+		struct addrinfo hints, *res;
+		const struct conf_listen *l = &c->listen[i];
+		int r;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		r = getaddrinfo(strcmp(l->host, "*") ? l->host : NULL, l->port,
+		    &hints, &res);
+		if (r != 0) {
+			fprintf(stderr, "privpopd: listen %s:%s: %s\n",
+			    l->host, l->port, gai_strerror(r));
+			bad++;
+		} else
+			freeaddrinfo(res);
+	}
+	if (access(c->auth_helper, X_OK) == -1) {
+		fprintf(stderr, "privpopd: auth_helper %s: not executable\n",
+		    c->auth_helper);
+		bad++;
+	}
+	if (access(c->store_helper, X_OK) == -1) {
+		fprintf(stderr, "privpopd: store_helper %s: not executable\n",
+		    c->store_helper);
+		bad++;
+	}
+	if (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK)) {
+		fprintf(stderr, "privpopd: passwd_file %s: not readable\n",
+		    c->passwd_file);
+		bad++;
+	} else if (st.st_mode & S_IROTH)
+		fprintf(stderr, "privpopd: warning: passwd_file %s is "
+		    "world-readable (chmod 600 it)\n", c->passwd_file);
+	if (geteuid() == 0 && getpwnam(c->user) == NULL) {
+		fprintf(stderr, "privpopd: user \"%s\" does not exist\n",
+		    c->user);
+		bad++;
+	}
+	if (c->tls_cert[0] != '\0') {
+		if ((ctx = tls_ctx_new(c, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "privpopd: TLS: %s\n", err);
+			bad++;
+		} else
+			SSL_CTX_free(ctx);
+	}
+	return bad;
 }
 
 int
@@ -89,6 +154,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpopd: %s\n", err);
 		return 1;
 	}
+	if (check_setup(&conf) > 0)
+		return 1;
 	if (test) {
 		printf("privpopd: configuration %s is valid\n", conffile);
 		return 0;
