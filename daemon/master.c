@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "numparse.h"
 #include "master.h"
 #include "privdrop.h"
 #include "slot.h"
@@ -127,6 +128,48 @@ fail:
 	while (n > 0)
 		close(fds[--n]);
 	return -1;
+}
+
+/*
+ * systemd socket activation (Accept=no): listeners on fds 3.. when
+ * LISTEN_PID is us.  A socket named "pop3s" (FileDescriptorName=) is
+ * implicit TLS.  Returns the count, 0 when not socket-activated.
+ */
+static int systemd_sockets;
+
+static int
+inherit_listeners(int *fds, int *tls)
+{
+	const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	uint64_t v, n;
+	int i;
+
+	if (pid == NULL || nfds == NULL ||
+	    parse_uint(pid, strlen(pid), 1, INT32_MAX, &v) == -1 ||
+	    (pid_t)v != getpid() ||
+	    parse_uint(nfds, strlen(nfds), 1, MAX_LISTENERS, &n) == -1)
+		return 0;
+	for (i = 0; i < (int)n; i++) {
+		const char *nm = names;
+		int k;
+
+		fds[i] = 3 + i;
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) == -1)
+			fatal("LISTEN_FDS fd %d", fds[i]);
+		set_nonblock(fds[i]);
+		/* the i-th ':'-separated name */
+		for (k = 0; nm != NULL && k < i; k++)
+			if ((nm = strchr(nm, ':')) != NULL)
+				nm++;
+		tls[i] = nm != NULL && strncmp(nm, "pop3s", 5) == 0 &&
+		    (nm[5] == '\0' || nm[5] == ':');
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	systemd_sockets = 1;
+	return (int)n;
 }
 
 static int
@@ -342,7 +385,7 @@ reload(const struct master_opts *o, struct conf *c)
 	if (env.tls_ctx != NULL)
 		SSL_CTX_free(env.tls_ctx);
 	env.tls_ctx = ctx;
-	if (!same_listeners(c, &nc)) {
+	if (!systemd_sockets && !same_listeners(c, &nc)) {
 		for (i = 0; i < env.nlisten; i++)
 			close(env.listen_fds[i]);
 		env.nlisten = 0;
@@ -468,7 +511,9 @@ master_run(const struct master_opts *o, struct conf *c)
 	if (c->tls_cert[0] != '\0' &&
 	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if ((env.nlisten = bind_listeners(c, env.listen_fds, env.listen_tls,
+	if ((env.nlisten = inherit_listeners(env.listen_fds,
+	    env.listen_tls)) == 0 &&
+	    (env.nlisten = bind_listeners(c, env.listen_fds, env.listen_tls,
 	    err, sizeof(err))) == -1)
 		fatalx("%s", err);
 	if (!o->foreground)

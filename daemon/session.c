@@ -98,16 +98,26 @@ out(const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* IPC with privpop-store */
 
+/* in_body: a multi-line answer has begun, so an error line would be
+ * taken as message text; close without the terminator instead, which
+ * every client treats as a failed transfer. */
 static void
-store_recv(struct msg *m)
+store_recv_in(struct msg *m, int in_body)
 {
 	int r = ipc_recv(s.store_sock, m);
 
 	if (r != 1) {
 		log_warnx("sess=%s: mailstore worker gone", s.id);
-		out("-ERR [SYS/TEMP] Mailbox access failed.");
+		if (!in_body)
+			out("-ERR [SYS/TEMP] Mailbox access failed.");
 		session_end("error");
 	}
+}
+
+static void
+store_recv(struct msg *m)
+{
+	store_recv_in(m, 0);
 }
 
 static void
@@ -177,7 +187,7 @@ store_relay(void)
 	struct msg m;
 
 	for (;;) {
-		store_recv(&m);
+		store_recv_in(&m, 1);
 		if (m.type == MSG_SESSION_END)
 			break;
 		if (m.type != MSG_SESSION_DATA)
