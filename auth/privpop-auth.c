@@ -89,10 +89,7 @@ fail_delay(void)
 static void
 answer_fail(uint32_t code)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_SESSION_AUTH_FAIL);
-	if (msg_put_u32(&m, code) == -1 || ipc_send(sock, &m, -1) == -1)
+	if (ipc_send_u32(sock, MSG_SESSION_AUTH_FAIL, code) == -1)
 		fatal("send auth fail");
 }
 
@@ -103,14 +100,10 @@ answer_fail(uint32_t code)
 static int
 spawn_store(const struct pwf_entry *e, const char *location)
 {
-	static char *const envp_default[] = { "PATH=/usr/bin:/bin", NULL };
-	char *envp[8];
+	char *envp[PRIV_ENV_MAX];
 	char *argv[4];
-	int sv[2], argc = 0, envc = 0;
+	int sv[2], argc = 0;
 	struct msg m;
-	const char *keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS" };
-	size_t i;
 
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
@@ -122,17 +115,7 @@ spawn_store(const struct pwf_entry *e, const char *location)
 	if (debug)
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
-	envp[envc++] = envp_default[0];
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		/* sanitizer settings reach the worker in test builds */
-		static char kv[3][256];
-		const char *v = getenv(keep[i]);
-
-		if (v != NULL && snprintf(kv[i], sizeof(kv[i]), "%s=%s",
-		    keep[i], v) < (int)sizeof(kv[i]))
-			envp[envc++] = kv[i];
-	}
-	envp[envc] = NULL;
+	priv_child_env(envp, "/usr/bin:/bin");
 
 	switch (store_pid = fork()) {
 	case -1:

@@ -214,6 +214,12 @@ ipc_send(int sock, const struct msg *m, int fd)
 }
 
 int
+ipc_send_u32(int sock, uint32_t type, uint32_t v)
+{
+	return ipc_sendv(sock, type, &v, sizeof(v), -1);
+}
+
+int
 ipc_send_raw(int sock, uint32_t type, const void *p, size_t n)
 {
 	return ipc_sendv(sock, type, p, n, -1);

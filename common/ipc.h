@@ -101,6 +101,8 @@ int	ipc_decode(struct msg *, const void *, size_t);
 
 /* Send m, with fd (or -1) if its type may carry one.  0 or -1. */
 int	ipc_send(int sock, const struct msg *, int fd);
+/* Send a message whose whole payload is one u32 (error codes). */
+int	ipc_send_u32(int sock, uint32_t type, uint32_t);
 /* Send a message whose payload is given directly (no copy). */
 int	ipc_send_raw(int sock, uint32_t type, const void *, size_t);
 /* Receive one message: 1 on success, 0 on orderly EOF, -1 on error

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,6 +79,26 @@ priv_limit(int nofile, int nofork)
 		fatal("prctl no_new_privs");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl dumpable");
+}
+
+void
+priv_child_env(char **envp, const char *path)
+{
+	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS" };
+	static char kv[3][256], pathkv[256];
+	size_t i, n = 0;
+
+	snprintf(pathkv, sizeof(pathkv), "PATH=%s", path);
+	envp[n++] = pathkv;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = getenv(keep[i]);
+
+		if (v != NULL && snprintf(kv[i], sizeof(kv[i]), "%s=%s",
+		    keep[i], v) < (int)sizeof(kv[i]))
+			envp[n++] = kv[i];
+	}
+	envp[n] = NULL;
 }
 
 int

@@ -108,19 +108,29 @@ client_puts(struct client *c, const char *s)
 	return client_write(c, s, strlen(s));
 }
 
+/* Response lines are short; a longer one is a bug, not client input. */
 int
-client_printf(struct client *c, const char *fmt, ...)
+client_vprintf(struct client *c, const char *fmt, va_list ap)
 {
 	char tmp[512];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -1;
 	return client_write(c, tmp, (size_t)n);
+}
+
+int
+client_printf(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = client_vprintf(c, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void

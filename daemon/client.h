@@ -6,6 +6,7 @@
 #ifndef PRIVPOP_CLIENT_H
 #define PRIVPOP_CLIENT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -51,6 +52,8 @@ int	client_write(struct client *, const void *, size_t);
 int	client_puts(struct client *, const char *);
 int	client_printf(struct client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	client_vprintf(struct client *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 int	client_flush(struct client *);
 /* Drop buffered input (STLS: nothing sent before the handshake may be
  * executed after it). */

@@ -81,17 +81,13 @@ out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 out(const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	r = client_vprintf(&s.cl, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) - 2)
-		n = (int)sizeof(line) - 3;
-	memcpy(line + n, "\r\n", 2);
-	if (client_write(&s.cl, line, (size_t)n + 2) == -1)
+	if (r == -1 || client_write(&s.cl, "\r\n", 2) == -1)
 		session_end("error");
 }
 

@@ -47,12 +47,8 @@ static int
 spawn_auth(const struct slot_env *env)
 {
 	char *argv[8];
-	char *envp[8];
-	int sv[2], argc = 0, envc = 0;
-	const char *keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS" };
-	static char kv[3][256];
-	size_t i;
+	char *envp[PRIV_ENV_MAX];
+	int sv[2], argc = 0;
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
@@ -64,15 +60,7 @@ spawn_auth(const struct slot_env *env)
 	if (env->conf->log_debug)
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
-	envp[envc++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		const char *v = getenv(keep[i]);
-
-		if (v != NULL && snprintf(kv[i], sizeof(kv[i]), "%s=%s",
-		    keep[i], v) < (int)sizeof(kv[i]))
-			envp[envc++] = kv[i];
-	}
-	envp[envc] = NULL;
+	priv_child_env(envp, "/usr/sbin:/usr/bin:/sbin:/bin");
 
 	switch (fork()) {
 	case -1:

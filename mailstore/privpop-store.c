@@ -45,10 +45,7 @@ reply_ok(uint32_t n, uint64_t octets, const char *text)
 static void
 reply_err(uint32_t code)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_SESSION_ERR);
-	if (msg_put_u32(&m, code) == -1 || ipc_send(sock, &m, -1) == -1)
+	if (ipc_send_u32(sock, MSG_SESSION_ERR, code) == -1)
 		fatal("send error");
 }
 
@@ -260,7 +257,7 @@ h_retr(struct msg *m)
 }
 
 static void
-do_message_top(struct msg *m)
+h_top(struct msg *m)
 {
 	do_message(m, 0);
 }
@@ -318,7 +315,7 @@ static const struct {
 	{ MSG_STORE_LIST, ST_READY, h_list },
 	{ MSG_STORE_UIDL, ST_READY, h_uidl },
 	{ MSG_STORE_RETR, ST_READY, h_retr },
-	{ MSG_STORE_TOP, ST_READY, do_message_top },
+	{ MSG_STORE_TOP, ST_READY, h_top },
 	{ MSG_STORE_DELE, ST_READY, h_dele },
 	{ MSG_STORE_RSET, ST_READY, h_rset },
 	{ MSG_STORE_QUIT, ST_READY, h_quit },

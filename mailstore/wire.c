@@ -21,6 +21,21 @@ put(struct buf *out, const char *p, size_t n)
 	}
 }
 
+/* A line ends: CRLF for a bare LF, just LF after a CR already sent. */
+static void
+end_line(struct wire_enc *w, struct buf *out)
+{
+	if (w->prev_cr) {
+		put(out, "\n", 1);
+		w->octets += 1;
+	} else {
+		put(out, "\r\n", 2);
+		w->octets += 2;
+	}
+	w->prev_cr = 0;
+	w->at_bol = 1;
+}
+
 int
 wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
     struct buf *out)
@@ -33,15 +48,7 @@ wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
 		unsigned char ch = in[i];
 
 		if (ch == '\n') {
-			if (w->prev_cr) {
-				put(out, "\n", 1);
-				w->octets += 1;
-			} else {
-				put(out, "\r\n", 2);
-				w->octets += 2;
-			}
-			w->prev_cr = 0;
-			w->at_bol = 1;
+			end_line(w, out);
 			if (!w->in_body) {
 				if (!w->line_has_text) {
 					w->in_body = 1;
@@ -72,14 +79,6 @@ wire_finish(struct wire_enc *w, struct buf *out)
 		return 0;
 	if (out != NULL && buf_reserve(out, 2) == -1)
 		return -1;
-	if (w->prev_cr) {
-		put(out, "\n", 1);
-		w->octets += 1;
-	} else {
-		put(out, "\r\n", 2);
-		w->octets += 2;
-	}
-	w->at_bol = 1;
-	w->prev_cr = 0;
+	end_line(w, out);
 	return 0;
 }
