@@ -222,10 +222,20 @@ handle_login(struct msg *m, int apop)
 	explicit_bzero(&e, sizeof(e));
 }
 
+/* The requests a session child may send (OpenSSH mon_table). */
+static const struct {
+	uint32_t	type;
+	int		apop;
+} dispatch[] = {
+	{ MSG_AUTH_LOGIN, 0 },
+	{ MSG_AUTH_APOP, 1 },
+};
+
 int
 main(int argc, char *argv[])
 {
 	const char *conffile = NULL;
+	size_t i;
 	char err[512];
 	struct msg m;
 	int ch, status;
@@ -253,6 +263,8 @@ main(int argc, char *argv[])
 		fatalx("no IPC socket on fd %d", sock);
 	if (conf_load(&conf, conffile, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* no core file or ptrace of a process that holds passwords */
+	priv_limit(0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	make_stamp();
 	send_hello();
@@ -264,16 +276,13 @@ main(int argc, char *argv[])
 			return 0;	/* the session ended */
 		if (r == -1)
 			fatal("ipc receive");
-		switch (m.type) {
-		case MSG_AUTH_LOGIN:
-			handle_login(&m, 0);
-			break;
-		case MSG_AUTH_APOP:
-			handle_login(&m, 1);
-			break;
-		default:
+		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
+			if (dispatch[i].type == m.type)
+				break;
+		/* Only login requests, and only until one succeeds. */
+		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
 			fatalx("unexpected message %s", msg_name(m.type));
-		}
+		handle_login(&m, dispatch[i].apop);
 		if (store_pid != -1)
 			break;
 	}
