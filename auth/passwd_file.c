@@ -253,7 +253,11 @@ pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
 		o += n;
 	}
 	out[o] = '\0';
-	if (out[8] != '/' || strstr(out, "/../") != NULL)
+	if (out[8] != '/')
 		return -1;
+	/* no ".." component anywhere, also at the end */
+	for (p = out + 8; (p = strstr(p, "/..")) != NULL; p += 3)
+		if (p[3] == '/' || p[3] == '\0')
+			return -1;
 	return 0;
 }

@@ -17,6 +17,10 @@ struct ipc_hdr {
 
 #define T_FD	0x1	/* may carry one descriptor */
 
+/* Descriptors one received message can bring in before the kernel
+ * truncates (and itself closes) the rest. */
+#define IPC_MAX_FDS_SEEN	8
+
 static const struct {
 	const char	*name;
 	int		 flags;
@@ -233,7 +237,9 @@ ipc_recv(int sock, struct msg *m)
 	struct msghdr mh;
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		/* room for several, so extra descriptors arrive and can be
+		 * closed rather than linger (none may be kept but one) */
+		char		buf[CMSG_SPACE(IPC_MAX_FDS_SEEN * sizeof(int))];
 	} cm;
 	struct cmsghdr *c;
 	ssize_t r;
@@ -257,13 +263,29 @@ ipc_recv(int sock, struct msg *m)
 	if (r == 0)
 		return 0;
 
-	/* Take any descriptor first so it is closed on every error path. */
+	/* Take every descriptor first, so each is closed on every error
+	 * path: exactly one in one SCM_RIGHTS block may be kept. */
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && fd == -1)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		else
+		size_t i, nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0)) {
 			bad = 1;
+			continue;
+		}
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+			if (fd == -1 && nfd == 1)
+				fd = got;
+			else {
+				close(got);
+				bad = 1;
+			}
+		}
 	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		bad = 1;

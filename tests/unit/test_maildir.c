@@ -1,0 +1,636 @@
+/*
+ * Unit tests for mailstore/maildir.c: file name parsing (UIDL, W=
+ * size), scanning, the POP3 lock, renames and expunge, on a real
+ * temporary Maildir.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "limits.h"
+#include "maildir.h"
+
+#define NOW	UINT64_MAX	/* no W= field */
+
+/* ---- maildir_parse_name ---- */
+
+struct name_case {
+	const char	*name;
+	int		 want;
+	const char	*uidl;	/* NULL: hashed */
+	uint64_t	 wsize;
+};
+
+static const struct name_case name_cases[] = {
+	{ "1234.M1P2.host", 0, "1234.M1P2.host", NOW },
+	{ "1234.M1P2.host:2,", 0, "1234.M1P2.host", NOW },
+	{ "1234.M1P2.host:2,S", 0, "1234.M1P2.host", NOW },
+	{ "1234.M1P2.host:2,FRS", 0, "1234.M1P2.host", NOW },
+	{ "1234.M1P2.host,S=1000,W=1020:2,S", 0,
+	    "1234.M1P2.host,S=1000,W=1020", 1020 },
+	{ "1234.M1P2.host,W=1020,S=1000", 0, "1234.M1P2.host,W=1020,S=1000",
+	    1020 },
+	{ "x,S=100", 0, "x,S=100", NOW },		/* S= is not the size */
+	{ "x,S=100:2,S", 0, "x,S=100", NOW },
+	{ "x,W=0", 0, "x,W=0", 0 },
+	{ "x,W=7", 0, "x,W=7", 7 },
+	{ "x,W=007", 0, "x,W=007", 7 },
+	{ "x,W=12x", 0, "x,W=12x", 12 },		/* digits up to the end */
+	{ "x,W=12,S=3", 0, "x,W=12,S=3", 12 },
+	{ "x,W=1,W=2", 0, "x,W=1,W=2", 1 },		/* the first one */
+	{ "x,W=", 0, "x,W=", NOW },
+	{ "x,W=abc", 0, "x,W=abc", NOW },
+	{ "x,W=-1", 0, "x,W=-1", NOW },
+	{ "x,W", 0, "x,W", NOW },
+	{ "x,", 0, "x,", NOW },
+	{ "x,w=5", 0, "x,w=5", NOW },		/* case matters */
+	{ "x,WW=5", 0, "x,WW=5", NOW },
+	{ "x:2,W=5", 0, "x", NOW },		/* W= after ':' is a flag */
+	{ "x,W=5:2,S", 0, "x,W=5", 5 },
+	{ "x,W=9223372036854775807", 0, "x,W=9223372036854775807",
+	    9223372036854775807ULL },			/* UINT64_MAX / 2 */
+	{ "x,W=9223372036854775808", 0, "x,W=9223372036854775808", NOW },
+	{ "x,W=18446744073709551615", 0, "x,W=18446744073709551615", NOW },
+	{ "x,W=99999999999999999999999", 0, "x,W=99999999999999999999999",
+	    NOW },
+	{ "a", 0, "a", NOW },
+	{ "~!}", 0, "~!}", NOW },
+
+	/* not messages */
+	{ "", -1, NULL, NOW },
+	{ ".", -1, NULL, NOW },
+	{ "..", -1, NULL, NOW },
+	{ ".hidden", -1, NULL, NOW },
+	{ ".privpop-pop3.lock", -1, NULL, NOW },
+	{ ".1234.M1:2,S", -1, NULL, NOW },
+	{ ":2,S", -1, NULL, NOW },			/* empty unique part */
+	{ ":", -1, NULL, NOW },
+
+	/* unique parts that cannot be a UIDL: hashed */
+	{ "a b", 0, NULL, NOW },
+	{ "a\tb:2,S", 0, NULL, NOW },
+	{ "a\x7f", 0, NULL, NOW },
+	{ "\x01", 0, NULL, NOW },
+	{ "caf\xc3\xa9", 0, NULL, NOW },
+	{ "\xff,W=10", 0, NULL, 10 },	/* still gives the size */
+};
+
+static int
+uidl_ok(const char *u)
+{
+	size_t n = strlen(u), i;
+
+	if (n < 1 || n > POP3_MAX_UIDL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)u[i] < 0x21 || (unsigned char)u[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* The hashed form: hex SHA-256 of the unique part, 40 characters.  A
+ * UIDL must stay the same across sessions and versions. */
+static void
+expected_hash(const char *p, size_t n, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	assert_int_equal(EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL),
+	    1);
+	for (i = 0; i < 20; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[40] = '\0';
+}
+
+static void
+test_parse_name_table(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
+		const struct name_case *t = &name_cases[i];
+		char uidl[POP3_MAX_UIDL + 1];
+		uint64_t ws = 12345;
+		int r;
+
+		memset(uidl, 'Q', sizeof(uidl));
+		uidl[POP3_MAX_UIDL] = '\0';
+		r = maildir_parse_name(t->name, uidl, sizeof(uidl), &ws);
+		if (r != t->want)
+			fail_msg("case %zu \"%s\": got %d want %d", i, t->name,
+			    r, t->want);
+		if (r == -1)
+			continue;
+		if (ws != t->wsize)
+			fail_msg("case %zu \"%s\": wsize %llu want %llu", i,
+			    t->name, (unsigned long long)ws,
+			    (unsigned long long)t->wsize);
+		if (!uidl_ok(uidl))
+			fail_msg("case %zu \"%s\": bad UIDL \"%s\"", i,
+			    t->name, uidl);
+		if (t->uidl != NULL) {
+			if (strcmp(uidl, t->uidl) != 0)
+				fail_msg("case %zu: uidl \"%s\" want \"%s\"",
+				    i, uidl, t->uidl);
+		} else {
+			char h[41];
+
+			expected_hash(t->name, strcspn(t->name, ":"), h);
+			if (strcmp(uidl, h) != 0)
+				fail_msg("case %zu: hashed uidl \"%s\" want "
+				    "\"%s\"", i, uidl, h);
+		}
+	}
+}
+
+/* Unique parts of 1..80 characters: up to 70 kept, longer hashed;
+ * flags never change the UIDL. */
+static void
+test_parse_name_lengths(void **state)
+{
+	char name[128], u1[POP3_MAX_UIDL + 1], u2[POP3_MAX_UIDL + 1];
+	char prev[POP3_MAX_UIDL + 1] = "";
+	size_t n;
+	uint64_t ws;
+
+	(void)state;
+	for (n = 1; n <= 80; n++) {
+		memset(name, 'a' + (int)(n % 26), n);
+		name[0] = '1';
+		name[n] = '\0';
+		assert_int_equal(maildir_parse_name(name, u1, sizeof(u1), &ws),
+		    0);
+		strcpy(name + n, ":2,S");
+		assert_int_equal(maildir_parse_name(name, u2, sizeof(u2), &ws),
+		    0);
+		assert_string_equal(u1, u2);
+		assert_true(uidl_ok(u1));
+		if (n <= POP3_MAX_UIDL) {
+			assert_int_equal(strlen(u1), n);
+			assert_memory_equal(u1, name, n);
+		} else {
+			char h[41];
+
+			expected_hash(name, n, h);
+			assert_string_equal(u1, h);
+			assert_string_not_equal(u1, prev);
+		}
+		strcpy(prev, u1);
+	}
+}
+
+/* A small UIDL buffer is never overrun. */
+static void
+test_parse_name_small_buffer(void **state)
+{
+	char u[8];
+	uint64_t ws;
+	size_t sz;
+
+	(void)state;
+	for (sz = 2; sz <= sizeof(u); sz++) {
+		memset(u, 'Z', sizeof(u));
+		assert_int_equal(maildir_parse_name("abcdefghij", u, sz, &ws),
+		    0);
+		assert_true(strlen(u) < sz);
+		if (sz >= 3)	/* room for one hex pair */
+			assert_true(strlen(u) >= 1);
+		if (sz < sizeof(u))
+			assert_int_equal(u[sz], 'Z');
+	}
+	assert_int_equal(maildir_parse_name("abc", u, 4, &ws), 0);
+	assert_string_equal(u, "abc");
+}
+
+/* ---- a real Maildir ---- */
+
+struct md_fixture {
+	char	top[64];	/* mkdtemp directory */
+	char	path[128];	/* top/Maildir */
+};
+
+static int
+rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void
+write_file(const char *dir, const char *sub, const char *name,
+    const char *content)
+{
+	char p[512];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", dir, sub, name);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(content, 1, strlen(content), fp),
+	    strlen(content));
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+exists(const char *dir, const char *rel)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return lstat(p, &st) == 0;
+}
+
+/* The POP3 size: LF becomes CRLF, a final line gets CRLF. */
+static uint64_t
+crlf_size(const char *s)
+{
+	size_t n = strlen(s), i;
+	uint64_t k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			k++;
+		k++;
+	}
+	if (n > 0 && s[n - 1] != '\n')
+		k += (s[n - 1] == '\r') ? 1 : 2;
+	return k;
+}
+
+static int
+setup_md(void **state)
+{
+	struct md_fixture *f = calloc(1, sizeof(*f));
+	char p[256];
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->top, sizeof(f->top), "/tmp/privpop-md-XXXXXX");
+	if (mkdtemp(f->top) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/Maildir", f->top);
+	if (mkdir(f->path, 0700) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s/cur", f->path);
+	if (mkdir(p, 0700) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s/new", f->path);
+	if (mkdir(p, 0700) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "%s/tmp", f->path);
+	if (mkdir(p, 0700) == -1)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown_md(void **state)
+{
+	struct md_fixture *f = *state;
+
+	nftw(f->top, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static const char MSG_A[] = "Subject: a\n\nbody a\n";
+static const char MSG_B[] = "Subject: b\n\n.dot line\n..two\nno newline";
+static const char MSG_C[] = "Subject: c\r\n\r\nalready crlf\r\n";
+static const char MSG_D[] = "";
+
+static void
+populate(const struct md_fixture *f)
+{
+	char p[256];
+
+	write_file(f->path, "new", "1000.a.host", MSG_A);
+	write_file(f->path, "cur", "0999.b.host:2,S", MSG_B);
+	write_file(f->path, "cur", "1001.c.host:2,RS", MSG_C);
+	write_file(f->path, "new", "1002.d.host", MSG_D);
+	/* the W= size wins over the content */
+	write_file(f->path, "cur", "1003.e.host,S=5,W=77:2,", "short\n");
+	/* not messages */
+	write_file(f->path, "new", ".hidden", "x\n");
+	write_file(f->path, "cur", ".1004.f.host:2,", "x\n");
+	write_file(f->path, "tmp", "1005.g.host", "in delivery\n");
+	snprintf(p, sizeof(p), "%s/cur/1006.dir", f->path);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/new/1007.link", f->path);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+}
+
+static void
+read_fd_all(int fd, const char *want)
+{
+	char buf[256];
+	ssize_t n, got = 0;
+
+	while ((n = read(fd, buf + got, sizeof(buf) - (size_t)got)) > 0)
+		got += n;
+	assert_int_equal(got, strlen(want));
+	assert_memory_equal(buf, want, strlen(want));
+}
+
+static void
+test_open_scan(void **state)
+{
+	struct md_fixture *f = *state;
+	static const struct {
+		const char	*name;
+		const char	*uidl;
+		const char	*content;
+		uint64_t	 size;	/* 0: crlf_size(content) */
+	} want[] = {
+		{ "cur/0999.b.host:2,S", "0999.b.host", MSG_B, 0 },
+		{ "new/1000.a.host", "1000.a.host", MSG_A, 0 },
+		{ "cur/1001.c.host:2,RS", "1001.c.host", MSG_C, 0 },
+		{ "new/1002.d.host", "1002.d.host", MSG_D, 0 },
+		{ "cur/1003.e.host,S=5,W=77:2,", "1003.e.host,S=5,W=77",
+		    "short\n", 77 },
+	};
+	struct maildir md;
+	uint64_t total = 0;
+	size_t i;
+
+	populate(f);
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < md.count; i++) {
+		uint64_t sz = want[i].size ? want[i].size :
+		    crlf_size(want[i].content);
+		int fd;
+
+		assert_string_equal(md.msgs[i].name, want[i].name);
+		assert_string_equal(md.msgs[i].uidl, want[i].uidl);
+		if (md.msgs[i].size != sz)
+			fail_msg("msg %zu %s: size %llu want %llu", i,
+			    want[i].name, (unsigned long long)md.msgs[i].size,
+			    (unsigned long long)sz);
+		assert_int_equal(md.msgs[i].deleted, 0);
+		total += sz;
+		fd = maildir_open_msg(&md, (uint32_t)i);
+		assert_true(fd >= 0);
+		read_fd_all(fd, want[i].content);
+		close(fd);
+	}
+	assert_int_equal(md.octets, total);
+	/* the sizes the scan gives for known contents */
+	assert_int_equal(md.msgs[1].size, 22);	/* 3 lines of MSG_A */
+	assert_int_equal(md.msgs[2].size, strlen(MSG_C));
+	assert_int_equal(md.msgs[3].size, 0);
+	assert_true(exists(f->path, MAILDIR_POP3_LOCK));
+	maildir_close(&md);
+	assert_int_equal(md.dirfd, -1);
+	assert_int_equal(md.lockfd, -1);
+	assert_int_equal(md.count, 0);
+}
+
+/* Many messages come out sorted by name whatever the directory order. */
+static void
+test_open_order(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char name[64];
+	uint32_t i;
+
+	for (i = 0; i < 300; i++) {
+		unsigned k = (i * 7919u) % 300u;
+
+		snprintf(name, sizeof(name), "%06u.M%uP1.host%s", k, k,
+		    (k % 2) ? "" : ":2,S");
+		write_file(f->path, (k % 3) ? "new" : "cur", name, "x\n");
+	}
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 300);
+	assert_int_equal(md.octets, 300 * 3);
+	for (i = 0; i < md.count; i++) {
+		snprintf(name, sizeof(name), "%06u.M%uP1.host", i, i);
+		assert_string_equal(md.msgs[i].uidl, name);
+		assert_int_equal(md.msgs[i].size, 3);
+	}
+	maildir_close(&md);
+}
+
+/* [IN-USE]: one POP3 session per mailbox.  flock locks belong to the
+ * open file description, so two opens in one process conflict too. */
+static void
+test_inuse(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir a, b, c;
+
+	write_file(f->path, "new", "1.x", "x\n");
+	assert_int_equal(maildir_open(&a, f->path), MD_OK);
+	assert_int_equal(maildir_open(&b, f->path), MD_INUSE);
+	assert_int_equal(b.count, 0);
+	maildir_close(&b);
+	/* still held by a */
+	assert_int_equal(maildir_open(&c, f->path), MD_INUSE);
+	maildir_close(&c);
+	maildir_close(&a);
+	assert_int_equal(maildir_open(&b, f->path), MD_OK);
+	assert_int_equal(b.count, 1);
+	maildir_close(&b);
+}
+
+/* A message renamed new/ -> cur/ (another client read it) or given new
+ * flags after the scan is still found. */
+static void
+test_renamed_after_open(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char from[512], to[512];
+	int fd;
+
+	write_file(f->path, "new", "2000.r.host", MSG_A);
+	write_file(f->path, "cur", "2001.s.host:2,", MSG_C);
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 2);
+	assert_string_equal(md.msgs[0].name, "new/2000.r.host");
+
+	snprintf(from, sizeof(from), "%s/new/2000.r.host", f->path);
+	snprintf(to, sizeof(to), "%s/cur/2000.r.host:2,S", f->path);
+	assert_int_equal(rename(from, to), 0);
+	snprintf(from, sizeof(from), "%s/cur/2001.s.host:2,", f->path);
+	snprintf(to, sizeof(to), "%s/cur/2001.s.host:2,RS", f->path);
+	assert_int_equal(rename(from, to), 0);
+
+	fd = maildir_open_msg(&md, 0);
+	assert_true(fd >= 0);
+	read_fd_all(fd, MSG_A);
+	close(fd);
+	assert_string_equal(md.msgs[0].name, "cur/2000.r.host:2,S");
+	assert_string_equal(md.msgs[0].uidl, "2000.r.host");
+	fd = maildir_open_msg(&md, 1);
+	assert_true(fd >= 0);
+	read_fd_all(fd, MSG_C);
+	close(fd);
+	assert_string_equal(md.msgs[1].name, "cur/2001.s.host:2,RS");
+
+	/* gone altogether: -1, not some other message */
+	snprintf(from, sizeof(from), "%s/cur/2000.r.host:2,S", f->path);
+	assert_int_equal(unlink(from), 0);
+	assert_int_equal(maildir_open_msg(&md, 0), -1);
+	maildir_close(&md);
+}
+
+/* A unique part that is a prefix of another is not confused with it. */
+static void
+test_relocate_exact_unique(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char p[512];
+
+	write_file(f->path, "new", "3000.a", "first\n");
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 1);
+	snprintf(p, sizeof(p), "%s/new/3000.a", f->path);
+	assert_int_equal(unlink(p), 0);
+	write_file(f->path, "cur", "3000.ab:2,S", "other\n");
+	write_file(f->path, "new", "3000.a.b", "other\n");
+	assert_int_equal(maildir_open_msg(&md, 0), -1);
+	maildir_close(&md);
+}
+
+static void
+test_expunge(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	uint32_t failed = 99;
+	char from[512], to[512];
+
+	write_file(f->path, "new", "4000.a", "a\n");
+	write_file(f->path, "new", "4001.b", "b\n");
+	write_file(f->path, "cur", "4002.c:2,S", "c\n");
+	write_file(f->path, "cur", "4003.d:2,S", "d\n");
+	write_file(f->path, "new", "4004.e", "e\n");
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 5);
+
+	/* nothing deleted: nothing removed */
+	assert_int_equal(maildir_expunge(&md, &failed), 0);
+	assert_int_equal(failed, 0);
+	assert_true(exists(f->path, "new/4000.a"));
+
+	md.msgs[0].deleted = 1;		/* plain */
+	md.msgs[2].deleted = 1;		/* in cur/ */
+	md.msgs[3].deleted = 1;		/* renamed since the scan */
+	md.msgs[4].deleted = 1;		/* already removed by someone */
+	snprintf(from, sizeof(from), "%s/cur/4003.d:2,S", f->path);
+	snprintf(to, sizeof(to), "%s/cur/4003.d:2,ST", f->path);
+	assert_int_equal(rename(from, to), 0);
+	snprintf(from, sizeof(from), "%s/new/4004.e", f->path);
+	assert_int_equal(unlink(from), 0);
+
+	assert_int_equal(maildir_expunge(&md, &failed), 3);
+	assert_int_equal(failed, 1);
+	assert_false(exists(f->path, "new/4000.a"));
+	assert_true(exists(f->path, "new/4001.b"));
+	assert_false(exists(f->path, "cur/4002.c:2,S"));
+	assert_false(exists(f->path, "cur/4003.d:2,S"));
+	assert_false(exists(f->path, "cur/4003.d:2,ST"));
+	assert_true(exists(f->path, MAILDIR_POP3_LOCK));
+	maildir_close(&md);
+
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 1);
+	assert_string_equal(md.msgs[0].uidl, "4001.b");
+	maildir_close(&md);
+}
+
+/* A missing Maildir (and missing subdirectories) are created. */
+static void
+test_create_missing(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char p[256], q[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/Fresh", f->top);
+	assert_int_equal(maildir_open(&md, p), MD_OK);
+	assert_int_equal(md.count, 0);
+	assert_int_equal(md.octets, 0);
+	snprintf(q, sizeof(q), "%s/cur", p);
+	assert_int_equal(stat(q, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(q, sizeof(q), "%s/new", p);
+	assert_int_equal(stat(q, &st), 0);
+	snprintf(q, sizeof(q), "%s/tmp", p);
+	assert_int_equal(stat(q, &st), 0);
+	assert_true(exists(p, MAILDIR_POP3_LOCK));
+	maildir_close(&md);
+
+	/* only cur/ missing */
+	snprintf(q, sizeof(q), "%s/cur", f->path);
+	assert_int_equal(rmdir(q), 0);
+	write_file(f->path, "new", "5000.x", "x\n");
+	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(md.count, 1);
+	assert_int_equal(stat(q, &st), 0);
+	maildir_close(&md);
+
+	/* a parent that does not exist is a temporary failure */
+	snprintf(p, sizeof(p), "%s/no/such/Maildir", f->top);
+	assert_int_equal(maildir_open(&md, p), MD_TEMP);
+	maildir_close(&md);
+	/* a file where the Maildir should be */
+	snprintf(p, sizeof(p), "%s/afile", f->top);
+	assert_int_equal(close(open(p, O_CREAT | O_WRONLY, 0600)), 0);
+	assert_int_equal(maildir_open(&md, p), MD_TEMP);
+	maildir_close(&md);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_name_table),
+		cmocka_unit_test(test_parse_name_lengths),
+		cmocka_unit_test(test_parse_name_small_buffer),
+		cmocka_unit_test_setup_teardown(test_open_scan, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_open_order, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_inuse, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_renamed_after_open,
+		    setup_md, teardown_md),
+		cmocka_unit_test_setup_teardown(test_relocate_exact_unique,
+		    setup_md, teardown_md),
+		cmocka_unit_test_setup_teardown(test_expunge, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_create_missing, setup_md,
+		    teardown_md),
+	};
+
+	umask(022);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
