@@ -238,9 +238,9 @@ main(int argc, char *argv[])
 	size_t i;
 	char err[512];
 	struct msg m;
-	int ch, status;
+	int ch, status, from_fd = 0;
 
-	while ((ch = getopt(argc, argv, "c:de")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deF")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -251,8 +251,11 @@ main(int argc, char *argv[])
 		case 'e':
 			to_stderr = 1;
 			break;
+		case 'F':
+			from_fd = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-de]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deF]\n");
 			return 2;
 		}
 	}
@@ -261,8 +264,13 @@ main(int argc, char *argv[])
 		fatalx("no configuration file given");
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
-	if (conf_load(&conf, conffile, err, sizeof(err)) == -1)
+	/* -F: the master's snapshot of the config on fd 4, the very text it
+	 * validated; -c alone (by hand) reads the file. */
+	if ((from_fd ? conf_load_fd(&conf, CONF_SNAPSHOT_FD, conffile, err,
+	    sizeof(err)) : conf_load(&conf, conffile, err, sizeof(err))) == -1)
 		fatalx("%s", err);
+	if (from_fd)
+		close(CONF_SNAPSHOT_FD);
 	/* no core file or ptrace of a process that holds passwords */
 	priv_limit(0, 0);
 	signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -277,13 +278,83 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 	return 0;
 }
 
-int
-conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+/* Read at most CONF_MAX_FILE bytes of fd (from offset 0) into text. */
+static int
+read_text(int fd, const char *where, char **text_r, size_t *len_r,
+    char *err, size_t errlen)
 {
-	char *text;
 	struct stat st;
+	char *text;
 	ssize_t n;
 	size_t got = 0;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX_FILE) {
+		snprintf(err, errlen, "%s: not a regular file of at most %d "
+		    "bytes", where, CONF_MAX_FILE);
+		return -1;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", where);
+		return -1;
+	}
+	while (got < (size_t)st.st_size && (n = pread(fd, text + got,
+	    (size_t)st.st_size - got, (off_t)got)) > 0)
+		got += (size_t)n;
+	*text_r = text;
+	*len_r = got;
+	return 0;
+}
+
+/* A sealed in-memory copy of exactly the text that was parsed. */
+static int
+snapshot(const char *text, size_t len)
+{
+	int fd = memfd_create("privpopd.conf", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING);
+	size_t off = 0;
+
+	if (fd == -1)
+		return -1;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+conf_load_fd(struct conf *c, int fd, const char *where, char *err,
+    size_t errlen)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	conf_defaults(c);
+	if (read_text(fd, where, &text, &len, err, errlen) == -1)
+		return -1;
+	r = conf_parse_buf(c, text, len, where, err, errlen);
+	free(text);
+	return r;
+}
+
+int
+conf_load_snapshot(struct conf *c, const char *path, int *snap_r,
+    char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
 	int fd, r;
 
 	conf_defaults(c);
@@ -291,23 +362,22 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONF_MAX_FILE) {
-		snprintf(err, errlen, "%s: not a regular file of at most %d "
-		    "bytes", path, CONF_MAX_FILE);
-		close(fd);
-		return -1;
-	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
+	r = read_text(fd, path, &text, &len, err, errlen);
 	close(fd);
-	r = conf_parse_buf(c, text, got, path, err, errlen);
+	if (r == -1)
+		return -1;
+	r = conf_parse_buf(c, text, len, path, err, errlen);
+	if (r == 0 && snap_r != NULL && (*snap_r = snapshot(text, len)) ==
+	    -1) {
+		snprintf(err, errlen, "%s: memfd: %s", path, strerror(errno));
+		r = -1;
+	}
 	free(text);
 	return r;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	return conf_load_snapshot(c, path, NULL, err, errlen);
 }

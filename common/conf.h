@@ -1,7 +1,7 @@
 /*
  * The configuration file: "key = value" lines, '#' comments.  Every key
- * is documented in etc/privpopd.conf.  Parsed by privpopd and again by
- * privpop-auth (both read the same root-owned file).
+ * is documented in etc/privpopd.conf.  Parsed by privpopd; privpop-auth
+ * parses the master's sealed snapshot of the same text.
  */
 #ifndef PRIVPOP_CONF_H
 #define PRIVPOP_CONF_H
@@ -45,5 +45,16 @@ void	conf_defaults(struct conf *);
 int	conf_parse_buf(struct conf *, const char *text, size_t len,
 	    const char *where, char *err, size_t errlen);
 int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
+/* conf_load, and on success a sealed memfd holding the very text that
+ * was parsed: privpopd hands it to privpop-auth, so a helper never
+ * reads a newer, unvalidated file than the master did. */
+int	conf_load_snapshot(struct conf *, const char *path, int *snap_r,
+	    char *err, size_t errlen);
+/* Parse the text in fd (a snapshot); where names it in errors. */
+int	conf_load_fd(struct conf *, int fd, const char *where, char *err,
+	    size_t errlen);
+
+/* The descriptor on which privpop-auth finds the config snapshot. */
+#define CONF_SNAPSHOT_FD	4
 
 #endif

@@ -372,15 +372,21 @@ reload(const struct master_opts *o, struct conf *c)
 	uid_t uid;
 	gid_t gid;
 	SSL_CTX *ctx = NULL;
+	int snap = -1;
 
-	if (conf_load(&nc, o->conffile, err, sizeof(err)) == -1 ||
+	if (conf_load_snapshot(&nc, o->conffile, &snap, err,
+	    sizeof(err)) == -1 ||
 	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1 ||
 	    (nc.tls_cert[0] != '\0' &&
 	    (ctx = tls_ctx_new(&nc, err, sizeof(err))) == NULL)) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    err);
+		if (snap != -1)
+			close(snap);
 		return;
 	}
+	close(env.conf_fd);	/* slots hold their own copies */
+	env.conf_fd = snap;
 	/* Sessions in progress hold their own copy of the old context. */
 	if (env.tls_ctx != NULL)
 		SSL_CTX_free(env.tls_ctx);
@@ -535,6 +541,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		fatal("slots");
 	env.conf = c;
 	env.conffile = o->conffile;
+	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
 	log_info("privpopd %s started: %d listener(s), prefork %d, "
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
@@ -593,6 +600,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 		    "reduced");
 	env.conf = c;
 	env.conffile = o->conffile;
+	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
 	env.status_fd = env.control_fd = -1;
 	if (c->tls_cert[0] != '\0' &&

@@ -5,6 +5,7 @@
 
 struct master_opts {
 	const char	*conffile;
+	int		 conf_fd;	/* snapshot of the text parsed */
 	int		 foreground;
 	int		 inetd;
 };

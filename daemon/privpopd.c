@@ -150,7 +150,8 @@ main(int argc, char *argv[])
 		usage();
 	o.conffile = conffile;
 
-	if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
+	if (conf_load_snapshot(&conf, conffile, &o.conf_fd, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "privpopd: %s\n", err);
 		return 1;
 	}

@@ -48,13 +48,14 @@ spawn_auth(const struct slot_env *env)
 {
 	char *argv[8];
 	char *envp[PRIV_ENV_MAX];
-	int sv[2], argc = 0;
+	int sv[2], argc = 0, sock, cfd;
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
 	argv[argc++] = "privpop-auth";
 	argv[argc++] = "-c";
 	argv[argc++] = (char *)(uintptr_t)env->conffile;
+	argv[argc++] = "-F";
 	if (env->foreground)
 		argv[argc++] = "-e";
 	if (env->conf->log_debug)
@@ -67,9 +68,14 @@ spawn_auth(const struct slot_env *env)
 		fatal("fork");
 	case 0:
 		null_stdio(env->foreground);
-		if (dup2(sv[1], IPC_CHILD_FD) == -1)
+		/* move both out of the way before placing them on 3 and 4 */
+		if ((sock = fcntl(sv[1], F_DUPFD, CONF_SNAPSHOT_FD + 1)) == -1
+		    || (cfd = fcntl(env->conf_fd, F_DUPFD,
+		    CONF_SNAPSHOT_FD + 1)) == -1 ||
+		    dup2(sock, IPC_CHILD_FD) == -1 ||
+		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
 			_exit(127);
-		closefrom(IPC_CHILD_FD + 1);
+		closefrom(CONF_SNAPSHOT_FD + 1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		execve(env->conf->auth_helper, argv, envp);

@@ -13,7 +13,8 @@
 /* What the master hands to every slot. */
 struct slot_env {
 	const struct conf *conf;
-	const char	*conffile;	/* passed on to privpop-auth */
+	const char	*conffile;	/* names the config in messages */
+	int		 conf_fd;	/* sealed snapshot for privpop-auth */
 	int		 foreground;	/* helpers log to stderr too */
 	uid_t		 uid;		/* the unprivileged session user */
 	gid_t		 gid;

@@ -1,0 +1,844 @@
+"""Protocol tests: poplib basics, errors, pipelining, deletion, locking,
+authentication, the summary log line."""
+import hashlib
+import os
+import poplib
+import re
+import time
+
+import e2e_util as U
+from e2e_util import check, check_eq
+from registry import test
+
+PW_ALICE = "Alice-e2e-pw-4417"
+PW_BOB = "Bob-plain-e2e-9923"
+PW_WRONG = "Wrong-e2e-pw-0661"
+
+
+def big_message():
+    lines = [b"From: big@example.org", b"Subject: one megabyte", b""]
+    i = 0
+    size = 0
+    while size < (1 << 20):
+        if i % 997 == 0:
+            line = b"." * (i % 3 + 1) + b" dot line %d" % i
+        else:
+            line = b"line %07d the quick brown fox jumps over the lazy dog" % i
+        lines.append(line)
+        size += len(line) + 1
+        i += 1
+    return b"\n".join(lines) + b"\n"
+
+
+# (unique, content, subdir, flags); sorted by unique = message order
+MESSAGES = [
+    ("1700000001.M1P100.e2e",
+     b"From: a@example.org\nSubject: lf endings\n\nline one\nline two\n"
+     b"line three\n", "cur", "2,S"),
+    ("1700000002.M2P100.e2e",
+     b"From: a@example.org\r\nSubject: crlf endings\r\n\r\nbody one\r\n"
+     b"body two\r\nbody three\r\n", "new", None),
+    ("1700000003.M3P100.e2e",
+     b"From: a@example.org\nSubject: dot lines\n\n.\n..\n.hidden\nx.\n"
+     b"...\n.\n", "cur", "2,"),
+    ("1700000004.M4P100.e2e",
+     b"From: a@example.org\nSubject: no trailing newline\n\nfirst\n"
+     b"no newline at end", "new", None),
+    ("1700000005.M5P100.e2e",
+     b"From: a@example.org\nSubject: empty body\n\n", "new", None),
+    ("1700000006.M6P100.e2e", big_message(), "new", None),
+    ("1700000007.M7P100.e2e", b"", "new", None),
+]
+
+
+def std_daemon(ctx, name="basic", messages=MESSAGES, plain_user=False,
+               extra_conf=None, prefork=2, start=True):
+    d = U.Daemon(ctx, name, extra_conf=extra_conf, prefork=prefork)
+    u = d.add_user("alice", PW_ALICE)
+    for uniq, content, sub, flags in messages:
+        u.deliver(uniq, content, sub, flags)
+    if plain_user:
+        d.add_user("bob", PW_BOB, sysuser="pptest2", plain=True)
+    if start:
+        d.start()
+    return d, u
+
+
+def small_msgs(n, tag="m"):
+    out = []
+    for i in range(1, n + 1):
+        out.append(("17100000%02d.M%dP7.e2e" % (i, i),
+                    b"From: x@example.org\nSubject: %s %d\n\nbody of %s %d\n"
+                    % (tag.encode(), i, tag.encode(), i), "new", None))
+    return out
+
+
+def expected_top(content, n):
+    wire = U.to_wire(content)
+    if not wire:
+        return b""
+    lines = wire[:-2].split(b"\r\n")
+    try:
+        sep = lines.index(b"")
+    except ValueError:
+        return wire
+    keep = lines[:sep + 1 + n]
+    return b"\r\n".join(keep) + b"\r\n"
+
+
+# ---------------------------------------------------------------------
+# 1. poplib basics
+
+@test("basic_greeting_no_apop_stamp")
+def t_greeting(ctx):
+    d, u = std_daemon(ctx)
+    p = poplib.POP3(U.HOST, d.port, timeout=10)
+    try:
+        check_eq(p.getwelcome(), b"+OK privpop ready.", "greeting")
+    finally:
+        p.quit()
+
+
+@test("basic_capa_exact")
+def t_capa(ctx):
+    d, u = std_daemon(ctx)
+    with d.connect() as c:
+        c.resp()
+        r = c.cmd("CAPA")
+        check(r.startswith(b"+OK"), "CAPA: %r" % r)
+        body = c.multi()
+        lines = body.split(b"\r\n")[:-1]
+        names = [l.split(b" ")[0].decode() for l in lines]
+        check_eq(sorted(names), sorted(["TOP", "USER", "UIDL", "RESP-CODES",
+                                        "PIPELINING", "AUTH-RESP-CODE",
+                                        "IMPLEMENTATION"]),
+                 "CAPA capabilities")
+        check(not any(n in ("STLS", "SASL") for n in names), "STLS/SASL")
+        impl = [l for l in lines if l.startswith(b"IMPLEMENTATION ")]
+        check(len(impl) == 1 and len(impl[0]) > 15, "IMPLEMENTATION %r"
+              % impl)
+        c.cmd("QUIT")
+    # and through poplib
+    p = poplib.POP3(U.HOST, d.port, timeout=10)
+    try:
+        caps = p.capa()
+        check("STLS" not in caps and "SASL" not in caps, "poplib capa %r"
+              % caps)
+        check(set(caps) == {"TOP", "USER", "UIDL", "RESP-CODES",
+                            "PIPELINING", "AUTH-RESP-CODE",
+                            "IMPLEMENTATION"}, "poplib capa %r" % caps)
+    finally:
+        p.quit()
+
+
+@test("basic_poplib_login_stat_list_uidl")
+def t_poplib(ctx):
+    d, u = std_daemon(ctx)
+    p = poplib.POP3(U.HOST, d.port, timeout=10)
+    try:
+        check(p.user("alice").startswith(b"+OK"), "USER")
+        r = p.pass_(PW_ALICE)
+        check(r.startswith(b"+OK"), "PASS %r" % r)
+        count, total = p.stat()
+        check_eq(count, len(MESSAGES), "STAT count")
+        exp_sizes = [len(U.to_wire(m[1])) for m in MESSAGES]
+        check_eq(total, sum(exp_sizes), "STAT octets (CRLF message sizes)")
+        resp, listing, _ = p.list()
+        got = [tuple(int(x) for x in l.split()) for l in listing]
+        check_eq(got, [(i + 1, s) for i, s in enumerate(exp_sizes)], "LIST")
+        resp, uidls, _ = p.uidl()
+        got = [l.decode().split() for l in uidls]
+        check_eq(got, [[str(i + 1), m[0]] for i, m in enumerate(MESSAGES)],
+                 "UIDL")
+        # poplib's own octet count (unstuffed, CRLF) matches the size
+        for i, m in enumerate(MESSAGES):
+            resp, lines, octets = p.retr(i + 1)
+            check_eq(octets, exp_sizes[i], "poplib octets of RETR %d"
+                     % (i + 1))
+            want = U.to_wire(m[1])
+            check_eq(b"".join(l + b"\r\n" for l in lines), want,
+                     "poplib RETR %d content" % (i + 1))
+    finally:
+        p.quit()
+
+
+@test("basic_sizes_equal_retr_message_octets")
+def t_sizes_unstuffed(ctx):
+    """LIST/STAT size == octets of the message RETR delivers (CRLF line
+    ends, after removing the dot-stuffing, without the terminator)."""
+    d, u = std_daemon(ctx)
+    with d.session("alice") as c:
+        total = 0
+        for i, m in enumerate(MESSAGES, 1):
+            r = c.cmd("LIST %d" % i)
+            mm = re.match(rb"\+OK (\d+) (\d+)\r\n$", r)
+            check(mm and int(mm.group(1)) == i, "LIST %d: %r" % (i, r))
+            size = int(mm.group(2))
+            r = c.cmd("RETR %d" % i)
+            raw = c.multi()
+            check_eq(r, b"+OK %d octets\r\n" % size, "RETR %d status" % i)
+            check_eq(size, len(U.unstuff(raw)),
+                     "LIST size of msg %d vs RETR octets after unstuffing"
+                     % i)
+            total += size
+        r = c.cmd("STAT")
+        check_eq(r, b"+OK %d %d\r\n" % (len(MESSAGES), total), "STAT")
+        c.cmd("QUIT")
+
+
+@test("basic_retr_byte_exact")
+def t_retr_exact(ctx):
+    d, u = std_daemon(ctx)
+    with d.session("alice") as c:
+        for i, m in enumerate(MESSAGES, 1):
+            r = c.cmd("RETR %d" % i)
+            check(r.startswith(b"+OK "), "RETR %d: %r" % (i, r))
+            raw = c.multi()
+            want = U.to_wire(m[1])
+            check_eq(raw, U.dot_stuff(want), "RETR %d raw wire bytes" % i)
+            check_eq(U.unstuff(raw), want, "RETR %d unstuffed" % i)
+        c.cmd("QUIT")
+    # nothing was changed on disk by reading
+    for uniq, content, sub, flags in MESSAGES:
+        name = uniq if flags is None else uniq + ":" + flags
+        with open(os.path.join(u.maildir, sub, name), "rb") as f:
+            check(f.read() == content, "file %s changed" % name)
+
+
+@test("basic_top")
+def t_top(ctx):
+    d, u = std_daemon(ctx)
+    with d.session("alice") as c:
+        for i in (1, 2, 3, 4, 5, 6, 7):
+            content = MESSAGES[i - 1][1]
+            for n in (0, 2):
+                r = c.cmd("TOP %d %d" % (i, n))
+                check(r.startswith(b"+OK"), "TOP %d %d: %r" % (i, n, r))
+                raw = c.multi()
+                check_eq(U.unstuff(raw), expected_top(content, n),
+                         "TOP %d %d" % (i, n))
+        r = c.cmd("TOP 1 99999999999")
+        check(r.startswith(b"+OK"), "TOP huge: %r" % r)
+        check_eq(U.unstuff(c.multi()), U.to_wire(MESSAGES[0][1]),
+                 "TOP 1 huge = whole message")
+        check(c.cmd("TOP 1").startswith(b"-ERR"), "TOP without count")
+        check(c.cmd("TOP 1 -1").startswith(b"-ERR"), "TOP 1 -1")
+        check(c.cmd("NOOP") == b"+OK\r\n", "NOOP after TOP errors")
+        c.cmd("QUIT")
+
+
+@test("basic_uidl_list_single_forms")
+def t_uidl(ctx):
+    d, u = std_daemon(ctx)
+    with d.session("alice") as c:
+        r = c.cmd("UIDL")
+        check(r.startswith(b"+OK"), "UIDL %r" % r)
+        body = c.multi()
+        want = b"".join(b"%d %s\r\n" % (i, m[0].encode())
+                        for i, m in enumerate(MESSAGES, 1))
+        check_eq(body, want, "UIDL listing")
+        for i, m in enumerate(MESSAGES, 1):
+            check_eq(c.cmd("UIDL %d" % i), b"+OK %d %s\r\n"
+                     % (i, m[0].encode()), "UIDL %d" % i)
+            check_eq(c.cmd("LIST %d" % i), b"+OK %d %d\r\n"
+                     % (i, len(U.to_wire(m[1]))), "LIST %d" % i)
+        r = c.cmd("LIST")
+        check(r.startswith(b"+OK"), "LIST %r" % r)
+        check_eq(c.multi(), b"".join(b"%d %d\r\n" % (i, len(U.to_wire(m[1])))
+                                     for i, m in enumerate(MESSAGES, 1)),
+                 "LIST listing")
+        c.cmd("QUIT")
+
+
+@test("basic_commands_case_insensitive")
+def t_case(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    with d.connect() as c:
+        c.resp()
+        check(c.cmd("user alice").startswith(b"+OK"), "user")
+        check(c.cmd("pAsS " + PW_ALICE).startswith(b"+OK"), "pAsS")
+        s1 = len(U.to_wire(MESSAGES[0][1]))
+        s2 = len(U.to_wire(MESSAGES[1][1]))
+        check_eq(c.cmd("stat"), b"+OK 2 %d\r\n" % (s1 + s2), "stat")
+        r = c.cmd("LiSt")
+        check(r.startswith(b"+OK"), "LiSt %r" % r)
+        check_eq(c.multi(), b"1 %d\r\n2 %d\r\n" % (s1, s2), "LiSt body")
+        check_eq(c.cmd("uidl 2"), b"+OK 2 %s\r\n" % MESSAGES[1][0].encode(),
+                 "uidl 2")
+        check(c.cmd("rEtR 1").startswith(b"+OK"), "rEtR")
+        check_eq(U.unstuff(c.multi()), U.to_wire(MESSAGES[0][1]), "rEtR body")
+        check_eq(c.cmd("noop"), b"+OK\r\n", "noop")
+        check(c.cmd("quit").startswith(b"+OK"), "quit")
+        check(c.is_closed(), "closed after quit")
+
+
+# ---------------------------------------------------------------------
+# 2. errors
+
+@test("err_bad_message_numbers")
+def t_bad_msgno(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    with d.session("alice") as c:
+        for arg in ("0", "99", "-1", "abc", "99999999999999999999999",
+                    "4294967296", "1x", ""):
+            for verb in ("RETR", "DELE", "LIST", "UIDL", "TOP"):
+                if verb in ("LIST", "UIDL") and arg == "":
+                    continue
+                line = "%s %s" % (verb, arg) if arg else verb
+                if verb == "TOP" and arg:
+                    line += " 1"
+                r = c.cmd(line)
+                check(r.startswith(b"-ERR"), "%r -> %r" % (line, r))
+            check_eq(c.cmd("NOOP"), b"+OK\r\n", "NOOP after RETR %s" % arg)
+        s = sum(len(U.to_wire(m[1])) for m in MESSAGES[:2])
+        check_eq(c.cmd("STAT"), b"+OK 2 %d\r\n" % s, "STAT afterwards")
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check_eq(len(u.files()), 2, "files on disk (nothing deleted)")
+
+
+@test("err_dele_twice_and_retr_deleted")
+def t_dele_twice(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    with d.session("alice") as c:
+        check(c.cmd("DELE 1").startswith(b"+OK"), "first DELE 1")
+        r = c.cmd("DELE 1")
+        check(r.startswith(b"-ERR"), "second DELE 1: %r" % r)
+        r = c.cmd("RETR 1")
+        check(r.startswith(b"-ERR"), "RETR of deleted: %r" % r)
+        r = c.cmd("TOP 1 0")
+        check(r.startswith(b"-ERR"), "TOP of deleted: %r" % r)
+        r = c.cmd("LIST 1")
+        check(r.startswith(b"-ERR"), "LIST of deleted: %r" % r)
+        r = c.cmd("LIST")
+        check(r.startswith(b"+OK"), "LIST %r" % r)
+        check_eq(c.multi(), b"2 %d\r\n" % len(U.to_wire(MESSAGES[1][1])),
+                 "LIST omits the deleted message")
+        check_eq(c.cmd("STAT"), b"+OK 1 %d\r\n" % len(U.to_wire(
+            MESSAGES[1][1])), "STAT after DELE")
+        check(c.cmd("RETR 2").startswith(b"+OK"), "RETR 2")
+        c.multi()
+        c.cmd("QUIT")
+
+
+@test("err_authorization_state")
+def t_auth_state(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    with d.connect() as c:
+        c.resp()
+        for line in ("STAT", "LIST", "RETR 1", "DELE 1", "NOOP", "RSET"):
+            r = c.cmd(line)
+            check(r.startswith(b"-ERR"), "%s before login: %r" % (line, r))
+        r = c.cmd("PASS " + PW_ALICE)
+        check(r.startswith(b"-ERR"), "PASS without USER: %r" % r)
+        for line in ("FOO", "XYZZY 1", "RETRX 1", "AB", "12345"):
+            r = c.cmd(line)
+            check(r.startswith(b"-ERR"), "unknown command %r: %r" % (line, r))
+        # USER then another command then PASS: PASS must follow USER
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        check(c.cmd("CAPA").startswith(b"+OK"), "CAPA")
+        c.multi()
+        r = c.cmd("PASS " + PW_ALICE)
+        check(r.startswith(b"-ERR"), "PASS not directly after USER: %r" % r)
+        # the session still works
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER again")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK"), "login")
+        r = c.cmd("FOO")
+        check(r.startswith(b"-ERR"), "unknown command in TRANSACTION %r" % r)
+        check(c.cmd("USER alice").startswith(b"-ERR"), "USER after login")
+        check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
+        c.cmd("QUIT")
+
+
+@test("err_nul_byte")
+def t_nul(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    with d.connect() as c:
+        c.resp()
+        r = c.cmd(b"USER al\x00ice")
+        check(r.startswith(b"-ERR"), "NUL in USER line: %r" % r)
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK"), "PASS")
+        r = c.cmd(b"NO\x00OP")
+        check(r.startswith(b"-ERR"), "NUL in NOOP: %r" % r)
+        r = c.cmd(b"\x00")
+        check(r.startswith(b"-ERR"), "lone NUL: %r" % r)
+        check_eq(c.cmd("NOOP"), b"+OK\r\n", "NOOP after NUL lines")
+        c.cmd("QUIT")
+
+
+@test("err_line_255_octets_accepted")
+def t_line255(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    with d.connect() as c:
+        c.resp()
+        line = b"USER " + b"u" * 248 + b"\r\n"
+        check_eq(len(line), 255, "test line length")
+        c.send(line)
+        r = c.resp()
+        check(r.startswith(b"-ERR") and b"too long" not in r.lower(),
+              "255-octet USER line (name over 128) got %r; want a normal "
+              "answer" % r)
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        line = b"PASS " + PW_ALICE.encode() + b"\r\n"
+        c.send(line)
+        check(c.resp().startswith(b"+OK"), "PASS")
+        line = b"NOOP" + b" " * 249 + b"\r\n"
+        check_eq(len(line), 255, "test line length")
+        c.send(line)
+        check_eq(c.resp(), b"+OK\r\n", "255-octet NOOP line")
+        line = b"LIST 1" + b" " * 247 + b"\r\n"
+        check_eq(len(line), 255, "test line length")
+        c.send(line)
+        r = c.resp()
+        check(re.match(rb"\+OK 1 \d+\r\n$", r), "255-octet LIST 1: %r" % r)
+        c.cmd("QUIT")
+
+
+@test("err_line_too_long_one_error")
+def t_line_long(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    size = sum(len(U.to_wire(m[1])) for m in MESSAGES[:2])
+    with d.session("alice") as c:
+        for n in (256, 300, 511, 512, 513, 1000, 10000):
+            # A line that would hold commands if it were split anywhere.
+            body = (b"NOOP " + b"DELE 1\r" * 2000)[:n - 2]
+            line = body + b"\r\n"
+            check_eq(len(line), n, "test line length")
+            # separate writes
+            c.send(line)
+            r = c.resp()
+            check(r.startswith(b"-ERR"), "%d-octet line: %r" % (n, r))
+            check_eq(c.cmd("NOOP"), b"+OK\r\n",
+                     "NOOP right after a %d-octet line" % n)
+            # one write: long line, NOOP, STAT
+            c.send(line + b"NOOP\r\nSTAT\r\n")
+            got = [c.resp() for _ in range(3)]
+            check(got[0].startswith(b"-ERR"), "%d-octet line (pipelined): "
+                  "%r" % (n, got))
+            check_eq(got[1:], [b"+OK\r\n", b"+OK 2 %d\r\n" % size],
+                     "answers after a pipelined %d-octet line" % n)
+        # bare LF terminated too
+        c.send(b"X" * 5000 + b"\nNOOP\r\n")
+        r1, r2 = c.resp(), c.resp()
+        check(r1.startswith(b"-ERR") and r2 == b"+OK\r\n",
+              "5000-octet LF line then NOOP: %r %r" % (r1, r2))
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT deletes nothing")
+    check_eq(len(u.files()), 2, "files on disk")
+
+
+@test("err_line_too_long_slow_writes")
+def t_line_long_slow(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    with d.session("alice") as c:
+        # an overlong line dribbled in pieces across reads
+        for piece in (b"NOOP " + b"a" * 200, b"b" * 200, b"c" * 300,
+                      b"DELE 1", b"\r\n"):
+            c.send(piece)
+            time.sleep(0.05)
+        r = c.resp()
+        check(r.startswith(b"-ERR"), "dribbled long line: %r" % r)
+        check_eq(c.cmd("NOOP"), b"+OK\r\n", "NOOP after the dribbled line")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT deletes nothing")
+    check_eq(len(u.files()), 1, "files on disk")
+
+
+# ---------------------------------------------------------------------
+# 3. pipelining
+
+@test("pipelining_one_write")
+def t_pipelining(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:3])
+    sizes = [len(U.to_wire(m[1])) for m in MESSAGES[:3]]
+    with d.connect() as c:
+        g = c.resp()
+        check(g.startswith(b"+OK"), "greeting %r" % g)
+        c.send(("USER alice\r\nPASS %s\r\nSTAT\r\nLIST\r\nUIDL\r\nRETR 1\r\n"
+                "NOOP\r\nQUIT\r\n" % PW_ALICE).encode())
+        check_eq(c.resp(), b"+OK\r\n", "USER")
+        r = c.resp()
+        check(r.startswith(b"+OK Logged in"), "PASS %r" % r)
+        check_eq(c.resp(), b"+OK 3 %d\r\n" % sum(sizes), "STAT")
+        r = c.resp()
+        check(r.startswith(b"+OK"), "LIST %r" % r)
+        check_eq(c.multi(), b"".join(b"%d %d\r\n" % (i, s)
+                                     for i, s in enumerate(sizes, 1)),
+                 "LIST body")
+        r = c.resp()
+        check(r.startswith(b"+OK"), "UIDL %r" % r)
+        check_eq(c.multi(), b"".join(b"%d %s\r\n" % (i, m[0].encode())
+                                     for i, m in enumerate(MESSAGES[:3], 1)),
+                 "UIDL body")
+        check_eq(c.resp(), b"+OK %d octets\r\n" % sizes[0], "RETR 1")
+        check_eq(c.multi(), U.dot_stuff(U.to_wire(MESSAGES[0][1])),
+                 "RETR 1 body")
+        check_eq(c.resp(), b"+OK\r\n", "NOOP")
+        r = c.resp()
+        check(r.startswith(b"+OK"), "QUIT %r" % r)
+        rest = c.read_until_eof(5)
+        check_eq(rest, b"", "data after QUIT")
+
+
+@test("pipelining_many_commands")
+def t_pipelining_many(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:3])
+    sizes = [len(U.to_wire(m[1])) for m in MESSAGES[:3]]
+    with d.session("alice") as c:
+        n = 300
+        batch = b"".join(b"NOOP\r\nLIST %d\r\n" % (i % 3 + 1)
+                         for i in range(n))
+        c.send(batch + b"STAT\r\n")
+        for i in range(n):
+            check_eq(c.resp(), b"+OK\r\n", "NOOP #%d" % i)
+            k = i % 3 + 1
+            check_eq(c.resp(), b"+OK %d %d\r\n" % (k, sizes[k - 1]),
+                     "LIST %d #%d" % (k, i))
+        check_eq(c.resp(), b"+OK 3 %d\r\n" % sum(sizes), "STAT")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT")
+
+
+# ---------------------------------------------------------------------
+# 4. deletion
+
+@test("dele_quit_removes_file")
+def t_dele_quit(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:3])
+    before = u.files()
+    with d.session("alice") as c:
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check(os.path.exists(before["new/" + MESSAGES[1][0]]),
+              "file removed before QUIT")
+        r = c.cmd("QUIT")
+        check_eq(r, b"+OK Logging out, 1 message deleted.\r\n", "QUIT")
+        check(c.is_closed(), "closed after QUIT")
+    after = u.files()
+    check("new/" + MESSAGES[1][0] not in after, "message 2 still on disk")
+    check_eq(sorted(after), sorted(k for k in before
+                                   if k != "new/" + MESSAGES[1][0]),
+             "remaining files")
+
+
+@test("dele_then_disconnect_keeps_file")
+def t_dele_drop(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    before = u.files()
+    c = d.session("alice")
+    check(c.cmd("DELE 1").startswith(b"+OK"), "DELE 1")
+    check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+    c.close()
+    check(d.wait_log(r"user=alice .*end=disconnect", 5),
+          "no end=disconnect summary")
+    time.sleep(0.3)
+    check_eq(sorted(u.files()), sorted(before), "files after a dropped "
+             "connection")
+    with d.session("alice") as c2:
+        check(c2.cmd("STAT").startswith(b"+OK 2 "), "next session STAT")
+        c2.cmd("QUIT")
+
+
+@test("dele_rset_quit_keeps_file")
+def t_dele_rset(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    before = u.files()
+    with d.session("alice") as c:
+        check(c.cmd("DELE 1").startswith(b"+OK"), "DELE 1")
+        r = c.cmd("RSET")
+        check(r.startswith(b"+OK"), "RSET %r" % r)
+        check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1 after RSET")
+        c.multi()
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT")
+    check_eq(sorted(u.files()), sorted(before), "files after RSET+QUIT")
+
+
+@test("dele_new_mail_during_session_survives")
+def t_new_mail(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    with d.session("alice") as c:
+        check(c.cmd("STAT").startswith(b"+OK 2 "), "STAT")
+        late = b"From: late@example.org\nSubject: late\n\narrived late\n"
+        path = u.deliver("1799999999.M9P9.e2e", late, "new")
+        check(c.cmd("DELE 1").startswith(b"+OK"), "DELE 1")
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check(c.cmd("DELE 3").startswith(b"-ERR"), "DELE 3 (not in the "
+              "session's listing)")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 2 messages deleted.\r\n",
+                 "QUIT")
+    check(os.path.exists(path), "the late message was deleted")
+    check_eq(list(u.files()), ["new/1799999999.M9P9.e2e"], "files on disk")
+    with d.session("alice") as c:
+        check_eq(c.cmd("STAT"), b"+OK 1 %d\r\n" % len(U.to_wire(late)),
+                 "next STAT")
+        check_eq(c.cmd("UIDL 1"), b"+OK 1 1799999999.M9P9.e2e\r\n", "UIDL")
+        c.cmd("RETR 1")
+        check_eq(U.unstuff(c.multi()), U.to_wire(late), "RETR late")
+        c.cmd("QUIT")
+
+
+# ---------------------------------------------------------------------
+# 5. [IN-USE]
+
+@test("in_use_lock")
+def t_in_use(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2], prefork=3)
+    a = d.session("alice")
+    try:
+        check(a.cmd("DELE 1").startswith(b"+OK"), "A DELE 1")
+        with d.connect() as b:
+            b.resp()
+            check(b.cmd("USER alice").startswith(b"+OK"), "B USER")
+            r = b.cmd("PASS " + PW_ALICE)
+            check(r.startswith(b"-ERR [IN-USE]"), "B PASS: %r" % r)
+            b.is_closed(3)
+        check_eq(a.cmd("NOOP"), b"+OK\r\n", "A still works")
+        check_eq(a.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "A QUIT")
+        a.is_closed(3)
+    finally:
+        a.close()
+    with d.connect() as b:
+        b.resp()
+        b.cmd("USER alice")
+        r = b.cmd("PASS " + PW_ALICE)
+        check(r.startswith(b"+OK"), "B login after A quit: %r" % r)
+        check_eq(b.cmd("STAT"), b"+OK 1 %d\r\n" % len(U.to_wire(
+            MESSAGES[1][1])), "B STAT")
+        b.cmd("QUIT")
+
+
+@test("in_use_is_per_mailbox_concurrent_users")
+def t_two_users(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2], plain_user=True, prefork=3)
+    bob = d.users["bob"]
+    bob.deliver("1733333333.M1P1.e2e", MESSAGES[2][1], "new")
+    a = d.session("alice")
+    b = d.session("bob")
+    try:
+        check_eq(a.cmd("UIDL 1"), b"+OK 1 %s\r\n" % MESSAGES[0][0].encode(),
+                 "alice UIDL 1")
+        check_eq(b.cmd("UIDL 1"), b"+OK 1 1733333333.M1P1.e2e\r\n",
+                 "bob UIDL 1")
+        check(b.cmd("LIST 2").startswith(b"-ERR"), "bob has one message")
+        b.cmd("RETR 1")
+        check_eq(U.unstuff(b.multi()), U.to_wire(MESSAGES[2][1]), "bob RETR")
+        check(a.cmd("DELE 2").startswith(b"+OK"), "alice DELE 2")
+        check_eq(b.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "bob QUIT")
+        check_eq(a.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "alice QUIT")
+    finally:
+        a.close()
+        b.close()
+    check_eq(len(u.files()), 1, "alice's files")
+    check_eq(len(bob.files()), 1, "bob's files")
+
+
+# ---------------------------------------------------------------------
+# 6. authentication
+
+@test("auth_wrong_password_same_as_unknown_user")
+def t_auth_same(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1], plain_user=True)
+    answers = {}
+    for who, user, pw in (("wrong password", "alice", PW_WRONG),
+                          ("wrong plain password", "bob", PW_WRONG),
+                          ("unknown user", "nosuchuser", PW_WRONG),
+                          ("unknown user, real password", "nobody2",
+                           PW_ALICE)):
+        with d.connect() as c:
+            c.resp()
+            check_eq(c.cmd("USER " + user), b"+OK\r\n", "USER %s" % user)
+            t0 = time.monotonic()
+            r = c.cmd("PASS " + pw)
+            answers[who] = r
+            check(r.startswith(b"-ERR [AUTH]"), "%s: %r" % (who, r))
+            check(time.monotonic() - t0 >= 0.09,
+                  "%s answered before auth_fail_delay_ms" % who)
+            c.cmd("QUIT")
+    check(len(set(answers.values())) == 1, "answers differ: %r" % answers)
+
+
+@test("auth_long_and_spaced_passwords")
+def t_long_pw(ctx):
+    """RFC 1939: spaces may be part of a password; PASS + 248-octet
+    password is a 255-octet line, the longest allowed."""
+    d = U.Daemon(ctx, "longpw")
+    long_pw = ("L0ng-" * 60)[:248]
+    d.add_user("carol", long_pw)
+    d.add_user("dave", "pass with  two spaces")
+    d.start()
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER carol")
+        line = b"PASS " + long_pw.encode() + b"\r\n"
+        check_eq(len(line), 255, "test line length")
+        c.send(line)
+        r = c.resp()
+        check(r.startswith(b"+OK"), "255-octet PASS line: %r" % r)
+        check_eq(c.cmd("STAT"), b"+OK 0 0\r\n", "STAT")
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER dave")
+        r = c.cmd("PASS pass with  two spaces")
+        check(r.startswith(b"+OK"), "password with spaces: %r" % r)
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER dave")
+        r = c.cmd("PASS pass with two spaces")
+        check(r.startswith(b"-ERR [AUTH]"), "wrong spacing accepted: %r" % r)
+
+
+@test("auth_max_fails_default_closes")
+def t_max_fails(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    with d.connect() as c:
+        c.resp()
+        for i in range(1, 3):
+            c.cmd("USER alice")
+            r = c.cmd("PASS " + PW_WRONG + str(i))
+            check(r.startswith(b"-ERR [AUTH]"), "fail %d: %r" % (i, r))
+        check_eq(c.cmd("NOOP")[:4], b"-ERR", "still open after 2 failures")
+        c.cmd("USER nosuchuser")
+        r = c.cmd("PASS " + PW_WRONG)
+        check(r.startswith(b"-ERR [AUTH]"), "fail 3: %r" % r)
+        check(c.is_closed(3), "not closed after 3 failures (default "
+              "max_auth_fails)")
+    # a correct password after two failures still works
+    with d.connect() as c:
+        c.resp()
+        for i in range(2):
+            c.cmd("USER alice")
+            c.cmd("PASS " + PW_WRONG)
+        c.cmd("USER alice")
+        r = c.cmd("PASS " + PW_ALICE)
+        check(r.startswith(b"+OK"), "login after 2 failures: %r" % r)
+        c.cmd("QUIT")
+
+
+@test("auth_max_fails_configured")
+def t_max_fails_conf(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1],
+                      extra_conf={"max_auth_fails": "1"})
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER alice")
+        r = c.cmd("PASS " + PW_WRONG)
+        check(r.startswith(b"-ERR [AUTH]"), "fail 1: %r" % r)
+        check(c.is_closed(3), "not closed after 1 failure "
+              "(max_auth_fails = 1)")
+
+
+def apop_stamp(greeting):
+    m = re.search(rb"(<[^<>\s]+@[^<>\s]+>)", greeting)
+    return m.group(1) if m else None
+
+
+@test("auth_apop")
+def t_apop(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2], plain_user=True)
+    bob = d.users["bob"]
+    bob.deliver("1711111111.M1P1.e2e", MESSAGES[0][1], "new")
+    with d.connect() as c:
+        g = c.resp()
+        stamp = apop_stamp(g)
+        check(stamp is not None, "no APOP timestamp in %r" % g)
+        check(g.startswith(b"+OK ") and g.endswith(stamp + b"\r\n"),
+              "greeting %r" % g)
+        digest = hashlib.md5(stamp + PW_BOB.encode()).hexdigest()
+        r = c.cmd("APOP bob " + digest)
+        check(r.startswith(b"+OK"), "APOP bob: %r" % r)
+        check_eq(c.cmd("STAT"), b"+OK 1 %d\r\n" % len(U.to_wire(
+            MESSAGES[0][1])), "STAT after APOP")
+        c.cmd("QUIT")
+    # every session has its own stamp; an old digest is useless
+    with d.connect() as c:
+        g2 = c.resp()
+        check(apop_stamp(g2) not in (None, stamp), "stamp reused: %r" % g2)
+        r = c.cmd("APOP bob " + digest)
+        check(r.startswith(b"-ERR [AUTH]"), "replayed APOP digest: %r" % r)
+    # poplib's apop
+    p = poplib.POP3(U.HOST, d.port, timeout=10)
+    try:
+        r = p.apop("bob", PW_BOB)
+        check(r.startswith(b"+OK"), "poplib apop %r" % r)
+        check_eq(p.stat()[0], 1, "poplib STAT")
+    finally:
+        p.quit()
+
+
+@test("auth_apop_wrong_digest")
+def t_apop_wrong(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1], plain_user=True)
+    with d.connect() as c:
+        g = c.resp()
+        stamp = apop_stamp(g)
+        check(stamp is not None, "no APOP timestamp in %r" % g)
+        bad = hashlib.md5(stamp + PW_WRONG.encode()).hexdigest()
+        r1 = c.cmd("APOP bob " + bad)
+        check(r1.startswith(b"-ERR [AUTH]"), "APOP wrong digest: %r" % r1)
+        # a crypt user has no secret for APOP, even with its password
+        r2 = c.cmd("APOP alice " + hashlib.md5(stamp + PW_ALICE.encode())
+                   .hexdigest())
+        check_eq(r2, r1, "APOP for a crypt(3) user")
+    with d.connect() as c:
+        g = c.resp()
+        r = c.cmd("APOP nosuchuser " + "0" * 32)
+        check(r.startswith(b"-ERR [AUTH]"), "APOP unknown user: %r" % r)
+        c.cmd("USER bob")
+        check(c.cmd("PASS " + PW_BOB).startswith(b"+OK"),
+              "PASS login of a plain user")
+        c.cmd("QUIT")
+
+
+@test("auth_no_password_in_log_and_failure_logged")
+def t_auth_log(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1], plain_user=True,
+                      extra_conf={"log_debug": "yes"})
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER alice")
+        check(c.cmd("PASS " + PW_WRONG).startswith(b"-ERR"), "wrong pw")
+        c.cmd("USER nosuchuser")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"-ERR"), "unknown user")
+    with d.session("alice") as c:
+        c.cmd("QUIT")
+    with d.session("bob") as c:
+        c.cmd("QUIT")
+    check(d.wait_log(r"sess=\S+ .*user=bob .*end=quit", 5),
+          "no summary for bob")
+    log = d.log_text()
+    for pw in (PW_ALICE, PW_WRONG, PW_BOB):
+        check(pw not in log, "password %r appears in the log" % pw)
+    check(re.search(r"login failed: addr=127\.0\.0\.1 user=alice", log),
+          "failed login of alice not logged with the address")
+    check_eq(len(re.findall(r"login failed: addr=127\.0\.0\.1 ", log)), 2,
+             "failed logins logged with addr=127.0.0.1")
+
+
+# ---------------------------------------------------------------------
+# 12. summary log line
+
+@test("summary_log_line")
+def t_summary(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:3])
+    sizes = [len(U.to_wire(m[1])) for m in MESSAGES[:3]]
+    with d.session("alice") as c:
+        c.cmd("RETR 1")
+        c.multi()
+        c.cmd("RETR 3")
+        c.multi()
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check(d.wait_log(r"user=alice.*end=quit", 5), "no summary line")
+    lines = [l for l in d.log_text().splitlines() if "user=alice" in l and
+             "end=" in l]
+    check_eq(len(lines), 1, "summary lines for alice")
+    line = lines[0]
+    for want in ("user=alice", "retr=2/%d" % (sizes[0] + sizes[2]),
+                 "dele=1/%d" % sizes[1], "end=quit", "addr=127.0.0.1"):
+        check(re.search(r"(^|\s)%s(\s|$)" % re.escape(want), line),
+              "summary %r lacks %s" % (line, want))

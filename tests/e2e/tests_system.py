@@ -1,0 +1,500 @@
+"""System tests: real clients, privilege separation, robustness, timeout,
+daemon modes (-t, daemonized, SIGHUP, inetd)."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import e2e_util as U
+from e2e_util import check, check_eq
+from registry import test
+from tests_pop3 import MESSAGES, PW_ALICE, PW_BOB, std_daemon, small_msgs
+
+
+def run(argv, timeout=60, env=None, cwd=None, input=None):
+    """subprocess.run with a bound; the child is killed on timeout."""
+    try:
+        return subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout,
+                              env=env, cwd=cwd, input=input)
+    except subprocess.TimeoutExpired as e:
+        raise U.TestFailure("%s timed out after %ss" % (argv[0], timeout))
+
+
+# ---------------------------------------------------------------------
+# 7. real clients
+
+@test("client_curl_retr_and_list")
+def t_curl(ctx):
+    if not shutil.which("curl"):
+        raise U.TestFailure("curl is not installed")
+    d, u = std_daemon(ctx, messages=MESSAGES[:6])
+    base = "pop3://%s:%d/" % (U.HOST, d.port)
+    for i in (1, 2, 3, 4, 6):
+        r = run(["curl", "-s", "-S", "--max-time", "20", base + str(i),
+                 "-u", "alice:" + PW_ALICE])
+        check(r.returncode == 0, "curl RETR %d exit %d: %r"
+              % (i, r.returncode, r.stderr[-300:]))
+        check_eq(r.stdout, U.to_wire(MESSAGES[i - 1][1]),
+                 "curl RETR %d output" % i)
+    r = run(["curl", "-s", "-S", "--max-time", "20", base,
+             "-u", "alice:" + PW_ALICE])
+    check(r.returncode == 0, "curl LIST exit %d: %r" % (r.returncode,
+                                                        r.stderr[-300:]))
+    want = b"".join(b"%d %d\r\n" % (i, len(U.to_wire(m[1])))
+                    for i, m in enumerate(MESSAGES[:6], 1))
+    check_eq(r.stdout, want, "curl LIST output")
+    r = run(["curl", "-s", "--max-time", "20", base + "1",
+             "-u", "alice:wrong-" + PW_ALICE])
+    check(r.returncode != 0 and r.stdout == b"", "curl with a wrong "
+          "password: exit %d out %r" % (r.returncode, r.stdout[:100]))
+    check_eq(len(u.files()), 6, "files on disk")
+
+
+@test("client_curl_apop_plain_user")
+def t_curl_apop(ctx):
+    """With a {PLAIN} user the greeting carries a timestamp and curl
+    logs in with APOP."""
+    d, u = std_daemon(ctx, messages=[], plain_user=True)
+    bob = d.users["bob"]
+    bob.deliver("1722222222.M1P1.e2e", MESSAGES[2][1], "new")
+    r = run(["curl", "-s", "-S", "-v", "--max-time", "20",
+             "pop3://%s:%d/1" % (U.HOST, d.port), "-u", "bob:" + PW_BOB])
+    check(r.returncode == 0, "curl exit %d: %r" % (r.returncode,
+                                                   r.stderr[-400:]))
+    check(b"APOP bob" in r.stderr, "curl did not use APOP")
+    check_eq(r.stdout, U.to_wire(MESSAGES[2][1]), "curl RETR via APOP")
+
+
+def fetchmail(ctx, d, user, password, keep, outfile):
+    home = ctx.new_tmpdir("fmhome")
+    rc = os.path.join(home, "fetchmailrc")
+    with open(rc, "w") as f:
+        f.write("set no bouncemail\n"
+                "defaults no mimedecode\n"
+                "poll %s service %d protocol pop3 timeout 20\n"
+                "  user \"%s\" password \"%s\" is \"%s\" here\n"
+                "  %s\n" % (U.HOST, d.port, user, password,
+                            os.environ.get("USER", "root"),
+                            "keep" if keep else "nokeep"))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ)
+    env["HOME"] = home
+    env["FETCHMAILHOME"] = home
+    argv = ["fetchmail", "-f", rc, "--nosyslog", "-v", "--pidfile",
+            os.path.join(home, "fm.pid"), "--mda", "cat >> " + outfile,
+            "--sslproto", ""]
+    argv.append("--keep" if keep else "--nokeep")
+    return run(argv, timeout=60, env=env, cwd=home)
+
+
+@test("client_fetchmail_keep_then_nokeep")
+def t_fetchmail(ctx):
+    if not shutil.which("fetchmail"):
+        raise U.TestFailure("fetchmail is not installed")
+    msgs = small_msgs(3, "fetch") + [MESSAGES[2]]
+    d, u = std_daemon(ctx, messages=msgs)
+    out = os.path.join(ctx.new_tmpdir("fmout"), "mbox")
+    r = fetchmail(ctx, d, "alice", PW_ALICE, True, out)
+    check(r.returncode == 0, "fetchmail --keep exit %d: %r"
+          % (r.returncode, (r.stdout + r.stderr)[-600:]))
+    with open(out, "rb") as f:
+        got = f.read()
+    for i in range(1, 4):
+        check(b"Subject: fetch %d\n" % i in got.replace(b"\r\n", b"\n"),
+              "message %d not retrieved" % i)
+        check(b"body of fetch %d" % i in got, "body %d missing" % i)
+    # the dot-line message arrives unstuffed
+    check(b"\n.\n..\n.hidden\nx.\n...\n.\n" in got.replace(b"\r\n", b"\n"),
+          "dot lines not delivered intact")
+    check_eq(len(u.files()), 4, "files on disk after --keep")
+    os.unlink(out)
+    r = fetchmail(ctx, d, "alice", PW_ALICE, False, out)
+    check(r.returncode == 0, "fetchmail --nokeep exit %d: %r"
+          % (r.returncode, (r.stdout + r.stderr)[-600:]))
+    with open(out, "rb") as f:
+        got = f.read()
+    for i in range(1, 4):
+        check(b"body of fetch %d" % i in got,
+              "message %d not retrieved with --nokeep" % i)
+    check_eq(u.files(), {}, "files on disk after --nokeep")
+
+
+# ---------------------------------------------------------------------
+# 8. privilege separation
+
+def find_roles(d, conn):
+    """(session, auth, store) PIDs of the session serving conn."""
+    inode = U.server_side_inode(conn.sock)
+    check(inode, "server side of the connection not in /proc/net/tcp")
+    holders = U.holders_of_inode(inode)
+    check(len(holders) == 1, "client socket held by %r (want exactly the "
+          "session child)" % holders)
+    sess = holders[0]
+    kids = U.children_of(sess)
+    auth = [p for p in kids
+            if U.role_of(p) == "privpop-auth"]
+    check(len(auth) == 1, "privpop-auth children of session %d: %r "
+          "(children %r)" % (sess, auth, [(k, U.exe_of(k)) for k in kids]))
+    skids = U.children_of(auth[0])
+    store = [p for p in skids
+             if U.role_of(p) == "privpop-store"]
+    check(len(store) == 1, "privpop-store children of auth %d: %r"
+          % (auth[0], skids))
+    return sess, auth[0], store[0], inode
+
+
+def ids(status, key):
+    return [int(x) for x in status.get(key, "").split()]
+
+
+@test("privsep_roles")
+def t_privsep(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    if not ctx.is_root:
+        check(d.wait_log(r"privilege separation is reduced", 3),
+              "non-root run without the \"privilege separation is "
+              "reduced\" log line")
+        return
+    pp = ctx.sysusers["privpop"]
+    owner = ctx.sysusers["pptest1"]
+    with d.session("alice") as c:
+        sess, auth, store, inode = find_roles(d, c)
+        master = d.pid()
+        check(U.proc_stat(sess)[0] == master, "session %d is not a child of "
+              "the master %d" % (sess, master))
+        # session child
+        st = U.status_of(sess)
+        check_eq(ids(st, "Uid"), [pp.pw_uid] * 4, "session Uid")
+        check_eq(ids(st, "Gid"), [pp.pw_gid] * 4, "session Gid")
+        check_eq(ids(st, "Groups"), [pp.pw_gid], "session Groups")
+        check_eq(st.get("NoNewPrivs"), "1", "session NoNewPrivs")
+        check_eq(os.readlink("/proc/%d/root" % sess), U.CHROOT_DIR,
+                 "session root")
+        check_eq(os.readlink("/proc/%d/cwd" % sess), U.CHROOT_DIR,
+                 "session cwd")
+        check_eq(st.get("CapEff"), "0000000000000000", "session CapEff")
+        # mailstore worker
+        st = U.status_of(store)
+        check_eq(ids(st, "Uid"), [owner.pw_uid] * 4, "store Uid")
+        check_eq(ids(st, "Gid"), [owner.pw_gid] * 4, "store Gid")
+        check_eq(ids(st, "Groups"), [owner.pw_gid], "store Groups")
+        check_eq(st.get("CapEff"), "0000000000000000", "store CapEff")
+        tcp = U.tcp_inodes()
+        check_eq(U.socket_inodes_of(sess) & tcp, {inode},
+                 "TCP sockets of the session child (listener closed?)")
+        check(not (U.socket_inodes_of(store) & tcp),
+              "privpop-store holds TCP sockets %r"
+              % sorted(U.socket_inodes_of(store) & tcp))
+        # auth helper: root, no TCP socket at all
+        st = U.status_of(auth)
+        check_eq(ids(st, "Uid"), [0, 0, 0, 0], "auth Uid")
+        tcp = U.tcp_inodes()
+        a_socks = U.socket_inodes_of(auth)
+        check(not (a_socks & tcp), "privpop-auth holds TCP sockets %r"
+              % sorted(a_socks & tcp))
+        check(inode not in a_socks, "auth holds the client socket")
+        # the master never holds the client's connection
+        check(inode not in U.socket_inodes_of(master),
+              "the master holds the client socket")
+        # the master runs as root; idle slots are dropped too
+        check_eq(ids(U.status_of(master), "Uid"), [0, 0, 0, 0], "master Uid")
+        for p in U.children_of(master):
+            if p == sess or U.exe_of(p) != d.binary():
+                continue
+            st = U.status_of(p)
+            check_eq(ids(st, "Uid"), [pp.pw_uid] * 4, "idle slot %d Uid" % p)
+            check_eq(os.readlink("/proc/%d/root" % p), U.CHROOT_DIR,
+                     "idle slot %d root" % p)
+        check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
+        c.cmd("QUIT")
+
+
+# ---------------------------------------------------------------------
+# 9. robustness
+
+@test("robust_kill9_session_child")
+def t_kill9(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    before = u.files()
+    c = d.session("alice")
+    try:
+        check(c.cmd("DELE 1").startswith(b"+OK"), "DELE 1")
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        inode = U.server_side_inode(c.sock)
+        holders = U.holders_of_inode(inode) if inode else []
+        if not holders and not ctx.is_root:
+            # not root: the session child is not dumpable, its fds are
+            # hidden from us; find it through the process tree instead
+            holders = U.busy_session_of(d.pid())
+        check(len(holders) == 1, "session child not found: %r" % holders)
+        sess = holders[0]
+        store = [p for p in U.descendants_of(sess)
+                 if U.role_of(p) == "privpop-store"]
+        check(len(store) == 1, "privpop-store not found below %d" % sess)
+        store_start = {p: U.proc_stat(p)[1] for p in store}
+        os.kill(sess, signal.SIGKILL)
+        check(c.is_closed(5), "connection not closed after kill -9")
+    finally:
+        c.close()
+    check(d.wait_log(r"session process %d killed by signal 9" % sess, 5),
+          "master did not log the killed session %d" % sess)
+    check(U.wait_until(lambda: not any(U.pid_alive(p, s) for p, s in
+                                       store_start.items()), 5),
+          "privpop-store did not exit after the session died")
+    check_eq(sorted(u.files()), sorted(before),
+             "files after the session was killed")
+    check(d.proc.poll() is None, "master died")
+    with d.session("alice") as c2:
+        check(c2.cmd("STAT").startswith(b"+OK 2 "), "new session STAT")
+        check_eq(c2.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT")
+
+
+@test("robust_client_vanishes_mid_retr")
+def t_vanish(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[5:6])
+    c = d.session("alice")
+    c.send("RETR 1\r\n")
+    c.resp()
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    c.close()  # RST in the middle of a 1 MB answer
+    check(d.wait_log(r"user=alice .*end=(error|disconnect)", 10),
+          "no summary line after the client vanished")
+    with d.session("alice") as c2:
+        check(c2.cmd("STAT").startswith(b"+OK 1 "), "next session")
+        c2.cmd("QUIT")
+
+
+# ---------------------------------------------------------------------
+# 10. timeout
+
+@test("timeout_idle_autologout")
+def t_timeout(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1],
+                      extra_conf={"timeout": "10"})
+    before = u.files()
+    c = d.session("alice", timeout=20)
+    try:
+        check(c.cmd("DELE 1").startswith(b"+OK"), "DELE 1")
+        t0 = time.monotonic()
+        r = c.readline(timeout=16)
+        el = time.monotonic() - t0
+        check(r.startswith(b"-ERR"), "idle answer %r after %.1fs" % (r, el))
+        check(9.0 <= el <= 12.5, "autologout after %.1fs (timeout = 10)"
+              % el)
+        check(c.is_closed(3), "not closed after the autologout")
+    finally:
+        c.close()
+    check(d.wait_log(r"user=alice .*end=timeout", 3), "no end=timeout log")
+    time.sleep(0.2)
+    check_eq(sorted(u.files()), sorted(before), "files after the timeout")
+
+
+# ---------------------------------------------------------------------
+# 11. daemon modes
+
+@test("mode_configtest_bad_and_good")
+def t_configtest(ctx):
+    d = U.Daemon(ctx, "cfgtest")
+    d.add_user("alice", PW_ALICE)
+    d.write_passwd()
+    d.port = U.free_port()
+    good = d.conf_text(d.port)
+    d.write_conf(text=good)
+    r = run([d.binary(), "-t", "-c", d.conf], timeout=20)
+    check(r.returncode == 0, "-t on a good config: exit %d %r"
+          % (r.returncode, r.stderr))
+    lines = good.splitlines()
+    lines.insert(3, "no_such_key = 1")
+    bad_line = 4
+    d.write_conf(text="\n".join(lines) + "\n")
+    r = run([d.binary(), "-t", "-c", d.conf], timeout=20)
+    msg = (r.stdout + r.stderr).decode("utf-8", "replace")
+    check(r.returncode != 0, "-t on an unknown key exited 0: %r" % msg)
+    check(re.search(r"[:\s]%d:" % bad_line, msg) and "no_such_key" in msg,
+          "message lacks line %d / the key: %r" % (bad_line, msg))
+    # a bad value, named with its line too
+    lines = good.splitlines()
+    lines.append("timeout = 5")
+    d.write_conf(text="\n".join(lines) + "\n")
+    r = run([d.binary(), "-t", "-c", d.conf], timeout=20)
+    msg = (r.stdout + r.stderr).decode("utf-8", "replace")
+    check(r.returncode != 0 and ":%d:" % len(lines) in msg,
+          "timeout = 5 (below the minimum): exit %d %r" % (r.returncode, msg))
+    r = run([d.binary(), "-t", "-c", os.path.join(d.dir, "missing.conf")],
+            timeout=20)
+    check(r.returncode != 0, "-t on a missing file exited 0")
+
+
+@test("mode_daemonized_pidfile_sigterm")
+def t_daemonized(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1], start=False)
+    pidfile = os.path.join(d.dir, "privpopd.pid")
+    d.start(foreground=False)
+    rc = None
+    try:
+        rc = d.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    check(rc == 0, "the launching process did not exit 0 (rc %r)" % rc)
+    check(U.wait_until(lambda: os.path.exists(pidfile) and
+                       open(pidfile).read().strip().isdigit(), 5),
+          "pid file %s not written" % pidfile)
+    pid = int(open(pidfile).read().strip())
+    start = U.proc_stat(pid)
+    check(start is not None and U.pid_alive(pid), "pid %d from the pid "
+          "file is not running" % pid)
+    check(os.path.basename(U.exe_of(pid)) == "privpopd",
+          "pid %d is %r" % (pid, U.exe_of(pid)))
+    tree = U.descendants_of(pid)
+    tree[pid] = start[1]
+    try:
+        with d.session("alice") as c:
+            check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
+            c.cmd("QUIT")
+        os.kill(pid, signal.SIGTERM)
+        gone = U.wait_until(lambda: (U.reap(pid), not U.pid_alive(pid))[1],
+                            8)
+        check(gone, "daemon %d still running 8s after SIGTERM" % pid)
+        check(U.wait_until(lambda: not os.path.exists(pidfile), 2),
+              "pid file not removed after SIGTERM")
+        check(U.wait_until(lambda: not any(U.pid_alive(p, s) for p, s in
+                                           tree.items()), 5),
+              "processes left after SIGTERM: %r" % [p for p, s in tree.items()
+                                                    if U.pid_alive(p, s)])
+    finally:
+        U.kill_pids(tree, 3)
+
+
+@test("mode_sighup_live_session_and_reload")
+def t_sighup(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:2])
+    c = d.session("alice")
+    try:
+        c.cmd("RETR 1")
+        c.multi()
+        d.write_conf(overrides={"prefork": "3", "max_auth_fails": "1"})
+        os.kill(d.pid(), signal.SIGHUP)
+        check(d.wait_log(r"configuration reloaded", 5), "no reload logged")
+        time.sleep(0.3)
+        r = c.cmd("RETR 2")
+        check(r.startswith(b"+OK"), "RETR after SIGHUP: %r" % r)
+        check_eq(U.unstuff(c.multi()), U.to_wire(MESSAGES[1][1]),
+                 "RETR 2 after SIGHUP")
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2 after SIGHUP")
+        for i in range(3):
+            with d.connect() as c2:
+                g = c2.resp()
+                check(g.startswith(b"+OK"), "greeting after reload %r" % g)
+                c2.cmd("USER alice")
+                r = c2.cmd("PASS " + PW_ALICE)
+                check(r.startswith(b"-ERR [IN-USE]"),
+                      "second session of alice during the first: %r" % r)
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "QUIT after SIGHUP")
+    finally:
+        c.close()
+    check(d.proc.poll() is None, "master died")
+    with d.session("alice") as c3:
+        check(c3.cmd("STAT").startswith(b"+OK 1 "), "new session after "
+              "reload")
+        c3.cmd("QUIT")
+    # new sessions use the new settings: max_auth_fails = 1
+    with d.connect() as c4:
+        c4.resp()
+        c4.cmd("USER alice")
+        r = c4.cmd("PASS wrong-" + PW_ALICE)
+        check(r.startswith(b"-ERR [AUTH]"), "wrong password %r" % r)
+        check(c4.is_closed(3), "session after the reload did not close "
+              "after 1 failure (max_auth_fails = 1 in the new config)")
+
+
+@test("mode_sighup_broken_config_keeps_running")
+def t_sighup_broken(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    good = d.conf_text(d.port)
+    c = d.session("alice")
+    try:
+        d.write_conf(text=good + "this is not a config line\n")
+        os.kill(d.pid(), signal.SIGHUP)
+        check(d.wait_log(r"reload failed", 5), "no 'reload failed' logged")
+        time.sleep(0.5)
+        check(d.proc.poll() is None, "master died after a broken reload")
+        check(c.cmd("STAT").startswith(b"+OK 1 "), "live session STAT")
+        c.cmd("QUIT")
+    finally:
+        c.close()
+    check(d.proc.poll() is None, "master died")
+    # the old configuration stays in force: new sessions keep working,
+    # more of them than there were idle pre-forked slots
+    for i in range(5):
+        with d.connect(timeout=5) as c2:
+            try:
+                g = c2.resp(timeout=5)
+            except U.Pop3Error as e:
+                raise U.TestFailure("connection %d after the broken reload "
+                                    "(prefork = 2) got no greeting: %s"
+                                    % (i + 1, e))
+            check(g.startswith(b"+OK"), "greeting %d %r" % (i + 1, g))
+            c2.cmd("USER alice")
+            r = c2.cmd("PASS " + PW_ALICE)
+            check(r.startswith(b"+OK"), "login %d after the broken reload: %r"
+                  % (i + 1, r))
+            c2.cmd("QUIT")
+    check(d.proc.poll() is None, "master died")
+
+
+@test("mode_inetd_session")
+def t_inetd(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:3], start=False)
+    d.write_passwd()
+    d.port = U.free_port()
+    d.write_conf()
+    a, b = socket.socketpair()
+    logf = open(d.log, "ab")
+    p = subprocess.Popen([d.binary(), "-i", "-c", d.conf], stdin=b,
+                         stdout=b, stderr=logf, close_fds=True)
+    logf.close()
+    b.close()
+    tree = {}
+    try:
+        c = U.Conn(0, sock=a, timeout=10)
+        g = c.resp()
+        check(g.startswith(b"+OK privpop ready"), "greeting %r" % g)
+        tree = U.descendants_of(p.pid)
+        tree[p.pid] = U.proc_stat(p.pid)[1]
+        if ctx.is_root:
+            pp = ctx.sysusers["privpop"]
+            st = U.status_of(p.pid)
+            check_eq(ids(st, "Uid"), [pp.pw_uid] * 4, "inetd session Uid")
+            check_eq(os.readlink("/proc/%d/root" % p.pid), U.CHROOT_DIR,
+                     "inetd session root")
+        check_eq(c.cmd("USER alice"), b"+OK\r\n", "USER")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK Logged in"), "PASS")
+        sizes = [len(U.to_wire(m[1])) for m in MESSAGES[:3]]
+        check_eq(c.cmd("STAT"), b"+OK 3 %d\r\n" % sum(sizes), "STAT")
+        for i in (1, 3):
+            check_eq(c.cmd("RETR %d" % i), b"+OK %d octets\r\n"
+                     % sizes[i - 1], "RETR %d" % i)
+            check_eq(c.multi(), U.dot_stuff(U.to_wire(MESSAGES[i - 1][1])),
+                     "RETR %d body" % i)
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "QUIT")
+        check(c.is_closed(5), "not closed after QUIT")
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise U.TestFailure("privpopd -i still running after QUIT")
+        check_eq(rc, 0, "privpopd -i exit status")
+    finally:
+        a.close()
+        U.stop_process(p, 3)
+        U.kill_pids(tree, 3)
+    check("new/" + MESSAGES[1][0] not in u.files(), "message 2 not deleted")
+    check_eq(len(u.files()), 2, "files after the inetd session")
