@@ -55,16 +55,18 @@ buf_room(const struct buf *b)
 	return b->cap - b->len;
 }
 
+/* A buffer made with initial size 0 has no storage until the first
+ * append: no pointer arithmetic on NULL. */
 const unsigned char *
 buf_ptr(const struct buf *b)
 {
-	return b->data + b->off;
+	return b->data == NULL ? NULL : b->data + b->off;
 }
 
 unsigned char *
 buf_tail(struct buf *b)
 {
-	return b->data + b->len;
+	return b->data == NULL ? NULL : b->data + b->len;
 }
 
 void
