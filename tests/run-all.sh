@@ -9,6 +9,8 @@
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${PRIVPOP_TEST_DIR:-$(mktemp -d /tmp/privpop-tests.XXXXXX)}
+# the helpers run as the mailbox owners and must reach the binaries
+chmod 755 "$WORK"
 JOBS=$(nproc 2>/dev/null || echo 2)
 : "${FUZZ_SECONDS:=30}"
 export FUZZ_SECONDS

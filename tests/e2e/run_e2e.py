@@ -50,6 +50,15 @@ class Context:
             if not os.access(p, os.X_OK):
                 sys.exit("run_e2e: %s is missing; build first "
                          "(autoreconf -fi && ./configure && make)" % p)
+        if self.is_root:
+            # privpop-store runs as the mailbox owner: it must be able to
+            # reach the binary (a 0700 mktemp dir on the way breaks that)
+            d = self.build_dir
+            while d != "/":
+                if not os.stat(d).st_mode & 0o001:
+                    sys.exit("run_e2e: %s is not searchable by other users;"
+                             " privpop-store could not be executed" % d)
+                d = os.path.dirname(d)
 
     def new_tmpdir(self, name):
         d = tempfile.mkdtemp(prefix=name + "-", dir=self.base)
