@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,23 +203,23 @@ pwf_has_plain(const char *path)
 	return pwf_each(path, plain_cb, NULL) == 1;
 }
 
-int
-pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
-    size_t outlen)
+/* Expand tmpl into out: a '~' at tilde_at is the home; %u the user,
+ * %n its local part, %d its domain, %% a '%'.  The path after the first
+ * tilde_at characters must be absolute and hold no ".." component. */
+static int
+expand(const struct pwf_entry *e, const char *tmpl, size_t tilde_at,
+    char *out, size_t outlen)
 {
-	const char *src = e->mail[0] ? e->mail : deflt;
 	const char *at = strchr(e->user, '@');
 	size_t o = 0;
 	const char *p;
 
-	if (strncmp(src, "maildir:", 8) != 0)
-		return -1;
-	for (p = src; *p != '\0'; p++) {
+	for (p = tmpl; *p != '\0'; p++) {
 		const char *ins = NULL;
 		size_t n = 0;
 		char ch[1];
 
-		if (*p == '~' && p == src + 8) {
+		if (*p == '~' && p == tmpl + tilde_at) {
 			ins = e->home;
 			n = strlen(ins);
 		} else if (*p == '%' && p[1] != '\0') {
@@ -253,11 +255,43 @@ pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
 		o += n;
 	}
 	out[o] = '\0';
-	if (out[8] != '/')
+	if (o <= tilde_at || out[tilde_at] != '/')
 		return -1;
 	/* no ".." component anywhere, also at the end */
-	for (p = out + 8; (p = strstr(p, "/..")) != NULL; p += 3)
+	for (p = out + tilde_at; (p = strstr(p, "/..")) != NULL; p += 3)
 		if (p[3] == '/' || p[3] == '\0')
 			return -1;
 	return 0;
+}
+
+int
+pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
+    size_t outlen)
+{
+	const char *src = e->mail[0] ? e->mail : deflt;
+	char tmpl[MAIL_MAX_PATH];
+
+	/* auto: ~/Maildir when it exists, else the system spool */
+	if (strcmp(src, "auto") == 0) {
+		struct stat st;
+
+		if (snprintf(tmpl, sizeof(tmpl), "%s/Maildir", e->home) <
+		    (int)sizeof(tmpl) && stat(tmpl, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			src = "maildir:~/Maildir";
+		else
+			src = "mbox:" PWF_SPOOL_DIR "/%u";
+	}
+	if (strncmp(src, "maildir:", 8) == 0)
+		return expand(e, src, 8, out, outlen);
+	if (strncmp(src, "mbox:", 5) == 0)
+		return expand(e, src, 5, out, outlen);
+	return -1;
+}
+
+int
+pwf_expand_path(const struct pwf_entry *e, const char *tmpl, char *out,
+    size_t outlen)
+{
+	return expand(e, tmpl, 0, out, outlen);
 }

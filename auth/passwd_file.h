@@ -12,7 +12,8 @@
  * gecos     ignored
  * home      absolute path
  * mail      mailbox location, the rest of the line (may contain ':'),
- *           e.g. maildir:~/Maildir; empty means the config default
+ *           maildir:~/Maildir, mbox:/var/mail/%u, mbox:~/mbox or auto;
+ *           empty means the config default
  */
 #ifndef PRIVPOP_PASSWD_FILE_H
 #define PRIVPOP_PASSWD_FILE_H
@@ -54,9 +55,17 @@ int	pwf_lookup(const char *path, const char *user, struct pwf_entry *,
 /* Whether any entry stores a plaintext secret (APOP possible). */
 int	pwf_has_plain(const char *path);
 
-/* Expand the mailbox location: ~ -> home, %u user, %n local part,
- * %d domain.  The result must be "maildir:/absolute".  0 or -1. */
+/* The system mail spool of "auto" locations (Debian: /var/mail). */
+#define PWF_SPOOL_DIR	"/var/mail"
+
+/* Expand the mailbox location (the entry's, else deflt): ~ -> home,
+ * %u user, %n local part, %d domain; "auto" is maildir:~/Maildir when
+ * that directory exists, else mbox:/var/mail/%u.  The result is
+ * "maildir:/absolute" or "mbox:/absolute".  0 or -1. */
 int	pwf_mail_location(const struct pwf_entry *, const char *deflt,
+	    char *out, size_t outlen);
+/* The same expansion for a path template such as "~/.privpop". */
+int	pwf_expand_path(const struct pwf_entry *, const char *tmpl,
 	    char *out, size_t outlen);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +98,34 @@ answer_fail(uint32_t code)
  * Fork privpop-store as the mailbox owner with a new socketpair, tell
  * it which mailbox to open, and hand the other end to the session.
  */
+/* The group an mbox worker keeps besides its own, for dotlocks in a
+ * root:mail 2775 spool (Dovecot: mail_privileged_group). */
+static gid_t
+privileged_group(const char *location)
+{
+	struct group *gr;
+
+	if (strncmp(location, "mbox:", 5) != 0 ||
+	    conf.mail_privileged_group[0] == '\0')
+		return PRIV_NO_GROUP;
+	if ((gr = getgrnam(conf.mail_privileged_group)) == NULL) {
+		log_warnx("mail_privileged_group %s does not exist",
+		    conf.mail_privileged_group);
+		return PRIV_NO_GROUP;
+	}
+	if (gr->gr_gid == 0) {
+		log_warnx("mail_privileged_group %s is gid 0; not used",
+		    conf.mail_privileged_group);
+		return PRIV_NO_GROUP;
+	}
+	return gr->gr_gid;
+}
+
 static int
 spawn_store(const struct pwf_entry *e, const char *location)
 {
+	char index_dir[MAIL_MAX_PATH];
+	gid_t extra = privileged_group(location);
 	char *envp[PRIV_ENV_MAX];
 	char *argv[4];
 	int sv[2], argc = 0;
@@ -128,7 +154,7 @@ spawn_store(const struct pwf_entry *e, const char *location)
 			_exit(127);
 		closefrom(IPC_CHILD_FD + 1);
 		if (priv_is_root())
-			priv_drop(e->uid, e->gid, NULL);
+			priv_drop(e->uid, e->gid, extra, NULL);
 		if (chdir("/") == -1)
 			_exit(127);
 		execve(conf.store_helper, argv, envp);
@@ -136,9 +162,17 @@ spawn_store(const struct pwf_entry *e, const char *location)
 		_exit(127);
 	}
 	close(sv[1]);
+	if (conf.mbox_index_dir[0] == '\0' || pwf_expand_path(e,
+	    conf.mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
+		index_dir[0] = '\0';	/* beside the mbox */
 	msg_init(&m, MSG_STORE_INIT);
 	if (msg_put_str(&m, e->user) == -1 ||
-	    msg_put_str(&m, location) == -1 || ipc_send(sv[0], &m, -1) == -1) {
+	    msg_put_str(&m, location) == -1 ||
+	    msg_put_u32(&m, (uint32_t)conf.mbox_locks) == -1 ||
+	    msg_put_u32(&m, (uint32_t)conf.mbox_lock_timeout) == -1 ||
+	    msg_put_u32(&m, (uint32_t)conf.mbox_dotlock_stale) == -1 ||
+	    msg_put_str(&m, index_dir) == -1 ||
+	    ipc_send(sv[0], &m, -1) == -1) {
 		log_warn("send store init");
 		close(sv[0]);
 		return -1;

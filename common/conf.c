@@ -54,6 +54,40 @@ conf_defaults(struct conf *c)
 	    PRIVPOP_LIBEXECDIR);
 	c->hostname[0] = '\0';	/* gethostname() at use */
 	c->log_debug = 0;
+	/* what Debian's delivery agents use (Postfix local, procmail) */
+	c->mbox_locks = MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL;
+	c->mbox_lock_timeout = 30;
+	c->mbox_dotlock_stale = 300;	/* liblockfile: 5 minutes */
+	snprintf(c->mbox_index_dir, sizeof(c->mbox_index_dir), "~/.privpop");
+	snprintf(c->mail_privileged_group, sizeof(c->mail_privileged_group),
+	    "mail");
+}
+
+int
+conf_parse_locks(const char *s, int *set_r)
+{
+	int set = 0;
+
+	while (*s != '\0') {
+		size_t n;
+
+		while (*s == ' ' || *s == ',' || *s == '\t')
+			s++;
+		n = strcspn(s, " ,\t");
+		if (n == 0)
+			break;
+		if (n == 7 && strncmp(s, "dotlock", 7) == 0)
+			set |= MBOX_LOCK_DOTLOCK;
+		else if (n == 5 && strncmp(s, "fcntl", 5) == 0)
+			set |= MBOX_LOCK_FCNTL;
+		else if (n == 5 && strncmp(s, "flock", 5) == 0)
+			set |= MBOX_LOCK_FLOCK;
+		else
+			return -1;
+		s += n;
+	}
+	*set_r = set;
+	return 0;
 }
 
 static int
@@ -176,8 +210,24 @@ conf_line(struct conf *c, const char *key, const char *v)
 		return v[0] == '/' ? set_str(c->passwd_file,
 		    sizeof(c->passwd_file), v) : -1;
 	if (strcmp(key, "mail_location") == 0)
-		return strncmp(v, "maildir:", 8) == 0 ? set_str(
-		    c->mail_location, sizeof(c->mail_location), v) : -1;
+		return (strncmp(v, "maildir:", 8) == 0 ||
+		    strncmp(v, "mbox:", 5) == 0 || strcmp(v, "auto") == 0) ?
+		    set_str(c->mail_location, sizeof(c->mail_location), v) : -1;
+	if (strcmp(key, "mbox_locks") == 0)
+		return conf_parse_locks(v, &c->mbox_locks);
+	if (strcmp(key, "mbox_lock_timeout") == 0)
+		return set_int(&c->mbox_lock_timeout, v, 1, 3600);
+	if (strcmp(key, "mbox_dotlock_stale") == 0)
+		return set_int(&c->mbox_dotlock_stale, v, 10, 86400);
+	if (strcmp(key, "mbox_index_dir") == 0)
+		return (strcmp(v, "none") == 0) ? set_str(c->mbox_index_dir,
+		    sizeof(c->mbox_index_dir), "") : (v[0] == '/' ||
+		    v[0] == '~') ? set_str(c->mbox_index_dir,
+		    sizeof(c->mbox_index_dir), v) : -1;
+	if (strcmp(key, "mail_privileged_group") == 0)
+		return set_str(c->mail_privileged_group,
+		    sizeof(c->mail_privileged_group),
+		    strcmp(v, "none") == 0 ? "" : v);
 	if (strcmp(key, "pid_file") == 0)
 		return v[0] == '/' ? set_str(c->pid_file,
 		    sizeof(c->pid_file), v) : -1;

@@ -18,6 +18,11 @@ struct conf_listen {
 	int	tls;		/* implicit TLS (listen_tls) */
 };
 
+/* mbox lock methods (mailstore/mbox_lock.h) */
+#define MBOX_LOCK_DOTLOCK	0x1
+#define MBOX_LOCK_FCNTL		0x2
+#define MBOX_LOCK_FLOCK		0x4
+
 struct conf {
 	struct conf_listen listen[MAX_LISTENERS];
 	int	 nlisten;
@@ -38,9 +43,16 @@ struct conf {
 	char	 tls_cert[CONF_PATH_MAX];	/* chain file, PEM */
 	char	 tls_key[CONF_PATH_MAX];
 	char	 tls_ciphers[256];		/* TLS 1.2 cipher list */
+	int	 mbox_locks;			/* MBOX_LOCK_* */
+	int	 mbox_lock_timeout;		/* seconds */
+	int	 mbox_dotlock_stale;		/* seconds */
+	char	 mbox_index_dir[CONF_PATH_MAX];	/* "" = beside the mbox */
+	char	 mail_privileged_group[64];	/* "" = none */
 };
 
 void	conf_defaults(struct conf *);
+/* "dotlock fcntl flock" in any order, space or comma separated. */
+int	conf_parse_locks(const char *, int *set_r);
 /* Parse text; on error returns -1 with "where:line: why" in err. */
 int	conf_parse_buf(struct conf *, const char *text, size_t len,
 	    const char *where, char *err, size_t errlen);

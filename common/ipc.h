@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	1
+#define IPC_VERSION	2
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -34,7 +34,9 @@ enum msg_type {
 	/* auth -> session: u32 error code (enum ipc_err) */
 	MSG_SESSION_AUTH_FAIL,
 
-	/* auth -> store: str user, str mailbox location */
+	/* auth -> store: str user, str mailbox location ("maildir:/p" or
+	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
+	 * age, str index dir ("" = beside the mbox) */
 	MSG_STORE_INIT,
 	/* store -> session: mailbox open; u32 count, u64 octets */
 	MSG_SESSION_STORE_READY,

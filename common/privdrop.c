@@ -25,10 +25,11 @@ priv_is_root(void)
 }
 
 void
-priv_drop(uid_t uid, gid_t gid, const char *chroot_dir)
+priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
+	gid_t groups[2] = { gid, extra };
 
 	if (uid == 0)
 		fatalx("refusing to drop privilege to uid 0");
@@ -38,7 +39,10 @@ priv_drop(uid_t uid, gid_t gid, const char *chroot_dir)
 		if (chdir("/") == -1)
 			fatal("chdir /");
 	}
-	if (setgroups(1, &gid) == -1)
+	if (extra == 0)
+		fatalx("refusing gid 0 as a supplementary group");
+	if (setgroups(extra == PRIV_NO_GROUP || extra == gid ? 1 : 2,
+	    groups) == -1)
 		fatal("setgroups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal("setresgid %u", (unsigned)gid);

@@ -10,9 +10,11 @@
 int	priv_is_root(void);
 
 /* chroot(dir) (if dir is not NULL) and chdir("/"); then setgroups to
- * just gid, setresgid, setresuid; then verify that neither uid 0 nor
- * gid 0 can be regained.  Dies on any failure.  Call only as root. */
-void	priv_drop(uid_t uid, gid_t gid, const char *chroot_dir);
+ * just gid (and extra, unless it is PRIV_NO_GROUP), setresgid,
+ * setresuid; then verify that neither uid 0 nor gid 0 can be regained.
+ * Dies on any failure.  Call only as root. */
+#define PRIV_NO_GROUP	((gid_t)-1)
+void	priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir);
 
 /* Resource limits and process flags for a child that handles untrusted
  * data: no core files, at most nofile descriptors, no new processes when

@@ -177,7 +177,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 
 	/* Drop before touching anything from the network. */
 	if (priv_is_root())
-		priv_drop(env->uid, env->gid, env->conf->chroot_dir);
+		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
+		    env->conf->chroot_dir);
 	priv_limit(SESSION_RLIMIT_NOFILE, 1);
 	recv_hello(auth_sock, &hello);
 

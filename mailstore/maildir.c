@@ -189,7 +189,7 @@ ensure_subdirs(int dirfd)
 	return 0;
 }
 
-enum maildir_err
+enum mail_err
 maildir_open(struct maildir *md, const char *path)
 {
 	size_t cap = 0;
@@ -199,31 +199,31 @@ maildir_open(struct maildir *md, const char *path)
 	md->dirfd = md->lockfd = -1;
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
 		log_warn("maildir %s", path);
-		return MD_TEMP;
+		return MAIL_TEMP;
 	}
 	if ((md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1
 	    || ensure_subdirs(md->dirfd) == -1) {
 		log_warn("maildir %s", path);
-		return MD_TEMP;
+		return MAIL_TEMP;
 	}
 	md->lockfd = openat(md->dirfd, MAILDIR_POP3_LOCK,
 	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (md->lockfd == -1) {
 		log_warn("maildir %s: lock file", path);
-		return MD_TEMP;
+		return MAIL_TEMP;
 	}
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
-		return errno == EWOULDBLOCK ? MD_INUSE : MD_TEMP;
+		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
 	if (scan_subdir(md, "cur", &cap) == -1 ||
 	    scan_subdir(md, "new", &cap) == -1) {
 		log_warn("maildir %s: scan", path);
-		return MD_TEMP;
+		return MAIL_TEMP;
 	}
 	if (md->count > 0)
 		qsort(md->msgs, md->count, sizeof(*md->msgs), msg_cmp);
 	for (i = 0; i < md->count; i++)
 		md->octets += md->msgs[i].size;
-	return MD_OK;
+	return MAIL_OK;
 }
 
 /* Find a message whose file was renamed since the scan: same unique part

@@ -9,13 +9,7 @@
 #include <stdint.h>
 
 #include "limits.h"
-
-struct mail_msg {
-	char		*name;		/* "new/x" or "cur/x:2,S", relative */
-	char		 uidl[POP3_MAX_UIDL + 1];
-	uint64_t	 size;		/* POP3 octets (see wire.h) */
-	int		 deleted;
-};
+#include "mailbox.h"
 
 struct maildir {
 	int		 dirfd;
@@ -37,10 +31,8 @@ struct maildir {
 int	maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
 	    uint64_t *wsize_r);
 
-enum maildir_err { MD_OK = 0, MD_INUSE, MD_TEMP, MD_PERM };
-
 /* Open (creating new/ cur/ tmp/ when missing), lock and scan. */
-enum maildir_err maildir_open(struct maildir *, const char *path);
+enum mail_err maildir_open(struct maildir *, const char *path);
 /* Open message idx (0-based) for reading, following a rename of the
  * file by another agent (new/ -> cur/, flag changes).  fd or -1. */
 int	maildir_open_msg(struct maildir *, uint32_t idx);

@@ -18,6 +18,8 @@
 #include "ipc.h"
 #include "log.h"
 #include "maildir.h"
+#include "mbox.h"
+#include "mbox_lock.h"
 #include "privdrop.h"
 #include "wire.h"
 
@@ -27,7 +29,13 @@
 
 enum store_state { ST_INIT, ST_READY, ST_DONE };
 
-static struct maildir mbox;
+/* The one mailbox of this worker, Maildir or mbox; msgs and count
+ * point into whichever is open. */
+static struct maildir md;
+static struct mbox mb;
+static int is_mbox;
+static struct mail_msg *msgs;
+static uint32_t count;
 static enum store_state state = ST_INIT;
 static int sock = IPC_CHILD_FD;
 
@@ -74,16 +82,16 @@ send_end(void)
 }
 
 static void
-live_totals(uint32_t *count, uint64_t *octets)
+live_totals(uint32_t *live_r, uint64_t *octets_r)
 {
 	uint32_t i;
 
-	*count = 0;
-	*octets = 0;
-	for (i = 0; i < mbox.count; i++)
-		if (!mbox.msgs[i].deleted) {
-			(*count)++;
-			*octets += mbox.msgs[i].size;
+	*live_r = 0;
+	*octets_r = 0;
+	for (i = 0; i < count; i++)
+		if (!msgs[i].deleted) {
+			(*live_r)++;
+			*octets_r += msgs[i].size;
 		}
 }
 
@@ -96,11 +104,11 @@ get_msgno(struct msg *m, uint32_t *idx)
 
 	if (msg_get_u32(m, &n) == -1)
 		fatalx("%s: short message", msg_name(m->type));
-	if (n == 0 || n > mbox.count) {
+	if (n == 0 || n > count) {
 		reply_err(IPC_ERR_NOSUCH);
 		return -1;
 	}
-	if (mbox.msgs[n - 1].deleted) {
+	if (msgs[n - 1].deleted) {
 		reply_err(IPC_ERR_DELETED);
 		return -1;
 	}
@@ -112,7 +120,7 @@ static void
 do_listing(struct msg *m, int uidl)
 {
 	struct buf out;
-	uint32_t n, i, count;
+	uint32_t n, i, live;
 	uint64_t octets;
 
 	if (msg_get_u32(m, &n) == -1 || msg_end(m) == -1)
@@ -121,19 +129,19 @@ do_listing(struct msg *m, int uidl)
 		m->rpos = 0;
 		if (get_msgno(m, &i) == -1)
 			return;
-		reply_ok(n, mbox.msgs[i].size, uidl ? mbox.msgs[i].uidl : "");
+		reply_ok(n, msgs[i].size, uidl ? msgs[i].uidl : "");
 		return;
 	}
-	live_totals(&count, &octets);
-	reply_ok(count, octets, "");
+	live_totals(&live, &octets);
+	reply_ok(live, octets, "");
 	if (buf_init(&out, 2 * IPC_MAX_PAYLOAD, 4 * IPC_MAX_PAYLOAD) == -1)
 		fatal("buf");
-	for (i = 0; i < mbox.count; i++) {
-		if (mbox.msgs[i].deleted)
+	for (i = 0; i < count; i++) {
+		if (msgs[i].deleted)
 			continue;
 		if ((uidl ? buf_printf(&out, "%u %s\r\n", i + 1,
-		    mbox.msgs[i].uidl) : buf_printf(&out, "%u %llu\r\n", i + 1,
-		    (unsigned long long)mbox.msgs[i].size)) == -1)
+		    msgs[i].uidl) : buf_printf(&out, "%u %llu\r\n", i + 1,
+		    (unsigned long long)msgs[i].size)) == -1)
 			fatalx("listing buffer");
 		flush_data(&out, 0);
 	}
@@ -142,15 +150,76 @@ do_listing(struct msg *m, int uidl)
 	send_end();
 }
 
+/* POP3 octets of len bytes at off (mbox: checked before answering,
+ * so a RETR always sends exactly the size LIST gave). */
+static int
+count_range(int fd, uint64_t off, uint64_t len, uint64_t *octets_r)
+{
+	static unsigned char chunk[WIRE_READ_CHUNK];
+	struct wire_enc w;
+
+	wire_init(&w, WIRE_ALL_LINES);
+	while (len > 0) {
+		size_t want = len > sizeof(chunk) ? sizeof(chunk) : (size_t)len;
+		ssize_t n = pread(fd, chunk, want, (off_t)off);
+
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		wire_encode(&w, chunk, (size_t)n, NULL);
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	wire_finish(&w, NULL);
+	*octets_r = w.octets;
+	return 0;
+}
+
+/* Where message idx's bytes are: fd (close it when *own_r), offset and
+ * length (UINT64_MAX: to the end of the file).  -1 after answering. */
+static int
+locate(uint32_t idx, int *fd_r, int *own_r, uint64_t *off_r, uint64_t *len_r)
+{
+	uint64_t octets;
+
+	if (!is_mbox) {
+		if ((*fd_r = maildir_open_msg(&md, idx)) == -1) {
+			log_warn("open %s", msgs[idx].name);
+			reply_err(IPC_ERR_TEMP);
+			return -1;
+		}
+		*own_r = 1;
+		*off_r = 0;
+		*len_r = UINT64_MAX;
+		return 0;
+	}
+	*fd_r = mb.fd;
+	*own_r = 0;
+	*off_r = msgs[idx].start;
+	*len_r = msgs[idx].end - msgs[idx].start;
+	if (mbox_check_msg(&mb, idx) == -1 ||
+	    count_range(mb.fd, *off_r, *len_r, &octets) == -1 ||
+	    octets != msgs[idx].size) {
+		log_warnx("mbox %s: message %u changed by another program",
+		    mb.path, idx + 1);
+		reply_err(IPC_ERR_TEMP);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 do_message(struct msg *m, uint64_t lines)
 {
 	static unsigned char chunk[WIRE_READ_CHUNK];
 	struct wire_enc w;
 	struct buf out;
+	uint64_t off, left;
 	uint32_t idx;
 	ssize_t n;
-	int fd;
+	int fd, own;
 
 	if (get_msgno(m, &idx) == -1)
 		return;
@@ -163,79 +232,106 @@ do_message(struct msg *m, uint64_t lines)
 	}
 	if (msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
-	if ((fd = maildir_open_msg(&mbox, idx)) == -1) {
-		log_warn("open %s", mbox.msgs[idx].name);
-		reply_err(IPC_ERR_TEMP);
+	if (locate(idx, &fd, &own, &off, &left) == -1)
 		return;
-	}
-	reply_ok(idx + 1, mbox.msgs[idx].size, "");
+	reply_ok(idx + 1, msgs[idx].size, "");
 	if (buf_init(&out, 2 * WIRE_READ_CHUNK + IPC_MAX_PAYLOAD,
 	    2 * WIRE_READ_CHUNK + 2 * IPC_MAX_PAYLOAD) == -1)
 		fatal("buf");
 	wire_init(&w, lines);
-	while (!w.done && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+	while (!w.done && left > 0) {
+		size_t want = left > sizeof(chunk) ? sizeof(chunk) :
+		    (size_t)left;
+
+		if ((n = pread(fd, chunk, want, (off_t)off)) == 0)
+			break;
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			/* The answer has begun: end the session rather than
 			 * send a short message the client would accept. */
-			fatal("read %s", mbox.msgs[idx].name);
+			fatal("read message %u", idx + 1);
 		}
 		if (wire_encode(&w, chunk, (size_t)n, &out) == -1)
 			fatalx("encode buffer");
 		flush_data(&out, 0);
+		off += (uint64_t)n;
+		if (left != UINT64_MAX)
+			left -= (uint64_t)n;
 	}
-	close(fd);
+	if (own)
+		close(fd);
 	wire_finish(&w, &out);
 	flush_data(&out, 1);
 	buf_free(&out);
 	send_end();
-	if (lines == WIRE_ALL_LINES && w.octets != mbox.msgs[idx].size)
-		log_warnx("%s: sent %llu octets, listed %llu",
-		    mbox.msgs[idx].name, (unsigned long long)w.octets,
-		    (unsigned long long)mbox.msgs[idx].size);
+	if (lines == WIRE_ALL_LINES && w.octets != msgs[idx].size)
+		log_warnx("message %u: sent %llu octets, listed %llu", idx + 1,
+		    (unsigned long long)w.octets,
+		    (unsigned long long)msgs[idx].size);
 }
 
 static void
 h_init(struct msg *m)
 {
-	const char *user, *loc;
-	enum maildir_err e;
+	const char *user, *loc, *index_dir;
+	struct mbox_opts o;
+	uint32_t locks, timeout, stale;
+	enum mail_err e;
+	uint64_t octets;
+	struct msg r;
 
 	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
-	    msg_get_str(m, &loc, MAIL_MAX_PATH) == -1 || msg_end(m) == -1)
+	    msg_get_str(m, &loc, MAIL_MAX_PATH) == -1 ||
+	    msg_get_u32(m, &locks) == -1 || msg_get_u32(m, &timeout) == -1 ||
+	    msg_get_u32(m, &stale) == -1 ||
+	    msg_get_str(m, &index_dir, MAIL_MAX_PATH) == -1 ||
+	    msg_end(m) == -1)
 		fatalx("INIT: malformed");
-	if (strncmp(loc, "maildir:/", 9) != 0)
-		fatalx("INIT: unsupported mailbox location");
+	if (locks > (MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL | MBOX_LOCK_FLOCK) ||
+	    timeout > 3600 || stale > 86400 ||
+	    (index_dir[0] != '\0' && index_dir[0] != '/'))
+		fatalx("INIT: bad mbox options");
 	log_debug("user %s mailbox %s", user, loc);
-	e = maildir_open(&mbox, loc + 8);
-	if (e != MD_OK) {
-		reply_err(e == MD_INUSE ? IPC_ERR_INUSE :
-		    e == MD_PERM ? IPC_ERR_PERM : IPC_ERR_TEMP);
+	if (strncmp(loc, "maildir:/", 9) == 0) {
+		e = maildir_open(&md, loc + 8);
+		msgs = md.msgs;
+		count = md.count;
+		octets = md.octets;
+	} else if (strncmp(loc, "mbox:/", 6) == 0) {
+		o.locks = (int)locks;
+		o.lock_timeout = (int)timeout;
+		o.dotlock_stale = (int)stale;
+		o.index_dir = index_dir;
+		is_mbox = 1;
+		e = mbox_open(&mb, loc + 5, &o);
+		msgs = mb.msgs;
+		count = mb.count;
+		octets = mb.octets;
+	} else
+		fatalx("INIT: unsupported mailbox location");
+	if (e != MAIL_OK) {
+		reply_err(e == MAIL_INUSE ? IPC_ERR_INUSE :
+		    e == MAIL_PERM ? IPC_ERR_PERM : IPC_ERR_TEMP);
 		exit(0);
 	}
 	state = ST_READY;
-	{
-		struct msg r;
-
-		msg_init(&r, MSG_SESSION_STORE_READY);
-		if (msg_put_u32(&r, mbox.count) == -1 ||
-		    msg_put_u64(&r, mbox.octets) == -1 ||
-		    ipc_send(sock, &r, -1) == -1)
-			fatal("send ready");
-	}
+	msg_init(&r, MSG_SESSION_STORE_READY);
+	if (msg_put_u32(&r, count) == -1 || msg_put_u64(&r, octets) == -1 ||
+	    ipc_send(sock, &r, -1) == -1)
+		fatal("send ready");
 }
 
 static void
 h_stat(struct msg *m)
 {
-	uint32_t count;
+	uint32_t live;
 	uint64_t octets;
 
 	if (msg_end(m) == -1)
 		fatalx("STAT: malformed");
-	live_totals(&count, &octets);
-	reply_ok(count, octets, "");
+	live_totals(&live, &octets);
+	reply_ok(live, octets, "");
 }
 
 static void
@@ -271,32 +367,36 @@ h_dele(struct msg *m)
 		return;
 	if (msg_end(m) == -1)
 		fatalx("DELE: malformed");
-	mbox.msgs[idx].deleted = 1;
-	reply_ok(idx + 1, mbox.msgs[idx].size, "");
+	msgs[idx].deleted = 1;
+	reply_ok(idx + 1, msgs[idx].size, "");
 }
 
 static void
 h_rset(struct msg *m)
 {
-	uint32_t i, count;
+	uint32_t i, live;
 	uint64_t octets;
 
 	if (msg_end(m) == -1)
 		fatalx("RSET: malformed");
-	for (i = 0; i < mbox.count; i++)
-		mbox.msgs[i].deleted = 0;
-	live_totals(&count, &octets);
-	reply_ok(count, octets, "");
+	for (i = 0; i < count; i++)
+		msgs[i].deleted = 0;
+	live_totals(&live, &octets);
+	reply_ok(live, octets, "");
 }
 
 static void
 h_quit(struct msg *m)
 {
-	uint32_t done, failed;
+	uint32_t done, failed = 0;
 
 	if (msg_end(m) == -1)
 		fatalx("QUIT: malformed");
-	done = maildir_expunge(&mbox, &failed);
+	if (is_mbox) {
+		if (mbox_expunge(&mb, &done) != MAIL_OK)
+			failed = 1;
+	} else
+		done = maildir_expunge(&md, &failed);
 	if (failed > 0)
 		reply_err(IPC_ERR_TEMP);
 	else
@@ -363,6 +463,9 @@ main(int argc, char *argv[])
 			fatalx("unexpected message %s", msg_name(m.type));
 		dispatch[i].handler(&m);
 	}
-	maildir_close(&mbox);
+	if (is_mbox)
+		mbox_close(&mb);
+	else
+		maildir_close(&md);
 	return 0;
 }

@@ -375,7 +375,7 @@ test_open_scan(void **state)
 	size_t i;
 
 	populate(f);
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, sizeof(want) / sizeof(want[0]));
 	for (i = 0; i < md.count; i++) {
 		uint64_t sz = want[i].size ? want[i].size :
@@ -423,7 +423,7 @@ test_open_order(void **state)
 		    (k % 2) ? "" : ":2,S");
 		write_file(f->path, (k % 3) ? "new" : "cur", name, "x\n");
 	}
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 300);
 	assert_int_equal(md.octets, 300 * 3);
 	for (i = 0; i < md.count; i++) {
@@ -443,15 +443,15 @@ test_inuse(void **state)
 	struct maildir a, b, c;
 
 	write_file(f->path, "new", "1.x", "x\n");
-	assert_int_equal(maildir_open(&a, f->path), MD_OK);
-	assert_int_equal(maildir_open(&b, f->path), MD_INUSE);
+	assert_int_equal(maildir_open(&a, f->path), MAIL_OK);
+	assert_int_equal(maildir_open(&b, f->path), MAIL_INUSE);
 	assert_int_equal(b.count, 0);
 	maildir_close(&b);
 	/* still held by a */
-	assert_int_equal(maildir_open(&c, f->path), MD_INUSE);
+	assert_int_equal(maildir_open(&c, f->path), MAIL_INUSE);
 	maildir_close(&c);
 	maildir_close(&a);
-	assert_int_equal(maildir_open(&b, f->path), MD_OK);
+	assert_int_equal(maildir_open(&b, f->path), MAIL_OK);
 	assert_int_equal(b.count, 1);
 	maildir_close(&b);
 }
@@ -468,7 +468,7 @@ test_renamed_after_open(void **state)
 
 	write_file(f->path, "new", "2000.r.host", MSG_A);
 	write_file(f->path, "cur", "2001.s.host:2,", MSG_C);
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 2);
 	assert_string_equal(md.msgs[0].name, "new/2000.r.host");
 
@@ -507,7 +507,7 @@ test_relocate_exact_unique(void **state)
 	char p[512];
 
 	write_file(f->path, "new", "3000.a", "first\n");
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 1);
 	snprintf(p, sizeof(p), "%s/new/3000.a", f->path);
 	assert_int_equal(unlink(p), 0);
@@ -530,7 +530,7 @@ test_expunge(void **state)
 	write_file(f->path, "cur", "4002.c:2,S", "c\n");
 	write_file(f->path, "cur", "4003.d:2,S", "d\n");
 	write_file(f->path, "new", "4004.e", "e\n");
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 5);
 
 	/* nothing deleted: nothing removed */
@@ -558,7 +558,7 @@ test_expunge(void **state)
 	assert_true(exists(f->path, MAILDIR_POP3_LOCK));
 	maildir_close(&md);
 
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 1);
 	assert_string_equal(md.msgs[0].uidl, "4001.b");
 	maildir_close(&md);
@@ -574,7 +574,7 @@ test_create_missing(void **state)
 	struct stat st;
 
 	snprintf(p, sizeof(p), "%s/Fresh", f->top);
-	assert_int_equal(maildir_open(&md, p), MD_OK);
+	assert_int_equal(maildir_open(&md, p), MAIL_OK);
 	assert_int_equal(md.count, 0);
 	assert_int_equal(md.octets, 0);
 	snprintf(q, sizeof(q), "%s/cur", p);
@@ -592,19 +592,19 @@ test_create_missing(void **state)
 	snprintf(q, sizeof(q), "%s/cur", f->path);
 	assert_int_equal(rmdir(q), 0);
 	write_file(f->path, "new", "5000.x", "x\n");
-	assert_int_equal(maildir_open(&md, f->path), MD_OK);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
 	assert_int_equal(md.count, 1);
 	assert_int_equal(stat(q, &st), 0);
 	maildir_close(&md);
 
 	/* a parent that does not exist is a temporary failure */
 	snprintf(p, sizeof(p), "%s/no/such/Maildir", f->top);
-	assert_int_equal(maildir_open(&md, p), MD_TEMP);
+	assert_int_equal(maildir_open(&md, p), MAIL_TEMP);
 	maildir_close(&md);
 	/* a file where the Maildir should be */
 	snprintf(p, sizeof(p), "%s/afile", f->top);
 	assert_int_equal(close(open(p, O_CREAT | O_WRONLY, 0600)), 0);
-	assert_int_equal(maildir_open(&md, p), MD_TEMP);
+	assert_int_equal(maildir_open(&md, p), MAIL_TEMP);
 	maildir_close(&md);
 }
 

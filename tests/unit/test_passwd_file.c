@@ -302,9 +302,16 @@ static const struct loc_case loc_cases[] = {
 	{ "a", "/h", "maildir:/v/%U", "x", -1, NULL },
 	{ "a", "/h", "maildir:/v/%/", "x", -1, NULL },
 	{ "a", "/h", "", "maildir:/v/%h", -1, NULL },
-	/* not a Maildir */
-	{ "a", "/h", "mbox:~/mbox", "maildir:~/Maildir", -1, NULL },
-	{ "a", "/h", "", "mbox:~/mbox", -1, NULL },
+	/* mbox */
+	{ "a", "/h", "mbox:~/mbox", "maildir:~/Maildir", 0, "mbox:/h/mbox" },
+	{ "a", "/h", "", "mbox:/var/mail/%u", 0, "mbox:/var/mail/a" },
+	{ "a", "/h", "mbox:/var/mail/..", "x", -1, NULL },
+	{ "a", "/h", "mbox:mbox", "x", -1, NULL },
+	/* auto: no /nonexistent/Maildir, so the spool */
+	{ "a", "/nonexistent", "auto", "x", 0, "mbox:/var/mail/a" },
+	{ "a", "/tmp", "", "auto", 0, "mbox:/var/mail/a" },
+	/* neither */
+	{ "a", "/h", "mbx:~/mbox", "x", -1, NULL },
 	{ "a", "/h", "Maildir:~/M", "x", -1, NULL },
 	{ "a", "/h", "maildir", "x", -1, NULL },
 	/* not absolute */

@@ -1,0 +1,383 @@
+/*
+ * Runs as the mailbox owner (never root): privpop-store.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "mbox.h"
+#include "mbox_lock.h"
+
+/* Read size while scanning. */
+#define MBOX_SCAN_CHUNK	(256 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Identical copies: digest -> copies seen, for the "-N" of the UIDL. */
+
+struct dup_slot {
+	unsigned char	 digest[MBOX_DIGEST_LEN];
+	uint32_t	 next;		/* dup number for the next copy */
+	int		 used;
+};
+
+struct dup_table {
+	struct dup_slot	*slots;
+	size_t		 cap, used;
+};
+
+static uint64_t
+dup_hash(const unsigned char *d)
+{
+	uint64_t h;
+
+	memcpy(&h, d, sizeof(h));
+	return h;
+}
+
+static int
+dup_grow(struct dup_table *t)
+{
+	struct dup_table n;
+	size_t i;
+
+	n.cap = t->cap ? t->cap * 2 : 1024;
+	n.used = 0;
+	if ((n.slots = calloc(n.cap, sizeof(*n.slots))) == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (!t->slots[i].used)
+			continue;
+		j = dup_hash(t->slots[i].digest) & (n.cap - 1);
+		while (n.slots[j].used)
+			j = (j + 1) & (n.cap - 1);
+		n.slots[j] = t->slots[i];
+		n.used++;
+	}
+	free(t->slots);
+	*t = n;
+	return 0;
+}
+
+/* Record a copy with dup number d (d == UINT32_MAX: assign the next).
+ * Returns the dup number, or UINT32_MAX on allocation failure. */
+static uint32_t
+dup_note(struct dup_table *t, const unsigned char *digest, uint32_t d)
+{
+	size_t j;
+
+	if ((t->used + 1) * 2 > t->cap && dup_grow(t) == -1)
+		return UINT32_MAX;
+	j = dup_hash(digest) & (t->cap - 1);
+	while (t->slots[j].used &&
+	    memcmp(t->slots[j].digest, digest, MBOX_DIGEST_LEN) != 0)
+		j = (j + 1) & (t->cap - 1);
+	if (!t->slots[j].used) {
+		memcpy(t->slots[j].digest, digest, MBOX_DIGEST_LEN);
+		t->slots[j].used = 1;
+		t->slots[j].next = 0;
+		t->used++;
+	}
+	if (d == UINT32_MAX)
+		d = t->slots[j].next;
+	if (d >= t->slots[j].next)
+		t->slots[j].next = d + 1;
+	return d;
+}
+
+/* ------------------------------------------------------------------ */
+
+int
+mbox_add(struct mbox *mb, const struct mbox_found *f, uint32_t dup)
+{
+	struct mail_msg *m;
+
+	if (mb->count >= MAIL_MAX_MESSAGES)
+		return -1;
+	if (mb->count == mb->cap) {
+		uint32_t ncap = mb->cap ? mb->cap * 2 : 256;
+		void *a = reallocarray(mb->msgs, ncap, sizeof(*mb->msgs));
+		void *b;
+
+		if (a == NULL)
+			return -1;
+		mb->msgs = a;
+		if ((b = reallocarray(mb->meta, ncap, sizeof(*mb->meta))) ==
+		    NULL)
+			return -1;
+		mb->meta = b;
+		mb->cap = ncap;
+	}
+	m = &mb->msgs[mb->count];
+	memset(m, 0, sizeof(*m));
+	m->start = f->start;
+	m->end = f->end;
+	m->size = f->size;
+	mb->meta[mb->count].from_off = f->from_off;
+	memcpy(mb->meta[mb->count].digest, f->digest, MBOX_DIGEST_LEN);
+	mb->meta[mb->count].dup = dup;
+	mb->count++;
+	return 0;
+}
+
+void
+mbox_uidl(struct mbox *mb, uint32_t idx)
+{
+	const struct mbox_meta *mt = &mb->meta[idx];
+	char *u = mb->msgs[idx].uidl;
+	int i, o = 0;
+
+	for (i = 0; i < MBOX_DIGEST_LEN; i++)
+		o += snprintf(u + o, sizeof(mb->msgs[idx].uidl) - (size_t)o,
+		    "%02x", mt->digest[i]);
+	if (mt->dup > 0)
+		snprintf(u + o, sizeof(mb->msgs[idx].uidl) - (size_t)o, "-%u",
+		    mt->dup + 1);
+}
+
+int
+mbox_index_file(const struct mbox *mb, const char *suffix, char *out,
+    size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", mb->index, suffix);
+
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* mkdir -p for the index directory, mode 0700. */
+static int
+mkdirs(const char *dir)
+{
+	char p[MAIL_MAX_PATH];
+	char *s;
+
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p) || p[0] != '/')
+		return -1;
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+static void
+set_index_prefix(struct mbox *mb)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[17];
+	const char *base;
+	int i;
+
+	if (mb->opts.index_dir[0] != '\0' && mkdirs(mb->opts.index_dir) == 0) {
+		EVP_Digest(mb->path, strlen(mb->path), md, &mdlen, EVP_md5(),
+		    NULL);
+		for (i = 0; i < 8; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		if (snprintf(mb->index, sizeof(mb->index), "%s/mbox-%s",
+		    mb->opts.index_dir, hex) < (int)sizeof(mb->index))
+			return;
+	}
+	/* beside the mbox: DIR/.NAME.privpop */
+	base = strrchr(mb->path, '/') + 1;
+	snprintf(mb->index, sizeof(mb->index), "%.*s.%s.privpop",
+	    (int)(base - mb->path), mb->path, base);
+}
+
+struct scan_ctx {
+	struct mbox		*mb;
+	struct dup_table	*dups;
+};
+
+static int
+scan_found(void *arg, const struct mbox_found *f)
+{
+	struct scan_ctx *c = arg;
+	uint32_t d = dup_note(c->dups, f->digest, UINT32_MAX);
+
+	if (d == UINT32_MAX)
+		return -1;
+	return mbox_add(c->mb, f, d);
+}
+
+/* Scan the file from base (a From_ line or 0) to its end. */
+static int
+scan_from(struct mbox *mb, uint64_t base, uint64_t size,
+    struct dup_table *dups)
+{
+	static unsigned char chunk[MBOX_SCAN_CHUNK];
+	struct scan_ctx c = { mb, dups };
+	struct mbox_scan s;
+	uint64_t off = base;
+	int r = 0;
+
+	if (mbox_scan_init(&s, base, scan_found, &c) == -1)
+		return -1;
+	while (off < size) {
+		size_t want = size - off > sizeof(chunk) ? sizeof(chunk) :
+		    (size_t)(size - off);
+		ssize_t n = pread(mb->fd, chunk, want, (off_t)off);
+
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			r = -1;
+			break;
+		}
+		if (mbox_scan_feed(&s, chunk, (size_t)n) == -1) {
+			r = -1;
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	if (r == 0 && mbox_scan_finish(&s) == -1)
+		r = -1;
+	if (base == 0)
+		mb->junk = s.junk;
+	mbox_scan_free(&s);
+	mb->scanned = off;
+	return r;
+}
+
+enum mail_err
+mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
+{
+	struct dup_table dups = { NULL, 0, 0 };
+	struct mbox_lock lk;
+	struct stat st;
+	char lockfile[MAIL_MAX_PATH];
+	enum mail_err e = MAIL_TEMP;
+	enum mbox_lock_err le;
+	uint64_t base = 0;
+	uint32_t i;
+	int rescan = 0;
+
+	memset(mb, 0, sizeof(*mb));
+	mb->fd = mb->sessfd = -1;
+	mb->opts = *o;
+	if (path[0] != '/' || snprintf(mb->path, sizeof(mb->path), "%s",
+	    path) >= (int)sizeof(mb->path))
+		return MAIL_PERM;
+	set_index_prefix(mb);
+
+	/* [IN-USE]: one POP3 session at a time, for the whole session */
+	if (mbox_index_file(mb, ".lock", lockfile, sizeof(lockfile)) == -1 ||
+	    (mb->sessfd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		log_warn("mbox %s: session lock %s", path, lockfile);
+		return MAIL_TEMP;
+	}
+	if (flock(mb->sessfd, LOCK_EX | LOCK_NB) == -1)
+		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
+
+	if ((mb->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return MAIL_OK;	/* no spool file yet: empty */
+		log_warn("mbox %s", path);
+		return MAIL_TEMP;
+	}
+	if (fstat(mb->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_warnx("mbox %s: not a regular file", path);
+		return MAIL_PERM;
+	}
+	mb->dev = st.st_dev;
+	mb->ino = st.st_ino;
+
+	le = mbox_lock(&lk, path, mb->fd, o->locks, o->lock_timeout,
+	    o->dotlock_stale);
+	if (le != ML_OK) {
+		if (le == ML_TIMEOUT)
+			log_warnx("mbox %s: locked by another program for %ds",
+			    path, o->lock_timeout);
+		return MAIL_TEMP;
+	}
+	if (mbox_journal_recover(mb) == -1 || fstat(mb->fd, &st) == -1)
+		goto out;
+	/* the cache gives every message but the last; rescan from there */
+	if (mbox_cache_load(mb, &st) == 0 && mb->count > 0) {
+		/* the last message may have grown: it is scanned again
+		 * (and numbered again among its identical copies) */
+		if (mb->scanned != (uint64_t)st.st_size) {
+			base = mb->meta[mb->count - 1].from_off;
+			mb->count--;
+			rescan = 1;
+		}
+		for (i = 0; i < mb->count; i++)
+			if (dup_note(&dups, mb->meta[i].digest,
+			    mb->meta[i].dup) == UINT32_MAX)
+				goto out;
+		if (rescan && scan_from(mb, base, (uint64_t)st.st_size,
+		    &dups) == -1)
+			goto scanfail;
+	} else {
+		mb->count = 0;
+		if (scan_from(mb, 0, (uint64_t)st.st_size, &dups) == -1)
+			goto scanfail;
+	}
+	if (mb->junk > 0)
+		log_warnx("mbox %s: %llu bytes before the first From_ line "
+		    "are not served", path, (unsigned long long)mb->junk);
+	for (i = 0; i < mb->count; i++) {
+		mbox_uidl(mb, i);
+		mb->octets += mb->msgs[i].size;
+	}
+	if (mb->cache_count != mb->count || mb->scanned != (uint64_t)st.st_size)
+		mbox_cache_save(mb);
+	e = MAIL_OK;
+	goto out;
+scanfail:
+	log_warn("mbox %s: scan", path);
+out:
+	mbox_unlock(&lk);
+	free(dups.slots);
+	return e;
+}
+
+int
+mbox_check_msg(struct mbox *mb, uint32_t idx)
+{
+	char b[5];
+	struct stat st;
+
+	if (mb->fd == -1 || stat(mb->path, &st) == -1 || st.st_dev != mb->dev ||
+	    st.st_ino != mb->ino ||
+	    pread(mb->fd, b, 5, (off_t)mb->meta[idx].from_off) != 5 ||
+	    memcmp(b, "From ", 5) != 0)
+		return -1;
+	return 0;
+}
+
+void
+mbox_close(struct mbox *mb)
+{
+	free(mb->msgs);
+	free(mb->meta);
+	mb->msgs = NULL;
+	mb->meta = NULL;
+	mb->count = mb->cap = 0;
+	if (mb->fd != -1)
+		close(mb->fd);
+	if (mb->sessfd != -1)
+		close(mb->sessfd);
+	mb->fd = mb->sessfd = -1;
+}

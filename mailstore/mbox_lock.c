@@ -1,0 +1,201 @@
+/*
+ * Runs as the mailbox owner (never root), with at most the configured
+ * mail_privileged_group besides its own group, which dotlocks in a
+ * root:mail 2775 spool need.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mbox_lock.h"
+#include "numparse.h"
+
+/* Pause between attempts at a busy lock. */
+#define LOCK_RETRY_MS	100
+
+static void
+pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+expired(const struct timespec *start, int timeout)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - start->tv_sec >= timeout;
+}
+
+/* A lock file holding the pid of a process that no longer exists (on
+ * this host: a lock without a pid is only broken by age). */
+static int
+holder_dead(const char *lock)
+{
+	char b[24];
+	uint64_t pid;
+	ssize_t n;
+	size_t len;
+	int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd == -1)
+		return 0;
+	n = read(fd, b, sizeof(b));
+	close(fd);
+	if (n <= 0)
+		return 0;
+	{
+		const char *nl = memchr(b, '\n', (size_t)n);
+
+		len = nl != NULL ? (size_t)(nl - b) : (size_t)n;
+	}
+	if (parse_uint(b, len, 2, INT32_MAX, &pid) == -1)
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* One attempt: 1 taken, 0 busy, -1 error. */
+static int
+dotlock_try(const char *lock, int stale)
+{
+	char tmp[1200];
+	char host[64];
+	struct stat st;
+	int fd, r = 0;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	/* liblockfile: a unique name in the same directory, then link() */
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.%ld.%s", lock, (long)getpid(),
+	    (long)time(NULL), host) >= (int)sizeof(tmp))
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd == -1)
+		return -1;
+	/* the holder's pid, as liblockfile writes it */
+	{
+		char pid[24];
+		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+		(void)!write(fd, pid, (size_t)n);
+	}
+	close(fd);
+	if (link(tmp, lock) == 0)
+		r = 1;
+	else if (stat(tmp, &st) == 0 && st.st_nlink == 2)
+		r = 1;	/* link() reported failure but did it (NFS) */
+	else if (errno != EEXIST)
+		r = -1;
+	unlink(tmp);
+	if (r != 0)
+		return r;
+	/* busy: break it when its holder is gone or it is stale */
+	if (holder_dead(lock)) {
+		log_warnx("removing lock %s of a process that is gone", lock);
+		unlink(lock);
+	} else if (lstat(lock, &st) == 0 && time(NULL) - st.st_mtime > stale) {
+		log_warnx("removing stale lock %s (%lds old)", lock,
+		    (long)(time(NULL) - st.st_mtime));
+		unlink(lock);
+	}
+	return 0;
+}
+
+enum mbox_lock_err
+mbox_lock(struct mbox_lock *l, const char *path, int fd, int set,
+    int timeout, int stale)
+{
+	struct timespec start;
+	struct flock fl;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (set & MBOX_LOCK_DOTLOCK) {
+		if (snprintf(l->dotlock, sizeof(l->dotlock), "%s.lock", path) >=
+		    (int)sizeof(l->dotlock))
+			return ML_ERROR;
+		while ((r = dotlock_try(l->dotlock, stale)) == 0) {
+			if (expired(&start, timeout))
+				return ML_TIMEOUT;
+			pause_ms(LOCK_RETRY_MS);
+		}
+		if (r == -1) {
+			log_warn("dotlock %s (does the worker need "
+			    "mail_privileged_group?)", l->dotlock);
+			return ML_ERROR;
+		}
+		l->held |= MBOX_LOCK_DOTLOCK;
+	}
+	if ((set & MBOX_LOCK_FCNTL) && fd != -1) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		while (fcntl(fd, F_SETLK, &fl) == -1) {
+			if (errno != EACCES && errno != EAGAIN &&
+			    errno != EINTR) {
+				log_warn("fcntl lock %s", path);
+				mbox_unlock(l);
+				return ML_ERROR;
+			}
+			if (expired(&start, timeout)) {
+				mbox_unlock(l);
+				return ML_TIMEOUT;
+			}
+			pause_ms(LOCK_RETRY_MS);
+		}
+		l->held |= MBOX_LOCK_FCNTL;
+	}
+	if ((set & MBOX_LOCK_FLOCK) && fd != -1) {
+		while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				log_warn("flock %s", path);
+				mbox_unlock(l);
+				return ML_ERROR;
+			}
+			if (expired(&start, timeout)) {
+				mbox_unlock(l);
+				return ML_TIMEOUT;
+			}
+			pause_ms(LOCK_RETRY_MS);
+		}
+		l->held |= MBOX_LOCK_FLOCK;
+	}
+	return ML_OK;
+}
+
+void
+mbox_unlock(struct mbox_lock *l)
+{
+	struct flock fl;
+
+	if (l->held & MBOX_LOCK_FLOCK)
+		flock(l->fd, LOCK_UN);
+	if (l->held & MBOX_LOCK_FCNTL) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_UNLCK;
+		fl.l_whence = SEEK_SET;
+		fcntl(l->fd, F_SETLK, &fl);
+	}
+	if (l->held & MBOX_LOCK_DOTLOCK)
+		unlink(l->dotlock);
+	l->held = 0;
+}

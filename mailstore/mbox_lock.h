@@ -1,0 +1,33 @@
+/*
+ * Locking an mbox the way Debian's delivery agents do, so that privpop
+ * and Postfix local, procmail, maildrop or mutt never write at once:
+ *
+ * dotlock  "<mbox>.lock", created like liblockfile: a unique temporary
+ *          file linked to the lock name (safe on NFS), retried until the
+ *          timeout; a lock older than the stale age is broken.
+ * fcntl    a POSIX write lock on the whole file (F_SETLK, retried).
+ * flock    a BSD lock (only where configured).
+ *
+ * Locks are taken in the order dotlock, fcntl, flock (as Dovecot and
+ * procmail do) and released in reverse.
+ */
+#ifndef PRIVPOP_MBOX_LOCK_H
+#define PRIVPOP_MBOX_LOCK_H
+
+#include "conf.h"	/* MBOX_LOCK_* */
+
+struct mbox_lock {
+	int		 held;		/* MBOX_LOCK_* now held */
+	int		 fd;		/* the mbox (fcntl, flock) */
+	char		 dotlock[1100];	/* "<path>.lock" */
+};
+
+enum mbox_lock_err { ML_OK = 0, ML_TIMEOUT, ML_ERROR };
+
+/* Take every lock in set (MBOX_LOCK_*) on path/fd within timeout
+ * seconds; a dotlock older than stale seconds is removed. */
+enum mbox_lock_err mbox_lock(struct mbox_lock *, const char *path, int fd,
+	    int set, int timeout, int stale);
+void	mbox_unlock(struct mbox_lock *);
+
+#endif
