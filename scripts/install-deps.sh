@@ -5,7 +5,7 @@ set -eu
 BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev
 libpam0g-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail python3 procps
-iproute2 passwd"
+iproute2 passwd procmail liblockfile-bin"
 case "${1:-test}" in
 build) PKGS="$BUILD" ;;
 *) PKGS="$BUILD $TEST" ;;
