@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
+#include "pam_auth.h"
 #include "passwd_file.h"
 #include "privdrop.h"
 #include "verify.h"
@@ -185,11 +187,21 @@ spawn_store(const struct pwf_entry *e, const char *location)
 	return 0;
 }
 
-/* After a verified password: pick the mailbox and start the worker. */
+/* How a credential arrives (the session has already decoded SASL). */
+enum method { M_PASS, M_APOP, M_CRAM };
+static const char *const method_names[] = { "pass", "apop", "cram-md5" };
+
+/* Which backend answers for a user name. */
+enum found { F_NONE, F_PASSWD_FILE, F_PAM };
+
+/* After a verified credential: pick the mailbox and start the worker
+ * (inside an open PAM session for system users). */
 static void
-login_ok(const struct pwf_entry *e, const char *addr)
+login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 {
 	char location[MAIL_MAX_PATH];
+	const char *deflt = via == F_PAM ? conf.system_mail_location :
+	    conf.mail_location;
 
 	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
 		log_warnx("login refused: addr=%s user=%s: uid/gid 0", addr,
@@ -197,61 +209,134 @@ login_ok(const struct pwf_entry *e, const char *addr)
 		answer_fail(IPC_ERR_PERM);
 		return;
 	}
-	if (pwf_mail_location(e, conf.mail_location, location,
-	    sizeof(location)) == -1) {
+	if (pwf_mail_location(e, deflt, location, sizeof(location)) == -1) {
 		log_warnx("login refused: addr=%s user=%s: bad mail location",
 		    addr, e->user);
 		answer_fail(IPC_ERR_PERM);
+		return;
+	}
+	if (via == F_PAM && pamb_open_session() == -1) {
+		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
 	if (spawn_store(e, location) == -1) {
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
-	log_info("login: addr=%s user=%s", addr, e->user);
+	log_info("login: addr=%s user=%s via=%s", addr, e->user,
+	    via == F_PAM ? "pam" : "passwd-file");
 }
 
-/* LOGIN and APOP share everything but the check. */
+/* A system user from the passwd database, after PAM said yes. */
+static int
+system_entry(const char *name, struct pwf_entry *e, const char *addr)
+{
+	struct passwd *pw = getpwnam(name);
+
+	memset(e, 0, sizeof(*e));
+	if (pw == NULL || snprintf(e->user, sizeof(e->user), "%s", name) >=
+	    (int)sizeof(e->user) || snprintf(e->home, sizeof(e->home), "%s",
+	    pw->pw_dir) >= (int)sizeof(e->home))
+		return -1;
+	/* root and system accounts never read mail over POP3 */
+	if (pw->pw_uid == 0 || pw->pw_uid < (uid_t)conf.first_valid_uid) {
+		log_info("login refused: addr=%s user=%s: uid %u is below "
+		    "first_valid_uid %d", addr, name, (unsigned)pw->pw_uid,
+		    conf.first_valid_uid);
+		return -1;
+	}
+	e->uid = pw->pw_uid;
+	e->gid = pw->pw_gid;
+	e->scheme = PWF_LOCKED;	/* no stored secret here */
+	return 0;
+}
+
+/* The first backend, in the configured order, that knows the name. */
+static enum found
+lookup(const char *user, struct pwf_entry *e, char *dummy)
+{
+	int i;
+
+	dummy[0] = '\0';
+	if (!pwf_valid_user(user, strlen(user)))
+		return F_NONE;
+	for (i = 0; i < conf.nbackends; i++) {
+		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE) {
+			int r = pwf_lookup(conf.passwd_file, user, e, dummy);
+
+			if (r == 1)
+				return F_PASSWD_FILE;
+		} else if (conf.backends[i] == AUTH_BACKEND_PAM &&
+		    getpwnam(user) != NULL)
+			return F_PAM;
+	}
+	return F_NONE;
+}
+
+/* PASS, APOP and CRAM-MD5 share everything but the check. */
 static void
-handle_login(struct msg *m, int apop)
+handle_login(struct msg *m, enum method how)
 {
 	static struct pwf_entry e;
 	static char dummy[CONFIG_MAX_LINE];
-	const char *user, *cred, *addrp;
-	char addr[64];
-	int found, ok;
+	char addr[64], canon[POP3_MAX_USER + 1], user[POP3_MAX_USER + 1];
+	const char *userp, *cred, *addrp;
+	enum found via;
+	uint32_t code = IPC_ERR_AUTH;
+	int ok = 0;
 
-	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
+	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
 	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
 	    msg_get_str(m, &addrp, sizeof(addr) - 1) == -1 ||
 	    msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
+	/* copies: the message is wiped with the credential in it */
 	snprintf(addr, sizeof(addr), "%s", addrp);
+	snprintf(user, sizeof(user), "%s", userp);
 	if (++attempts > conf.max_auth_fails)
 		fatalx("too many login attempts");
 
-	if (!pwf_valid_user(user, strlen(user)))
-		found = 0;
-	else if ((found = pwf_lookup(conf.passwd_file, user, &e, dummy)) ==
-	    -1) {
-		answer_fail(IPC_ERR_TEMP);
-		explicit_bzero(m->data, sizeof(m->data));
-		return;
+	via = lookup(user, &e, dummy);
+	if (via == F_PASSWD_FILE) {
+		if (how == M_APOP)
+			ok = verify_apop(&e, stamp, cred);
+		else if (how == M_CRAM)
+			ok = verify_cram(&e, stamp, cred);
+		else
+			ok = verify_password(&e, dummy, cred);
+		ok = ok && e.scheme != PWF_LOCKED;
+	} else if (via == F_PAM && how == M_PASS) {
+		switch (pamb_authenticate(conf.pam_service, user, cred, addr,
+		    conf.pam_timeout, canon, sizeof(canon))) {
+		case PAMB_OK:
+			ok = system_entry(canon, &e, addr) == 0;
+			break;
+		case PAMB_CHANGE:
+			code = IPC_ERR_EXPIRED;
+			break;
+		case PAMB_ERROR:
+			code = IPC_ERR_TEMP;
+			break;
+		case PAMB_FAIL:
+			break;
+		}
+	} else {
+		/* unknown (or a challenge a system user cannot answer):
+		 * the same hashing work as a wrong password */
+		verify_password(NULL, dummy, cred);
 	}
-	if (apop)
-		ok = verify_apop(found ? &e : NULL, stamp, cred);
-	else
-		ok = verify_password(found ? &e : NULL, dummy, cred);
 	/* Wipe the password (and the message holding it) now. */
 	explicit_bzero(m->data, sizeof(m->data));
 
-	if (ok && found && e.scheme != PWF_LOCKED) {
-		login_ok(&e, addr);
+	if (ok) {
+		login_ok(&e, addr, via);
 	} else {
 		log_info("login failed: addr=%s user=%s method=%s", addr,
-		    found ? e.user : "-", apop ? "apop" : "pass");
+		    via != F_NONE ? user : "-", method_names[how]);
+		if (via == F_PAM)
+			pamb_close();
 		fail_delay();
-		answer_fail(IPC_ERR_AUTH);
+		answer_fail(code);
 	}
 	explicit_bzero(&e, sizeof(e));
 }
@@ -259,10 +344,11 @@ handle_login(struct msg *m, int apop)
 /* The requests a session child may send (OpenSSH mon_table). */
 static const struct {
 	uint32_t	type;
-	int		apop;
+	enum method	how;
 } dispatch[] = {
-	{ MSG_AUTH_LOGIN, 0 },
-	{ MSG_AUTH_APOP, 1 },
+	{ MSG_AUTH_LOGIN, M_PASS },
+	{ MSG_AUTH_APOP, M_APOP },
+	{ MSG_AUTH_CRAM, M_CRAM },
 };
 
 int
@@ -324,7 +410,7 @@ main(int argc, char *argv[])
 		/* Only login requests, and only until one succeeds. */
 		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
 			fatalx("unexpected message %s", msg_name(m.type));
-		handle_login(&m, dispatch[i].apop);
+		handle_login(&m, dispatch[i].how);
 		if (store_pid != -1)
 			break;
 	}
@@ -333,6 +419,7 @@ main(int argc, char *argv[])
 	close(sock);
 	while (waitpid(store_pid, &status, 0) == -1 && errno == EINTR)
 		;
+	pamb_close();
 	if (WIFSIGNALED(status))
 		log_warnx("privpop-store killed by signal %d",
 		    WTERMSIG(status));

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "verify.h"
 
@@ -91,6 +92,30 @@ verify_apop(const struct pwf_entry *e, const char *stamp,
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
+		return 0;
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[2 * mdlen] = '\0';
+	return secret_equal(hex, given);
+}
+
+int
+verify_cram(const struct pwf_entry *e, const char *challenge,
+    const char *digest)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], given[33];
+	size_t n = strlen(digest);
+
+	if (n != 32 || e == NULL || e->scheme != PWF_PLAIN)
+		return 0;
+	for (i = 0; i < n; i++)
+		given[i] = (char)tolower((unsigned char)digest[i]);
+	given[n] = '\0';
+	if (HMAC(EVP_md5(), e->secret, (int)strlen(e->secret),
+	    (const unsigned char *)challenge, strlen(challenge), md,
+	    &mdlen) == NULL)
 		return 0;
 	for (i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);

@@ -12,6 +12,10 @@ int	verify_password(const struct pwf_entry *e, const char *dummy_hash,
 int	verify_apop(const struct pwf_entry *e, const char *stamp,
 	    const char *digest);
 
+/* RFC 2195 CRAM-MD5: digest is hex HMAC-MD5(secret, challenge).  1/0. */
+int	verify_cram(const struct pwf_entry *e, const char *challenge,
+	    const char *digest);
+
 /* Constant-time comparison of two NUL-terminated strings. */
 int	secret_equal(const char *a, const char *b);
 

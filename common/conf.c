@@ -61,6 +61,49 @@ conf_defaults(struct conf *c)
 	snprintf(c->mbox_index_dir, sizeof(c->mbox_index_dir), "~/.privpop");
 	snprintf(c->mail_privileged_group, sizeof(c->mail_privileged_group),
 	    "mail");
+	/* virtual users first, then the host's own */
+	c->backends[0] = AUTH_BACKEND_PASSWD_FILE;
+	c->backends[1] = AUTH_BACKEND_PAM;
+	c->nbackends = 2;
+	snprintf(c->pam_service, sizeof(c->pam_service), "privpop");
+	c->pam_timeout = 30;
+	c->first_valid_uid = 1000;	/* Debian's FIRST_UID */
+	snprintf(c->system_mail_location, sizeof(c->system_mail_location),
+	    "mbox:/var/mail/%%u");
+}
+
+/* "passwd-file pam" in the order given, each at most once. */
+static int
+set_backends(struct conf *c, const char *s)
+{
+	int n = 0, i;
+
+	while (*s != '\0') {
+		size_t len;
+		int b;
+
+		while (*s == ' ' || *s == ',' || *s == '\t')
+			s++;
+		if ((len = strcspn(s, " ,\t")) == 0)
+			break;
+		if (len == 11 && strncmp(s, "passwd-file", 11) == 0)
+			b = AUTH_BACKEND_PASSWD_FILE;
+		else if (len == 3 && strncmp(s, "pam", 3) == 0)
+			b = AUTH_BACKEND_PAM;
+		else
+			return -1;
+		for (i = 0; i < n; i++)
+			if (c->backends[i] == b)
+				return -1;
+		if (n >= AUTH_MAX_BACKENDS)
+			return -1;
+		c->backends[n++] = b;
+		s += len;
+	}
+	if (n == 0)
+		return -1;
+	c->nbackends = n;
+	return 0;
 }
 
 int
@@ -224,6 +267,19 @@ conf_line(struct conf *c, const char *key, const char *v)
 		    sizeof(c->mbox_index_dir), "") : (v[0] == '/' ||
 		    v[0] == '~') ? set_str(c->mbox_index_dir,
 		    sizeof(c->mbox_index_dir), v) : -1;
+	if (strcmp(key, "auth_backends") == 0)
+		return set_backends(c, v);
+	if (strcmp(key, "pam_service") == 0)
+		return set_str(c->pam_service, sizeof(c->pam_service), v);
+	if (strcmp(key, "pam_timeout") == 0)
+		return set_int(&c->pam_timeout, v, 1, 600);
+	if (strcmp(key, "first_valid_uid") == 0)
+		return set_int(&c->first_valid_uid, v, 1, INT32_MAX);
+	if (strcmp(key, "system_mail_location") == 0)
+		return (strncmp(v, "maildir:", 8) == 0 ||
+		    strncmp(v, "mbox:", 5) == 0 || strcmp(v, "auto") == 0) ?
+		    set_str(c->system_mail_location,
+		    sizeof(c->system_mail_location), v) : -1;
 	if (strcmp(key, "mail_privileged_group") == 0)
 		return set_str(c->mail_privileged_group,
 		    sizeof(c->mail_privileged_group),

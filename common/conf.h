@@ -23,6 +23,11 @@ struct conf_listen {
 #define MBOX_LOCK_FCNTL		0x2
 #define MBOX_LOCK_FLOCK		0x4
 
+/* Where user names are looked up, in the configured order. */
+#define AUTH_BACKEND_PASSWD_FILE	1
+#define AUTH_BACKEND_PAM		2
+#define AUTH_MAX_BACKENDS		2
+
 struct conf {
 	struct conf_listen listen[MAX_LISTENERS];
 	int	 nlisten;
@@ -48,6 +53,12 @@ struct conf {
 	int	 mbox_dotlock_stale;		/* seconds */
 	char	 mbox_index_dir[CONF_PATH_MAX];	/* "" = beside the mbox */
 	char	 mail_privileged_group[64];	/* "" = none */
+	int	 backends[AUTH_MAX_BACKENDS];	/* AUTH_BACKEND_*, in order */
+	int	 nbackends;
+	char	 pam_service[64];
+	int	 pam_timeout;			/* seconds */
+	int	 first_valid_uid;
+	char	 system_mail_location[CONF_PATH_MAX];
 };
 
 void	conf_defaults(struct conf *);

@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	2
+#define IPC_VERSION	3
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -29,6 +29,9 @@ enum msg_type {
 	MSG_AUTH_LOGIN,
 	/* session -> auth: str user, str hex digest, str client addr */
 	MSG_AUTH_APOP,
+	/* session -> auth: SASL CRAM-MD5 (RFC 2195) over the HELLO stamp;
+	 * str user, str hex digest, str client addr */
+	MSG_AUTH_CRAM,
 	/* auth -> session: str canonical user; fd: socket to privpop-store */
 	MSG_SESSION_AUTH_OK,
 	/* auth -> session: u32 error code (enum ipc_err) */
@@ -68,6 +71,7 @@ enum ipc_err {
 	IPC_ERR_INUSE,		/* mailbox locked by another session */
 	IPC_ERR_TEMP,		/* temporary failure: [SYS/TEMP] */
 	IPC_ERR_PERM,		/* permanent failure: [SYS/PERM] */
+	IPC_ERR_EXPIRED,	/* right password, but it must be changed */
 	IPC_ERR_MAX
 };
 

@@ -146,6 +146,9 @@ err_text(uint32_t code)
 		    "your administrator.";
 	case IPC_ERR_AUTH:
 		return "-ERR [AUTH] Authentication failed.";
+	case IPC_ERR_EXPIRED:
+		return "-ERR [AUTH] Password expired: change it before "
+		    "reading mail.";
 	default:
 		return "-ERR [SYS/TEMP] Temporary failure, try again later.";
 	}
@@ -333,7 +336,7 @@ do_login(uint32_t type, const char *user, const char *cred)
 			fatalx("AUTH_FAIL malformed");
 		s.auth_result = "fail";
 		out("%s", err_text(code));
-		if (code == IPC_ERR_AUTH &&
+		if ((code == IPC_ERR_AUTH || code == IPC_ERR_EXPIRED) &&
 		    ++s.auth_fails >= s.conf->max_auth_fails) {
 			out("-ERR Too many authentication failures.");
 			session_end("authfail");
