@@ -32,9 +32,15 @@
  * client; large enough for a whole 16 KiB IPC data chunk plus a line. */
 #define SESSION_OUTBUF		(32 * 1024)
 
-/* Input buffered from the client: one maximal command line plus the
- * start of the next pipelined one. */
-#define SESSION_INBUF		(2 * POP3_MAX_LINE + 2)
+/* A SASL client response line (RFC 5034), CRLF included.  The AUTH
+ * command itself keeps the 255-octet limit; continuation responses may
+ * be longer (a SCRAM client-final with channel binding data), and 1 KiB
+ * holds every mechanism privpop offers with room to spare. */
+#define SASL_MAX_LINE		1024
+
+/* Input buffered from the client: one maximal line plus the start of
+ * the next pipelined one. */
+#define SESSION_INBUF		(2 * SASL_MAX_LINE + 2)
 
 /* Largest IPC payload.  Small enough to check and copy cheaply, large
  * enough that a message body streams in few messages (style guide:

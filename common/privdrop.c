@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "privdrop.h"
 
@@ -110,30 +111,10 @@ priv_check_empty_dir(const char *dir)
 {
 	struct stat st;
 
-	if (stat(dir, &st) == -1) {
-		char path[512];
-		char *p;
-
-		if (errno != ENOENT || dir[0] != '/' ||
-		    snprintf(path, sizeof(path), "%s", dir) >=
-		    (int)sizeof(path))
-			return -1;
-		/* mkdir -p, each level root-owned 0755 */
-		for (p = path + 1; ; p++) {
-			if (*p != '/' && *p != '\0')
-				continue;
-			char saved = *p;
-
-			*p = '\0';
-			if (mkdir(path, 0755) == -1 && errno != EEXIST)
-				return -1;
-			*p = saved;
-			if (saved == '\0')
-				break;
-		}
-		if (stat(dir, &st) == -1)
-			return -1;
-	}
+	if (stat(dir, &st) == -1 &&
+	    (errno != ENOENT || fs_mkdirs(dir, 0755) == -1 ||
+	    stat(dir, &st) == -1))
+		return -1;
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		errno = EPERM;

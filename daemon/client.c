@@ -35,6 +35,7 @@ client_init(struct client *c, int rfd, int wfd, int timeout_ms)
 	c->wfd = wfd;
 	c->timeout_ms = timeout_ms;
 	c->discarding = 0;
+	c->maxline = POP3_MAX_LINE;
 	c->octets_out = 0;
 	buf_init_fixed(&c->in, c->inmem, sizeof(c->inmem));
 	buf_init_fixed(&c->out, c->outmem, sizeof(c->outmem));
@@ -193,7 +194,7 @@ client_getline(struct client *c, const char **line_r, size_t *len_r)
 		if (n >= 0) {
 			buf_consume(&c->in, used);
 			/* RFC 2449: 255 octets including CRLF */
-			if (c->discarding || used > POP3_MAX_LINE) {
+			if (c->discarding || used > c->maxline) {
 				c->discarding = 0;
 				return CL_TOOLONG;
 			}
@@ -201,7 +202,7 @@ client_getline(struct client *c, const char **line_r, size_t *len_r)
 			*len_r = (size_t)n;
 			return CL_LINE;
 		}
-		if (buf_used(&c->in) > POP3_MAX_LINE) {
+		if (buf_used(&c->in) > c->maxline) {
 			/* No LF within the limit: drop what we have and
 			 * keep dropping up to the LF, as one bad line. */
 			c->discarding = 1;

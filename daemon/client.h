@@ -28,6 +28,7 @@ struct client {
 	int		 rfd, wfd;
 	int		 timeout_ms;
 	int		 discarding;	/* inside an overlong line */
+	size_t		 maxline;	/* longest line, CRLF included */
 	struct buf	 in, out;
 	unsigned char	 inmem[SESSION_INBUF];
 	unsigned char	 outmem[SESSION_OUTBUF];

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "client.h"
 #include "ipc.h"
 #include "log.h"
@@ -239,6 +241,14 @@ need_args(struct pop3_cmd *c, int min, int max)
 	}
 }
 
+/* What the user database can do: CRAM-MD5 needs stored secrets. */
+static const char *
+sasl_mechs(void)
+{
+	return (s.hello->flags & HELLO_APOP) ? "PLAIN LOGIN CRAM-MD5" :
+	    "PLAIN LOGIN";
+}
+
 static void
 cmd_capa(struct pop3_cmd *c)
 {
@@ -250,6 +260,8 @@ cmd_capa(struct pop3_cmd *c)
 		out("USER");
 	if (s.state == S_AUTH && s.tls_ctx != NULL && s.cl.ssl == NULL)
 		out("STLS");
+	if (s.state == S_AUTH)
+		out("SASL %s", sasl_mechs());
 	out("UIDL");
 	out("RESP-CODES");
 	out("PIPELINING");
@@ -541,6 +553,212 @@ cmd_rset(struct pop3_cmd *c)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* SASL (RFC 5034) */
+
+/* Longest decoded SASL message we take: the base64 of a full line. */
+#define SASL_MAX_DECODED	(SASL_MAX_LINE / 4 * 3)
+
+/* Send a challenge ("+ base64") and read the client's answer into out.
+ * Returns the decoded length, or -1 after answering (cancel, bad
+ * base64, connection trouble ends the session). */
+static long
+sasl_exchange(const void *chal, size_t chlen, unsigned char *outb,
+    size_t outlen)
+{
+	char enc[BASE64_ENCODED_LEN(256)];
+	const char *line;
+	size_t len;
+	long n;
+	enum client_line r;
+
+	if (chlen > 256)
+		fatalx("SASL challenge too long");
+	base64_encode(chal, chlen, enc);
+	out("+ %s", enc);
+	s.cl.maxline = SASL_MAX_LINE;
+	r = client_getline(&s.cl, &line, &len);
+	s.cl.maxline = POP3_MAX_LINE;
+	switch (r) {
+	case CL_LINE:
+		break;
+	case CL_TOOLONG:
+		out("-ERR SASL response too long.");
+		return -1;
+	case CL_TIMEOUT:
+		out("-ERR Autologout; idle for too long.");
+		session_end("timeout");
+	case CL_EOF:
+		session_end("disconnect");
+	default:
+		session_end("error");
+	}
+	if (len == 1 && line[0] == '*') {
+		out("-ERR Authentication cancelled.");
+		return -1;
+	}
+	if ((n = base64_decode(line, len, outb, outlen)) < 0) {
+		out("-ERR Invalid base64 in SASL response.");
+		return -1;
+	}
+	return n;
+}
+
+/* The initial response of AUTH, or a challenge round when absent. */
+static long
+sasl_first(struct pop3_cmd *c, const void *chal, size_t chlen,
+    unsigned char *outb, size_t outlen)
+{
+	long n;
+
+	if (c->nargs < 2)
+		return sasl_exchange(chal, chlen, outb, outlen);
+	if (c->arglen[1] == 1 && c->arg[1][0] == '=')
+		return 0;	/* an empty initial response */
+	if ((n = base64_decode(c->arg[1], c->arglen[1], outb, outlen)) < 0)
+		out("-ERR Invalid base64 in initial response.");
+	return n;
+}
+
+/* Copy n bytes to a C string; fails on NUL bytes or overflow. */
+static int
+sasl_str(char *dst, size_t dstlen, const unsigned char *p, size_t n)
+{
+	if (n >= dstlen || memchr(p, '\0', n) != NULL)
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd */
+static void
+sasl_plain(struct pop3_cmd *c)
+{
+	unsigned char b[SASL_MAX_DECODED];
+	char user[POP3_MAX_USER + 1], pass[POP3_MAX_PASS + 1];
+	const unsigned char *n1, *n2;
+	long n = sasl_first(c, "", 0, b, sizeof(b));
+
+	if (n < 0)
+		return;
+	if ((n1 = memchr(b, '\0', (size_t)n)) == NULL ||
+	    (n2 = memchr(n1 + 1, '\0', (size_t)(b + n - n1 - 1))) == NULL ||
+	    sasl_str(user, sizeof(user), n1 + 1, (size_t)(n2 - n1 - 1)) ||
+	    sasl_str(pass, sizeof(pass), n2 + 1, (size_t)(b + n - n2 - 1)) ||
+	    user[0] == '\0' || pass[0] == '\0') {
+		out("-ERR [AUTH] Authentication failed.");
+		goto done;
+	}
+	/* acting as another user (authzid) is not offered */
+	if (n1 != b && ((size_t)(n1 - b) != strlen(user) ||
+	    memcmp(b, user, strlen(user)) != 0)) {
+		out("-ERR [AUTH] Authorization identity not permitted.");
+		goto done;
+	}
+	do_login(MSG_AUTH_LOGIN, user, pass);
+done:
+	explicit_bzero(b, sizeof(b));
+	explicit_bzero(pass, sizeof(pass));
+}
+
+/* The LOGIN mechanism (draft-murchison-sasl-login): user, then pass. */
+static void
+sasl_login(struct pop3_cmd *c)
+{
+	unsigned char b[SASL_MAX_DECODED];
+	char user[POP3_MAX_USER + 1], pass[POP3_MAX_PASS + 1];
+	long n = sasl_first(c, "Username:", 9, b, sizeof(b));
+
+	if (n < 0)
+		return;
+	if (sasl_str(user, sizeof(user), b, (size_t)n) == -1 ||
+	    user[0] == '\0') {
+		out("-ERR [AUTH] Authentication failed.");
+		return;
+	}
+	if ((n = sasl_exchange("Password:", 9, b, sizeof(b))) < 0)
+		return;
+	if (sasl_str(pass, sizeof(pass), b, (size_t)n) == -1 ||
+	    pass[0] == '\0')
+		out("-ERR [AUTH] Authentication failed.");
+	else
+		do_login(MSG_AUTH_LOGIN, user, pass);
+	explicit_bzero(b, sizeof(b));
+	explicit_bzero(pass, sizeof(pass));
+}
+
+/* RFC 2195 CRAM-MD5 over privpop-auth's timestamp. */
+static void
+sasl_cram(struct pop3_cmd *c)
+{
+	unsigned char b[SASL_MAX_DECODED];
+	char resp[POP3_MAX_USER + 40];
+	char *sp;
+	long n;
+
+	if (!(s.hello->flags & HELLO_APOP)) {
+		out("-ERR Unsupported mechanism.");
+		return;
+	}
+	if (c->nargs > 1) {
+		out("-ERR CRAM-MD5 takes no initial response.");
+		return;
+	}
+	n = sasl_exchange(s.hello->stamp, strlen(s.hello->stamp), b,
+	    sizeof(b));
+	if (n < 0)
+		return;
+	if (sasl_str(resp, sizeof(resp), b, (size_t)n) == -1 ||
+	    (sp = strrchr(resp, ' ')) == NULL || sp == resp) {
+		out("-ERR [AUTH] Authentication failed.");
+		return;
+	}
+	*sp = '\0';
+	do_login(MSG_AUTH_CRAM, resp, sp + 1);
+}
+
+static void
+cmd_auth(struct pop3_cmd *c)
+{
+	static const struct {
+		const char	*name;
+		void		(*fn)(struct pop3_cmd *);
+	} mechs[] = {
+		{ "PLAIN", sasl_plain },
+		{ "LOGIN", sasl_login },
+		{ "CRAM-MD5", sasl_cram },
+	};
+	size_t i;
+
+	s.have_user = 0;
+	if (c->restlen == 0) {
+		/* the pre-RFC 5034 listing many clients still ask for */
+		const char *m = sasl_mechs();
+
+		out("+OK Supported mechanisms follow");
+		while (*m != '\0') {
+			size_t w = strcspn(m, " ");
+
+			out("%.*s", (int)w, m);
+			m += w + (m[w] == ' ');
+		}
+		out(".");
+		return;
+	}
+	if (need_args(c, 1, 2) == -1)
+		return;
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		/* the line holds no NUL, so this stays within the arg */
+		if (strlen(mechs[i].name) == c->arglen[0] &&
+		    strncasecmp(c->arg[0], mechs[i].name, c->arglen[0]) == 0) {
+			mechs[i].fn(c);
+			return;
+		}
+	}
+	out("-ERR Unsupported mechanism.");
+}
+
 /* RFC 2595 STLS. */
 static void
 cmd_stls(struct pop3_cmd *c)
@@ -581,6 +799,7 @@ static const struct {
 	{ "PASS", S_AUTH, cmd_pass },
 	{ "APOP", S_AUTH, cmd_apop },
 	{ "STLS", S_AUTH, cmd_stls },
+	{ "AUTH", S_AUTH, cmd_auth },
 	{ "STAT", S_TRANS, cmd_stat },
 	{ "LIST", S_TRANS, cmd_list },
 	{ "UIDL", S_TRANS, cmd_uidl },

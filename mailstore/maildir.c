@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
 #include "numparse.h"
@@ -197,7 +198,7 @@ maildir_open(struct maildir *md, const char *path)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->lockfd = -1;
-	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+	if (fs_mkdirs(path, 0700) == -1) {
 		log_warn("maildir %s", path);
 		return MAIL_TEMP;
 	}

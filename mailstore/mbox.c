@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "mbox.h"
 #include "mbox_lock.h"
@@ -160,30 +161,6 @@ mbox_index_file(const struct mbox *mb, const char *suffix, char *out,
 	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
-/* mkdir -p for the index directory, mode 0700. */
-static int
-mkdirs(const char *dir)
-{
-	char p[MAIL_MAX_PATH];
-	char *s;
-
-	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p) || p[0] != '/')
-		return -1;
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	return 0;
-}
-
 static void
 set_index_prefix(struct mbox *mb)
 {
@@ -193,7 +170,7 @@ set_index_prefix(struct mbox *mb)
 	const char *base;
 	int i;
 
-	if (mb->opts.index_dir[0] != '\0' && mkdirs(mb->opts.index_dir) == 0) {
+	if (mb->opts.index_dir[0] != '\0' && fs_mkdirs(mb->opts.index_dir, 0700) == 0) {
 		EVP_Digest(mb->path, strlen(mb->path), md, &mdlen, EVP_md5(),
 		    NULL);
 		for (i = 0; i < 8; i++)

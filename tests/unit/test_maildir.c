@@ -597,10 +597,13 @@ test_create_missing(void **state)
 	assert_int_equal(stat(q, &st), 0);
 	maildir_close(&md);
 
-	/* a parent that does not exist is a temporary failure */
+	/* missing parents are created too (mode 0700), as Dovecot does */
 	snprintf(p, sizeof(p), "%s/no/such/Maildir", f->top);
-	assert_int_equal(maildir_open(&md, p), MAIL_TEMP);
+	assert_int_equal(maildir_open(&md, p), MAIL_OK);
 	maildir_close(&md);
+	snprintf(q, sizeof(q), "%s/no/such", f->top);
+	assert_int_equal(stat(q, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
 	/* a file where the Maildir should be */
 	snprintf(p, sizeof(p), "%s/afile", f->top);
 	assert_int_equal(close(open(p, O_CREAT | O_WRONLY, 0600)), 0);
