@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pam_auth.h"
 #include "passwd_file.h"
+#include "penalty.h"
 #include "privdrop.h"
 #include "verify.h"
 
@@ -40,6 +41,7 @@ static int to_stderr, debug;
 static char stamp[STAMP_MAX];
 static int attempts;
 static pid_t store_pid = -1;
+static const struct penalty_table *penalties;	/* NULL: inetd mode */
 
 static void
 make_stamp(void)
@@ -78,13 +80,39 @@ send_hello(void)
 		fatal("send hello");
 }
 
+/* Tell the master (which keeps the shared table) about a login. */
 static void
-fail_delay(void)
+report(const char *addr, int ok)
+{
+	struct penalty_report r;
+
+	if (penalties == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.ok = ok ? 1 : 0;
+	snprintf(r.addr, sizeof(r.addr), "%s", addr);
+	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
+		log_warn("penalty report");
+}
+
+/* The answer to a failure waits the configured delay, longer for an
+ * address that keeps failing; the same for every kind of failure. */
+static void
+fail_delay(const char *addr)
 {
 	struct timespec ts;
+	int ms = conf.auth_fail_delay_ms, p;
 
-	ts.tv_sec = conf.auth_fail_delay_ms / 1000;
-	ts.tv_nsec = (long)(conf.auth_fail_delay_ms % 1000) * 1000000L;
+	if (penalties != NULL && !penalty_exempt(addr, conf.penalty_exempt)) {
+		p = penalty_delay_ms(penalty_fails(penalties, addr, time(NULL),
+		    conf.penalty_forget) + 1, conf.penalty_base_ms,
+		    conf.penalty_max_ms);
+		if (p > ms)
+			ms = p;
+	}
+	report(addr, 0);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -225,6 +253,7 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 	}
 	log_info("login: addr=%s user=%s via=%s", addr, e->user,
 	    via == F_PAM ? "pam" : "passwd-file");
+	report(addr, 1);
 }
 
 /* A system user from the passwd database, after PAM said yes. */
@@ -335,7 +364,7 @@ handle_login(struct msg *m, enum method how)
 		    via != F_NONE ? user : "-", method_names[how]);
 		if (via == F_PAM)
 			pamb_close();
-		fail_delay();
+		fail_delay(addr);
 		answer_fail(code);
 	}
 	explicit_bzero(&e, sizeof(e));
@@ -358,9 +387,9 @@ main(int argc, char *argv[])
 	size_t i;
 	char err[512];
 	struct msg m;
-	int ch, status, from_fd = 0;
+	int ch, status, from_fd = 0, penalty_fds = 0;
 
-	while ((ch = getopt(argc, argv, "c:deF")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFP")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -374,8 +403,11 @@ main(int argc, char *argv[])
 		case 'F':
 			from_fd = 1;
 			break;
+		case 'P':
+			penalty_fds = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deF]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFP]\n");
 			return 2;
 		}
 	}
@@ -391,6 +423,11 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if (from_fd)
 		close(CONF_SNAPSHOT_FD);
+	/* -P: the master's penalty table on fd 6, its report pipe on 5 */
+	if (penalty_fds && (penalties = penalty_map(PENALTY_TABLE_FD)) == NULL)
+		log_warn("penalty table");
+	if (penalty_fds)
+		close(PENALTY_TABLE_FD);
 	/* no core file or ptrace of a process that holds passwords */
 	priv_limit(0, 0);
 	signal(SIGPIPE, SIG_IGN);

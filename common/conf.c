@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "numparse.h"
+#include "penalty.h"
 
 #ifndef PRIVPOP_LIBEXECDIR
 #define PRIVPOP_LIBEXECDIR "/usr/local/libexec/privpop"
@@ -70,6 +71,11 @@ conf_defaults(struct conf *c)
 	c->first_valid_uid = 1000;	/* Debian's FIRST_UID */
 	snprintf(c->system_mail_location, sizeof(c->system_mail_location),
 	    "mbox:/var/mail/%%u");
+	/* Dovecot's auth_penalty: 2 s doubling to 15 s */
+	c->penalty_base_ms = 2000;
+	c->penalty_max_ms = 15000;
+	c->penalty_forget = 3600;
+	c->penalty_exempt[0] = '\0';
 }
 
 /* "passwd-file pam" in the order given, each at most once. */
@@ -267,6 +273,15 @@ conf_line(struct conf *c, const char *key, const char *v)
 		    sizeof(c->mbox_index_dir), "") : (v[0] == '/' ||
 		    v[0] == '~') ? set_str(c->mbox_index_dir,
 		    sizeof(c->mbox_index_dir), v) : -1;
+	if (strcmp(key, "auth_penalty_base_ms") == 0)
+		return set_int(&c->penalty_base_ms, v, 0, MAX_AUTH_FAIL_DELAY_MS);
+	if (strcmp(key, "auth_penalty_max_ms") == 0)
+		return set_int(&c->penalty_max_ms, v, 0, MAX_AUTH_FAIL_DELAY_MS);
+	if (strcmp(key, "auth_penalty_forget") == 0)
+		return set_int(&c->penalty_forget, v, 1, 86400 * 7);
+	if (strcmp(key, "auth_penalty_exempt") == 0)
+		return penalty_list_valid(v) ? set_str(c->penalty_exempt,
+		    sizeof(c->penalty_exempt), v) : -1;
 	if (strcmp(key, "auth_backends") == 0)
 		return set_backends(c, v);
 	if (strcmp(key, "pam_service") == 0)

@@ -59,6 +59,10 @@ struct conf {
 	int	 pam_timeout;			/* seconds */
 	int	 first_valid_uid;
 	char	 system_mail_location[CONF_PATH_MAX];
+	int	 penalty_base_ms;		/* 0 = no penalties */
+	int	 penalty_max_ms;
+	int	 penalty_forget;		/* seconds */
+	char	 penalty_exempt[512];		/* CIDR list */
 };
 
 void	conf_defaults(struct conf *);

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "numparse.h"
+#include "penalty.h"
 #include "master.h"
 #include "privdrop.h"
 #include "slot.h"
@@ -45,6 +46,8 @@ static int sigpipe_fds[2] = { -1, -1 };
 static int status_fds[2] = { -1, -1 };
 static int control_fds[2] = { -1, -1 };
 static struct slot_env env;
+static int penalty_fds[2] = { -1, -1 };	/* reports from privpop-auth */
+static struct penalty_table *penalties;
 static int fail_streak;		/* slots that died without serving */
 static time_t spawn_pause_until;
 
@@ -248,6 +251,7 @@ spawn_slot(void)
 		close(sigpipe_fds[1]);
 		close(status_fds[0]);
 		close(control_fds[1]);
+		close(penalty_fds[0]);
 		env.status_fd = status_fds[1];
 		env.control_fd = control_fds[0];
 		slot_main(&env, -1, -1);
@@ -318,6 +322,15 @@ read_status(void)
 		if (sl != NULL && st.pid > 0)
 			sl->busy = st.busy;
 	}
+}
+
+static void
+read_penalties(void)
+{
+	struct penalty_report r;
+
+	while (read(penalty_fds[0], &r, sizeof(r)) == sizeof(r))
+		penalty_apply(penalties, &r, time(NULL));
 }
 
 static void
@@ -536,6 +549,11 @@ master_run(const struct master_opts *o, struct conf *c)
 	if (pipe2(status_fds, O_CLOEXEC) == -1)
 		fatal("pipe");
 	set_nonblock(status_fds[0]);
+	if (pipe2(penalty_fds, O_CLOEXEC) == -1 ||
+	    (env.penalty_table_fd = penalty_create(&penalties)) == -1)
+		fatal("penalty table");
+	set_nonblock(penalty_fds[0]);
+	env.penalty_report_fd = penalty_fds[1];
 	new_control_pipe();
 	if (slots_alloc(c) == -1)
 		fatal("slots");
@@ -548,7 +566,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	    c->max_sessions);
 
 	while (running) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		unsigned char sig[16];
 		ssize_t n, i;
 
@@ -557,10 +575,14 @@ master_run(const struct master_opts *o, struct conf *c)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = status_fds[0];
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+		pfd[2].fd = penalty_fds[0];
+		pfd[2].events = POLLIN;
+		if (poll(pfd, 3, 1000) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[1].revents & POLLIN)
 			read_status();
+		if (pfd[2].revents & POLLIN)
+			read_penalties();
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		n = read(sigpipe_fds[0], sig, sizeof(sig));
@@ -603,6 +625,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
 	env.status_fd = env.control_fd = -1;
+	env.penalty_report_fd = env.penalty_table_fd = -1;	/* no master */
 	if (c->tls_cert[0] != '\0' &&
 	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

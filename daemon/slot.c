@@ -22,9 +22,13 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "penalty.h"
 #include "privdrop.h"
 #include "session.h"
 #include "slot.h"
+
+/* Where descriptors wait before dup2 puts them on 3..6. */
+#define HELPER_FD_TOP	(PENALTY_TABLE_FD + 1)
 
 /* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
  * no helper inherits the client socket in inetd mode. */
@@ -48,7 +52,7 @@ spawn_auth(const struct slot_env *env)
 {
 	char *argv[8];
 	char *envp[PRIV_ENV_MAX];
-	int sv[2], argc = 0, sock, cfd;
+	int sv[2], argc = 0, sock, cfd, rfd, tfd;
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
@@ -56,6 +60,8 @@ spawn_auth(const struct slot_env *env)
 	argv[argc++] = "-c";
 	argv[argc++] = (char *)(uintptr_t)env->conffile;
 	argv[argc++] = "-F";
+	if (env->penalty_table_fd != -1)
+		argv[argc++] = "-P";
 	if (env->foreground)
 		argv[argc++] = "-e";
 	if (env->conf->log_debug)
@@ -68,14 +74,22 @@ spawn_auth(const struct slot_env *env)
 		fatal("fork");
 	case 0:
 		null_stdio(env->foreground);
-		/* move both out of the way before placing them on 3 and 4 */
-		if ((sock = fcntl(sv[1], F_DUPFD, CONF_SNAPSHOT_FD + 1)) == -1
-		    || (cfd = fcntl(env->conf_fd, F_DUPFD,
-		    CONF_SNAPSHOT_FD + 1)) == -1 ||
-		    dup2(sock, IPC_CHILD_FD) == -1 ||
+		/* move them out of the way before placing them on 3..6 */
+		if ((sock = fcntl(sv[1], F_DUPFD, HELPER_FD_TOP)) == -1 ||
+		    (cfd = fcntl(env->conf_fd, F_DUPFD, HELPER_FD_TOP)) == -1)
+			_exit(127);
+		if (env->penalty_table_fd != -1 &&
+		    ((rfd = fcntl(env->penalty_report_fd, F_DUPFD,
+		    HELPER_FD_TOP)) == -1 ||
+		    (tfd = fcntl(env->penalty_table_fd, F_DUPFD,
+		    HELPER_FD_TOP)) == -1 ||
+		    dup2(rfd, PENALTY_REPORT_FD) == -1 ||
+		    dup2(tfd, PENALTY_TABLE_FD) == -1))
+			_exit(127);
+		if (dup2(sock, IPC_CHILD_FD) == -1 ||
 		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
 			_exit(127);
-		closefrom(CONF_SNAPSHOT_FD + 1);
+		closefrom(PENALTY_TABLE_FD + 1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		execve(env->conf->auth_helper, argv, envp);
@@ -174,6 +188,11 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	auth_sock = spawn_auth(env);
+	/* only privpop-auth talks to the master about penalties */
+	if (env->penalty_report_fd != -1)
+		close(env->penalty_report_fd);
+	if (env->penalty_table_fd != -1)
+		close(env->penalty_table_fd);
 
 	/* Drop before touching anything from the network. */
 	if (priv_is_root())

@@ -23,6 +23,8 @@ struct slot_env {
 	int		 nlisten;
 	SSL_CTX		*tls_ctx;	/* NULL without tls_cert */
 	int		 status_fd;	/* write end to the master, or -1 */
+	int		 penalty_report_fd;	/* for privpop-auth, or -1 */
+	int		 penalty_table_fd;	/* for privpop-auth, or -1 */
 	int		 control_fd;	/* read end; EOF means "retire" */
 };
 

@@ -1,0 +1,62 @@
+/*
+ * Brute-force penalties per client address, shared by every session.
+ *
+ * The master owns the table (a memfd it maps read-write); each
+ * privpop-auth maps it read-only and reports each failed or successful
+ * login to the master over a pipe.  A failed login from an address with
+ * n earlier recent failures is answered after
+ *     max(auth_fail_delay_ms, min(base << (n-1), max))   (Dovecot: 2 to 15 s)
+ * so the same client is slowed down more and more, while a login from
+ * anywhere else is not.  The delay does not depend on whether the user
+ * exists.  A success clears the address.
+ */
+#ifndef PRIVPOP_PENALTY_H
+#define PRIVPOP_PENALTY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Addresses remembered at once; the oldest is forgotten first. */
+#define PENALTY_SLOTS		4096
+#define PENALTY_ADDR_MAX	48
+
+struct penalty_entry {
+	char		addr[PENALTY_ADDR_MAX];	/* "" = free */
+	uint32_t	fails;
+	uint32_t	last;		/* time of the last failure */
+};
+
+struct penalty_table {
+	struct penalty_entry e[PENALTY_SLOTS];
+};
+
+/* One report from privpop-auth to the master (atomic pipe write). */
+struct penalty_report {
+	uint32_t	ok;		/* 1 success, 0 failure */
+	char		addr[PENALTY_ADDR_MAX];
+};
+
+/* The descriptors privpop-auth finds them on (after the IPC socket
+ * and the config snapshot). */
+#define PENALTY_REPORT_FD	5
+#define PENALTY_TABLE_FD	6
+
+/* Master: a new shared table; returns the memfd and maps it at *t_r. */
+int	penalty_create(struct penalty_table **t_r);
+/* Master: apply a report at time now. */
+void	penalty_apply(struct penalty_table *, const struct penalty_report *,
+	    time_t now);
+/* privpop-auth: map the table read-only (NULL on failure). */
+const struct penalty_table *penalty_map(int fd);
+/* Earlier failures of addr within forget seconds of now. */
+uint32_t penalty_fails(const struct penalty_table *, const char *addr,
+	    time_t now, int forget);
+/* The delay for a failure after n earlier ones. */
+int	penalty_delay_ms(uint32_t n, int base_ms, int max_ms);
+/* Whether addr lies in one of the space/comma separated CIDR ranges. */
+int	penalty_exempt(const char *addr, const char *list);
+/* Whether every entry of such a list is an address or addr/bits. */
+int	penalty_list_valid(const char *list);
+
+#endif
