@@ -89,6 +89,10 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 		e->scheme = PWF_PLAIN;
 		pw += 7;
 		pwlen -= 7;
+	} else if (pwlen > 15 && strncmp(pw, "{SCRAM-SHA-256}", 15) == 0) {
+		e->scheme = PWF_SCRAM;
+		pw += 15;
+		pwlen -= 15;
 	} else {
 		e->scheme = PWF_CRYPT;
 		if (pwlen > 7 && strncmp(pw, "{CRYPT}", 7) == 0) {
@@ -191,16 +195,24 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
 }
 
 static int
-plain_cb(const struct pwf_entry *e, void *arg)
+caps_cb(const struct pwf_entry *e, void *arg)
 {
-	(void)arg;
-	return e->scheme == PWF_PLAIN;
+	int *caps = arg;
+
+	if (e->scheme == PWF_PLAIN)
+		*caps |= PWF_CAN_APOP | PWF_CAN_SCRAM;
+	else if (e->scheme == PWF_SCRAM)
+		*caps |= PWF_CAN_SCRAM;
+	return 0;
 }
 
 int
-pwf_has_plain(const char *path)
+pwf_capabilities(const char *path)
 {
-	return pwf_each(path, plain_cb, NULL) == 1;
+	int caps = 0;
+
+	pwf_each(path, caps_cb, &caps);
+	return caps;
 }
 
 /* Expand tmpl into out: a '~' at tilde_at is the home; %u the user,

@@ -23,7 +23,7 @@
 
 #include "limits.h"
 
-enum pwf_scheme { PWF_CRYPT, PWF_PLAIN, PWF_LOCKED };
+enum pwf_scheme { PWF_CRYPT, PWF_PLAIN, PWF_SCRAM, PWF_LOCKED };
 
 struct pwf_entry {
 	char		 user[POP3_MAX_USER + 1];
@@ -52,8 +52,10 @@ int	pwf_parse_line(const char *line, size_t len, struct pwf_entry *);
 int	pwf_lookup(const char *path, const char *user, struct pwf_entry *,
 	    char *dummy_r);
 
-/* Whether any entry stores a plaintext secret (APOP possible). */
-int	pwf_has_plain(const char *path);
+/* What the entries allow: PWF_CAN_* flags. */
+#define PWF_CAN_APOP	0x1	/* some {PLAIN} entry: APOP, CRAM-MD5 */
+#define PWF_CAN_SCRAM	0x2	/* some {PLAIN} or {SCRAM-SHA-256} entry */
+int	pwf_capabilities(const char *path);
 
 /* The system mail spool of "auto" locations (Debian: /var/mail). */
 #define PWF_SPOOL_DIR	"/var/mail"

@@ -23,12 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
 #include "pam_auth.h"
 #include "passwd_file.h"
 #include "penalty.h"
+#include "scram.h"
 #include "privdrop.h"
 #include "verify.h"
 
@@ -70,8 +73,15 @@ send_hello(void)
 	struct msg m;
 	uint32_t flags = 0;
 
-	if (pwf_has_plain(conf.passwd_file))
+	int caps = 0, i;
+
+	for (i = 0; i < conf.nbackends; i++)
+		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE)
+			caps = pwf_capabilities(conf.passwd_file);
+	if (caps & PWF_CAN_APOP)
 		flags |= HELLO_APOP;
+	if (caps & PWF_CAN_SCRAM)
+		flags |= HELLO_SCRAM;
 	msg_init(&m, MSG_SESSION_HELLO);
 	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
 	    msg_put_u32(&m, flags) == -1 ||
@@ -370,14 +380,127 @@ handle_login(struct msg *m, enum method how)
 	explicit_bzero(&e, sizeof(e));
 }
 
+static void
+h_login(struct msg *m)
+{
+	handle_login(m, M_PASS);
+}
+
+static void
+h_apop(struct msg *m)
+{
+	handle_login(m, M_APOP);
+}
+
+static void
+h_cram(struct msg *m)
+{
+	handle_login(m, M_CRAM);
+}
+
+/* SCRAM-SHA-256: two requests, state kept between them. */
+static struct scram_state scram;
+static struct pwf_entry scram_e;
+static enum found scram_via;
+static char scram_addr[64];
+
+static void
+scram_fail(const char *user)
+{
+	log_info("login failed: addr=%s user=%s method=scram-sha-256",
+	    scram_addr, scram_via != F_NONE ? user : "-");
+	if (scram_via == F_PAM)
+		pamb_close();
+	fail_delay(scram_addr);
+	answer_fail(IPC_ERR_AUTH);
+	explicit_bzero(&scram, sizeof(scram));
+	explicit_bzero(&scram_e, sizeof(scram_e));
+}
+
+static void
+h_scram_first(struct msg *m)
+{
+	static char dummy[CONFIG_MAX_LINE];
+	char user[POP3_MAX_USER + 1], out[SCRAM_MSG_MAX];
+	unsigned char salt[SCRAM_HASH_LEN];
+	unsigned int slen = 0;
+	struct scram_keys k, *kp = NULL;
+	const char *cf, *addrp;
+	struct msg r;
+
+	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 ||
+	    msg_get_str(m, &addrp, sizeof(scram_addr) - 1) == -1 ||
+	    msg_end(m) == -1)
+		fatalx("SCRAM_FIRST: malformed");
+	snprintf(scram_addr, sizeof(scram_addr), "%s", addrp);
+	if (++attempts > conf.max_auth_fails)
+		fatalx("too many login attempts");
+	memset(&scram, 0, sizeof(scram));
+	scram_via = F_NONE;
+	if (scram_client_user(cf, user, sizeof(user)) == -1) {
+		scram_fail("-");
+		return;
+	}
+	scram_via = lookup(user, &scram_e, dummy);
+	/* one PBKDF2 on every path, so timing tells no user apart */
+	EVP_Digest(user, strlen(user), salt, &slen, EVP_sha256(), NULL);
+	if (scram_via == F_PASSWD_FILE && scram_e.scheme == PWF_PLAIN) {
+		if (scram_derive(scram_e.secret, salt, SCRAM_SALT_LEN,
+		    SCRAM_ITERATIONS, &k) == 0)
+			kp = &k;
+	} else {
+		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
+		    &k);
+		if (scram_via == F_PASSWD_FILE && scram_e.scheme == PWF_SCRAM &&
+		    scram_parse_stored(scram_e.secret, &k) == 0)
+			kp = &k;
+	}
+	if (scram_server_first(&scram, cf, kp, out, sizeof(out)) == -1) {
+		scram_fail(user);
+		return;
+	}
+	explicit_bzero(&k, sizeof(k));
+	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
+	if (msg_put_str(&r, out) == -1 || ipc_send(sock, &r, -1) == -1)
+		fatal("send challenge");
+}
+
+static void
+h_scram_final(struct msg *m)
+{
+	char out[SCRAM_MSG_MAX], user[POP3_MAX_USER + 1];
+	const char *cf;
+	struct msg r;
+
+	if (scram.step != 1)
+		fatalx("SCRAM_FINAL before SCRAM_FIRST");
+	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 || msg_end(m) == -1)
+		fatalx("SCRAM_FINAL: malformed");
+	snprintf(user, sizeof(user), "%s", scram.user);
+	if (!scram_server_final(&scram, cf, out, sizeof(out)) ||
+	    scram_via != F_PASSWD_FILE || scram_e.scheme == PWF_LOCKED) {
+		scram_fail(user);
+		return;
+	}
+	/* RFC 5034: the server-final goes as one more challenge */
+	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
+	if (msg_put_str(&r, out) == -1 || ipc_send(sock, &r, -1) == -1)
+		fatal("send challenge");
+	login_ok(&scram_e, scram_addr, scram_via);
+	explicit_bzero(&scram, sizeof(scram));
+	explicit_bzero(&scram_e, sizeof(scram_e));
+}
+
 /* The requests a session child may send (OpenSSH mon_table). */
 static const struct {
 	uint32_t	type;
-	enum method	how;
+	void		(*fn)(struct msg *);
 } dispatch[] = {
-	{ MSG_AUTH_LOGIN, M_PASS },
-	{ MSG_AUTH_APOP, M_APOP },
-	{ MSG_AUTH_CRAM, M_CRAM },
+	{ MSG_AUTH_LOGIN, h_login },
+	{ MSG_AUTH_APOP, h_apop },
+	{ MSG_AUTH_CRAM, h_cram },
+	{ MSG_AUTH_SCRAM_FIRST, h_scram_first },
+	{ MSG_AUTH_SCRAM_FINAL, h_scram_final },
 };
 
 int
@@ -447,7 +570,10 @@ main(int argc, char *argv[])
 		/* Only login requests, and only until one succeeds. */
 		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
 			fatalx("unexpected message %s", msg_name(m.type));
-		handle_login(&m, dispatch[i].how);
+		/* a password attempt abandons a SCRAM exchange */
+		if (m.type != MSG_AUTH_SCRAM_FINAL)
+			scram.step = 0;
+		dispatch[i].fn(&m);
 		if (store_pid != -1)
 			break;
 	}

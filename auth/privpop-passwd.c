@@ -4,8 +4,10 @@
  *
  *   privpop-passwd [-s scheme] user uid gid home [mail]
  *
- * scheme: yescrypt (default), bcrypt, sha512, sha256, or plain (stores
- * the secret itself, which enables APOP; only where that is wanted).
+ * scheme: yescrypt (default), bcrypt, sha512, sha256, scram-sha-256 (the
+ * salted keys SCRAM-SHA-256 needs; PASS and PLAIN work with them too), or
+ * plain (stores the secret itself, which enables APOP and CRAM-MD5; only
+ * where that is wanted).
  */
 #include "config.h"
 
@@ -19,12 +21,15 @@
 #include "limits.h"
 #include "numparse.h"
 #include "passwd_file.h"
+#include "scram.h"
+
+#include <openssl/rand.h>
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: privpop-passwd [-s yescrypt|bcrypt|sha512|"
-	    "sha256|plain] user uid gid home [mail]\n"
+	    "sha256|scram-sha-256|plain] user uid gid home [mail]\n"
 	    "The password is read from standard input.\n");
 	exit(2);
 }
@@ -101,7 +106,8 @@ main(int argc, char *argv[])
 		prefix = "$6$";
 	else if (strcmp(scheme, "sha256") == 0)
 		prefix = "$5$";
-	else if (strcmp(scheme, "plain") == 0)
+	else if (strcmp(scheme, "plain") == 0 ||
+	    strcmp(scheme, "scram-sha-256") == 0)
 		prefix = NULL;
 	else
 		usage();
@@ -111,6 +117,23 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpop-passwd: no password, or longer than "
 		    "%d characters\n", POP3_MAX_PASS);
 		return 1;
+	}
+	if (strcmp(scheme, "scram-sha-256") == 0) {
+		unsigned char salt[SCRAM_SALT_LEN];
+		struct scram_keys k;
+		char stored[256];
+
+		if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+		    scram_derive(pw, salt, sizeof(salt), SCRAM_ITERATIONS,
+		    &k) == -1 ||
+		    scram_format_stored(&k, stored, sizeof(stored)) == -1) {
+			fprintf(stderr, "privpop-passwd: SCRAM failed\n");
+			return 1;
+		}
+		explicit_bzero(pw, sizeof(pw));
+		printf("%s:{SCRAM-SHA-256}%s:%s:%s::%s:%s\n", argv[0], stored,
+		    argv[1], argv[2], argv[3], argc == 5 ? argv[4] : "");
+		return 0;
 	}
 	if (prefix == NULL) {
 		if (strchr(pw, ':') != NULL) {

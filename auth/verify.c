@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "scram.h"
 #include "verify.h"
 
 /* A yescrypt setting with the default cost, made once per process; an
@@ -63,6 +64,12 @@ verify_password(const struct pwf_entry *e, const char *dummy_hash,
 	}
 	if (e->scheme == PWF_PLAIN)
 		return secret_equal(e->secret, pass);
+	if (e->scheme == PWF_SCRAM) {
+		struct scram_keys k;
+
+		return scram_parse_stored(e->secret, &k) == 0 &&
+		    scram_check_password(&k, pass);
+	}
 	return crypt_check(e->secret, pass);
 }
 

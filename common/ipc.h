@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	3
+#define IPC_VERSION	4
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -32,6 +32,12 @@ enum msg_type {
 	/* session -> auth: SASL CRAM-MD5 (RFC 2195) over the HELLO stamp;
 	 * str user, str hex digest, str client addr */
 	MSG_AUTH_CRAM,
+	/* session -> auth: SCRAM-SHA-256 client-first; str msg, str addr */
+	MSG_AUTH_SCRAM_FIRST,
+	/* session -> auth: SCRAM-SHA-256 client-final; str msg */
+	MSG_AUTH_SCRAM_FINAL,
+	/* auth -> session: a SASL challenge to relay; str data */
+	MSG_SESSION_SASL_CHALLENGE,
 	/* auth -> session: str canonical user; fd: socket to privpop-store */
 	MSG_SESSION_AUTH_OK,
 	/* auth -> session: u32 error code (enum ipc_err) */
@@ -77,6 +83,7 @@ enum ipc_err {
 
 /* MSG_SESSION_HELLO flags */
 #define HELLO_APOP	0x1	/* some user has a stored secret */
+#define HELLO_SCRAM	0x2	/* some user can do SCRAM-SHA-256 */
 
 struct msg {
 	uint32_t	 type;

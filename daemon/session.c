@@ -245,8 +245,12 @@ need_args(struct pop3_cmd *c, int min, int max)
 static const char *
 sasl_mechs(void)
 {
-	return (s.hello->flags & HELLO_APOP) ? "PLAIN LOGIN CRAM-MD5" :
-	    "PLAIN LOGIN";
+	static char list[64];
+
+	snprintf(list, sizeof(list), "PLAIN LOGIN%s%s",
+	    (s.hello->flags & HELLO_APOP) ? " CRAM-MD5" : "",
+	    (s.hello->flags & HELLO_SCRAM) ? " SCRAM-SHA-256" : "");
+	return list;
 }
 
 static void
@@ -321,14 +325,14 @@ cmd_user(struct pop3_cmd *c)
 	out("+OK");
 }
 
+static void auth_recv(struct msg *);
+static void login_answer(struct msg *);
+
 /* Ask privpop-auth; on success wait for the worker to open the box. */
 static void
 do_login(uint32_t type, const char *user, const char *cred)
 {
 	struct msg m;
-	uint32_t code, count;
-	uint64_t octets;
-	const char *login;
 
 	msg_init(&m, type);
 	if (msg_put_str(&m, user) == -1 || msg_put_str(&m, cred) == -1 ||
@@ -338,10 +342,31 @@ do_login(uint32_t type, const char *user, const char *cred)
 		session_end("error");
 	}
 	explicit_bzero(m.data, sizeof(m.data));
-	if (ipc_recv(s.auth_sock, &m) != 1) {
+	auth_recv(&m);
+	login_answer(&m);
+}
+
+/* The next message from privpop-auth; its loss ends the session. */
+static void
+auth_recv(struct msg *m)
+{
+	if (ipc_recv(s.auth_sock, m) != 1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
+}
+
+/* privpop-auth's verdict (AUTH_FAIL, or AUTH_OK with the worker's
+ * socket), then the worker's READY: answer the client. */
+static void
+login_answer(struct msg *mp)
+{
+	struct msg m;
+	uint32_t code, count;
+	uint64_t octets;
+	const char *login;
+
+	m = *mp;
 	if (m.type == MSG_SESSION_AUTH_FAIL) {
 		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
 		    code == 0 || code >= IPC_ERR_MAX)
@@ -718,6 +743,68 @@ sasl_cram(struct pop3_cmd *c)
 	do_login(MSG_AUTH_CRAM, resp, sp + 1);
 }
 
+/* Send a SCRAM step to privpop-auth; returns its challenge in out, or
+ * -1 after the failure has been answered. */
+static int
+scram_step(uint32_t type, const char *data, char *outs, size_t outlen)
+{
+	struct msg m;
+	const char *ch;
+
+	msg_init(&m, type);
+	if (msg_put_str(&m, data) == -1 ||
+	    (type == MSG_AUTH_SCRAM_FIRST && msg_put_str(&m, s.addr) == -1) ||
+	    ipc_send(s.auth_sock, &m, -1) == -1) {
+		out("-ERR [SYS/TEMP] Authentication service unavailable.");
+		session_end("error");
+	}
+	auth_recv(&m);
+	if (m.type != MSG_SESSION_SASL_CHALLENGE) {
+		login_answer(&m);	/* the failure */
+		return -1;
+	}
+	if (msg_get_str(&m, &ch, outlen - 1) == -1 || msg_end(&m) == -1)
+		fatalx("SASL challenge malformed");
+	snprintf(outs, outlen, "%s", ch);
+	return 0;
+}
+
+/* RFC 7677 SCRAM-SHA-256; privpop-auth holds the keys and the state. */
+static void
+sasl_scram(struct pop3_cmd *c)
+{
+	unsigned char b[SASL_MAX_DECODED];
+	char msg[SASL_MAX_DECODED + 1], chal[SASL_MAX_DECODED + 1];
+	struct msg m;
+	long n;
+
+	if (!(s.hello->flags & HELLO_SCRAM)) {
+		out("-ERR Unsupported mechanism.");
+		return;
+	}
+	if ((n = sasl_first(c, "", 0, b, sizeof(b))) < 0)
+		return;
+	if (sasl_str(msg, sizeof(msg), b, (size_t)n) == -1) {
+		out("-ERR [AUTH] Authentication failed.");
+		return;
+	}
+	if (scram_step(MSG_AUTH_SCRAM_FIRST, msg, chal, sizeof(chal)) == -1)
+		return;
+	if ((n = sasl_exchange(chal, strlen(chal), b, sizeof(b))) < 0)
+		return;	/* privpop-auth drops the exchange at the next try */
+	if (sasl_str(msg, sizeof(msg), b, (size_t)n) == -1 ||
+	    scram_step(MSG_AUTH_SCRAM_FINAL, msg, chal, sizeof(chal)) == -1)
+		return;
+	/* the server-final, answered by an empty response, then +OK */
+	if ((n = sasl_exchange(chal, strlen(chal), b, sizeof(b))) != 0) {
+		if (n > 0)
+			out("-ERR Unexpected SASL response.");
+		session_end("authfail");
+	}
+	auth_recv(&m);
+	login_answer(&m);
+}
+
 static void
 cmd_auth(struct pop3_cmd *c)
 {
@@ -728,6 +815,7 @@ cmd_auth(struct pop3_cmd *c)
 		{ "PLAIN", sasl_plain },
 		{ "LOGIN", sasl_login },
 		{ "CRAM-MD5", sasl_cram },
+		{ "SCRAM-SHA-256", sasl_scram },
 	};
 	size_t i;
 

@@ -1,0 +1,271 @@
+/*
+ * Runs as root inside privpop-auth: SCRAM-SHA-256 verification.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "base64.h"
+#include "numparse.h"
+#include "scram.h"
+
+static int
+hmac(const unsigned char *key, size_t klen, const void *msg, size_t mlen,
+    unsigned char *out)
+{
+	unsigned int len = 0;
+
+	return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &len) ==
+	    NULL || len != SCRAM_HASH_LEN ? -1 : 0;
+}
+
+static int
+sha256(const void *p, size_t n, unsigned char *out)
+{
+	unsigned int len = 0;
+
+	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 ||
+	    len != SCRAM_HASH_LEN ? -1 : 0;
+}
+
+int
+scram_derive(const char *pass, const unsigned char *salt, size_t slen,
+    unsigned iter, struct scram_keys *k)
+{
+	unsigned char salted[SCRAM_HASH_LEN], ckey[SCRAM_HASH_LEN];
+	int r = -1;
+
+	if (slen > sizeof(k->salt))
+		return -1;
+	if (PKCS5_PBKDF2_HMAC(pass, (int)strlen(pass), salt, (int)slen,
+	    (int)iter, EVP_sha256(), sizeof(salted), salted) == 1 &&
+	    hmac(salted, sizeof(salted), "Client Key", 10, ckey) == 0 &&
+	    sha256(ckey, sizeof(ckey), k->stored) == 0 &&
+	    hmac(salted, sizeof(salted), "Server Key", 10, k->server) == 0) {
+		k->iter = iter;
+		memcpy(k->salt, salt, slen);
+		k->saltlen = slen;
+		r = 0;
+	}
+	explicit_bzero(salted, sizeof(salted));
+	explicit_bzero(ckey, sizeof(ckey));
+	return r;
+}
+
+/* One comma-separated field of the stored form. */
+static const char *
+field(const char *p, char *out, size_t outlen)
+{
+	size_t n = strcspn(p, ",");
+
+	if (n >= outlen)
+		return NULL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return p[n] == ',' ? p + n + 1 : p + n;
+}
+
+int
+scram_parse_stored(const char *s, struct scram_keys *k)
+{
+	char f[4][128];
+	uint64_t iter;
+	long n;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if ((s = field(s, f[i], sizeof(f[i]))) == NULL)
+			return -1;
+	if (*s != '\0' ||
+	    parse_uint(f[0], strlen(f[0]), 4096, 10000000, &iter) == -1)
+		return -1;
+	k->iter = (unsigned)iter;
+	if ((n = base64_decode(f[1], strlen(f[1]), k->salt,
+	    sizeof(k->salt))) < 8)
+		return -1;
+	k->saltlen = (size_t)n;
+	if (base64_decode(f[2], strlen(f[2]), k->stored,
+	    sizeof(k->stored)) != SCRAM_HASH_LEN ||
+	    base64_decode(f[3], strlen(f[3]), k->server,
+	    sizeof(k->server)) != SCRAM_HASH_LEN)
+		return -1;
+	return 0;
+}
+
+int
+scram_format_stored(const struct scram_keys *k, char *out, size_t outlen)
+{
+	char s[BASE64_ENCODED_LEN(SCRAM_SALT_LEN)];
+	char a[BASE64_ENCODED_LEN(SCRAM_HASH_LEN)];
+	char b[BASE64_ENCODED_LEN(SCRAM_HASH_LEN)];
+	int n;
+
+	base64_encode(k->salt, k->saltlen, s);
+	base64_encode(k->stored, SCRAM_HASH_LEN, a);
+	base64_encode(k->server, SCRAM_HASH_LEN, b);
+	n = snprintf(out, outlen, "%u,%s,%s,%s", k->iter, s, a, b);
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+int
+scram_check_password(const struct scram_keys *k, const char *pass)
+{
+	struct scram_keys t;
+	int ok;
+
+	if (scram_derive(pass, k->salt, k->saltlen, k->iter, &t) == -1)
+		return 0;
+	ok = CRYPTO_memcmp(t.stored, k->stored, SCRAM_HASH_LEN) == 0;
+	explicit_bzero(&t, sizeof(t));
+	return ok;
+}
+
+/* "n=<saslname>": '=2C' is ',' and '=3D' is '='; other '=' is invalid. */
+static int
+unescape_name(const char *p, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c == '=') {
+			if (n - i >= 3 && p[i + 1] == '2' && p[i + 2] == 'C')
+				c = ',';
+			else if (n - i >= 3 && p[i + 1] == '3' &&
+			    p[i + 2] == 'D')
+				c = '=';
+			else
+				return -1;
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return o > 0 ? 0 : -1;
+}
+
+/* Split "gs2-header,client-first-bare"; only "n,," and "y,," (no
+ * channel binding, no authzid) are accepted. */
+static const char *
+bare_part(const char *cf)
+{
+	if ((cf[0] != 'n' && cf[0] != 'y') || cf[1] != ',' || cf[2] != ',')
+		return NULL;
+	return cf + 3;
+}
+
+int
+scram_client_user(const char *client_first, char *user, size_t len)
+{
+	const char *b = bare_part(client_first), *e;
+
+	if (b == NULL || strncmp(b, "n=", 2) != 0 ||
+	    (e = strchr(b + 2, ',')) == NULL)
+		return -1;
+	return unescape_name(b + 2, (size_t)(e - b - 2), user, len);
+}
+
+int
+scram_server_first(struct scram_state *st, const char *client_first,
+    const struct scram_keys *keys, char *out, size_t outlen)
+{
+	const char *b = bare_part(client_first), *r;
+	unsigned char rnd[18], fake[SCRAM_HASH_LEN];
+	char rb[BASE64_ENCODED_LEN(sizeof(rnd))];
+	char sb[BASE64_ENCODED_LEN(SCRAM_SALT_LEN)];
+	int n;
+
+	if (st->step != 0 || b == NULL ||
+	    scram_client_user(client_first, st->user, sizeof(st->user)) == -1)
+		return -1;
+	/* "n=user,r=nonce" and nothing else (no extensions) */
+	if ((r = strstr(b, ",r=")) == NULL || strchr(r + 3, ',') != NULL ||
+	    r[3] == '\0' || strlen(b) >= sizeof(st->first_bare))
+		return -1;
+	snprintf(st->first_bare, sizeof(st->first_bare), "%s", b);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	base64_encode(rnd, sizeof(rnd), rb);
+	if ((size_t)snprintf(st->nonce, sizeof(st->nonce), "%s%s", r + 3, rb)
+	    >= sizeof(st->nonce))
+		return -1;
+	if (keys != NULL) {
+		st->keys = *keys;
+		st->valid = 1;
+	} else {
+		/* an unknown user gets a salt that is the same every time,
+		 * so the answer does not tell it from a real one */
+		memset(&st->keys, 0, sizeof(st->keys));
+		sha256(st->user, strlen(st->user), fake);
+		memcpy(st->keys.salt, fake, SCRAM_SALT_LEN);
+		st->keys.saltlen = SCRAM_SALT_LEN;
+		st->keys.iter = SCRAM_ITERATIONS;
+		st->valid = 0;
+	}
+	base64_encode(st->keys.salt, st->keys.saltlen, sb);
+	n = snprintf(st->server_first, sizeof(st->server_first),
+	    "r=%s,s=%s,i=%u", st->nonce, sb, st->keys.iter);
+	if (n < 0 || (size_t)n >= sizeof(st->server_first) ||
+	    snprintf(out, outlen, "%s", st->server_first) >= (int)outlen)
+		return -1;
+	st->step = 1;
+	return 0;
+}
+
+int
+scram_server_final(struct scram_state *st, const char *cf, char *out,
+    size_t outlen)
+{
+	char authmsg[3 * SCRAM_MSG_MAX];
+	unsigned char proof[SCRAM_HASH_LEN], csig[SCRAM_HASH_LEN];
+	unsigned char ckey[SCRAM_HASH_LEN], stored[SCRAM_HASH_LEN];
+	unsigned char ssig[SCRAM_HASH_LEN];
+	char vb[BASE64_ENCODED_LEN(SCRAM_HASH_LEN)];
+	const char *p;
+	size_t wlen, i;
+	int ok;
+
+	if (st->step != 1)
+		return 0;
+	st->step = 2;
+	/* c=biws (base64 of "n,,") or eSws ("y,,"), r=<our nonce>, p=... */
+	if ((strncmp(cf, "c=biws,", 7) != 0 && strncmp(cf, "c=eSws,", 7) != 0)
+	    || strncmp(cf + 7, "r=", 2) != 0 ||
+	    strncmp(cf + 9, st->nonce, strlen(st->nonce)) != 0 ||
+	    strncmp(cf + 9 + strlen(st->nonce), ",p=", 3) != 0)
+		return 0;
+	p = cf + 9 + strlen(st->nonce) + 3;
+	wlen = (size_t)(p - 3 - cf);
+	if (base64_decode(p, strlen(p), proof, sizeof(proof)) !=
+	    SCRAM_HASH_LEN)
+		return 0;
+	if ((size_t)snprintf(authmsg, sizeof(authmsg), "%s,%s,%.*s",
+	    st->first_bare, st->server_first, (int)wlen, cf) >= sizeof(authmsg))
+		return 0;
+	if (hmac(st->keys.stored, SCRAM_HASH_LEN, authmsg, strlen(authmsg),
+	    csig) == -1)
+		return 0;
+	for (i = 0; i < SCRAM_HASH_LEN; i++)
+		ckey[i] = proof[i] ^ csig[i];
+	if (sha256(ckey, sizeof(ckey), stored) == -1)
+		return 0;
+	ok = CRYPTO_memcmp(stored, st->keys.stored, SCRAM_HASH_LEN) == 0 &&
+	    st->valid;
+	explicit_bzero(ckey, sizeof(ckey));
+	if (!ok)
+		return 0;
+	if (hmac(st->keys.server, SCRAM_HASH_LEN, authmsg, strlen(authmsg),
+	    ssig) == -1)
+		return 0;
+	base64_encode(ssig, sizeof(ssig), vb);
+	return snprintf(out, outlen, "v=%s", vb) < (int)outlen;
+}
