@@ -32,6 +32,7 @@
 #include "passwd_file.h"
 #include "penalty.h"
 #include "scram.h"
+#include "upgrade.h"
 #include "privdrop.h"
 #include "verify.h"
 
@@ -344,6 +345,11 @@ handle_login(struct msg *m, enum method how)
 		else
 			ok = verify_password(&e, dummy, cred);
 		ok = ok && e.scheme != PWF_LOCKED;
+		if (ok && how == M_PASS && e.scheme == PWF_CRYPT &&
+		    conf.passwd_upgrade[0] != '\0' &&
+		    upgrade_is_weak(e.secret, conf.passwd_upgrade_rounds))
+			upgrade_entry(conf.passwd_file, e.user, e.secret, cred,
+			    conf.passwd_upgrade);
 	} else if (via == F_PAM && how == M_PASS) {
 		switch (pamb_authenticate(conf.pam_service, user, cred, addr,
 		    conf.pam_timeout, canon, sizeof(canon))) {

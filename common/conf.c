@@ -76,6 +76,8 @@ conf_defaults(struct conf *c)
 	c->penalty_max_ms = 15000;
 	c->penalty_forget = 3600;
 	c->penalty_exempt[0] = '\0';
+	c->passwd_upgrade[0] = '\0';
+	c->passwd_upgrade_rounds = 100000;
 }
 
 /* "passwd-file pam" in the order given, each at most once. */
@@ -282,6 +284,14 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "auth_penalty_exempt") == 0)
 		return penalty_list_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
+	if (strcmp(key, "passwd_upgrade") == 0)
+		return (strcmp(v, "none") == 0) ? set_str(c->passwd_upgrade,
+		    sizeof(c->passwd_upgrade), "") :
+		    (strcmp(v, "yescrypt") == 0 || strcmp(v, "bcrypt") == 0 ||
+		    strcmp(v, "sha512") == 0) ? set_str(c->passwd_upgrade,
+		    sizeof(c->passwd_upgrade), v) : -1;
+	if (strcmp(key, "passwd_upgrade_rounds") == 0)
+		return set_int(&c->passwd_upgrade_rounds, v, 1000, 999999999);
 	if (strcmp(key, "auth_backends") == 0)
 		return set_backends(c, v);
 	if (strcmp(key, "pam_service") == 0)

@@ -63,6 +63,8 @@ struct conf {
 	int	 penalty_max_ms;
 	int	 penalty_forget;		/* seconds */
 	char	 penalty_exempt[512];		/* CIDR list */
+	char	 passwd_upgrade[16];		/* scheme, "" = never */
+	int	 passwd_upgrade_rounds;
 };
 
 void	conf_defaults(struct conf *);

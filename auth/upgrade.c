@@ -1,0 +1,165 @@
+/*
+ * Runs as root inside privpop-auth: rewrites the root-owned passwd-file.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "log.h"
+#include "numparse.h"
+#include "upgrade.h"
+
+/* The largest passwd-file rewritten in memory. */
+#define UPGRADE_MAX_FILE	(64 * 1024 * 1024)
+
+const char *
+upgrade_prefix(const char *scheme)
+{
+	if (strcmp(scheme, "yescrypt") == 0)
+		return "$y$";
+	if (strcmp(scheme, "bcrypt") == 0)
+		return "$2b$";
+	if (strcmp(scheme, "sha512") == 0)
+		return "$6$";
+	return NULL;
+}
+
+int
+upgrade_is_weak(const char *h, int min_rounds)
+{
+	uint64_t rounds = 5000;	/* crypt(3)'s default for $5$ and $6$ */
+
+	if (h[0] != '$')
+		return 1;	/* traditional DES */
+	if (strncmp(h, "$1$", 3) == 0 || strncmp(h, "$3$", 3) == 0 ||
+	    strncmp(h, "$md5", 4) == 0 || strncmp(h, "$sha1$", 6) == 0)
+		return 1;
+	if (strncmp(h, "$5$", 3) == 0 || strncmp(h, "$6$", 3) == 0) {
+		if (strncmp(h + 3, "rounds=", 7) == 0) {
+			size_t n = strcspn(h + 10, "$");
+
+			if (parse_uint(h + 10, n, 0, UINT32_MAX, &rounds) == -1)
+				return 1;
+		}
+		return rounds < (uint64_t)min_rounds;
+	}
+	return 0;
+}
+
+static char *
+slurp(int fd, size_t *len_r)
+{
+	struct stat st;
+	char *p;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fstat(fd, &st) == -1 || st.st_size > UPGRADE_MAX_FILE ||
+	    (p = malloc((size_t)st.st_size + 1)) == NULL)
+		return NULL;
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, p + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	p[got] = '\0';
+	*len_r = got;
+	return p;
+}
+
+int
+upgrade_entry(const char *path, const char *user, const char *old_hash,
+    const char *pass, const char *scheme)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE], tmp[CONFIG_MAX_LINE];
+	static struct crypt_data cd;
+	const char *prefix = upgrade_prefix(scheme), *hash;
+	char *text = NULL, *line, *end;
+	size_t len, ulen = strlen(user), hlen = strlen(old_hash);
+	struct stat st;
+	int fd = -1, out = -1, r = -1, dirfd;
+
+	if (prefix == NULL ||
+	    crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof(setting)) ==
+	    NULL || (hash = crypt_rn(pass, setting, &cd, sizeof(cd))) == NULL ||
+	    hash[0] == '*')
+		goto done;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1 ||
+	    (text = slurp(fd, &len)) == NULL)
+		goto done;
+	/* the entry, still with the hash just verified */
+	for (line = text; line < text + len; line = end + 1) {
+		if ((end = memchr(line, '\n', (size_t)(text + len - line))) ==
+		    NULL)
+			end = text + len;
+		if ((size_t)(end - line) > ulen + hlen + 1 &&
+		    strncmp(line, user, ulen) == 0 && line[ulen] == ':' &&
+		    strncmp(line + ulen + 1, old_hash, hlen) == 0 &&
+		    line[ulen + 1 + hlen] == ':')
+			break;
+	}
+	if (line >= text + len) {
+		log_info("hash upgrade of %s skipped: entry changed", user);
+		goto done;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.privpop-upgrade", path) >=
+	    (int)sizeof(tmp) ||
+	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		goto done;
+	/* same owner and mode as the file it replaces */
+	if (fchown(out, st.st_uid, st.st_gid) == -1 ||
+	    fchmod(out, st.st_mode & 07777) == -1)
+		goto done;
+	{
+		size_t before = (size_t)(line - text) + ulen + 1;
+		size_t after = before + hlen;
+
+		if (write(out, text, before) != (ssize_t)before ||
+		    write(out, hash, strlen(hash)) != (ssize_t)strlen(hash) ||
+		    write(out, text + after, len - after) !=
+		    (ssize_t)(len - after) || fsync(out) == -1)
+			goto done;
+	}
+	if (rename(tmp, path) == -1)
+		goto done;
+	/* the rename itself on disk */
+	{
+		char dir[CONFIG_MAX_LINE];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		if ((slash = strrchr(dir, '/')) != NULL) {
+			*slash = '\0';
+			if ((dirfd = open(dir[0] ? dir : "/", O_RDONLY |
+			    O_DIRECTORY | O_CLOEXEC)) != -1) {
+				fsync(dirfd);
+				close(dirfd);
+			}
+		}
+	}
+	log_info("upgraded the password hash of %s to %s", user, scheme);
+	r = 0;
+done:
+	if (r == -1)
+		log_warn("hash upgrade of %s in %s", user, path);
+	if (out != -1) {
+		close(out);
+		if (r == -1)
+			unlink(tmp);
+	}
+	if (fd != -1)
+		close(fd);
+	free(text);
+	explicit_bzero(&cd, sizeof(cd));
+	return r;
+}
