@@ -149,23 +149,33 @@ sum_file(int fd, uint64_t off, uint64_t end, unsigned char *out)
 	return ok ? 0 : -1;
 }
 
-/* Step 3 (also the recovery): put the journal's bytes at base, keep what
- * was appended after orig_len right behind them, truncate. */
+/* Step 3 (also the recovery): put the journal's bytes at base,
+ * truncate right behind them, fsync. */
 static int
-apply_journal(int mfd, int jfd, const struct journal_hdr *h, uint64_t cur)
+apply_journal(int mfd, int jfd, const struct journal_hdr *h)
 {
-	uint64_t newend = h->base + h->len;
-
-	if (copy_range(jfd, sizeof(*h), mfd, h->base, h->len) == -1)
+	if (copy_range(jfd, sizeof(*h), mfd, h->base, h->len) == -1 ||
+	    ftruncate(mfd, (off_t)(h->base + h->len)) == -1 || fsync(mfd) == -1)
 		return -1;
-	if (cur > h->orig_len) {
-		/* appended since: newend <= orig_len, a forward copy */
-		if (copy_range(mfd, h->orig_len, mfd, newend,
-		    cur - h->orig_len) == -1)
-			return -1;
-		newend += cur - h->orig_len;
-	}
-	if (ftruncate(mfd, (off_t)newend) == -1 || fsync(mfd) == -1)
+	return 0;
+}
+
+/* Recovery found mail delivered after the crash behind orig_len: make
+ * it part of the journal before anything moves, so that a crash during
+ * the recovery itself is recovered the same way. */
+static int
+fold_appended(int mfd, int jfd, struct journal_hdr *h, uint64_t size)
+{
+	uint64_t k = size - h->orig_len;
+
+	if (copy_range(mfd, h->orig_len, jfd, sizeof(*h) + h->len, k) == -1)
+		return -1;
+	h->len += k;
+	h->orig_len = size;
+	/* the bytes behind the new end stay put until the truncation */
+	if (sum_file(mfd, h->base + h->len, h->orig_len, h->stale_sum) == -1 ||
+	    fsync(jfd) == -1 || full_pwrite(jfd, h, sizeof(*h), 0) == -1 ||
+	    fsync(jfd) == -1)
 		return -1;
 	return 0;
 }
@@ -186,27 +196,35 @@ mbox_journal_recover(struct mbox *mb)
 	if (read(jfd, &h, sizeof(h)) != sizeof(h) ||
 	    memcmp(h.magic, JOURNAL_MAGIC, 8) != 0 || h.complete != 1 ||
 	    h.dev != (uint64_t)mb->dev || h.ino != (uint64_t)mb->ino ||
-	    fstat(jfd, &st) == -1 || (uint64_t)st.st_size != sizeof(h) + h.len) {
+	    fstat(jfd, &st) == -1 || (uint64_t)st.st_size < sizeof(h) + h.len) {
+		/* (longer is fine: a fold_appended cut short by a crash
+		 * left bytes the header does not count yet) */
 		/* the crash came before the journal was complete: the mbox
 		 * was not touched */
 		log_info("mbox %s: discarding an unfinished expunge journal",
 		    mb->path);
 		goto done;
 	}
-	if (fstat(mb->fd, &st) == -1 ||
-	    sum_file(mb->fd, h.base + h.len, h.orig_len, sum) == -1) {
+	if (fstat(mb->fd, &st) == -1) {
 		r = -1;
 		goto done;
 	}
+	/* The old bytes between the new end and the old end are in place
+	 * exactly until the truncation (a shorter file was truncated). */
 	if ((uint64_t)st.st_size >= h.orig_len &&
+	    sum_file(mb->fd, h.base + h.len, h.orig_len, sum) == 0 &&
 	    memcmp(sum, h.stale_sum, sizeof(sum)) == 0) {
 		/* not truncated yet: the copy may be partial; redo it */
 		log_warnx("mbox %s: completing an interrupted expunge",
 		    mb->path);
-		if (apply_journal(mb->fd, jfd, &h, (uint64_t)st.st_size) ==
-		    -1) {
+		close(jfd);
+		if ((jfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+		    ((uint64_t)st.st_size > h.orig_len &&
+		    fold_appended(mb->fd, jfd, &h, (uint64_t)st.st_size) ==
+		    -1) || apply_journal(mb->fd, jfd, &h) == -1) {
 			log_warn("mbox %s: recovery", mb->path);
-			close(jfd);
+			if (jfd != -1)
+				close(jfd);
 			return -1;	/* keep the journal for the next try */
 		}
 	} else if ((uint64_t)st.st_size >= h.base + h.len &&
@@ -344,7 +362,7 @@ mbox_expunge(struct mbox *mb, uint32_t *removed_r)
 	if (full_pwrite(jfd, &h, sizeof(h), 0) == -1 || fsync(jfd) == -1)
 		goto ioerr;
 
-	if (apply_journal(mb->fd, jfd, &h, size) == -1) {
+	if (apply_journal(mb->fd, jfd, &h) == -1) {
 		/* the journal stays: the next open completes this */
 		log_warn("mbox %s: rewrite", mb->path);
 		close(jfd);

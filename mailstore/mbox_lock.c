@@ -39,7 +39,9 @@ expired(const struct timespec *start, int timeout)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec - start->tv_sec >= timeout;
+	/* milliseconds: whole seconds could end a 1 s wait at once */
+	return (now.tv_sec - start->tv_sec) * 1000L +
+	    (now.tv_nsec - start->tv_nsec) / 1000000L >= timeout * 1000L;
 }
 
 /* A lock file holding the pid of a process that no longer exists (on
