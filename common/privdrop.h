@@ -25,10 +25,12 @@ void	priv_limit(int nofile, int nofork);
  * create it (mode 0755) when it does not exist. */
 int	priv_check_empty_dir(const char *dir);
 
-/* The environment of an exec'd helper: PATH and, in test builds, the
- * sanitizer settings; nothing else of ours leaks into it.  envp must
+/* The environment of an exec'd helper: PATH and the sanitizer settings;
+ * with PRIVPOP_TEST_WRAPPERS=1 in privpopd's own environment (tests
+ * only: cwrap's pam_wrapper and nss_wrapper) also LD_PRELOAD and the
+ * wrappers' variables.  Nothing else of ours leaks into it.  envp must
  * hold PRIV_ENV_MAX entries; the strings live in static storage. */
-#define PRIV_ENV_MAX	5
+#define PRIV_ENV_MAX	16
 void	priv_child_env(char **envp, const char *path);
 
 #endif
