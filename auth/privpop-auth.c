@@ -115,11 +115,16 @@ fail_delay(const char *addr)
 	int ms = conf.auth_fail_delay_ms, p;
 
 	if (penalties != NULL && !penalty_exempt(addr, conf.penalty_exempt)) {
-		p = penalty_delay_ms(penalty_fails(penalties, addr, time(NULL),
-		    conf.penalty_forget) + 1, conf.penalty_base_ms,
+		uint32_t n = penalty_fails(penalties, addr, time(NULL),
+		    conf.penalty_forget) + 1;
+
+		p = penalty_delay_ms(n, conf.penalty_base_ms,
 		    conf.penalty_max_ms);
-		if (p > ms)
+		if (p > ms) {
 			ms = p;
+			log_info("penalty: addr=%s failures=%u delay=%dms", addr,
+			    n, ms);
+		}
 	}
 	report(addr, 0);
 	ts.tv_sec = ms / 1000;
