@@ -32,6 +32,7 @@
 #include "passwd_file.h"
 #include "penalty.h"
 #include "scram.h"
+#include "tls_keys.h"
 #include "upgrade.h"
 #include "privdrop.h"
 #include "verify.h"
@@ -392,6 +393,12 @@ handle_login(struct msg *m, enum method how)
 }
 
 static void
+h_tls_sign(struct msg *m)
+{
+	tlskeys_sign(sock, m);
+}
+
+static void
 h_login(struct msg *m)
 {
 	handle_login(m, M_PASS);
@@ -512,6 +519,7 @@ static const struct {
 	{ MSG_AUTH_CRAM, h_cram },
 	{ MSG_AUTH_SCRAM_FIRST, h_scram_first },
 	{ MSG_AUTH_SCRAM_FINAL, h_scram_final },
+	{ MSG_AUTH_TLS_SIGN, h_tls_sign },
 };
 
 int
@@ -565,6 +573,8 @@ main(int argc, char *argv[])
 	/* no core file or ptrace of a process that holds passwords */
 	priv_limit(0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (tlskeys_load(&conf) == -1)
+		fatalx("cannot load the TLS key");
 	make_stamp();
 	send_hello();
 
@@ -582,7 +592,8 @@ main(int argc, char *argv[])
 		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
 			fatalx("unexpected message %s", msg_name(m.type));
 		/* a password attempt abandons a SCRAM exchange */
-		if (m.type != MSG_AUTH_SCRAM_FINAL)
+		if (m.type != MSG_AUTH_SCRAM_FINAL &&
+		    m.type != MSG_AUTH_TLS_SIGN)
 			scram.step = 0;
 		dispatch[i].fn(&m);
 		if (store_pid != -1)

@@ -77,6 +77,10 @@ conf_defaults(struct conf *c)
 	c->penalty_forget = 3600;
 	c->penalty_exempt[0] = '\0';
 	c->passwd_upgrade[0] = '\0';
+	/* RFC 8314: passwords only inside TLS, but for local clients */
+	c->plaintext_always = 0;
+	snprintf(c->trusted_networks, sizeof(c->trusted_networks),
+	    "127.0.0.0/8 ::1");
 	c->passwd_upgrade_rounds = 100000;
 }
 
@@ -241,6 +245,11 @@ conf_line(struct conf *c, const char *key, const char *v)
 		    sizeof(c->tls_key), v) : -1;
 	if (strcmp(key, "tls_ciphers") == 0)
 		return set_str(c->tls_ciphers, sizeof(c->tls_ciphers), v);
+	if (strcmp(key, "tls_ciphersuites") == 0)
+		return set_str(c->tls_ciphersuites, sizeof(c->tls_ciphersuites),
+		    v);
+	if (strcmp(key, "tls_groups") == 0)
+		return set_str(c->tls_groups, sizeof(c->tls_groups), v);
 	if (strcmp(key, "user") == 0)
 		return set_str(c->user, sizeof(c->user), v);
 	if (strcmp(key, "chroot") == 0)
@@ -284,6 +293,20 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "auth_penalty_exempt") == 0)
 		return penalty_list_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
+	if (strcmp(key, "plaintext_auth") == 0) {
+		if (strcmp(v, "always") == 0)
+			c->plaintext_always = 1;
+		else if (strcmp(v, "tls-only") == 0)
+			c->plaintext_always = 0;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "trusted_networks") == 0)
+		return strcmp(v, "none") == 0 ? set_str(c->trusted_networks,
+		    sizeof(c->trusted_networks), "") : penalty_list_valid(v) ?
+		    set_str(c->trusted_networks, sizeof(c->trusted_networks), v)
+		    : -1;
 	if (strcmp(key, "passwd_upgrade") == 0)
 		return (strcmp(v, "none") == 0) ? set_str(c->passwd_upgrade,
 		    sizeof(c->passwd_upgrade), "") :

@@ -48,6 +48,8 @@ struct conf {
 	char	 tls_cert[CONF_PATH_MAX];	/* chain file, PEM */
 	char	 tls_key[CONF_PATH_MAX];
 	char	 tls_ciphers[256];		/* TLS 1.2 cipher list */
+	char	 tls_ciphersuites[256];		/* TLS 1.3 suites */
+	char	 tls_groups[256];		/* key exchange groups */
 	int	 mbox_locks;			/* MBOX_LOCK_* */
 	int	 mbox_lock_timeout;		/* seconds */
 	int	 mbox_dotlock_stale;		/* seconds */
@@ -64,6 +66,8 @@ struct conf {
 	int	 penalty_forget;		/* seconds */
 	char	 penalty_exempt[512];		/* CIDR list */
 	char	 passwd_upgrade[16];		/* scheme, "" = never */
+	int	 plaintext_always;		/* plaintext_auth = always */
+	char	 trusted_networks[512];		/* CIDR list */
 	int	 passwd_upgrade_rounds;
 };
 

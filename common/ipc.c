@@ -33,6 +33,8 @@ static const struct {
 	[MSG_AUTH_SCRAM_FIRST] = { "AUTH_SCRAM_FIRST", 0 },
 	[MSG_AUTH_SCRAM_FINAL] = { "AUTH_SCRAM_FINAL", 0 },
 	[MSG_SESSION_SASL_CHALLENGE] = { "SESSION_SASL_CHALLENGE", 0 },
+	[MSG_AUTH_TLS_SIGN] = { "AUTH_TLS_SIGN", 0 },
+	[MSG_SESSION_TLS_SIGNED] = { "SESSION_TLS_SIGNED", 0 },
 	[MSG_SESSION_AUTH_OK] = { "SESSION_AUTH_OK", T_FD },
 	[MSG_SESSION_AUTH_FAIL] = { "SESSION_AUTH_FAIL", 0 },
 	[MSG_STORE_INIT] = { "STORE_INIT", 0 },
@@ -102,6 +104,14 @@ msg_put_str(struct msg *m, const char *s)
 	return msg_put_raw(m, s, n);
 }
 
+int
+msg_put_bytes(struct msg *m, const void *p, size_t n)
+{
+	if (n > sizeof(m->data) || msg_put_u32(m, (uint32_t)n) == -1)
+		return -1;
+	return msg_put_raw(m, p, n);
+}
+
 static int
 msg_get_raw(struct msg *m, void *p, size_t n)
 {
@@ -139,6 +149,20 @@ msg_get_str(struct msg *m, const char **s, size_t max)
 		return -1;
 	m->rpos += n;
 	*s = p;
+	return 0;
+}
+
+int
+msg_get_bytes(struct msg *m, const unsigned char **p, size_t *len,
+    size_t max)
+{
+	uint32_t n;
+
+	if (msg_get_u32(m, &n) == -1 || n > max || n > m->len - m->rpos)
+		return -1;
+	*p = m->data + m->rpos;
+	*len = n;
+	m->rpos += n;
 	return 0;
 }
 

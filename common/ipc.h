@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	4
+#define IPC_VERSION	5
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -38,6 +38,11 @@ enum msg_type {
 	MSG_AUTH_SCRAM_FINAL,
 	/* auth -> session: a SASL challenge to relay; str data */
 	MSG_SESSION_SASL_CHALLENGE,
+	/* session -> auth: a private-key operation for a TLS handshake;
+	 * u32 key index, u32 op (TLSK_*), u32 RSA padding, bytes input */
+	MSG_AUTH_TLS_SIGN,
+	/* auth -> session: bytes result (empty: refused or failed) */
+	MSG_SESSION_TLS_SIGNED,
 	/* auth -> session: str canonical user; fd: socket to privpop-store */
 	MSG_SESSION_AUTH_OK,
 	/* auth -> session: u32 error code (enum ipc_err) */
@@ -85,6 +90,10 @@ enum ipc_err {
 #define HELLO_APOP	0x1	/* some user has a stored secret */
 #define HELLO_SCRAM	0x2	/* some user can do SCRAM-SHA-256 */
 
+/* MSG_AUTH_TLS_SIGN operations */
+#define TLSK_RSA_PRIV_ENC	1	/* RSA_private_encrypt(padding) */
+#define TLSK_ECDSA_SIGN		2	/* ECDSA over a digest, DER out */
+
 struct msg {
 	uint32_t	 type;
 	uint32_t	 len;	/* payload bytes */
@@ -100,12 +109,16 @@ int	msg_put_u32(struct msg *, uint32_t);
 int	msg_put_u64(struct msg *, uint64_t);
 int	msg_put_str(struct msg *, const char *);
 int	msg_put_raw(struct msg *, const void *, size_t);
+/* u32 length and the bytes (binary, may hold NULs). */
+int	msg_put_bytes(struct msg *, const void *, size_t);
 
 /* Getters fail (-1) on short data, an unterminated string, a string
  * with an inner NUL or longer than max; msg_end fails on leftovers. */
 int	msg_get_u32(struct msg *, uint32_t *);
 int	msg_get_u64(struct msg *, uint64_t *);
 int	msg_get_str(struct msg *, const char **, size_t max);
+int	msg_get_bytes(struct msg *, const unsigned char **, size_t *len,
+	    size_t max);
 int	msg_end(const struct msg *);
 
 /* Parse a received datagram (header + payload) into m; used by

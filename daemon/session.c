@@ -22,6 +22,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "numparse.h"
+#include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
 #include "tls.h"
@@ -241,15 +242,39 @@ need_args(struct pop3_cmd *c, int min, int max)
 	}
 }
 
-/* What the user database can do: CRAM-MD5 needs stored secrets. */
+/* RFC 8314: a password travels in the clear only inside TLS, or from a
+ * trusted network (loopback by default). */
+static int
+plaintext_ok(void)
+{
+	return s.cl.ssl != NULL || s.conf->plaintext_always ||
+	    strcmp(s.addr, PEER_LOCAL) == 0 ||
+	    penalty_exempt(s.addr, s.conf->trusted_networks);
+}
+
+static void
+plaintext_refused(void)
+{
+	out(s.tls_ctx != NULL ?
+	    "-ERR [AUTH] Plaintext authentication disallowed on non-secure "
+	    "connections; use STLS first." :
+	    "-ERR [AUTH] Plaintext authentication disallowed on non-secure "
+	    "connections; connect with TLS.");
+}
+
+/* What the user database can do (CRAM-MD5 needs stored secrets), and
+ * what this connection allows. */
 static const char *
 sasl_mechs(void)
 {
 	static char list[64];
 
-	snprintf(list, sizeof(list), "PLAIN LOGIN%s%s",
-	    (s.hello->flags & HELLO_APOP) ? " CRAM-MD5" : "",
-	    (s.hello->flags & HELLO_SCRAM) ? " SCRAM-SHA-256" : "");
+	snprintf(list, sizeof(list), "%s%s%s",
+	    plaintext_ok() ? "PLAIN LOGIN " : "",
+	    (s.hello->flags & HELLO_APOP) ? "CRAM-MD5 " : "",
+	    (s.hello->flags & HELLO_SCRAM) ? "SCRAM-SHA-256 " : "");
+	if (list[0] != '\0')
+		list[strlen(list) - 1] = '\0';
 	return list;
 }
 
@@ -260,11 +285,11 @@ cmd_capa(struct pop3_cmd *c)
 		return;
 	out("+OK Capability list follows");
 	out("TOP");
-	if (s.state == S_AUTH)
+	if (s.state == S_AUTH && plaintext_ok())
 		out("USER");
 	if (s.state == S_AUTH && s.tls_ctx != NULL && s.cl.ssl == NULL)
 		out("STLS");
-	if (s.state == S_AUTH)
+	if (s.state == S_AUTH && sasl_mechs()[0] != '\0')
 		out("SASL %s", sasl_mechs());
 	out("UIDL");
 	out("RESP-CODES");
@@ -311,6 +336,10 @@ cmd_user(struct pop3_cmd *c)
 	/* The user name is the whole rest of the line (it may not hold
 	 * spaces, but report that as an invalid name). */
 	s.have_user = 0;
+	if (!plaintext_ok()) {
+		plaintext_refused();
+		return;
+	}
 	if (c->restlen == 0) {
 		out("-ERR Missing user name.");
 		return;
@@ -410,6 +439,10 @@ cmd_pass(struct pop3_cmd *c)
 {
 	char pass[POP3_MAX_PASS + 1];
 
+	if (!plaintext_ok()) {
+		plaintext_refused();
+		return;
+	}
 	if (!s.have_user) {
 		out("-ERR USER first.");
 		return;
@@ -663,9 +696,13 @@ sasl_plain(struct pop3_cmd *c)
 	unsigned char b[SASL_MAX_DECODED];
 	char user[POP3_MAX_USER + 1], pass[POP3_MAX_PASS + 1];
 	const unsigned char *n1, *n2;
-	long n = sasl_first(c, "", 0, b, sizeof(b));
+	long n;
 
-	if (n < 0)
+	if (!plaintext_ok()) {
+		plaintext_refused();
+		return;
+	}
+	if ((n = sasl_first(c, "", 0, b, sizeof(b))) < 0)
 		return;
 	if ((n1 = memchr(b, '\0', (size_t)n)) == NULL ||
 	    (n2 = memchr(n1 + 1, '\0', (size_t)(b + n - n1 - 1))) == NULL ||
@@ -693,9 +730,13 @@ sasl_login(struct pop3_cmd *c)
 {
 	unsigned char b[SASL_MAX_DECODED];
 	char user[POP3_MAX_USER + 1], pass[POP3_MAX_PASS + 1];
-	long n = sasl_first(c, "Username:", 9, b, sizeof(b));
+	long n;
 
-	if (n < 0)
+	if (!plaintext_ok()) {
+		plaintext_refused();
+		return;
+	}
+	if ((n = sasl_first(c, "Username:", 9, b, sizeof(b))) < 0)
 		return;
 	if (sasl_str(user, sizeof(user), b, (size_t)n) == -1 ||
 	    user[0] == '\0') {

@@ -9,6 +9,10 @@
 
 #include "conf.h"
 
+/* The client address of a connection that is not TCP (a pipe or a
+ * UNIX socket from inetd or a local tunnel): as trusted as loopback. */
+#define PEER_LOCAL	"local"
+
 struct session_hello {
 	uint32_t	flags;		/* HELLO_* */
 	char		stamp[256];	/* APOP timestamp or "" */

@@ -26,6 +26,7 @@
 #include "privdrop.h"
 #include "session.h"
 #include "slot.h"
+#include "tls_keyproxy.h"
 
 /* Where descriptors wait before dup2 puts them on 3..6. */
 #define HELPER_FD_TOP	(PENALTY_TABLE_FD + 1)
@@ -127,9 +128,13 @@ peer_name(int fd, char *out, size_t outlen)
 	socklen_t sl = sizeof(ss);
 	char host[64];	/* numeric: INET6_ADDRSTRLEN plus a scope */
 
-	snprintf(out, outlen, "-");
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+	/* a pipe or a UNIX socket (inetd-style tests, local tunnels)
+	 * is a peer on this host */
+	snprintf(out, outlen, PEER_LOCAL);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return;
+	snprintf(out, outlen, "-");
 	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
 	    0, NI_NUMERICHOST) == 0)
 		snprintf(out, outlen, "%s", host);
@@ -188,6 +193,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	auth_sock = spawn_auth(env);
+	/* the TLS key's private half is privpop-auth's */
+	keyproxy_set_channel(auth_sock);
 	/* only privpop-auth talks to the master about penalties */
 	if (env->penalty_report_fd != -1)
 		close(env->penalty_report_fd);

@@ -11,9 +11,16 @@
 
 struct client;
 
-/* A server context from tls_cert/tls_key: TLS 1.2 and 1.3 only.
- * NULL (with err set) on failure. */
+/* Without RSA key exchange (the key holder only signs), no anonymous
+ * or weak suites. */
+#define TLS_DEFAULT_CIPHERS	"HIGH:!aNULL:!kRSA:!PSK:!SRP:!CAMELLIA:!ARIA"
+
+/* A server context from tls_cert, with a stand-in for tls_key (see
+ * tls_keyproxy.h): TLS 1.2 and 1.3 only.  NULL (with err set) on
+ * failure. */
 SSL_CTX	*tls_ctx_new(const struct conf *, char *err, size_t errlen);
+/* Whether tls_key matches tls_cert (checked in a short-lived child). */
+int	 tls_check_key(const struct conf *, char *err, size_t errlen);
 /* Handshake on the client's descriptors; 0 or -1 (reason in err). */
 int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "no". */

@@ -188,13 +188,21 @@ set_index_prefix(struct mbox *mb)
 struct scan_ctx {
 	struct mbox		*mb;
 	struct dup_table	*dups;
+	const struct mbox_meta	*again;	/* the cached last message, or NULL */
 };
 
 static int
 scan_found(void *arg, const struct mbox_found *f)
 {
 	struct scan_ctx *c = arg;
-	uint32_t d = dup_note(c->dups, f->digest, UINT32_MAX);
+	uint32_t d = UINT32_MAX;
+
+	/* the last message, scanned again because the file grew, keeps
+	 * its copy number (and so its UIDL) */
+	if (c->again != NULL && f->from_off == c->again->from_off &&
+	    memcmp(f->digest, c->again->digest, MBOX_DIGEST_LEN) == 0)
+		d = c->again->dup;
+	d = dup_note(c->dups, f->digest, d);
 
 	if (d == UINT32_MAX)
 		return -1;
@@ -204,10 +212,10 @@ scan_found(void *arg, const struct mbox_found *f)
 /* Scan the file from base (a From_ line or 0) to its end. */
 static int
 scan_from(struct mbox *mb, uint64_t base, uint64_t size,
-    struct dup_table *dups)
+    struct dup_table *dups, const struct mbox_meta *again)
 {
 	static unsigned char chunk[MBOX_SCAN_CHUNK];
-	struct scan_ctx c = { mb, dups };
+	struct scan_ctx c = { mb, dups, again };
 	struct mbox_scan s;
 	uint64_t off = base;
 	int r = 0;
@@ -249,6 +257,7 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 	char lockfile[MAIL_MAX_PATH];
 	enum mail_err e = MAIL_TEMP;
 	enum mbox_lock_err le;
+	struct mbox_meta again;
 	uint64_t base = 0;
 	uint32_t i;
 	int rescan = 0;
@@ -299,7 +308,8 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 		/* the last message may have grown: it is scanned again
 		 * (and numbered again among its identical copies) */
 		if (mb->scanned != (uint64_t)st.st_size) {
-			base = mb->meta[mb->count - 1].from_off;
+			again = mb->meta[mb->count - 1];
+			base = again.from_off;
 			mb->count--;
 			rescan = 1;
 		}
@@ -308,11 +318,11 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 			    mb->meta[i].dup) == UINT32_MAX)
 				goto out;
 		if (rescan && scan_from(mb, base, (uint64_t)st.st_size,
-		    &dups) == -1)
+		    &dups, &again) == -1)
 			goto scanfail;
 	} else {
 		mb->count = 0;
-		if (scan_from(mb, 0, (uint64_t)st.st_size, &dups) == -1)
+		if (scan_from(mb, 0, (uint64_t)st.st_size, &dups, NULL) == -1)
 			goto scanfail;
 	}
 	if (mb->junk > 0)

@@ -372,11 +372,14 @@ class MailUser:
         return out
 
 
-def passwd_line(build_dir, user, scheme=None):
+def passwd_line(build_dir, user, scheme=None, mail=None):
+    """mail: the entry's mail field (e.g. "mbox:~/mbox"); None for none."""
     argv = [os.path.join(build_dir, "privpop-passwd")]
     if scheme:
         argv += ["-s", scheme]
     argv += [user.name, str(user.uid), str(user.gid), user.home]
+    if mail is not None:
+        argv.append(mail)
     r = subprocess.run(argv, input=(user.password + "\n").encode(),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=30)
@@ -562,7 +565,8 @@ class Daemon:
         self.mode = "foreground"
         ctx.register_daemon(self)
 
-    def add_user(self, name, password, sysuser="pptest1", plain=False):
+    def add_user(self, name, password, sysuser="pptest1", plain=False,
+                 mail=None):
         if os.geteuid() == 0:
             pw = self.ctx.sysusers[sysuser]
             uid, gid = pw.pw_uid, pw.pw_gid
@@ -574,7 +578,8 @@ class Daemon:
         os.chmod(os.path.join(self.dir, "home"), 0o755)
         u.make_maildir()
         self.passwd_lines.append(
-            passwd_line(self.ctx.build_dir, u, "plain" if plain else None))
+            passwd_line(self.ctx.build_dir, u, "plain" if plain else None,
+                        mail))
         self.users[name] = u
         return u
 
@@ -595,6 +600,8 @@ class Daemon:
             ("store_helper", os.path.join(self.ctx.build_dir,
                                           "privpop-store")),
             ("auth_fail_delay_ms", "100"),
+            # penalties have their own test; here they would add seconds
+            ("auth_penalty_base_ms", "0"),
             ("prefork", str(self.prefork)),
             ("pid_file", os.path.join(self.dir, "privpopd.pid")),
             ("hostname", "e2e.test"),

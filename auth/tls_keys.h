@@ -1,0 +1,20 @@
+/*
+ * The TLS private keys, held by privpop-auth (which never reads client
+ * bytes) and used only to answer its own session's handshake.
+ */
+#ifndef PRIVPOP_TLS_KEYS_H
+#define PRIVPOP_TLS_KEYS_H
+
+#include "conf.h"
+#include "ipc.h"
+
+/* Private-key operations one session may ask for: one handshake needs
+ * one; a few more cover a retried STLS. */
+#define TLS_MAX_SIGNS	4
+
+/* Load tls_key (index 0) when TLS is configured; 0 or -1. */
+int	tlskeys_load(const struct conf *);
+/* Answer one MSG_AUTH_TLS_SIGN on sock; dies on a malformed request. */
+void	tlskeys_sign(int sock, struct msg *);
+
+#endif
