@@ -18,27 +18,41 @@
 #include "log.h"
 #include "tls_keys.h"
 
-static EVP_PKEY *keys[1];
+static EVP_PKEY *keys[1 + MAX_SNI];
 static int nkeys, signs;
 
+static EVP_PKEY *
+load(const char *path)
+{
+	EVP_PKEY *k;
+	FILE *fp;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		log_warn("TLS key %s", path);
+		return NULL;
+	}
+	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (k == NULL)
+		log_warnx("TLS key %s: cannot read the key", path);
+	return k;
+}
+
+/* Index 0 is tls_key, then the tls_sni keys in order (as privpopd
+ * numbers its stand-in keys). */
 int
 tlskeys_load(const struct conf *c)
 {
-	FILE *fp;
+	int i;
 
 	if (c->tls_key[0] == '\0')
 		return 0;
-	if ((fp = fopen(c->tls_key, "re")) == NULL) {
-		log_warn("tls_key %s", c->tls_key);
+	if ((keys[0] = load(c->tls_key)) == NULL)
 		return -1;
-	}
-	keys[0] = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (keys[0] == NULL) {
-		log_warnx("tls_key %s: cannot read the key", c->tls_key);
-		return -1;
-	}
-	nkeys = 1;
+	for (i = 0; i < c->nsni; i++)
+		if ((keys[i + 1] = load(c->sni[i].key)) == NULL)
+			return -1;
+	nkeys = 1 + c->nsni;
 	return 0;
 }
 

@@ -77,6 +77,7 @@ conf_defaults(struct conf *c)
 	c->penalty_forget = 3600;
 	c->penalty_exempt[0] = '\0';
 	c->passwd_upgrade[0] = '\0';
+	c->tls_ticket_rotate = 3600;
 	/* RFC 8314: passwords only inside TLS, but for local clients */
 	c->plaintext_always = 0;
 	snprintf(c->trusted_networks, sizeof(c->trusted_networks),
@@ -192,6 +193,25 @@ set_bool(int *dst, const char *v)
 	return 0;
 }
 
+/* "NAME CERT KEY" with absolute paths. */
+static int
+set_sni(struct conf *c, const char *v)
+{
+	struct conf_sni *e;
+	char name[128], cert[CONF_PATH_MAX], key[CONF_PATH_MAX];
+	int n = 0;
+
+	if (c->nsni >= MAX_SNI ||
+	    sscanf(v, "%127s %255s %255s %n", name, cert, key, &n) != 3 ||
+	    v[n] != '\0' || cert[0] != '/' || key[0] != '/')
+		return -1;
+	e = &c->sni[c->nsni++];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->cert, sizeof(e->cert), "%s", cert);
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	return 0;
+}
+
 /* "host:port", "[v6addr]:port", "*:port" or "port". */
 static int
 set_listen(struct conf *c, const char *v, int tls)
@@ -248,6 +268,10 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "tls_ciphersuites") == 0)
 		return set_str(c->tls_ciphersuites, sizeof(c->tls_ciphersuites),
 		    v);
+	if (strcmp(key, "tls_sni") == 0)
+		return set_sni(c, v);
+	if (strcmp(key, "tls_ticket_rotate") == 0)
+		return set_int(&c->tls_ticket_rotate, v, 0, 86400);
 	if (strcmp(key, "tls_groups") == 0)
 		return set_str(c->tls_groups, sizeof(c->tls_groups), v);
 	if (strcmp(key, "user") == 0)
@@ -426,6 +450,9 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 		if (any_tls && c->tls_cert[0] == '\0')
 			return set_err(err, errlen, where, lineno,
 			    "listen_tls needs tls_cert and tls_key");
+		if (c->nsni > 0 && c->tls_cert[0] == '\0')
+			return set_err(err, errlen, where, lineno,
+			    "tls_sni needs a default tls_cert and tls_key");
 	}
 	if (c->prefork > c->max_sessions)
 		c->prefork = c->max_sessions;

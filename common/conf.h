@@ -28,6 +28,14 @@ struct conf_listen {
 #define AUTH_BACKEND_PAM		2
 #define AUTH_MAX_BACKENDS		2
 
+/* An SNI certificate: tls_sni = NAME CERT KEY (NAME may be *.domain). */
+#define MAX_SNI		8
+struct conf_sni {
+	char	name[128];
+	char	cert[CONF_PATH_MAX];
+	char	key[CONF_PATH_MAX];
+};
+
 struct conf {
 	struct conf_listen listen[MAX_LISTENERS];
 	int	 nlisten;
@@ -50,6 +58,9 @@ struct conf {
 	char	 tls_ciphers[256];		/* TLS 1.2 cipher list */
 	char	 tls_ciphersuites[256];		/* TLS 1.3 suites */
 	char	 tls_groups[256];		/* key exchange groups */
+	struct conf_sni sni[MAX_SNI];
+	int	 nsni;
+	int	 tls_ticket_rotate;		/* seconds; 0 = no tickets */
 	int	 mbox_locks;			/* MBOX_LOCK_* */
 	int	 mbox_lock_timeout;		/* seconds */
 	int	 mbox_dotlock_stale;		/* seconds */

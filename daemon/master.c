@@ -49,6 +49,7 @@ static struct slot_env env;
 static int penalty_fds[2] = { -1, -1 };	/* reports from privpop-auth */
 static struct penalty_table *penalties;
 static int fail_streak;		/* slots that died without serving */
+static time_t tickets_rotated;
 static time_t spawn_pause_until;
 
 static void
@@ -401,8 +402,7 @@ reload(const struct master_opts *o, struct conf *c)
 	close(env.conf_fd);	/* slots hold their own copies */
 	env.conf_fd = snap;
 	/* Sessions in progress hold their own copy of the old context. */
-	if (env.tls_ctx != NULL)
-		SSL_CTX_free(env.tls_ctx);
+	tls_ctx_free(env.tls_ctx);
 	env.tls_ctx = ctx;
 	if (!systemd_sockets && !same_listeners(c, &nc)) {
 		for (i = 0; i < env.nlisten; i++)
@@ -565,11 +565,21 @@ master_run(const struct master_opts *o, struct conf *c)
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
 	    c->max_sessions);
 
+	tls_tickets_rotate();
+	tickets_rotated = time(NULL);
 	while (running) {
 		struct pollfd pfd[3];
 		unsigned char sig[16];
 		ssize_t n, i;
 
+		/* new ticket keys; idle slots (which hold the old ones)
+		 * are retired so new connections use them */
+		if (c->tls_ticket_rotate > 0 && env.tls_ctx != NULL &&
+		    time(NULL) - tickets_rotated >= c->tls_ticket_rotate) {
+			tls_tickets_rotate();
+			tickets_rotated = time(NULL);
+			new_control_pipe();
+		}
 		refill(c);
 		pfd[0].fd = sigpipe_fds[0];
 		pfd[0].events = POLLIN;

@@ -90,7 +90,7 @@ check_setup(const struct conf *c)
 			fprintf(stderr, "privpopd: TLS: %s\n", err);
 			bad++;
 		} else
-			SSL_CTX_free(ctx);
+			tls_ctx_free(ctx);
 	}
 	return bad;
 }

@@ -10,12 +10,17 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include "client.h"
+#include "log.h"
 #include "tls.h"
 #include "tls_keyproxy.h"
 
@@ -33,8 +38,8 @@ ssl_err(char *err, size_t errlen, const char *what)
 /* Does tls_key belong to tls_cert?  Checked in a child that exits
  * right after, so no copy of the key ever lives in the master's memory
  * (and so in the session children it forks). */
-int
-tls_check_key(const struct conf *c, char *err, size_t errlen)
+static int
+check_pair(const char *certf, const char *keyf, char *err, size_t errlen)
 {
 	int p[2], status;
 	pid_t pid;
@@ -57,12 +62,11 @@ tls_check_key(const struct conf *c, char *err, size_t errlen)
 		close(p[0]);
 		if (ctx == NULL)
 			ssl_err(e, sizeof(e), "SSL_CTX_new");
-		else if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert)
-		    != 1)
-			ssl_err(e, sizeof(e), c->tls_cert);
-		else if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
+		else if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1)
+			ssl_err(e, sizeof(e), certf);
+		else if (SSL_CTX_use_PrivateKey_file(ctx, keyf,
 		    SSL_FILETYPE_PEM) != 1)
-			ssl_err(e, sizeof(e), c->tls_key);
+			ssl_err(e, sizeof(e), keyf);
 		else if (SSL_CTX_check_private_key(ctx) != 1)
 			ssl_err(e, sizeof(e), "tls_key does not match tls_cert");
 		if (e[0] != '\0')
@@ -83,14 +87,136 @@ tls_check_key(const struct conf *c, char *err, size_t errlen)
 	return -1;
 }
 
-SSL_CTX *
-tls_ctx_new(const struct conf *c, char *err, size_t errlen)
+int
+tls_check_key(const struct conf *c, char *err, size_t errlen)
+{
+	int i;
+
+	if (check_pair(c->tls_cert, c->tls_key, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < c->nsni; i++)
+		if (check_pair(c->sni[i].cert, c->sni[i].key, err, errlen) ==
+		    -1)
+			return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Session tickets: keys made and rotated by the master; every session
+ * child inherits them at fork, so a ticket from one child resumes in
+ * another.  A child also holds the previous keys, to accept tickets
+ * issued before the last rotation (and renew them). */
+
+struct ticket_key {
+	unsigned char	name[16];
+	unsigned char	aes[32];
+	unsigned char	hmac[32];
+};
+
+#define TICKET_KEYS	3	/* current and two before it */
+
+static struct ticket_key tkeys[TICKET_KEYS];
+static int ntkeys;
+
+void
+tls_tickets_rotate(void)
+{
+	memmove(&tkeys[1], &tkeys[0], sizeof(tkeys[0]) * (TICKET_KEYS - 1));
+	if (RAND_bytes((unsigned char *)&tkeys[0], sizeof(tkeys[0])) != 1)
+		fatalx("RAND_bytes");
+	if (ntkeys < TICKET_KEYS)
+		ntkeys++;
+}
+
+static int
+ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	OSSL_PARAM params[3];
+	const struct ticket_key *k = NULL;
+	int i;
+
+	(void)ssl;
+	if (ntkeys == 0)
+		return enc ? -1 : 0;
+	if (enc) {
+		k = &tkeys[0];
+		memcpy(name, k->name, sizeof(k->name));
+		if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1 ||
+		    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+		    iv) != 1)
+			return -1;
+	} else {
+		for (i = 0; i < ntkeys; i++)
+			if (memcmp(name, tkeys[i].name, 16) == 0)
+				k = &tkeys[i];
+		if (k == NULL)
+			return 0;	/* unknown or expired: full handshake */
+		if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+		    iv) != 1)
+			return -1;
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    (void *)(uintptr_t)k->hmac, sizeof(k->hmac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		return -1;
+	/* an older key: accept, and issue a ticket under the current one */
+	return enc || k == &tkeys[0] ? 1 : 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* One context per certificate: the default and the tls_sni ones. */
+
+struct tls_server {
+	SSL_CTX		*sni[MAX_SNI];
+	char		 names[MAX_SNI][128];
+	int		 nsni;
+};
+
+static int server_idx = -1;
+
+/* "mail.example.org" matches itself; "*.example.org" one label. */
+static int
+name_match(const char *pattern, const char *name)
+{
+	const char *dot;
+
+	if (strcasecmp(pattern, name) == 0)
+		return 1;
+	if (pattern[0] != '*' || pattern[1] != '.' ||
+	    (dot = strchr(name, '.')) == NULL || dot == name)
+		return 0;
+	return strcasecmp(pattern + 1, dot) == 0;
+}
+
+static int
+servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const struct tls_server *srv = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	int i;
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < srv->nsni; i++)
+		if (name_match(srv->names[i], name)) {
+			SSL_set_SSL_CTX(ssl, srv->sni[i]);
+			break;
+		}
+	return SSL_TLSEXT_ERR_OK;	/* else the default certificate */
+}
+
+static SSL_CTX *
+ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
+    size_t errlen)
 {
 	SSL_CTX *ctx;
 	EVP_PKEY *proxy;
 
-	if (tls_check_key(c, err, errlen) == -1)
-		return NULL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		ssl_err(err, errlen, "SSL_CTX_new");
 		return NULL;
@@ -99,9 +225,16 @@ tls_ctx_new(const struct conf *c, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	/* no server-side cache: resumption is by tickets only */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (c->tls_ticket_rotate > 0) {
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+		SSL_CTX_set_timeout(ctx, (long)c->tls_ticket_rotate *
+		    (TICKET_KEYS - 1));
+	} else
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	/* no RSA key exchange: the key holder only ever signs */
 	if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers[0] != '\0' ?
 	    c->tls_ciphers : TLS_DEFAULT_CIPHERS) != 1) {
@@ -118,12 +251,12 @@ tls_ctx_new(const struct conf *c, char *err, size_t errlen)
 		ssl_err(err, errlen, "tls_groups");
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
-		ssl_err(err, errlen, c->tls_cert);
+	if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1) {
+		ssl_err(err, errlen, certf);
 		goto fail;
 	}
 	/* the stand-in key: the real one stays in privpop-auth */
-	if ((proxy = keyproxy_new(SSL_CTX_get0_certificate(ctx), 0, err,
+	if ((proxy = keyproxy_new(SSL_CTX_get0_certificate(ctx), keyidx, err,
 	    errlen)) == NULL)
 		goto fail;
 	if (SSL_CTX_use_PrivateKey(ctx, proxy) != 1) {
@@ -136,6 +269,62 @@ tls_ctx_new(const struct conf *c, char *err, size_t errlen)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *
+tls_ctx_new(const struct conf *c, char *err, size_t errlen)
+{
+	struct tls_server *srv;
+	SSL_CTX *ctx;
+	int i;
+
+	if (tls_check_key(c, err, errlen) == -1)
+		return NULL;
+	if ((ctx = ctx_for(c, c->tls_cert, 0, err, errlen)) == NULL)
+		return NULL;
+	if (server_idx == -1)
+		server_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+		    NULL);
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    SSL_CTX_set_ex_data(ctx, server_idx, srv) != 1) {
+		free(srv);
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* key index i + 1: privpop-auth loads the SNI keys in this order */
+	for (i = 0; i < c->nsni; i++) {
+		if ((srv->sni[i] = ctx_for(c, c->sni[i].cert, i + 1, err,
+		    errlen)) == NULL) {
+			tls_ctx_free(ctx);
+			return NULL;
+		}
+		snprintf(srv->names[i], sizeof(srv->names[i]), "%s",
+		    c->sni[i].name);
+		srv->nsni++;
+	}
+	if (srv->nsni > 0) {
+		SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(ctx, srv);
+	}
+	return ctx;
+}
+
+void
+tls_ctx_free(SSL_CTX *ctx)
+{
+	struct tls_server *srv;
+	int i;
+
+	if (ctx == NULL)
+		return;
+	if (server_idx != -1 &&
+	    (srv = SSL_CTX_get_ex_data(ctx, server_idx)) != NULL) {
+		for (i = 0; i < srv->nsni; i++)
+			SSL_CTX_free(srv->sni[i]);
+		free(srv);
+	}
+	SSL_CTX_free(ctx);
 }
 
 static long

@@ -19,7 +19,13 @@ struct client;
  * tls_keyproxy.h): TLS 1.2 and 1.3 only.  NULL (with err set) on
  * failure. */
 SSL_CTX	*tls_ctx_new(const struct conf *, char *err, size_t errlen);
-/* Whether tls_key matches tls_cert (checked in a short-lived child). */
+/* Free a context made by tls_ctx_new (and its SNI contexts). */
+void	 tls_ctx_free(SSL_CTX *);
+/* Master: make a new session-ticket key (the old ones stay usable for
+ * TICKET_KEYS - 1 more rotations).  Children forked later get them. */
+void	 tls_tickets_rotate(void);
+/* Whether tls_key matches tls_cert, and each tls_sni pair (checked in a
+ * short-lived child). */
 int	 tls_check_key(const struct conf *, char *err, size_t errlen);
 /* Handshake on the client's descriptors; 0 or -1 (reason in err). */
 int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
