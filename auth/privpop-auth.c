@@ -33,6 +33,7 @@
 #include "penalty.h"
 #include "scram.h"
 #include "tls_keys.h"
+#include "tls_keys_fd.h"
 #include "upgrade.h"
 #include "privdrop.h"
 #include "verify.h"
@@ -529,9 +530,9 @@ main(int argc, char *argv[])
 	size_t i;
 	char err[512];
 	struct msg m;
-	int ch, status, from_fd = 0, penalty_fds = 0;
+	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0;
 
-	while ((ch = getopt(argc, argv, "c:deFP")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFKP")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -548,8 +549,11 @@ main(int argc, char *argv[])
 		case 'P':
 			penalty_fds = 1;
 			break;
+		case 'K':
+			tls_fd = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deFP]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFKP]\n");
 			return 2;
 		}
 	}
@@ -573,8 +577,11 @@ main(int argc, char *argv[])
 	/* no core file or ptrace of a process that holds passwords */
 	priv_limit(0, 0);
 	signal(SIGPIPE, SIG_IGN);
-	if (tlskeys_load(&conf) == -1)
+	/* -K: the TLS keys privpopd checked, on fd 7 */
+	if (tlskeys_load(&conf, tls_fd ? TLS_KEYS_FD : -1) == -1)
 		fatalx("cannot load the TLS key");
+	if (tls_fd)
+		close(TLS_KEYS_FD);
 	make_stamp();
 	send_hello();
 

@@ -7,9 +7,14 @@
 /* the raw RSA and ECDSA operations the session's stand-in key needs */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <sys/stat.h>
+
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
@@ -17,6 +22,9 @@
 
 #include "log.h"
 #include "tls_keys.h"
+
+/* Bytes of all key files together, far above real keys. */
+#define TLS_KEYS_MAX	(1024 * 1024)
 
 static EVP_PKEY *keys[1 + MAX_SNI];
 static int nkeys, signs;
@@ -38,21 +46,59 @@ load(const char *path)
 	return k;
 }
 
+/* The master's snapshot: the key files as they were checked, in order.
+ * Read with pread (the description, and its offset, is shared). */
+static int
+load_snapshot(int fd, int want)
+{
+	struct stat st;
+	unsigned char *b;
+	BIO *bio;
+	size_t got = 0;
+	ssize_t n;
+	int i, r = 0;
+
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size > TLS_KEYS_MAX || (b = malloc((size_t)st.st_size)) ==
+	    NULL)
+		return -1;
+	while (got < (size_t)st.st_size && (n = pread(fd, b + got,
+	    (size_t)st.st_size - got, (off_t)got)) > 0)
+		got += (size_t)n;
+	if ((bio = BIO_new_mem_buf(b, (int)got)) == NULL)
+		r = -1;
+	for (i = 0; r == 0 && i < want; i++)
+		if ((keys[i] = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+		    NULL)) == NULL)
+			r = -1;
+	BIO_free(bio);
+	OPENSSL_cleanse(b, got);
+	free(b);
+	return r;
+}
+
 /* Index 0 is tls_key, then the tls_sni keys in order (as privpopd
  * numbers its stand-in keys). */
 int
-tlskeys_load(const struct conf *c)
+tlskeys_load(const struct conf *c, int snapshot_fd)
 {
 	int i;
 
 	if (c->tls_key[0] == '\0')
 		return 0;
+	nkeys = 1 + c->nsni;
+	if (snapshot_fd != -1) {
+		if (load_snapshot(snapshot_fd, nkeys) == -1) {
+			log_warnx("cannot read the TLS key snapshot");
+			return -1;
+		}
+		return 0;
+	}
 	if ((keys[0] = load(c->tls_key)) == NULL)
 		return -1;
 	for (i = 0; i < c->nsni; i++)
 		if ((keys[i + 1] = load(c->sni[i].key)) == NULL)
 			return -1;
-	nkeys = 1 + c->nsni;
 	return 0;
 }
 

@@ -12,8 +12,9 @@
  * one; a few more cover a retried STLS. */
 #define TLS_MAX_SIGNS	4
 
-/* Load tls_key (index 0) when TLS is configured; 0 or -1. */
-int	tlskeys_load(const struct conf *);
+/* Load the keys when TLS is configured: from the master's snapshot
+ * (fd, see daemon/tls.h) or, with -1, from the files; 0 or -1. */
+int	tlskeys_load(const struct conf *, int snapshot_fd);
 /* Answer one MSG_AUTH_TLS_SIGN on sock; dies on a malformed request. */
 void	tlskeys_sign(int sock, struct msg *);
 

@@ -386,13 +386,13 @@ reload(const struct master_opts *o, struct conf *c)
 	uid_t uid;
 	gid_t gid;
 	SSL_CTX *ctx = NULL;
-	int snap = -1;
+	int snap = -1, kfd = -1;
 
 	if (conf_load_snapshot(&nc, o->conffile, &snap, err,
 	    sizeof(err)) == -1 ||
 	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1 ||
 	    (nc.tls_cert[0] != '\0' &&
-	    (ctx = tls_ctx_new(&nc, err, sizeof(err))) == NULL)) {
+	    (ctx = tls_ctx_new(&nc, &kfd, err, sizeof(err))) == NULL)) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    err);
 		if (snap != -1)
@@ -404,6 +404,9 @@ reload(const struct master_opts *o, struct conf *c)
 	/* Sessions in progress hold their own copy of the old context. */
 	tls_ctx_free(env.tls_ctx);
 	env.tls_ctx = ctx;
+	if (env.tls_keys_fd != -1)
+		close(env.tls_keys_fd);
+	env.tls_keys_fd = kfd;
 	if (!systemd_sockets && !same_listeners(c, &nc)) {
 		for (i = 0; i < env.nlisten; i++)
 			close(env.listen_fds[i]);
@@ -525,10 +528,12 @@ master_run(const struct master_opts *o, struct conf *c)
 	int running = 1;
 
 	memset(&env, 0, sizeof(env));
+	env.tls_keys_fd = -1;
 	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (c->tls_cert[0] != '\0' &&
-	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
+	    (env.tls_ctx = tls_ctx_new(c, &env.tls_keys_fd, err,
+	    sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((env.nlisten = inherit_listeners(env.listen_fds,
 	    env.listen_tls)) == 0 &&
@@ -625,6 +630,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	char err[512];
 
 	memset(&env, 0, sizeof(env));
+	env.tls_keys_fd = -1;
 	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (!priv_is_root())
@@ -637,7 +643,8 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.status_fd = env.control_fd = -1;
 	env.penalty_report_fd = env.penalty_table_fd = -1;	/* no master */
 	if (c->tls_cert[0] != '\0' &&
-	    (env.tls_ctx = tls_ctx_new(c, err, sizeof(err))) == NULL)
+	    (env.tls_ctx = tls_ctx_new(c, &env.tls_keys_fd, err,
+	    sizeof(err))) == NULL)
 		fatalx("%s", err);
 	set_nonblock(0);
 	set_nonblock(1);

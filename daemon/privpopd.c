@@ -44,7 +44,7 @@ check_setup(const struct conf *c)
 	struct stat st;
 	SSL_CTX *ctx;
 	char err[512];
-	int bad = 0, i;
+	int bad = 0, i, kfd;
 
 	for (i = 0; i < c->nlisten; i++) {
 		struct addrinfo hints, *res;
@@ -86,11 +86,13 @@ check_setup(const struct conf *c)
 		bad++;
 	}
 	if (c->tls_cert[0] != '\0') {
-		if ((ctx = tls_ctx_new(c, err, sizeof(err))) == NULL) {
+		if ((ctx = tls_ctx_new(c, &kfd, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "privpopd: TLS: %s\n", err);
 			bad++;
-		} else
+		} else {
 			tls_ctx_free(ctx);
+			close(kfd);
+		}
 	}
 	return bad;
 }

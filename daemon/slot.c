@@ -27,9 +27,10 @@
 #include "session.h"
 #include "slot.h"
 #include "tls_keyproxy.h"
+#include "tls_keys_fd.h"
 
-/* Where descriptors wait before dup2 puts them on 3..6. */
-#define HELPER_FD_TOP	(PENALTY_TABLE_FD + 1)
+/* Where descriptors wait before dup2 puts them on 3..7. */
+#define HELPER_FD_TOP	(TLS_KEYS_FD + 1)
 
 /* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
  * no helper inherits the client socket in inetd mode. */
@@ -53,7 +54,7 @@ spawn_auth(const struct slot_env *env)
 {
 	char *argv[8];
 	char *envp[PRIV_ENV_MAX];
-	int sv[2], argc = 0, sock, cfd, rfd, tfd;
+	int sv[2], argc = 0, sock, cfd, rfd, tfd, kfd;
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
@@ -63,6 +64,8 @@ spawn_auth(const struct slot_env *env)
 	argv[argc++] = "-F";
 	if (env->penalty_table_fd != -1)
 		argv[argc++] = "-P";
+	if (env->tls_keys_fd != -1)
+		argv[argc++] = "-K";
 	if (env->foreground)
 		argv[argc++] = "-e";
 	if (env->conf->log_debug)
@@ -87,10 +90,14 @@ spawn_auth(const struct slot_env *env)
 		    dup2(rfd, PENALTY_REPORT_FD) == -1 ||
 		    dup2(tfd, PENALTY_TABLE_FD) == -1))
 			_exit(127);
+		if (env->tls_keys_fd != -1 &&
+		    ((kfd = fcntl(env->tls_keys_fd, F_DUPFD, HELPER_FD_TOP)) ==
+		    -1 || dup2(kfd, TLS_KEYS_FD) == -1))
+			_exit(127);
 		if (dup2(sock, IPC_CHILD_FD) == -1 ||
 		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
 			_exit(127);
-		closefrom(PENALTY_TABLE_FD + 1);
+		closefrom(TLS_KEYS_FD + 1);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		execve(env->conf->auth_helper, argv, envp);
@@ -200,6 +207,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 		close(env->penalty_report_fd);
 	if (env->penalty_table_fd != -1)
 		close(env->penalty_table_fd);
+	if (env->tls_keys_fd != -1)
+		close(env->tls_keys_fd);
 
 	/* Drop before touching anything from the network. */
 	if (priv_is_root())

@@ -22,6 +22,7 @@ struct slot_env {
 	int		 listen_tls[MAX_LISTENERS];	/* implicit TLS */
 	int		 nlisten;
 	SSL_CTX		*tls_ctx;	/* NULL without tls_cert */
+	int		 tls_keys_fd;	/* key snapshot for privpop-auth */
 	int		 status_fd;	/* write end to the master, or -1 */
 	int		 penalty_report_fd;	/* for privpop-auth, or -1 */
 	int		 penalty_table_fd;	/* for privpop-auth, or -1 */

@@ -1,12 +1,15 @@
 /*
- * tls_ctx_new() runs as root in the master (it reads the private key);
+ * tls_ctx_new() runs as root in the master (a short-lived child of it
+ * reads and checks the private key);
  * tls_accept() runs unprivileged in the session child.
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -35,11 +38,36 @@ ssl_err(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
-/* Does tls_key belong to tls_cert?  Checked in a child that exits
- * right after, so no copy of the key ever lives in the master's memory
- * (and so in the session children it forks). */
+/* Does keyf belong to certf?  Checked in a child that exits right
+ * after, so no copy of the key ever lives in the master's memory (and so
+ * in the session children it forks).  The child also appends the key
+ * file's bytes to keys_fd, the snapshot privpop-auth reads: what was
+ * checked is what is used, even if the file changes before a reload. */
+/* In the checking child only. */
 static int
-check_pair(const char *certf, const char *keyf, char *err, size_t errlen)
+append_file(const char *path, int out)
+{
+	unsigned char b[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd == -1)
+		return -1;
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		if (write(out, b, (size_t)n) != n) {
+			r = -1;
+			break;
+		}
+	if (n == -1 || write(out, "\n", 1) != 1)
+		r = -1;
+	close(fd);
+	OPENSSL_cleanse(b, sizeof(b));
+	return r;
+}
+
+static int
+check_pair(const char *certf, const char *keyf, int keys_fd, char *err,
+    size_t errlen)
 {
 	int p[2], status;
 	pid_t pid;
@@ -69,6 +97,8 @@ check_pair(const char *certf, const char *keyf, char *err, size_t errlen)
 			ssl_err(e, sizeof(e), keyf);
 		else if (SSL_CTX_check_private_key(ctx) != 1)
 			ssl_err(e, sizeof(e), "tls_key does not match tls_cert");
+		else if (append_file(keyf, keys_fd) == -1)
+			snprintf(e, sizeof(e), "%s: %s", keyf, strerror(errno));
 		if (e[0] != '\0')
 			(void)!write(p[1], e, strlen(e));
 		_exit(e[0] != '\0');
@@ -90,15 +120,39 @@ check_pair(const char *certf, const char *keyf, char *err, size_t errlen)
 int
 tls_check_key(const struct conf *c, char *err, size_t errlen)
 {
-	int i;
+	int fd = tls_keys_snapshot(c, err, errlen);
 
-	if (check_pair(c->tls_cert, c->tls_key, err, errlen) == -1)
+	if (fd == -1)
 		return -1;
-	for (i = 0; i < c->nsni; i++)
-		if (check_pair(c->sni[i].cert, c->sni[i].key, err, errlen) ==
-		    -1)
-			return -1;
+	close(fd);
 	return 0;
+}
+
+int
+tls_keys_snapshot(const struct conf *c, char *err, size_t errlen)
+{
+	int fd = memfd_create("privpop-tls-keys", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING), i;
+
+	if (fd == -1) {
+		snprintf(err, errlen, "memfd: %s", strerror(errno));
+		return -1;
+	}
+	if (check_pair(c->tls_cert, c->tls_key, fd, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < c->nsni; i++)
+		if (check_pair(c->sni[i].cert, c->sni[i].key, fd, err,
+		    errlen) == -1)
+			goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
+		snprintf(err, errlen, "memfd seal: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -272,16 +326,18 @@ fail:
 }
 
 SSL_CTX *
-tls_ctx_new(const struct conf *c, char *err, size_t errlen)
+tls_ctx_new(const struct conf *c, int *keys_fd_r, char *err, size_t errlen)
 {
 	struct tls_server *srv;
 	SSL_CTX *ctx;
 	int i;
 
-	if (tls_check_key(c, err, errlen) == -1)
+	if ((*keys_fd_r = tls_keys_snapshot(c, err, errlen)) == -1)
 		return NULL;
-	if ((ctx = ctx_for(c, c->tls_cert, 0, err, errlen)) == NULL)
+	if ((ctx = ctx_for(c, c->tls_cert, 0, err, errlen)) == NULL) {
+		close(*keys_fd_r);
 		return NULL;
+	}
 	if (server_idx == -1)
 		server_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
 		    NULL);
@@ -289,6 +345,7 @@ tls_ctx_new(const struct conf *c, char *err, size_t errlen)
 	    SSL_CTX_set_ex_data(ctx, server_idx, srv) != 1) {
 		free(srv);
 		SSL_CTX_free(ctx);
+		close(*keys_fd_r);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -297,6 +354,7 @@ tls_ctx_new(const struct conf *c, char *err, size_t errlen)
 		if ((srv->sni[i] = ctx_for(c, c->sni[i].cert, i + 1, err,
 		    errlen)) == NULL) {
 			tls_ctx_free(ctx);
+			close(*keys_fd_r);
 			return NULL;
 		}
 		snprintf(srv->names[i], sizeof(srv->names[i]), "%s",

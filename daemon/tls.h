@@ -16,9 +16,10 @@ struct client;
 #define TLS_DEFAULT_CIPHERS	"HIGH:!aNULL:!kRSA:!PSK:!SRP:!CAMELLIA:!ARIA"
 
 /* A server context from tls_cert, with a stand-in for tls_key (see
- * tls_keyproxy.h): TLS 1.2 and 1.3 only.  NULL (with err set) on
- * failure. */
-SSL_CTX	*tls_ctx_new(const struct conf *, char *err, size_t errlen);
+ * tls_keyproxy.h): TLS 1.2 and 1.3 only; *keys_fd_r gets the key
+ * snapshot (tls_keys_snapshot).  NULL (with err set) on failure. */
+SSL_CTX	*tls_ctx_new(const struct conf *, int *keys_fd_r, char *err,
+	    size_t errlen);
 /* Free a context made by tls_ctx_new (and its SNI contexts). */
 void	 tls_ctx_free(SSL_CTX *);
 /* Master: make a new session-ticket key (the old ones stay usable for
@@ -27,6 +28,10 @@ void	 tls_tickets_rotate(void);
 /* Whether tls_key matches tls_cert, and each tls_sni pair (checked in a
  * short-lived child). */
 int	 tls_check_key(const struct conf *, char *err, size_t errlen);
+/* The same checks; on success a sealed memfd with the key files' bytes
+ * (tls_key, then the tls_sni keys), written by the checking children:
+ * the master hands it to privpop-auth without reading it. */
+int	 tls_keys_snapshot(const struct conf *, char *err, size_t errlen);
 /* Handshake on the client's descriptors; 0 or -1 (reason in err). */
 int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "no". */
