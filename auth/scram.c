@@ -79,9 +79,13 @@ scram_parse_stored(const char *s, struct scram_keys *k)
 	long n;
 	int i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		if ((s = field(s, f[i], sizeof(f[i]))) == NULL)
 			return -1;
+		/* three separators, and none after the last field */
+		if ((i < 3) != (s[-1] == ','))
+			return -1;
+	}
 	if (*s != '\0' ||
 	    parse_uint(f[0], strlen(f[0]), 4096, 10000000, &iter) == -1)
 		return -1;
@@ -188,9 +192,12 @@ scram_server_first(struct scram_state *st, const char *client_first,
 	    scram_client_user(client_first, st->user, sizeof(st->user)) == -1)
 		return -1;
 	/* "n=user,r=nonce" and nothing else (no extensions) */
-	if ((r = strstr(b, ",r=")) == NULL || strchr(r + 3, ',') != NULL ||
-	    r[3] == '\0' || strlen(b) >= sizeof(st->first_bare))
+	if ((r = strchr(b, ',')) == NULL || strncmp(r, ",r=", 3) != 0 ||
+	    strchr(r + 3, ',') != NULL || r[3] == '\0' ||
+	    strlen(b) >= sizeof(st->first_bare))
 		return -1;
+	/* the channel binding flag is echoed in c= of the client-final */
+	st->gs2 = client_first[0];
 	snprintf(st->first_bare, sizeof(st->first_bare), "%s", b);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return -1;
@@ -237,9 +244,10 @@ scram_server_final(struct scram_state *st, const char *cf, char *out,
 	if (st->step != 1)
 		return 0;
 	st->step = 2;
-	/* c=biws (base64 of "n,,") or eSws ("y,,"), r=<our nonce>, p=... */
-	if ((strncmp(cf, "c=biws,", 7) != 0 && strncmp(cf, "c=eSws,", 7) != 0)
-	    || strncmp(cf + 7, "r=", 2) != 0 ||
+	/* c= is the base64 of the GS2 header sent first: "n,," is biws,
+	 * "y,," eSws (RFC 5802 section 7); then r=<our nonce>, p=... */
+	if (strncmp(cf, st->gs2 == 'y' ? "c=eSws," : "c=biws,", 7) != 0 ||
+	    strncmp(cf + 7, "r=", 2) != 0 ||
 	    strncmp(cf + 9, st->nonce, strlen(st->nonce)) != 0 ||
 	    strncmp(cf + 9 + strlen(st->nonce), ",p=", 3) != 0)
 		return 0;

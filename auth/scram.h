@@ -27,6 +27,7 @@ struct scram_keys {
 
 struct scram_state {
 	int			step;		/* 0 new, 1 sent first, 2 done */
+	char			gs2;		/* 'n' or 'y' */
 	struct scram_keys	keys;
 	int			valid;		/* a real user with keys */
 	char			user[128 + 1];

@@ -85,7 +85,8 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 	char *text = NULL, *line, *end;
 	size_t len, ulen = strlen(user), hlen = strlen(old_hash);
 	struct stat st;
-	int fd = -1, out = -1, r = -1, dirfd;
+	int fd = -1, out = -1, r = -1, dirfd, changed = 0, quiet = 0;
+	size_t pfx = 0;
 
 	if (prefix == NULL ||
 	    crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof(setting)) ==
@@ -101,14 +102,19 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 		if ((end = memchr(line, '\n', (size_t)(text + len - line))) ==
 		    NULL)
 			end = text + len;
-		if ((size_t)(end - line) > ulen + hlen + 1 &&
-		    strncmp(line, user, ulen) == 0 && line[ulen] == ':' &&
-		    strncmp(line + ulen + 1, old_hash, hlen) == 0 &&
-		    line[ulen + 1 + hlen] == ':')
+		if ((size_t)(end - line) <= ulen + hlen + 1 ||
+		    strncmp(line, user, ulen) != 0 || line[ulen] != ':')
+			continue;
+		/* the hash may be written {CRYPT}$1$... (kept on rewrite) */
+		pfx = strncmp(line + ulen + 1, "{CRYPT}", 7) == 0 ? 7 : 0;
+		if ((size_t)(end - line) > ulen + 1 + pfx + hlen &&
+		    strncmp(line + ulen + 1 + pfx, old_hash, hlen) == 0 &&
+		    line[ulen + 1 + pfx + hlen] == ':')
 			break;
 	}
 	if (line >= text + len) {
 		log_info("hash upgrade of %s skipped: entry changed", user);
+		quiet = 1;	/* said why; errno has nothing to add */
 		goto done;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.privpop-upgrade", path) >=
@@ -121,7 +127,7 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 	    fchmod(out, st.st_mode & 07777) == -1)
 		goto done;
 	{
-		size_t before = (size_t)(line - text) + ulen + 1;
+		size_t before = (size_t)(line - text) + ulen + 1 + pfx;
 		size_t after = before + hlen;
 
 		if (write(out, text, before) != (ssize_t)before ||
@@ -149,12 +155,13 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 	}
 	log_info("upgraded the password hash of %s to %s", user, scheme);
 	r = 0;
+	changed = 1;
 done:
-	if (r == -1)
+	if (r == -1 && !quiet)
 		log_warn("hash upgrade of %s in %s", user, path);
 	if (out != -1) {
 		close(out);
-		if (r == -1)
+		if (!changed)
 			unlink(tmp);
 	}
 	if (fd != -1)

@@ -85,6 +85,9 @@ penalty_apply(struct penalty_table *t, const struct penalty_report *r,
 		memset(&t->e[i], 0, sizeof(t->e[i]));
 		memcpy(t->e[i].addr, addr, sizeof(addr));
 	}
+	if ((uint32_t)now - t->e[i].last > (t->forget ? t->forget :
+	    PENALTY_DEFAULT_FORGET))
+		t->e[i].fails = 0;	/* the old failures are forgotten */
 	if (t->e[i].fails < UINT32_MAX)
 		t->e[i].fails++;
 	t->e[i].last = (uint32_t)now;

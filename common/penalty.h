@@ -28,8 +28,12 @@ struct penalty_entry {
 };
 
 struct penalty_table {
+	uint32_t	forget;		/* auth_penalty_forget; 0 = default */
 	struct penalty_entry e[PENALTY_SLOTS];
 };
+
+/* The default of auth_penalty_forget, in seconds. */
+#define PENALTY_DEFAULT_FORGET	3600
 
 /* One report from privpop-auth to the master (atomic pipe write). */
 struct penalty_report {
@@ -44,7 +48,8 @@ struct penalty_report {
 
 /* Master: a new shared table; returns the memfd and maps it at *t_r. */
 int	penalty_create(struct penalty_table **t_r);
-/* Master: apply a report at time now. */
+/* Master: apply a report at time now.  A failure after a quiet spell
+ * longer than t->forget starts the count afresh. */
 void	penalty_apply(struct penalty_table *, const struct penalty_report *,
 	    time_t now);
 /* privpop-auth: map the table read-only (NULL on failure). */

@@ -426,6 +426,7 @@ reload(const struct master_opts *o, struct conf *c)
 		*c = nc;
 	if (slots_alloc(c) == -1)
 		fatal("slots");
+	penalties->forget = (uint32_t)c->penalty_forget;
 	env.uid = uid;
 	env.gid = gid;
 	new_control_pipe();
@@ -559,6 +560,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		fatal("penalty table");
 	set_nonblock(penalty_fds[0]);
 	env.penalty_report_fd = penalty_fds[1];
+	penalties->forget = (uint32_t)c->penalty_forget;
 	new_control_pipe();
 	if (slots_alloc(c) == -1)
 		fatal("slots");

@@ -26,7 +26,7 @@ esac
 [ "$secs" -ge 1 ] || secs=1
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_conf \
-    fuzz_maildir_name fuzz_mbox_parse"
+    fuzz_maildir_name fuzz_mbox_parse fuzz_sasl"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -42,13 +42,14 @@ srcs_for() {
 	fuzz_conf)	echo "common/conf.c common/numparse.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/wire.c common/buf.c common/numparse.c common/log.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
+	fuzz_sasl)	echo "common/base64.c auth/scram.c common/numparse.c" ;;
 	*)		return 1 ;;
 	esac
 }
 
 libs_for() {
 	case $1 in
-	fuzz_maildir_name|fuzz_mbox_parse) echo "-lcrypto" ;;
+	fuzz_maildir_name|fuzz_mbox_parse|fuzz_sasl) echo "-lcrypto" ;;
 	*)		echo "" ;;
 	esac
 }
