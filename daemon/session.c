@@ -65,6 +65,7 @@ session_end(const char *how)
 	char tls[96];
 
 	client_flush(&s.cl);
+	tls_close(&s.cl);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	dur = (double)(now.tv_sec - s.start.tv_sec) +
 	    (double)(now.tv_nsec - s.start.tv_nsec) / 1e9;

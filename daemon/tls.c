@@ -477,10 +477,35 @@ tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)
 }
 
 void
+tls_close(struct client *c)
+{
+	int i;
+
+	if (c->ssl == NULL || !SSL_is_init_finished(c->ssl))
+		return;
+	/* send close_notify (RFC 8446 6.1) so the client can tell a
+	 * complete session from a cut one; the peer's reply is not waited
+	 * for */
+	for (i = 0; i < 3; i++) {
+		int r = SSL_shutdown(c->ssl);
+		struct pollfd p;
+
+		if (r >= 0 || SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_WRITE)
+			break;
+		p.fd = c->wfd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, 1000) <= 0)
+			break;
+	}
+}
+
+void
 tls_describe(const struct client *c, char *out, size_t outlen)
 {
 	if (c->ssl == NULL)
 		snprintf(out, outlen, "no");
+	else if (!SSL_is_init_finished(c->ssl))
+		snprintf(out, outlen, "failed");
 	else
 		snprintf(out, outlen, "%s/%s", SSL_get_version(c->ssl),
 		    SSL_get_cipher_name(c->ssl));

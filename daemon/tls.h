@@ -34,7 +34,9 @@ int	 tls_check_key(const struct conf *, char *err, size_t errlen);
 int	 tls_keys_snapshot(const struct conf *, char *err, size_t errlen);
 /* Handshake on the client's descriptors; 0 or -1 (reason in err). */
 int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
-/* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "no". */
+/* Flush and send close_notify when a handshake completed. */
+void	 tls_close(struct client *);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384", "failed" (handshake) or "no". */
 void	 tls_describe(const struct client *, char *out, size_t outlen);
 
 #endif

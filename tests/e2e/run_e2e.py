@@ -24,6 +24,7 @@ import e2e_util as U  # noqa: E402
 import tests_pop3  # noqa: E402,F401  (registers tests)
 import tests_system  # noqa: E402,F401
 import tests_mbox  # noqa: E402,F401
+import tests_tls  # noqa: E402,F401
 import tests_auth  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
