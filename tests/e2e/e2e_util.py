@@ -22,6 +22,10 @@ class TestFailure(Exception):
     """A check failed; the message is the reason printed after FAIL."""
 
 
+class TestSkip(Exception):
+    """The test cannot run in this environment; the message says why."""
+
+
 class Skip(Exception):
     """Not applicable here (only raised where the brief allows it)."""
 

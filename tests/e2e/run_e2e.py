@@ -151,7 +151,9 @@ def main():
     U.set_subreaper()
     ctx = Context(build_dir, args.keep)
     ctx.setup()
-    passed = failed = 0
+    passed = failed = skipped = 0
+    if args.sanitizers:
+        os.environ["PRIVPOP_E2E_SANITIZERS"] = "1"
     t0 = time.monotonic()
     for name, fn in TESTS:
         if args.select and not any(s in name for s in args.select):
@@ -161,6 +163,11 @@ def main():
         try:
             fn(ctx)
             ok = True
+        except U.TestSkip as e:
+            print("SKIP %s: %s" % (name, e), flush=True)
+            skipped += 1
+            ctx.end_test(False)
+            continue
         except U.TestFailure as e:
             reason = str(e)
         except U.Pop3Error as e:
@@ -184,7 +191,7 @@ def main():
         ctx.end_test(not ok)
         sys.stdout.flush()
     ctx.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.stderr.write("(e2e took %.1fs)\n" % (time.monotonic() - t0))
     return 1 if failed else 0
 

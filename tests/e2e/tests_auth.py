@@ -393,6 +393,10 @@ def pam_wrapper_daemon(ctx, name, user, pw, uid, first_valid_uid):
 @test("auth_pam_wrapper_matrix")
 def t_pam_wrapper(ctx):
     check(ctx.is_root, "the PAM tests need root")
+    if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
+        # pam_wrapper dlopens libc with RTLD_DEEPBIND, which the ASan
+        # runtime refuses; the plain build of the suite runs this test
+        raise U.TestSkip("pam_wrapper cannot load under AddressSanitizer")
     user, pw, uid = "ppmatrix", "Matrix-pw-8812", 61001
     d = pam_wrapper_daemon(ctx, "pamwrap", user, pw, uid, 1000)
     c, _ = A.greet(d)

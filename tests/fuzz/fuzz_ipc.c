@@ -18,14 +18,20 @@ static struct msg m;	/* 16 KiB: keep off the stack */
 
 enum { G_U32, G_U64, G_STR, G_STR2 };
 
-/* Declared payload layouts: 'u' u32, 'q' u64, 's' str. */
+/* Declared payload layouts: 'u' u32, 'q' u64, 's' str, 'b' bytes. */
 static const char *const layout[MSG_TYPE_COUNT] = {
 	[MSG_SESSION_HELLO] = "uus",
 	[MSG_AUTH_LOGIN] = "sss",
 	[MSG_AUTH_APOP] = "sss",
+	[MSG_AUTH_CRAM] = "sss",
+	[MSG_AUTH_SCRAM_FIRST] = "ss",
+	[MSG_AUTH_SCRAM_FINAL] = "s",
+	[MSG_SESSION_SASL_CHALLENGE] = "s",
+	[MSG_AUTH_TLS_SIGN] = "uuub",
+	[MSG_SESSION_TLS_SIGNED] = "b",
 	[MSG_SESSION_AUTH_OK] = "s",
 	[MSG_SESSION_AUTH_FAIL] = "u",
-	[MSG_STORE_INIT] = "ss",
+	[MSG_STORE_INIT] = "ssuuus",
 	[MSG_SESSION_STORE_READY] = "uq",
 	[MSG_STORE_STAT] = "",
 	[MSG_STORE_LIST] = "u",
@@ -118,12 +124,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *l = layout[m.type];
 			int si = 0, ok = 1;
 
-			for (; ok && *l != '\0'; l++) {
+			/* a type added without a layout here: walk nothing */
+			for (; ok && l != NULL && *l != '\0'; l++) {
 				if (*l == 'u')
 					ok = get(G_U32, 0) == 0;
 				else if (*l == 'q')
 					ok = get(G_U64, 0) == 0;
-				else
+				else if (*l == 'b') {
+					const unsigned char *bp;
+					size_t bl, at = m.rpos;
+
+					ok = msg_get_bytes(&m, &bp, &bl,
+					    IPC_MAX_PAYLOAD) == 0;
+					if (ok && (bp != m.data + at + 4 ||
+					    m.rpos != at + 4 + bl ||
+					    m.rpos > m.len))
+						abort();
+				} else
 					ok = get(G_STR, str_max[si++ % 3]) == 0;
 			}
 			(void)ok;

@@ -1,0 +1,897 @@
+/*
+ * popload -- POP3 load generator for the privpop benchmark (tests/bench).
+ *
+ * One epoll loop, one state machine per connection, non-blocking sockets,
+ * optional implicit TLS (OpenSSL, non-blocking handshake, no session reuse,
+ * no tickets).  Every loop is bounded in count and in time: a global
+ * deadline (-T) ends the run whatever happens, each session has its own
+ * timeout (-t), and the number of sessions per client is capped (-n).
+ *
+ * Modes (-m):
+ *   login     -c clients loop: connect, [TLS], USER/PASS, STAT, QUIT, for
+ *             -d seconds (or -n sessions each).  Latency = connect start to
+ *             the QUIT answer.
+ *   download  -c clients, each its own user, loop for -d seconds: STAT, RETR
+ *             every message, QUIT.  Reports payload bytes and MB/s.
+ *   bigbox    one client, -n sequential sessions of one user: time from
+ *             sending PASS to the STAT answer, and of a full UIDL listing.
+ *   idle      -c sessions log in (at most -P logins in flight), STAT, then
+ *             stay idle; prints "READY ..." when all are in, holds until
+ *             standard input is closed (or -H seconds), then QUITs all.
+ *
+ * Users: -u FORMAT (printf with one %d: the client index + -b BASE), or a
+ * plain name without %d.  -w password.
+ *
+ * Output: one line "popload key=value ..." on standard output.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+enum mode { M_LOGIN, M_DOWNLOAD, M_BIGBOX, M_IDLE };
+
+enum state {
+	S_FREE, S_CONNECTING, S_HANDSHAKE, S_GREETING, S_USER, S_PASS,
+	S_STAT, S_RETR, S_RETR_BODY, S_UIDL, S_UIDL_BODY, S_IDLE, S_QUIT,
+	S_QUIT_EOF, S_WAIT_START, S_RETRY_WAIT
+};
+
+#define MAX_INUSE_RETRIES 100	/* per client; 100 ms apart */
+
+#define INBUF 65536
+#define OUTBUF 512
+#define MAX_CONNS 20000
+#define MAX_LAT 2000000
+
+struct conn {
+	int idx;		/* client index */
+	int fd;
+	SSL *ssl;
+	enum state st;
+	int ev;			/* events registered */
+	double t_start;		/* session start (connect) */
+	double t_pass;		/* PASS sent */
+	double t_uidl;		/* UIDL sent */
+	double t_retr;		/* first RETR sent */
+	double t_deadline;	/* session timeout */
+	int sessions;		/* sessions done by this client */
+	long nmsg;		/* messages in the mailbox (STAT) */
+	long cur;		/* current RETR */
+	char in[INBUF];
+	size_t inlen;
+	char out[OUTBUF];
+	size_t outlen, outoff;
+	int want_write;		/* TLS wants write to progress reads */
+	int inuse_retries;
+	double t_retry;
+	int authed;
+};
+
+static struct {
+	enum mode mode;
+	const char *host;
+	int port;
+	int tls;
+	int clients;
+	double duration;
+	long max_sessions;
+	double deadline;
+	double sess_timeout;
+	const char *userfmt;
+	int userbase;
+	const char *password;
+	int parallel;
+	double hold;
+} opt = {
+	M_LOGIN, "127.0.0.1", 110, 0, 50, 10.0, 1000000, 120.0, 30.0,
+	"user%d", 0, "secret", 50, 600.0
+};
+
+static int epfd;
+static SSL_CTX *sslctx;
+static struct conn *conns;
+static struct sockaddr_in addr;
+static double t0, t_end_new, t_hard;
+
+/* results */
+static long n_inuse_retry;
+static long n_ok, n_err, n_timeout, n_connfail, n_tlsfail, n_autherr;
+static double *lat;
+static long nlat;
+static double *pass_stat, *uidl_t;
+static long npass_stat, nuidl;
+static uint64_t payload_bytes, wire_bytes;
+static long msgs_retr;
+static double retr_time;	/* sum over sessions of the RETR phase */
+static double t_first_start = -1, t_last_end;
+static int n_authed;
+static char first_err[200];
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+note_err(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (first_err[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	int n = snprintf(first_err, sizeof(first_err), "c%d st%d: ", c->idx,
+	    (int)c->st);
+	if (n > 0 && (size_t)n < sizeof(first_err))
+		vsnprintf(first_err + n, sizeof(first_err) - n, fmt, ap);
+	va_end(ap);
+	for (char *p = first_err; *p; p++)
+		if (*p == ' ' || *p == '\r' || *p == '\n' || *p == '"')
+			*p = '_';
+}
+
+static void
+set_events(struct conn *c, int ev)
+{
+	if (c->fd < 0 || ev == c->ev)
+		return;
+	struct epoll_event e = { .events = ev, .data.ptr = c };
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->ev = ev;
+}
+
+static void
+close_conn(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->inlen = c->outlen = c->outoff = 0;
+	c->want_write = 0;
+	c->ev = 0;
+}
+
+static int start_session(struct conn *c);
+
+/* A session has ended (ok or not); start the next one if the mode loops. */
+static void
+end_session(struct conn *c, int ok)
+{
+	double t = now();
+
+	close_conn(c);
+	if (c->authed) {
+		c->authed = 0;
+		n_authed--;
+	}
+	c->sessions++;
+	if (ok) {
+		n_ok++;
+		if (nlat < MAX_LAT)
+			lat[nlat++] = t - c->t_start;
+	}
+	t_last_end = t;
+	c->st = S_FREE;
+	if (opt.mode != M_IDLE) {
+		if (t < t_end_new && c->sessions < opt.max_sessions)
+			start_session(c);
+	}
+}
+
+static void
+fail(struct conn *c, long *counter, const char *what)
+{
+	(*counter)++;
+	note_err(c, "%s", what);
+	end_session(c, 0);
+}
+
+static int
+start_session(struct conn *c)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	c->t_start = now();
+	if (t_first_start < 0)
+		t_first_start = c->t_start;
+	c->t_deadline = c->t_start + opt.sess_timeout;
+	c->nmsg = c->cur = 0;
+	c->inlen = c->outlen = c->outoff = 0;
+	if (fd < 0) {
+		n_connfail++;
+		note_err(c, "socket: %s", strerror(errno));
+		c->st = S_FREE;
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	c->st = S_CONNECTING;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 &&
+	    errno != EINPROGRESS) {
+		n_connfail++;
+		note_err(c, "connect: %s", strerror(errno));
+		close(fd);
+		c->fd = -1;
+		c->st = S_FREE;
+		return -1;
+	}
+	struct epoll_event e = { .events = EPOLLOUT, .data.ptr = c };
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) == -1) {
+		n_connfail++;
+		close(fd);
+		c->fd = -1;
+		c->st = S_FREE;
+		return -1;
+	}
+	c->ev = EPOLLOUT;
+	return 0;
+}
+
+/* Write pending output; 0 ok (maybe partial), -1 error. */
+static int
+flush_out(struct conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n;
+		size_t left = c->outlen - c->outoff;
+
+		if (c->ssl) {
+			ERR_clear_error();
+			int r = SSL_write(c->ssl, c->out + c->outoff, (int)left);
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE ||
+				    e == SSL_ERROR_WANT_READ)
+					return 0;
+				return -1;
+			}
+			n = r;
+		} else {
+			n = send(c->fd, c->out + c->outoff, left, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return 0;
+				return -1;
+			}
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	return 0;
+}
+
+static int
+send_cmd(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->outlen != 0)
+		return -1;	/* one command at a time, no pipelining */
+	va_start(ap, fmt);
+	n = vsnprintf(c->out, sizeof(c->out) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(c->out) - 2)
+		return -1;
+	c->out[n++] = '\r';
+	c->out[n++] = '\n';
+	c->outlen = (size_t)n;
+	c->outoff = 0;
+	return flush_out(c);
+}
+
+static const char *
+username(struct conn *c, char *buf, size_t len)
+{
+	if (strstr(opt.userfmt, "%d"))
+		snprintf(buf, len, opt.userfmt, c->idx + opt.userbase);
+	else
+		snprintf(buf, len, "%s", opt.userfmt);
+	return buf;
+}
+
+/* Handle one complete line (with CRLF).  Returns -1 when the session ended
+ * (conn closed or restarted), 0 to continue. */
+static int
+on_line(struct conn *c, const char *line, size_t len)
+{
+	char ubuf[256];
+	int ok = len >= 3 && memcmp(line, "+OK", 3) == 0;
+
+	switch (c->st) {
+	case S_RETR_BODY:
+	case S_UIDL_BODY:
+		wire_bytes += len;
+		if (len == 3 && memcmp(line, ".\r\n", 3) == 0) {
+			if (c->st == S_UIDL_BODY) {
+				if (nuidl < 1000)
+					uidl_t[nuidl++] = now() - c->t_uidl;
+				c->st = S_QUIT;
+				return send_cmd(c, "QUIT");
+			}
+			msgs_retr++;
+			if (++c->cur <= c->nmsg) {
+				c->st = S_RETR;
+				return send_cmd(c, "RETR %ld", c->cur);
+			}
+			retr_time += now() - c->t_retr;
+			c->st = S_QUIT;
+			return send_cmd(c, "QUIT");
+		}
+		if (c->st == S_RETR_BODY) {
+			/* payload: CRLF line ends, without dot-stuffing */
+			payload_bytes += len - (line[0] == '.' ? 1 : 0);
+		}
+		return 0;
+	case S_GREETING:
+		if (!ok)
+			goto bad;
+		c->st = S_USER;
+		return send_cmd(c, "USER %s", username(c, ubuf, sizeof(ubuf)));
+	case S_USER:
+		if (!ok)
+			goto bad;
+		c->st = S_PASS;
+		c->t_pass = now();
+		return send_cmd(c, "PASS %s", opt.password);
+	case S_PASS:
+		if (!ok && opt.mode == M_BIGBOX && len > 12 &&
+		    memmem(line, len, "[IN-USE]", 8) != NULL &&
+		    c->inuse_retries < MAX_INUSE_RETRIES) {
+			/* the previous session's worker still holds the
+			 * mailbox: try again in 100 ms (not a session) */
+			c->inuse_retries++;
+			n_inuse_retry++;
+			close_conn(c);
+			c->st = S_RETRY_WAIT;
+			c->t_retry = now() + 0.1;
+			return -1;
+		}
+		if (!ok) {
+			n_autherr++;
+			note_err(c, "PASS: %.*s", (int)(len > 80 ? 80 : len), line);
+			end_session(c, 0);
+			return -1;
+		}
+		c->authed = 1;
+		n_authed++;
+		c->st = S_STAT;
+		return send_cmd(c, "STAT");
+	case S_STAT:
+		if (!ok)
+			goto bad;
+		if (opt.mode == M_BIGBOX && npass_stat < 1000)
+			pass_stat[npass_stat++] = now() - c->t_pass;
+		c->nmsg = strtol(line + 3, NULL, 10);
+		if (opt.mode == M_DOWNLOAD && c->nmsg > 0) {
+			c->cur = 1;
+			c->st = S_RETR;
+			c->t_retr = now();
+			return send_cmd(c, "RETR 1");
+		}
+		if (opt.mode == M_BIGBOX) {
+			c->st = S_UIDL;
+			c->t_uidl = now();
+			return send_cmd(c, "UIDL");
+		}
+		if (opt.mode == M_IDLE) {
+			c->st = S_IDLE;
+			return 0;
+		}
+		c->st = S_QUIT;
+		return send_cmd(c, "QUIT");
+	case S_RETR:
+		if (!ok)
+			goto bad;
+		wire_bytes += len;
+		c->st = S_RETR_BODY;
+		return 0;
+	case S_UIDL:
+		if (!ok)
+			goto bad;
+		c->st = S_UIDL_BODY;
+		return 0;
+	case S_QUIT:
+		if (!ok)
+			goto bad;
+		/* The answer is the end of the measured session; wait for
+		 * the server to close first so TIME_WAIT stays on its side. */
+		c->st = S_QUIT_EOF;
+		if (c->authed) {
+			c->authed = 0;
+			n_authed--;
+		}
+		{
+			double t = now();
+			n_ok++;
+			if (nlat < MAX_LAT)
+				lat[nlat++] = t - c->t_start;
+			c->t_start = -1;	/* counted */
+		}
+		return 0;
+	case S_IDLE:
+	case S_QUIT_EOF:
+	default:
+		note_err(c, "unexpected: %.*s", (int)(len > 80 ? 80 : len), line);
+		n_err++;
+		end_session(c, 0);
+		return -1;
+	}
+bad:
+	n_err++;
+	note_err(c, "answer: %.*s", (int)(len > 80 ? 80 : len), line);
+	end_session(c, 0);
+	return -1;
+}
+
+/* Session finished after the QUIT answer and the server's EOF. */
+static void
+finish_quit(struct conn *c)
+{
+	double t = now();
+
+	close_conn(c);
+	c->sessions++;
+	t_last_end = t;
+	c->st = S_FREE;
+	if (opt.mode != M_IDLE) {
+		if (t < t_end_new && c->sessions < opt.max_sessions)
+			start_session(c);
+	}
+}
+
+static void
+do_read(struct conn *c)
+{
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t n;
+		size_t room = sizeof(c->in) - c->inlen;
+
+		if (room == 0) {
+			n_err++;
+			note_err(c, "line too long");
+			end_session(c, 0);
+			return;
+		}
+		if (c->ssl) {
+			ERR_clear_error();
+			int r = SSL_read(c->ssl, c->in + c->inlen, (int)room);
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+				if (e == SSL_ERROR_WANT_READ)
+					return;
+				if (e == SSL_ERROR_WANT_WRITE) {
+					c->want_write = 1;
+					return;
+				}
+				n = 0;	/* EOF or error */
+			} else
+				n = r;
+		} else {
+			n = recv(c->fd, c->in + c->inlen, room, 0);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return;
+				n = 0;
+			}
+		}
+		if (n == 0) {
+			if (c->st == S_QUIT_EOF) {
+				finish_quit(c);
+				return;
+			}
+			n_err++;
+			note_err(c, "EOF from server");
+			end_session(c, 0);
+			return;
+		}
+		c->inlen += (size_t)n;
+		/* lines */
+		size_t off = 0;
+		for (;;) {
+			char *nl = memchr(c->in + off, '\n', c->inlen - off);
+			if (!nl)
+				break;
+			size_t len = (size_t)(nl - (c->in + off)) + 1;
+			if (on_line(c, c->in + off, len) == -1)
+				return;
+			off += len;
+			if (c->fd < 0)
+				return;
+		}
+		if (off > 0) {
+			memmove(c->in, c->in + off, c->inlen - off);
+			c->inlen -= off;
+		}
+		if ((size_t)n < room && !(c->ssl && SSL_pending(c->ssl)))
+			return;
+	}
+}
+
+static void
+handle(struct conn *c, uint32_t events)
+{
+	if (c->fd < 0)
+		return;
+	if (c->st == S_CONNECTING) {
+		int err = 0;
+		socklen_t l = sizeof(err);
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+		if (err != 0) {
+			n_connfail++;
+			note_err(c, "connect: %s", strerror(err));
+			end_session(c, 0);
+			return;
+		}
+		if (opt.tls) {
+			c->ssl = SSL_new(sslctx);
+			if (!c->ssl) {
+				fail(c, &n_tlsfail, "SSL_new");
+				return;
+			}
+			SSL_set_fd(c->ssl, c->fd);
+			SSL_set_connect_state(c->ssl);
+			c->st = S_HANDSHAKE;
+		} else {
+			c->st = S_GREETING;
+			set_events(c, EPOLLIN);
+			return;
+		}
+	}
+	if (c->st == S_HANDSHAKE) {
+		ERR_clear_error();
+		int r = SSL_connect(c->ssl);
+		if (r == 1) {
+			c->st = S_GREETING;
+			set_events(c, EPOLLIN);
+			/* fall through: the greeting may be buffered */
+		} else {
+			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ)
+				set_events(c, EPOLLIN);
+			else if (e == SSL_ERROR_WANT_WRITE)
+				set_events(c, EPOLLIN | EPOLLOUT);
+			else {
+				char b[120];
+				ERR_error_string_n(ERR_peek_error(), b, sizeof(b));
+				fail(c, &n_tlsfail, b);
+			}
+			return;
+		}
+	}
+	if (c->outlen > 0 || c->want_write) {
+		c->want_write = 0;
+		if (flush_out(c) == -1) {
+			n_err++;
+			note_err(c, "write failed");
+			end_session(c, 0);
+			return;
+		}
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+	    (c->ssl && SSL_pending(c->ssl)))
+		do_read(c);
+	/* a new session may have been started in place of this one: its
+	 * connect and handshake set their own events */
+	if (c->fd >= 0 && c->st != S_CONNECTING && c->st != S_HANDSHAKE)
+		set_events(c, EPOLLIN |
+		    ((c->outlen > 0 || c->want_write) ? EPOLLOUT : 0));
+}
+
+static int
+cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+pct(double *v, long n, double p)
+{
+	if (n == 0)
+		return -1;
+	long i = (long)(p / 100.0 * (double)(n - 1) + 0.5);
+	if (i >= n)
+		i = n - 1;
+	return v[i];
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: popload -m login|download|bigbox|idle [-h host] [-p port] [-s]\n"
+	    "  [-c clients] [-d seconds] [-n sessions-per-client] [-T deadline]\n"
+	    "  [-t session-timeout] [-u userfmt] [-b base] [-w password]\n"
+	    "  [-P logins-in-flight] [-H hold-seconds]\n");
+	exit(2);
+}
+
+static volatile sig_atomic_t stop_flag;
+static void
+on_sig(int s)
+{
+	(void)s;
+	stop_flag = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "m:h:p:sc:d:n:T:t:u:b:w:P:H:")) != -1) {
+		switch (ch) {
+		case 'm':
+			if (!strcmp(optarg, "login")) opt.mode = M_LOGIN;
+			else if (!strcmp(optarg, "download")) opt.mode = M_DOWNLOAD;
+			else if (!strcmp(optarg, "bigbox")) opt.mode = M_BIGBOX;
+			else if (!strcmp(optarg, "idle")) opt.mode = M_IDLE;
+			else usage();
+			break;
+		case 'h': opt.host = optarg; break;
+		case 'p': opt.port = atoi(optarg); break;
+		case 's': opt.tls = 1; break;
+		case 'c': opt.clients = atoi(optarg); break;
+		case 'd': opt.duration = atof(optarg); break;
+		case 'n': opt.max_sessions = atol(optarg); break;
+		case 'T': opt.deadline = atof(optarg); break;
+		case 't': opt.sess_timeout = atof(optarg); break;
+		case 'u': opt.userfmt = optarg; break;
+		case 'b': opt.userbase = atoi(optarg); break;
+		case 'w': opt.password = optarg; break;
+		case 'P': opt.parallel = atoi(optarg); break;
+		case 'H': opt.hold = atof(optarg); break;
+		default: usage();
+		}
+	}
+	if (opt.clients < 1 || opt.clients > MAX_CONNS || opt.port <= 0 ||
+	    opt.deadline <= 0 || opt.sess_timeout <= 0 || opt.parallel < 1 ||
+	    opt.max_sessions < 1)
+		usage();
+	if (opt.mode == M_BIGBOX)
+		opt.clients = 1;
+	if (opt.mode == M_IDLE)
+		opt.max_sessions = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_sig);
+	signal(SIGINT, on_sig);
+
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)opt.port);
+	if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1)
+		usage();
+
+	if (opt.tls) {
+		sslctx = SSL_CTX_new(TLS_client_method());
+		if (!sslctx)
+			return 1;
+		SSL_CTX_set_verify(sslctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_options(sslctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(sslctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_mode(sslctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
+
+	conns = calloc((size_t)opt.clients, sizeof(*conns));
+	lat = malloc(sizeof(double) * MAX_LAT);
+	pass_stat = malloc(sizeof(double) * 1000);
+	uidl_t = malloc(sizeof(double) * 1000);
+	if (!conns || !lat || !pass_stat || !uidl_t)
+		return 1;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return 1;
+
+	t0 = now();
+	t_hard = t0 + opt.deadline;
+	t_end_new = (opt.mode == M_LOGIN || opt.mode == M_DOWNLOAD) ?
+	    t0 + opt.duration : t_hard;
+	for (int i = 0; i < opt.clients; i++) {
+		conns[i].idx = i;
+		conns[i].fd = -1;
+		conns[i].st = S_WAIT_START;
+	}
+	int started = 0;
+	int ready_printed = 0;
+	int holding = 0;
+	double hold_until = 0;
+	struct epoll_event evs[256];
+
+	/* Main loop: bounded by t_hard (and a generous iteration cap). */
+	for (long iter = 0; iter < 2000000000L; iter++) {
+		double t = now();
+		if (t >= t_hard || stop_flag)
+			break;
+
+		/* start clients (idle: at most opt.parallel logins in flight) */
+		while (started < opt.clients) {
+			if (opt.mode == M_IDLE) {
+				int inflight = 0;
+				/* count cheaply: started minus idle minus ended */
+				int idle = 0, ended = 0;
+				(void)idle; (void)ended;
+				inflight = started - n_authed - (int)(n_err + n_autherr + n_connfail + n_tlsfail);
+				if (inflight >= opt.parallel)
+					break;
+			}
+			struct conn *c = &conns[started++];
+			start_session(c);
+		}
+
+		if (opt.mode == M_IDLE && !ready_printed &&
+		    started == opt.clients) {
+			int pending = 0;
+			for (int i = 0; i < opt.clients; i++)
+				if (conns[i].fd >= 0 && conns[i].st != S_IDLE)
+					pending++;
+			if (pending == 0) {
+				printf("READY authed=%d errors=%ld elapsed=%.3f\n",
+				    n_authed, n_err + n_autherr + n_connfail + n_tlsfail,
+				    now() - t0);
+				fflush(stdout);
+				ready_printed = 1;
+				holding = 1;
+				hold_until = now() + opt.hold;
+			}
+		}
+		if (holding) {
+			struct pollfd p = { .fd = 0, .events = POLLIN };
+			int done = now() >= hold_until;
+			if (!done && poll(&p, 1, 0) == 1) {
+				char b[64];
+				ssize_t r = read(0, b, sizeof(b));
+				if (r <= 0)
+					done = 1;
+			}
+			if (done) {
+				holding = 0;
+				for (int i = 0; i < opt.clients; i++) {
+					struct conn *c = &conns[i];
+					if (c->fd >= 0 && c->st == S_IDLE) {
+						c->st = S_QUIT;
+						if (send_cmd(c, "QUIT") == -1) {
+							n_err++;
+							end_session(c, 0);
+						} else
+							set_events(c, EPOLLIN | (c->outlen ? EPOLLOUT : 0));
+					}
+				}
+			}
+		}
+
+		/* clients waiting to retry after [IN-USE] */
+		for (int i = 0; i < started; i++)
+			if (conns[i].st == S_RETRY_WAIT &&
+			    now() >= conns[i].t_retry)
+				start_session(&conns[i]);
+
+		/* all done? */
+		int active = 0;
+		for (int i = 0; i < opt.clients; i++)
+			if (conns[i].fd >= 0 || conns[i].st == S_RETRY_WAIT) {
+				active = 1;
+				break;
+			}
+		if (!active && started == opt.clients && !holding) {
+			int again = 0;
+			if (opt.mode != M_IDLE) {
+				/* clients that failed to connect: retry while
+				 * time remains */
+				for (int i = 0; i < opt.clients; i++)
+					if (conns[i].st == S_FREE &&
+					    now() < t_end_new &&
+					    conns[i].sessions < opt.max_sessions) {
+						start_session(&conns[i]);
+						again = 1;
+					}
+			}
+			if (!again)
+				break;
+		}
+
+		int n = epoll_wait(epfd, evs, 256, 50);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++)
+			handle(evs[i].data.ptr, evs[i].events);
+
+		/* session timeouts (every ~64 iterations or on idle ticks) */
+		if (n == 0 || (iter & 63) == 0) {
+			double tt = now();
+			for (int i = 0; i < opt.clients; i++) {
+				struct conn *c = &conns[i];
+				if (c->fd >= 0 && c->st != S_IDLE &&
+				    tt > c->t_deadline) {
+					n_timeout++;
+					note_err(c, "session timeout");
+					end_session(c, 0);
+				}
+			}
+		}
+	}
+	double t_stop = now();
+	long unfinished = 0;
+	for (int i = 0; i < opt.clients; i++)
+		if (conns[i].fd >= 0) {
+			unfinished++;
+			close_conn(&conns[i]);
+		}
+
+	qsort(lat, (size_t)nlat, sizeof(double), cmp_d);
+	double span = (opt.mode == M_LOGIN) ?
+	    (t_last_end > t0 ? t_last_end - t0 : t_stop - t0) :
+	    (t_last_end > t0 ? t_last_end - t0 : t_stop - t0);
+	printf("popload mode=%s tls=%d clients=%d sessions=%ld errors=%ld "
+	    "auth_errors=%ld timeouts=%ld connect_fail=%ld tls_fail=%ld "
+	    "unfinished=%ld elapsed=%.3f",
+	    opt.mode == M_LOGIN ? "login" : opt.mode == M_DOWNLOAD ? "download" :
+	    opt.mode == M_BIGBOX ? "bigbox" : "idle", opt.tls, opt.clients,
+	    n_ok, n_err, n_autherr, n_timeout, n_connfail, n_tlsfail,
+	    unfinished, span);
+	if (opt.mode == M_LOGIN)
+		printf(" sessions_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f",
+		    span > 0 ? n_ok / span : 0, pct(lat, nlat, 50) * 1e3,
+		    pct(lat, nlat, 99) * 1e3, nlat ? lat[nlat - 1] * 1e3 : -1);
+	if (opt.mode == M_DOWNLOAD)
+		printf(" messages=%ld payload_bytes=%llu wire_bytes=%llu "
+		    "mb_per_s=%.2f retr_mb_per_s=%.2f", msgs_retr,
+		    (unsigned long long)payload_bytes,
+		    (unsigned long long)wire_bytes,
+		    span > 0 ? payload_bytes / span / 1e6 : 0,
+		    /* payload over the mean time the clients spent in RETR
+		     * (login and QUIT excluded) */
+		    retr_time > 0 ?
+		    payload_bytes / (retr_time / opt.clients) / 1e6 : 0);
+	if (opt.mode == M_BIGBOX) {
+		printf(" inuse_retries=%ld pass_to_stat_ms=", n_inuse_retry);
+		for (long i = 0; i < npass_stat; i++)
+			printf("%s%.3f", i ? "," : "", pass_stat[i] * 1e3);
+		printf(" uidl_ms=");
+		for (long i = 0; i < nuidl; i++)
+			printf("%s%.3f", i ? "," : "", uidl_t[i] * 1e3);
+	}
+	if (opt.mode == M_IDLE)
+		printf(" ready=%d", ready_printed);
+	printf(" first_error=%s\n", first_err[0] ? first_err : "-");
+	fflush(stdout);
+	(void)t_first_start;
+	return 0;
+}
