@@ -58,9 +58,10 @@ scram_derive(const char *pass, const unsigned char *salt, size_t slen,
 	return r;
 }
 
-/* One comma-separated field of the stored form. */
+/* One comma-separated field of the stored form; *sep_r tells whether
+ * a comma ended it. */
 static const char *
-field(const char *p, char *out, size_t outlen)
+field(const char *p, char *out, size_t outlen, int *sep_r)
 {
 	size_t n = strcspn(p, ",");
 
@@ -68,7 +69,8 @@ field(const char *p, char *out, size_t outlen)
 		return NULL;
 	memcpy(out, p, n);
 	out[n] = '\0';
-	return p[n] == ',' ? p + n + 1 : p + n;
+	*sep_r = p[n] == ',';
+	return *sep_r ? p + n + 1 : p + n;
 }
 
 int
@@ -80,10 +82,12 @@ scram_parse_stored(const char *s, struct scram_keys *k)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		if ((s = field(s, f[i], sizeof(f[i]))) == NULL)
+		int sep;
+
+		if ((s = field(s, f[i], sizeof(f[i]), &sep)) == NULL)
 			return -1;
 		/* three separators, and none after the last field */
-		if ((i < 3) != (s[-1] == ','))
+		if ((i < 3) != sep)
 			return -1;
 	}
 	if (*s != '\0' ||

@@ -40,7 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(c.prefork >= 1 && c.prefork <= c.max_sessions);
 		CHECK(c.timeout >= POP3_MIN_TIMEOUT);
 		CHECK(c.chroot_dir[0] == '/' && c.passwd_file[0] == '/');
-		CHECK(strncmp(c.mail_location, "maildir:", 8) == 0);
+		CHECK(strncmp(c.mail_location, "maildir:", 8) == 0 ||
+		    strncmp(c.mail_location, "mbox:", 5) == 0 ||
+		    strcmp(c.mail_location, "auto") == 0);
 		CHECK(memchr(c.hostname, '\0', sizeof(c.hostname)) != NULL);
 	}
 	free(text);

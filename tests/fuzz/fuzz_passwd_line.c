@@ -39,8 +39,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (pwf_mail_location(&e, deflt[i], out,
 			    sizeof(out)) == 0) {
 				CHECK(memchr(out, '\0', sizeof(out)) != NULL);
-				CHECK(strncmp(out, "maildir:/", 9) == 0);
+				/* a scheme and an absolute path with no
+				 * ".." component, also not at the end */
+				CHECK(strncmp(out, "maildir:/", 9) == 0 ||
+				    strncmp(out, "mbox:/", 6) == 0);
 				CHECK(strstr(out, "/../") == NULL);
+				CHECK(strlen(out) < 3 ||
+				    strcmp(out + strlen(out) - 3, "/..") != 0);
 			}
 			/* a small output buffer must fail cleanly */
 			memset(out, 'X', sizeof(out));
