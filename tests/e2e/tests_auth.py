@@ -813,3 +813,107 @@ def t_upgrade_prefixed(ctx):
     check(r.startswith(b"+OK"), "second login: %r" % r)
     c.cmd("QUIT")
     c.close()
+
+
+def _fail_from(d, src, user, password):
+    """A PASS attempt from source address src; (answer, seconds)."""
+    import socket
+    s = socket.create_connection((U.HOST, d.port), timeout=20,
+                                 source_address=(src, 0))
+    f = s.makefile("rwb")
+    try:
+        check(f.readline().startswith(b"+OK"), "greeting from %s" % src)
+        f.write(("USER %s\r\n" % user).encode())
+        f.flush()
+        f.readline()
+        t0 = time.monotonic()
+        f.write(("PASS %s\r\n" % password).encode())
+        f.flush()
+        r = f.readline()
+        dt = time.monotonic() - t0
+        if r.startswith(b"+OK"):
+            f.write(b"QUIT\r\n")
+            f.flush()
+            f.readline()
+        return r, dt
+    finally:
+        f.close()
+        s.close()
+
+
+@test("auth_penalty_is_per_address")
+def t_penalty_per_address(ctx):
+    """Failures from 127.0.0.2 slow down 127.0.0.2 only: a client at
+    127.0.0.3 (another loopback address) is not slowed."""
+    d = auth_daemon(ctx, "penaddr", plain=False, scram=False, extra_conf={
+        "auth_penalty_base_ms": "300", "auth_penalty_max_ms": "1200",
+        "auth_fail_delay_ms": "100", "max_auth_fails": "5"})
+    times = [_fail_from(d, "127.0.0.2", "alice", PW_BAD)[1] for _ in range(3)]
+    check(times[2] >= 1.0, "127.0.0.2 not penalised: %r" % times)
+    r, dt = _fail_from(d, "127.0.0.3", "alice", PW_BAD)
+    check(r.startswith(b"-ERR [AUTH]"), "127.0.0.3 failure: %r" % r)
+    check(dt < 0.75, "127.0.0.3's first failure took %.3fs after "
+          "127.0.0.2's penalties" % dt)
+    r, dt = _fail_from(d, "127.0.0.3", "alice", PW_A)
+    check(r.startswith(b"+OK"), "correct login from 127.0.0.3: %r" % r)
+    check(dt < 0.5, "correct login from 127.0.0.3 took %.3fs" % dt)
+    r, dt = _fail_from(d, "127.0.0.2", "alice", PW_BAD)
+    check(dt >= 1.0, "127.0.0.2 forgiven too early: %.3fs" % dt)
+    check(d.wait_log(r"penalty: addr=127\.0\.0\.2 failures=", 5),
+          "penalty not logged")
+
+
+@test("auth_pam_module_that_hangs_is_cut_off")
+def t_pam_hang(ctx):
+    """A PAM module that never returns: pam_timeout ends the attempt with
+    [SYS/TEMP], and the daemon keeps serving."""
+    check(ctx.is_root, "the PAM tests need root")
+    if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
+        raise U.TestSkip("pam_wrapper cannot load under AddressSanitizer")
+    pam_exec = "/lib/x86_64-linux-gnu/security/pam_exec.so"
+    check(os.path.exists(pam_exec), "pam_exec.so missing (libpam-modules)")
+    user, pw, uid = "pphang", "Hang-pw-3319", 61002
+    d = pam_wrapper_daemon(ctx, "pamhang", user, pw, uid, 1000)
+    d.stop()
+    d.extra_conf["pam_timeout"] = "2"
+    svc = os.path.join(d.dir, "pam.d", "privpop")
+    with open(svc) as f:
+        rest = f.read()
+    with open(svc, "w") as f:
+        f.write("auth required %s /bin/sleep 30\n" % pam_exec)
+        f.write(rest)
+    A.start_with_env(d, wrapper_env_existing(d, user, uid))
+    # the log already says "started:" from the first run: wait for the
+    # new listener itself
+    def up():
+        import socket
+        try:
+            socket.create_connection((U.HOST, d.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    check(U.wait_until(up, 10), "daemon did not come back")
+    c, _ = A.greet(d)
+    c.cmd("USER " + user)
+    t0 = time.monotonic()
+    r = c.cmd("PASS " + pw)
+    dt = time.monotonic() - t0
+    check(r.startswith(b"-ERR [SYS/TEMP]"), "hanging PAM: %r" % r)
+    check(1.5 <= dt < 10, "cut off after %.2fs, pam_timeout is 2 s" % dt)
+    c.close()
+    # the next session is served (by a fresh privpop-auth)
+    c, _ = A.greet(d)
+    check_eq(c.cmd("QUIT"), b"+OK privpop signing off.\r\n", "QUIT")
+    c.close()
+
+
+def wrapper_env_existing(d, user, uid):
+    """The environment wrapper_env made for d, for a restart."""
+    return {
+        "PRIVPOP_TEST_WRAPPERS": "1",
+        "LD_PRELOAD": PAM_WRAPPER_LIB + ":" + NSS_WRAPPER_LIB,
+        "PAM_WRAPPER": "1",
+        "PAM_WRAPPER_SERVICE_DIR": os.path.join(d.dir, "pam.d"),
+        "NSS_WRAPPER_PASSWD": os.path.join(d.dir, "nss_passwd"),
+        "NSS_WRAPPER_GROUP": os.path.join(d.dir, "nss_group"),
+    }
