@@ -120,12 +120,58 @@ dotlock_try(const char *lock, int stale)
 	return 0;
 }
 
+/* One attempt at a kernel lock: 0 taken, 1 busy, -1 error. */
+static int
+try_fcntl(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	return (errno == EACCES || errno == EAGAIN || errno == EINTR) ? 1 : -1;
+}
+
+static int
+try_flock(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	return (errno == EWOULDBLOCK || errno == EINTR) ? 1 : -1;
+}
+
+/* Retry a kernel lock until the deadline; on failure the locks taken
+ * so far are given back. */
+static enum mbox_lock_err
+retry_kernel_lock(struct mbox_lock *l, int fd, int (*try)(int),
+    const struct timespec *start, int timeout, const char *path,
+    const char *what)
+{
+	int r;
+
+	while ((r = try(fd)) != 0) {
+		if (r == -1) {
+			log_warn("%s %s", what, path);
+			mbox_unlock(l);
+			return ML_ERROR;
+		}
+		if (expired(start, timeout)) {
+			mbox_unlock(l);
+			return ML_TIMEOUT;
+		}
+		pause_ms(LOCK_RETRY_MS);
+	}
+	return ML_OK;
+}
+
 enum mbox_lock_err
 mbox_lock(struct mbox_lock *l, const char *path, int fd, int set,
     int timeout, int stale)
 {
 	struct timespec start;
-	struct flock fl;
+	enum mbox_lock_err e;
 	int r;
 
 	memset(l, 0, sizeof(*l));
@@ -148,37 +194,15 @@ mbox_lock(struct mbox_lock *l, const char *path, int fd, int set,
 		l->held |= MBOX_LOCK_DOTLOCK;
 	}
 	if ((set & MBOX_LOCK_FCNTL) && fd != -1) {
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		while (fcntl(fd, F_SETLK, &fl) == -1) {
-			if (errno != EACCES && errno != EAGAIN &&
-			    errno != EINTR) {
-				log_warn("fcntl lock %s", path);
-				mbox_unlock(l);
-				return ML_ERROR;
-			}
-			if (expired(&start, timeout)) {
-				mbox_unlock(l);
-				return ML_TIMEOUT;
-			}
-			pause_ms(LOCK_RETRY_MS);
-		}
+		if ((e = retry_kernel_lock(l, fd, try_fcntl, &start, timeout,
+		    path, "fcntl lock")) != ML_OK)
+			return e;
 		l->held |= MBOX_LOCK_FCNTL;
 	}
 	if ((set & MBOX_LOCK_FLOCK) && fd != -1) {
-		while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-			if (errno != EWOULDBLOCK && errno != EINTR) {
-				log_warn("flock %s", path);
-				mbox_unlock(l);
-				return ML_ERROR;
-			}
-			if (expired(&start, timeout)) {
-				mbox_unlock(l);
-				return ML_TIMEOUT;
-			}
-			pause_ms(LOCK_RETRY_MS);
-		}
+		if ((e = retry_kernel_lock(l, fd, try_flock, &start, timeout,
+		    path, "flock")) != ML_OK)
+			return e;
 		l->held |= MBOX_LOCK_FLOCK;
 	}
 	return ML_OK;
