@@ -395,8 +395,13 @@ h_quit(struct msg *m)
 	if (is_mbox) {
 		if (mbox_expunge(&mb, &done) != MAIL_OK)
 			failed = 1;
-	} else
+		mbox_close(&mb);
+	} else {
 		done = maildir_expunge(&md, &failed);
+		maildir_close(&md);
+	}
+	/* the mailbox (and its [IN-USE] lock) is released before the
+	 * client hears +OK, so its next login cannot find it still held */
 	if (failed > 0)
 		reply_err(IPC_ERR_TEMP);
 	else

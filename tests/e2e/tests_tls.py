@@ -877,6 +877,11 @@ def scan_fds(pid, needles, limit=16 << 20):
 def t_key_memory(ctx):
     if not ctx.is_root:
         raise U.TestFailure("needs root (reading other users' memory)")
+    if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
+        # ASan moves heap objects into its own allocator regions and
+        # shadow mappings the scan does not cover; the plain build of
+        # the suite runs this test
+        raise U.TestSkip("memory scan is not meaningful under ASan")
     d, u = tls_daemon(ctx, "tls-mem", cert="rsa")
     needles, nums = key_needles(d.cert.key)
     # sanity: the modulus, which is public, is in the session child
