@@ -101,7 +101,7 @@ static struct {
 	int parallel;
 	double hold;
 } opt = {
-	M_LOGIN, "127.0.0.1", 110, 0, 50, 10.0, 1000000, 120.0, 30.0,
+	M_LOGIN, "127.0.0.1", 0, 0, 50, 10.0, 1000000, 120.0, 30.0,
 	"user%d", 0, "secret", 50, 600.0
 };
 
@@ -201,8 +201,12 @@ end_session(struct conn *c, int ok)
 	t_last_end = t;
 	c->st = S_FREE;
 	if (opt.mode != M_IDLE) {
-		if (t < t_end_new && c->sessions < opt.max_sessions)
-			start_session(c);
+		if (t < t_end_new && c->sessions < opt.max_sessions) {
+			/* after a failure, back off 10 ms (no busy loop
+			 * against a refusing port) */
+			c->st = S_RETRY_WAIT;
+			c->t_retry = t + (ok ? 0.0 : 0.01);
+		}
 	}
 }
 
@@ -629,7 +633,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: popload -m login|download|bigbox|idle [-h host] [-p port] [-s]\n"
+	    "usage: popload -m login|download|bigbox|idle [-h host] -p port [-s]\n"
 	    "  [-c clients] [-d seconds] [-n sessions-per-client] [-T deadline]\n"
 	    "  [-t session-timeout] [-u userfmt] [-b base] [-w password]\n"
 	    "  [-P logins-in-flight] [-H hold-seconds]\n");

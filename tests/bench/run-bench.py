@@ -3,7 +3,7 @@
 
 Run as root from the build directory (make bench does that):
 
-    python3 tests/bench/run-bench.py --build-dir . --popload tests/bench/popload
+    python3 tests/bench/run-bench.py --build-dir . --popload ./bench-popload
 
 Environment: BENCH_QUICK=1 (one round, smaller sizes), BENCH_ROUNDS=N,
 BENCH_DIR=/path (work directory, default /var/tmp/privpop-bench),
