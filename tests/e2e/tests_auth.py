@@ -614,33 +614,31 @@ def timed_failures(d, n, user="alice", password=PW_BAD):
 @test("auth_penalty_growth_and_reset")
 def t_penalty(ctx):
     d = auth_daemon(ctx, "penalty", plain=False, scram=False, extra_conf={
-        "auth_penalty_base_ms": "400", "auth_penalty_max_ms": "1200",
+        "auth_penalty_base_ms": "400", "auth_penalty_max_ms": "2400",
         "auth_fail_delay_ms": "100"})
     t = timed_failures(d, 4)
-    # ~0.4, 0.8, 1.2, 1.2 s: growth and cap, with generous bounds
-    check(0.3 <= t[0] < 0.75, "1st failure took %.3fs (want ~0.4)" % t[0])
-    check(0.65 <= t[1] < 1.2, "2nd failure took %.3fs (want ~0.8)" % t[1])
-    check(1.0 <= t[2] < 1.8, "3rd failure took %.3fs (want ~1.2)" % t[2])
-    check(1.0 <= t[3] < 1.8, "4th failure took %.3fs (want ~1.2, the cap)"
-          % t[3])
-    check(t[0] < t[1] < t[2], "no growth: %r" % t)
-    check(abs(t[3] - t[2]) < 0.35, "not capped: %r" % t)
+    # ~0.4, 0.8, 1.6, 2.4 s (the cap).  The lower bounds hold on any
+    # machine (the delay is a sleep); the upper ones leave room for load.
+    for i, want in enumerate((0.4, 0.8, 1.6, 2.4)):
+        check(want - 0.05 <= t[i] < want + 1.0, "failure %d took %.3fs "
+              "(want ~%.1f)" % (i + 1, t[i], want))
+    check(t[0] < t[1] < t[2] < t[3], "no growth: %r" % t)
     # a correct login is answered without the penalty...
     r, dt, c = A.pass_login(d, "alice", PW_A, 20)
     check(r.startswith(b"+OK"), "correct login: %r" % r)
-    check(dt < 0.6, "correct login took %.3fs under a penalty" % dt)
+    check(dt < 1.5, "correct login took %.3fs under a 2.4 s penalty" % dt)
     c.cmd("QUIT")
     c.close()
     # ...and clears the count: the next failure is back at the base
     t2 = timed_failures(d, 1)
-    check(0.3 <= t2[0] < 0.75, "failure after a success took %.3fs "
+    check(0.35 <= t2[0] < 1.4, "failure after a success took %.3fs "
           "(want ~0.4)" % t2[0])
     # SASL failures count the same way
     with A.greet(d)[0] as c:
         t0 = time.monotonic()
         check_eq(A.sasl_plain(c, "alice", PW_BAD), FAILED, "PLAIN failure")
         dt = time.monotonic() - t0
-    check(0.65 <= dt < 1.2, "PLAIN failure after one failure took %.3fs "
+    check(0.75 <= dt < 1.8, "PLAIN failure after one failure took %.3fs "
           "(want ~0.8)" % dt)
 
 
@@ -849,19 +847,20 @@ def t_penalty_per_address(ctx):
     """Failures from 127.0.0.2 slow down 127.0.0.2 only: a client at
     127.0.0.3 (another loopback address) is not slowed."""
     d = auth_daemon(ctx, "penaddr", plain=False, scram=False, extra_conf={
-        "auth_penalty_base_ms": "300", "auth_penalty_max_ms": "1200",
+        "auth_penalty_base_ms": "300", "auth_penalty_max_ms": "3000",
         "auth_fail_delay_ms": "100", "max_auth_fails": "5"})
     times = [_fail_from(d, "127.0.0.2", "alice", PW_BAD)[1] for _ in range(3)]
-    check(times[2] >= 1.0, "127.0.0.2 not penalised: %r" % times)
+    check(times[2] >= 1.15, "127.0.0.2 not penalised: %r" % times)
+    # 127.0.0.2's next failure would wait 2.4 s; 127.0.0.3's first 0.3 s
     r, dt = _fail_from(d, "127.0.0.3", "alice", PW_BAD)
     check(r.startswith(b"-ERR [AUTH]"), "127.0.0.3 failure: %r" % r)
-    check(dt < 0.75, "127.0.0.3's first failure took %.3fs after "
+    check(dt < 1.5, "127.0.0.3's first failure took %.3fs after "
           "127.0.0.2's penalties" % dt)
     r, dt = _fail_from(d, "127.0.0.3", "alice", PW_A)
     check(r.startswith(b"+OK"), "correct login from 127.0.0.3: %r" % r)
-    check(dt < 0.5, "correct login from 127.0.0.3 took %.3fs" % dt)
+    check(dt < 1.5, "correct login from 127.0.0.3 took %.3fs" % dt)
     r, dt = _fail_from(d, "127.0.0.2", "alice", PW_BAD)
-    check(dt >= 1.0, "127.0.0.2 forgiven too early: %.3fs" % dt)
+    check(dt >= 2.3, "127.0.0.2 forgiven too early: %.3fs" % dt)
     check(d.wait_log(r"penalty: addr=127\.0\.0\.2 failures=", 5),
           "penalty not logged")
 
