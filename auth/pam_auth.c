@@ -162,6 +162,12 @@ pamb_open_session(void)
 	return 0;
 }
 
+int
+pamb_active(void)
+{
+	return pamh != NULL;
+}
+
 void
 pamb_close(void)
 {

@@ -26,6 +26,9 @@ enum pamb_result pamb_authenticate(const char *service, const char *user,
 	    size_t canonlen);
 /* pam_setcred + pam_open_session after a successful authentication. */
 int	pamb_open_session(void);
+/* Whether a PAM transaction is open (it must be closed when the
+ * mailstore worker ends). */
+int	pamb_active(void);
 /* pam_close_session + pam_setcred(DELETE) + pam_end; safe to call when
  * nothing is open. */
 void	pamb_close(void);

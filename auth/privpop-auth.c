@@ -606,9 +606,13 @@ main(int argc, char *argv[])
 		if (store_pid != -1)
 			break;
 	}
-	/* The worker serves the session now; wait for it (a later PAM
-	 * session is closed here). */
+	/* The worker serves the session now.  Without a PAM session to
+	 * close when it ends there is nothing left to do here: exit, and
+	 * let the master (the subreaper) reap the worker.  An idle session
+	 * then costs two processes, not three. */
 	close(sock);
+	if (!pamb_active())
+		return 0;
 	while (waitpid(store_pid, &status, 0) == -1 && errno == EINTR)
 		;
 	pamb_close();

@@ -289,8 +289,17 @@ reap(void)
 		int bad = WIFSIGNALED(status) ||
 		    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
 
-		if (sl == NULL)
-			continue;	/* an orphaned helper, reparented here */
+		if (sl == NULL) {
+			/* a helper reparented here (privpop-store after
+			 * its privpop-auth exited) */
+			if (WIFSIGNALED(status))
+				log_warnx("helper process %ld killed by signal "
+				    "%d", (long)pid, WTERMSIG(status));
+			else if (bad)
+				log_warnx("helper process %ld exited with "
+				    "status %d", (long)pid, WEXITSTATUS(status));
+			continue;
+		}
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			log_warnx("session process %ld killed by signal %d",
 			    (long)pid, WTERMSIG(status));

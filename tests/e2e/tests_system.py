@@ -137,15 +137,22 @@ def find_roles(d, conn):
           "session child)" % holders)
     sess = holders[0]
     kids = U.children_of(sess)
-    auth = [p for p in kids
-            if U.role_of(p) == "privpop-auth"]
-    check(len(auth) == 1, "privpop-auth children of session %d: %r "
-          "(children %r)" % (sess, auth, [(k, U.exe_of(k)) for k in kids]))
-    skids = U.children_of(auth[0])
-    store = [p for p in skids
+    # after a passwd-file login the session's privpop-auth has exited
+    # (no PAM session to close); its privpop-store was reparented to the
+    # master, which is the subreaper
+    check(not [p for p in kids if U.role_of(p) == "privpop-auth"],
+          "privpop-auth still runs after a passwd-file login: %r"
+          % [(k, U.exe_of(k)) for k in kids])
+    master = d.pid()
+    store = [p for p in U.descendants_of(master)
              if U.role_of(p) == "privpop-store"]
-    check(len(store) == 1, "privpop-store children of auth %d: %r"
-          % (auth[0], skids))
+    check(len(store) == 1, "privpop-store below the master: %r" % store)
+    # privpop-auth as it runs before a login: an idle slot's
+    idle = [p for p in U.children_of(master)
+            if p != sess and U.exe_of(p) == d.binary()]
+    auth = [a for p in idle for a in U.children_of(p)
+            if U.role_of(a) == "privpop-auth"]
+    check(len(auth) >= 1, "no privpop-auth of an idle slot: %r" % idle)
     return sess, auth[0], store[0], inode
 
 
@@ -234,9 +241,9 @@ def t_kill9(ctx):
             holders = U.busy_session_of(d.pid())
         check(len(holders) == 1, "session child not found: %r" % holders)
         sess = holders[0]
-        store = [p for p in U.descendants_of(sess)
+        store = [p for p in U.descendants_of(d.pid())
                  if U.role_of(p) == "privpop-store"]
-        check(len(store) == 1, "privpop-store not found below %d" % sess)
+        check(len(store) == 1, "privpop-store not found below the master")
         store_start = {p: U.proc_stat(p)[1] for p in store}
         os.kill(sess, signal.SIGKILL)
         check(c.is_closed(5), "connection not closed after kill -9")
