@@ -40,34 +40,45 @@ int
 wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
     struct buf *out)
 {
-	size_t i;
+	size_t i = 0;
 
 	if (out != NULL && buf_reserve(out, 2 * len) == -1)
 		return -1;
-	for (i = 0; i < len && !w->done; i++) {
-		unsigned char ch = in[i];
+	/* A line at a time: the bytes up to a LF are copied in one piece
+	 * (RETR streams whole mailboxes through here). */
+	while (i < len && !w->done) {
+		const unsigned char *nl = memchr(in + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - in) : len;
 
-		if (ch == '\n') {
-			end_line(w, out);
-			if (!w->in_body) {
-				if (!w->line_has_text) {
-					w->in_body = 1;
-					if (w->max_body_lines == 0)
-						w->done = 1;
-				}
-			} else if (++w->body_lines >= w->max_body_lines)
-				w->done = 1;
-			w->line_has_text = 0;
-			continue;
+		if (end > i) {
+			size_t k;
+
+			if (w->at_bol && in[i] == '.')
+				put(out, ".", 1);	/* stuffing, not counted */
+			put(out, (const char *)in + i, end - i);
+			w->octets += end - i;
+			w->at_bol = 0;
+			w->prev_cr = in[end - 1] == '\r';
+			/* only the header part asks whether a line is empty */
+			for (k = i; !w->in_body && !w->line_has_text && k < end;
+			    k++)
+				if (in[k] != '\r')
+					w->line_has_text = 1;
+			i = end;
 		}
-		if (w->at_bol && ch == '.')
-			put(out, ".", 1);	/* dot-stuffing, not counted */
-		put(out, (const char *)&ch, 1);
-		w->octets++;
-		w->at_bol = 0;
-		w->prev_cr = (ch == '\r');
-		if (ch != '\r')
-			w->line_has_text = 1;
+		if (nl == NULL)
+			break;
+		i++;
+		end_line(w, out);
+		if (!w->in_body) {
+			if (!w->line_has_text) {
+				w->in_body = 1;
+				if (w->max_body_lines == 0)
+					w->done = 1;
+			}
+		} else if (++w->body_lines >= w->max_body_lines)
+			w->done = 1;
+		w->line_has_text = 0;
 	}
 	return 0;
 }
