@@ -28,8 +28,8 @@ count() {	# count PASSED FAILED from a suite's "N passed, M failed" line
 		FAILED=$((FAILED + 1))
 		return
 	fi
-	PASSED=$((PASSED + $(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/')))
-	FAILED=$((FAILED + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+	PASSED=$((PASSED + $(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')))
+	FAILED=$((FAILED + $(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')))
 }
 step() {	# step NAME CMD...: one pass/fail for a build step
 	local name=$1; shift
