@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "buf.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
@@ -34,11 +33,11 @@ uidl_char_ok(unsigned char ch)
 static void
 uidl_hash(const char *p, size_t n, char *uidl, size_t uidlsz)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned int mdlen = sizeof(md), i;
 	size_t o = 0;
 
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	sha256_once(p, n, md);
 	for (i = 0; i < mdlen && o + 2 < uidlsz && o < 40; i++, o += 2)
 		snprintf(uidl + o, 3, "%02x", md[i]);
 	uidl[o] = '\0';

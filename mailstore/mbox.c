@@ -13,8 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mbox.h"
@@ -164,15 +163,13 @@ mbox_index_file(const struct mbox *mb, const char *suffix, char *out,
 static void
 set_index_prefix(struct mbox *mb)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[MD5_DIGEST_LENGTH];
 	char hex[17];
 	const char *base;
 	int i;
 
 	if (mb->opts.index_dir[0] != '\0' && fs_mkdirs(mb->opts.index_dir, 0700) == 0) {
-		EVP_Digest(mb->path, strlen(mb->path), md, &mdlen, EVP_md5(),
-		    NULL);
+		md5_once(mb->path, strlen(mb->path), md);
 		for (i = 0; i < 8; i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		if (snprintf(mb->index, sizeof(mb->index), "%s/mbox-%s",

@@ -18,8 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "log.h"
 #include "mbox.h"
 
@@ -38,16 +37,13 @@ struct cache_hdr {
 static int
 sum_range(int fd, uint64_t off, uint64_t len, unsigned char *out)
 {
-	unsigned char b[CACHE_SUM_SPAN], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char b[CACHE_SUM_SPAN];
 
 	if (len > sizeof(b))
 		len = sizeof(b);
 	if (len > 0 && pread(fd, b, (size_t)len, (off_t)off) != (ssize_t)len)
 		return -1;
-	if (EVP_Digest(b, (size_t)len, md, &mdlen, EVP_md5(), NULL) != 1)
-		return -1;
-	memcpy(out, md, MBOX_DIGEST_LEN);
+	md5_once(b, (size_t)len, out);
 	return 0;
 }
 
@@ -77,8 +73,7 @@ mbox_cache_load(struct mbox *mb, const struct stat *st)
 	char path[MAIL_MAX_PATH];
 	struct cache_hdr h;
 	unsigned char head[MBOX_DIGEST_LEN], tail[MBOX_DIGEST_LEN];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[MD5_DIGEST_LENGTH];
 	unsigned char *recs = NULL;
 	uint64_t prev_end = 0, i;
 	size_t rlen;
@@ -98,9 +93,10 @@ mbox_cache_load(struct mbox *mb, const struct stat *st)
 		goto out;
 	rlen = (size_t)h.count * REC_SIZE;
 	if ((recs = malloc(rlen + 1)) == NULL ||
-	    read(fd, recs, rlen) != (ssize_t)rlen ||
-	    EVP_Digest(recs, rlen, md, &mdlen, EVP_md5(), NULL) != 1 ||
-	    memcmp(md, h.recsum, MBOX_DIGEST_LEN) != 0)
+	    read(fd, recs, rlen) != (ssize_t)rlen)
+		goto out;
+	md5_once(recs, rlen, md);
+	if (memcmp(md, h.recsum, MBOX_DIGEST_LEN) != 0)
 		goto out;
 	for (i = 0; i < h.count; i++) {
 		struct mbox_found f;
@@ -141,8 +137,7 @@ mbox_cache_save(struct mbox *mb)
 	char path[MAIL_MAX_PATH], tmp[MAIL_MAX_PATH + 8];
 	struct cache_hdr h;
 	unsigned char *recs;
-	unsigned int mdlen = 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char md[MD5_DIGEST_LENGTH];
 	size_t rlen = (size_t)mb->count * REC_SIZE;
 	uint32_t i;
 	int fd, ok;
@@ -164,7 +159,7 @@ mbox_cache_save(struct mbox *mb)
 	for (i = 0; i < mb->count; i++)
 		rec_put(recs + (size_t)i * REC_SIZE, &mb->msgs[i],
 		    &mb->meta[i]);
-	EVP_Digest(recs, rlen, md, &mdlen, EVP_md5(), NULL);
+	md5_once(recs, rlen, md);
 	memcpy(h.recsum, md, MBOX_DIGEST_LEN);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600);

@@ -29,8 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "log.h"
 #include "mbox.h"
 #include "mbox_lock.h"
@@ -129,24 +128,20 @@ same_range(int a, uint64_t aoff, int b, uint64_t boff, uint64_t len)
 static int
 sum_file(int fd, uint64_t off, uint64_t end, unsigned char *out)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
+	MD5_CTX ctx;
 
-	while (ok && off < end) {
+	MD5Init(&ctx);
+	while (off < end) {
 		size_t n = end - off > COPY_CHUNK ? COPY_CHUNK :
 		    (size_t)(end - off);
 
-		ok = full_pread(fd, copybuf, n, off) == 0 &&
-		    EVP_DigestUpdate(ctx, copybuf, n) == 1;
+		if (full_pread(fd, copybuf, n, off) == -1)
+			return -1;
+		MD5Update(&ctx, copybuf, n);
 		off += n;
 	}
-	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (ok)
-		memcpy(out, md, 16);
-	return ok ? 0 : -1;
+	MD5Final(out, &ctx);
+	return 0;
 }
 
 /* Step 3 (also the recovery): put the journal's bytes at base,

@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "mbox_parse.h"
 
 static int
@@ -19,8 +17,8 @@ line_start(struct mbox_scan *s)
 	 * side until it is known */
 	s->cand = s->prev_blank;
 	s->cand_hashed = 0;
-	if (s->cand && EVP_DigestInit_ex(s->cand_md, EVP_md5(), NULL) != 1)
-		return -1;
+	if (s->cand)
+		MD5Init(&s->cand_md);
 	return 0;
 }
 
@@ -34,46 +32,35 @@ mbox_scan_init(struct mbox_scan *s, uint64_t base, mbox_found_cb cb,
 	s->off = base;
 	s->prev_blank = 1;	/* the start counts as after an empty line */
 	s->prev_off = base;
-	if ((s->md = EVP_MD_CTX_new()) == NULL ||
-	    (s->cand_md = EVP_MD_CTX_new()) == NULL) {
-		mbox_scan_free(s);
-		return -1;
-	}
 	return line_start(s);
 }
 
 void
 mbox_scan_free(struct mbox_scan *s)
 {
-	EVP_MD_CTX_free(s->md);
-	EVP_MD_CTX_free(s->cand_md);
-	s->md = s->cand_md = NULL;
+	(void)s;	/* nothing allocated (kept for callers' symmetry) */
 }
 
 /* Feed p to ctx while *count stays within MBOX_HASH_HEADER_MAX. */
 static int
-hash(void *ctx, uint64_t *count, const unsigned char *p, size_t n)
+hash(MD5_CTX *ctx, uint64_t *count, const unsigned char *p, size_t n)
 {
 	if (*count >= MBOX_HASH_HEADER_MAX)
 		return 0;
 	if (n > MBOX_HASH_HEADER_MAX - *count)
 		n = (size_t)(MBOX_HASH_HEADER_MAX - *count);
 	*count += n;
-	return EVP_DigestUpdate(ctx, p, n) == 1 ? 0 : -1;
+	MD5Update(ctx, p, n);
+	return 0;
 }
 
 static int
 emit(struct mbox_scan *s, uint64_t end)
 {
-	unsigned int len = 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
-
 	if (!s->in_msg)
 		return 0;
 	s->in_msg = 0;
-	if (EVP_DigestFinal_ex(s->md, md, &len) != 1 || len < MBOX_DIGEST_LEN)
-		return -1;
-	memcpy(s->cur.digest, md, MBOX_DIGEST_LEN);
+	MD5Final(s->cur.digest, &s->md);
 	s->cur.end = end;
 	return s->cb(s->arg, &s->cur);
 }
@@ -87,7 +74,7 @@ line_done(struct mbox_scan *s, int at_eof)
 	uint64_t next = s->line_off + s->line_len + (at_eof ? 0 : 1);
 
 	if (from && s->cand) {
-		void *t;
+		MD5_CTX t;
 
 		/* a separator: the empty line before it is not content */
 		if (emit(s, s->prev_off) == -1)
@@ -137,8 +124,8 @@ mbox_scan_feed(struct mbox_scan *s, const unsigned char *p, size_t n)
 			s->last_cr = p[seg - 1] == '\r';
 			s->line_len += seg;
 		}
-		if ((s->in_headers && hash(s->md, &s->hashed, p, with_lf)) ||
-		    (s->cand && hash(s->cand_md, &s->cand_hashed, p, with_lf)))
+		if ((s->in_headers && hash(&s->md, &s->hashed, p, with_lf)) ||
+		    (s->cand && hash(&s->cand_md, &s->cand_hashed, p, with_lf)))
 			return -1;
 		s->off += with_lf;
 		p += with_lf;

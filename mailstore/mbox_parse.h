@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <md5.h>
+
 /* Header bytes hashed for a message's UIDL; enough for any real header
  * block, and bounded so a pathological header costs nothing. */
 #define MBOX_HASH_HEADER_MAX	(64 * 1024)
@@ -55,8 +57,8 @@ struct mbox_scan {
 	int		 cand;		/* this line may be a separator */
 	uint64_t	 hashed;	/* header bytes hashed */
 	uint64_t	 cand_hashed;
-	void		*md;		/* EVP_MD_CTX: the message's headers */
-	void		*cand_md;	/* EVP_MD_CTX: the candidate line */
+	MD5_CTX		 md;		/* the message's headers */
+	MD5_CTX		 cand_md;	/* the candidate line */
 	struct mbox_found cur;
 	uint64_t	 junk;		/* bytes before the first message */
 	int		 failed;	/* a callback or digest failed */

@@ -2,7 +2,7 @@
 # Install what privpop needs to build and test on Debian 12 (run as root).
 # Usage: scripts/install-deps.sh [build|test]   (default: test = everything)
 set -eu
-BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev
+BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev libmd-dev
 libpam0g-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail python3 procps
 iproute2 passwd procmail liblockfile-bin libpam-wrapper libnss-wrapper

@@ -49,7 +49,8 @@ srcs_for() {
 
 libs_for() {
 	case $1 in
-	fuzz_maildir_name|fuzz_mbox_parse|fuzz_sasl) echo "-lcrypto" ;;
+	fuzz_maildir_name|fuzz_mbox_parse) echo "-lcrypto -lmd" ;;
+	fuzz_sasl) echo "-lcrypto" ;;
 	*)		echo "" ;;
 	esac
 }
