@@ -30,6 +30,7 @@
 #include "log.h"
 #include "pam_auth.h"
 #include "passwd_file.h"
+#include "addrlist.h"
 #include "penalty.h"
 #include "scram.h"
 #include "tls_keys.h"
@@ -116,7 +117,7 @@ fail_delay(const char *addr)
 	struct timespec ts;
 	int ms = conf.auth_fail_delay_ms, p;
 
-	if (penalties != NULL && !penalty_exempt(addr, conf.penalty_exempt)) {
+	if (penalties != NULL && !addrlist_match(addr, conf.penalty_exempt)) {
 		uint32_t n = penalty_fails(penalties, addr, time(NULL),
 		    conf.penalty_forget) + 1;
 

@@ -13,7 +13,7 @@
 
 #include "conf.h"
 #include "numparse.h"
-#include "penalty.h"
+#include "addrlist.h"
 
 #ifndef PRIVPOP_LIBEXECDIR
 #define PRIVPOP_LIBEXECDIR "/usr/local/libexec/privpop"
@@ -89,19 +89,14 @@ conf_defaults(struct conf *c)
 static int
 set_backends(struct conf *c, const char *s)
 {
-	int n = 0, i;
+	const char *w;
+	size_t len;
+	int n = 0, i, b;
 
-	while (*s != '\0') {
-		size_t len;
-		int b;
-
-		while (*s == ' ' || *s == ',' || *s == '\t')
-			s++;
-		if ((len = strcspn(s, " ,\t")) == 0)
-			break;
-		if (len == 11 && strncmp(s, "passwd-file", 11) == 0)
+	while (list_next(&s, &w, &len)) {
+		if (len == 11 && strncmp(w, "passwd-file", 11) == 0)
 			b = AUTH_BACKEND_PASSWD_FILE;
-		else if (len == 3 && strncmp(s, "pam", 3) == 0)
+		else if (len == 3 && strncmp(w, "pam", 3) == 0)
 			b = AUTH_BACKEND_PAM;
 		else
 			return -1;
@@ -111,7 +106,6 @@ set_backends(struct conf *c, const char *s)
 		if (n >= AUTH_MAX_BACKENDS)
 			return -1;
 		c->backends[n++] = b;
-		s += len;
 	}
 	if (n == 0)
 		return -1;
@@ -122,25 +116,19 @@ set_backends(struct conf *c, const char *s)
 int
 conf_parse_locks(const char *s, int *set_r)
 {
+	const char *w;
+	size_t n;
 	int set = 0;
 
-	while (*s != '\0') {
-		size_t n;
-
-		while (*s == ' ' || *s == ',' || *s == '\t')
-			s++;
-		n = strcspn(s, " ,\t");
-		if (n == 0)
-			break;
-		if (n == 7 && strncmp(s, "dotlock", 7) == 0)
+	while (list_next(&s, &w, &n)) {
+		if (n == 7 && strncmp(w, "dotlock", 7) == 0)
 			set |= MBOX_LOCK_DOTLOCK;
-		else if (n == 5 && strncmp(s, "fcntl", 5) == 0)
+		else if (n == 5 && strncmp(w, "fcntl", 5) == 0)
 			set |= MBOX_LOCK_FCNTL;
-		else if (n == 5 && strncmp(s, "flock", 5) == 0)
+		else if (n == 5 && strncmp(w, "flock", 5) == 0)
 			set |= MBOX_LOCK_FLOCK;
 		else
 			return -1;
-		s += n;
 	}
 	*set_r = set;
 	return 0;
@@ -315,7 +303,7 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "auth_penalty_forget") == 0)
 		return set_int(&c->penalty_forget, v, 1, 86400 * 7);
 	if (strcmp(key, "auth_penalty_exempt") == 0)
-		return penalty_list_valid(v) ? set_str(c->penalty_exempt,
+		return addrlist_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
 	if (strcmp(key, "plaintext_auth") == 0) {
 		if (strcmp(v, "always") == 0)
@@ -328,7 +316,7 @@ conf_line(struct conf *c, const char *key, const char *v)
 	}
 	if (strcmp(key, "trusted_networks") == 0)
 		return strcmp(v, "none") == 0 ? set_str(c->trusted_networks,
-		    sizeof(c->trusted_networks), "") : penalty_list_valid(v) ?
+		    sizeof(c->trusted_networks), "") : addrlist_valid(v) ?
 		    set_str(c->trusted_networks, sizeof(c->trusted_networks), v)
 		    : -1;
 	if (strcmp(key, "passwd_upgrade") == 0)

@@ -6,8 +6,6 @@
 
 #include <sys/mman.h>
 
-#include <arpa/inet.h>
-
 #include <string.h>
 #include <unistd.h>
 
@@ -117,91 +115,4 @@ penalty_delay_ms(uint32_t n, int base_ms, int max_ms)
 	while (--n > 0 && d < max_ms)
 		d *= 2;
 	return d > max_ms ? max_ms : (int)d;
-}
-
-/* One "addr/bits" (or a bare address) range. */
-static int
-in_range(const char *addr, const char *r, size_t rlen)
-{
-	unsigned char a[16], n[16];
-	char net[64];
-	const char *slash = memchr(r, '/', rlen);
-	size_t nlen = slash ? (size_t)(slash - r) : rlen;
-	int fa, fn, alen, bits, i;
-	uint64_t v;
-
-	if (nlen == 0 || nlen >= sizeof(net))
-		return 0;
-	memcpy(net, r, nlen);
-	net[nlen] = '\0';
-	fa = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	fn = strchr(net, ':') ? AF_INET6 : AF_INET;
-	if (fa != fn || inet_pton(fa, addr, a) != 1 ||
-	    inet_pton(fn, net, n) != 1)
-		return 0;
-	alen = fa == AF_INET ? 4 : 16;
-	bits = alen * 8;
-	if (slash != NULL) {
-		if (parse_uint(slash + 1, rlen - nlen - 1, 0, (uint64_t)bits,
-		    &v) == -1)
-			return 0;
-		bits = (int)v;
-	}
-	for (i = 0; i < alen && bits > 0; i++, bits -= 8) {
-		unsigned char mask = bits >= 8 ? 0xff :
-		    (unsigned char)(0xff << (8 - bits));
-
-		if ((a[i] & mask) != (n[i] & mask))
-			return 0;
-	}
-	return 1;
-}
-
-int
-penalty_exempt(const char *addr, const char *list)
-{
-	while (*list != '\0') {
-		size_t n;
-
-		while (*list == ' ' || *list == ',' || *list == '\t')
-			list++;
-		if ((n = strcspn(list, " ,\t")) == 0)
-			break;
-		if (in_range(addr, list, n))
-			return 1;
-		list += n;
-	}
-	return 0;
-}
-
-int
-penalty_list_valid(const char *list)
-{
-	while (*list != '\0') {
-		char net[64], *slash;
-		unsigned char b[16];
-		size_t n;
-		uint64_t v;
-		int af;
-
-		while (*list == ' ' || *list == ',' || *list == '\t')
-			list++;
-		if ((n = strcspn(list, " ,\t")) == 0)
-			break;
-		if (n >= sizeof(net))
-			return 0;
-		memcpy(net, list, n);
-		net[n] = '\0';
-		af = strchr(net, ':') ? AF_INET6 : AF_INET;
-		if ((slash = strchr(net, '/')) != NULL) {
-			*slash = '\0';
-			if (parse_uint(slash + 1, strlen(slash + 1), 0,
-			    af == AF_INET ? 32 : 128, &v) == -1)
-				return 0;
-		}
-		if (inet_pton(af, net, b) != 1)
-			return 0;
-		list += n;
-	}
-	return 1;
 }

@@ -59,9 +59,6 @@ uint32_t penalty_fails(const struct penalty_table *, const char *addr,
 	    time_t now, int forget);
 /* The delay for a failure after n earlier ones. */
 int	penalty_delay_ms(uint32_t n, int base_ms, int max_ms);
-/* Whether addr lies in one of the space/comma separated CIDR ranges. */
-int	penalty_exempt(const char *addr, const char *list);
-/* Whether every entry of such a list is an address or addr/bits. */
-int	penalty_list_valid(const char *list);
+
 
 #endif

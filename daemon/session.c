@@ -22,6 +22,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "numparse.h"
+#include "addrlist.h"
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
@@ -250,7 +251,7 @@ plaintext_ok(void)
 {
 	return s.cl.ssl != NULL || s.conf->plaintext_always ||
 	    strcmp(s.addr, PEER_LOCAL) == 0 ||
-	    penalty_exempt(s.addr, s.conf->trusted_networks);
+	    addrlist_match(s.addr, s.conf->trusted_networks);
 }
 
 static void

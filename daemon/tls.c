@@ -118,17 +118,6 @@ check_pair(const char *certf, const char *keyf, int keys_fd, char *err,
 }
 
 int
-tls_check_key(const struct conf *c, char *err, size_t errlen)
-{
-	int fd = tls_keys_snapshot(c, err, errlen);
-
-	if (fd == -1)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-int
 tls_keys_snapshot(const struct conf *c, char *err, size_t errlen)
 {
 	int fd = memfd_create("privpop-tls-keys", MFD_CLOEXEC |

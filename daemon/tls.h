@@ -25,10 +25,8 @@ void	 tls_ctx_free(SSL_CTX *);
 /* Master: make a new session-ticket key (the old ones stay usable for
  * TICKET_KEYS - 1 more rotations).  Children forked later get them. */
 void	 tls_tickets_rotate(void);
-/* Whether tls_key matches tls_cert, and each tls_sni pair (checked in a
- * short-lived child). */
-int	 tls_check_key(const struct conf *, char *err, size_t errlen);
-/* The same checks; on success a sealed memfd with the key files' bytes
+/* Whether tls_key matches tls_cert, and each tls_sni pair (checked in
+ * short-lived children); on success a sealed memfd with the key files' bytes
  * (tls_key, then the tls_sni keys), written by the checking children:
  * the master hands it to privpop-auth without reading it. */
 int	 tls_keys_snapshot(const struct conf *, char *err, size_t errlen);

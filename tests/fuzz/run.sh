@@ -39,7 +39,7 @@ srcs_for() {
 	fuzz_ipc)	echo "common/ipc.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c common/numparse.c common/log.c" ;;
-	fuzz_conf)	echo "common/conf.c common/numparse.c common/penalty.c" ;;
+	fuzz_conf)	echo "common/conf.c common/numparse.c common/addrlist.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c common/numparse.c" ;;

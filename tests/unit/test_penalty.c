@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "addrlist.h"
 #include "penalty.h"
 
 /* ---- penalty_delay_ms ---- */
@@ -342,7 +343,7 @@ test_exempt(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = penalty_exempt(cases[i].addr, cases[i].list);
+		int r = addrlist_match(cases[i].addr, cases[i].list);
 
 		if (r != cases[i].want)
 			fail_msg("exempt(\"%s\", \"%s\") = %d, want %d",
@@ -392,7 +393,7 @@ test_list_valid(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = penalty_list_valid(cases[i].list);
+		int r = addrlist_valid(cases[i].list);
 
 		if (r != cases[i].want)
 			fail_msg("valid(\"%s\") = %d, want %d",
