@@ -4,8 +4,12 @@
  * child over the socketpair on fd 3.
  *
  * What runs as root here: reading the config and the passwd-file,
- * crypt(3), and forking privpop-store, which drops to the mailbox owner
- * (spawn_store) before it execs.
+ * crypt(3), and starting privpop-store: after a login this process
+ * drops to the mailbox owner and execs it (exec_store), or forks it
+ * when a PAM session must be closed after the worker ends.
+ *
+ * With -Z it is instead the master's fork server for these helpers
+ * (common/spawner.c).
  */
 #include "config.h"
 
@@ -33,6 +37,7 @@
 #include "addrlist.h"
 #include "penalty.h"
 #include "scram.h"
+#include "spawner.h"
 #include "tls_keys.h"
 #include "tls_keys_fd.h"
 #include "upgrade.h"
@@ -47,7 +52,6 @@ static int sock = IPC_CHILD_FD;
 static int to_stderr, debug;
 static char stamp[STAMP_MAX];
 static int attempts;
-static pid_t store_pid = -1;
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
 
 static void
@@ -170,47 +174,27 @@ privileged_group(const char *location)
 	return gr->gr_gid;
 }
 
+/* The mailbox worker to become, once a login has succeeded. */
+static struct {
+	int	fd;		/* its end of the session's store socket */
+	uid_t	uid;
+	gid_t	gid;
+	gid_t	extra;
+} worker = { -1, 0, 0, PRIV_NO_GROUP };
+
+/* Open the session's store socket: queue STORE_INIT for the worker and
+ * hand the other end to the session.  The worker starts in main(). */
 static int
-spawn_store(const struct pwf_entry *e, const char *location)
+prepare_store(const struct pwf_entry *e, const char *location)
 {
 	char index_dir[MAIL_MAX_PATH];
-	gid_t extra = privileged_group(location);
-	char *envp[PRIV_ENV_MAX];
-	char *argv[4];
-	int sv[2], argc = 0;
+	int sv[2];
 	struct msg m;
 
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
 		return -1;
 	}
-	argv[argc++] = "privpop-store";
-	if (to_stderr)
-		argv[argc++] = "-e";
-	if (debug)
-		argv[argc++] = "-d";
-	argv[argc] = NULL;
-	priv_child_env(envp, "/usr/bin:/bin");
-
-	switch (store_pid = fork()) {
-	case -1:
-		log_warn("fork");
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	case 0:
-		if (dup2(sv[1], IPC_CHILD_FD) == -1)
-			_exit(127);
-		closefrom(IPC_CHILD_FD + 1);
-		if (priv_is_root())
-			priv_drop(e->uid, e->gid, extra, NULL);
-		if (chdir("/") == -1)
-			_exit(127);
-		execve(conf.store_helper, argv, envp);
-		log_warn("exec %s", conf.store_helper);
-		_exit(127);
-	}
-	close(sv[1]);
 	if (conf.mbox_index_dir[0] == '\0' || pwf_expand_path(e,
 	    conf.mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
 		index_dir[0] = '\0';	/* beside the mbox */
@@ -224,6 +208,7 @@ spawn_store(const struct pwf_entry *e, const char *location)
 	    ipc_send(sv[0], &m, -1) == -1) {
 		log_warn("send store init");
 		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	msg_init(&m, MSG_SESSION_AUTH_OK);
@@ -231,7 +216,39 @@ spawn_store(const struct pwf_entry *e, const char *location)
 	    ipc_send(sock, &m, sv[0]) == -1)
 		fatal("send auth ok");
 	close(sv[0]);
+	worker.fd = sv[1];
+	worker.uid = e->uid;
+	worker.gid = e->gid;
+	worker.extra = privileged_group(location);
 	return 0;
+}
+
+/* Become privpop-store: drop to the mailbox owner and exec, so that
+ * nothing of this process (passwords, keys) survives into the worker. */
+__attribute__((noreturn)) static void
+exec_store(void)
+{
+	char *envp[PRIV_ENV_MAX];
+	char *argv[4];
+	int argc = 0;
+
+	argv[argc++] = "privpop-store";
+	if (to_stderr)
+		argv[argc++] = "-e";
+	if (debug)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	priv_child_env(envp, "/usr/bin:/bin");
+	if (dup2(worker.fd, IPC_CHILD_FD) == -1)
+		_exit(127);
+	closefrom(IPC_CHILD_FD + 1);
+	if (priv_is_root())
+		priv_drop(worker.uid, worker.gid, worker.extra, NULL);
+	if (chdir("/") == -1)
+		_exit(127);
+	execve(conf.store_helper, argv, envp);
+	log_warn("exec %s", conf.store_helper);
+	_exit(127);
 }
 
 /* How a credential arrives (the session has already decoded SASL). */
@@ -266,7 +283,7 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
-	if (spawn_store(e, location) == -1) {
+	if (prepare_store(e, location) == -1) {
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
@@ -531,9 +548,10 @@ main(int argc, char *argv[])
 	size_t i;
 	char err[512];
 	struct msg m;
-	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0;
+	pid_t store_pid;
+	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
 
-	while ((ch = getopt(argc, argv, "c:deFKP")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFKPZ")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -553,8 +571,11 @@ main(int argc, char *argv[])
 		case 'K':
 			tls_fd = 1;
 			break;
+		case 'Z':
+			zygote = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deFKP]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFKPZ]\n");
 			return 2;
 		}
 	}
@@ -583,14 +604,28 @@ main(int argc, char *argv[])
 		fatalx("cannot load the TLS key");
 	if (tls_fd)
 		close(TLS_KEYS_FD);
+	/* -Z: a fork server.  fd 3 is the master's; every MSG_AUTH_SPAWN
+	 * brings one slot's socket, and a forked child serves that slot
+	 * exactly as an exec'd helper would, without paying again for
+	 * exec, the libraries, the config and the keys. */
+	if (zygote) {
+		if (spawner_serve(sock, MSG_AUTH_SPAWN,
+		    "privpop-auth (or the privpop-store it became)", &m))
+			return 0;
+		if (dup2(m.fd, IPC_CHILD_FD) == -1)
+			fatal("dup2");
+		close(m.fd);
+	}
 	make_stamp();
 	send_hello();
 
 	for (;;) {
 		int r = ipc_recv(sock, &m);
 
+		/* _exit: nothing to flush, and OpenSSL's exit-time cleanup
+		 * of a forked helper is pure cost */
 		if (r == 0)
-			return 0;	/* the session ended */
+			_exit(0);	/* the session ended */
 		if (r == -1)
 			fatal("ipc receive");
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
@@ -604,16 +639,25 @@ main(int argc, char *argv[])
 		    m.type != MSG_AUTH_TLS_SIGN)
 			scram.step = 0;
 		dispatch[i].fn(&m);
-		if (store_pid != -1)
+		if (worker.fd != -1)
 			break;
 	}
-	/* The worker serves the session now.  Without a PAM session to
-	 * close when it ends there is nothing left to do here: exit, and
-	 * let the master (the subreaper) reap the worker.  An idle session
-	 * then costs two processes, not three. */
+	/* The session has its store socket.  Without a PAM session to
+	 * close when the worker ends there is nothing left to do here:
+	 * become the worker (one process, not a fork that then execs).
+	 * An idle session then costs two processes, not three. */
 	close(sock);
 	if (!pamb_active())
-		return 0;
+		exec_store();
+	switch (store_pid = fork()) {
+	case -1:
+		log_warn("fork");
+		pamb_close();
+		_exit(1);
+	case 0:
+		exec_store();
+	}
+	close(worker.fd);
 	while (waitpid(store_pid, &status, 0) == -1 && errno == EINTR)
 		;
 	pamb_close();
@@ -623,5 +667,5 @@ main(int argc, char *argv[])
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warnx("privpop-store exited with status %d",
 		    WEXITSTATUS(status));
-	return 0;
+	_exit(0);
 }

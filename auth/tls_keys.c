@@ -17,7 +17,9 @@
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include "log.h"
@@ -77,11 +79,38 @@ load_snapshot(int fd, int want)
 	return r;
 }
 
+/*
+ * Work every forked helper would otherwise repeat on its first
+ * signature: OpenSSL 3 converts a provider key to the legacy object the
+ * raw calls below use, and sets up the modulus' Montgomery context on
+ * the first public operation.  Neither is secret or random, so the fork
+ * server does it once.  The private-side blinding is left to each
+ * helper: it must not be shared between processes.
+ */
+static void
+prepare(EVP_PKEY *k)
+{
+	unsigned char in[1024], out[1024];
+
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
+		RSA *rsa = (RSA *)(uintptr_t)EVP_PKEY_get0_RSA(k);
+
+		if (rsa != NULL && (size_t)RSA_size(rsa) <= sizeof(in)) {
+			memset(in, 0, sizeof(in));
+			in[RSA_size(rsa) - 1] = 2;
+			(void)RSA_public_encrypt(RSA_size(rsa), in, out, rsa,
+			    RSA_NO_PADDING);
+		}
+	} else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC)
+		(void)EVP_PKEY_get0_EC_KEY(k);
+}
+
 /* Index 0 is tls_key, then the tls_sni keys in order (as privpopd
  * numbers its stand-in keys). */
 int
 tlskeys_load(const struct conf *c, int snapshot_fd)
 {
+	unsigned char rnd[16];
 	int i;
 
 	if (c->tls_key[0] == '\0')
@@ -92,13 +121,23 @@ tlskeys_load(const struct conf *c, int snapshot_fd)
 			log_warnx("cannot read the TLS key snapshot");
 			return -1;
 		}
-		return 0;
-	}
-	if ((keys[0] = load(c->tls_key)) == NULL)
-		return -1;
-	for (i = 0; i < c->nsni; i++)
-		if ((keys[i + 1] = load(c->sni[i].key)) == NULL)
+	} else {
+		if ((keys[0] = load(c->tls_key)) == NULL)
 			return -1;
+		for (i = 0; i < c->nsni; i++)
+			if ((keys[i + 1] = load(c->sni[i].key)) == NULL)
+				return -1;
+	}
+	for (i = 0; i < nkeys; i++)
+		prepare(keys[i]);
+	/* Instantiate OpenSSL's DRBGs here, once: a forked helper only
+	 * reseeds them (OpenSSL notices the fork), instead of building
+	 * them again (1 ms of every handshake here). */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+	    RAND_priv_bytes(rnd, sizeof(rnd)) != 1)
+		log_warnx("OpenSSL RAND: %s", ERR_reason_error_string(
+		    ERR_get_error()));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return 0;
 }
 

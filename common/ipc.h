@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	5
+#define IPC_VERSION	6
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -47,6 +47,9 @@ enum msg_type {
 	MSG_SESSION_AUTH_OK,
 	/* auth -> session: u32 error code (enum ipc_err) */
 	MSG_SESSION_AUTH_FAIL,
+	/* master -> privpop-auth -Z: fork an auth helper for a new slot;
+	 * (empty); fd: the helper's end of the slot's socket */
+	MSG_AUTH_SPAWN,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth_helper.h"
+#include "ipc.h"
 #include "log.h"
 #include "numparse.h"
 #include "penalty.h"
@@ -51,6 +53,8 @@ static struct penalty_table *penalties;
 static int fail_streak;		/* slots that died without serving */
 static time_t tickets_rotated;
 static time_t spawn_pause_until;
+static int auth_spawner_fd = -1;	/* privpop-auth -Z of this generation */
+static pid_t auth_spawner_pid;
 
 static void
 on_signal(int sig)
@@ -234,6 +238,59 @@ count_slots(size_t *idle, size_t *total)
 	}
 }
 
+/* Retire this generation's fork server: at EOF it exits, and the
+ * helpers it forked serve their sessions to the end. */
+static void
+auth_spawner_stop(void)
+{
+	if (auth_spawner_fd != -1)
+		close(auth_spawner_fd);
+	auth_spawner_fd = -1;
+	auth_spawner_pid = 0;
+}
+
+/*
+ * One privpop-auth per slot, forked by a privpop-auth -Z that has
+ * already loaded the configuration, the libraries and the TLS keys:
+ * exec'ing a fresh helper for every session cost more than the rest of
+ * a login.  The helpers of one generation share the fork server's
+ * address-space layout, as the slots share the master's.
+ * Returns the slot's end of its helper socket, or -1.
+ */
+static int
+auth_for_slot(void)
+{
+	struct msg m;
+	int sv[2];
+
+	if (auth_spawner_fd == -1) {
+		if (ipc_socketpair(sv) == -1) {
+			log_warn("socketpair");
+			return -1;
+		}
+		if ((auth_spawner_pid = auth_helper_start(&env, sv[1], 1)) ==
+		    -1) {
+			close(sv[0]);
+			return -1;
+		}
+		auth_spawner_fd = sv[0];
+	}
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	msg_init(&m, MSG_AUTH_SPAWN);
+	if (ipc_send(auth_spawner_fd, &m, sv[1]) == -1) {
+		log_warn("privpop-auth fork server");
+		auth_spawner_stop();	/* a new one next time */
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 static void
 spawn_slot(void)
 {
@@ -242,10 +299,16 @@ spawn_slot(void)
 
 	if (sl == NULL)
 		return;
+	if ((env.auth_fd = auth_for_slot()) == -1) {
+		spawn_pause_until = time(NULL) + 1;
+		return;
+	}
 	switch (pid = fork()) {
 	case -1:
 		log_warn("fork");
 		spawn_pause_until = time(NULL) + 1;
+		close(env.auth_fd);
+		env.auth_fd = -1;
 		return;
 	case 0:
 		close(sigpipe_fds[0]);
@@ -253,10 +316,14 @@ spawn_slot(void)
 		close(status_fds[0]);
 		close(control_fds[1]);
 		close(penalty_fds[0]);
+		/* never the fork server's socket in an unprivileged slot */
+		close(auth_spawner_fd);
 		env.status_fd = status_fds[1];
 		env.control_fd = control_fds[0];
 		slot_main(&env, -1, -1);
 	}
+	close(env.auth_fd);
+	env.auth_fd = -1;
 	sl->pid = pid;
 	sl->busy = 0;
 	sl->gen = generation;
@@ -289,6 +356,15 @@ reap(void)
 		int bad = WIFSIGNALED(status) ||
 		    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
 
+		if (sl == NULL && pid == auth_spawner_pid) {
+			log_warnx("privpop-auth fork server %ld %s %d",
+			    (long)pid, WIFSIGNALED(status) ?
+			    "killed by signal" : "exited with status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) :
+			    WEXITSTATUS(status));
+			auth_spawner_stop();
+			continue;
+		}
 		if (sl == NULL) {
 			/* a helper reparented here (privpop-store after
 			 * its privpop-auth exited) */
@@ -438,6 +514,7 @@ reload(const struct master_opts *o, struct conf *c)
 	penalties->forget = (uint32_t)c->penalty_forget;
 	env.uid = uid;
 	env.gid = gid;
+	auth_spawner_stop();	/* the next one reads the new snapshot */
 	new_control_pipe();
 	log_info("configuration reloaded");
 }
@@ -494,6 +571,7 @@ shutdown_all(void)
 
 	for (i = 0; i < (size_t)env.nlisten; i++)
 		close(env.listen_fds[i]);
+	auth_spawner_stop();
 	close(control_fds[1]);
 	control_fds[1] = -1;
 	for (;;) {
@@ -539,6 +617,7 @@ master_run(const struct master_opts *o, struct conf *c)
 
 	memset(&env, 0, sizeof(env));
 	env.tls_keys_fd = -1;
+	env.auth_fd = -1;
 	if (resolve_user(c, &env.uid, &env.gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (c->tls_cert[0] != '\0' &&
@@ -651,7 +730,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
-	env.status_fd = env.control_fd = -1;
+	env.status_fd = env.control_fd = env.auth_fd = -1;
 	env.penalty_report_fd = env.penalty_table_fd = -1;	/* no master */
 	if (c->tls_cert[0] != '\0' &&
 	    (env.tls_ctx = tls_ctx_new(c, &env.tls_keys_fd, err,

@@ -77,7 +77,9 @@ session_end(const char *how)
 	    "dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id, s.addr,
 	    s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n, s.retr_b,
 	    s.dele_n, s.dele_b, s.expunged, how, dur);
-	exit(strcmp(how, "error") == 0 ? 1 : 0);
+	/* _exit: no stdio to flush; freeing the heap at exit would only
+	 * copy pages shared with the master */
+	_exit(strcmp(how, "error") == 0 ? 1 : 0);
 }
 
 static void

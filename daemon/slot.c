@@ -1,7 +1,8 @@
 /*
- * Runs as root until priv_drop(): slot_main() forks privpop-auth (which
- * stays root) and then gives up privilege for good before it accepts a
- * connection.  Everything after priv_drop() is unprivileged.
+ * Runs as root until priv_drop(): slot_main() gets its privpop-auth
+ * (which stays root) from the master's fork server, or forks one itself
+ * in inetd mode, and then gives up privilege for good before it accepts
+ * a connection.  Everything after priv_drop() is unprivileged.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_helper.h"
 #include "ipc.h"
 #include "log.h"
 #include "penalty.h"
@@ -28,84 +30,16 @@
 #include "session.h"
 #include "slot.h"
 #include "tls_keyproxy.h"
-#include "tls_keys_fd.h"
-
-/* Where descriptors wait before dup2 puts them on 3..7. */
-#define HELPER_FD_TOP	(TLS_KEYS_FD + 1)
-
-/* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
- * no helper inherits the client socket in inetd mode. */
-static void
-null_stdio(int keep_stderr)
-{
-	int fd = open("/dev/null", O_RDWR);
-
-	if (fd == -1)
-		_exit(127);
-	dup2(fd, 0);
-	dup2(fd, 1);
-	if (!keep_stderr)
-		dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
-}
 
 static int
 spawn_auth(const struct slot_env *env)
 {
-	char *argv[8];
-	char *envp[PRIV_ENV_MAX];
-	int sv[2], argc = 0, sock, cfd, rfd, tfd, kfd;
+	int sv[2];
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
-	argv[argc++] = "privpop-auth";
-	argv[argc++] = "-c";
-	argv[argc++] = (char *)(uintptr_t)env->conffile;
-	argv[argc++] = "-F";
-	if (env->penalty_table_fd != -1)
-		argv[argc++] = "-P";
-	if (env->tls_keys_fd != -1)
-		argv[argc++] = "-K";
-	if (env->foreground)
-		argv[argc++] = "-e";
-	if (env->conf->log_debug)
-		argv[argc++] = "-d";
-	argv[argc] = NULL;
-	priv_child_env(envp, "/usr/sbin:/usr/bin:/sbin:/bin");
-
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		null_stdio(env->foreground);
-		/* move them out of the way before placing them on 3..6 */
-		if ((sock = fcntl(sv[1], F_DUPFD, HELPER_FD_TOP)) == -1 ||
-		    (cfd = fcntl(env->conf_fd, F_DUPFD, HELPER_FD_TOP)) == -1)
-			_exit(127);
-		if (env->penalty_table_fd != -1 &&
-		    ((rfd = fcntl(env->penalty_report_fd, F_DUPFD,
-		    HELPER_FD_TOP)) == -1 ||
-		    (tfd = fcntl(env->penalty_table_fd, F_DUPFD,
-		    HELPER_FD_TOP)) == -1 ||
-		    dup2(rfd, PENALTY_REPORT_FD) == -1 ||
-		    dup2(tfd, PENALTY_TABLE_FD) == -1))
-			_exit(127);
-		if (env->tls_keys_fd != -1 &&
-		    ((kfd = fcntl(env->tls_keys_fd, F_DUPFD, HELPER_FD_TOP)) ==
-		    -1 || dup2(kfd, TLS_KEYS_FD) == -1))
-			_exit(127);
-		if (dup2(sock, IPC_CHILD_FD) == -1 ||
-		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
-			_exit(127);
-		closefrom(TLS_KEYS_FD + 1);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		execve(env->conf->auth_helper, argv, envp);
-		log_warn("exec %s", env->conf->auth_helper);
-		_exit(127);
-	}
-	close(sv[1]);
+	if (auth_helper_start(env, sv[1], 0) == -1)
+		fatalx("cannot start privpop-auth");
 	return sv[0];
 }
 
@@ -169,7 +103,7 @@ accept_one(const struct slot_env *env, int *tls_r)
 			fatal("poll");
 		}
 		if (pfd[n].revents != 0)
-			exit(0);	/* retired while idle */
+			_exit(0);	/* retired while idle */
 		for (i = 0; i < n; i++) {
 			int fd;
 
@@ -207,7 +141,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	auth_sock = spawn_auth(env);
+	/* from the master's fork server, or (inetd) our own */
+	auth_sock = env->auth_fd != -1 ? env->auth_fd : spawn_auth(env);
 	/* the TLS key's private half is privpop-auth's */
 	keyproxy_set_channel(auth_sock);
 	/* only privpop-auth talks to the master about penalties */

@@ -27,6 +27,8 @@ struct slot_env {
 	int		 penalty_report_fd;	/* for privpop-auth, or -1 */
 	int		 penalty_table_fd;	/* for privpop-auth, or -1 */
 	int		 control_fd;	/* read end; EOF means "retire" */
+	int		 auth_fd;	/* this slot's privpop-auth, or -1:
+					   start one (inetd mode) */
 };
 
 /* Slot status records written to the master (atomic, < PIPE_BUF). */
@@ -35,7 +37,7 @@ struct slot_status {
 	int		 busy;
 };
 
-/* Runs in the forked child: start privpop-auth, drop privilege, wait
+/* Runs in the forked child: take or start privpop-auth, drop privilege, wait
  * for a connection (or use rfd/wfd when >= 0, for inetd mode), serve
  * it.  Never returns. */
 __attribute__((noreturn))

@@ -88,7 +88,7 @@ fi
 
 note "ASan+UBSan build, end-to-end suite"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
-if build asan CC=clang "CFLAGS='$SAN'" "LDFLAGS='$SAN'"; then
+if build asan CC=clang "CFLAGS='$SAN'" "LDFLAGS='$SAN'" --disable-static-store; then
 	# LeakSanitizer cannot stop the world in a chrooted, non-dumpable
 	# process; leaks are covered by the unit tests' own runs.
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99 \

@@ -208,6 +208,23 @@ def busy_session_of(master):
     return out
 
 
+def auth_fork_server(master):
+    """The master's privpop-auth -Z (the fork server of this
+    configuration generation), or None."""
+    z = [p for p in children_of(master)
+         if role_of(p) == "privpop-auth" and b"-Z" in cmdline_of(p)]
+    return z[0] if len(z) == 1 else None
+
+
+def auth_helpers(master):
+    """The per-slot privpop-auth processes the fork server has forked
+    that have not (yet) become a privpop-store."""
+    z = auth_fork_server(master)
+    if z is None:
+        return []
+    return [p for p in children_of(z) if role_of(p) == "privpop-auth"]
+
+
 def cmdline_of(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:

@@ -201,7 +201,7 @@ def deliver_procmail(u, rc, data):
 
 def store_of(d, c):
     """(pid, starttime) of the privpop-store serving connection c."""
-    sess, auth, store, _ = find_roles(d, c)
+    sess, auth, store, _, _ = find_roles(d, c)
     st = U.proc_stat(store)
     check(st is not None, "privpop-store %d vanished" % store)
     return store, st[1]
@@ -803,7 +803,7 @@ def sys_round(ctx, user, mail, spool, mail_gid):
     # the worker's credentials during a live session
     c = d.session(user.name)
     try:
-        sess, auth, store, _ = find_roles(d, c)
+        sess, auth, store, _, _ = find_roles(d, c)
         st = U.status_of(store)
         check_eq(ids(st, "Uid"), [user.uid] * 4, "store Uid (%s)" % mail)
         check_eq(ids(st, "Gid"), [user.gid] * 4, "store Gid (%s)" % mail)

@@ -136,24 +136,30 @@ def find_roles(d, conn):
     check(len(holders) == 1, "client socket held by %r (want exactly the "
           "session child)" % holders)
     sess = holders[0]
-    kids = U.children_of(sess)
-    # after a passwd-file login the session's privpop-auth has exited
-    # (no PAM session to close); its privpop-store was reparented to the
-    # master, which is the subreaper
-    check(not [p for p in kids if U.role_of(p) == "privpop-auth"],
-          "privpop-auth still runs after a passwd-file login: %r"
-          % [(k, U.exe_of(k)) for k in kids])
     master = d.pid()
+    # one privpop-auth -Z per configuration generation forks a helper
+    # per slot; after a passwd-file login (no PAM session to close) the
+    # session's helper dropped to the owner and exec'd privpop-store in
+    # place, so the worker is the fork server's child
+    zyg = U.auth_fork_server(master)
+    check(zyg is not None, "no privpop-auth -Z below the master %d: %r"
+          % (master, [(k, U.cmdline_of(k)) for k in U.children_of(master)]))
+    check(not [p for p in U.children_of(sess)
+               if U.role_of(p) in ("privpop-auth", "privpop-store")],
+          "helpers below the session child: %r" % U.children_of(sess))
     store = [p for p in U.descendants_of(master)
              if U.role_of(p) == "privpop-store"]
     check(len(store) == 1, "privpop-store below the master: %r" % store)
+    check_eq(U.proc_stat(store[0])[0], zyg,
+             "parent of privpop-store (the auth helper it replaced)")
     # privpop-auth as it runs before a login: an idle slot's
     idle = [p for p in U.children_of(master)
             if p != sess and U.exe_of(p) == d.binary()]
-    auth = [a for p in idle for a in U.children_of(p)
-            if U.role_of(a) == "privpop-auth"]
+    auth = U.auth_helpers(master)
     check(len(auth) >= 1, "no privpop-auth of an idle slot: %r" % idle)
-    return sess, auth[0], store[0], inode
+    check_eq(len(auth), len(idle), "one privpop-auth per idle slot "
+             "(helpers %r, slots %r)" % (auth, idle))
+    return sess, auth[0], store[0], inode, zyg
 
 
 def ids(status, key):
@@ -171,7 +177,7 @@ def t_privsep(ctx):
     pp = ctx.sysusers["privpop"]
     owner = ctx.sysusers["pptest1"]
     with d.session("alice") as c:
-        sess, auth, store, inode = find_roles(d, c)
+        sess, auth, store, inode, zyg = find_roles(d, c)
         master = d.pid()
         check(U.proc_stat(sess)[0] == master, "session %d is not a child of "
               "the master %d" % (sess, master))
@@ -198,14 +204,24 @@ def t_privsep(ctx):
         check(not (U.socket_inodes_of(store) & tcp),
               "privpop-store holds TCP sockets %r"
               % sorted(U.socket_inodes_of(store) & tcp))
-        # auth helper: root, no TCP socket at all
-        st = U.status_of(auth)
-        check_eq(ids(st, "Uid"), [0, 0, 0, 0], "auth Uid")
+        # auth helper and its fork server: root, no TCP socket at all
         tcp = U.tcp_inodes()
-        a_socks = U.socket_inodes_of(auth)
-        check(not (a_socks & tcp), "privpop-auth holds TCP sockets %r"
-              % sorted(a_socks & tcp))
-        check(inode not in a_socks, "auth holds the client socket")
+        for role, pid in (("auth", auth), ("auth fork server", zyg)):
+            st = U.status_of(pid)
+            check_eq(ids(st, "Uid"), [0, 0, 0, 0], role + " Uid")
+            a_socks = U.socket_inodes_of(pid)
+            check(not (a_socks & tcp), "%s holds TCP sockets %r"
+                  % (role, sorted(a_socks & tcp)))
+            check(inode not in a_socks, role + " holds the client socket")
+        # only the master may ask the fork server for a helper: no slot
+        # shares a socket with the master but the listeners
+        listeners = U.socket_inodes_of(master) & tcp
+        for p in [sess] + [q for q in U.children_of(master)
+                           if U.exe_of(q) == d.binary()]:
+            shared = (U.socket_inodes_of(p) & U.socket_inodes_of(master)
+                      ) - listeners
+            check(not shared, "slot %d shares sockets %r with the master"
+                  % (p, sorted(shared)))
         # the master never holds the client's connection
         check(inode not in U.socket_inodes_of(master),
               "the master holds the client socket")
@@ -421,6 +437,60 @@ def t_sighup(ctx):
         check(r.startswith(b"-ERR [AUTH]"), "wrong password %r" % r)
         check(c4.is_closed(3), "session after the reload did not close "
               "after 1 failure (max_auth_fails = 1 in the new config)")
+
+
+@test("mode_sighup_new_auth_fork_server")
+def t_sighup_fork_server(ctx):
+    # privpop-auth builds the APOP stamp from "hostname": a greeting
+    # shows which configuration the helper that answers was forked with
+    d, u = std_daemon(ctx, messages=MESSAGES[:1], plain_user=True)
+    master = d.pid()
+    old = U.auth_fork_server(master)
+    check(old is not None, "no privpop-auth -Z below the master")
+    with d.connect() as c:
+        g = c.resp()
+        check(re.search(rb"<\d+\.[0-9a-f]+@e2e\.test>", g),
+              "greeting before the reload: %r" % g)
+    d.write_conf(overrides={"hostname": "reloaded.test"})
+    os.kill(master, signal.SIGHUP)
+    check(d.wait_log(r"configuration reloaded", 5), "no reload logged")
+    check(U.wait_until(lambda: U.auth_fork_server(master) not in
+                       (None, old), 5),
+          "no new privpop-auth -Z after the reload (still %r)"
+          % U.auth_fork_server(master))
+    check(U.wait_until(lambda: not U.pid_alive(old), 5),
+          "the old privpop-auth -Z %d still runs" % old)
+    for i in range(4):
+        with d.connect() as c:
+            g = c.resp()
+            check(re.search(rb"@reloaded\.test>", g),
+                  "greeting %d after the reload: %r" % (i, g))
+            c.cmd("USER alice")
+            r = c.cmd("PASS " + PW_ALICE)
+            check(r.startswith(b"+OK"), "login after the reload: %r" % r)
+            c.cmd("QUIT")
+
+
+@test("robust_kill9_auth_fork_server")
+def t_kill9_fork_server(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    master = d.pid()
+    zyg = U.auth_fork_server(master)
+    check(zyg is not None, "no privpop-auth -Z below the master")
+    os.kill(zyg, signal.SIGKILL)
+    check(d.wait_log(r"privpop-auth fork server %d killed by signal 9"
+                     % zyg, 5), "the master did not log the dead fork "
+          "server %d" % zyg)
+    # the helpers it had forked keep serving their slots, and the slots
+    # after them get a new fork server
+    for i in range(d.prefork + 3):
+        with d.session("alice") as c:
+            check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT %d" % i)
+            check(c.cmd("QUIT").startswith(b"+OK"), "QUIT %d" % i)
+    now = U.auth_fork_server(master)
+    check(now is not None and now != zyg,
+          "no new privpop-auth -Z after %d was killed: %r" % (zyg, now))
+    check(d.proc.poll() is None, "master died")
 
 
 @test("mode_sighup_broken_config_keeps_running")

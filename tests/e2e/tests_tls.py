@@ -898,11 +898,10 @@ def t_key_memory(ctx):
         master = d.pid()
         idle = [p for p in U.children_of(master)
                 if p != sess and U.role_of(p) == "privpopd"]
-        # the session's own privpop-auth exited after the login (a
-        # passwd-file user has no PAM session to close); an idle slot's
-        # privpop-auth has loaded the same key
-        auth = [a for s in idle for a in U.children_of(s)
-                if U.role_of(a) == "privpop-auth"]
+        # the session's own privpop-auth became its privpop-store after
+        # the login (a passwd-file user has no PAM session to close); an
+        # idle slot's helper (forked by privpop-auth -Z) holds the key
+        auth = U.auth_helpers(master)
         check(len(auth) >= 1, "no privpop-auth of an idle slot: %r" % idle)
         auth = auth[0]
         report = {}

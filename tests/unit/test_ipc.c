@@ -448,7 +448,7 @@ test_send_refuses(void **state)
 
 	assert_int_equal(pipe(pfd), 0);
 	for (t = 1; t < MSG_TYPE_COUNT; t++) {
-		if (t == MSG_SESSION_AUTH_OK)
+		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN)
 			continue;
 		msg_init(&m, t);
 		if (ipc_send(p->sv[0], &m, pfd[0]) != -1)
@@ -473,8 +473,8 @@ test_send_refuses(void **state)
 	close(pfd[1]);
 }
 
-/* A descriptor on MSG_SESSION_AUTH_OK arrives, close-on-exec, and
- * refers to the same open file. */
+/* A descriptor on MSG_SESSION_AUTH_OK (or MSG_AUTH_SPAWN) arrives,
+ * close-on-exec, and refers to the same open file. */
 static void
 test_fd_passing(void **state)
 {
@@ -507,6 +507,21 @@ test_fd_passing(void **state)
 	assert_int_equal(ipc_send(p->sv[0], &m, -1), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
 	assert_int_equal(r.fd, -1);
+
+	/* the fork server's request carries the new helper's socket */
+	assert_int_equal(pipe(pfd), 0);
+	msg_init(&m, MSG_AUTH_SPAWN);
+	assert_int_equal(ipc_send(p->sv[0], &m, pfd[1]), 0);
+	close(pfd[1]);
+	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
+	assert_int_equal(r.type, MSG_AUTH_SPAWN);
+	assert_true(r.fd >= 0);
+	assert_int_equal(msg_end(&r), 0);
+	assert_int_equal(write(r.fd, "ok", 2), 2);
+	close(r.fd);
+	assert_int_equal(read(pfd[0], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	close(pfd[0]);
 }
 
 /* A descriptor on a type that may not carry one: refused and closed. */
@@ -523,7 +538,7 @@ test_stray_fd_closed(void **state)
 		size_t n;
 		int expect_fd, res;
 
-		if (t == MSG_SESSION_AUTH_OK)
+		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);
 		assert_int_equal(send_dgram(p->sv[0], d, n, &pfd[0], 1),

@@ -1,0 +1,97 @@
+/*
+ * The one place that knows privpop-auth's command line and descriptor
+ * layout (fds 3..7, see ipc.h, conf.h, penalty.h and tls_keys_fd.h).
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "auth_helper.h"
+#include "ipc.h"
+#include "log.h"
+#include "penalty.h"
+#include "privdrop.h"
+#include "tls_keys_fd.h"
+
+/* Where descriptors wait before dup2 puts them on 3..7. */
+#define HELPER_FD_TOP	(TLS_KEYS_FD + 1)
+
+void
+null_stdio(int keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd == -1)
+		_exit(127);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	if (!keep_stderr)
+		dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+pid_t
+auth_helper_start(const struct slot_env *env, int child_end, int zygote)
+{
+	char *argv[9];
+	char *envp[PRIV_ENV_MAX];
+	int argc = 0, sock, cfd, rfd, tfd, kfd;
+	pid_t pid;
+
+	argv[argc++] = "privpop-auth";
+	argv[argc++] = "-c";
+	argv[argc++] = (char *)(uintptr_t)env->conffile;
+	argv[argc++] = "-F";
+	if (env->penalty_table_fd != -1)
+		argv[argc++] = "-P";
+	if (env->tls_keys_fd != -1)
+		argv[argc++] = "-K";
+	if (env->foreground)
+		argv[argc++] = "-e";
+	if (env->conf->log_debug)
+		argv[argc++] = "-d";
+	if (zygote)
+		argv[argc++] = "-Z";
+	argv[argc] = NULL;
+	priv_child_env(envp, "/usr/sbin:/usr/bin:/sbin:/bin");
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		break;
+	case 0:
+		null_stdio(env->foreground);
+		/* move them out of the way before placing them on 3..7 */
+		if ((sock = fcntl(child_end, F_DUPFD, HELPER_FD_TOP)) == -1 ||
+		    (cfd = fcntl(env->conf_fd, F_DUPFD, HELPER_FD_TOP)) == -1)
+			_exit(127);
+		if (env->penalty_table_fd != -1 &&
+		    ((rfd = fcntl(env->penalty_report_fd, F_DUPFD,
+		    HELPER_FD_TOP)) == -1 ||
+		    (tfd = fcntl(env->penalty_table_fd, F_DUPFD,
+		    HELPER_FD_TOP)) == -1 ||
+		    dup2(rfd, PENALTY_REPORT_FD) == -1 ||
+		    dup2(tfd, PENALTY_TABLE_FD) == -1))
+			_exit(127);
+		if (env->tls_keys_fd != -1 &&
+		    ((kfd = fcntl(env->tls_keys_fd, F_DUPFD, HELPER_FD_TOP)) ==
+		    -1 || dup2(kfd, TLS_KEYS_FD) == -1))
+			_exit(127);
+		if (dup2(sock, IPC_CHILD_FD) == -1 ||
+		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
+			_exit(127);
+		closefrom(TLS_KEYS_FD + 1);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		execve(env->conf->auth_helper, argv, envp);
+		log_warn("exec %s", env->conf->auth_helper);
+		_exit(127);
+	}
+	close(child_end);
+	return pid;
+}

@@ -1,0 +1,23 @@
+/*
+ * Starting privpop-auth: per slot (inetd mode), or once per
+ * configuration generation as a fork server (privpop-auth -Z) that the
+ * master asks for one helper per slot.
+ */
+#ifndef PRIVPOP_AUTH_HELPER_H
+#define PRIVPOP_AUTH_HELPER_H
+
+#include <sys/types.h>
+
+#include "slot.h"
+
+/* Fork and exec privpop-auth with child_end on fd 3 and the config
+ * snapshot, penalty and TLS key descriptors of env on 4..7; zygote adds
+ * -Z.  Closes child_end here; returns the pid or -1. */
+pid_t	auth_helper_start(const struct slot_env *env, int child_end,
+	    int zygote);
+
+/* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
+ * no helper inherits the client socket in inetd mode. */
+void	null_stdio(int keep_stderr);
+
+#endif
