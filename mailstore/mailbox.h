@@ -13,8 +13,10 @@ struct mail_msg {
 	uint64_t	 start, end;	/* mbox: the message's bytes */
 	uint64_t	 size;		/* POP3 octets (see wire.h) */
 	char		 uidl[POP3_MAX_UIDL + 1];
-	int		 deleted;
+	int		 deleted;	/* DELE; MAIL_EXPUNGED once removed */
 };
+
+#define MAIL_EXPUNGED	2
 
 /* Why a mailbox could not be opened or changed. */
 enum mail_err {

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
+#include "maildir_cache.h"
 #include "numparse.h"
 #include "wire.h"
 
@@ -120,7 +121,8 @@ size_by_scan(int dirfd, const char *name, uint64_t *size_r)
 }
 
 static int
-scan_subdir(struct maildir *md, const char *sub, size_t *cap)
+scan_subdir(struct maildir *md, const char *sub, size_t *cap,
+    struct mdcache *cache)
 {
 	DIR *d;
 	struct dirent *de;
@@ -164,8 +166,12 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 			continue;
 		if (wsize != UINT64_MAX)
 			m->size = wsize;
+		else if (mdcache_lookup(cache, m->uidl, &m->size) == 0)
+			;
 		else if (size_by_scan(md->dirfd, rel, &m->size) == -1)
 			continue;	/* vanished or unreadable */
+		else
+			md->cache_stale = 1;
 		if ((m->name = strdup(rel)) == NULL)
 			goto fail;
 		md->count++;
@@ -192,11 +198,13 @@ ensure_subdirs(int dirfd)
 enum mail_err
 maildir_open(struct maildir *md, const char *path)
 {
+	struct mdcache cache;
 	size_t cap = 0;
 	uint32_t i;
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->lockfd = -1;
+	memset(&cache, 0, sizeof(cache));
 	if (fs_mkdirs(path, 0700) == -1) {
 		log_warn("maildir %s", path);
 		return MAIL_TEMP;
@@ -214,11 +222,17 @@ maildir_open(struct maildir *md, const char *path)
 	}
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
-	if (scan_subdir(md, "cur", &cap) == -1 ||
-	    scan_subdir(md, "new", &cap) == -1) {
+	mdcache_load(&cache, md->dirfd);
+	if (scan_subdir(md, "cur", &cap, &cache) == -1 ||
+	    scan_subdir(md, "new", &cap, &cache) == -1) {
 		log_warn("maildir %s: scan", path);
+		mdcache_free(&cache);
 		return MAIL_TEMP;
 	}
+	/* entries of messages that are gone: save a smaller cache */
+	if (cache.hits < cache.n)
+		md->cache_stale = 1;
+	mdcache_free(&cache);
 	if (md->count > 0)
 		qsort(md->msgs, md->count, sizeof(*md->msgs), msg_cmp);
 	for (i = 0; i < md->count; i++)
@@ -293,8 +307,11 @@ maildir_expunge(struct maildir *md, uint32_t *failed_r)
 			continue;
 		if (unlinkat(md->dirfd, m->name, 0) == 0 ||
 		    (errno == ENOENT && relocate(md, m) == 0 &&
-		    unlinkat(md->dirfd, m->name, 0) == 0))
+		    unlinkat(md->dirfd, m->name, 0) == 0)) {
 			done++;
+			m->deleted = MAIL_EXPUNGED;
+			md->cache_stale = 1;
+		}
 		else {
 			log_warn("expunge %s", m->name);
 			failed++;
@@ -309,6 +326,10 @@ maildir_close(struct maildir *md)
 {
 	uint32_t i;
 
+	/* Saved while the lock is held; expunged messages are left out
+	 * (messages only marked by DELE in a lost session stay). */
+	if (md->cache_stale && md->lockfd != -1)
+		(void)mdcache_save(md->dirfd, md->msgs, md->count);
 	for (i = 0; i < md->count; i++)
 		free(md->msgs[i].name);
 	free(md->msgs);

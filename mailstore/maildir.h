@@ -17,6 +17,7 @@ struct maildir {
 	struct mail_msg	*msgs;
 	uint32_t	 count;
 	uint64_t	 octets;
+	int		 cache_stale;	/* sizes to save at close */
 };
 
 /* Name of the lock file that gives one POP3 session exclusive access. */

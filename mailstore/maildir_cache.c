@@ -1,0 +1,178 @@
+/*
+ * Runs as the mailbox owner inside privpop-store; see maildir_cache.h.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "maildir_cache.h"
+#include "numparse.h"
+
+/* FNV-1a: keys are short printable strings. */
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void
+mdcache_free(struct mdcache *c)
+{
+	free(c->buf);
+	free(c->tab);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+uidl_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > POP3_MAX_UIDL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
+mdcache_parse(struct mdcache *c, char *buf, size_t len)
+{
+	const size_t mlen = sizeof(MDCACHE_MAGIC) - 1;
+	size_t lines = 0, off, slots;
+	char *p, *end = buf + len;
+
+	memset(c, 0, sizeof(*c));
+	c->buf = buf;
+	if (len < mlen || len > MDCACHE_MAX_BYTES ||
+	    memcmp(buf, MDCACHE_MAGIC, mlen) != 0 ||
+	    (len > mlen && buf[len - 1] != '\n'))
+		goto bad;
+	for (off = mlen; off < len; off++)
+		if (buf[off] == '\n')
+			lines++;
+	if (lines > MAIL_MAX_MESSAGES)
+		goto bad;
+	for (slots = 16; slots < lines * 2; slots *= 2)
+		;
+	if ((c->tab = calloc(slots, sizeof(*c->tab))) == NULL)
+		goto bad;
+	c->mask = slots - 1;
+	for (p = buf + mlen; p < end; ) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *sp = memchr(p, ' ', (size_t)(nl - p));
+		uint64_t size;
+		size_t i;
+
+		if (sp == NULL || !uidl_ok(p, (size_t)(sp - p)) ||
+		    parse_uint(sp + 1, (size_t)(nl - sp - 1), 0,
+		    UINT64_MAX / 2, &size) == -1)
+			goto bad;
+		*sp = '\0';
+		for (i = hash_str(p) & c->mask; c->tab[i].uidl != NULL;
+		    i = (i + 1) & c->mask)
+			if (strcmp(c->tab[i].uidl, p) == 0)
+				goto bad;	/* written once per message */
+		c->tab[i].uidl = p;
+		c->tab[i].size = size;
+		c->n++;
+		p = nl + 1;
+	}
+	return 0;
+bad:
+	mdcache_free(c);
+	return -1;
+}
+
+void
+mdcache_load(struct mdcache *c, int dirfd)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	memset(c, 0, sizeof(*c));
+	if ((fd = openat(dirfd, MDCACHE_FILE, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || (uint64_t)st.st_size > MDCACHE_MAX_BYTES ||
+	    (buf = malloc((size_t)st.st_size)) == NULL) {
+		close(fd);
+		return;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
+	    (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (mdcache_parse(c, buf, got) == -1)
+		log_info("maildir: %s is not a valid size cache; rebuilding",
+		    MDCACHE_FILE);
+}
+
+int
+mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r)
+{
+	size_t i;
+
+	if (c->tab == NULL)
+		return -1;
+	for (i = hash_str(uidl) & c->mask; c->tab[i].uidl != NULL;
+	    i = (i + 1) & c->mask)
+		if (strcmp(c->tab[i].uidl, uidl) == 0) {
+			*size_r = c->tab[i].size;
+			c->hits++;
+			return 0;
+		}
+	return -1;
+}
+
+int
+mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count)
+{
+	char tmp[sizeof(MDCACHE_FILE) + 32];
+	struct buf b;
+	uint32_t i;
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.%ld", MDCACHE_FILE, (long)getpid());
+	if (buf_init(&b, (size_t)count * 32 + sizeof(MDCACHE_MAGIC),
+	    MDCACHE_MAX_BYTES) == -1)
+		return -1;
+	ok = buf_puts(&b, MDCACHE_MAGIC) == 0;
+	for (i = 0; ok && i < count; i++)
+		if (msgs[i].deleted != MAIL_EXPUNGED)
+			ok = buf_printf(&b, "%s %llu\n", msgs[i].uidl,
+			    (unsigned long long)msgs[i].size) == 0;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	ok = ok && fd != -1 && write(fd, buf_ptr(&b), buf_used(&b)) ==
+	    (ssize_t)buf_used(&b);
+	if (fd != -1)
+		close(fd);
+	buf_free(&b);
+	if (!ok || renameat(dirfd, tmp, dirfd, MDCACHE_FILE) == -1) {
+		log_warn("maildir: %s", MDCACHE_FILE);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
