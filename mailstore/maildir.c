@@ -88,14 +88,79 @@ maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
 	return 0;
 }
 
-static int
-msg_cmp(const void *a, const void *b)
-{
-	const struct mail_msg *x = a, *y = b;
-	const char *nx = strchr(x->name, '/') + 1;
-	const char *ny = strchr(y->name, '/') + 1;
+/* Names are "cur/..." or "new/...": the same length of prefix. */
+#define SUBDIR_PREFIX	4
 
-	return strcmp(nx, ny);
+/*
+ * Messages are numbered in the order of their names (base names, not
+ * cur/ or new/), which for delivery agents' names is delivery order.
+ * Names in one Maildir share a long prefix (the same decade of
+ * seconds, often the same host), so sorting compares 8 bytes from the
+ * end of the common prefix as one integer and falls back to strcmp
+ * only on ties: the same order as strcmp, at a fraction of its cost.
+ */
+struct sort_ent {
+	uint64_t	 key;
+	const char	*name;	/* base name */
+	uint32_t	 idx;
+};
+
+static int
+sort_cmp(const void *a, const void *b)
+{
+	const struct sort_ent *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int
+sort_msgs(struct maildir *md)
+{
+	struct sort_ent *e;
+	struct mail_msg *sorted;
+	const char *first;
+	size_t common, i, k;
+
+	if (md->count < 2)
+		return 0;
+	if ((e = reallocarray(NULL, md->count, sizeof(*e))) == NULL ||
+	    (sorted = reallocarray(NULL, md->count, sizeof(*sorted))) ==
+	    NULL) {
+		free(e);
+		return -1;
+	}
+	first = md->msgs[0].name + SUBDIR_PREFIX;
+	common = strlen(first);
+	for (i = 1; i < md->count && common > 0; i++) {
+		const char *n = md->msgs[i].name + SUBDIR_PREFIX;
+
+		for (k = 0; k < common && n[k] == first[k]; k++)
+			;
+		common = k;
+	}
+	for (i = 0; i < md->count; i++) {
+		const char *n = md->msgs[i].name + SUBDIR_PREFIX + common;
+		uint64_t key = 0;
+
+		/* big-endian, NUL-padded: integer order is byte order */
+		for (k = 0; k < 8; k++) {
+			key = key << 8 | (unsigned char)*n;
+			if (*n != '\0')
+				n++;
+		}
+		e[i].key = key;
+		e[i].name = md->msgs[i].name + SUBDIR_PREFIX;
+		e[i].idx = (uint32_t)i;
+	}
+	qsort(e, md->count, sizeof(*e), sort_cmp);
+	for (i = 0; i < md->count; i++)
+		sorted[i] = md->msgs[e[i].idx];
+	free(e);
+	free(md->msgs);
+	md->msgs = sorted;
+	return 0;
 }
 
 /* The POP3 size of a file by reading it through the encoder's counter. */
@@ -120,9 +185,11 @@ size_by_scan(int dirfd, const char *name, uint64_t *size_r)
 	return 0;
 }
 
+/* Size not known yet: no ",W=" in the name (see fill_sizes). */
+#define SIZE_UNKNOWN	UINT64_MAX
+
 static int
-scan_subdir(struct maildir *md, const char *sub, size_t *cap,
-    struct mdcache *cache)
+scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 {
 	DIR *d;
 	struct dirent *de;
@@ -138,6 +205,7 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap,
 	while ((de = readdir(d)) != NULL) {
 		struct mail_msg *m;
 		char rel[MAIL_MAX_PATH];
+		size_t nlen;
 		uint64_t wsize;
 
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
@@ -161,19 +229,15 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap,
 		if (maildir_parse_name(de->d_name, m->uidl, sizeof(m->uidl),
 		    &wsize) == -1)
 			continue;
-		if (snprintf(rel, sizeof(rel), "%s/%s", sub, de->d_name) >=
-		    (int)sizeof(rel))
+		if ((nlen = strlen(de->d_name)) >= sizeof(rel) - SUBDIR_PREFIX)
 			continue;
-		if (wsize != UINT64_MAX)
-			m->size = wsize;
-		else if (mdcache_lookup(cache, m->uidl, &m->size) == 0)
-			;
-		else if (size_by_scan(md->dirfd, rel, &m->size) == -1)
-			continue;	/* vanished or unreadable */
-		else
-			md->cache_stale = 1;
-		if ((m->name = strdup(rel)) == NULL)
+		memcpy(rel, sub, 3);
+		rel[3] = '/';
+		memcpy(rel + SUBDIR_PREFIX, de->d_name, nlen + 1);
+		m->size = wsize;	/* or SIZE_UNKNOWN */
+		if ((m->name = malloc(SUBDIR_PREFIX + nlen + 1)) == NULL)
 			goto fail;
+		memcpy(m->name, rel, SUBDIR_PREFIX + nlen + 1);
 		md->count++;
 	}
 	closedir(d);
@@ -181,6 +245,30 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap,
 fail:
 	closedir(d);
 	return -1;
+}
+
+/* Sizes in message order, which is the cache's order too: most lookups
+ * are the cache's next line.  A message whose file vanished meanwhile
+ * is dropped. */
+static void
+fill_sizes(struct maildir *md, struct mdcache *cache)
+{
+	uint32_t i, o = 0;
+
+	for (i = 0; i < md->count; i++) {
+		struct mail_msg *m = &md->msgs[i];
+
+		if (m->size == SIZE_UNKNOWN &&
+		    mdcache_lookup(cache, m->uidl, &m->size) == -1) {
+			if (size_by_scan(md->dirfd, m->name, &m->size) == -1) {
+				free(m->name);	/* vanished or unreadable */
+				continue;
+			}
+			md->cache_stale = 1;
+		}
+		md->msgs[o++] = *m;
+	}
+	md->count = o;
 }
 
 static int
@@ -222,19 +310,21 @@ maildir_open(struct maildir *md, const char *path)
 	}
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
-	mdcache_load(&cache, md->dirfd);
-	if (scan_subdir(md, "cur", &cap, &cache) == -1 ||
-	    scan_subdir(md, "new", &cap, &cache) == -1) {
+	if (scan_subdir(md, "cur", &cap) == -1 ||
+	    scan_subdir(md, "new", &cap) == -1) {
 		log_warn("maildir %s: scan", path);
-		mdcache_free(&cache);
 		return MAIL_TEMP;
 	}
+	if (sort_msgs(md) == -1) {
+		log_warn("maildir %s: sort", path);
+		return MAIL_TEMP;
+	}
+	mdcache_load(&cache, md->dirfd);
+	fill_sizes(md, &cache);
 	/* entries of messages that are gone: save a smaller cache */
 	if (cache.hits < cache.n)
 		md->cache_stale = 1;
 	mdcache_free(&cache);
-	if (md->count > 0)
-		qsort(md->msgs, md->count, sizeof(*md->msgs), msg_cmp);
 	for (i = 0; i < md->count; i++)
 		md->octets += md->msgs[i].size;
 	return MAIL_OK;

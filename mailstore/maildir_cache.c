@@ -17,7 +17,9 @@
 #include "maildir_cache.h"
 #include "numparse.h"
 
-/* FNV-1a: keys are short printable strings. */
+/* FNV-1a over the key, then a 64-bit finalizer (splitmix64): names
+ * that differ in a few digits must not share low bits, or linear
+ * probing clusters. */
 static uint64_t
 hash_str(const char *s)
 {
@@ -27,13 +29,18 @@ hash_str(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
-	return h;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }
 
 void
 mdcache_free(struct mdcache *c)
 {
 	free(c->buf);
+	free(c->ents);
 	free(c->tab);
 	memset(c, 0, sizeof(*c));
 }
@@ -55,7 +62,7 @@ int
 mdcache_parse(struct mdcache *c, char *buf, size_t len)
 {
 	const size_t mlen = sizeof(MDCACHE_MAGIC) - 1;
-	size_t lines = 0, off, slots;
+	size_t lines = 0, slots;
 	char *p, *end = buf + len;
 
 	memset(c, 0, sizeof(*c));
@@ -64,20 +71,22 @@ mdcache_parse(struct mdcache *c, char *buf, size_t len)
 	    memcmp(buf, MDCACHE_MAGIC, mlen) != 0 ||
 	    (len > mlen && buf[len - 1] != '\n'))
 		goto bad;
-	for (off = mlen; off < len; off++)
-		if (buf[off] == '\n')
-			lines++;
+	for (p = buf + mlen; p < end && (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		lines++;
 	if (lines > MAIL_MAX_MESSAGES)
 		goto bad;
 	for (slots = 16; slots < lines * 2; slots *= 2)
 		;
-	if ((c->tab = calloc(slots, sizeof(*c->tab))) == NULL)
+	if ((c->tab = calloc(slots, sizeof(*c->tab))) == NULL ||
+	    (lines > 0 && (c->ents = reallocarray(NULL, lines,
+	    sizeof(*c->ents))) == NULL))
 		goto bad;
 	c->mask = slots - 1;
 	for (p = buf + mlen; p < end; ) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *sp = memchr(p, ' ', (size_t)(nl - p));
-		uint64_t size;
+		uint64_t size, h;
 		size_t i;
 
 		if (sp == NULL || !uidl_ok(p, (size_t)(sp - p)) ||
@@ -85,12 +94,16 @@ mdcache_parse(struct mdcache *c, char *buf, size_t len)
 		    UINT64_MAX / 2, &size) == -1)
 			goto bad;
 		*sp = '\0';
-		for (i = hash_str(p) & c->mask; c->tab[i].uidl != NULL;
+		h = hash_str(p);
+		for (i = h & c->mask; c->tab[i].ent != 0;
 		    i = (i + 1) & c->mask)
-			if (strcmp(c->tab[i].uidl, p) == 0)
+			if (c->tab[i].hash == (uint32_t)h &&
+			    strcmp(c->ents[c->tab[i].ent - 1].uidl, p) == 0)
 				goto bad;	/* written once per message */
-		c->tab[i].uidl = p;
-		c->tab[i].size = size;
+		c->tab[i].hash = (uint32_t)h;
+		c->tab[i].ent = (uint32_t)c->n + 1;
+		c->ents[c->n].uidl = p;
+		c->ents[c->n].size = size;
 		c->n++;
 		p = nl + 1;
 	}
@@ -131,18 +144,28 @@ mdcache_load(struct mdcache *c, int dirfd)
 int
 mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r)
 {
-	size_t i;
+	uint64_t h;
+	size_t i, e;
 
 	if (c->tab == NULL)
 		return -1;
-	for (i = hash_str(uidl) & c->mask; c->tab[i].uidl != NULL;
-	    i = (i + 1) & c->mask)
-		if (strcmp(c->tab[i].uidl, uidl) == 0) {
-			*size_r = c->tab[i].size;
-			c->hits++;
-			return 0;
-		}
+	if (c->next < c->n && strcmp(c->ents[c->next].uidl, uidl) == 0) {
+		e = c->next;
+		goto hit;
+	}
+	h = hash_str(uidl);
+	for (i = h & c->mask; c->tab[i].ent != 0; i = (i + 1) & c->mask) {
+		e = c->tab[i].ent - 1;
+		if (c->tab[i].hash == (uint32_t)h &&
+		    strcmp(c->ents[e].uidl, uidl) == 0)
+			goto hit;
+	}
 	return -1;
+hit:
+	*size_r = c->ents[e].size;
+	c->next = e + 1;
+	c->hits++;
+	return 0;
 }
 
 int

@@ -32,11 +32,19 @@ struct mdcache_ent {
 	uint64_t	 size;
 };
 
+struct mdcache_slot {
+	uint32_t	 hash;	/* low bits of the key's: most probes end
+				   without a strcmp */
+	uint32_t	 ent;	/* index + 1; 0 = empty */
+};
+
 struct mdcache {
 	char			*buf;	/* the file, split in place */
-	struct mdcache_ent	*tab;	/* open addressing, mask + 1 slots */
+	struct mdcache_ent	*ents;	/* in the file's (message) order */
+	struct mdcache_slot	*tab;	/* open addressing, mask + 1 slots */
 	size_t			 mask;
 	size_t			 n;	/* entries */
+	size_t			 next;	/* the entry after the last hit */
 	size_t			 hits;	/* lookups that found one */
 };
 
@@ -48,7 +56,9 @@ int	mdcache_parse(struct mdcache *c, char *buf, size_t len);
  * c empty. */
 void	mdcache_load(struct mdcache *c, int dirfd);
 
-/* The cached size of uidl: 0, or -1 when it is not cached. */
+/* The cached size of uidl: 0, or -1 when it is not cached.  Lookups
+ * in the file's order are cheapest (the entry after the last hit is
+ * tried first). */
 int	mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r);
 
 /* Replace MDCACHE_FILE (atomically, by rename) with the sizes of the
