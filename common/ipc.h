@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	6
+#define IPC_VERSION	7
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -55,8 +55,15 @@ enum msg_type {
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
 	 * age, str index dir ("" = beside the mbox) */
 	MSG_STORE_INIT,
-	/* store -> session: mailbox open; u32 count, u64 octets */
+	/* store -> session: mailbox open; u32 count, u64 octets; fd (may
+	 * be absent): the sealed memfd of message bodies (body_shm.h) */
 	MSG_SESSION_STORE_READY,
+	/* store -> session: wire bytes of a message body in the memfd;
+	 * u32 offset, u32 length */
+	MSG_SESSION_DATA_SHM,
+	/* session -> store: the oldest DATA_SHM region is written out and
+	 * may be reused; (empty) */
+	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
 	MSG_STORE_STAT,		/* (empty) */

@@ -46,6 +46,8 @@
  * enough that a message body streams in few messages (style guide:
  * checked before any allocation, like OpenSSH mm_request_receive). */
 #define IPC_MAX_PAYLOAD		(16 * 1024)
+/* the largest body memfd a session maps from its store (body_shm.h) */
+#define SESSION_BODY_MAP_MAX	(4 * 1024 * 1024)
 
 /* Longest mailbox path or location string handed to privpop-store. */
 #define MAIL_MAX_PATH		1024

@@ -55,22 +55,24 @@ wait_fd(int fd, short ev, int timeout_ms)
 	return r;	/* 1 ready, 0 timeout, -1 error */
 }
 
-int
-client_flush(struct client *c)
+/* Write all n bytes of p, waiting (up to the timeout) when the socket
+ * or TLS wants it. */
+static int
+write_all(struct client *c, const unsigned char *p, size_t n)
 {
-	while (buf_used(&c->out) > 0) {
+	while (n > 0) {
 		short want = POLLOUT;
-		long n = c->io->wr(c, buf_ptr(&c->out), buf_used(&c->out),
-		    &want);
+		long k = c->io->wr(c, p, n, &want);
 
-		if (n > 0) {
-			c->octets_out += (unsigned long long)n;
-			buf_consume(&c->out, (size_t)n);
+		if (k > 0) {
+			c->octets_out += (unsigned long long)k;
+			p += k;
+			n -= (size_t)k;
 			continue;
 		}
-		if (n == -1 && errno == EINTR)
+		if (k == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
 			    c->timeout_ms) <= 0)
 				return -1;
@@ -78,8 +80,27 @@ client_flush(struct client *c)
 		}
 		return -1;
 	}
+	return 0;
+}
+
+int
+client_flush(struct client *c)
+{
+	if (write_all(c, buf_ptr(&c->out), buf_used(&c->out)) == -1)
+		return -1;
 	buf_reset(&c->out);
 	return 0;
+}
+
+int
+client_write_direct(struct client *c, const void *p, size_t n)
+{
+	/* small: copy, to go out with what is buffered */
+	if (n <= buf_room(&c->out))
+		return client_write(c, p, n);
+	if (client_flush(c) == -1)
+		return -1;
+	return write_all(c, p, n);
 }
 
 int

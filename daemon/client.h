@@ -49,6 +49,10 @@ void	client_init(struct client *, int rfd, int wfd, int timeout_ms);
  * until the next call. */
 enum client_line client_getline(struct client *, const char **line_r,
 	    size_t *len_r);
+/* Write n bytes from p without copying them into the output buffer
+ * (after flushing it): for message bodies.  p must stay unchanged until
+ * this returns 0; -1 on error or timeout. */
+int	client_write_direct(struct client *, const void *, size_t);
 int	client_write(struct client *, const void *, size_t);
 int	client_puts(struct client *, const char *);
 int	client_printf(struct client *, const char *, ...)

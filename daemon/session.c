@@ -6,9 +6,12 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,8 @@ struct session {
 	struct client		 cl;
 	int			 auth_sock;
 	int			 store_sock;
+	const unsigned char	*body;		/* the store's memfd, read-only */
+	size_t			 body_len;
 	enum pop3_state		 state;
 	char			 id[17];
 	char			 addr[64];
@@ -186,16 +191,52 @@ store_answer(uint32_t *n, uint64_t *octets, char *text, size_t textlen)
 	return 0;
 }
 
-/* Relay DATA messages to the client until END, then the terminator. */
+/* Map the store's sealed memfd of message bodies (read-only; its size
+ * cannot change, so no read of it can fault). */
+static void
+map_bodies(int fd)
+{
+	struct stat st;
+	void *p;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals == -1 || (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) !=
+	    (F_SEAL_SHRINK | F_SEAL_SEAL) || fstat(fd, &st) == -1 ||
+	    st.st_size <= 0 || st.st_size > SESSION_BODY_MAP_MAX ||
+	    (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd,
+	    0)) == MAP_FAILED)
+		fatalx("store's body memfd refused");
+	close(fd);
+	s.body = p;
+	s.body_len = (size_t)st.st_size;
+}
+
+/* Relay DATA (and DATA_SHM) messages to the client until END, then the
+ * terminator. */
 static void
 store_relay(void)
 {
 	struct msg m;
+	uint32_t off, len;
 
 	for (;;) {
 		store_recv_in(&m, 1);
 		if (m.type == MSG_SESSION_END)
 			break;
+		if (m.type == MSG_SESSION_DATA_SHM && s.body != NULL) {
+			if (msg_get_u32(&m, &off) == -1 ||
+			    msg_get_u32(&m, &len) == -1 || msg_end(&m) == -1 ||
+			    off > s.body_len || len > s.body_len - off)
+				fatalx("DATA_SHM malformed");
+			if (client_write_direct(&s.cl, s.body + off, len) ==
+			    -1)
+				session_end("error");
+			/* written out (or into TLS): the store may reuse it */
+			if (ipc_send_raw(s.store_sock, MSG_STORE_SHM_DONE, NULL,
+			    0) == -1)
+				session_end("error");
+			continue;
+		}
 		if (m.type != MSG_SESSION_DATA)
 			fatalx("unexpected %s from store", msg_name(m.type));
 		if (client_write(&s.cl, m.data, m.len) == -1)
@@ -433,6 +474,8 @@ login_answer(struct msg *mp)
 	    msg_get_u32(&m, &count) == -1 || msg_get_u64(&m, &octets) == -1 ||
 	    msg_end(&m) == -1)
 		fatalx("unexpected %s from store", msg_name(m.type));
+	if (m.fd != -1)
+		map_bodies(m.fd);
 	s.state = S_TRANS;
 	out("+OK Logged in, %u message%s (%llu octets).", count,
 	    count == 1 ? "" : "s", (unsigned long long)octets);

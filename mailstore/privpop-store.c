@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "body_shm.h"
 #include "buf.h"
 #include "ipc.h"
 #include "log.h"
@@ -38,6 +39,7 @@ static struct mail_msg *msgs;
 static uint32_t count;
 static enum store_state state = ST_INIT;
 static int sock = IPC_CHILD_FD;
+static struct body_shm shm;	/* bodies to the session (body_shm.h) */
 
 static void
 reply_ok(uint32_t n, uint64_t octets, const char *text)
@@ -215,7 +217,7 @@ do_message(struct msg *m, uint64_t lines)
 {
 	static unsigned char chunk[WIRE_READ_CHUNK];
 	struct wire_enc w;
-	struct buf out;
+	struct buf out, *outp;
 	uint64_t off, left;
 	uint32_t idx;
 	ssize_t n;
@@ -235,9 +237,14 @@ do_message(struct msg *m, uint64_t lines)
 	if (locate(idx, &fd, &own, &off, &left) == -1)
 		return;
 	reply_ok(idx + 1, msgs[idx].size, "");
-	if (buf_init(&out, 2 * WIRE_READ_CHUNK + IPC_MAX_PAYLOAD,
-	    2 * WIRE_READ_CHUNK + 2 * IPC_MAX_PAYLOAD) == -1)
-		fatal("buf");
+	if (shm.base != NULL)
+		outp = body_shm_begin(&shm, sock);
+	else {
+		if (buf_init(&out, 2 * WIRE_READ_CHUNK + IPC_MAX_PAYLOAD,
+		    2 * WIRE_READ_CHUNK + 2 * IPC_MAX_PAYLOAD) == -1)
+			fatal("buf");
+		outp = &out;
+	}
 	wire_init(&w, lines);
 	while (!w.done && left > 0) {
 		size_t want = left > sizeof(chunk) ? sizeof(chunk) :
@@ -252,18 +259,27 @@ do_message(struct msg *m, uint64_t lines)
 			 * send a short message the client would accept. */
 			fatal("read message %u", idx + 1);
 		}
-		if (wire_encode(&w, chunk, (size_t)n, &out) == -1)
+		/* the encoder wants room for twice its input */
+		if (outp != &out && buf_room(outp) < 2 * (size_t)n + 2)
+			body_shm_flush(&shm, sock, 1);
+		if (wire_encode(&w, chunk, (size_t)n, outp) == -1)
 			fatalx("encode buffer");
-		flush_data(&out, 0);
+		if (outp == &out)
+			flush_data(&out, 0);
 		off += (uint64_t)n;
 		if (left != UINT64_MAX)
 			left -= (uint64_t)n;
 	}
 	if (own)
 		close(fd);
-	wire_finish(&w, &out);
-	flush_data(&out, 1);
-	buf_free(&out);
+	if (outp != &out && buf_room(outp) < 2)
+		body_shm_flush(&shm, sock, 1);
+	wire_finish(&w, outp);
+	if (outp == &out) {
+		flush_data(&out, 1);
+		buf_free(&out);
+	} else
+		body_shm_flush(&shm, sock, 0);
 	send_end();
 	if (lines == WIRE_ALL_LINES && w.octets != msgs[idx].size)
 		log_warnx("message %u: sent %llu octets, listed %llu", idx + 1,
@@ -280,6 +296,7 @@ h_init(struct msg *m)
 	enum mail_err e;
 	uint64_t octets;
 	struct msg r;
+	int shm_fd;
 
 	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
 	    msg_get_str(m, &loc, MAIL_MAX_PATH) == -1 ||
@@ -316,10 +333,16 @@ h_init(struct msg *m)
 		exit(0);
 	}
 	state = ST_READY;
+	if (body_shm_create(&shm, &shm_fd) == -1) {
+		log_warn("memfd for message bodies; sending them as datagrams");
+		shm_fd = -1;
+	}
 	msg_init(&r, MSG_SESSION_STORE_READY);
 	if (msg_put_u32(&r, count) == -1 || msg_put_u64(&r, octets) == -1 ||
-	    ipc_send(sock, &r, -1) == -1)
+	    ipc_send(sock, &r, shm_fd) == -1)
 		fatal("send ready");
+	if (shm_fd != -1)
+		close(shm_fd);
 }
 
 static void
@@ -460,6 +483,15 @@ main(int argc, char *argv[])
 			break;	/* session gone: nothing is deleted */
 		if (r == -1)
 			fatal("ipc receive");
+		/* releases of the last message's regions, before the next
+		 * request */
+		if (m.type == MSG_STORE_SHM_DONE && state == ST_READY &&
+		    shm.base != NULL) {
+			if (msg_end(&m) == -1)
+				fatalx("SHM_DONE: malformed");
+			body_shm_done(&shm);
+			continue;
+		}
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
 			if (dispatch[i].type == m.type)
 				break;

@@ -1,5 +1,6 @@
 """System tests: real clients, privilege separation, robustness, timeout,
 daemon modes (-t, daemonized, SIGHUP, inetd)."""
+import fcntl
 import os
 import re
 import shutil
@@ -235,6 +236,36 @@ def t_privsep(ctx):
             check_eq(os.readlink("/proc/%d/root" % p), U.CHROOT_DIR,
                      "idle slot %d root" % p)
         check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
+        # message bodies come through the store's memfd: mapped shared,
+        # read-only in the session, sealed so it cannot be made writable
+        # or resized; no descriptor of it left open in the session
+        check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
+        c.multi()
+        body_maps = {}
+        for role, pid in (("session", sess), ("store", store)):
+            with open("/proc/%d/maps" % pid) as f:
+                body_maps[role] = [l.split() for l in f
+                                   if "privpop-body" in l]
+            check_eq(len(body_maps[role]), 1, "%s mappings of the body "
+                     "memfd" % role)
+        check_eq(body_maps["session"][0][1], "r--s", "session's mapping")
+        check_eq(body_maps["store"][0][1], "rw-s", "store's mapping")
+        fd = os.open("/proc/%d/map_files/%s" % (sess, body_maps["session"]
+                                                [0][0]), os.O_RDONLY)
+        try:
+            F_GET_SEALS = 1034
+            seals = fcntl.fcntl(fd, F_GET_SEALS)
+        finally:
+            os.close(fd)
+        # F_SEAL_SEAL | SHRINK | GROW | FUTURE_WRITE
+        check_eq(seals, 1 | 2 | 4 | 16, "seals of the body memfd")
+        for fdn in os.listdir("/proc/%d/fd" % sess):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (sess, fdn))
+            except OSError:
+                continue
+            check("privpop-body" not in target,
+                  "session keeps the body memfd open as fd %s" % fdn)
         c.cmd("QUIT")
 
 

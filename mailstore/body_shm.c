@@ -1,0 +1,95 @@
+/*
+ * Runs inside privpop-store as the mailbox owner; see body_shm.h.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "body_shm.h"
+#include "ipc.h"
+#include "log.h"
+
+int
+body_shm_create(struct body_shm *s, int *fd_r)
+{
+	void *p;
+	int fd;
+
+	s->base = NULL;
+	s->cur = s->outstanding = 0;
+	if ((fd = memfd_create("privpop-body", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	if (ftruncate(fd, BODY_SHM_SIZE) == -1 ||
+	    (p = mmap(NULL, BODY_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	/* our mapping stays writable; the session's cannot be, and the
+	 * size is fixed, so its reads never fault past the end */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == -1) {
+		munmap(p, BODY_SHM_SIZE);
+		close(fd);
+		return -1;
+	}
+	s->base = p;
+	*fd_r = fd;
+	return 0;
+}
+
+void
+body_shm_done(struct body_shm *s)
+{
+	if (s->outstanding == 0)
+		fatalx("SHM_DONE for no region");
+	s->outstanding--;
+}
+
+/* Regions are released in order and the halves alternate: with one
+ * region outstanding it is the other half, with two both are busy. */
+static void
+wait_free(struct body_shm *s, int sock)
+{
+	struct msg m;
+
+	while (s->outstanding >= 2) {
+		if (ipc_recv(sock, &m) != 1)
+			fatal("session gone during a message");
+		if (m.type != MSG_STORE_SHM_DONE || msg_end(&m) == -1)
+			fatalx("unexpected %s during a message",
+			    msg_name(m.type));
+		body_shm_done(s);
+	}
+}
+
+struct buf *
+body_shm_begin(struct body_shm *s, int sock)
+{
+	wait_free(s, sock);
+	buf_init_fixed(&s->b, s->base + (size_t)s->cur * BODY_SHM_HALF,
+	    BODY_SHM_HALF);
+	return &s->b;
+}
+
+void
+body_shm_flush(struct body_shm *s, int sock, int more)
+{
+	struct msg m;
+
+	if (buf_used(&s->b) > 0) {
+		msg_init(&m, MSG_SESSION_DATA_SHM);
+		if (msg_put_u32(&m, (uint32_t)s->cur * BODY_SHM_HALF) == -1 ||
+		    msg_put_u32(&m, (uint32_t)buf_used(&s->b)) == -1 ||
+		    ipc_send(sock, &m, -1) == -1)
+			fatal("send data");
+		s->outstanding++;
+		s->cur ^= 1;
+	}
+	if (more)
+		(void)body_shm_begin(s, sock);
+}

@@ -1,0 +1,47 @@
+/*
+ * The channel for message bodies (RETR, TOP): a memfd the worker fills
+ * with wire bytes and the session child maps read-only and writes to
+ * the client from.  A 50 kB message then crosses from this process to
+ * the session as one small MSG_SESSION_DATA_SHM, not as several 16 kB
+ * datagrams each copied into the kernel and out again.
+ *
+ * The memfd is two halves used in turn: while the session writes one,
+ * the worker fills the other.  The session releases regions in order
+ * with MSG_STORE_SHM_DONE.  It is sealed against growing, shrinking and
+ * new writable mappings before it is passed, so the session can read it
+ * and nothing else.
+ */
+#ifndef PRIVPOP_BODY_SHM_H
+#define PRIVPOP_BODY_SHM_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Each half; a 64 kB read chunk encodes to at most twice its size. */
+#define BODY_SHM_HALF	(256 * 1024)
+#define BODY_SHM_SIZE	(2 * BODY_SHM_HALF)
+
+struct body_shm {
+	unsigned char	*base;		/* NULL: not available, use DATA */
+	int		 cur;		/* the half being filled */
+	int		 outstanding;	/* regions sent, not yet released */
+	struct buf	 b;		/* over the current half */
+};
+
+/* Create, map and seal the memfd; 0 with *fd_r to pass on (the caller
+ * closes it after sending), or -1 (then bodies go as DATA). */
+int	body_shm_create(struct body_shm *, int *fd_r);
+
+/* The buffer to encode into: the current half, emptied, waiting for the
+ * session to release it first if needed. */
+struct buf *body_shm_begin(struct body_shm *, int sock);
+
+/* Send what the current half holds (if anything) and switch halves;
+ * with more to come, wait until the next half is free. */
+void	body_shm_flush(struct body_shm *, int sock, int more);
+
+/* A MSG_STORE_SHM_DONE arrived: one region released. */
+void	body_shm_done(struct body_shm *);
+
+#endif
