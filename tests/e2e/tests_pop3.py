@@ -4,6 +4,7 @@ import hashlib
 import os
 import poplib
 import re
+import stat
 import time
 
 import e2e_util as U
@@ -847,3 +848,158 @@ def t_summary(ctx):
                  "dele=1/%d" % sizes[1], "end=quit", "addr=127.0.0.1"):
         check(re.search(r"(^|\s)%s(\s|$)" % re.escape(want), line),
               "summary %r lacks %s" % (line, want))
+
+
+# ---------------------------------------------------------------------
+# 13. the Maildir size cache (.privpop-sizes)
+
+SIZE_CACHE = ".privpop-sizes"
+SIZE_CACHE_MAGIC = b"privpop-sizes 1\n"
+
+# No ",W=" in any name: every size has to be computed (or cached).
+CACHE_MESSAGES = [
+    ("1720000001.M1P300.e2e",
+     b"From: c@example.org\nSubject: plain lf\n\nline one\nline two\n",
+     "new", None),
+    # dot lines and bare LF, no final newline: the POP3 size (CRLF, the
+    # final CRLF added) is not the file size
+    ("1720000002.M2P300.e2e",
+     b"From: c@example.org\nSubject: dots\n\n.\n..\n.hidden\n...x\n"
+     b"no newline at end", "cur", "2,S"),
+    ("1720000003.M3P300.e2e",
+     b"From: c@example.org\r\nSubject: crlf\r\n\r\nalready crlf\r\n",
+     "new", None),
+    ("1720000004.M4P300.e2e", b"", "new", None),
+    ("1720000005.M5P300.e2e",
+     b"From: c@example.org\nSubject: longer\n\n" +
+     b"".join(b".%04d a line of the body\n" % i for i in range(300)),
+     "cur", "2,RS"),
+]
+
+
+def list_sizes(c):
+    """LIST of the session as [(msgno, size)]."""
+    r = c.cmd("LIST")
+    check(r.startswith(b"+OK"), "LIST %r" % r)
+    out = []
+    for line in c.multi().split(b"\r\n")[:-1]:
+        m = re.match(rb"(\d+) (\d+)$", line)
+        check(m, "LIST line %r" % line)
+        out.append((int(m.group(1)), int(m.group(2))))
+    return out
+
+
+def read_size_cache(u):
+    """(lstat result, {uidl: size}) of the cache; a failed check when it
+    is not a regular file in the cache format with each uidl once."""
+    path = os.path.join(u.maildir, SIZE_CACHE)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise U.TestFailure("%s missing in the Maildir" % SIZE_CACHE)
+    check(stat.S_ISREG(st.st_mode), "%s is not a regular file" % SIZE_CACHE)
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    check(data.startswith(SIZE_CACHE_MAGIC), "cache starts %r" % data[:40])
+    check(data.endswith(b"\n"), "cache does not end with a newline")
+    out = {}
+    for line in data[len(SIZE_CACHE_MAGIC):].split(b"\n")[:-1]:
+        m = re.match(rb"([\x21-\x7e]{1,70}) (\d{1,20})$", line)
+        check(m, "cache line %r" % line)
+        uidl = m.group(1).decode()
+        check(uidl not in out, "uidl %s twice in the cache" % uidl)
+        out[uidl] = int(m.group(2))
+    return st, out
+
+
+def write_size_cache(u, data):
+    """Replace the cache with data, as the mailbox owner's 0600 file."""
+    path = os.path.join(u.maildir, SIZE_CACHE)
+    tmp = os.path.join(u.maildir, "tmp", "e2e-size-cache")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o600)
+    if os.geteuid() == 0:
+        os.chown(tmp, u.uid, u.gid)
+    os.rename(tmp, path)
+
+
+@test("maildir_size_cache")
+def t_maildir_size_cache(ctx):
+    d, u = std_daemon(ctx, "sizecache", messages=CACHE_MESSAGES)
+    wire = {m[0]: len(U.to_wire(m[1])) for m in CACHE_MESSAGES}
+    uidls = [m[0] for m in CACHE_MESSAGES]  # message order
+    check(all(",W=" not in n for n in u.files()), "a name with ,W=")
+    check(wire[uidls[1]] != len(CACHE_MESSAGES[1][1]),
+          "test data: the dot message's POP3 size is its file size")
+    check(not os.path.lexists(os.path.join(u.maildir, SIZE_CACHE)),
+          "a size cache before the first login")
+
+    def expect_list(c, alive, what):
+        check_eq(list_sizes(c), [(i + 1, wire[x]) for i, x in
+                                 enumerate(alive)], what)
+
+    def check_cache(alive, what):
+        st, got = read_size_cache(u)
+        check_eq(stat.S_IMODE(st.st_mode), 0o600, what + ": cache mode")
+        if os.geteuid() == 0:
+            check_eq(st.st_uid, u.uid, what + ": cache owner")
+        check_eq(got, {x: wire[x] for x in alive}, what + ": cache entries")
+        left = [n for n in os.listdir(u.maildir)
+                if n.startswith(SIZE_CACHE) and n != SIZE_CACHE]
+        check_eq(left, [], what + ": temporary files left")
+        return st
+
+    # 1. first login: sizes read from the files; the cache is written
+    #    (at QUIT, before the +OK)
+    with d.session("alice") as c:
+        expect_list(c, uidls, "LIST, first login")
+        c.cmd("QUIT")
+    st1 = check_cache(uidls, "after the first login")
+
+    # 2. a login that changes nothing: same sizes, file not rewritten
+    with d.session("alice") as c:
+        expect_list(c, uidls, "LIST, second login")
+        c.cmd("QUIT")
+    st2 = check_cache(uidls, "after a login without changes")
+    check_eq((st2.st_ino, st2.st_mtime_ns), (st1.st_ino, st1.st_mtime_ns),
+             "cache rewritten although nothing changed")
+
+    # 3. DELE + QUIT: the expunged message's line goes
+    gone = uidls[2]
+    with d.session("alice") as c:
+        check(c.cmd("DELE 3").startswith(b"+OK"), "DELE 3")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "QUIT")
+    alive = [x for x in uidls if x != gone]
+    check(not any(n.endswith(gone) for n in u.files()), "3 not expunged")
+    check_cache(alive, "after DELE 3")
+
+    # 4. garbage: the whole file is discarded (even its plausible first
+    #    entry, with a wrong size), the sizes are read again and the cache
+    #    rewritten
+    write_size_cache(u, SIZE_CACHE_MAGIC +
+                     b"%s 99999\nnot a cache line\n\x00\xff junk\n" %
+                     alive[0].encode())
+    with d.session("alice") as c:
+        expect_list(c, alive, "LIST with a garbage cache")
+        c.cmd("QUIT")
+    check_cache(alive, "after the garbage cache")
+
+    # 5. The cache is what the login uses.  Maildir messages never change
+    #    after delivery (only their names do, for flags), so the size is
+    #    keyed by the unique part of the name and the file is not read
+    #    again: a wrong size written here for message 1 is what LIST
+    #    reports, while the others stay right.
+    wrong = wire[alive[0]] + 1000
+    write_size_cache(u, SIZE_CACHE_MAGIC + b"".join(
+        b"%s %d\n" % (x.encode(), wrong if x == alive[0] else wire[x])
+        for x in alive))
+    with d.session("alice") as c:
+        check_eq(list_sizes(c), [(i + 1, wrong if i == 0 else wire[x])
+                                 for i, x in enumerate(alive)],
+                 "LIST with a cached (wrong) size for message 1")
+        total = wrong + sum(wire[x] for x in alive[1:])
+        check_eq(c.cmd("STAT"), b"+OK %d %d\r\n" % (len(alive), total),
+                 "STAT with the cached size")
+        c.cmd("QUIT")
