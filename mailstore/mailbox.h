@@ -14,6 +14,7 @@ struct mail_msg {
 	uint64_t	 size;		/* POP3 octets (see wire.h) */
 	char		 uidl[POP3_MAX_UIDL + 1];
 	int		 deleted;	/* DELE; MAIL_EXPUNGED once removed */
+	unsigned char	 size_in_name;	/* Maildir ",W=": not cached */
 };
 
 #define MAIL_EXPUNGED	2

@@ -235,6 +235,7 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 		rel[3] = '/';
 		memcpy(rel + SUBDIR_PREFIX, de->d_name, nlen + 1);
 		m->size = wsize;	/* or SIZE_UNKNOWN */
+		m->size_in_name = wsize != SIZE_UNKNOWN;
 		if ((m->name = malloc(SUBDIR_PREFIX + nlen + 1)) == NULL)
 			goto fail;
 		memcpy(m->name, rel, SUBDIR_PREFIX + nlen + 1);

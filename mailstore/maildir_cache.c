@@ -172,6 +172,7 @@ int
 mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count)
 {
 	char tmp[sizeof(MDCACHE_FILE) + 32];
+	const char *prev = NULL;
 	struct buf b;
 	uint32_t i;
 	int fd, ok;
@@ -181,11 +182,22 @@ mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count)
 	    MDCACHE_MAX_BYTES) == -1)
 		return -1;
 	ok = buf_puts(&b, MDCACHE_MAGIC) == 0;
-	for (i = 0; ok && i < count; i++)
-		if (msgs[i].deleted != MAIL_EXPUNGED)
-			ok = buf_printf(&b, "%s %llu\n", msgs[i].uidl,
-			    (unsigned long long)msgs[i].size) == 0;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	for (i = 0; ok && i < count; i++) {
+		/* a ",W=" name carries its size; an expunged message is
+		 * gone; and a unique name in both new/ and cur/ (an agent
+		 * died between link and unlink) sorts next to itself and
+		 * is written once, or the file would not parse */
+		if (msgs[i].size_in_name || msgs[i].deleted == MAIL_EXPUNGED ||
+		    (prev != NULL && strcmp(prev, msgs[i].uidl) == 0))
+			continue;
+		ok = buf_printf(&b, "%s %llu\n", msgs[i].uidl,
+		    (unsigned long long)msgs[i].size) == 0;
+		prev = msgs[i].uidl;
+	}
+	/* a file left at this name (a crash, a reused pid) is not reused:
+	 * its mode or owner would carry over */
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	ok = ok && fd != -1 && write(fd, buf_ptr(&b), buf_used(&b)) ==
 	    (ssize_t)buf_used(&b);

@@ -62,7 +62,8 @@ void	mdcache_load(struct mdcache *c, int dirfd);
 int	mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r);
 
 /* Replace MDCACHE_FILE (atomically, by rename) with the sizes of the
- * messages not expunged.  0 or -1. */
+ * messages not expunged whose name has no ",W=" (msgs in message order,
+ * as maildir_open sorts them).  0 or -1. */
 int	mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count);
 
 void	mdcache_free(struct mdcache *c);

@@ -572,8 +572,8 @@ test_save_mode(void **state)
 	assert_cache_file(f, MAGIC "y 2\n");
 }
 
-/* The temp name is predictable: a symlink planted there is not written
- * through, and the real cache is left as it was. */
+/* The temp name is predictable: a symlink (or any file) left there is
+ * removed, never written through, and the new cache is written. */
 static void
 test_save_tmp_symlink(void **state)
 {
@@ -588,12 +588,12 @@ test_save_tmp_symlink(void **state)
 	    (long)getpid());
 	assert_int_equal(symlink("victim", tmp), 0);
 	set_msg(&m, "new", 5, 0);
-	assert_int_equal(mdcache_save(f->dirfd, &m, 1), -1);
+	assert_int_equal(mdcache_save(f->dirfd, &m, 1), 0);
 	snprintf(p, sizeof(p), "%s/victim", f->dir);
 	get_file(p, got, sizeof(got));
 	assert_string_equal(got, "precious\n");
-	assert_cache_file(f, MAGIC "old 1\n");
-	/* the planted link is cleaned away */
+	assert_cache_file(f, MAGIC "new 5\n");
+	/* the planted link is gone */
 	assert_dir_holds(f, names, 2);
 }
 
@@ -781,6 +781,40 @@ test_maildir_uses_cache(void **state)
 	assert_cache_file(f, MAGIC "1001.b.h 13\n1003.d.h 3\n");
 }
 
+/* Names with ",W=" carry their size and stay out of the cache, and a
+ * unique name in both new/ and cur/ is written once: either way the
+ * next open finds the cache complete and does not rewrite it. */
+static void
+test_maildir_cache_stable(void **state)
+{
+	struct fx *f = *state;
+	struct maildir md;
+	struct stat a, b;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", f->dir, MDCACHE_FILE);
+	make_maildir(f);
+	put_msg(f, "new/2000.a.h", "a\n");
+	put_msg(f, "new/2001.b.h,W=9", "bbbbbbb\n");
+	put_msg(f, "new/2002.c.h", "cc\n");
+	put_msg(f, "cur/2002.c.h:2,S", "cc\n");
+
+	assert_int_equal(maildir_open(&md, f->dir), MAIL_OK);
+	assert_int_equal(md.count, 4);
+	assert_int_equal(md.msgs[1].size, 9);
+	maildir_close(&md);
+	assert_cache_file(f, MAGIC "2000.a.h 3\n2002.c.h 4\n");
+
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(maildir_open(&md, f->dir), MAIL_OK);
+	assert_int_equal(md.count, 4);
+	assert_false(md.cache_stale);
+	assert_int_equal(md.octets, 3 + 9 + 4 + 4);
+	maildir_close(&md);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+}
+
 int
 main(void)
 {
@@ -801,6 +835,8 @@ main(void)
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(test_load_bad_files, setup_dir,
 		    teardown_dir),
+		cmocka_unit_test_setup_teardown(test_maildir_cache_stable,
+		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_maildir_uses_cache,
 		    setup_dir, teardown_dir),
 	};
