@@ -206,12 +206,43 @@ caps_cb(const struct pwf_entry *e, void *arg)
 	return 0;
 }
 
+/* The answer for the file as it was last read: privpop-auth -Z asks
+ * once, and the helpers it forks only stat the file to see it is still
+ * the same, instead of reading all of it for every connection. */
+static struct {
+	int		valid, caps;
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime, ctime;
+} caps_cache;
+
 int
 pwf_capabilities(const char *path)
 {
-	int caps = 0;
+	struct stat st;
+	int caps = 0, have_st = stat(path, &st) == 0;
 
-	pwf_each(path, caps_cb, &caps);
+	if (have_st && caps_cache.valid &&
+	    st.st_dev == caps_cache.dev && st.st_ino == caps_cache.ino &&
+	    st.st_size == caps_cache.size &&
+	    st.st_mtim.tv_sec == caps_cache.mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == caps_cache.mtime.tv_nsec &&
+	    st.st_ctim.tv_sec == caps_cache.ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == caps_cache.ctime.tv_nsec)
+		return caps_cache.caps;
+	caps_cache.valid = 0;
+	if (pwf_each(path, caps_cb, &caps) == -1 || !have_st)
+		return caps;
+	/* the stat from before the read: a change during it shows next
+	 * time */
+	caps_cache.valid = 1;
+	caps_cache.caps = caps;
+	caps_cache.dev = st.st_dev;
+	caps_cache.ino = st.st_ino;
+	caps_cache.size = st.st_size;
+	caps_cache.mtime = st.st_mtim;
+	caps_cache.ctime = st.st_ctim;
 	return caps;
 }
 

@@ -75,12 +75,11 @@ make_stamp(void)
 	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
 }
 
-static void
-send_hello(void)
+/* HELLO flags: what the user database allows (APOP, SCRAM). */
+static uint32_t
+hello_flags(void)
 {
-	struct msg m;
 	uint32_t flags = 0;
-
 	int caps = 0, i;
 
 	for (i = 0; i < conf.nbackends; i++)
@@ -90,6 +89,15 @@ send_hello(void)
 		flags |= HELLO_APOP;
 	if (caps & PWF_CAN_SCRAM)
 		flags |= HELLO_SCRAM;
+	return flags;
+}
+
+static void
+send_hello(void)
+{
+	struct msg m;
+	uint32_t flags = hello_flags();
+
 	msg_init(&m, MSG_SESSION_HELLO);
 	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
 	    msg_put_u32(&m, flags) == -1 ||
@@ -609,6 +617,7 @@ main(int argc, char *argv[])
 	 * exactly as an exec'd helper would, without paying again for
 	 * exec, the libraries, the config and the keys. */
 	if (zygote) {
+		(void)hello_flags();	/* read the passwd-file once here */
 		if (spawner_serve(sock, MSG_AUTH_SPAWN,
 		    "privpop-auth (or the privpop-store it became)", &m))
 			return 0;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
@@ -521,6 +522,41 @@ test_lookup(void **state)
 	free(text);
 }
 
+/* pwf_capabilities remembers its answer for the file as it was: a
+ * rewrite in place (same inode, same size) is still noticed, and so is
+ * a new file renamed over it. */
+static void
+test_capabilities_follow_changes(void **state)
+{
+	static const char plain[] = "u:{PLAIN}abcdefgh:1:1::/h\n";
+	static const char crypt[] = "u:$6$ab$cdefghijk:1:1::/h\n";
+	char path[128], tmp[160];
+	int fd;
+
+	(void)state;
+	assert_int_equal(sizeof(plain), sizeof(crypt));
+	write_passwd(plain, path, sizeof(path));
+	assert_int_equal(pwf_capabilities(path), PWF_CAN_APOP | PWF_CAN_SCRAM);
+	/* asked again: the same answer */
+	assert_int_equal(pwf_capabilities(path), PWF_CAN_APOP | PWF_CAN_SCRAM);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, crypt, sizeof(crypt) - 1, 0),
+	    (ssize_t)sizeof(crypt) - 1);
+	close(fd);
+	assert_int_equal(pwf_capabilities(path), 0);
+	snprintf(tmp, sizeof(tmp), "%s/passwd.new", tmpdir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, plain, sizeof(plain) - 1),
+	    (ssize_t)sizeof(plain) - 1);
+	close(fd);
+	assert_int_equal(rename(tmp, path), 0);
+	assert_int_equal(pwf_capabilities(path), PWF_CAN_APOP | PWF_CAN_SCRAM);
+	unlink(path);
+	assert_int_equal(pwf_capabilities(path), 0);
+}
+
 /* ---- verify_password ---- */
 
 static void
@@ -690,6 +726,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capabilities_follow_changes),
 		cmocka_unit_test(test_parse_line_table),
 		cmocka_unit_test(test_parse_line_lengths),
 		cmocka_unit_test(test_valid_user),
