@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -557,6 +558,7 @@ main(int argc, char *argv[])
 	char err[512];
 	struct msg m;
 	pid_t store_pid;
+	int nkeys_loaded;
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
 
 	while ((ch = getopt(argc, argv, "c:deFKPZ")) != -1) {
@@ -610,6 +612,7 @@ main(int argc, char *argv[])
 	/* -K: the TLS keys privpopd checked, on fd 7 */
 	if (tlskeys_load(&conf, tls_fd ? TLS_KEYS_FD : -1) == -1)
 		fatalx("cannot load the TLS key");
+	nkeys_loaded = conf.tls_key[0] != '\0';
 	if (tls_fd)
 		close(TLS_KEYS_FD);
 	/* -Z: a fork server.  fd 3 is the master's; every MSG_AUTH_SPAWN
@@ -617,13 +620,25 @@ main(int argc, char *argv[])
 	 * exactly as an exec'd helper would, without paying again for
 	 * exec, the libraries, the config and the keys. */
 	if (zygote) {
+		struct rlimit rl;
+		int chan;
+
 		(void)hello_flags();	/* read the passwd-file once here */
+		/* a channel per helper that has not logged in yet */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		if (spawner_serve(sock, MSG_AUTH_SPAWN,
-		    "privpop-auth (or the privpop-store it became)", &m))
+		    "privpop-auth (or the privpop-store it became)", &m,
+		    nkeys_loaded ? tlskeys_serve : NULL, &chan))
 			return 0;
 		if (dup2(m.fd, IPC_CHILD_FD) == -1)
 			fatal("dup2");
 		close(m.fd);
+		if (chan != -1)
+			tlskeys_use_signer(chan);
 	}
 	make_stamp();
 	send_hello();

@@ -30,6 +30,7 @@
 
 static EVP_PKEY *keys[1 + MAX_SNI];
 static int nkeys, signs;
+static int signer_fd = -1;	/* the fork server's channel, or -1 */
 
 static EVP_PKEY *
 load(const char *path)
@@ -151,44 +152,104 @@ reply(int sock, const unsigned char *p, size_t n)
 		fatal("send signature");
 }
 
+struct sign_req {
+	uint32_t		 idx, op, padding;
+	const unsigned char	*in;
+	size_t			 inlen;
+};
+
+/* Decode a MSG_AUTH_TLS_SIGN; 0, or -1 when it is malformed. */
+static int
+decode(struct msg *m, struct sign_req *r, size_t outsz)
+{
+	if (msg_get_u32(m, &r->idx) == -1 || msg_get_u32(m, &r->op) == -1 ||
+	    msg_get_u32(m, &r->padding) == -1 ||
+	    msg_get_bytes(m, &r->in, &r->inlen, outsz) == -1 ||
+	    msg_end(m) == -1)
+		return -1;
+	return 0;
+}
+
+/* Do it: the result's length, 0 when refused or failed. */
+static int
+compute(const struct sign_req *r, unsigned char *out, size_t outsz)
+{
+	int n = -1;
+
+	if (r->idx >= (uint32_t)nkeys)
+		return 0;
+	if (r->op == TLSK_RSA_PRIV_ENC &&
+	    EVP_PKEY_get_base_id(keys[r->idx]) == EVP_PKEY_RSA &&
+	    (r->padding == RSA_PKCS1_PADDING ||
+	    r->padding == RSA_NO_PADDING)) {
+		const RSA *rsa = EVP_PKEY_get0_RSA(keys[r->idx]);
+
+		if ((size_t)RSA_size(rsa) <= outsz &&
+		    r->inlen <= (size_t)RSA_size(rsa))
+			n = RSA_private_encrypt((int)r->inlen, r->in, out,
+			    (RSA *)(uintptr_t)rsa, (int)r->padding);
+	} else if (r->op == TLSK_ECDSA_SIGN &&
+	    EVP_PKEY_get_base_id(keys[r->idx]) == EVP_PKEY_EC &&
+	    r->inlen <= 64) {
+		const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(keys[r->idx]);
+		unsigned int len = 0;
+
+		if ((size_t)ECDSA_size(ec) <= outsz &&
+		    ECDSA_sign(0, r->in, (int)r->inlen, out, &len,
+		    (EC_KEY *)(uintptr_t)ec) == 1)
+			n = (int)len;
+	}
+	return n > 0 ? n : 0;
+}
+
+void
+tlskeys_use_signer(int fd)
+{
+	signer_fd = fd;
+}
+
+/* Ask the fork server; 0 after relaying its answer, -1 if it is gone
+ * (the caller signs here instead). */
+static int
+forward(int sock, struct msg *m)
+{
+	struct msg r;
+
+	if (ipc_send(signer_fd, m, -1) == -1 || ipc_recv(signer_fd, &r) != 1 ||
+	    r.type != MSG_SESSION_TLS_SIGNED) {
+		log_warnx("TLS signer gone; signing here");
+		close(signer_fd);
+		signer_fd = -1;
+		return -1;
+	}
+	if (ipc_send(sock, &r, -1) == -1)
+		fatal("send signature");
+	return 0;
+}
+
 void
 tlskeys_sign(int sock, struct msg *m)
 {
 	unsigned char out[1024];
-	const unsigned char *in;
-	uint32_t idx, op, padding;
-	size_t inlen;
-	int n = -1;
+	struct sign_req r;
 
-	if (msg_get_u32(m, &idx) == -1 || msg_get_u32(m, &op) == -1 ||
-	    msg_get_u32(m, &padding) == -1 ||
-	    msg_get_bytes(m, &in, &inlen, sizeof(out)) == -1 ||
-	    msg_end(m) == -1)
+	if (decode(m, &r, sizeof(out)) == -1)
 		fatalx("TLS_SIGN: malformed");
 	if (++signs > TLS_MAX_SIGNS)
 		fatalx("TLS_SIGN: too many requests");
-	if (idx >= (uint32_t)nkeys) {
-		reply(sock, NULL, 0);
+	if (signer_fd != -1 && forward(sock, m) == 0)
 		return;
-	}
-	if (op == TLSK_RSA_PRIV_ENC &&
-	    EVP_PKEY_get_base_id(keys[idx]) == EVP_PKEY_RSA &&
-	    (padding == RSA_PKCS1_PADDING || padding == RSA_NO_PADDING)) {
-		const RSA *rsa = EVP_PKEY_get0_RSA(keys[idx]);
+	reply(sock, out, (size_t)compute(&r, out, sizeof(out)));
+}
 
-		if ((size_t)RSA_size(rsa) <= sizeof(out) &&
-		    inlen <= (size_t)RSA_size(rsa))
-			n = RSA_private_encrypt((int)inlen, in, out,
-			    (RSA *)(uintptr_t)rsa, (int)padding);
-	} else if (op == TLSK_ECDSA_SIGN &&
-	    EVP_PKEY_get_base_id(keys[idx]) == EVP_PKEY_EC && inlen <= 64) {
-		const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(keys[idx]);
-		unsigned int len = 0;
+int
+tlskeys_serve(int fd, struct msg *m)
+{
+	unsigned char out[1024];
+	struct sign_req r;
 
-		if ((size_t)ECDSA_size(ec) <= sizeof(out) &&
-		    ECDSA_sign(0, in, (int)inlen, out, &len,
-		    (EC_KEY *)(uintptr_t)ec) == 1)
-			n = (int)len;
-	}
-	reply(sock, out, n > 0 ? (size_t)n : 0);
+	if (m->type != MSG_AUTH_TLS_SIGN || decode(m, &r, sizeof(out)) == -1)
+		return -1;
+	reply(fd, out, (size_t)compute(&r, out, sizeof(out)));
+	return 0;
 }

@@ -2,19 +2,28 @@
  * The fork-server loop behind privpop-auth -Z.  SIGCHLD arrives on a
  * signalfd so that finished children are reaped (and a crash logged)
  * while the spawner waits for the next request, not only after it.
+ * Each child may also get a channel back to the spawner (see
+ * spawner.h), watched with epoll together with the master's socket.
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "spawner.h"
+
+/* Events taken from epoll per wakeup. */
+#define SPAWNER_EVENTS	32
+
+static int *chans;		/* our ends of the children's channels */
+static size_t nchans, chans_cap;
 
 static void
 reap_children(const char *child_name)
@@ -32,58 +41,152 @@ reap_children(const char *child_name)
 	}
 }
 
-int
-spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m)
+static void
+chan_close(int epfd, int fd)
 {
-	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
-	sigset_t chld, old;
-	int sfd, r;
+	size_t i;
 
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	for (i = 0; i < nchans; i++)
+		if (chans[i] == fd) {
+			chans[i] = chans[--nchans];
+			break;
+		}
+}
+
+/* Our end of a new channel, registered; the child's end in *child_r.
+ * -1 when there is no room (the child then works without one). */
+static int
+chan_open(int epfd, int *child_r)
+{
+	struct epoll_event ev;
+	int sv[2];
+
+	*child_r = -1;
+	if (nchans == chans_cap) {
+		size_t ncap = chans_cap ? chans_cap * 2 : 64;
+		int *p = reallocarray(chans, ncap, sizeof(*chans));
+
+		if (p == NULL)
+			return -1;
+		chans = p;
+		chans_cap = ncap;
+	}
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("spawner channel");
+		return -1;
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = sv[0];
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sv[0], &ev) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	chans[nchans++] = sv[0];
+	*child_r = sv[1];
+	return sv[0];
+}
+
+static void
+chan_read(int epfd, int fd, int (*chan_fn)(int, struct msg *))
+{
+	struct msg cm;
+
+	if (ipc_recv(fd, &cm) != 1 || chan_fn(fd, &cm) == -1)
+		chan_close(epfd, fd);	/* the child is done with it */
+}
+
+int
+spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
+    int (*chan_fn)(int, struct msg *), int *chan_r)
+{
+	struct epoll_event ev, evs[SPAWNER_EVENTS];
+	struct signalfd_siginfo si;
+	sigset_t chld, old;
+	int sfd, epfd, n, i, r;
+
+	*chan_r = -1;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &chld, &old) == -1 ||
-	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
-		fatal("signalfd");
+	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("spawner setup");
+	ev.events = EPOLLIN;
+	ev.data.fd = ctl;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl, &ev) == -1)
+		fatal("epoll");
+	ev.data.fd = sfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) == -1)
+		fatal("epoll");
 	for (;;) {
-		pfd[0].fd = ctl;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = sfd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
+		if ((n = epoll_wait(epfd, evs, SPAWNER_EVENTS, -1)) == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("poll");
+			fatal("epoll_wait");
 		}
-		if (pfd[1].revents & POLLIN) {
-			while (read(sfd, &si, sizeof(si)) == sizeof(si))
-				;
-			reap_children(child_name);
-		}
-		if (pfd[0].revents == 0)
-			continue;
-		if ((r = ipc_recv(ctl, m)) == 0)
-			break;		/* the master retired us */
-		if (r == -1)
-			fatal("spawner receive");
-		if (m->type != type || m->fd == -1)
-			fatalx("spawner: unexpected message %s",
-			    msg_name(m->type));
-		switch (fork()) {
-		case -1:
-			/* the peer sees EOF; the master counts the failed
-			 * slot and backs off */
-			log_warn("fork");
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, ours = -1, theirs = -1;
+			size_t k;
+
+			if (fd == sfd) {
+				while (read(sfd, &si, sizeof(si)) ==
+				    sizeof(si))
+					;
+				reap_children(child_name);
+				continue;
+			}
+			if (fd != ctl) {
+				chan_read(epfd, fd, chan_fn);
+				continue;
+			}
+			if ((r = ipc_recv(ctl, m)) == 0)
+				goto retired;
+			if (r == -1)
+				fatal("spawner receive");
+			if (m->type != type || m->fd == -1)
+				fatalx("spawner: unexpected message %s",
+				    msg_name(m->type));
+			if (chan_fn != NULL)
+				ours = chan_open(epfd, &theirs);
+			switch (fork()) {
+			case -1:
+				/* the peer sees EOF; the master counts the
+				 * failed slot and backs off */
+				log_warn("fork");
+				close(m->fd);
+				if (ours != -1) {
+					chan_close(epfd, ours);
+					close(theirs);
+				}
+				continue;
+			case 0:
+				/* nothing of the spawner's: not the master's
+				 * socket, not the other children's channels */
+				close(ctl);
+				close(sfd);
+				close(epfd);
+				for (k = 0; k < nchans; k++)
+					close(chans[k]);
+				free(chans);
+				chans = NULL;
+				nchans = chans_cap = 0;
+				sigprocmask(SIG_SETMASK, &old, NULL);
+				*chan_r = theirs;
+				return 0;
+			}
 			close(m->fd);
-			continue;
-		case 0:
-			close(ctl);
-			close(sfd);
-			sigprocmask(SIG_SETMASK, &old, NULL);
-			return 0;
+			if (theirs != -1)
+				close(theirs);
 		}
-		close(m->fd);
 	}
+retired:
+	/* helpers still signing finish with their fallback */
+	for (i = 0; i < (int)nchans; i++)
+		close(chans[i]);
+	close(epfd);
 	close(sfd);
 	return 1;
 }

@@ -14,12 +14,18 @@
 /*
  * Serve requests of one type on ctl, each carrying a descriptor.  For
  * every request, fork: the child returns 0 with the request in *m
- * (m->fd is its descriptor) and no trace of ctl or of the spawner's
- * signal handling; the parent closes the descriptor, reaps and logs its
- * children, and goes on.  Returns 1 in the spawner when the master
- * closes ctl; any other message is fatal.
+ * (m->fd is its descriptor) and no trace of ctl, of the other
+ * children's channels or of the spawner's signal handling; the parent
+ * closes the descriptor, reaps and logs its children, and goes on.
+ * Returns 1 in the spawner when the master closes ctl; any other
+ * message on ctl is fatal.
+ *
+ * With chan_fn, each child also gets a channel to the spawner in
+ * *chan_r (-1 if none could be made): the spawner calls chan_fn for
+ * every message on it and closes it when chan_fn returns -1 or the
+ * child closes its end.
  */
 int	spawner_serve(int ctl, uint32_t type, const char *child_name,
-	    struct msg *m);
+	    struct msg *m, int (*chan_fn)(int, struct msg *), int *chan_r);
 
 #endif

@@ -1057,6 +1057,39 @@ def t_reload(ctx):
 # ---------------------------------------------------------------------
 # 8. summary log line
 
+@test("tls_signed_by_fork_server_with_fallback")
+def t_signer(ctx):
+    # A helper forwards its session's private-key operation to the
+    # privpop-auth -Z that forked it (one long-lived RSA blinding
+    # instead of one per connection).  If that fork server is gone, the
+    # helper signs itself and the handshake still succeeds.
+    d, u = tls_daemon(ctx, "tls-signer")
+    cctx = client_ctx(d.cert.cert, "1.3")
+    with tls_conn(d.tls_port, cctx) as c:
+        login(c)
+        check_eq(c.cmd("STAT"), expected_stat(), "STAT")
+        c.cmd("QUIT")
+    check(not re.search(r"signing here", d.log_text()),
+          "a helper signed by itself while the fork server ran")
+    master = d.pid()
+    zyg = U.auth_fork_server(master)
+    check(zyg is not None, "no privpop-auth -Z below the master")
+    # the idle slots (and their helpers) outlive it: no new slot is
+    # needed until they are used, so the next connections reach them
+    helpers = U.auth_helpers(master)
+    check(len(helpers) >= 1, "no idle helper")
+    os.kill(zyg, signal.SIGKILL)
+    check(d.wait_log(r"privpop-auth fork server %d killed" % zyg, 5),
+          "the dead fork server was not logged")
+    for i in range(len(helpers)):
+        with tls_conn(d.tls_port, cctx) as c:
+            login(c)
+            check_eq(c.cmd("STAT"), expected_stat(), "STAT %d" % i)
+            c.cmd("QUIT")
+    check(d.wait_log(r"TLS signer gone; signing here", 5),
+          "no helper fell back to signing itself")
+
+
 @test("tls_summary_log_line")
 def t_summary(ctx):
     d, u = tls_daemon(ctx, "tls-log")
