@@ -434,6 +434,88 @@ test_open_order(void **state)
 	maildir_close(&md);
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sort compares 8 bytes after the common prefix as an integer and
+ * falls back to strcmp on ties: names equal in those bytes, names that
+ * end inside them, and names in both new/ and cur/ must all come out in
+ * strcmp order of the base names. */
+static void
+test_open_order_ties(void **state)
+{
+	struct md_fixture *f = *state;
+	static const char *const extra[] = {
+		"1AAAAAAA", "1AAA", "1", "1AAAAAAAAAAAB", "2", "1AAAAAAAAAA",
+	};
+	char *want[220], name[64];
+	struct maildir md;
+	size_t n = 0, i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "%zuAAAAAAAAAA%04zu:2,%s",
+		    1 + i % 2, (i * 37) % 200, (i % 3) ? "S" : "");
+		write_file(f->path, (i % 4) ? "cur" : "new", name, "x\n");
+		want[n] = strdup(name);
+		assert_non_null(want[n]);
+		n++;
+	}
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		write_file(f->path, "new", extra[i], "x\n");
+		want[n++] = strdup(extra[i]);
+	}
+	qsort(want, n, sizeof(want[0]), cmp_str);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
+	assert_int_equal(md.count, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(md.msgs[i].name + 4, want[i]);
+		free(want[i]);
+	}
+	maildir_close(&md);
+}
+
+/* Counting a message's size is not reading it: the first scan leaves
+ * atime alone (O_NOATIME; the worker owns the files).  A plain read on
+ * the same file system is the control: without atime updates there
+ * (noatime) the test has nothing to show and is skipped. */
+static void
+test_scan_keeps_atime(void **state)
+{
+	struct md_fixture *f = *state;
+	struct timespec ts[2];
+	struct maildir md;
+	struct stat st;
+	char p[512], buf[16];
+	int fd;
+
+	write_file(f->path, "new", "2000.a.host", MSG_A);
+	write_file(f->path, "new", "2001.b.host", MSG_B);
+	/* atime well before mtime: relatime would update it on a read */
+	ts[0].tv_sec = 1000000000;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_nsec = UTIME_OMIT;
+	snprintf(p, sizeof(p), "%s/new/2001.b.host", f->path);
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, buf, sizeof(buf)) > 0);
+	close(fd);
+	assert_int_equal(stat(p, &st), 0);
+	if (st.st_atim.tv_sec == ts[0].tv_sec)
+		skip();		/* no atime updates here */
+	snprintf(p, sizeof(p), "%s/new/2000.a.host", f->path);
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
+	assert_int_equal(md.count, 2);
+	assert_int_equal(md.msgs[0].size, crlf_size(MSG_A));
+	maildir_close(&md);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_atim.tv_sec, ts[0].tv_sec);
+}
+
 /* [IN-USE]: one POP3 session per mailbox.  flock locks belong to the
  * open file description, so two opens in one process conflict too. */
 static void
@@ -621,6 +703,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_scan, setup_md,
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_open_order, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_open_order_ties, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_scan_keeps_atime, setup_md,
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_inuse, setup_md,
 		    teardown_md),
