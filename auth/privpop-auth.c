@@ -50,6 +50,7 @@
 
 static struct conf conf;
 static int sock = IPC_CHILD_FD;
+static int store_spawner = -1;	/* -S: privpop-store -Z on fd 8 */
 static int to_stderr, debug;
 static char stamp[STAMP_MAX];
 static int attempts;
@@ -229,6 +230,27 @@ prepare_store(const struct pwf_entry *e, const char *location)
 	worker.uid = e->uid;
 	worker.gid = e->gid;
 	worker.extra = privileged_group(location);
+	return 0;
+}
+
+/* Have the store fork server start the worker: it forks a process that
+ * has only ever run privpop-store and drops it to the owner, cheaper
+ * than an exec here.  0, or -1 (then exec_store). */
+static int
+spawn_store(void)
+{
+	struct msg m;
+
+	if (store_spawner == -1)
+		return -1;
+	msg_init(&m, MSG_STORE_SPAWN);
+	if (msg_put_u32(&m, (uint32_t)worker.uid) == -1 ||
+	    msg_put_u32(&m, (uint32_t)worker.gid) == -1 ||
+	    msg_put_u32(&m, (uint32_t)worker.extra) == -1 ||
+	    ipc_send(store_spawner, &m, worker.fd) == -1) {
+		log_warn("privpop-store fork server; starting the worker here");
+		return -1;
+	}
 	return 0;
 }
 
@@ -561,7 +583,7 @@ main(int argc, char *argv[])
 	int nkeys_loaded;
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
 
-	while ((ch = getopt(argc, argv, "c:deFKPZ")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFKPSZ")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -581,11 +603,14 @@ main(int argc, char *argv[])
 		case 'K':
 			tls_fd = 1;
 			break;
+		case 'S':
+			store_spawner = STORE_SPAWNER_FD;
+			break;
 		case 'Z':
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deFKPZ]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFKPSZ]\n");
 			return 2;
 		}
 	}
@@ -594,6 +619,8 @@ main(int argc, char *argv[])
 		fatalx("no configuration file given");
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
+	if (store_spawner != -1 && fcntl(store_spawner, F_GETFD) == -1)
+		store_spawner = -1;
 	/* -F: the master's snapshot of the config on fd 4, the very text it
 	 * validated; -c alone (by hand) reads the file. */
 	if ((from_fd ? conf_load_fd(&conf, CONF_SNAPSHOT_FD, conffile, err,
@@ -667,12 +694,16 @@ main(int argc, char *argv[])
 			break;
 	}
 	/* The session has its store socket.  Without a PAM session to
-	 * close when the worker ends there is nothing left to do here:
-	 * become the worker (one process, not a fork that then execs).
+	 * close when the worker ends there is nothing left to do here: the
+	 * store fork server starts the worker, or this process becomes it
+	 * (one process, not a fork that then execs).
 	 * An idle session then costs two processes, not three. */
 	close(sock);
-	if (!pamb_active())
+	if (!pamb_active()) {
+		if (spawn_store() == 0)
+			_exit(0);
 		exec_store();
+	}
 	switch (store_pid = fork()) {
 	case -1:
 		log_warn("fork");

@@ -14,11 +14,15 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	7
+#define IPC_VERSION	8
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
 #define IPC_CHILD_FD	3
+
+/* privpop-auth -Z -S: the store fork server's socket, kept by every
+ * helper it forks until its login (see daemon/auth_helper.h). */
+#define STORE_SPAWNER_FD	8
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -50,6 +54,10 @@ enum msg_type {
 	/* master -> privpop-auth -Z: fork an auth helper for a new slot;
 	 * (empty); fd: the helper's end of the slot's socket */
 	MSG_AUTH_SPAWN,
+	/* auth helper -> privpop-store -Z: fork a worker; u32 uid, u32 gid,
+	 * u32 extra gid (or (uint32_t)-1); fd: the worker's socket, its
+	 * STORE_INIT already queued */
+	MSG_STORE_SPAWN,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

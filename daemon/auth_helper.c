@@ -16,8 +16,8 @@
 #include "privdrop.h"
 #include "tls_keys_fd.h"
 
-/* Where descriptors wait before dup2 puts them on 3..7. */
-#define HELPER_FD_TOP	(TLS_KEYS_FD + 1)
+/* Where descriptors wait before dup2 puts them on 3..8. */
+#define HELPER_FD_TOP	(STORE_SPAWNER_FD + 1)
 
 void
 null_stdio(int keep_stderr)
@@ -35,11 +35,12 @@ null_stdio(int keep_stderr)
 }
 
 pid_t
-auth_helper_start(const struct slot_env *env, int child_end, int zygote)
+auth_helper_start(const struct slot_env *env, int child_end, int zygote,
+    int store_spawner)
 {
-	char *argv[9];
+	char *argv[10];
 	char *envp[PRIV_ENV_MAX];
-	int argc = 0, sock, cfd, rfd, tfd, kfd;
+	int argc = 0, sock, cfd, rfd, tfd, kfd, sfd;
 	pid_t pid;
 
 	argv[argc++] = "privpop-auth";
@@ -56,6 +57,8 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote)
 		argv[argc++] = "-d";
 	if (zygote)
 		argv[argc++] = "-Z";
+	if (store_spawner != -1)
+		argv[argc++] = "-S";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/sbin:/usr/bin:/sbin:/bin");
 
@@ -81,15 +84,60 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote)
 		    ((kfd = fcntl(env->tls_keys_fd, F_DUPFD, HELPER_FD_TOP)) ==
 		    -1 || dup2(kfd, TLS_KEYS_FD) == -1))
 			_exit(127);
+		if (store_spawner != -1 &&
+		    ((sfd = fcntl(store_spawner, F_DUPFD, HELPER_FD_TOP)) == -1 ||
+		    dup2(sfd, STORE_SPAWNER_FD) == -1))
+			_exit(127);
 		if (dup2(sock, IPC_CHILD_FD) == -1 ||
 		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
 			_exit(127);
-		closefrom(TLS_KEYS_FD + 1);
+		closefrom(STORE_SPAWNER_FD + 1);
+		if (store_spawner == -1)
+			close(STORE_SPAWNER_FD);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		execve(env->conf->auth_helper, argv, envp);
 		log_warn("exec %s", env->conf->auth_helper);
+		_exit(127);
+	}
+	close(child_end);
+	return pid;
+}
+
+pid_t
+store_spawner_start(const struct slot_env *env, int child_end)
+{
+	char *argv[5];
+	char *envp[PRIV_ENV_MAX];
+	int argc = 0;
+	pid_t pid;
+
+	argv[argc++] = "privpop-store";
+	argv[argc++] = "-Z";
+	if (env->foreground)
+		argv[argc++] = "-e";
+	if (env->conf->log_debug)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	priv_child_env(envp, "/usr/bin:/bin");
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		break;
+	case 0:
+		null_stdio(env->foreground);
+		if (dup2(child_end, IPC_CHILD_FD) == -1)
+			_exit(127);
+		closefrom(IPC_CHILD_FD + 1);
+		if (chdir("/") == -1)
+			_exit(127);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		execve(env->conf->store_helper, argv, envp);
+		log_warn("exec %s", env->conf->store_helper);
 		_exit(127);
 	}
 	close(child_end);

@@ -55,6 +55,7 @@ static time_t tickets_rotated;
 static time_t spawn_pause_until;
 static int auth_spawner_fd = -1;	/* privpop-auth -Z of this generation */
 static pid_t auth_spawner_pid;
+static pid_t store_spawner_pid;		/* its privpop-store -Z */
 
 static void
 on_signal(int sig)
@@ -247,6 +248,7 @@ auth_spawner_stop(void)
 		close(auth_spawner_fd);
 	auth_spawner_fd = -1;
 	auth_spawner_pid = 0;
+	store_spawner_pid = 0;	/* it ends when its last client does */
 }
 
 /*
@@ -264,12 +266,29 @@ auth_for_slot(void)
 	int sv[2];
 
 	if (auth_spawner_fd == -1) {
+		int ss[2] = { -1, -1 };
+
+		/* the workers' fork server: only the auth fork server (and
+		 * the helpers it forks) hold its socket, not the master */
+		store_spawner_pid = 0;
+		if (ipc_socketpair(ss) == -1)
+			log_warn("socketpair");
+		else if ((store_spawner_pid = store_spawner_start(&env,
+		    ss[1])) == -1) {
+			store_spawner_pid = 0;
+			close(ss[0]);
+			ss[0] = -1;
+		}
 		if (ipc_socketpair(sv) == -1) {
 			log_warn("socketpair");
+			if (ss[0] != -1)
+				close(ss[0]);
 			return -1;
 		}
-		if ((auth_spawner_pid = auth_helper_start(&env, sv[1], 1)) ==
-		    -1) {
+		auth_spawner_pid = auth_helper_start(&env, sv[1], 1, ss[0]);
+		if (ss[0] != -1)
+			close(ss[0]);
+		if (auth_spawner_pid == -1) {
 			close(sv[0]);
 			return -1;
 		}
@@ -356,6 +375,19 @@ reap(void)
 		int bad = WIFSIGNALED(status) ||
 		    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
 
+		if (sl == NULL && store_spawner_pid > 0 &&
+		    pid == store_spawner_pid) {
+			/* helpers start workers themselves meanwhile; the
+			 * next slot gets a new pair */
+			log_warnx("privpop-store fork server %ld %s %d",
+			    (long)pid, WIFSIGNALED(status) ?
+			    "killed by signal" : "exited with status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) :
+			    WEXITSTATUS(status));
+			store_spawner_pid = 0;
+			auth_spawner_stop();
+			continue;
+		}
 		if (sl == NULL && pid == auth_spawner_pid) {
 			log_warnx("privpop-auth fork server %ld %s %d",
 			    (long)pid, WIFSIGNALED(status) ?

@@ -38,7 +38,7 @@ spawn_auth(const struct slot_env *env)
 
 	if (ipc_socketpair(sv) == -1)
 		fatal("socketpair");
-	if (auth_helper_start(env, sv[1], 0) == -1)
+	if (auth_helper_start(env, sv[1], 0, -1) == -1)
 		fatalx("cannot start privpop-auth");
 	return sv[0];
 }

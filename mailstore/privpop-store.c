@@ -22,6 +22,7 @@
 #include "mbox.h"
 #include "mbox_lock.h"
 #include "privdrop.h"
+#include "spawner.h"
 #include "wire.h"
 
 /* Descriptors the worker needs: socket, Maildir, lock, one message,
@@ -449,13 +450,43 @@ static const struct {
 	{ MSG_STORE_QUIT, ST_READY, h_quit },
 };
 
+/*
+ * -Z: the fork server of workers.  Started by privpopd as root (it
+ * needs to setuid its children), it holds no secret and parses nothing
+ * itself: each MSG_STORE_SPAWN from an auth helper becomes a child that
+ * reads the request, drops to that owner and serves the socket the
+ * request brought, exactly as an exec'd worker would.
+ */
+static void
+become_worker(void)
+{
+	struct msg m;
+	uint32_t uid, gid, extra;
+	int chan;
+
+	if (spawner_serve(sock, MSG_STORE_SPAWN, "privpop-store", &m, NULL,
+	    &chan) == 1)
+		exit(0);
+	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
+	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)
+		fatalx("STORE_SPAWN: malformed");
+	if (dup2(m.fd, sock) == -1)
+		fatal("dup2");
+	close(m.fd);
+	if (geteuid() == 0) {
+		if (uid == 0 || gid == 0)
+			fatalx("STORE_SPAWN: uid/gid 0 refused");
+		priv_drop((uid_t)uid, (gid_t)gid, (gid_t)extra, NULL);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct msg m;
-	int ch, to_stderr = 0, debug = 0;
+	int ch, to_stderr = 0, debug = 0, zygote = 0;
 
-	while ((ch = getopt(argc, argv, "de")) != -1) {
+	while ((ch = getopt(argc, argv, "deZ")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -463,12 +494,17 @@ main(int argc, char *argv[])
 		case 'e':
 			to_stderr = 1;
 			break;
+		case 'Z':
+			zygote = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: privpop-store [-de]\n");
+			fprintf(stderr, "usage: privpop-store [-deZ]\n");
 			return 2;
 		}
 	}
 	log_open("privpop-store", to_stderr, debug);
+	if (zygote)
+		become_worker();
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("refusing to run as root");
 	if (fcntl(sock, F_GETFD) == -1)

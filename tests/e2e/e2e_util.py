@@ -203,9 +203,39 @@ def busy_session_of(master):
     privpop-store below them)."""
     out = []
     for p in children_of(master):
-        if any(role_of(q) == "privpop-store" for q in descendants_of(p)):
+        if any(role_of(q) == "privpop-store" and not is_fork_server(q)
+               for q in descendants_of(p)):
             out.append(p)
     return out
+
+
+def is_fork_server(pid):
+    """A privpop-auth -Z or privpop-store -Z.  A worker forked by
+    privpop-store -Z shows the same command line; it is told apart by
+    its uid (never the master's, when that is root) or, without root, by
+    its parent (the fork server)."""
+    if b"-Z" not in cmdline_of(pid):
+        return False
+    if role_of(pid) != "privpop-store":
+        return True
+    uid = [int(x) for x in status_of(pid).get("Uid", "-1").split()][:1]
+    if os.geteuid() == 0:
+        return uid == [0]
+    st = proc_stat(pid)
+    return st is not None and role_of(st[0]) != "privpop-store"
+
+
+def store_workers(master):
+    """privpop-store processes below master that serve a mailbox (not
+    the privpop-store -Z that forks them)."""
+    return [p for p in descendants_of(master)
+            if role_of(p) == "privpop-store" and not is_fork_server(p)]
+
+
+def store_fork_server(master):
+    z = [p for p in children_of(master)
+         if role_of(p) == "privpop-store" and is_fork_server(p)]
+    return z[0] if len(z) == 1 else None
 
 
 def auth_fork_server(master):

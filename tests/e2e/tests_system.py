@@ -140,19 +140,20 @@ def find_roles(d, conn):
     master = d.pid()
     # one privpop-auth -Z per configuration generation forks a helper
     # per slot; after a passwd-file login (no PAM session to close) the
-    # session's helper dropped to the owner and exec'd privpop-store in
-    # place, so the worker is the fork server's child
+    # helper asks the generation's privpop-store -Z for the worker, a
+    # child of that fork server dropped to the owner
     zyg = U.auth_fork_server(master)
     check(zyg is not None, "no privpop-auth -Z below the master %d: %r"
           % (master, [(k, U.cmdline_of(k)) for k in U.children_of(master)]))
     check(not [p for p in U.children_of(sess)
                if U.role_of(p) in ("privpop-auth", "privpop-store")],
           "helpers below the session child: %r" % U.children_of(sess))
-    store = [p for p in U.descendants_of(master)
-             if U.role_of(p) == "privpop-store"]
+    store = U.store_workers(master)
     check(len(store) == 1, "privpop-store below the master: %r" % store)
-    check_eq(U.proc_stat(store[0])[0], zyg,
-             "parent of privpop-store (the auth helper it replaced)")
+    szyg = U.store_fork_server(master)
+    check(szyg is not None, "no privpop-store -Z below the master")
+    check_eq(U.proc_stat(store[0])[0], szyg,
+             "parent of the privpop-store worker")
     # privpop-auth as it runs before a login: an idle slot's
     idle = [p for p in U.children_of(master)
             if p != sess and U.exe_of(p) == d.binary()]
@@ -160,7 +161,7 @@ def find_roles(d, conn):
     check(len(auth) >= 1, "no privpop-auth of an idle slot: %r" % idle)
     check_eq(len(auth), len(idle), "one privpop-auth per idle slot "
              "(helpers %r, slots %r)" % (auth, idle))
-    return sess, auth[0], store[0], inode, zyg
+    return sess, auth[0], store[0], inode, (zyg, szyg)
 
 
 def ids(status, key):
@@ -178,7 +179,7 @@ def t_privsep(ctx):
     pp = ctx.sysusers["privpop"]
     owner = ctx.sysusers["pptest1"]
     with d.session("alice") as c:
-        sess, auth, store, inode, zyg = find_roles(d, c)
+        sess, auth, store, inode, (zyg, szyg) = find_roles(d, c)
         master = d.pid()
         check(U.proc_stat(sess)[0] == master, "session %d is not a child of "
               "the master %d" % (sess, master))
@@ -207,7 +208,8 @@ def t_privsep(ctx):
               % sorted(U.socket_inodes_of(store) & tcp))
         # auth helper and its fork server: root, no TCP socket at all
         tcp = U.tcp_inodes()
-        for role, pid in (("auth", auth), ("auth fork server", zyg)):
+        for role, pid in (("auth", auth), ("auth fork server", zyg),
+                          ("store fork server", szyg)):
             st = U.status_of(pid)
             check_eq(ids(st, "Uid"), [0, 0, 0, 0], role + " Uid")
             a_socks = U.socket_inodes_of(pid)
@@ -223,6 +225,20 @@ def t_privsep(ctx):
                       ) - listeners
             check(not shared, "slot %d shares sockets %r with the master"
                   % (p, sorted(shared)))
+        # the store fork server takes requests only from the auth side:
+        # its peer socket (fd 8 of privpop-auth -Z) is in the auth
+        # helpers and nowhere else
+        m = re.match(r"socket:\[(\d+)\]", os.readlink("/proc/%d/fd/8" % zyg))
+        check(m is not None, "fd 8 of privpop-auth -Z is not a socket")
+        peer = int(m.group(1))
+        check(peer in U.socket_inodes_of(auth),
+              "an idle auth helper lacks the store fork server's socket")
+        for role, p in ([("session", sess), ("master", master),
+                         ("store worker", store)] +
+                        [("slot", q) for q in U.children_of(master)
+                         if U.exe_of(q) == d.binary()]):
+            check(peer not in U.socket_inodes_of(p),
+                  "%s %d holds the store fork server's socket" % (role, p))
         # the master never holds the client's connection
         check(inode not in U.socket_inodes_of(master),
               "the master holds the client socket")
@@ -288,8 +304,7 @@ def t_kill9(ctx):
             holders = U.busy_session_of(d.pid())
         check(len(holders) == 1, "session child not found: %r" % holders)
         sess = holders[0]
-        store = [p for p in U.descendants_of(d.pid())
-                 if U.role_of(p) == "privpop-store"]
+        store = U.store_workers(d.pid())
         check(len(store) == 1, "privpop-store not found below the master")
         store_start = {p: U.proc_stat(p)[1] for p in store}
         os.kill(sess, signal.SIGKILL)
@@ -521,6 +536,30 @@ def t_kill9_fork_server(ctx):
     now = U.auth_fork_server(master)
     check(now is not None and now != zyg,
           "no new privpop-auth -Z after %d was killed: %r" % (zyg, now))
+    check(d.proc.poll() is None, "master died")
+
+
+@test("robust_kill9_store_fork_server")
+def t_kill9_store_fork_server(ctx):
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    master = d.pid()
+    z = U.store_fork_server(master)
+    check(z is not None, "no privpop-store -Z below the master")
+    os.kill(z, signal.SIGKILL)
+    check(d.wait_log(r"privpop-store fork server %d killed by signal 9"
+                     % z, 5), "the master did not log the dead fork "
+          "server %d" % z)
+    # the idle slots' helpers start their workers themselves; later
+    # slots get a new pair of fork servers
+    for i in range(d.prefork + 3):
+        with d.session("alice") as c:
+            check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT %d" % i)
+            check(c.cmd("QUIT").startswith(b"+OK"), "QUIT %d" % i)
+    check(d.wait_log(r"privpop-store fork server; starting the worker "
+                     r"here", 5), "no helper started its worker itself")
+    now = U.store_fork_server(master)
+    check(now is not None and now != z,
+          "no new privpop-store -Z after %d was killed: %r" % (z, now))
     check(d.proc.poll() is None, "master died")
 
 
