@@ -58,12 +58,40 @@ uidl_ok(const char *p, size_t n)
 	return 1;
 }
 
+/* The hash index over ents; with check, a repeated uidl fails it. */
+static int
+build_index(struct mdcache *c, int check)
+{
+	size_t slots, k;
+
+	for (slots = 16; slots < c->n * 2; slots *= 2)
+		;
+	if ((c->tab = calloc(slots, sizeof(*c->tab))) == NULL)
+		return -1;
+	c->mask = slots - 1;
+	for (k = 0; k < c->n; k++) {
+		const char *u = c->ents[k].uidl;
+		uint64_t h = hash_str(u);
+		size_t i;
+
+		for (i = h & c->mask; c->tab[i].ent != 0;
+		    i = (i + 1) & c->mask)
+			if (check && c->tab[i].hash == (uint32_t)h &&
+			    strcmp(c->ents[c->tab[i].ent - 1].uidl, u) == 0)
+				return -1;	/* written once per message */
+		c->tab[i].hash = (uint32_t)h;
+		c->tab[i].ent = (uint32_t)k + 1;
+	}
+	return 0;
+}
+
 int
 mdcache_parse(struct mdcache *c, char *buf, size_t len)
 {
 	const size_t mlen = sizeof(MDCACHE_MAGIC) - 1;
-	size_t lines = 0, slots;
+	size_t lines = 0;
 	char *p, *end = buf + len;
+	int ascending = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->buf = buf;
@@ -74,39 +102,33 @@ mdcache_parse(struct mdcache *c, char *buf, size_t len)
 	for (p = buf + mlen; p < end && (p = memchr(p, '\n',
 	    (size_t)(end - p))) != NULL; p++)
 		lines++;
-	if (lines > MAIL_MAX_MESSAGES)
-		goto bad;
-	for (slots = 16; slots < lines * 2; slots *= 2)
-		;
-	if ((c->tab = calloc(slots, sizeof(*c->tab))) == NULL ||
+	if (lines > MAIL_MAX_MESSAGES ||
 	    (lines > 0 && (c->ents = reallocarray(NULL, lines,
 	    sizeof(*c->ents))) == NULL))
 		goto bad;
-	c->mask = slots - 1;
 	for (p = buf + mlen; p < end; ) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *sp = memchr(p, ' ', (size_t)(nl - p));
-		uint64_t size, h;
-		size_t i;
+		uint64_t size;
 
 		if (sp == NULL || !uidl_ok(p, (size_t)(sp - p)) ||
 		    parse_uint(sp + 1, (size_t)(nl - sp - 1), 0,
 		    UINT64_MAX / 2, &size) == -1)
 			goto bad;
 		*sp = '\0';
-		h = hash_str(p);
-		for (i = h & c->mask; c->tab[i].ent != 0;
-		    i = (i + 1) & c->mask)
-			if (c->tab[i].hash == (uint32_t)h &&
-			    strcmp(c->ents[c->tab[i].ent - 1].uidl, p) == 0)
-				goto bad;	/* written once per message */
-		c->tab[i].hash = (uint32_t)h;
-		c->tab[i].ent = (uint32_t)c->n + 1;
+		if (c->n > 0 && ascending &&
+		    strcmp(c->ents[c->n - 1].uidl, p) >= 0)
+			ascending = 0;
 		c->ents[c->n].uidl = p;
 		c->ents[c->n].size = size;
 		c->n++;
 		p = nl + 1;
 	}
+	/* Strictly ascending (as privpop writes it, in message order,
+	 * almost always) cannot repeat a uidl, and lookups in that order
+	 * need no index until one misses; otherwise check it now. */
+	if (!ascending && build_index(c, 1) == -1)
+		goto bad;
 	return 0;
 bad:
 	mdcache_free(c);
@@ -147,12 +169,14 @@ mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r)
 	uint64_t h;
 	size_t i, e;
 
-	if (c->tab == NULL)
+	if (c->n == 0)
 		return -1;
 	if (c->next < c->n && strcmp(c->ents[c->next].uidl, uidl) == 0) {
 		e = c->next;
 		goto hit;
 	}
+	if (c->tab == NULL && build_index(c, 0) == -1)
+		return -1;	/* then it is scanned, as if not cached */
 	h = hash_str(uidl);
 	for (i = h & c->mask; c->tab[i].ent != 0; i = (i + 1) & c->mask) {
 		e = c->tab[i].ent - 1;

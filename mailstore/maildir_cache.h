@@ -41,7 +41,9 @@ struct mdcache_slot {
 struct mdcache {
 	char			*buf;	/* the file, split in place */
 	struct mdcache_ent	*ents;	/* in the file's (message) order */
-	struct mdcache_slot	*tab;	/* open addressing, mask + 1 slots */
+	struct mdcache_slot	*tab;	/* open addressing, mask + 1 slots;
+					   built at the first lookup that
+					   misses the next line */
 	size_t			 mask;
 	size_t			 n;	/* entries */
 	size_t			 next;	/* the entry after the last hit */

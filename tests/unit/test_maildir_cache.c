@@ -815,11 +815,42 @@ test_maildir_cache_stable(void **state)
 	assert_int_equal(a.st_ino, b.st_ino);
 }
 
+/* privpop writes the file in message order, which is ascending by
+ * uidl: then no index is built at parse time, lookups in that order
+ * take the next line, and the first one out of order builds it. */
+static void
+test_parse_ascending_lazy_index(void **state)
+{
+	struct mdcache c;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(parse_str(&c, MAGIC "a 1\nb 2\nc 3\nd 4\n"), 0);
+	assert_int_equal(c.n, 4);
+	assert_null(c.tab);
+	assert_lookup(&c, "a", 1);
+	assert_lookup(&c, "b", 2);
+	assert_null(c.tab);
+	assert_lookup(&c, "d", 4);	/* skips c: out of order */
+	assert_non_null(c.tab);
+	assert_lookup(&c, "c", 3);
+	assert_lookup(&c, "a", 1);
+	assert_int_equal(mdcache_lookup(&c, "e", &v), -1);
+	assert_int_equal(c.hits, 5);
+	mdcache_free(&c);
+	/* not ascending: the index (and its duplicate check) at once */
+	assert_int_equal(parse_str(&c, MAGIC "b 2\na 1\n"), 0);
+	assert_non_null(c.tab);
+	mdcache_free(&c);
+	assert_int_equal(parse_str(&c, MAGIC "b 2\na 1\nb 3\n"), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_valid),
+		cmocka_unit_test(test_parse_ascending_lazy_index),
 		cmocka_unit_test(test_parse_many),
 		cmocka_unit_test(test_parse_magic_only),
 		cmocka_unit_test(test_parse_bad),
