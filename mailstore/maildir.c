@@ -119,18 +119,14 @@ static int
 sort_msgs(struct maildir *md)
 {
 	struct sort_ent *e;
-	struct mail_msg *sorted;
+	struct mail_msg tmp;
 	const char *first;
 	size_t common, i, k;
 
 	if (md->count < 2)
 		return 0;
-	if ((e = reallocarray(NULL, md->count, sizeof(*e))) == NULL ||
-	    (sorted = reallocarray(NULL, md->count, sizeof(*sorted))) ==
-	    NULL) {
-		free(e);
+	if ((e = reallocarray(NULL, md->count, sizeof(*e))) == NULL)
 		return -1;
-	}
 	first = md->msgs[0].name + SUBDIR_PREFIX;
 	common = strlen(first);
 	for (i = 1; i < md->count && common > 0; i++) {
@@ -155,11 +151,22 @@ sort_msgs(struct maildir *md)
 		e[i].idx = (uint32_t)i;
 	}
 	qsort(e, md->count, sizeof(*e), sort_cmp);
-	for (i = 0; i < md->count; i++)
-		sorted[i] = md->msgs[e[i].idx];
+	/* Put msgs in that order in place, cycle by cycle (no second
+	 * array of the messages): position i takes message e[i].idx. */
+	for (i = 0; i < md->count; i++) {
+		size_t j, next;
+
+		if (e[i].idx == UINT32_MAX || e[i].idx == i)
+			continue;
+		tmp = md->msgs[i];
+		for (j = i; (next = e[j].idx) != i; j = next) {
+			md->msgs[j] = md->msgs[next];
+			e[j].idx = UINT32_MAX;
+		}
+		md->msgs[j] = tmp;
+		e[j].idx = UINT32_MAX;
+	}
 	free(e);
-	free(md->msgs);
-	md->msgs = sorted;
 	return 0;
 }
 
