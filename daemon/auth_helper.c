@@ -34,6 +34,31 @@ null_stdio(int keep_stderr)
 		close(fd);
 }
 
+/* The common end of both: default signals (the master's handlers do not
+ * survive exec, but SIG_IGN would), then exec; never returns. */
+__attribute__((noreturn)) static void
+exec_helper(const char *path, char **argv, char **envp)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	execve(path, argv, envp);
+	log_warn("exec %s", path);
+	_exit(127);
+}
+
+/* The program's common arguments: -e in the foreground, -d with
+ * log_debug; returns the new argc. */
+static int
+common_args(const struct slot_env *env, char **argv, int argc)
+{
+	if (env->foreground)
+		argv[argc++] = "-e";
+	if (env->conf->log_debug)
+		argv[argc++] = "-d";
+	return argc;
+}
+
 pid_t
 auth_helper_start(const struct slot_env *env, int child_end, int zygote,
     int store_spawner)
@@ -51,10 +76,7 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote,
 		argv[argc++] = "-P";
 	if (env->tls_keys_fd != -1)
 		argv[argc++] = "-K";
-	if (env->foreground)
-		argv[argc++] = "-e";
-	if (env->conf->log_debug)
-		argv[argc++] = "-d";
+	argc = common_args(env, argv, argc);
 	if (zygote)
 		argv[argc++] = "-Z";
 	if (store_spawner != -1)
@@ -94,12 +116,7 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote,
 		closefrom(STORE_SPAWNER_FD + 1);
 		if (store_spawner == -1)
 			close(STORE_SPAWNER_FD);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		execve(env->conf->auth_helper, argv, envp);
-		log_warn("exec %s", env->conf->auth_helper);
-		_exit(127);
+		exec_helper(env->conf->auth_helper, argv, envp);
 	}
 	close(child_end);
 	return pid;
@@ -115,10 +132,7 @@ store_spawner_start(const struct slot_env *env, int child_end)
 
 	argv[argc++] = "privpop-store";
 	argv[argc++] = "-Z";
-	if (env->foreground)
-		argv[argc++] = "-e";
-	if (env->conf->log_debug)
-		argv[argc++] = "-d";
+	argc = common_args(env, argv, argc);
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 
@@ -133,12 +147,7 @@ store_spawner_start(const struct slot_env *env, int child_end)
 		closefrom(IPC_CHILD_FD + 1);
 		if (chdir("/") == -1)
 			_exit(127);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		execve(env->conf->store_helper, argv, envp);
-		log_warn("exec %s", env->conf->store_helper);
-		_exit(127);
+		exec_helper(env->conf->store_helper, argv, envp);
 	}
 	close(child_end);
 	return pid;

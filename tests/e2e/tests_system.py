@@ -517,50 +517,42 @@ def t_sighup_fork_server(ctx):
             c.cmd("QUIT")
 
 
-@test("robust_kill9_auth_fork_server")
-def t_kill9_fork_server(ctx):
+def kill9_fork_server(ctx, prog, find, fallback_rx=None):
+    """kill -9 the master's `prog -Z`: the master logs it, the idle
+    slots' helpers keep working (falling back where fallback_rx says
+    so), later slots get a new fork server, and logins go on."""
     d, u = std_daemon(ctx, messages=MESSAGES[:1])
     master = d.pid()
-    zyg = U.auth_fork_server(master)
-    check(zyg is not None, "no privpop-auth -Z below the master")
-    os.kill(zyg, signal.SIGKILL)
-    check(d.wait_log(r"privpop-auth fork server %d killed by signal 9"
-                     % zyg, 5), "the master did not log the dead fork "
-          "server %d" % zyg)
-    # the helpers it had forked keep serving their slots, and the slots
-    # after them get a new fork server
+    z = find(master)
+    check(z is not None, "no %s -Z below the master" % prog)
+    os.kill(z, signal.SIGKILL)
+    check(d.wait_log(r"%s fork server %d killed by signal 9" % (prog, z),
+                     5), "the master did not log the dead fork server %d"
+          % z)
     for i in range(d.prefork + 3):
         with d.session("alice") as c:
             check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT %d" % i)
             check(c.cmd("QUIT").startswith(b"+OK"), "QUIT %d" % i)
-    now = U.auth_fork_server(master)
-    check(now is not None and now != zyg,
-          "no new privpop-auth -Z after %d was killed: %r" % (zyg, now))
+    if fallback_rx:
+        check(d.wait_log(fallback_rx, 5), "no helper fell back (%s)"
+              % fallback_rx)
+    now = find(master)
+    check(now is not None and now != z,
+          "no new %s -Z after %d was killed: %r" % (prog, z, now))
     check(d.proc.poll() is None, "master died")
+
+
+@test("robust_kill9_auth_fork_server")
+def t_kill9_fork_server(ctx):
+    kill9_fork_server(ctx, "privpop-auth", U.auth_fork_server)
 
 
 @test("robust_kill9_store_fork_server")
 def t_kill9_store_fork_server(ctx):
-    d, u = std_daemon(ctx, messages=MESSAGES[:1])
-    master = d.pid()
-    z = U.store_fork_server(master)
-    check(z is not None, "no privpop-store -Z below the master")
-    os.kill(z, signal.SIGKILL)
-    check(d.wait_log(r"privpop-store fork server %d killed by signal 9"
-                     % z, 5), "the master did not log the dead fork "
-          "server %d" % z)
-    # the idle slots' helpers start their workers themselves; later
-    # slots get a new pair of fork servers
-    for i in range(d.prefork + 3):
-        with d.session("alice") as c:
-            check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT %d" % i)
-            check(c.cmd("QUIT").startswith(b"+OK"), "QUIT %d" % i)
-    check(d.wait_log(r"privpop-store fork server; starting the worker "
-                     r"here", 5), "no helper started its worker itself")
-    now = U.store_fork_server(master)
-    check(now is not None and now != z,
-          "no new privpop-store -Z after %d was killed: %r" % (z, now))
-    check(d.proc.poll() is None, "master died")
+    # the idle slots' helpers start their workers themselves
+    kill9_fork_server(ctx, "privpop-store", U.store_fork_server,
+                      r"privpop-store fork server; starting the worker "
+                      r"here")
 
 
 @test("mode_sighup_broken_config_keeps_running")
