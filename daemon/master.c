@@ -378,14 +378,20 @@ reap(void)
 		if (sl == NULL && store_spawner_pid > 0 &&
 		    pid == store_spawner_pid) {
 			/* helpers start workers themselves meanwhile; the
-			 * next slot gets a new pair */
+			 * next slot gets a new pair, unless it could not
+			 * even be exec'd (127): then not before a reload,
+			 * rather than a new pair for every slot */
 			log_warnx("privpop-store fork server %ld %s %d",
 			    (long)pid, WIFSIGNALED(status) ?
 			    "killed by signal" : "exited with status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) :
 			    WEXITSTATUS(status));
 			store_spawner_pid = 0;
-			auth_spawner_stop();
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+				log_warnx("helpers exec privpop-store "
+				    "themselves until the next reload");
+			else
+				auth_spawner_stop();
 			continue;
 		}
 		if (sl == NULL && pid == auth_spawner_pid) {
