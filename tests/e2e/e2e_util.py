@@ -210,19 +210,29 @@ def busy_session_of(master):
 
 
 def is_fork_server(pid):
-    """A privpop-auth -Z or privpop-store -Z.  A worker forked by
-    privpop-store -Z shows the same command line; it is told apart by
-    its uid (never the master's, when that is root) or, without root, by
-    its parent (the fork server)."""
+    """A privpop-auth -Z or privpop-store -Z itself, not one of the
+    processes it forked: those show the same command line (and after
+    their fork server dies they are the master's children too), but they
+    closed its epoll descriptor.  Where /proc/PID/fd cannot be read (not
+    root), a store worker is told apart by its parent instead."""
     if b"-Z" not in cmdline_of(pid):
         return False
-    if role_of(pid) != "privpop-store":
-        return True
-    uid = [int(x) for x in status_of(pid).get("Uid", "-1").split()][:1]
-    if os.geteuid() == 0:
-        return uid == [0]
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        fds = None
+    if fds is not None:
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == \
+                        "anon_inode:[eventpoll]":
+                    return True
+            except OSError:
+                continue
+        return False
     st = proc_stat(pid)
-    return st is not None and role_of(st[0]) != "privpop-store"
+    return st is not None and role_of(st[0]) not in ("privpop-store",
+                                                     "privpop-auth")
 
 
 def store_workers(master):
@@ -242,7 +252,7 @@ def auth_fork_server(master):
     """The master's privpop-auth -Z (the fork server of this
     configuration generation), or None."""
     z = [p for p in children_of(master)
-         if role_of(p) == "privpop-auth" and b"-Z" in cmdline_of(p)]
+         if role_of(p) == "privpop-auth" and is_fork_server(p)]
     return z[0] if len(z) == 1 else None
 
 
