@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	8
+#define IPC_VERSION	9
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -63,11 +63,11 @@ enum msg_type {
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
 	 * age, str index dir ("" = beside the mbox) */
 	MSG_STORE_INIT,
-	/* store -> session: mailbox open; u32 count, u64 octets; fd (may
-	 * be absent): the sealed memfd of message bodies (body_shm.h) */
+	/* store -> session: mailbox open; u32 count, u64 octets */
 	MSG_SESSION_STORE_READY,
 	/* store -> session: wire bytes of a message body in the memfd;
-	 * u32 offset, u32 length */
+	 * u32 offset, u32 length; the first one brings the sealed memfd
+	 * itself (body_shm.h) */
 	MSG_SESSION_DATA_SHM,
 	/* session -> store: the oldest DATA_SHM region is written out and
 	 * may be reused; (empty) */

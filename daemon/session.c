@@ -223,7 +223,12 @@ store_relay(void)
 		store_recv_in(&m, 1);
 		if (m.type == MSG_SESSION_END)
 			break;
-		if (m.type == MSG_SESSION_DATA_SHM && s.body != NULL) {
+		if (m.type == MSG_SESSION_DATA_SHM) {
+			/* the first one brings the memfd, and only that one */
+			if ((m.fd != -1) != (s.body == NULL))
+				fatalx("DATA_SHM without the memfd, or twice");
+			if (m.fd != -1)
+				map_bodies(m.fd);
 			if (msg_get_u32(&m, &off) == -1 ||
 			    msg_get_u32(&m, &len) == -1 || msg_end(&m) == -1 ||
 			    off > s.body_len || len > s.body_len - off)
@@ -474,8 +479,6 @@ login_answer(struct msg *mp)
 	    msg_get_u32(&m, &count) == -1 || msg_get_u64(&m, &octets) == -1 ||
 	    msg_end(&m) == -1)
 		fatalx("unexpected %s from store", msg_name(m.type));
-	if (m.fd != -1)
-		map_bodies(m.fd);
 	s.state = S_TRANS;
 	out("+OK Logged in, %u message%s (%llu octets).", count,
 	    count == 1 ? "" : "s", (unsigned long long)octets);

@@ -13,21 +13,25 @@
 #include "log.h"
 
 int
-body_shm_create(struct body_shm *s, int *fd_r)
+body_shm_ready(struct body_shm *s)
 {
 	void *p;
 	int fd;
 
-	s->base = NULL;
+	if (s->base != NULL)
+		return 0;
+	if (s->failed)
+		return -1;
+	s->failed = 1;		/* until it works */
 	s->cur = s->outstanding = 0;
 	if ((fd = memfd_create("privpop-body", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) == -1)
-		return -1;
+		goto fail;
 	if (ftruncate(fd, BODY_SHM_SIZE) == -1 ||
 	    (p = mmap(NULL, BODY_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0)) == MAP_FAILED) {
 		close(fd);
-		return -1;
+		goto fail;
 	}
 	/* our mapping stays writable; the session's cannot be, and the
 	 * size is fixed, so its reads never fault past the end */
@@ -35,11 +39,15 @@ body_shm_create(struct body_shm *s, int *fd_r)
 	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == -1) {
 		munmap(p, BODY_SHM_SIZE);
 		close(fd);
-		return -1;
+		goto fail;
 	}
 	s->base = p;
-	*fd_r = fd;
+	s->pass_fd = fd;
+	s->failed = 0;
 	return 0;
+fail:
+	log_warn("memfd for message bodies; sending them as datagrams");
+	return -1;
 }
 
 void
@@ -85,8 +93,11 @@ body_shm_flush(struct body_shm *s, int sock, int more)
 		msg_init(&m, MSG_SESSION_DATA_SHM);
 		if (msg_put_u32(&m, (uint32_t)s->cur * BODY_SHM_HALF) == -1 ||
 		    msg_put_u32(&m, (uint32_t)buf_used(&s->b)) == -1 ||
-		    ipc_send(sock, &m, -1) == -1)
+		    ipc_send(sock, &m, s->pass_fd) == -1)
 			fatal("send data");
+		if (s->pass_fd != -1)
+			close(s->pass_fd);
+		s->pass_fd = -1;
 		s->outstanding++;
 		s->cur ^= 1;
 	}

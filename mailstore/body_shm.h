@@ -23,15 +23,19 @@
 #define BODY_SHM_SIZE	(2 * BODY_SHM_HALF)
 
 struct body_shm {
-	unsigned char	*base;		/* NULL: not available, use DATA */
+	unsigned char	*base;		/* NULL: not made (yet), use DATA */
+	int		 failed;	/* could not be made: DATA for good */
+	int		 pass_fd;	/* goes with the first DATA_SHM */
 	int		 cur;		/* the half being filled */
 	int		 outstanding;	/* regions sent, not yet released */
 	struct buf	 b;		/* over the current half */
 };
 
-/* Create, map and seal the memfd; 0 with *fd_r to pass on (the caller
- * closes it after sending), or -1 (then bodies go as DATA). */
-int	body_shm_create(struct body_shm *, int *fd_r);
+/* Create, map and seal the memfd at the first message body (a session
+ * that only lists costs nothing); its descriptor goes to the session
+ * with the first MSG_SESSION_DATA_SHM.  0, or -1 when there is none and
+ * bodies go as DATA. */
+int	body_shm_ready(struct body_shm *);
 
 /* The buffer to encode into: the current half, emptied, waiting for the
  * session to release it first if needed. */

@@ -40,7 +40,7 @@ static struct mail_msg *msgs;
 static uint32_t count;
 static enum store_state state = ST_INIT;
 static int sock = IPC_CHILD_FD;
-static struct body_shm shm;	/* bodies to the session (body_shm.h) */
+static struct body_shm shm = { .pass_fd = -1 };	/* body_shm.h */
 
 static void
 reply_ok(uint32_t n, uint64_t octets, const char *text)
@@ -238,7 +238,7 @@ do_message(struct msg *m, uint64_t lines)
 	if (locate(idx, &fd, &own, &off, &left) == -1)
 		return;
 	reply_ok(idx + 1, msgs[idx].size, "");
-	if (shm.base != NULL)
+	if (body_shm_ready(&shm) == 0)
 		outp = body_shm_begin(&shm, sock);
 	else {
 		if (buf_init(&out, 2 * WIRE_READ_CHUNK + IPC_MAX_PAYLOAD,
@@ -297,7 +297,6 @@ h_init(struct msg *m)
 	enum mail_err e;
 	uint64_t octets;
 	struct msg r;
-	int shm_fd;
 
 	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
 	    msg_get_str(m, &loc, MAIL_MAX_PATH) == -1 ||
@@ -334,16 +333,10 @@ h_init(struct msg *m)
 		exit(0);
 	}
 	state = ST_READY;
-	if (body_shm_create(&shm, &shm_fd) == -1) {
-		log_warn("memfd for message bodies; sending them as datagrams");
-		shm_fd = -1;
-	}
 	msg_init(&r, MSG_SESSION_STORE_READY);
 	if (msg_put_u32(&r, count) == -1 || msg_put_u64(&r, octets) == -1 ||
-	    ipc_send(sock, &r, shm_fd) == -1)
+	    ipc_send(sock, &r, -1) == -1)
 		fatal("send ready");
-	if (shm_fd != -1)
-		close(shm_fd);
 }
 
 static void

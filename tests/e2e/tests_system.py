@@ -255,6 +255,10 @@ def t_privsep(ctx):
         # message bodies come through the store's memfd: mapped shared,
         # read-only in the session, sealed so it cannot be made writable
         # or resized; no descriptor of it left open in the session
+        # made at the first message body, not for a session that lists
+        with open("/proc/%d/maps" % store) as f:
+            check("privpop-body" not in f.read(),
+                  "body memfd made before any RETR")
         check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
         c.multi()
         body_maps = {}
