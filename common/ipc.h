@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	9
+#define IPC_VERSION	10
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -66,11 +66,12 @@ enum msg_type {
 	/* store -> session: mailbox open; u32 count, u64 octets */
 	MSG_SESSION_STORE_READY,
 	/* store -> session: wire bytes of a message body in the memfd;
-	 * u32 offset, u32 length; the first one brings the sealed memfd
-	 * itself (body_shm.h) */
+	 * u32 offset, u32 length, u32 flags (IPC_SHM_*); the first one
+	 * brings the sealed memfd itself (body_shm.h) */
 	MSG_SESSION_DATA_SHM,
 	/* session -> store: the oldest DATA_SHM region is written out and
-	 * may be reused; (empty) */
+	 * may be reused; (empty).  Not sent for an IPC_SHM_LAST region: the
+	 * session's next request releases it. */
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
@@ -103,6 +104,9 @@ enum ipc_err {
 	IPC_ERR_EXPIRED,	/* right password, but it must be changed */
 	IPC_ERR_MAX
 };
+
+/* MSG_SESSION_DATA_SHM flags */
+#define IPC_SHM_LAST	0x1	/* ends the answer: no MSG_SESSION_END follows */
 
 /* MSG_SESSION_HELLO flags */
 #define HELLO_APOP	0x1	/* some user has a stored secret */

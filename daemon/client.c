@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +25,14 @@ plain_wr(struct client *c, const void *p, size_t n, short *want_r)
 	return (long)write(c->wfd, p, n);
 }
 
-static const struct client_io plain_io = { plain_rd, plain_wr };
+static long
+plain_wrv(struct client *c, const struct iovec *iov, int n, short *want_r)
+{
+	*want_r = POLLOUT;
+	return (long)writev(c->wfd, iov, n);
+}
+
+static const struct client_io plain_io = { plain_rd, plain_wr, plain_wrv };
 
 void
 client_init(struct client *c, int rfd, int wfd, int timeout_ms)
@@ -83,6 +91,48 @@ write_all(struct client *c, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* write_all over an iovec array (changed in place as it goes out). */
+static int
+write_allv(struct client *c, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		short want = POLLOUT;
+		long k;
+
+		if (iov->iov_len == 0) {
+			iov++;
+			n--;
+			continue;
+		}
+		k = c->io->wrv(c, iov, n, &want);
+		if (k > 0) {
+			size_t left = (size_t)k;
+
+			c->octets_out += (unsigned long long)k;
+			while (n > 0 && left >= iov->iov_len) {
+				left -= iov->iov_len;
+				iov++;
+				n--;
+			}
+			if (n > 0) {
+				iov->iov_base = (char *)iov->iov_base + left;
+				iov->iov_len -= left;
+			}
+			continue;
+		}
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
+			    c->timeout_ms) <= 0)
+				return -1;
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
 int
 client_flush(struct client *c)
 {
@@ -93,14 +143,31 @@ client_flush(struct client *c)
 }
 
 int
-client_write_direct(struct client *c, const void *p, size_t n)
+client_write_direct(struct client *c, const void *p, size_t n,
+    const void *tail, size_t tail_n)
 {
+	struct iovec iov[3];
+
 	/* small: copy, to go out with what is buffered */
-	if (n <= buf_room(&c->out))
-		return client_write(c, p, n);
-	if (client_flush(c) == -1)
+	if (n <= buf_room(&c->out) && tail_n <= buf_room(&c->out) - n)
+		return client_write(c, p, n) == -1 ? -1 :
+		    client_write(c, tail, tail_n);
+	if (c->io->wrv == NULL) {
+		if (client_flush(c) == -1 || write_all(c, p, n) == -1)
+			return -1;
+		return client_write(c, tail, tail_n);
+	}
+	iov[0].iov_base = (void *)(uintptr_t)buf_ptr(&c->out);
+	iov[0].iov_len = buf_used(&c->out);
+	/* writev only reads them */
+	iov[1].iov_base = (void *)(uintptr_t)p;
+	iov[1].iov_len = n;
+	iov[2].iov_base = (void *)(uintptr_t)tail;
+	iov[2].iov_len = tail_n;
+	if (write_allv(c, iov, 3) == -1)
 		return -1;
-	return write_all(c, p, n);
+	buf_reset(&c->out);
+	return 0;
 }
 
 int

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "limits.h"
@@ -20,6 +21,9 @@ struct client;
 struct client_io {
 	long	(*rd)(struct client *, void *, size_t, short *want_r);
 	long	(*wr)(struct client *, const void *, size_t, short *want_r);
+	/* gather write, or NULL where the transport has none (TLS) */
+	long	(*wrv)(struct client *, const struct iovec *, int,
+		    short *want_r);
 };
 
 struct client {
@@ -49,10 +53,14 @@ void	client_init(struct client *, int rfd, int wfd, int timeout_ms);
  * until the next call. */
 enum client_line client_getline(struct client *, const char **line_r,
 	    size_t *len_r);
-/* Write n bytes from p without copying them into the output buffer
- * (after flushing it): for message bodies.  p must stay unchanged until
- * this returns 0; -1 on error or timeout. */
-int	client_write_direct(struct client *, const void *, size_t);
+/* Write what is buffered, then n bytes from p without copying them,
+ * then tail (tail_n bytes, may be 0): for message bodies, so the answer
+ * line, a body and its terminator leave in one writev(2) and reach the
+ * client as one wakeup.  p must stay unchanged until this returns 0; -1
+ * on error or timeout.  Without a gather write (TLS) the tail is
+ * buffered and goes with the next answer. */
+int	client_write_direct(struct client *, const void *, size_t,
+	    const void *tail, size_t tail_n);
 int	client_write(struct client *, const void *, size_t);
 int	client_puts(struct client *, const char *);
 int	client_printf(struct client *, const char *, ...)

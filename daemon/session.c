@@ -211,13 +211,14 @@ map_bodies(int fd)
 	s.body_len = (size_t)st.st_size;
 }
 
-/* Relay DATA (and DATA_SHM) messages to the client until END, then the
- * terminator. */
+/* Relay DATA (and DATA_SHM) messages to the client until END (or a
+ * DATA_SHM marked last), then the terminator. */
 static void
 store_relay(void)
 {
 	struct msg m;
-	uint32_t off, len;
+	uint32_t off, len, flags;
+	int last;
 
 	for (;;) {
 		store_recv_in(&m, 1);
@@ -230,12 +231,19 @@ store_relay(void)
 			if (m.fd != -1)
 				map_bodies(m.fd);
 			if (msg_get_u32(&m, &off) == -1 ||
-			    msg_get_u32(&m, &len) == -1 || msg_end(&m) == -1 ||
-			    off > s.body_len || len > s.body_len - off)
+			    msg_get_u32(&m, &len) == -1 ||
+			    msg_get_u32(&m, &flags) == -1 || msg_end(&m) == -1 ||
+			    off > s.body_len || len > s.body_len - off ||
+			    (flags & ~(uint32_t)IPC_SHM_LAST) != 0)
 				fatalx("DATA_SHM malformed");
-			if (client_write_direct(&s.cl, s.body + off, len) ==
-			    -1)
+			last = (flags & IPC_SHM_LAST) != 0;
+			/* the answer line, the body and its terminator leave
+			 * together */
+			if (client_write_direct(&s.cl, s.body + off, len,
+			    last ? ".\r\n" : NULL, last ? 3 : 0) == -1)
 				session_end("error");
+			if (last)
+				return;	/* our next request releases it */
 			/* written out (or into TLS): the store may reuse it */
 			if (ipc_send_raw(s.store_sock, MSG_STORE_SHM_DONE, NULL,
 			    0) == -1)

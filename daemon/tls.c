@@ -419,7 +419,7 @@ tls_wr(struct client *c, const void *p, size_t n, short *want_r)
 	return r > 0 ? r : tls_result(c, r, want_r);
 }
 
-static const struct client_io tls_io = { tls_rd, tls_wr };
+static const struct client_io tls_io = { tls_rd, tls_wr, NULL };
 
 int
 tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)

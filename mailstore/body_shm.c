@@ -89,10 +89,12 @@ body_shm_flush(struct body_shm *s, int sock, int more)
 {
 	struct msg m;
 
-	if (buf_used(&s->b) > 0) {
+	/* the last region goes even when empty: it ends the answer */
+	if (buf_used(&s->b) > 0 || !more) {
 		msg_init(&m, MSG_SESSION_DATA_SHM);
 		if (msg_put_u32(&m, (uint32_t)s->cur * BODY_SHM_HALF) == -1 ||
 		    msg_put_u32(&m, (uint32_t)buf_used(&s->b)) == -1 ||
+		    msg_put_u32(&m, more ? 0 : IPC_SHM_LAST) == -1 ||
 		    ipc_send(sock, &m, s->pass_fd) == -1)
 			fatal("send data");
 		if (s->pass_fd != -1)
@@ -103,4 +105,10 @@ body_shm_flush(struct body_shm *s, int sock, int more)
 	}
 	if (more)
 		(void)body_shm_begin(s, sock);
+}
+
+void
+body_shm_release_all(struct body_shm *s)
+{
+	s->outstanding = 0;
 }

@@ -7,7 +7,8 @@
  *
  * The memfd is two halves used in turn: while the session writes one,
  * the worker fills the other.  The session releases regions in order
- * with MSG_STORE_SHM_DONE.  It is sealed against growing, shrinking and
+ * with MSG_STORE_SHM_DONE, except the last of an answer, which its next
+ * request releases (one datagram and one wakeup less per message).  It is sealed against growing, shrinking and
  * new writable mappings before it is passed, so the session can read it
  * and nothing else.
  */
@@ -42,8 +43,14 @@ int	body_shm_ready(struct body_shm *);
 struct buf *body_shm_begin(struct body_shm *, int sock);
 
 /* Send what the current half holds (if anything) and switch halves;
- * with more to come, wait until the next half is free. */
+ * with more to come, wait until the next half is free.  Without, the
+ * region is sent even if empty, marked IPC_SHM_LAST: it ends the
+ * answer, and the session does not release it with a DONE. */
 void	body_shm_flush(struct body_shm *, int sock, int more);
+
+/* The session sent its next request: it has written out every region
+ * it was given, the last one included. */
+void	body_shm_release_all(struct body_shm *);
 
 /* A MSG_STORE_SHM_DONE arrived: one region released. */
 void	body_shm_done(struct body_shm *);

@@ -213,6 +213,16 @@ locate(uint32_t idx, int *fd_r, int *own_r, uint64_t *off_r, uint64_t *len_r)
 	return 0;
 }
 
+/* The OK of a RETR or TOP goes just before its first body bytes, so
+ * the session, which needs both, wakes up once for them. */
+static void
+send_ok_once(int *pending, uint32_t idx)
+{
+	if (*pending)
+		reply_ok(idx + 1, msgs[idx].size, "");
+	*pending = 0;
+}
+
 static void
 do_message(struct msg *m, uint64_t lines)
 {
@@ -222,7 +232,7 @@ do_message(struct msg *m, uint64_t lines)
 	uint64_t off, left;
 	uint32_t idx;
 	ssize_t n;
-	int fd, own;
+	int fd, own, ok_pending;
 
 	if (get_msgno(m, &idx) == -1)
 		return;
@@ -237,10 +247,11 @@ do_message(struct msg *m, uint64_t lines)
 		fatalx("%s: malformed", msg_name(m->type));
 	if (locate(idx, &fd, &own, &off, &left) == -1)
 		return;
-	reply_ok(idx + 1, msgs[idx].size, "");
+	ok_pending = 1;
 	if (body_shm_ready(&shm) == 0)
 		outp = body_shm_begin(&shm, sock);
 	else {
+		send_ok_once(&ok_pending, idx);
 		if (buf_init(&out, 2 * WIRE_READ_CHUNK + IPC_MAX_PAYLOAD,
 		    2 * WIRE_READ_CHUNK + 2 * IPC_MAX_PAYLOAD) == -1)
 			fatal("buf");
@@ -261,8 +272,10 @@ do_message(struct msg *m, uint64_t lines)
 			fatal("read message %u", idx + 1);
 		}
 		/* the encoder wants room for twice its input */
-		if (outp != &out && buf_room(outp) < 2 * (size_t)n + 2)
+		if (outp != &out && buf_room(outp) < 2 * (size_t)n + 2) {
+			send_ok_once(&ok_pending, idx);
 			body_shm_flush(&shm, sock, 1);
+		}
 		if (wire_encode(&w, chunk, (size_t)n, outp) == -1)
 			fatalx("encode buffer");
 		if (outp == &out)
@@ -273,15 +286,16 @@ do_message(struct msg *m, uint64_t lines)
 	}
 	if (own)
 		close(fd);
+	send_ok_once(&ok_pending, idx);
 	if (outp != &out && buf_room(outp) < 2)
 		body_shm_flush(&shm, sock, 1);
 	wire_finish(&w, outp);
 	if (outp == &out) {
 		flush_data(&out, 1);
 		buf_free(&out);
+		send_end();
 	} else
-		body_shm_flush(&shm, sock, 0);
-	send_end();
+		body_shm_flush(&shm, sock, 0);	/* ends the answer */
 	if (lines == WIRE_ALL_LINES && w.octets != msgs[idx].size)
 		log_warnx("message %u: sent %llu octets, listed %llu", idx + 1,
 		    (unsigned long long)w.octets,
@@ -521,6 +535,8 @@ main(int argc, char *argv[])
 			body_shm_done(&shm);
 			continue;
 		}
+		if (shm.base != NULL)
+			body_shm_release_all(&shm);
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
 			if (dispatch[i].type == m.type)
 				break;

@@ -486,6 +486,37 @@ def t_pipelining(ctx):
         check_eq(rest, b"", "data after QUIT")
 
 
+@test("pipelining_bodies_back_to_back")
+def t_pipelining_bodies(ctx):
+    # Bodies of every size in one batch: the 1 MB one spans several
+    # regions of the store's memfd, the empty one is a region of its
+    # own, and each answer's last region is released only by the next
+    # request.  Every byte must still arrive in order.
+    d, u = std_daemon(ctx)
+    order = [6, 7, 6, 1, 3, 7, 4, 6, 2, 5]
+    with d.session("alice") as c:
+        batch = b"".join(b"RETR %d\r\n" % i for i in order)
+        batch += b"TOP 6 5\r\nTOP 7 0\r\nRETR 6\r\nNOOP\r\n"
+        c.send(batch)
+        for i in order:
+            content = MESSAGES[i - 1][1]
+            want = U.to_wire(content)
+            check_eq(c.resp(), b"+OK %d octets\r\n" % len(want),
+                     "RETR %d answer" % i)
+            check_eq(c.multi(), U.dot_stuff(want), "RETR %d body" % i)
+        for i, n in ((6, 5), (7, 0)):
+            r = c.resp()
+            check(r.startswith(b"+OK"), "TOP %d %d: %r" % (i, n, r))
+            check_eq(U.unstuff(c.multi()),
+                     expected_top(MESSAGES[i - 1][1], n), "TOP %d %d" % (i, n))
+        want = U.to_wire(MESSAGES[5][1])
+        check_eq(c.resp(), b"+OK %d octets\r\n" % len(want), "last RETR 6")
+        check_eq(c.multi(), U.dot_stuff(want), "last RETR 6 body")
+        check_eq(c.resp(), b"+OK\r\n", "NOOP after the bodies")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "QUIT")
+
+
 @test("pipelining_many_commands")
 def t_pipelining_many(ctx):
     d, u = std_daemon(ctx, messages=MESSAGES[:3])
