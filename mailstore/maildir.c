@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "maildir_cache.h"
+#include "maildir_listing.h"
 #include "numparse.h"
 #include "wire.h"
 
@@ -209,6 +211,37 @@ size_by_scan(int dirfd, const char *name, uint64_t *size_r)
 /* Size not known yet: no ",W=" in the name (see fill_sizes). */
 #define SIZE_UNKNOWN	UINT64_MAX
 
+/* Add the message "cur/<name>" or "new/<name>" (rlen bytes): 0, 1 when
+ * the name is not a message's, -1 on error. */
+static int
+add_msg(struct maildir *md, size_t *cap, const char *rel, size_t rlen)
+{
+	struct mail_msg *m;
+	uint64_t wsize;
+
+	if (md->count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		void *p = reallocarray(md->msgs, ncap, sizeof(*m));
+
+		if (p == NULL)
+			return -1;
+		md->msgs = p;
+		*cap = ncap;
+	}
+	m = &md->msgs[md->count];
+	memset(m, 0, sizeof(*m));
+	if (maildir_parse_name(rel + SUBDIR_PREFIX, m->uidl, sizeof(m->uidl),
+	    &wsize) == -1)
+		return 1;
+	m->size = wsize;	/* or SIZE_UNKNOWN */
+	m->size_in_name = wsize != SIZE_UNKNOWN;
+	if ((m->name = malloc(rlen + 1)) == NULL)
+		return -1;
+	memcpy(m->name, rel, rlen + 1);
+	md->count++;
+	return 0;
+}
+
 static int
 scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 {
@@ -224,10 +257,8 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		struct mail_msg *m;
 		char rel[MAIL_MAX_PATH];
 		size_t nlen;
-		uint64_t wsize;
 
 		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 			continue;
@@ -236,36 +267,35 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 			    MAIL_MAX_MESSAGES);
 			break;
 		}
-		if (md->count == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			void *p = reallocarray(md->msgs, ncap, sizeof(*m));
-
-			if (p == NULL)
-				goto fail;
-			md->msgs = p;
-			*cap = ncap;
-		}
-		m = &md->msgs[md->count];
-		memset(m, 0, sizeof(*m));
-		if (maildir_parse_name(de->d_name, m->uidl, sizeof(m->uidl),
-		    &wsize) == -1)
-			continue;
 		if ((nlen = strlen(de->d_name)) >= sizeof(rel) - SUBDIR_PREFIX)
 			continue;
 		memcpy(rel, sub, 3);
 		rel[3] = '/';
 		memcpy(rel + SUBDIR_PREFIX, de->d_name, nlen + 1);
-		m->size = wsize;	/* or SIZE_UNKNOWN */
-		m->size_in_name = wsize != SIZE_UNKNOWN;
-		if ((m->name = malloc(SUBDIR_PREFIX + nlen + 1)) == NULL)
+		if (add_msg(md, cap, rel, SUBDIR_PREFIX + nlen) == -1)
 			goto fail;
-		memcpy(m->name, rel, SUBDIR_PREFIX + nlen + 1);
-		md->count++;
 	}
 	closedir(d);
 	return 0;
 fail:
 	closedir(d);
+	return -1;
+}
+
+/* The messages of a listing snapshot, already in message order: -1
+ * (with nothing added) when a name is not a message's. */
+static int
+from_listing(struct maildir *md, const struct mdlist *l, size_t *cap)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (add_msg(md, cap, l->names[i], strlen(l->names[i])) != 0)
+			goto undo;
+	return 0;
+undo:
+	while (md->count > 0)
+		free(md->msgs[--md->count].name);
 	return -1;
 }
 
@@ -309,8 +339,10 @@ enum mail_err
 maildir_open(struct maildir *md, const char *path)
 {
 	struct mdcache cache;
+	struct mdlist list;
 	size_t cap = 0;
 	uint32_t i;
+	int have_dirs, listed = 0;
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->lockfd = -1;
@@ -339,17 +371,27 @@ maildir_open(struct maildir *md, const char *path)
 	    (md->msgs = reallocarray(NULL, cache.n + CAP_SLACK,
 	    sizeof(*md->msgs))) != NULL)
 		cap = cache.n + CAP_SLACK;
-	if (scan_subdir(md, "cur", &cap) == -1 ||
-	    scan_subdir(md, "new", &cap) == -1) {
+	/* cur/ and new/ unchanged since a settled full scan: its names,
+	 * without reading the directories (stamped before, so a delivery
+	 * during a scan makes the next one scan again) */
+	have_dirs = mdlist_stat(md->dirfd, &md->dirs) == 0;
+	if (have_dirs && mdlist_load(&list, md->dirfd, &md->dirs) == 0) {
+		listed = from_listing(md, &list, &cap) == 0;
+		mdlist_free(&list);
+	}
+	if (!listed && (scan_subdir(md, "cur", &cap) == -1 ||
+	    scan_subdir(md, "new", &cap) == -1)) {
 		log_warn("maildir %s: scan", path);
 		mdcache_free(&cache);
 		return MAIL_TEMP;
 	}
-	if (sort_msgs(md) == -1) {
+	if (!listed && sort_msgs(md) == -1) {
 		log_warn("maildir %s: sort", path);
 		mdcache_free(&cache);
 		return MAIL_TEMP;
 	}
+	md->listing_stale = !listed && have_dirs &&
+	    mdlist_settled(&md->dirs, time(NULL));
 	fill_sizes(md, &cache);
 	/* entries of messages that are gone: save a smaller cache */
 	if (cache.hits < cache.n)
@@ -450,6 +492,8 @@ maildir_close(struct maildir *md)
 	 * (messages only marked by DELE in a lost session stay). */
 	if (md->cache_stale && md->lockfd != -1)
 		(void)mdcache_save(md->dirfd, md->msgs, md->count);
+	if (md->listing_stale && md->lockfd != -1)
+		(void)mdlist_save(md->dirfd, &md->dirs, md->msgs, md->count);
 	for (i = 0; i < md->count; i++)
 		free(md->msgs[i].name);
 	free(md->msgs);

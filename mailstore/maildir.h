@@ -10,6 +10,7 @@
 
 #include "limits.h"
 #include "mailbox.h"
+#include "maildir_listing.h"
 
 struct maildir {
 	int		 dirfd;
@@ -18,6 +19,8 @@ struct maildir {
 	uint32_t	 count;
 	uint64_t	 octets;
 	int		 cache_stale;	/* sizes to save at close */
+	int		 listing_stale;	/* names to save at close */
+	struct mdlist_dirs dirs;	/* cur/ and new/ before the scan */
 };
 
 /* Name of the lock file that gives one POP3 session exclusive access. */

@@ -323,10 +323,11 @@ class Privpop:
     def reset_bigbox(self, layout, user, fmt, pristine):
         h = layout.home("pp", user)
         shutil.rmtree(os.path.join(h, ".privpop"), ignore_errors=True)
-        try:    # the Maildir size cache
-            os.unlink(os.path.join(h, "Maildir", ".privpop-sizes"))
-        except FileNotFoundError:
-            pass
+        for cache in (".privpop-sizes", ".privpop-listing"):
+            try:    # the Maildir size cache and listing snapshot
+                os.unlink(os.path.join(h, "Maildir", cache))
+            except FileNotFoundError:
+                pass
         for n in os.listdir(h):
             if n.startswith(".mbox.privpop") or n.endswith(".lock"):
                 os.unlink(os.path.join(h, n))

@@ -1034,3 +1034,151 @@ def t_maildir_size_cache(ctx):
         check_eq(c.cmd("STAT"), b"+OK %d %d\r\n" % (len(alive), total),
                  "STAT with the cached size")
         c.cmd("QUIT")
+
+
+LISTING = ".privpop-listing"
+
+
+def uidl_list(c):
+    """UIDL of the session as [uidl] in message order."""
+    r = c.cmd("UIDL")
+    check(r.startswith(b"+OK"), "UIDL %r" % r)
+    out = []
+    for i, line in enumerate(c.multi().split(b"\r\n")[:-1], 1):
+        m = re.match(rb"(\d+) ([\x21-\x7e]+)$", line)
+        check(m and int(m.group(1)) == i, "UIDL line %r" % line)
+        out.append(m.group(2).decode())
+    return out
+
+
+def dir_stamp(path):
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_mtime_ns // 10**9,
+            st.st_mtime_ns % 10**9)
+
+
+def age_dirs(u, secs=100):
+    """Set the mtimes of cur/ and new/ secs into the past (settled)."""
+    t = time.time_ns() - secs * 10**9
+    for sub in ("cur", "new"):
+        os.utime(os.path.join(u.maildir, sub), ns=(t, t))
+
+
+def read_listing(u):
+    """(lstat, (cur stamp, new stamp), [names]) of the listing."""
+    path = os.path.join(u.maildir, LISTING)
+    st = os.lstat(path)
+    check(stat.S_ISREG(st.st_mode), "%s is not a regular file" % LISTING)
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    head, _, rest = data.partition(b"\n")
+    f = head.split(b" ")
+    check(len(f) == 11 and f[:2] == [b"privpop-listing", b"1"],
+          "listing header %r" % head)
+    n = [int(x) for x in f[2:]]
+    names = [x.decode() for x in rest.split(b"\n")[:-1]]
+    check(rest.endswith(b"\n") or not rest, "listing without final newline")
+    check_eq(len(names), n[8], "listing count")
+    return st, (tuple(n[0:4]), tuple(n[4:8])), names
+
+
+def write_listing(u, data):
+    path = os.path.join(u.maildir, LISTING)
+    tmp = os.path.join(u.maildir, "e2e-listing.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o600)
+    if os.geteuid() == 0:
+        os.chown(tmp, u.uid, u.gid)
+    os.rename(tmp, path)
+
+
+@test("maildir_listing_snapshot")
+def t_maildir_listing(ctx):
+    d, u = std_daemon(ctx, "listing", messages=CACHE_MESSAGES)
+    uidls = [m[0] for m in CACHE_MESSAGES]
+    cur, new = (os.path.join(u.maildir, s) for s in ("cur", "new"))
+
+    def want_names():
+        return sorted(u.files(), key=lambda n: n[4:])
+
+    def login_uidls(what):
+        with d.session("alice") as c:
+            got = uidl_list(c)
+            c.cmd("QUIT")
+        return got
+
+    # 1. just delivered (mtimes now): scanned, and no snapshot is written,
+    #    as a delivery in the same timestamp tick could hide behind it
+    check_eq(login_uidls("fresh"), uidls, "UIDL, fresh Maildir")
+    check(not os.path.lexists(os.path.join(u.maildir, LISTING)),
+          "a listing written for directories changed just now")
+
+    # 2. settled directories: the scan's names are saved, with the stamps
+    #    of cur/ and new/, owner-only
+    age_dirs(u)
+    check_eq(login_uidls("settled"), uidls, "UIDL, settled Maildir")
+    st1, stamps, names = read_listing(u)
+    check_eq(stamps, (dir_stamp(cur), dir_stamp(new)), "listing stamps")
+    check_eq(names, want_names(), "listing names (message order)")
+    check_eq(stat.S_IMODE(st1.st_mode), 0o600, "listing mode")
+    if os.geteuid() == 0:
+        check_eq(st1.st_uid, u.uid, "listing owner")
+    check_eq([n for n in os.listdir(u.maildir)
+              if n.startswith(LISTING) and n != LISTING], [],
+             "temporary listing files left")
+
+    # 3. nothing changed: the snapshot serves the login, not rewritten
+    check_eq(login_uidls("unchanged"), uidls, "UIDL from the snapshot")
+    st2 = os.lstat(os.path.join(u.maildir, LISTING))
+    check_eq((st2.st_ino, st2.st_mtime_ns), (st1.st_ino, st1.st_mtime_ns),
+             "listing rewritten although nothing changed")
+
+    # 4. it is trusted while the stamps match (Dovecot's Maildir sync
+    #    makes the same bet on the directories' mtimes): a message slipped
+    #    into new/ with new/'s mtime put back is not seen...
+    old_new = os.stat(new).st_mtime_ns
+    extra = "1720000009.M9P300.e2e"
+    u.deliver(extra, b"From: x@example.org\nSubject: late\n\nhi\n")
+    os.utime(new, ns=(old_new, old_new))
+    check_eq(login_uidls("hidden"), uidls,
+             "UIDL with matching stamps comes from the snapshot")
+    # ...and an ordinary delivery (mtime moves) is: a full scan
+    os.utime(new, None)
+    check_eq(login_uidls("delivered"), uidls + [extra],
+             "UIDL after a delivery")
+    uidls.append(extra)
+
+    # 5. a snapshot that is not a listing privpop writes, under the right
+    #    stamps, is ignored and replaced: names out of order, a path
+    #    outside cur/ and new/, a duplicate
+    age_dirs(u)
+    hdr = b"privpop-listing 1 %d %d %d %d %d %d %d %d " % (
+        dir_stamp(cur) + dir_stamp(new))
+    good = [n.encode() for n in want_names()]
+    for bad in ([good[1], good[0]] + good[2:],
+                good[:-1] + [b"cur/../../etc/passwd"],
+                good[:1] + good,
+                good[:2] + [b"tmp/" + good[2][4:]] + good[3:]):
+        write_listing(u, hdr + b"%d\n" % len(bad) + b"".join(
+            x + b"\n" for x in bad))
+        check_eq(login_uidls("bad listing"), uidls,
+                 "UIDL with a bad listing %r" % bad[:3])
+        _, _, names = read_listing(u)
+        check_eq(names, want_names(), "listing rewritten by the scan")
+
+    # 6. DELE + QUIT: the expunge changes cur/ or new/; the next login
+    #    scans, and a message renamed by another agent is followed
+    with d.session("alice") as c:
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "QUIT")
+    del uidls[1]
+    check_eq(login_uidls("after DELE"), uidls, "UIDL after DELE 2")
+    age_dirs(u)
+    check_eq(login_uidls("settled again"), uidls, "UIDL, settled again")
+    _, _, names = read_listing(u)
+    check_eq(names, want_names(), "listing after the expunge")
+    src = [p for n, p in u.files().items() if n.startswith("new/")][0]
+    os.rename(src, os.path.join(cur, os.path.basename(src) + ":2,S"))
+    check_eq(login_uidls("renamed"), uidls, "UIDL after a rename")
