@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "limits.h"
@@ -32,4 +34,39 @@ fs_mkdirs(const char *path, mode_t mode)
 		if (c == '\0')
 			return 0;
 	}
+}
+
+int
+fs_replace_file(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[MAIL_MAX_PATH];
+	ssize_t n;
+	int fd, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld", name, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlinkat(dirfd, tmp, 0);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		return -1;
+	for (ok = 1; ok && len > 0; ) {
+		if ((n = write(fd, data, len)) > 0) {
+			data = (const char *)data + n;
+			len -= (size_t)n;
+		} else if (n == 0 || errno != EINTR)
+			ok = 0;
+	}
+	if (close(fd) == -1)
+		ok = 0;
+	if (!ok || renameat(dirfd, tmp, dirfd, name) == -1) {
+		int e = ok ? errno : EIO;
+
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -1,10 +1,19 @@
 #ifndef PRIVPOP_FSUTIL_H
 #define PRIVPOP_FSUTIL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* mkdir -p: create the absolute path and its missing parents with mode
  * (existing ones are left as they are).  0, or -1 with errno. */
 int	fs_mkdirs(const char *path, mode_t mode);
+
+/* Replace name in dirfd with len bytes of data, atomically: written to
+ * "<name>.<pid>" (a file left there by a crash is removed, not reused:
+ * its mode or owner would carry over), mode 0600, then renamed over
+ * name.  Symlinks are not followed.  0, or -1 with the temporary file
+ * removed. */
+int	fs_replace_file(int dirfd, const char *name, const void *data,
+	    size_t len);
 
 #endif

@@ -63,6 +63,19 @@ wait_fd(int fd, short ev, int timeout_ms)
 	return r;	/* 1 ready, 0 timeout, -1 error */
 }
 
+/* After a write that moved nothing: 0 to try again (interrupted, or
+ * the socket or TLS became ready within the timeout), -1 to give up. */
+static int
+write_wait(struct client *c, long k, short want)
+{
+	if (k == -1 && errno == EINTR)
+		return 0;
+	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
+		    c->timeout_ms) <= 0 ? -1 : 0;
+	return -1;
+}
+
 /* Write all n bytes of p, waiting (up to the timeout) when the socket
  * or TLS wants it. */
 static int
@@ -76,17 +89,8 @@ write_all(struct client *c, const unsigned char *p, size_t n)
 			c->octets_out += (unsigned long long)k;
 			p += k;
 			n -= (size_t)k;
-			continue;
-		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
-			    c->timeout_ms) <= 0)
-				return -1;
-			continue;
-		}
-		return -1;
+		} else if (write_wait(c, k, want) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -118,17 +122,8 @@ write_allv(struct client *c, struct iovec *iov, int n)
 				iov->iov_base = (char *)iov->iov_base + left;
 				iov->iov_len -= left;
 			}
-			continue;
-		}
-		if (k == -1 && errno == EINTR)
-			continue;
-		if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
-			    c->timeout_ms) <= 0)
-				return -1;
-			continue;
-		}
-		return -1;
+		} else if (write_wait(c, k, want) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "maildir_cache.h"
 #include "numparse.h"
@@ -195,13 +196,11 @@ hit:
 int
 mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count)
 {
-	char tmp[sizeof(MDCACHE_FILE) + 32];
 	const char *prev = NULL;
 	struct buf b;
 	uint32_t i;
-	int fd, ok;
+	int ok;
 
-	snprintf(tmp, sizeof(tmp), "%s.%ld", MDCACHE_FILE, (long)getpid());
 	if (buf_init(&b, (size_t)count * 32 + sizeof(MDCACHE_MAGIC),
 	    MDCACHE_MAX_BYTES) == -1)
 		return -1;
@@ -218,20 +217,12 @@ mdcache_save(int dirfd, const struct mail_msg *msgs, uint32_t count)
 		    (unsigned long long)msgs[i].size) == 0;
 		prev = msgs[i].uidl;
 	}
-	/* a file left at this name (a crash, a reused pid) is not reused:
-	 * its mode or owner would carry over */
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	ok = ok && fd != -1 && write(fd, buf_ptr(&b), buf_used(&b)) ==
-	    (ssize_t)buf_used(&b);
-	if (fd != -1)
-		close(fd);
-	buf_free(&b);
-	if (!ok || renameat(dirfd, tmp, dirfd, MDCACHE_FILE) == -1) {
+	if (!ok || fs_replace_file(dirfd, MDCACHE_FILE, buf_ptr(&b),
+	    buf_used(&b)) == -1) {
 		log_warn("maildir: %s", MDCACHE_FILE);
-		unlinkat(dirfd, tmp, 0);
+		buf_free(&b);
 		return -1;
 	}
+	buf_free(&b);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "maildir_listing.h"
 #include "numparse.h"
@@ -190,12 +191,10 @@ int
 mdlist_save(int dirfd, const struct mdlist_dirs *d,
     const struct mail_msg *msgs, uint32_t count)
 {
-	char tmp[sizeof(MDLIST_FILE) + 32];
 	struct buf b;
 	uint32_t i;
-	int fd, ok;
+	int ok;
 
-	snprintf(tmp, sizeof(tmp), "%s.%ld", MDLIST_FILE, (long)getpid());
 	if (buf_init(&b, (size_t)count * 48 + 128, MDLIST_MAX_BYTES) == -1)
 		return -1;
 	ok = buf_puts(&b, MDLIST_MAGIC) == 0 && put_stamp(&b, &d->cur) == 0 &&
@@ -220,18 +219,12 @@ mdlist_save(int dirfd, const struct mdlist_dirs *d,
 		(void)unlinkat(dirfd, MDLIST_FILE, 0);
 		return -1;
 	}
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	ok = fd != -1 && write(fd, buf_ptr(&b), buf_used(&b)) ==
-	    (ssize_t)buf_used(&b);
-	if (fd != -1)
-		close(fd);
-	buf_free(&b);
-	if (!ok || renameat(dirfd, tmp, dirfd, MDLIST_FILE) == -1) {
+	if (fs_replace_file(dirfd, MDLIST_FILE, buf_ptr(&b), buf_used(&b)) ==
+	    -1) {
 		log_warn("maildir: %s", MDLIST_FILE);
-		unlinkat(dirfd, tmp, 0);
+		buf_free(&b);
 		return -1;
 	}
+	buf_free(&b);
 	return 0;
 }

@@ -943,16 +943,20 @@ def read_size_cache(u):
     return st, out
 
 
-def write_size_cache(u, data):
-    """Replace the cache with data, as the mailbox owner's 0600 file."""
-    path = os.path.join(u.maildir, SIZE_CACHE)
-    tmp = os.path.join(u.maildir, "tmp", "e2e-size-cache")
+def write_owned(u, name, data):
+    """Replace the file name in the Maildir with data, as the mailbox
+    owner's 0600 file (through tmp/: cur/ and new/ keep their mtimes)."""
+    tmp = os.path.join(u.maildir, "tmp", "e2e-" + name)
     with open(tmp, "wb") as f:
         f.write(data)
     os.chmod(tmp, 0o600)
     if os.geteuid() == 0:
         os.chown(tmp, u.uid, u.gid)
-    os.rename(tmp, path)
+    os.rename(tmp, os.path.join(u.maildir, name))
+
+
+def write_size_cache(u, data):
+    write_owned(u, SIZE_CACHE, data)
 
 
 @test("maildir_size_cache")
@@ -1082,17 +1086,6 @@ def read_listing(u):
     return st, (tuple(n[0:4]), tuple(n[4:8])), names
 
 
-def write_listing(u, data):
-    path = os.path.join(u.maildir, LISTING)
-    tmp = os.path.join(u.maildir, "e2e-listing.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o600)
-    if os.geteuid() == 0:
-        os.chown(tmp, u.uid, u.gid)
-    os.rename(tmp, path)
-
-
 @test("maildir_listing_snapshot")
 def t_maildir_listing(ctx):
     d, u = std_daemon(ctx, "listing", messages=CACHE_MESSAGES)
@@ -1160,7 +1153,7 @@ def t_maildir_listing(ctx):
                 good[:-1] + [b"cur/../../etc/passwd"],
                 good[:1] + good,
                 good[:2] + [b"tmp/" + good[2][4:]] + good[3:]):
-        write_listing(u, hdr + b"%d\n" % len(bad) + b"".join(
+        write_owned(u, LISTING, hdr + b"%d\n" % len(bad) + b"".join(
             x + b"\n" for x in bad))
         check_eq(login_uidls("bad listing"), uidls,
                  "UIDL with a bad listing %r" % bad[:3])
