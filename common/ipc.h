@@ -75,7 +75,6 @@ enum msg_type {
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
-	MSG_STORE_STAT,		/* (empty) */
 	MSG_STORE_LIST,		/* u32 msgno */
 	MSG_STORE_UIDL,		/* u32 msgno */
 	MSG_STORE_RETR,		/* u32 msgno */

@@ -354,18 +354,6 @@ h_init(struct msg *m)
 }
 
 static void
-h_stat(struct msg *m)
-{
-	uint32_t live;
-	uint64_t octets;
-
-	if (msg_end(m) == -1)
-		fatalx("STAT: malformed");
-	live_totals(&live, &octets);
-	reply_ok(live, octets, "");
-}
-
-static void
 h_list(struct msg *m)
 {
 	do_listing(m, 0);
@@ -447,7 +435,6 @@ static const struct {
 	void		(*handler)(struct msg *);
 } dispatch[] = {
 	{ MSG_STORE_INIT, ST_INIT, h_init },
-	{ MSG_STORE_STAT, ST_READY, h_stat },
 	{ MSG_STORE_LIST, ST_READY, h_list },
 	{ MSG_STORE_UIDL, ST_READY, h_uidl },
 	{ MSG_STORE_RETR, ST_READY, h_retr },

@@ -326,6 +326,40 @@ def t_dele_twice(ctx):
         c.cmd("QUIT")
 
 
+@test("stat_follows_dele_and_rset")
+def t_stat_dele_rset(ctx):
+    # STAT is answered from the store's own answers (login, DELE, RSET):
+    # every step must still agree with the messages left.
+    d, u = std_daemon(ctx)
+    sizes = [len(U.to_wire(m[1])) for m in MESSAGES]
+
+    def want(alive):
+        return b"+OK %d %d\r\n" % (len(alive), sum(sizes[i - 1]
+                                                   for i in alive))
+    alive = list(range(1, len(MESSAGES) + 1))
+    with d.session("alice") as c:
+        check_eq(c.cmd("STAT"), want(alive), "STAT after login")
+        for n in (6, 1, 7):
+            check(c.cmd("DELE %d" % n).startswith(b"+OK"), "DELE %d" % n)
+            alive.remove(n)
+            check_eq(c.cmd("STAT"), want(alive), "STAT after DELE %d" % n)
+        check(c.cmd("DELE 6").startswith(b"-ERR"), "DELE 6 twice")
+        check(c.cmd("DELE 99").startswith(b"-ERR"), "DELE 99")
+        check_eq(c.cmd("STAT"), want(alive), "STAT after refused DELEs")
+        alive = list(range(1, len(MESSAGES) + 1))
+        check_eq(c.cmd("RSET"), b"+OK %d messages (%d octets).\r\n" % (
+            len(alive), sum(sizes)), "RSET")
+        check_eq(c.cmd("STAT"), want(alive), "STAT after RSET")
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        alive.remove(2)
+        check_eq(c.cmd("STAT"), want(alive), "STAT after RSET and DELE 2")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 1 message deleted.\r\n",
+                 "QUIT")
+    with d.session("alice") as c:
+        check_eq(c.cmd("STAT"), want(alive), "STAT in the next session")
+        c.cmd("QUIT")
+
+
 @test("err_authorization_state")
 def t_auth_state(ctx):
     d, u = std_daemon(ctx, messages=MESSAGES[:1])

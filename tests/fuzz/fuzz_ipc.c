@@ -33,7 +33,6 @@ static const char *const layout[MSG_TYPE_COUNT] = {
 	[MSG_SESSION_AUTH_FAIL] = "u",
 	[MSG_STORE_INIT] = "ssuuus",
 	[MSG_SESSION_STORE_READY] = "uq",
-	[MSG_STORE_STAT] = "",
 	[MSG_STORE_LIST] = "u",
 	[MSG_STORE_UIDL] = "u",
 	[MSG_STORE_RETR] = "u",

@@ -206,10 +206,10 @@ test_roundtrip_empty_and_raw(void **state)
 	struct pair *p = *state;
 	static const char body[] = "From: a\r\n\r\n..dot\r\n";
 
-	msg_init(&m, MSG_STORE_STAT);
+	msg_init(&m, MSG_STORE_RSET);
 	assert_int_equal(ipc_send(p->sv[0], &m, -1), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(r.type, MSG_STORE_STAT);
+	assert_int_equal(r.type, MSG_STORE_RSET);
 	assert_int_equal(r.len, 0);
 	assert_int_equal(msg_end(&r), 0);
 
@@ -379,10 +379,10 @@ struct dec_case {
 };
 
 static const struct dec_case dec_cases[] = {
-	{ MSG_STORE_STAT, 0, 0, 1, -1 },	/* short header */
-	{ MSG_STORE_STAT, 0, 0, 4, -1 },
-	{ MSG_STORE_STAT, 0, 0, 7, -1 },
-	{ MSG_STORE_STAT, 0, 0, 0, 0 },
+	{ MSG_STORE_RSET, 0, 0, 1, -1 },	/* short header */
+	{ MSG_STORE_RSET, 0, 0, 4, -1 },
+	{ MSG_STORE_RSET, 0, 0, 7, -1 },
+	{ MSG_STORE_RSET, 0, 0, 0, 0 },
 	{ MSG_NONE, 0, 0, 0, -1 },		/* unknown types */
 	{ MSG_TYPE_COUNT, 0, 0, 0, -1 },
 	{ MSG_TYPE_COUNT + 1, 0, 0, 0, -1 },
@@ -625,8 +625,8 @@ test_recv_rejects(void **state)
 		size_t		plen, cut;
 		int		want;
 	} rows[] = {
-		{ MSG_STORE_STAT, 0, 0, 4, -1 },	/* short header */
-		{ MSG_STORE_STAT, 0, 0, 7, -1 },
+		{ MSG_STORE_RSET, 0, 0, 4, -1 },	/* short header */
+		{ MSG_STORE_RSET, 0, 0, 7, -1 },
 		{ MSG_NONE, 0, 0, 0, -1 },
 		{ MSG_TYPE_COUNT, 0, 0, 0, -1 },
 		{ UINT32_MAX, 4, 4, 0, -1 },
