@@ -44,10 +44,13 @@ mdlist_stat(int dirfd, struct mdlist_dirs *d)
 	    stamp(dirfd, "new", &d->new) == -1 ? -1 : 0;
 }
 
+/* A time before 1970 is a broken clock, and the header's seconds are
+ * unsigned: not saved. */
 int
 mdlist_settled(const struct mdlist_dirs *d, time_t now)
 {
-	return d->cur.sec <= (int64_t)now - MDLIST_SETTLE_SECS &&
+	return d->cur.sec >= 0 && d->new.sec >= 0 &&
+	    d->cur.sec <= (int64_t)now - MDLIST_SETTLE_SECS &&
 	    d->new.sec <= (int64_t)now - MDLIST_SETTLE_SECS;
 }
 

@@ -26,7 +26,8 @@ esac
 [ "$secs" -ge 1 ] || secs=1
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_conf \
-    fuzz_maildir_name fuzz_maildir_cache fuzz_mbox_parse fuzz_sasl"
+    fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing fuzz_mbox_parse \
+    fuzz_sasl"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -42,6 +43,7 @@ srcs_for() {
 	fuzz_conf)	echo "common/conf.c common/numparse.c common/addrlist.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
+	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c common/numparse.c" ;;
 	*)		return 1 ;;
