@@ -18,6 +18,10 @@
  *   idle      -c sessions log in (at most -P logins in flight), STAT, then
  *             stay idle; prints "READY ..." when all are in, holds until
  *             standard input is closed (or -H seconds), then QUITs all.
+ *   forkcost  no server: -n times fork, _exit in the child, waitpid (at
+ *             most -T seconds); the CPU time of one such process
+ *             lifecycle on this machine, which a process-per-session
+ *             server pays a few times per login.
  *
  * Users: -u FORMAT (printf with one %d: the client index + -b BASE), or a
  * plain name without %d.  -w password.
@@ -39,6 +43,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,7 +51,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-enum mode { M_LOGIN, M_DOWNLOAD, M_BIGBOX, M_IDLE };
+enum mode { M_LOGIN, M_DOWNLOAD, M_BIGBOX, M_IDLE, M_FORKCOST };
 
 enum state {
 	S_FREE, S_CONNECTING, S_HANDSHAKE, S_GREETING, S_USER, S_PASS,
@@ -633,11 +638,52 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: popload -m login|download|bigbox|idle [-h host] -p port [-s]\n"
+	    "usage: popload -m login|download|bigbox|idle|forkcost [-h host] -p port [-s]\n"
 	    "  [-c clients] [-d seconds] [-n sessions-per-client] [-T deadline]\n"
 	    "  [-t session-timeout] [-u userfmt] [-b base] [-w password]\n"
 	    "  [-P logins-in-flight] [-H hold-seconds]\n");
 	exit(2);
+}
+
+#define FORKCOST_MAX	100000
+
+static double
+cpu_seconds(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) == -1)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* -m forkcost: CPU (this process and its children) and wall time per
+ * fork + _exit + waitpid. */
+static int
+fork_cost(void)
+{
+	long n = opt.max_sessions, i;
+	double t0 = now(), c0, c1;
+
+	if (n < 1 || n > FORKCOST_MAX)
+		usage();
+	c0 = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
+	for (i = 0; i < n && now() - t0 < opt.deadline; i++) {
+		pid_t p = fork();
+
+		if (p == -1)
+			return 1;
+		if (p == 0)
+			_exit(0);
+		while (waitpid(p, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	c1 = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
+	printf("popload mode=forkcost forks=%ld cpu_us_per_fork=%.1f "
+	    "wall_us_per_fork=%.1f\n", i, i ? (c1 - c0) / (double)i * 1e6 : 0,
+	    i ? (now() - t0) / (double)i * 1e6 : 0);
+	return i == n ? 0 : 1;
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -660,6 +706,7 @@ main(int argc, char **argv)
 			else if (!strcmp(optarg, "download")) opt.mode = M_DOWNLOAD;
 			else if (!strcmp(optarg, "bigbox")) opt.mode = M_BIGBOX;
 			else if (!strcmp(optarg, "idle")) opt.mode = M_IDLE;
+			else if (!strcmp(optarg, "forkcost")) opt.mode = M_FORKCOST;
 			else usage();
 			break;
 		case 'h': opt.host = optarg; break;
@@ -678,6 +725,8 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
+	if (opt.mode == M_FORKCOST)
+		return fork_cost();
 	if (opt.clients < 1 || opt.clients > MAX_CONNS || opt.port <= 0 ||
 	    opt.deadline <= 0 || opt.sess_timeout <= 0 || opt.parallel < 1 ||
 	    opt.max_sessions < 1)

@@ -875,6 +875,15 @@ def main():
     for r in table:
         print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
     print()
+    # the floor of any process-per-session design on this machine
+    fc = popload(args, ["-m", "forkcost", "-n", "2000", "-T", "60"], 90)
+    print("BENCH " + json.dumps({"scenario": "machine",
+                                 "cpu_us_per_fork": num(fc, "cpu_us_per_fork"),
+                                 "wall_us_per_fork":
+                                 num(fc, "wall_us_per_fork")}, sort_keys=True))
+    print("# this machine: fork + _exit + waitpid of a small process costs "
+          "%s us of CPU (privpop forks 3 processes per login, Dovecot 1 "
+          "and an exec)" % fc.get("cpu_us_per_fork"))
     print("# total %.0f s; logs: %s, %s" % (time.monotonic() - t_all,
                                            pp.log, dc.log))
     if not os.environ.get("BENCH_KEEP"):
