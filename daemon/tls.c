@@ -157,6 +157,11 @@ struct ticket_key {
 };
 
 #define TICKET_KEYS	3	/* current and two before it */
+/* TLS 1.3 tickets sent after each full handshake.  OpenSSL sends two,
+ * for clients that open connections in parallel; a POP3 client resumes
+ * one at a time, and each ticket costs its encryption here and a parse
+ * in the client. */
+#define TICKETS_PER_HANDSHAKE	1
 
 static struct ticket_key tkeys[TICKET_KEYS];
 static int ntkeys;
@@ -274,6 +279,7 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (c->tls_ticket_rotate > 0) {
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
+		(void)SSL_CTX_set_num_tickets(ctx, TICKETS_PER_HANDSHAKE);
 		SSL_CTX_set_timeout(ctx, (long)c->tls_ticket_rotate *
 		    (TICKET_KEYS - 1));
 	} else

@@ -1186,6 +1186,15 @@ def t_resume(ctx):
     check(pid1 != pid2, "resumed connection served by the same process %d"
           % pid2)
 
+    # one TLS 1.3 ticket per full handshake (a POP3 client resumes one
+    # connection at a time; OpenSSL's default is two)
+    r = s_client(d.tls_port, cafile, ["-tls1_3", "-msg"],
+                 ("USER alice\r\nPASS %s\r\nQUIT\r\n" % PW_ALICE).encode())
+    tickets = re.findall(rb"<<< TLS 1.3, Handshake \[length [0-9a-f]+\], "
+                         rb"NewSessionTicket", r.stdout)
+    check_eq(len(tickets), 1, "NewSessionTicket messages after a TLS 1.3 "
+             "handshake")
+
     # tls_ticket_rotate = 0: no resumption
     d2, u2 = tls_daemon(ctx, "tls-noresume",
                         extra_conf={"tls_ticket_rotate": "0"})
