@@ -172,25 +172,32 @@ sort_msgs(struct maildir *md)
 	return 0;
 }
 
-/* The POP3 size of a file by reading it through the encoder's counter.
- * O_NOATIME: counting is not reading the mail (the worker runs as the
- * owner, so the kernel allows it); a first scan of 100,000 messages
- * would otherwise dirty 100,000 inodes.  A short read of a regular
- * file is its end: that saves the read that returns 0. */
+/* Open a message to count its size.  O_NOATIME: counting is not
+ * reading the mail (the worker runs as the owner, so the kernel allows
+ * it); a first scan of 100,000 messages would otherwise dirty 100,000
+ * inodes. */
 static int
-size_by_scan(int dirfd, const char *name, uint64_t *size_r)
+open_for_size(int dirfd, const char *name)
 {
-	unsigned char chunk[WIRE_READ_CHUNK];
-	struct wire_enc w;
-	ssize_t n;
 	int fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NOATIME);
 	if (fd == -1 && errno == EPERM)	/* not ours after all */
 		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1)
-		return -1;
+	return fd;
+}
+
+/* The POP3 size of an open file by reading it through the encoder's
+ * counter; closes fd.  A short read of a regular file is its end: that
+ * saves the read that returns 0. */
+static int
+size_of_fd(int fd, uint64_t *size_r)
+{
+	unsigned char chunk[WIRE_READ_CHUNK];
+	struct wire_enc w;
+	ssize_t n;
+
 	wire_init(&w, WIRE_ALL_LINES);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		wire_encode(&w, chunk, (size_t)n, NULL);
@@ -299,24 +306,63 @@ undo:
 	return -1;
 }
 
+/* Files opened ahead of the one being counted, their reads started: a
+ * first scan of a mailbox that is not in the page cache then waits for
+ * the disk about once per window, not once per file.  Within the
+ * worker's descriptor limit (STORE_RLIMIT_NOFILE). */
+#define SCAN_AHEAD	12
+
 /* Sizes in message order, which is the cache's order too: most lookups
- * are the cache's next line.  A message whose file vanished meanwhile
- * is dropped. */
+ * are the cache's next line.  The files the cache does not know are then
+ * read, SCAN_AHEAD at a time in flight.  A message whose file vanished
+ * meanwhile is dropped. */
 static void
 fill_sizes(struct maildir *md, struct mdcache *cache)
 {
-	uint32_t i, o = 0;
+	int ring[SCAN_AHEAD];
+	uint32_t i, o = 0, ahead = 0;
+	size_t head = 0, queued = 0;
 
 	for (i = 0; i < md->count; i++) {
 		struct mail_msg *m = &md->msgs[i];
 
 		if (m->size == SIZE_UNKNOWN &&
-		    mdcache_lookup(cache, m->uidl, &m->size) == -1) {
-			if (size_by_scan(md->dirfd, m->name, &m->size) == -1) {
-				free(m->name);	/* vanished or unreadable */
-				continue;
-			}
+		    mdcache_lookup(cache, m->uidl, &m->size) == 0)
+			continue;
+		if (m->size == SIZE_UNKNOWN)
 			md->cache_stale = 1;
+	}
+	for (i = 0; i < md->count; i++) {
+		struct mail_msg *m = &md->msgs[i];
+		int fd;
+
+		if (m->size != SIZE_UNKNOWN) {
+			md->msgs[o++] = *m;
+			continue;
+		}
+		/* open (and start reading) the next unknown ones, this one
+		 * first */
+		if (ahead <= i)
+			ahead = i;
+		while (queued < SCAN_AHEAD && ahead < md->count) {
+			struct mail_msg *a = &md->msgs[ahead++];
+
+			if (a->size != SIZE_UNKNOWN)
+				continue;
+			fd = open_for_size(md->dirfd, a->name);
+			if (fd != -1)
+				(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+			ring[(head + queued++) % SCAN_AHEAD] = fd;
+		}
+		fd = ring[head];
+		head = (head + 1) % SCAN_AHEAD;
+		queued--;
+		/* not opened ahead (gone, or out of descriptors): now */
+		if (fd == -1)
+			fd = open_for_size(md->dirfd, m->name);
+		if (fd == -1 || size_of_fd(fd, &m->size) == -1) {
+			free(m->name);	/* vanished or unreadable */
+			continue;
 		}
 		md->msgs[o++] = *m;
 	}

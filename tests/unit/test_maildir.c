@@ -434,6 +434,59 @@ test_open_order(void **state)
 	maildir_close(&md);
 }
 
+/* More files to count than fill_sizes opens ahead, mixed with sizes
+ * from ",W=" names and from the size cache: each message keeps its own
+ * size, in message order, whichever way it was found. */
+static void
+test_sizes_read_ahead(void **state)
+{
+	struct md_fixture *f = *state;
+	char name[64], body[512], p[256];
+	struct maildir md;
+	uint64_t want[100], total = 0;
+	FILE *cache;
+	uint32_t i, k;
+
+	snprintf(p, sizeof(p), "%s/.privpop-sizes", f->path);
+	cache = fopen(p, "w");
+	assert_non_null(cache);
+	fputs("privpop-sizes 1\n", cache);
+	for (i = 0; i < 100; i++) {
+		size_t o = 0;
+
+		for (k = 0; k < i % 9 + 1; k++)
+			o += (size_t)snprintf(body + o, sizeof(body) - o,
+			    "%sline %u of %u\n", k % 4 == 1 ? "." : "", k, i);
+		if (i % 5 == 0) {
+			want[i] = 1000 + i;
+			snprintf(name, sizeof(name), "%03u.M%uP1.host,W=%llu",
+			    i, i, (unsigned long long)want[i]);
+		} else {
+			snprintf(name, sizeof(name), "%03u.M%uP1.host", i, i);
+			if (i % 7 == 0) {	/* cached (and so trusted) */
+				want[i] = 2000 + i;
+				fprintf(cache, "%s %llu\n", name,
+				    (unsigned long long)want[i]);
+			} else
+				want[i] = crlf_size(body);
+		}
+		strcat(name, (i % 2) ? ":2,S" : "");
+		write_file(f->path, (i % 3) ? "cur" : "new", name, body);
+		total += want[i];
+	}
+	assert_int_equal(fclose(cache), 0);
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
+	assert_int_equal(md.count, 100);
+	for (i = 0; i < md.count; i++) {
+		snprintf(name, sizeof(name), "%03u.M%uP1.host", i, i);
+		assert_int_equal(strncmp(md.msgs[i].uidl, name, strlen(name)),
+		    0);
+		assert_int_equal(md.msgs[i].size, want[i]);
+	}
+	assert_int_equal(md.octets, total);
+	maildir_close(&md);
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -703,6 +756,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_scan, setup_md,
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_open_order, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_sizes_read_ahead, setup_md,
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_open_order_ties, setup_md,
 		    teardown_md),
