@@ -15,6 +15,7 @@ PID (privpopd by its PID and its descendants, Dovecot by `doveadm stop`
 and then the PIDs of its tree).
 """
 import argparse
+import fcntl
 import json
 import os
 import grp
@@ -678,6 +679,13 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     work = os.environ.get("BENCH_DIR", "/var/tmp/privpop-bench")
+    # one run at a time: a second one would wipe the first one's data
+    # (beside the work directory, which is wiped)
+    lockf = open(work.rstrip("/") + ".lock", "w")
+    try:
+        fcntl.flock(lockf, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise SystemExit("run-bench: another run holds %s" % lockf.name)
     if os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(os.path.join(work, "homes", "pp"))
