@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -34,6 +36,32 @@ fs_mkdirs(const char *path, mode_t mode)
 		if (c == '\0')
 			return 0;
 	}
+}
+
+char *
+fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || (uint64_t)st.st_size > max ||
+	    (buf = malloc((size_t)st.st_size)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
+	    (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	*len_r = got;
+	return buf;
 }
 
 int

@@ -8,6 +8,11 @@
  * (existing ones are left as they are).  0, or -1 with errno. */
 int	fs_mkdirs(const char *path, mode_t mode);
 
+/* Read the regular file name in dirfd (not through a symlink, not
+ * blocking on a FIFO), of 1 to max bytes, into a malloc'd buffer: the
+ * buffer, with the bytes read in *len_r, or NULL. */
+char	*fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r);
+
 /* Replace name in dirfd with len bytes of data, atomically: written to
  * "<name>.<pid>" (a file left there by a crash is removed, not reused:
  * its mode or owner would carry over), mode 0600, then renamed over

@@ -326,10 +326,9 @@ fill_sizes(struct maildir *md, struct mdcache *cache)
 	for (i = 0; i < md->count; i++) {
 		struct mail_msg *m = &md->msgs[i];
 
+		/* a miss leaves the size unknown: read below */
 		if (m->size == SIZE_UNKNOWN &&
-		    mdcache_lookup(cache, m->uidl, &m->size) == 0)
-			continue;
-		if (m->size == SIZE_UNKNOWN)
+		    mdcache_lookup(cache, m->uidl, &m->size) == -1)
 			md->cache_stale = 1;
 	}
 	for (i = 0; i < md->count; i++) {
@@ -351,7 +350,8 @@ fill_sizes(struct maildir *md, struct mdcache *cache)
 				continue;
 			fd = open_for_size(md->dirfd, a->name);
 			if (fd != -1)
-				(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+				(void)posix_fadvise(fd, 0, 0,
+				    POSIX_FADV_WILLNEED);
 			ring[(head + queued++) % SCAN_AHEAD] = fd;
 		}
 		fd = ring[head];

@@ -3,14 +3,8 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "fsutil.h"
@@ -139,27 +133,12 @@ bad:
 void
 mdcache_load(struct mdcache *c, int dirfd)
 {
-	struct stat st;
 	char *buf;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	size_t len;
 
 	memset(c, 0, sizeof(*c));
-	if ((fd = openat(dirfd, MDCACHE_FILE, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW | O_NONBLOCK)) == -1)
-		return;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || (uint64_t)st.st_size > MDCACHE_MAX_BYTES ||
-	    (buf = malloc((size_t)st.st_size)) == NULL) {
-		close(fd);
-		return;
-	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
-	    (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (mdcache_parse(c, buf, got) == -1)
+	if ((buf = fs_read_file(dirfd, MDCACHE_FILE, MDCACHE_MAX_BYTES,
+	    &len)) != NULL && mdcache_parse(c, buf, len) == -1)
 		log_info("maildir: %s is not a valid size cache; rebuilding",
 		    MDCACHE_FILE);
 }

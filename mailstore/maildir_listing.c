@@ -5,9 +5,7 @@
 
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,27 +157,14 @@ bad:
 int
 mdlist_load(struct mdlist *l, int dirfd, const struct mdlist_dirs *want)
 {
-	struct stat st;
 	char *buf;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
+	size_t len;
 
 	memset(l, 0, sizeof(*l));
-	if ((fd = openat(dirfd, MDLIST_FILE, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW | O_NONBLOCK)) == -1)
+	if ((buf = fs_read_file(dirfd, MDLIST_FILE, MDLIST_MAX_BYTES,
+	    &len)) == NULL)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || (uint64_t)st.st_size > MDLIST_MAX_BYTES ||
-	    (buf = malloc((size_t)st.st_size)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
-	    (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	return mdlist_parse(l, buf, got, want);
+	return mdlist_parse(l, buf, len, want);
 }
 
 static int
