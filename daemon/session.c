@@ -55,8 +55,8 @@ struct session {
 	unsigned		 dele_n;
 	unsigned long long	 dele_b;
 	unsigned		 expunged;
-	uint32_t		 live_n;	/* STAT: messages not deleted */
-	uint64_t		 live_b;	/* and their octets */
+	uint32_t		 total_n;	/* the login's messages */
+	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
 	struct timespec		 start;
 };
 
@@ -490,8 +490,8 @@ login_answer(struct msg *mp)
 	    msg_end(&m) == -1)
 		fatalx("unexpected %s from store", msg_name(m.type));
 	s.state = S_TRANS;
-	s.live_n = count;
-	s.live_b = octets;
+	s.total_n = count;
+	s.total_b = octets;
 	out("+OK Logged in, %u message%s (%llu octets).", count,
 	    count == 1 ? "" : "s", (unsigned long long)octets);
 }
@@ -544,15 +544,16 @@ cmd_apop(struct pop3_cmd *c)
 	do_login(MSG_AUTH_APOP, user, digest);
 }
 
-/* The totals follow from the store's own answers (the login's, DELE's,
- * RSET's): no round trip to the store for the command most clients
+/* The totals follow from the store's own answers (the login's, less
+ * each DELE's): no round trip to the store for the command most clients
  * start with. */
 static void
 cmd_stat(struct pop3_cmd *c)
 {
 	if (need_args(c, 0, 0) == -1)
 		return;
-	out("+OK %u %llu", s.live_n, (unsigned long long)s.live_b);
+	out("+OK %u %llu", s.total_n - s.dele_n,
+	    (unsigned long long)(s.total_b - s.dele_b));
 }
 
 static void
@@ -649,12 +650,10 @@ cmd_dele(struct pop3_cmd *c)
 	store_request(MSG_STORE_DELE, 1, n, 0);
 	if (store_answer(&rn, &octets, NULL, 0) == -1)
 		return;
-	if (s.live_n == 0 || octets > s.live_b)
+	if (s.dele_n >= s.total_n || octets > s.total_b - s.dele_b)
 		fatalx("store's DELE answer does not add up");
 	s.dele_n++;
 	s.dele_b += octets;
-	s.live_n--;
-	s.live_b -= octets;
 	out("+OK Message %u deleted.", rn);
 }
 
@@ -670,8 +669,6 @@ cmd_rset(struct pop3_cmd *c)
 	if (store_answer(&n, &octets, NULL, 0) == 0) {
 		s.dele_n = 0;
 		s.dele_b = 0;
-		s.live_n = n;
-		s.live_b = octets;
 		out("+OK %u messages (%llu octets).", n,
 		    (unsigned long long)octets);
 	}
