@@ -643,3 +643,49 @@ def t_inetd(ctx):
         U.kill_pids(tree, 3)
     check("new/" + MESSAGES[1][0] not in u.files(), "message 2 not deleted")
     check_eq(len(u.files()), 2, "files after the inetd session")
+
+
+# ---------------------------------------------------------------------
+# hardening of the executables
+
+def elf_full_relro(path):
+    """(has PT_GNU_RELRO, binds every symbol at start) of an ELF64 file,
+    read from its program headers and dynamic section."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1,
+          "%s: not a little-endian ELF64 file" % path)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    relro, dyn = False, None
+    for i in range(phnum):
+        p_type, _, p_off, _, _, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 0x6474e552:        # PT_GNU_RELRO
+            relro = True
+        elif p_type == 2:               # PT_DYNAMIC
+            dyn = (p_off, p_filesz)
+    now = False
+    if dyn is not None:
+        for off in range(dyn[0], dyn[0] + dyn[1], 16):
+            tag, val = struct.unpack_from("<qQ", data, off)
+            if tag == 0:
+                break
+            if (tag == 24 or                          # DT_BIND_NOW
+                    (tag == 30 and val & 0x8) or      # DF_BIND_NOW
+                    (tag == 0x6ffffffb and val & 0x1)):  # DF_1_NOW
+                now = True
+    return relro, now
+
+
+@test("hardening_full_relro")
+def t_full_relro(ctx):
+    # every role: a GOT made read-only after start, so a memory bug
+    # cannot redirect a library call through it (and a forked child
+    # has no lazy binding left to do)
+    for name in ("privpopd", "privpop-auth", "privpop-store",
+                 "privpop-passwd"):
+        relro, now = elf_full_relro(os.path.join(ctx.build_dir, name))
+        check(relro, "%s has no PT_GNU_RELRO segment" % name)
+        check(now, "%s binds lazily (linked without -z now)" % name)
