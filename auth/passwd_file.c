@@ -15,6 +15,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "passwd_file.h"
+#include "passwd_index.h"
 
 int
 pwf_valid_user(const char *p, size_t len)
@@ -118,6 +119,33 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 	return 1;
 }
 
+int
+pwf_line_usable(size_t len)
+{
+	return len <= CONFIG_MAX_LINE;
+}
+
+/* The next line of fp into line (size CONFIG_MAX_LINE + 1), without its
+ * newline, NUL bytes and all: its length, or -1 at the end.  *long_r:
+ * it was longer than the buffer, and the rest of it was skipped. */
+static ssize_t
+next_line(FILE *fp, char *line, int *long_r)
+{
+	size_t n = 0;
+	int ch;
+
+	*long_r = 0;
+	while ((ch = getc_unlocked(fp)) != EOF && ch != '\n') {
+		if (n < CONFIG_MAX_LINE + 1)
+			line[n++] = (char)ch;
+		else
+			*long_r = 1;
+	}
+	if (ch == EOF && n == 0 && !*long_r)
+		return -1;
+	return (ssize_t)n;
+}
+
 /* Calls fn for every entry; stops early when fn returns non-zero.
  * Malformed lines are logged once and skipped. */
 static int
@@ -125,30 +153,24 @@ pwf_each(const char *path, int (*fn)(const struct pwf_entry *, void *),
     void *arg)
 {
 	static struct pwf_entry e;
-	char line[CONFIG_MAX_LINE + 2];
+	char line[CONFIG_MAX_LINE + 1];
 	FILE *fp;
-	int lineno = 0, r = 0;
+	ssize_t n;
+	int lineno = 0, r = 0, toolong;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		log_warn("passwd_file %s", path);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t n = strlen(line);
+	while ((n = next_line(fp, line, &toolong)) != -1) {
 		int pr;
 
 		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		else if (!feof(fp)) {
-			int ch;
-
+		if (toolong || !pwf_line_usable((size_t)n)) {
 			log_warnx("%s:%d: line too long", path, lineno);
-			while ((ch = fgetc(fp)) != EOF && ch != '\n')
-				;
 			continue;
 		}
-		pr = pwf_parse_line(line, n, &e);
+		pr = pwf_parse_line(line, (size_t)n, &e);
 		if (pr == -1)
 			log_warnx("%s:%d: malformed entry skipped", path,
 			    lineno);
@@ -187,7 +209,10 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
     char *dummy_r)
 {
 	struct lookup_ctx c = { user, out, dummy_r, 0 };
+	int r;
 
+	if ((r = pwf_index_lookup(path, user, out, dummy_r)) != -1)
+		return r;
 	dummy_r[0] = '\0';
 	if (pwf_each(path, lookup_cb, &c) == -1)
 		return -1;

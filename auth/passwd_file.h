@@ -42,9 +42,15 @@ int	pwf_valid_user(const char *p, size_t len);
  * a blank or comment line, -1 for a malformed line. */
 int	pwf_parse_line(const char *line, size_t len, struct pwf_entry *);
 
+/* Whether a line of len bytes (without its newline) is read at all:
+ * a longer one is skipped with a warning, by the full read and by the
+ * index alike. */
+int	pwf_line_usable(size_t len);
+
 /*
- * Look user up in the file at path.  The whole file is always read, so
- * the time taken does not tell where (or whether) the user is.  Also
+ * Look user up in the file at path: through the index (passwd_index.h)
+ * while it matches the file, else by reading the whole file.  Either
+ * way the time taken does not tell where in the file the user is.  Also
  * returns in dummy_r (size CONFIG_MAX_LINE) the hash of the first crypt
  * entry, which an unknown user's password is checked against so that
  * it costs the same work.  Returns 1 found, 0 not found, -1 on error.

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "pam_auth.h"
 #include "passwd_file.h"
+#include "passwd_index.h"
 #include "addrlist.h"
 #include "penalty.h"
 #include "scram.h"
@@ -75,6 +76,20 @@ make_stamp(void)
 		o += snprintf(stamp + o, sizeof(stamp) - (size_t)o, "%02x",
 		    rnd[i]);
 	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
+}
+
+/* Fork server, before each helper: the passwd-file's index and
+ * capabilities as of now, so no helper reads the whole file. */
+static void
+refresh_user_db(void)
+{
+	int i;
+
+	for (i = 0; i < conf.nbackends; i++)
+		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE) {
+			pwf_index_refresh(conf.passwd_file);
+			(void)pwf_capabilities(conf.passwd_file);
+		}
 }
 
 /* HELLO flags: what the user database allows (APOP, SCRAM). */
@@ -650,7 +665,7 @@ main(int argc, char *argv[])
 		struct rlimit rl;
 		int chan;
 
-		(void)hello_flags();	/* read the passwd-file once here */
+		refresh_user_db();	/* read the passwd-file once here */
 		/* a channel per helper that has not logged in yet */
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 		    rl.rlim_cur < rl.rlim_max) {
@@ -659,7 +674,8 @@ main(int argc, char *argv[])
 		}
 		if (spawner_serve(sock, MSG_AUTH_SPAWN,
 		    "privpop-auth (or the privpop-store it became)", &m,
-		    nkeys_loaded ? tlskeys_serve : NULL, &chan))
+		    nkeys_loaded ? tlskeys_serve : NULL, &chan,
+		    refresh_user_db))
 			return 0;
 		if (dup2(m.fd, IPC_CHILD_FD) == -1)
 			fatal("dup2");

@@ -100,7 +100,8 @@ chan_read(int epfd, int fd, int (*chan_fn)(int, struct msg *))
 
 int
 spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
-    int (*chan_fn)(int, struct msg *), int *chan_r)
+    int (*chan_fn)(int, struct msg *), int *chan_r,
+    void (*before_fork)(void))
 {
 	struct epoll_event ev, evs[SPAWNER_EVENTS];
 	struct signalfd_siginfo si;
@@ -149,6 +150,8 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 			if (m->type != type || m->fd == -1)
 				fatalx("spawner: unexpected message %s",
 				    msg_name(m->type));
+			if (before_fork != NULL)
+				before_fork();
 			if (chan_fn != NULL)
 				ours = chan_open(epfd, &theirs);
 			switch (fork()) {

@@ -24,8 +24,12 @@
  * *chan_r (-1 if none could be made): the spawner calls chan_fn for
  * every message on it and closes it when chan_fn returns -1 or the
  * child closes its end.
+ *
+ * before_fork, when not NULL, runs in the spawner before each fork: it
+ * brings up to date what every child inherits.
  */
 int	spawner_serve(int ctl, uint32_t type, const char *child_name,
-	    struct msg *m, int (*chan_fn)(int, struct msg *), int *chan_r);
+	    struct msg *m, int (*chan_fn)(int, struct msg *), int *chan_r,
+	    void (*before_fork)(void));
 
 #endif

@@ -11,25 +11,7 @@
 #include "log.h"
 #include "maildir_cache.h"
 #include "numparse.h"
-
-/* FNV-1a over the key, then a 64-bit finalizer (splitmix64): names
- * that differ in a few digits must not share low bits, or linear
- * probing clusters. */
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
+#include "strhash.h"
 
 void
 mdcache_free(struct mdcache *c)
@@ -66,7 +48,7 @@ build_index(struct mdcache *c, int check)
 	c->mask = slots - 1;
 	for (k = 0; k < c->n; k++) {
 		const char *u = c->ents[k].uidl;
-		uint64_t h = hash_str(u);
+		uint64_t h = str_hash64(u, 0);
 		size_t i;
 
 		for (i = h & c->mask; c->tab[i].ent != 0;
@@ -157,7 +139,7 @@ mdcache_lookup(struct mdcache *c, const char *uidl, uint64_t *size_r)
 	}
 	if (c->tab == NULL && build_index(c, 0) == -1)
 		return -1;	/* then it is scanned, as if not cached */
-	h = hash_str(uidl);
+	h = str_hash64(uidl, 0);
 	for (i = h & c->mask; c->tab[i].ent != 0; i = (i + 1) & c->mask) {
 		e = c->tab[i].ent - 1;
 		if (c->tab[i].hash == (uint32_t)h &&

@@ -459,7 +459,7 @@ become_worker(void)
 	int chan;
 
 	if (spawner_serve(sock, MSG_STORE_SPAWN, "privpop-store", &m, NULL,
-	    &chan) == 1)
+	    &chan, NULL) == 1)
 		exit(0);
 	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
 	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)

@@ -8,6 +8,7 @@ Run as root from the build directory (make bench does that):
 Environment: BENCH_QUICK=1 (one round, smaller sizes), BENCH_ROUNDS=N,
 BENCH_DIR=/path (work directory, default /var/tmp/privpop-bench),
 BENCH_ONLY=login-plain,tls,... (run only these scenarios),
+BENCH_USERS=N (N more virtual users in both passwd-files),
 BENCH_KEEP=1 (keep the work directory).
 
 Every wait has a deadline and every process started here is stopped by its
@@ -49,11 +50,23 @@ P = {
     "idle_sessions": 1000,
     "login_msgs": 5,
 }
+# BENCH_USERS=N: N more virtual users in both servers' passwd-files (a
+# shared host's user database), none of which log in.
+P["fill_users"] = max(0, min(1000000, int(os.environ.get("BENCH_USERS")
+                                          or 0)))
 if os.environ.get("BENCH_ROUNDS"):
     P["rounds"] = max(1, min(20, int(os.environ["BENCH_ROUNDS"])))
 
 SCENARIOS = ["login-plain", "login-sha512", "tls", "download-maildir",
              "download-mbox", "bigbox-maildir", "bigbox-mbox", "idle"]
+
+
+def write_fill_users(f, tail):
+    """BENCH_USERS entries ahead of the bench's own, in the format both
+    servers share (Dovecot's has one more, empty, field: tail)."""
+    for i in range(P["fill_users"]):
+        f.write("vu%d@fill.example:{PLAIN}fill-%d:65534:65534::"
+                "/nonexistent/vu%d:%s\n" % (i, i, i, tail))
 
 
 def log(msg):
@@ -265,6 +278,7 @@ class Privpop:
 
     def start(self):
         with open(self.passwd, "w") as f:
+            write_fill_users(f, "")
             f.write("\n".join(self.lines) + "\n")
         os.chmod(self.passwd, 0o600)
         conf = [
@@ -382,6 +396,7 @@ class Dovecot:
 
     def start(self):
         with open(self.passwd, "w") as f:
+            write_fill_users(f, ":")
             f.write("\n".join(self.lines) + "\n")
         # the auth process runs as the dovecot user
         os.chown(self.passwd, 0, grp.getgrnam("dovecot").gr_gid)
@@ -847,6 +862,8 @@ def main():
     rows = []
     for scen in scen_list:
         rec = {"scenario": scen, "rounds": P["rounds"], "quick": QUICK}
+        if P["fill_users"]:
+            rec["fill_users"] = P["fill_users"]
         errs = {}
         for sname in ("privpop", "dovecot"):
             rs = results[scen][sname]

@@ -919,3 +919,114 @@ def wrapper_env_existing(d, user, uid):
         "NSS_WRAPPER_PASSWD": os.path.join(d.dir, "nss_passwd"),
         "NSS_WRAPPER_GROUP": os.path.join(d.dir, "nss_group"),
     }
+
+
+# ---------------------------------------------------------------------
+# the passwd-file index (auth/passwd_index.c)
+
+def index_mappings(pid):
+    """Sizes of pid's read-only shared mappings of the passwd-file
+    index's sealed memfds (its text and its hash table)."""
+    out = []
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                p = line.split()
+                if (len(p) >= 6 and p[1] == "r--s" and
+                        p[5] == "/memfd:privpop-passwd-index"):
+                    a, b = (int(x, 16) for x in p[0].split("-"))
+                    out.append(b - a)
+    except OSError:
+        pass
+    return out
+
+
+def replace_file(path, text):
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+
+def settle_then_login(d, user, password):
+    """Wait until the passwd-file is PWF_INDEX_SETTLE_SECS (2 s) old,
+    then log in and out: the slot that served it is replaced, so the
+    auth fork server forks a helper, and refreshes the index first."""
+    wait = os.path.getmtime(d.passwd) + 2.3 - time.time()
+    if wait > 0:
+        time.sleep(min(wait, 5))
+    c = d.connect()
+    c.login(user, password)
+    c.cmd("QUIT")
+    c.close()
+
+
+def indexed(pid, size):
+    return any(size <= s < size + 4096 for s in index_mappings(pid))
+
+
+@test("auth_passwd_file_index_follows_changes")
+def t_passwd_index(ctx):
+    # 20,000 virtual users before alice: a login must not read them all
+    d = auth_daemon(ctx, "pwindex", plain=False, scram=False, start=False)
+    alice = d.passwd_lines.pop()
+    d.passwd_lines += ["fill%d:{PLAIN}unused-%d:%d:%d::/nonexistent/fill%d:"
+                       % (i, i, d.users["alice"].uid, d.users["alice"].gid,
+                          i) for i in range(20000)]
+    d.passwd_lines.append(alice)
+    # one idle slot: after settle_then_login its helper is the one forked
+    # with the index, so the next login surely goes through it
+    d.prefork = 1
+    d.start()
+    c = d.connect()
+    logged_in(c, c.login("alice", PW_A)[1], "alice behind 20,000")
+    c.close()
+    # the fork server indexes the file once it has settled, and the
+    # helpers it forks after that share the index
+    settle_then_login(d, "alice", PW_A)
+    size = os.path.getsize(d.passwd)
+    master = d.pid()
+    zyg = U.auth_fork_server(master)
+    check(zyg is not None, "no auth fork server")
+    check(U.wait_until(lambda: indexed(zyg, size), 5),
+          "fork server: no sealed read-only mapping of the file's %d "
+          "bytes: %r" % (size, index_mappings(zyg)))
+    check(U.wait_until(lambda: any(indexed(h, size)
+                                   for h in U.auth_helpers(master)), 5),
+          "no helper shares the index: %r" % U.auth_helpers(master))
+    # appended in place, no SIGHUP: the next login sees it
+    dave = d.add_user("dave", "Dave-index-pw-6610")
+    dave.deliver("1733000001.M1P9.idx", MSG1)
+    with open(d.passwd, "a") as f:
+        f.write(d.passwd_lines[-1] + "\n")
+    c = d.connect()
+    c.login("dave", "Dave-index-pw-6610")
+    check_eq(c.cmd("STAT"), b"+OK 1 %d\r\n" % len(U.to_wire(MSG1)),
+             "dave: STAT")
+    c.cmd("QUIT")
+    c.close()
+    # alice's password changed by an atomic rename: the old one fails
+    new_pw = "Alice-new-index-pw-7782"
+    d.users["alice"].password = new_pw
+    i = next(k for k, l in enumerate(d.passwd_lines)
+             if l.startswith("alice:"))
+    d.passwd_lines[i] = U.passwd_line(d.ctx.build_dir, d.users["alice"])
+    replace_file(d.passwd, "# privpop e2e\n" +
+                 "".join(l + "\n" for l in d.passwd_lines))
+    for when in ("just after the change", "once indexed"):
+        c, _ = A.greet(d)
+        c.cmd("USER alice")
+        check_eq(c.cmd("PASS " + PW_A), FAILED, "old password, " + when)
+        c.close()
+        c = d.connect()
+        c.login("alice", new_pw)
+        c.cmd("QUIT")
+        c.close()
+        if when == "just after the change":
+            settle_then_login(d, "dave", "Dave-index-pw-6610")
+            size = os.path.getsize(d.passwd)
+            check(U.wait_until(lambda: indexed(
+                U.auth_fork_server(master) or 0, size), 5),
+                "fork server did not index the new file (%d bytes): %r"
+                % (size, index_mappings(U.auth_fork_server(master) or 0)))

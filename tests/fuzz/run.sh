@@ -25,9 +25,9 @@ case $secs in
 esac
 [ "$secs" -ge 1 ] || secs=1
 
-ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_conf \
-    fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing fuzz_mbox_parse \
-    fuzz_sasl"
+ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
+    fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
+    fuzz_mbox_parse fuzz_sasl"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -39,7 +39,8 @@ srcs_for() {
 	fuzz_pop3_line)	echo "daemon/pop3_parse.c common/numparse.c" ;;
 	fuzz_ipc)	echo "common/ipc.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
-	fuzz_passwd_line) echo "auth/passwd_file.c common/numparse.c common/log.c" ;;
+	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/numparse.c common/log.c" ;;
+	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/numparse.c common/log.c" ;;
 	fuzz_conf)	echo "common/conf.c common/numparse.c common/addrlist.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;

@@ -1,0 +1,302 @@
+/*
+ * Built as root in the auth fork server, read by the helpers it forks;
+ * see passwd_index.h.  The input is the root-owned passwd-file; the
+ * only client bytes are the user name looked up, already checked by
+ * pwf_valid_user().
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "passwd_index.h"
+#include "strhash.h"
+
+/* What stat() says of the file the index was built from. */
+struct pwf_stamp {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime, ctime;
+};
+
+int pwf_index_settle_secs = PWF_INDEX_SETTLE_SECS;
+
+static struct {
+	int		 valid;
+	struct pwf_stamp stamp;
+	const char	*text;		/* the file's bytes, sealed */
+	size_t		 text_len, text_map;
+	const uint32_t	*slots;		/* line offset + 1; 0 is empty */
+	uint32_t	 mask;		/* slots - 1 (a power of two) */
+	size_t		 slots_map;
+	uint64_t	 seed;		/* of the hash, fresh per build */
+	char		 dummy[CONFIG_MAX_LINE];
+} ix;
+
+static void
+stamp_of(const struct stat *st, struct pwf_stamp *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = st->st_size;
+	s->mtime = st->st_mtim;
+	s->ctime = st->st_ctim;
+}
+
+static int
+stamp_eq(const struct pwf_stamp *a, const struct pwf_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	    a->ctime.tv_sec == b->ctime.tv_sec &&
+	    a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static uint32_t
+hash_user(const char *u)
+{
+	return (uint32_t)str_hash64(u, ix.seed);
+}
+
+/* The line starting at off, without its newline. */
+static size_t
+line_len(size_t off)
+{
+	const char *nl = memchr(ix.text + off, '\n', ix.text_len - off);
+
+	return nl != NULL ? (size_t)(nl - (ix.text + off)) :
+	    ix.text_len - off;
+}
+
+/* Parse the line at off into e when it is user's entry. */
+static int
+line_is(size_t off, const char *user, struct pwf_entry *e)
+{
+	size_t n = line_len(off), ulen = strlen(user);
+
+	/* cheap test first: the user field is the line's first bytes */
+	if (n <= ulen || memcmp(ix.text + off, user, ulen) != 0 ||
+	    ix.text[off + ulen] != ':')
+		return 0;
+	return pwf_line_usable(n) &&
+	    pwf_parse_line(ix.text + off, n, e) == 1 &&
+	    strcmp(e->user, user) == 0;
+}
+
+void
+pwf_index_drop(void)
+{
+	if (ix.text != NULL)
+		munmap((void *)(uintptr_t)ix.text, ix.text_map);
+	if (ix.slots != NULL)
+		munmap((void *)(uintptr_t)ix.slots, ix.slots_map);
+	explicit_bzero(ix.dummy, sizeof(ix.dummy));
+	memset(&ix, 0, sizeof(ix));
+}
+
+/* len bytes of p in a memfd sealed against any write, mapped read-only
+ * and shared: children inherit the mapping without a copy, and none of
+ * them (nor this process) can make it writable again.  NULL on failure;
+ * *map_r is the mapped length. */
+static const void *
+sealed_copy(const void *p, size_t len, size_t *map_r)
+{
+	size_t done = 0;
+	void *m = NULL;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create("privpop-passwd-index", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return NULL;
+	while (done < len) {
+		if ((n = write(fd, (const char *)p + done, len - done)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		done += (size_t)n;
+	}
+	*map_r = len > 0 ? len : 1;
+	if (ftruncate(fd, (off_t)*map_r) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) == -1 ||
+	    (m = mmap(NULL, *map_r, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED)
+		m = NULL;
+out:
+	close(fd);
+	return m;
+}
+
+/* fd's size bytes (fewer if it shrinks meanwhile) into *buf_r (free
+ * it); their number, or -1. */
+static ssize_t
+read_file(int fd, size_t size, char **buf_r)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if ((*buf_r = malloc(size > 0 ? size : 1)) == NULL)
+		return -1;
+	while (got < size) {
+		n = read(fd, *buf_r + got, size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Hash every usable line's user to its offset; the first one wins. */
+static uint32_t *
+fill_slots(size_t *nslots_r)
+{
+	static struct pwf_entry e;
+	size_t off, n, lines = 1, nslots = 16;
+	const char *p;
+	uint32_t h, *slots;
+
+	for (p = ix.text; (p = memchr(p, '\n', ix.text_len -
+	    (size_t)(p - ix.text))) != NULL; p++)
+		lines++;
+	while (nslots < 2 * lines)
+		nslots *= 2;
+	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return NULL;
+	ix.mask = (uint32_t)(nslots - 1);
+	for (off = 0; off < ix.text_len; off += n + 1) {
+		n = line_len(off);
+		if (!pwf_line_usable(n) ||
+		    pwf_parse_line(ix.text + off, n, &e) != 1)
+			continue;	/* the full read warns about these */
+		if (ix.dummy[0] == '\0' && e.scheme == PWF_CRYPT)
+			memcpy(ix.dummy, e.secret, sizeof(ix.dummy));
+		for (h = hash_user(e.user); slots[h & ix.mask] != 0; h++) {
+			static struct pwf_entry other;
+
+			if (line_is(slots[h & ix.mask] - 1, e.user, &other))
+				break;	/* a later duplicate: ignored */
+		}
+		if (slots[h & ix.mask] == 0)
+			slots[h & ix.mask] = (uint32_t)off + 1;
+	}
+	explicit_bzero(&e, sizeof(e));
+	*nslots_r = nslots;
+	return slots;
+}
+
+/* Built from the file as it was: the text, then the table. */
+static int
+build(int fd, size_t size)
+{
+	uint32_t *slots = NULL;
+	size_t nslots = 0;
+	char *buf = NULL;
+	ssize_t got;
+	int r = -1;
+
+	if ((got = read_file(fd, size, &buf)) == -1 ||
+	    (ix.text = sealed_copy(buf, (size_t)got, &ix.text_map)) == NULL)
+		goto out;
+	ix.text_len = (size_t)got;
+	if ((slots = fill_slots(&nslots)) == NULL ||
+	    (ix.slots = sealed_copy(slots, nslots * sizeof(*slots),
+	    &ix.slots_map)) == NULL)
+		goto out;
+	r = 0;
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, size > 0 ? size : 1);
+		free(buf);
+	}
+	free(slots);
+	return r;
+}
+
+void
+pwf_index_refresh(const char *path)
+{
+	struct pwf_stamp now;
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == -1) {
+		pwf_index_drop();
+		return;
+	}
+	stamp_of(&st, &now);
+	if (ix.valid && stamp_eq(&now, &ix.stamp))
+		return;
+	pwf_index_drop();
+	/* Changed just now: maybe still being written, in the same
+	 * timestamp tick as the stamp would take.  Helpers read the file
+	 * until it has settled, and a later fork builds the index. */
+	if (pwf_index_settle_secs > 0 &&
+	    (time(NULL) - st.st_mtim.tv_sec < pwf_index_settle_secs ||
+	    time(NULL) - st.st_ctim.tv_sec < pwf_index_settle_secs))
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return;
+	/* the stamp from before the read: a change during it makes the
+	 * next stat differ, and the index unused */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uintmax_t)st.st_size > PWF_INDEX_MAX_BYTES ||
+	    getrandom(&ix.seed, sizeof(ix.seed), 0) != sizeof(ix.seed)) {
+		close(fd);
+		return;
+	}
+	stamp_of(&st, &ix.stamp);
+	if (build(fd, (size_t)st.st_size) == -1) {
+		log_warn("passwd_file %s: index", path);
+		close(fd);
+		pwf_index_drop();
+		return;
+	}
+	close(fd);
+	ix.valid = 1;
+}
+
+int
+pwf_index_lookup(const char *path, const char *user, struct pwf_entry *out,
+    char *dummy_r)
+{
+	struct pwf_stamp now;
+	struct stat st;
+	uint32_t h, probes;
+
+	if (!ix.valid || stat(path, &st) == -1)
+		return -1;
+	stamp_of(&st, &now);
+	if (!stamp_eq(&now, &ix.stamp))
+		return -1;
+	memcpy(dummy_r, ix.dummy, sizeof(ix.dummy));
+	/* at most half the slots are used: an empty one comes soon */
+	h = hash_user(user);
+	for (probes = 0; probes <= ix.mask; probes++, h++) {
+		uint32_t s = ix.slots[h & ix.mask];
+
+		if (s == 0)
+			break;
+		if (line_is(s - 1, user, out))
+			return 1;
+	}
+	return 0;
+}
