@@ -801,6 +801,12 @@ def main():
             s.start()
             log("%s started (pop3 %d, pop3s %d)" % (s.name, s.port,
                                                     s.tls_port))
+        # privpop indexes a passwd-file only once it is 2 s old (a file
+        # just written is read whole at each login until then); a shared
+        # host's file was written long before: measure that steady state
+        if P["fill_users"]:
+            time.sleep(2.5)
+
         def warm(argv):
             d = popload(args, argv, 120)
             if errsum(d):
