@@ -246,19 +246,18 @@ pwf_index_refresh(const char *path)
 	if (ix.valid && stamp_eq(&now, &ix.stamp))
 		return;
 	pwf_index_drop();
-	/* Changed just now: maybe still being written, in the same
-	 * timestamp tick as the stamp would take.  Helpers read the file
-	 * until it has settled, and a later fork builds the index. */
-	if (pwf_index_settle_secs > 0 &&
-	    (time(NULL) - st.st_mtim.tv_sec < pwf_index_settle_secs ||
-	    time(NULL) - st.st_ctim.tv_sec < pwf_index_settle_secs))
-		return;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return;
-	/* the stamp from before the read: a change during it makes the
-	 * next stat differ, and the index unused */
+	/* The stamp from before the read: a change during it makes the
+	 * next stat differ, and the index unused.  Not for a file changed
+	 * just now, maybe still being written in the same timestamp tick
+	 * as the stamp: helpers read it whole until it has settled, and a
+	 * later fork builds the index. */
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (uintmax_t)st.st_size > PWF_INDEX_MAX_BYTES ||
+	    (pwf_index_settle_secs > 0 &&
+	    (time(NULL) - st.st_mtim.tv_sec < pwf_index_settle_secs ||
+	    time(NULL) - st.st_ctim.tv_sec < pwf_index_settle_secs)) ||
 	    getrandom(&ix.seed, sizeof(ix.seed), 0) != sizeof(ix.seed)) {
 		close(fd);
 		return;
