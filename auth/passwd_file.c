@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "numparse.h"
@@ -125,44 +127,71 @@ pwf_line_usable(size_t len)
 	return len <= CONFIG_MAX_LINE;
 }
 
-/* The next line of fp into line (size CONFIG_MAX_LINE + 1), without its
- * newline, NUL bytes and all: its length, or -1 at the end.  *long_r:
- * it was longer than the buffer, and the rest of it was skipped. */
+/* Buffered reading of the passwd-file, a line at a time. */
+struct line_reader {
+	int		fd;
+	size_t		pos, len;
+	char		buf[PWF_READ_CHUNK];
+};
+
+/* The next line into line (size CONFIG_MAX_LINE + 1), without its
+ * newline, NUL bytes and all: its length, or -1 at the end (or on a
+ * read error).  *long_r: it was longer than the buffer, and the rest of
+ * it was skipped. */
 static ssize_t
-next_line(FILE *fp, char *line, int *long_r)
+next_line(struct line_reader *lr, char *line, int *long_r)
 {
-	size_t n = 0;
-	int ch;
+	size_t n = 0, seg, take;
+	const char *nl;
+	ssize_t got;
 
 	*long_r = 0;
-	while ((ch = getc_unlocked(fp)) != EOF && ch != '\n') {
-		if (n < CONFIG_MAX_LINE + 1)
-			line[n++] = (char)ch;
-		else
+	for (;;) {
+		if (lr->pos == lr->len) {
+			while ((got = read(lr->fd, lr->buf,
+			    sizeof(lr->buf))) == -1 && errno == EINTR)
+				;
+			if (got <= 0)
+				return n == 0 && !*long_r ? -1 : (ssize_t)n;
+			lr->pos = 0;
+			lr->len = (size_t)got;
+		}
+		nl = memchr(lr->buf + lr->pos, '\n', lr->len - lr->pos);
+		seg = (nl != NULL ? (size_t)(nl - lr->buf) : lr->len) -
+		    lr->pos;
+		take = seg < CONFIG_MAX_LINE + 1 - n ? seg :
+		    CONFIG_MAX_LINE + 1 - n;
+		memcpy(line + n, lr->buf + lr->pos, take);
+		n += take;
+		if (take < seg)
 			*long_r = 1;
+		lr->pos += seg;
+		if (nl != NULL) {
+			lr->pos++;
+			return (ssize_t)n;
+		}
 	}
-	if (ch == EOF && n == 0 && !*long_r)
-		return -1;
-	return (ssize_t)n;
 }
 
 /* Calls fn for every entry; stops early when fn returns non-zero.
- * Malformed lines are logged once and skipped. */
+ * Malformed lines are logged once and skipped.  With wants, only the
+ * lines it accepts are parsed (and so can be reported malformed). */
 static int
-pwf_each(const char *path, int (*fn)(const struct pwf_entry *, void *),
-    void *arg)
+pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
+    int (*fn)(const struct pwf_entry *, void *), void *arg)
 {
 	static struct pwf_entry e;
+	static struct line_reader lr;
 	char line[CONFIG_MAX_LINE + 1];
-	FILE *fp;
 	ssize_t n;
 	int lineno = 0, r = 0, toolong;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("passwd_file %s", path);
 		return -1;
 	}
-	while ((n = next_line(fp, line, &toolong)) != -1) {
+	lr.pos = lr.len = 0;
+	while ((n = next_line(&lr, line, &toolong)) != -1) {
 		int pr;
 
 		lineno++;
@@ -170,6 +199,8 @@ pwf_each(const char *path, int (*fn)(const struct pwf_entry *, void *),
 			log_warnx("%s:%d: line too long", path, lineno);
 			continue;
 		}
+		if (wants != NULL && !wants(line, (size_t)n, arg))
+			continue;
 		pr = pwf_parse_line(line, (size_t)n, &e);
 		if (pr == -1)
 			log_warnx("%s:%d: malformed entry skipped", path,
@@ -177,7 +208,8 @@ pwf_each(const char *path, int (*fn)(const struct pwf_entry *, void *),
 		if (pr == 1 && r == 0)
 			r = fn(&e, arg);
 	}
-	fclose(fp);
+	close(lr.fd);
+	explicit_bzero(&lr, sizeof(lr));
 	explicit_bzero(line, sizeof(line));
 	explicit_bzero(&e, sizeof(e));
 	return r;
@@ -189,6 +221,30 @@ struct lookup_ctx {
 	char			*dummy;
 	int			 found;
 };
+
+/* The lines a lookup must parse: the user's own, and, until the dummy
+ * hash is found, those that may be a crypt entry (a password field not
+ * locked and not {PLAIN} or {SCRAM-...}).  Any other line costs the
+ * same comparison wherever the user is, and no copy of its fields:
+ * with 100,000 users, most of the time of a full read. */
+static int
+lookup_wants(const char *line, size_t len, void *arg)
+{
+	const struct lookup_ctx *c = arg;
+	size_t ulen = strlen(c->user), rest;
+	const char *pw;
+
+	if (len > ulen && memcmp(line, c->user, ulen) == 0 &&
+	    line[ulen] == ':')
+		return 1;
+	if (c->dummy[0] != '\0' || (pw = memchr(line, ':', len)) == NULL)
+		return 0;
+	pw++;
+	rest = len - (size_t)(pw - line);
+	if (rest > 7 && memcmp(pw, "{CRYPT}", 7) == 0)
+		return 1;
+	return rest > 0 && pw[0] != '{' && pw[0] != '!' && pw[0] != '*';
+}
 
 static int
 lookup_cb(const struct pwf_entry *e, void *arg)
@@ -214,7 +270,7 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
 	if ((r = pwf_index_lookup(path, user, out, dummy_r)) != -1)
 		return r;
 	dummy_r[0] = '\0';
-	if (pwf_each(path, lookup_cb, &c) == -1)
+	if (pwf_each(path, lookup_wants, lookup_cb, &c) == -1)
 		return -1;
 	return c.found;
 }
@@ -257,7 +313,7 @@ pwf_capabilities(const char *path)
 	    st.st_ctim.tv_nsec == caps_cache.ctime.tv_nsec)
 		return caps_cache.caps;
 	caps_cache.valid = 0;
-	if (pwf_each(path, caps_cb, &caps) == -1 || !have_st)
+	if (pwf_each(path, NULL, caps_cb, &caps) == -1 || !have_st)
 		return caps;
 	/* the stat from before the read: a change during it shows next
 	 * time */

@@ -42,6 +42,9 @@ int	pwf_valid_user(const char *p, size_t len);
  * a blank or comment line, -1 for a malformed line. */
 int	pwf_parse_line(const char *line, size_t len, struct pwf_entry *);
 
+/* The full read's buffer. */
+#define PWF_READ_CHUNK	(64 * 1024)
+
 /* Whether a line of len bytes (without its newline) is read at all:
  * a longer one is skipped with a warning, by the full read and by the
  * index alike. */
