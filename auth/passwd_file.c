@@ -131,6 +131,7 @@ pwf_line_usable(size_t len)
 struct line_reader {
 	int		fd;
 	size_t		pos, len;
+	size_t		high;		/* bytes of buf ever filled */
 	char		buf[PWF_READ_CHUNK];
 };
 
@@ -155,6 +156,8 @@ next_line(struct line_reader *lr, char *line, int *long_r)
 				return n == 0 && !*long_r ? -1 : (ssize_t)n;
 			lr->pos = 0;
 			lr->len = (size_t)got;
+			if (lr->len > lr->high)
+				lr->high = lr->len;
 		}
 		nl = memchr(lr->buf + lr->pos, '\n', lr->len - lr->pos);
 		seg = (nl != NULL ? (size_t)(nl - lr->buf) : lr->len) -
@@ -190,7 +193,7 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 		log_warn("passwd_file %s", path);
 		return -1;
 	}
-	lr.pos = lr.len = 0;
+	lr.pos = lr.len = lr.high = 0;
 	while ((n = next_line(&lr, line, &toolong)) != -1) {
 		int pr;
 
@@ -209,7 +212,8 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 			r = fn(&e, arg);
 	}
 	close(lr.fd);
-	explicit_bzero(&lr, sizeof(lr));
+	/* hashes passed through it; what was never filled is untouched */
+	explicit_bzero(lr.buf, lr.high);
 	explicit_bzero(line, sizeof(line));
 	explicit_bzero(&e, sizeof(e));
 	return r;
