@@ -279,55 +279,78 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
 	return c.found;
 }
 
+void
+pwf_stamp_of(const struct stat *st, struct pwf_stamp *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->size = st->st_size;
+	s->mtime = st->st_mtim;
+	s->ctime = st->st_ctim;
+}
+
+int
+pwf_stamp_eq(const struct pwf_stamp *a, const struct pwf_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	    a->ctime.tv_sec == b->ctime.tv_sec &&
+	    a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+int
+pwf_entry_caps(const struct pwf_entry *e)
+{
+	if (e->scheme == PWF_PLAIN)
+		return PWF_CAN_APOP | PWF_CAN_SCRAM;
+	if (e->scheme == PWF_SCRAM)
+		return PWF_CAN_SCRAM;
+	return 0;
+}
+
 static int
 caps_cb(const struct pwf_entry *e, void *arg)
 {
 	int *caps = arg;
 
-	if (e->scheme == PWF_PLAIN)
-		*caps |= PWF_CAN_APOP | PWF_CAN_SCRAM;
-	else if (e->scheme == PWF_SCRAM)
-		*caps |= PWF_CAN_SCRAM;
+	*caps |= pwf_entry_caps(e);
 	return 0;
 }
 
-/* The answer for the file as it was last read: privpop-auth -Z asks
- * once, and the helpers it forks only stat the file to see it is still
- * the same, instead of reading all of it for every connection. */
+/* The answer for the file as it was last read, when there is no index
+ * (passwd_index.h) that gives it: privpop-auth -Z asks before each
+ * fork, and the helpers only stat the file to see it is still the
+ * same, instead of reading all of it for every connection. */
 static struct {
-	int		valid, caps;
-	dev_t		dev;
-	ino_t		ino;
-	off_t		size;
-	struct timespec	mtime, ctime;
+	int			valid, caps;
+	struct pwf_stamp	stamp;
 } caps_cache;
 
 int
 pwf_capabilities(const char *path)
 {
+	struct pwf_stamp now;
 	struct stat st;
-	int caps = 0, have_st = stat(path, &st) == 0;
+	int caps = 0;
 
-	if (have_st && caps_cache.valid &&
-	    st.st_dev == caps_cache.dev && st.st_ino == caps_cache.ino &&
-	    st.st_size == caps_cache.size &&
-	    st.st_mtim.tv_sec == caps_cache.mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == caps_cache.mtime.tv_nsec &&
-	    st.st_ctim.tv_sec == caps_cache.ctime.tv_sec &&
-	    st.st_ctim.tv_nsec == caps_cache.ctime.tv_nsec)
+	if (stat(path, &st) == -1)
+		return pwf_each(path, NULL, caps_cb, &caps) == -1 ? 0 : caps;
+	pwf_stamp_of(&st, &now);
+	if ((caps = pwf_index_caps(&now)) != -1)
+		return caps;
+	if (caps_cache.valid && pwf_stamp_eq(&now, &caps_cache.stamp))
 		return caps_cache.caps;
 	caps_cache.valid = 0;
-	if (pwf_each(path, NULL, caps_cb, &caps) == -1 || !have_st)
+	caps = 0;
+	if (pwf_each(path, NULL, caps_cb, &caps) == -1)
 		return caps;
 	/* the stat from before the read: a change during it shows next
 	 * time */
 	caps_cache.valid = 1;
 	caps_cache.caps = caps;
-	caps_cache.dev = st.st_dev;
-	caps_cache.ino = st.st_ino;
-	caps_cache.size = st.st_size;
-	caps_cache.mtime = st.st_mtim;
-	caps_cache.ctime = st.st_ctim;
+	caps_cache.stamp = now;
 	return caps;
 }
 

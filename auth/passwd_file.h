@@ -18,6 +18,7 @@
 #ifndef PRIVPOP_PASSWD_FILE_H
 #define PRIVPOP_PASSWD_FILE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stddef.h>
 
@@ -65,6 +66,19 @@ int	pwf_lookup(const char *path, const char *user, struct pwf_entry *,
 #define PWF_CAN_APOP	0x1	/* some {PLAIN} entry: APOP, CRAM-MD5 */
 #define PWF_CAN_SCRAM	0x2	/* some {PLAIN} or {SCRAM-SHA-256} entry */
 int	pwf_capabilities(const char *path);
+/* What one entry allows. */
+int	pwf_entry_caps(const struct pwf_entry *);
+
+/* What stat() says of a passwd-file: a cache of it (the capabilities,
+ * the index) holds while a fresh stat() gives the same. */
+struct pwf_stamp {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime, ctime;
+};
+void	pwf_stamp_of(const struct stat *, struct pwf_stamp *);
+int	pwf_stamp_eq(const struct pwf_stamp *, const struct pwf_stamp *);
 
 /* The system mail spool of "auto" locations (Debian: /var/mail). */
 #define PWF_SPOOL_DIR	"/var/mail"

@@ -22,14 +22,6 @@
 #include "passwd_index.h"
 #include "strhash.h"
 
-/* What stat() says of the file the index was built from. */
-struct pwf_stamp {
-	dev_t		dev;
-	ino_t		ino;
-	off_t		size;
-	struct timespec	mtime, ctime;
-};
-
 int pwf_index_settle_secs = PWF_INDEX_SETTLE_SECS;
 
 static struct {
@@ -41,28 +33,15 @@ static struct {
 	uint32_t	 mask;		/* slots - 1 (a power of two) */
 	size_t		 slots_map;
 	uint64_t	 seed;		/* of the hash, fresh per build */
+	int		 caps;		/* PWF_CAN_* of all the entries */
 	char		 dummy[CONFIG_MAX_LINE];
 } ix;
 
-static void
-stamp_of(const struct stat *st, struct pwf_stamp *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->dev = st->st_dev;
-	s->ino = st->st_ino;
-	s->size = st->st_size;
-	s->mtime = st->st_mtim;
-	s->ctime = st->st_ctim;
-}
-
+/* Whether the index is of the file that has this stamp now. */
 static int
-stamp_eq(const struct pwf_stamp *a, const struct pwf_stamp *b)
+holds(const struct pwf_stamp *now)
 {
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	    a->mtime.tv_sec == b->mtime.tv_sec &&
-	    a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	    a->ctime.tv_sec == b->ctime.tv_sec &&
-	    a->ctime.tv_nsec == b->ctime.tv_nsec;
+	return ix.valid && pwf_stamp_eq(now, &ix.stamp);
 }
 
 static uint32_t
@@ -187,6 +166,7 @@ fill_slots(size_t *nslots_r)
 		if (!pwf_line_usable(n) ||
 		    pwf_parse_line(ix.text + off, n, &e) != 1)
 			continue;	/* the full read warns about these */
+		ix.caps |= pwf_entry_caps(&e);
 		if (ix.dummy[0] == '\0' && e.scheme == PWF_CRYPT)
 			memcpy(ix.dummy, e.secret, sizeof(ix.dummy));
 		for (h = hash_user(e.user); slots[h & ix.mask] != 0; h++) {
@@ -242,8 +222,8 @@ pwf_index_refresh(const char *path)
 		pwf_index_drop();
 		return;
 	}
-	stamp_of(&st, &now);
-	if (ix.valid && stamp_eq(&now, &ix.stamp))
+	pwf_stamp_of(&st, &now);
+	if (holds(&now))
 		return;
 	pwf_index_drop();
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
@@ -262,7 +242,7 @@ pwf_index_refresh(const char *path)
 		close(fd);
 		return;
 	}
-	stamp_of(&st, &ix.stamp);
+	pwf_stamp_of(&st, &ix.stamp);
 	if (build(fd, (size_t)st.st_size) == -1) {
 		log_warn("passwd_file %s: index", path);
 		close(fd);
@@ -271,6 +251,12 @@ pwf_index_refresh(const char *path)
 	}
 	close(fd);
 	ix.valid = 1;
+}
+
+int
+pwf_index_caps(const struct pwf_stamp *now)
+{
+	return holds(now) ? ix.caps : -1;
 }
 
 int
@@ -283,8 +269,8 @@ pwf_index_lookup(const char *path, const char *user, struct pwf_entry *out,
 
 	if (!ix.valid || stat(path, &st) == -1)
 		return -1;
-	stamp_of(&st, &now);
-	if (!stamp_eq(&now, &ix.stamp))
+	pwf_stamp_of(&st, &now);
+	if (!holds(&now))
 		return -1;
 	memcpy(dummy_r, ix.dummy, sizeof(ix.dummy));
 	/* at most half the slots are used: an empty one comes soon */

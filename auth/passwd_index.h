@@ -38,6 +38,10 @@ void	pwf_index_refresh(const char *path);
 int	pwf_index_lookup(const char *path, const char *user,
 	    struct pwf_entry *out, char *dummy_r);
 
+/* The PWF_CAN_* flags of the indexed file, or -1 when the index is not
+ * of the file with this stamp. */
+int	pwf_index_caps(const struct pwf_stamp *);
+
 /* Forget the index and unmap it. */
 void	pwf_index_drop(void);
 

@@ -939,6 +939,48 @@ test_unsettled_not_indexed(void **state)
 	pwf_index_settle_secs = 0;
 }
 
+/* The capabilities come from the index while it holds, and equal what
+ * the full read finds; a changed file is read again. */
+static void
+test_caps(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 caps;
+	} cases[] = {
+		{ "a:$6$s$h:1:1::/h:\n", 0 },
+		{ "a:$6$s$h:1:1::/h:\nb:{PLAIN}x:1:1::/h:\n",
+		    PWF_CAN_APOP | PWF_CAN_SCRAM },
+		{ "a:{SCRAM-SHA-256}4096,s,k,k:1:1::/h:\n", PWF_CAN_SCRAM },
+		/* a later duplicate still counts, as in the full read */
+		{ "a:$6$s$h:1:1::/h:\na:{PLAIN}x:1:1::/h:\n",
+		    PWF_CAN_APOP | PWF_CAN_SCRAM },
+		{ "a:!{PLAIN}x:1:1::/h:\nbad line\n", 0 },
+	};
+	struct pwf_stamp now;
+	struct stat st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_str(cases[i].text);
+		pwf_index_drop();
+		assert_int_equal(pwf_capabilities(path), cases[i].caps);
+		pwf_index_refresh(path);
+		assert_int_equal(stat(path, &st), 0);
+		pwf_stamp_of(&st, &now);
+		assert_int_equal(pwf_index_caps(&now), cases[i].caps);
+		assert_int_equal(pwf_capabilities(path), cases[i].caps);
+	}
+	/* changed: not the index's any more, and read again */
+	write_str("z:{PLAIN}x:1:1::/h:\n\n\n\n\n\n\n\n");
+	assert_int_equal(stat(path, &st), 0);
+	pwf_stamp_of(&st, &now);
+	assert_int_equal(pwf_index_caps(&now), -1);
+	assert_int_equal(pwf_capabilities(path),
+	    PWF_CAN_APOP | PWF_CAN_SCRAM);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, drop_index, drop_index)
 
 int
@@ -962,6 +1004,7 @@ main(void)
 		T(test_not_indexed),
 		T(test_many_users),
 		T(test_unsettled_not_indexed),
+		T(test_caps),
 	};
 
 	/* the other tests index files they have just written */
