@@ -10,7 +10,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fsutil.h"
 #include "passwd_index.h"
 #include "strhash.h"
 
@@ -28,10 +28,9 @@ static struct {
 	int		 valid;
 	struct pwf_stamp stamp;
 	const char	*text;		/* the file's bytes, sealed */
-	size_t		 text_len, text_map;
+	size_t		 text_len;
 	const uint32_t	*slots;		/* line offset + 1; 0 is empty */
 	uint32_t	 mask;		/* slots - 1 (a power of two) */
-	size_t		 slots_map;
 	uint64_t	 seed;		/* of the hash, fresh per build */
 	int		 caps;		/* PWF_CAN_* of all the entries */
 	char		 dummy[CONFIG_MAX_LINE];
@@ -79,69 +78,28 @@ void
 pwf_index_drop(void)
 {
 	if (ix.text != NULL)
-		munmap((void *)(uintptr_t)ix.text, ix.text_map);
+		munmap((void *)(uintptr_t)ix.text, ix.text_len);
 	if (ix.slots != NULL)
-		munmap((void *)(uintptr_t)ix.slots, ix.slots_map);
+		munmap((void *)(uintptr_t)ix.slots,
+		    ((size_t)ix.mask + 1) * sizeof(*ix.slots));
 	explicit_bzero(ix.dummy, sizeof(ix.dummy));
 	memset(&ix, 0, sizeof(ix));
 }
 
-/* len bytes of p in a memfd sealed against any write, mapped read-only
- * and shared: children inherit the mapping without a copy, and none of
- * them (nor this process) can make it writable again.  NULL on failure;
- * *map_r is the mapped length. */
+/* len bytes of p, sealed (fs_sealed_memfd) and mapped read-only and
+ * shared: children inherit the mapping without a copy, and none of them
+ * (nor this process) can make it writable again.  NULL on failure. */
 static const void *
-sealed_copy(const void *p, size_t len, size_t *map_r)
+sealed_copy(const void *p, size_t len)
 {
-	size_t done = 0;
-	void *m = NULL;
-	ssize_t n;
+	void *m;
 	int fd;
 
-	if ((fd = memfd_create("privpop-passwd-index", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
+	if ((fd = fs_sealed_memfd("privpop-passwd-index", p, len)) == -1)
 		return NULL;
-	while (done < len) {
-		if ((n = write(fd, (const char *)p + done, len - done)) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		done += (size_t)n;
-	}
-	*map_r = len > 0 ? len : 1;
-	if (ftruncate(fd, (off_t)*map_r) == -1 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
-	    F_SEAL_GROW | F_SEAL_SEAL) == -1 ||
-	    (m = mmap(NULL, *map_r, PROT_READ, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED)
-		m = NULL;
-out:
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
-	return m;
-}
-
-/* fd's size bytes (fewer if it shrinks meanwhile) into *buf_r (free
- * it); their number, or -1. */
-static ssize_t
-read_file(int fd, size_t size, char **buf_r)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	if ((*buf_r = malloc(size > 0 ? size : 1)) == NULL)
-		return -1;
-	while (got < size) {
-		n = read(fd, *buf_r + got, size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return m == MAP_FAILED ? NULL : m;
 }
 
 /* Hash every usable line's user to its offset; the first one wins. */
@@ -149,12 +107,10 @@ static uint32_t *
 fill_slots(size_t *nslots_r)
 {
 	static struct pwf_entry e;
-	size_t off, n, lines = 1, nslots = 16;
-	const char *p;
+	size_t off, n, lines = 0, nslots = 16;
 	uint32_t h, *slots;
 
-	for (p = ix.text; (p = memchr(p, '\n', ix.text_len -
-	    (size_t)(p - ix.text))) != NULL; p++)
+	for (off = 0; off < ix.text_len; off += line_len(off) + 1)
 		lines++;
 	while (nslots < 2 * lines)
 		nslots *= 2;
@@ -183,28 +139,27 @@ fill_slots(size_t *nslots_r)
 	return slots;
 }
 
-/* Built from the file as it was: the text, then the table. */
+/* Built from the file as it was: the text, then the table.  A read
+ * that ends early (the file shrank, or failed) builds nothing. */
 static int
 build(int fd, size_t size)
 {
 	uint32_t *slots = NULL;
-	size_t nslots = 0;
-	char *buf = NULL;
-	ssize_t got;
+	size_t got = 0, nslots = 0;
+	char *buf;
 	int r = -1;
 
-	if ((got = read_file(fd, size, &buf)) == -1 ||
-	    (ix.text = sealed_copy(buf, (size_t)got, &ix.text_map)) == NULL)
+	if ((buf = fs_read_fd(fd, size, &got)) == NULL || got != size ||
+	    (size > 0 && (ix.text = sealed_copy(buf, size)) == NULL))
 		goto out;
-	ix.text_len = (size_t)got;
+	ix.text_len = size;
 	if ((slots = fill_slots(&nslots)) == NULL ||
-	    (ix.slots = sealed_copy(slots, nslots * sizeof(*slots),
-	    &ix.slots_map)) == NULL)
+	    (ix.slots = sealed_copy(slots, nslots * sizeof(*slots))) == NULL)
 		goto out;
 	r = 0;
 out:
 	if (buf != NULL) {
-		explicit_bzero(buf, size > 0 ? size : 1);
+		explicit_bzero(buf, got);
 		free(buf);
 	}
 	free(slots);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "numparse.h"
 #include "addrlist.h"
 
@@ -453,9 +454,6 @@ read_text(int fd, const char *where, char **text_r, size_t *len_r,
     char *err, size_t errlen)
 {
 	struct stat st;
-	char *text;
-	ssize_t n;
-	size_t got = 0;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONF_MAX_FILE) {
@@ -463,43 +461,11 @@ read_text(int fd, const char *where, char **text_r, size_t *len_r,
 		    "bytes", where, CONF_MAX_FILE);
 		return -1;
 	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((*text_r = fs_read_fd(fd, (size_t)st.st_size, len_r)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", where);
 		return -1;
 	}
-	while (got < (size_t)st.st_size && (n = pread(fd, text + got,
-	    (size_t)st.st_size - got, (off_t)got)) > 0)
-		got += (size_t)n;
-	*text_r = text;
-	*len_r = got;
 	return 0;
-}
-
-/* A sealed in-memory copy of exactly the text that was parsed. */
-static int
-snapshot(const char *text, size_t len)
-{
-	int fd = memfd_create("privpopd.conf", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING);
-	size_t off = 0;
-
-	if (fd == -1)
-		return -1;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
-	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 int
@@ -536,8 +502,8 @@ conf_load_snapshot(struct conf *c, const char *path, int *snap_r,
 	if (r == -1)
 		return -1;
 	r = conf_parse_buf(c, text, len, path, err, errlen);
-	if (r == 0 && snap_r != NULL && (*snap_r = snapshot(text, len)) ==
-	    -1) {
+	if (r == 0 && snap_r != NULL &&
+	    (*snap_r = fs_sealed_memfd("privpopd.conf", text, len)) == -1) {
 		snprintf(err, errlen, "%s: memfd: %s", path, strerror(errno));
 		r = -1;
 	}

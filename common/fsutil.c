@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -39,29 +40,67 @@ fs_mkdirs(const char *path, mode_t mode)
 }
 
 char *
-fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r)
+fs_read_fd(int fd, size_t size, size_t *len_r)
 {
-	struct stat st;
 	char *buf;
 	size_t got = 0;
 	ssize_t n;
+
+	if ((buf = malloc(size + 1)) == NULL)
+		return NULL;
+	while (got < size) {
+		n = pread(fd, buf + got, size - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*len_r = got;
+	return buf;
+}
+
+char *
+fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r)
+{
+	struct stat st;
+	char *buf = NULL;
 	int fd;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || (uint64_t)st.st_size > max ||
-	    (buf = malloc((size_t)st.st_size)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while (got < (size_t)st.st_size && (n = read(fd, buf + got,
-	    (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size <= max)
+		buf = fs_read_fd(fd, (size_t)st.st_size, len_r);
 	close(fd);
-	*len_r = got;
 	return buf;
+}
+
+int
+fs_sealed_memfd(const char *name, const void *data, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	while (off < len) {
+		if ((n = write(fd, (const char *)data + off, len - off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 int

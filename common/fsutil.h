@@ -8,6 +8,11 @@
  * (existing ones are left as they are).  0, or -1 with errno. */
 int	fs_mkdirs(const char *path, mode_t mode);
 
+/* Up to size bytes of fd from offset 0 (fewer if it ends or fails
+ * first), into a malloc'd buffer with room for one more byte: the
+ * buffer, with the bytes read in *len_r, or NULL. */
+char	*fs_read_fd(int fd, size_t size, size_t *len_r);
+
 /* Read the regular file name in dirfd (not through a symlink, not
  * blocking on a FIFO), of 1 to max bytes, into a malloc'd buffer: the
  * buffer, with the bytes read in *len_r, or NULL. */
@@ -20,5 +25,10 @@ char	*fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r);
  * removed. */
 int	fs_replace_file(int dirfd, const char *name, const void *data,
 	    size_t len);
+
+/* A memfd named name holding len bytes of data, sealed against any
+ * change (write, grow, shrink, new seals): its descriptor (close-on-
+ * exec), or -1. */
+int	fs_sealed_memfd(const char *name, const void *data, size_t len);
 
 #endif
