@@ -527,8 +527,11 @@ def kill9_fork_server(ctx, prog, find, fallback_rx=None):
     so), later slots get a new fork server, and logins go on."""
     d, u = std_daemon(ctx, messages=MESSAGES[:1])
     master = d.pid()
+    # the port opens before the fork server has reached its loop (the
+    # epoll descriptor is_fork_server looks for)
+    check(U.wait_until(lambda: find(master) is not None, 5),
+          "no %s -Z below the master" % prog)
     z = find(master)
-    check(z is not None, "no %s -Z below the master" % prog)
     os.kill(z, signal.SIGKILL)
     check(d.wait_log(r"%s fork server %d killed by signal 9" % (prog, z),
                      5), "the master did not log the dead fork server %d"
