@@ -12,40 +12,46 @@ wire_init(struct wire_enc *w, uint64_t max_body_lines)
 	w->max_body_lines = max_body_lines;
 }
 
-static void
-put(struct buf *out, const char *p, size_t n)
-{
-	if (out != NULL) {
-		memcpy(buf_tail(out), p, n);
-		buf_commit(out, n);
-	}
-}
-
-/* A line ends: CRLF for a bare LF, just LF after a CR already sent. */
-static void
-end_line(struct wire_enc *w, struct buf *out)
+/* A line ends: CRLF for a bare LF, just LF after a CR already sent.
+ * o is NULL when only counting; returns where the next byte goes. */
+static unsigned char *
+end_line(struct wire_enc *w, unsigned char *o)
 {
 	if (w->prev_cr) {
-		put(out, "\n", 1);
+		if (o != NULL)
+			*o++ = '\n';
 		w->octets += 1;
 	} else {
-		put(out, "\r\n", 2);
+		if (o != NULL) {
+			*o++ = '\r';
+			*o++ = '\n';
+		}
 		w->octets += 2;
 	}
 	w->prev_cr = 0;
 	w->at_bol = 1;
+	return o;
 }
 
 int
 wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
     struct buf *out)
 {
+	unsigned char *o = NULL, *o0;
 	size_t i = 0;
 
-	if (out != NULL && buf_reserve(out, 2 * len) == -1)
-		return -1;
-	/* A line at a time: the bytes up to a LF are copied in one piece
-	 * (RETR streams whole mailboxes through here). */
+	if (len == 0)
+		return 0;
+	/* Room for the worst case (every byte a bare LF) is reserved once,
+	 * so the loop writes through a plain pointer and commits at the
+	 * end: RETR streams whole mailboxes through here, a line at a
+	 * time, and per-line buffer calls cost as much as the copying. */
+	if (out != NULL) {
+		if (buf_reserve(out, 2 * len) == -1)
+			return -1;
+		o = buf_tail(out);
+	}
+	o0 = o;
 	while (i < len && !w->done) {
 		const unsigned char *nl = memchr(in + i, '\n', len - i);
 		size_t end = nl != NULL ? (size_t)(nl - in) : len;
@@ -53,9 +59,12 @@ wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
 		if (end > i) {
 			size_t k;
 
-			if (w->at_bol && in[i] == '.')
-				put(out, ".", 1);	/* stuffing, not counted */
-			put(out, (const char *)in + i, end - i);
+			if (o != NULL) {
+				if (w->at_bol && in[i] == '.')
+					*o++ = '.';	/* stuffing, not counted */
+				memcpy(o, in + i, end - i);
+				o += end - i;
+			}
 			w->octets += end - i;
 			w->at_bol = 0;
 			w->prev_cr = in[end - 1] == '\r';
@@ -69,7 +78,7 @@ wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
 		if (nl == NULL)
 			break;
 		i++;
-		end_line(w, out);
+		o = end_line(w, o);
 		if (!w->in_body) {
 			if (!w->line_has_text) {
 				w->in_body = 1;
@@ -80,16 +89,25 @@ wire_encode(struct wire_enc *w, const unsigned char *in, size_t len,
 			w->done = 1;
 		w->line_has_text = 0;
 	}
+	if (out != NULL)
+		buf_commit(out, (size_t)(o - o0));
 	return 0;
 }
 
 int
 wire_finish(struct wire_enc *w, struct buf *out)
 {
+	unsigned char *o;
+
 	if (w->at_bol || w->done)
 		return 0;
-	if (out != NULL && buf_reserve(out, 2) == -1)
+	if (out == NULL) {
+		(void)end_line(w, NULL);
+		return 0;
+	}
+	if (buf_reserve(out, 2) == -1)
 		return -1;
-	end_line(w, out);
+	o = buf_tail(out);
+	buf_commit(out, (size_t)(end_line(w, o) - o));
 	return 0;
 }
