@@ -30,6 +30,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402  (tests/bench/plot.py)
+
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-Pw1"
@@ -651,6 +654,18 @@ ABS_TARGETS = {
 }
 
 
+def round_ratios(res, fig):
+    """privpop/Dovecot of one figure, round by round (same round paired),
+    for the spread a median hides."""
+    out = []
+    for a, b in zip(res["privpop"], res["dovecot"]):
+        x, y = a.get(fig), b.get(fig)
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) \
+                and y > 0:
+            out.append(x / y)
+    return out
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -834,7 +849,11 @@ def main():
 
         for rnd in range(1, P["rounds"] + 1):
             for scen in scen_list:
-                for s in servers:          # A B, every round
+                # A B, then B A: whichever runs first in a round (on
+                # a machine the other one just loaded) is not always
+                # the same server
+                order = servers if rnd % 2 else servers[::-1]
+                for s in order:
                     t = time.monotonic()
                     try:
                         if scen.startswith("login") or scen == "tls":
@@ -866,6 +885,7 @@ def main():
           "ratio = privpop/dovecot" % (
               dovecot_version(), P["rounds"], " (QUICK)" if QUICK else ""))
     rows = []
+    full = []           # results.json: the BENCH records and per round
     for scen in scen_list:
         rec = {"scenario": scen, "rounds": P["rounds"], "quick": QUICK}
         if P["fill_users"]:
@@ -897,6 +917,14 @@ def main():
             rows.append((scen, fig, better, a, b, ratio, tdesc, met,
                          errs["privpop"], errs["dovecot"]))
         print("BENCH " + json.dumps(rec, sort_keys=True))
+        extra = dict(rec)
+        # in the bench's order (json.dump sorts the keys of a dict)
+        extra["figures"] = [[fig, better] for fig, better, _, _ in
+                            FIGURES[scen]]
+        extra["round_ratios"] = {fig: round_ratios(results[scen], fig)
+                                 for fig, _, _, _ in FIGURES[scen]}
+        extra["per_round"] = results[scen]
+        full.append(extra)
     print()
     hdr = ("scenario", "figure", "better", "privpop", "dovecot", "ratio",
            "target", "met", "errors pp/dc")
@@ -919,6 +947,17 @@ def main():
     print("# this machine: fork + _exit + waitpid of a small process costs "
           "%s us of CPU (privpop forks 3 processes per login, Dovecot 1 "
           "and an exec)" % fc.get("cpu_us_per_fork"))
+    saved = {"dovecot": "Dovecot " + dovecot_version(),
+             "rounds": P["rounds"], "quick": QUICK,
+             "fill_users": P["fill_users"], "scenarios": full,
+             "machine": {"cpu_us_per_fork": num(fc, "cpu_us_per_fork")}}
+    rpath = os.path.join(work, "results.json")
+    with open(rpath, "w") as f:
+        json.dump(saved, f, indent=1, sort_keys=True)
+    spath = os.path.join(work, "bench.svg")
+    with open(spath, "w") as f:
+        f.write(plot.svg(saved))
+    print("# results: %s; plot: %s" % (rpath, spath))
     print("# total %.0f s; logs: %s, %s" % (time.monotonic() - t_all,
                                            pp.log, dc.log))
     if not os.environ.get("BENCH_KEEP"):

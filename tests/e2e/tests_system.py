@@ -692,3 +692,74 @@ def t_full_relro(ctx):
         relro, now = elf_full_relro(os.path.join(ctx.build_dir, name))
         check(relro, "%s has no PT_GNU_RELRO segment" % name)
         check(now, "%s binds lazily (linked without -z now)" % name)
+
+
+@test("bench_plot_and_round_ratios")
+def t_bench_plot(ctx):
+    # the README's plot is drawn by tests/bench/plot.py from the bench's
+    # results.json: a bar per target, coloured by met / not met, at the
+    # log-scale position of "times better", with the rounds' spread
+    import importlib.util
+    import json
+    import math
+    import xml.etree.ElementTree as ET
+    bench = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "..", "bench")
+    spec = importlib.util.spec_from_file_location(
+        "run_bench", os.path.join(bench, "run-bench.py"))
+    rb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rb)
+    # rounds are paired by position; a missing figure drops its round
+    res = {"privpop": [{"x": 300.0}, {"x": 200.0}, {"y": 1.0}],
+           "dovecot": [{"x": 100.0}, {"x": 100.0}, {"x": 100.0}]}
+    check_eq(rb.round_ratios(res, "x"), [3.0, 2.0], "ratios per round")
+    results = {
+        "dovecot": "Dovecot test", "rounds": 3, "quick": False,
+        "scenarios": [
+            {"scenario": "download-maildir",
+             "figures": [["mb_per_s", "higher"],
+                         ["retr_mb_per_s", "higher"]],
+             "ratio": {"mb_per_s": 2.6, "retr_mb_per_s": 0.3},
+             "round_ratios": {"mb_per_s": [2.4, 2.6, 2.9]},
+             "target": {"mb_per_s": {"want": ">=4", "met": False}}},
+            {"scenario": "bigbox-mbox",
+             "figures": [["first_stat_ms", "lower"]],
+             "ratio": {"first_stat_ms": 0.02},
+             "round_ratios": {"first_stat_ms": [0.025, 0.02, 0.0125]},
+             "target": {"first_stat_ms": {"want": "<=0.025",
+                                          "met": True}}}]}
+    d = ctx.new_tmpdir("plot")
+    src, out = os.path.join(d, "results.json"), os.path.join(d, "b.svg")
+    with open(src, "w") as f:
+        json.dump(results, f)
+    r = subprocess.run(["python3", os.path.join(bench, "plot.py"), src,
+                        out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    check_eq(r.returncode, 0, "plot.py: " + r.stderr.decode())
+    root = ET.parse(out).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = ["".join(t.itertext()) for t in root.iter(ns + "text")]
+    check("2.60x (target 4x)" in texts, texts)
+    check("50.00x (target 40x)" in texts, texts)
+    check("download-maildir: MB/s" in texts, texts)
+    # no row for a figure without a target
+    check(not any("retr" in t for t in texts), texts)
+    bars = [e for e in root.iter(ns + "rect") if e.get("opacity")]
+    check_eq([b.get("fill") for b in bars], ["#c62828", "#2e7d32"],
+             "bar colours (not met, met)")
+    # log scale: 1x at the bars' left edge, each bar's length in
+    # proportion to the log of its value; the second row's whisker spans
+    # its rounds, 40x to 80x
+    x1 = float(bars[0].get("x"))
+    check_eq(float(bars[1].get("x")), x1, "bars start at 1x")
+    unit = float(bars[0].get("width")) / math.log(2.6)
+    check(abs(float(bars[1].get("width")) - unit * math.log(50)) < 0.5,
+          (unit, bars[1].get("width")))
+    y2 = float(bars[1].get("y"))
+    whisk = [e for e in root.iter(ns + "line")
+             if e.get("y1") == e.get("y2") and
+             y2 < float(e.get("y1")) < y2 + 20]
+    check_eq(len(whisk), 1, "whiskers in the second row")
+    check(abs(float(whisk[0].get("x1")) - (x1 + unit * math.log(40))) < 0.5
+          and abs(float(whisk[0].get("x2")) - (x1 + unit * math.log(80)))
+          < 0.5, (x1, unit, whisk[0].attrib))
