@@ -180,10 +180,23 @@ count_range(int fd, uint64_t off, uint64_t len, uint64_t *octets_r)
 	return 0;
 }
 
+/* An mbox message changed under us: it may not be sent. */
+static void
+changed_err(uint32_t idx)
+{
+	log_warnx("mbox %s: message %u changed by another program", mb.path,
+	    idx + 1);
+	reply_err(IPC_ERR_TEMP);
+}
+
 /* Where message idx's bytes are: fd (close it when *own_r), offset and
- * length (UINT64_MAX: to the end of the file).  -1 after answering. */
+ * length (UINT64_MAX: to the end of the file).  An mbox message is
+ * checked here, its octets counted against the listing, unless the
+ * caller counts them itself before it answers (count_later).  -1 after
+ * answering. */
 static int
-locate(uint32_t idx, int *fd_r, int *own_r, uint64_t *off_r, uint64_t *len_r)
+locate(uint32_t idx, int count_later, int *fd_r, int *own_r, uint64_t *off_r,
+    uint64_t *len_r)
 {
 	uint64_t octets;
 
@@ -202,15 +215,24 @@ locate(uint32_t idx, int *fd_r, int *own_r, uint64_t *off_r, uint64_t *len_r)
 	*own_r = 0;
 	*off_r = msgs[idx].start;
 	*len_r = msgs[idx].end - msgs[idx].start;
-	if (mbox_check_msg(&mb, idx) == -1 ||
-	    count_range(mb.fd, *off_r, *len_r, &octets) == -1 ||
-	    octets != msgs[idx].size) {
-		log_warnx("mbox %s: message %u changed by another program",
-		    mb.path, idx + 1);
-		reply_err(IPC_ERR_TEMP);
+	if (mbox_check_msg(&mb, idx) == -1 || (!count_later &&
+	    (count_range(mb.fd, *off_r, *len_r, &octets) == -1 ||
+	    octets != msgs[idx].size))) {
+		changed_err(idx);
 		return -1;
 	}
 	return 0;
+}
+
+/* A whole message whose wire form surely fits one memfd half (LF to
+ * CRLF at most doubles it) is encoded before its OK goes out, so the
+ * octets can be checked on the encoded bytes: an mbox RETR then reads
+ * its message once, not twice. */
+static int
+fits_one_region(uint32_t idx, uint64_t lines)
+{
+	return is_mbox && lines == WIRE_ALL_LINES && shm.base != NULL &&
+	    msgs[idx].end - msgs[idx].start <= (BODY_SHM_HALF - 2) / 2;
 }
 
 /* The OK of a RETR or TOP goes just before its first body bytes, so
@@ -232,7 +254,7 @@ do_message(struct msg *m, uint64_t lines)
 	uint64_t off, left;
 	uint32_t idx;
 	ssize_t n;
-	int fd, own, ok_pending;
+	int fd, own, ok_pending, count_later;
 
 	if (get_msgno(m, &idx) == -1)
 		return;
@@ -245,10 +267,12 @@ do_message(struct msg *m, uint64_t lines)
 	}
 	if (msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
-	if (locate(idx, &fd, &own, &off, &left) == -1)
+	(void)body_shm_ready(&shm);
+	count_later = fits_one_region(idx, lines);
+	if (locate(idx, count_later, &fd, &own, &off, &left) == -1)
 		return;
 	ok_pending = 1;
-	if (body_shm_ready(&shm) == 0)
+	if (shm.base != NULL)
 		outp = body_shm_begin(&shm, sock);
 	else {
 		send_ok_once(&ok_pending, idx);
@@ -286,6 +310,14 @@ do_message(struct msg *m, uint64_t lines)
 	}
 	if (own)
 		close(fd);
+	if (count_later) {
+		/* nothing sent yet: the answer may still be an error */
+		wire_finish(&w, outp);
+		if (w.octets != msgs[idx].size) {
+			changed_err(idx);
+			return;
+		}
+	}
 	send_ok_once(&ok_pending, idx);
 	if (outp != &out && buf_room(outp) < 2)
 		body_shm_flush(&shm, sock, 1);

@@ -629,6 +629,57 @@ def t_mbox_crash(ctx):
 # ---------------------------------------------------------------------
 # 5. [IN-USE] and delivery during a session
 
+def changed_msg(tag, body_lines):
+    return (b"From: a@example.org\nSubject: " + tag + b"\n\n" +
+            b"".join(b"line %d of %s\n" % (i, tag)
+                     for i in range(body_lines)))
+
+
+@test("mbox_message_changed_during_session")
+def t_mbox_changed(ctx):
+    # Another program rewrites a message in place, keeping the file's
+    # length, so that its POP3 size changes (a LF becomes a CR).  RETR
+    # must then answer -ERR, never send a message of a size other than
+    # LIST's: for a small message, whose octets privpop counts on the
+    # encoded answer before the OK, and for one too large for that
+    # (over 128 kB), which is counted before it is sent.
+    msgs = [changed_msg(b"one", 3), changed_msg(b"two", 3),
+            changed_msg(b"three", 12000), changed_msg(b"four", 3)]
+    check(len(msgs[2]) > 200 * 1024, "message 3 is large")
+    data = b"".join(entry(m) for m in msgs)
+    d, u, path = mbox_daemon(ctx, "mboxchanged", data)
+    wires = [U.to_wire(m) for m in msgs]
+    c = must_login(d)
+    try:
+        check_eq(session_list(c), [(i, len(w)) for i, w in
+                                   enumerate(wires, 1)], "LIST")
+        for idx in (1, 2):      # messages 2 and 3: "line 1 of ...\n"
+            needle = b"line 1 of " + msgs[idx].split(b"Subject: ")[1][:3]
+            at = data.index(needle, data.index(msgs[idx]))
+            at = data.index(b"\n", at)
+            with open(path, "r+b") as f:
+                f.seek(at)
+                f.write(b"\r")
+        for n in (2, 3):
+            r = c.cmd("RETR %d" % n)
+            check(r.startswith(b"-ERR [SYS/TEMP]"),
+                  "RETR %d of a changed message: %r" % (n, r))
+        for n in (1, 4):
+            r = c.cmd("RETR %d" % n)
+            check_eq(r, b"+OK %d octets\r\n" % len(wires[n - 1]),
+                     "RETR %d after another message changed" % n)
+            check_eq(c.multi(), U.dot_stuff(wires[n - 1]),
+                     "RETR %d wire bytes" % n)
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    finally:
+        c.close()
+    check_eq(len(read_file(path)), len(data), "mbox length unchanged")
+    check(d.wait_log(r"message 2 changed by another program"),
+          "no log line for message 2")
+    check(d.wait_log(r"message 3 changed by another program"),
+          "no log line for message 3")
+
+
 @test("mbox_in_use_and_delivery_during_session")
 def t_mbox_in_use(ctx):
     m1 = uidl_msg(b"inuse1")
