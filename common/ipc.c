@@ -50,6 +50,7 @@ static const struct {
 	[MSG_STORE_DELE] = { "STORE_DELE", 0 },
 	[MSG_STORE_RSET] = { "STORE_RSET", 0 },
 	[MSG_STORE_QUIT] = { "STORE_QUIT", 0 },
+	[MSG_STORE_RETR_AHEAD] = { "STORE_RETR_AHEAD", 0 },
 	[MSG_SESSION_OK] = { "SESSION_OK", 0 },
 	[MSG_SESSION_ERR] = { "SESSION_ERR", 0 },
 	[MSG_SESSION_DATA] = { "SESSION_DATA", 0 },

@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	10
+#define IPC_VERSION	11
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -71,7 +71,8 @@ enum msg_type {
 	MSG_SESSION_DATA_SHM,
 	/* session -> store: the oldest DATA_SHM region is written out and
 	 * may be reused; (empty).  Not sent for an IPC_SHM_LAST region: the
-	 * session's next request releases it. */
+	 * session's next request releases it; except the region of a
+	 * RETR_AHEAD answer, which only this releases. */
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
@@ -82,6 +83,11 @@ enum msg_type {
 	MSG_STORE_DELE,		/* u32 msgno */
 	MSG_STORE_RSET,		/* (empty) */
 	MSG_STORE_QUIT,		/* (empty) */
+	/* RETR msgno ahead of the client asking, sent after a RETR of
+	 * msgno - 1: answered like a RETR in one DATA_SHM region (the
+	 * session holds it, and releases it with SHM_DONE, whether used or
+	 * not), or ERR (IPC_ERR_NOT_AHEAD: too large, or no memfd). */
+	MSG_STORE_RETR_AHEAD,	/* u32 msgno */
 
 	/* store -> session answers */
 	MSG_SESSION_OK,		/* u32 number, u64 octets, str text */
@@ -101,6 +107,7 @@ enum ipc_err {
 	IPC_ERR_TEMP,		/* temporary failure: [SYS/TEMP] */
 	IPC_ERR_PERM,		/* permanent failure: [SYS/PERM] */
 	IPC_ERR_EXPIRED,	/* right password, but it must be changed */
+	IPC_ERR_NOT_AHEAD,	/* RETR_AHEAD declined; never shown to a client */
 	IPC_ERR_MAX
 };
 

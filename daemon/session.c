@@ -33,6 +33,25 @@
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
+/* The next message, asked for ahead of the client (MSG_STORE_RETR_AHEAD)
+ * after each RETR: the store reads and encodes it while this process
+ * writes the last one out and the client asks, so a RETR of it waits
+ * for nobody.  At most one; its region is held until SHM_DONE. */
+enum ahead_state {
+	AH_NONE = 0,
+	AH_PENDING,	/* asked; the answer is not read yet */
+	AH_OK,		/* a region of the memfd holds the whole answer */
+	AH_ERR,		/* the answer is an error (deleted, changed) */
+};
+
+struct ahead {
+	enum ahead_state	 state;
+	uint32_t		 msgno;
+	uint32_t		 code;		/* AH_ERR */
+	uint64_t		 octets;	/* AH_OK */
+	uint32_t		 off, len;	/* AH_OK: region */
+};
+
 struct session {
 	const struct conf	*conf;
 	const struct session_hello *hello;
@@ -55,6 +74,9 @@ struct session {
 	unsigned		 dele_n;
 	unsigned long long	 dele_b;
 	unsigned		 expunged;
+	struct ahead		 ahead;
+	int			 ahead_off;	/* one went unused: no more */
+	unsigned		 ahead_used;	/* RETRs it answered */
 	uint32_t		 total_n;	/* the login's messages */
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
 	struct timespec		 start;
@@ -81,9 +103,9 @@ session_end(const char *how)
 	 * key=value (style guide 5); never a password. */
 	tls_describe(&s.cl, tls, sizeof(tls));
 	log_info("sess=%s addr=%s user=%s auth=%s tls=%s retr=%u/%llu "
-	    "dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id, s.addr,
-	    s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n, s.retr_b,
-	    s.dele_n, s.dele_b, s.expunged, how, dur);
+	    "ahead=%u dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id,
+	    s.addr, s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n,
+	    s.retr_b, s.ahead_used, s.dele_n, s.dele_b, s.expunged, how, dur);
 	/* _exit: no stdio to flush; freeing the heap at exit would only
 	 * copy pages shared with the master */
 	_exit(strcmp(how, "error") == 0 ? 1 : 0);
@@ -130,11 +152,14 @@ store_recv(struct msg *m)
 	store_recv_in(m, 0);
 }
 
+static void	ahead_settle(uint32_t, uint32_t);
+
 static void
 store_request(uint32_t type, int nargs, uint32_t a, uint32_t b)
 {
 	struct msg m;
 
+	ahead_settle(type, a);
 	msg_init(&m, type);
 	if ((nargs > 0 && msg_put_u32(&m, a) == -1) ||
 	    (nargs > 1 && msg_put_u32(&m, b) == -1) ||
@@ -179,7 +204,8 @@ store_answer(uint32_t *n, uint64_t *octets, char *text, size_t textlen)
 
 	store_recv(&m);
 	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1)
+		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
+		    code == IPC_ERR_NOT_AHEAD)
 			fatalx("store ERR malformed");
 		out("%s", err_text(code));
 		return -1;
@@ -213,13 +239,33 @@ map_bodies(int fd)
 	s.body_len = (size_t)st.st_size;
 }
 
+/* A DATA_SHM: its region, checked against the memfd (mapped from the
+ * first one, which alone brings it).  Returns whether it is the last of
+ * its answer. */
+static int
+shm_region(struct msg *m, uint32_t *off, uint32_t *len)
+{
+	uint32_t flags;
+
+	if ((m->fd != -1) != (s.body == NULL))
+		fatalx("DATA_SHM without the memfd, or twice");
+	if (m->fd != -1)
+		map_bodies(m->fd);
+	if (msg_get_u32(m, off) == -1 || msg_get_u32(m, len) == -1 ||
+	    msg_get_u32(m, &flags) == -1 || msg_end(m) == -1 ||
+	    *off > s.body_len || *len > s.body_len - *off ||
+	    (flags & ~(uint32_t)IPC_SHM_LAST) != 0)
+		fatalx("DATA_SHM malformed");
+	return (flags & IPC_SHM_LAST) != 0;
+}
+
 /* Relay DATA (and DATA_SHM) messages to the client until END (or a
  * DATA_SHM marked last), then the terminator. */
 static void
 store_relay(void)
 {
 	struct msg m;
-	uint32_t off, len, flags;
+	uint32_t off, len;
 	int last;
 
 	for (;;) {
@@ -227,18 +273,7 @@ store_relay(void)
 		if (m.type == MSG_SESSION_END)
 			break;
 		if (m.type == MSG_SESSION_DATA_SHM) {
-			/* the first one brings the memfd, and only that one */
-			if ((m.fd != -1) != (s.body == NULL))
-				fatalx("DATA_SHM without the memfd, or twice");
-			if (m.fd != -1)
-				map_bodies(m.fd);
-			if (msg_get_u32(&m, &off) == -1 ||
-			    msg_get_u32(&m, &len) == -1 ||
-			    msg_get_u32(&m, &flags) == -1 || msg_end(&m) == -1 ||
-			    off > s.body_len || len > s.body_len - off ||
-			    (flags & ~(uint32_t)IPC_SHM_LAST) != 0)
-				fatalx("DATA_SHM malformed");
-			last = (flags & IPC_SHM_LAST) != 0;
+			last = shm_region(&m, &off, &len);
 			/* the answer line, the body and its terminator leave
 			 * together */
 			if (client_write_direct(&s.cl, s.body + off, len,
@@ -596,6 +631,112 @@ cmd_uidl(struct pop3_cmd *c)
 	listing(c, MSG_STORE_UIDL);
 }
 
+/* Read the answer to a RETR_AHEAD, if not yet read: one OK and one
+ * DATA_SHM region holding the whole message, or an ERR. */
+static void
+ahead_collect(void)
+{
+	struct msg m;
+	uint32_t rn;
+	const char *t;
+
+	if (s.ahead.state != AH_PENDING)
+		return;
+	store_recv(&m);
+	if (m.type == MSG_SESSION_ERR) {
+		if (msg_get_u32(&m, &s.ahead.code) == -1 ||
+		    msg_end(&m) == -1 || s.ahead.code == 0 ||
+		    s.ahead.code >= IPC_ERR_MAX)
+			fatalx("store ERR malformed");
+		s.ahead.state = s.ahead.code == IPC_ERR_NOT_AHEAD ? AH_NONE :
+		    AH_ERR;
+		return;
+	}
+	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, &rn) == -1 ||
+	    msg_get_u64(&m, &s.ahead.octets) == -1 ||
+	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1 ||
+	    rn != s.ahead.msgno)
+		fatalx("unexpected %s from store", msg_name(m.type));
+	store_recv(&m);
+	if (m.type != MSG_SESSION_DATA_SHM ||
+	    !shm_region(&m, &s.ahead.off, &s.ahead.len))
+		fatalx("RETR_AHEAD answer not in one region");
+	s.ahead.state = AH_OK;
+}
+
+/* Give the held region back (SHM_DONE), used or not. */
+static void
+ahead_release(void)
+{
+	if (s.ahead.state == AH_OK &&
+	    ipc_send_raw(s.store_sock, MSG_STORE_SHM_DONE, NULL, 0) == -1)
+		session_end("error");
+	s.ahead.state = AH_NONE;
+}
+
+/* Before a request: answers come in order, so a pending RETR_AHEAD's is
+ * read first.  A listing, or a DELE of another message, leaves it
+ * standing (fetchmail alternates RETR and DELE); anything else may
+ * change it or needs the whole memfd, so it is dropped, and a session
+ * whose client did not want it asks no more. */
+static void
+ahead_settle(uint32_t type, uint32_t msgno)
+{
+	if (s.ahead.state == AH_NONE)
+		return;
+	ahead_collect();
+	if (type == MSG_STORE_LIST || type == MSG_STORE_UIDL ||
+	    (type == MSG_STORE_DELE && msgno != s.ahead.msgno))
+		return;
+	if (s.ahead.state != AH_NONE)
+		s.ahead_off = 1;
+	ahead_release();
+}
+
+/* After a RETR of n-1: ask for n, while the memfd serves bodies. */
+static void
+ahead_ask(uint32_t n)
+{
+	struct msg m;
+
+	if (s.ahead_off || s.body == NULL || n > s.total_n ||
+	    s.ahead.state != AH_NONE)
+		return;
+	msg_init(&m, MSG_STORE_RETR_AHEAD);
+	if (msg_put_u32(&m, n) == -1 || ipc_send(s.store_sock, &m, -1) == -1)
+		session_end("error");
+	s.ahead.state = AH_PENDING;
+	s.ahead.msgno = n;
+}
+
+/* RETR of the message asked for ahead: 1 when answered. */
+static int
+retr_from_ahead(uint32_t n)
+{
+	if (s.ahead.state == AH_NONE || s.ahead.msgno != n)
+		return 0;
+	ahead_collect();
+	switch (s.ahead.state) {
+	case AH_ERR:
+		out("%s", err_text(s.ahead.code));
+		s.ahead.state = AH_NONE;
+		return 1;
+	case AH_OK:
+		out("+OK %llu octets", (unsigned long long)s.ahead.octets);
+		if (client_write_direct(&s.cl, s.body + s.ahead.off,
+		    s.ahead.len, ".\r\n", 3) == -1)
+			session_end("error");
+		s.retr_n++;
+		s.retr_b += s.ahead.octets;
+		s.ahead_used++;
+		ahead_release();
+		ahead_ask(n + 1);
+		return 1;
+	default:
+		return 0;	/* declined: ask as usual */
+	}
+}
+
 static void
 cmd_retr(struct pop3_cmd *c)
 {
@@ -604,6 +745,8 @@ cmd_retr(struct pop3_cmd *c)
 
 	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
 		return;
+	if (retr_from_ahead(n))
+		return;
 	store_request(MSG_STORE_RETR, 1, n, 0);
 	if (store_answer(&rn, &octets, NULL, 0) == -1)
 		return;
@@ -611,6 +754,7 @@ cmd_retr(struct pop3_cmd *c)
 	store_relay();
 	s.retr_n++;
 	s.retr_b += octets;
+	ahead_ask(n + 1);
 }
 
 static void

@@ -55,7 +55,16 @@ body_shm_done(struct body_shm *s)
 {
 	if (s->outstanding == 0)
 		fatalx("SHM_DONE for no region");
-	s->outstanding--;
+	if (--s->outstanding == 0)
+		s->held = 0;
+}
+
+void
+body_shm_hold(struct body_shm *s)
+{
+	if (s->outstanding != 1)
+		fatalx("held region: %d outstanding", s->outstanding);
+	s->held = 1;
 }
 
 /* Regions are released in order and the halves alternate: with one
@@ -110,5 +119,5 @@ body_shm_flush(struct body_shm *s, int sock, int more)
 void
 body_shm_release_all(struct body_shm *s)
 {
-	s->outstanding = 0;
+	s->outstanding = s->held;
 }

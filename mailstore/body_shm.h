@@ -22,6 +22,10 @@
 /* Each half; a 64 kB read chunk encodes to at most twice its size. */
 #define BODY_SHM_HALF	(256 * 1024)
 #define BODY_SHM_SIZE	(2 * BODY_SHM_HALF)
+/* A message of at most this many bytes (stored, or POP3 octets listed)
+ * encodes into one half, CRLF at most doubling it: the largest that a
+ * RETR_AHEAD answers, and that an mbox RETR counts after encoding. */
+#define AHEAD_MAX_BYTES	((BODY_SHM_HALF - 2) / 2)
 
 struct body_shm {
 	unsigned char	*base;		/* NULL: not made (yet), use DATA */
@@ -29,6 +33,7 @@ struct body_shm {
 	int		 pass_fd;	/* goes with the first DATA_SHM */
 	int		 cur;		/* the half being filled */
 	int		 outstanding;	/* regions sent, not yet released */
+	int		 held;		/* one of them a RETR_AHEAD answer */
 	struct buf	 b;		/* over the current half */
 };
 
@@ -49,10 +54,15 @@ struct buf *body_shm_begin(struct body_shm *, int sock);
 void	body_shm_flush(struct body_shm *, int sock, int more);
 
 /* The session sent its next request: it has written out every region
- * it was given, the last one included. */
+ * it was given, the last one included, except a held one. */
 void	body_shm_release_all(struct body_shm *);
 
-/* A MSG_STORE_SHM_DONE arrived: one region released. */
+/* The answer just flushed (one region) was a RETR_AHEAD: the session
+ * holds it until its MSG_STORE_SHM_DONE, across other requests. */
+void	body_shm_hold(struct body_shm *);
+
+/* A MSG_STORE_SHM_DONE arrived: one region released (the held one when
+ * no answer is under way, as none may be while one is held). */
 void	body_shm_done(struct body_shm *);
 
 #endif

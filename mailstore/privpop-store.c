@@ -232,7 +232,7 @@ static int
 fits_one_region(uint32_t idx, uint64_t lines)
 {
 	return is_mbox && lines == WIRE_ALL_LINES && shm.base != NULL &&
-	    msgs[idx].end - msgs[idx].start <= (BODY_SHM_HALF - 2) / 2;
+	    msgs[idx].end - msgs[idx].start <= AHEAD_MAX_BYTES;
 }
 
 /* The OK of a RETR or TOP goes just before its first body bytes, so
@@ -245,8 +245,11 @@ send_ok_once(int *pending, uint32_t idx)
 	*pending = 0;
 }
 
+/* RETR/TOP, or with ahead a RETR_AHEAD: the same answer, but only in a
+ * single region (else IPC_ERR_NOT_AHEAD, before anything is sent),
+ * which the session holds until it releases it. */
 static void
-do_message(struct msg *m, uint64_t lines)
+do_message(struct msg *m, uint64_t lines, int ahead)
 {
 	static unsigned char chunk[WIRE_READ_CHUNK];
 	struct wire_enc w;
@@ -268,6 +271,13 @@ do_message(struct msg *m, uint64_t lines)
 	if (msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	(void)body_shm_ready(&shm);
+	/* ahead: the listed size bounds the wire form, and the loop
+	 * below gives up on a file larger than that */
+	if (ahead && (shm.base == NULL || msgs[idx].size > AHEAD_MAX_BYTES ||
+	    (is_mbox && !fits_one_region(idx, lines)))) {
+		reply_err(IPC_ERR_NOT_AHEAD);
+		return;
+	}
 	count_later = fits_one_region(idx, lines);
 	if (locate(idx, count_later, &fd, &own, &off, &left) == -1)
 		return;
@@ -297,6 +307,12 @@ do_message(struct msg *m, uint64_t lines)
 		}
 		/* the encoder wants room for twice its input */
 		if (outp != &out && buf_room(outp) < 2 * (size_t)n + 2) {
+			if (ahead) {	/* larger than listed: not ahead */
+				if (own)
+					close(fd);
+				reply_err(IPC_ERR_NOT_AHEAD);
+				return;
+			}
 			send_ok_once(&ok_pending, idx);
 			body_shm_flush(&shm, sock, 1);
 		}
@@ -326,8 +342,11 @@ do_message(struct msg *m, uint64_t lines)
 		flush_data(&out, 1);
 		buf_free(&out);
 		send_end();
-	} else
+	} else {
 		body_shm_flush(&shm, sock, 0);	/* ends the answer */
+		if (ahead)
+			body_shm_hold(&shm);
+	}
 	if (lines == WIRE_ALL_LINES && w.octets != msgs[idx].size)
 		log_warnx("message %u: sent %llu octets, listed %llu", idx + 1,
 		    (unsigned long long)w.octets,
@@ -400,13 +419,19 @@ h_uidl(struct msg *m)
 static void
 h_retr(struct msg *m)
 {
-	do_message(m, WIRE_ALL_LINES);
+	do_message(m, WIRE_ALL_LINES, 0);
 }
 
 static void
 h_top(struct msg *m)
 {
-	do_message(m, 0);
+	do_message(m, 0, 0);
+}
+
+static void
+h_retr_ahead(struct msg *m)
+{
+	do_message(m, WIRE_ALL_LINES, 1);
 }
 
 static void
@@ -474,6 +499,7 @@ static const struct {
 	{ MSG_STORE_DELE, ST_READY, h_dele },
 	{ MSG_STORE_RSET, ST_READY, h_rset },
 	{ MSG_STORE_QUIT, ST_READY, h_quit },
+	{ MSG_STORE_RETR_AHEAD, ST_READY, h_retr_ahead },
 };
 
 /*
@@ -554,8 +580,16 @@ main(int argc, char *argv[])
 			body_shm_done(&shm);
 			continue;
 		}
-		if (shm.base != NULL)
+		if (shm.base != NULL) {
+			/* a message answer needs both halves free: the
+			 * session releases what it holds before asking */
+			if (shm.held && (m.type == MSG_STORE_RETR ||
+			    m.type == MSG_STORE_TOP ||
+			    m.type == MSG_STORE_RETR_AHEAD))
+				fatalx("%s while a region is held",
+				    msg_name(m.type));
 			body_shm_release_all(&shm);
+		}
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
 			if (dispatch[i].type == m.type)
 				break;

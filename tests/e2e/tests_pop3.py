@@ -916,6 +916,90 @@ def t_summary(ctx):
 
 
 # ---------------------------------------------------------------------
+# 12b. RETR read-ahead: after RETR n the session asks the store for n+1
+# before the client does; whatever the client does next, it must get
+# exactly what it would have got without.
+
+AHEAD_MSGS = [
+    ("17200000%02d.M%dP9.e2e" % (i, i),
+     b"From: x@example.org\nSubject: ahead %d\n\n" % i +
+     (b".dot line\n" if i % 2 else b"") +
+     (b"big line of message %d\n" % i) * (16000 if i == 4 else 3),
+     "new", None) for i in range(1, 7)]
+
+
+def ahead_summary(d, user="alice"):
+    check(d.wait_log(r"user=%s .*end=" % user, 5), "no summary line")
+    lines = [l for l in d.log_text().splitlines()
+             if "user=%s " % user in l and "end=" in l]
+    m = re.search(r" ahead=(\d+) ", lines[-1])
+    check(m, "summary without ahead=: %r" % lines[-1])
+    return int(m.group(1)), len(lines)
+
+
+def retr_exact(c, n, want):
+    r = c.cmd("RETR %d" % n)
+    check_eq(r, b"+OK %d octets\r\n" % len(U.to_wire(want)),
+             "RETR %d status" % n)
+    check_eq(c.multi(), U.dot_stuff(U.to_wire(want)), "RETR %d bytes" % n)
+
+
+@test("retr_ahead_sequences")
+def t_retr_ahead(ctx):
+    d, u = std_daemon(ctx, "ahead", messages=AHEAD_MSGS)
+    body = [m[1] for m in AHEAD_MSGS]
+    check(len(body[3]) > 300 * 1024, "message 4 is too large to go ahead")
+    # other commands between: a listing keeps the read-ahead, TOP drops
+    # it (and the session asks no more)
+    with d.session("alice") as c:
+        retr_exact(c, 1, body[0])
+        check(c.cmd("UIDL").startswith(b"+OK"), "UIDL")
+        c.multi()
+        check(c.cmd("LIST 2").startswith(b"+OK 2 "), "LIST 2")
+        retr_exact(c, 2, body[1])
+        r = c.cmd("TOP 3 1")
+        check(r.startswith(b"+OK"), "TOP: %r" % r)
+        check_eq(U.unstuff(c.multi()), expected_top(body[2], 1), "TOP 3 1")
+        retr_exact(c, 3, body[2])
+        retr_exact(c, 4, body[3])
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check_eq(ahead_summary(d), (1, 1), "RETRs from read-ahead, sessions")
+    # a DELE of the message read ahead, then its RETR: deleted; RSET
+    # brings it back
+    with d.session("alice") as c:
+        retr_exact(c, 1, body[0])
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        check_eq(c.cmd("RETR 2"), b"-ERR Message is deleted.\r\n",
+                 "RETR of a message deleted after it was read ahead")
+        check(c.cmd("RSET").startswith(b"+OK"), "RSET")
+        retr_exact(c, 2, body[1])
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check_eq(ahead_summary(d), (0, 2), "RETRs from read-ahead, sessions")
+    check_eq(len(u.files()), 6, "messages after a session with RSET")
+    # pipelined (RFC 2449): three RETRs in one segment
+    with d.session("alice") as c:
+        c.send(b"RETR 1\r\nRETR 2\r\nRETR 3\r\n")
+        for n in (1, 2, 3):
+            check_eq(c.resp(), b"+OK %d octets\r\n" %
+                     len(U.to_wire(body[n - 1])), "pipelined RETR %d" % n)
+            check_eq(c.multi(), U.dot_stuff(U.to_wire(body[n - 1])),
+                     "pipelined RETR %d bytes" % n)
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check_eq(ahead_summary(d), (2, 3), "RETRs from read-ahead, sessions")
+    # fetchmail's flush: RETR n, DELE n; message 4 is too large to be
+    # read ahead, so 2, 3, 5 and 6 are
+    with d.session("alice") as c:
+        for n in range(1, 7):
+            retr_exact(c, n, body[n - 1])
+            check_eq(c.cmd("DELE %d" % n), b"+OK Message %d deleted.\r\n"
+                     % n, "DELE %d" % n)
+        check_eq(c.cmd("STAT"), b"+OK 0 0\r\n", "STAT after DELE all")
+        check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    check_eq(ahead_summary(d), (4, 4), "RETRs from read-ahead, sessions")
+    check_eq(u.files(), {}, "messages left after RETR/DELE all and QUIT")
+
+
+# ---------------------------------------------------------------------
 # 13. the Maildir size cache (.privpop-sizes)
 
 SIZE_CACHE = ".privpop-sizes"

@@ -40,6 +40,7 @@ static const char *const layout[MSG_TYPE_COUNT] = {
 	[MSG_STORE_DELE] = "u",
 	[MSG_STORE_RSET] = "",
 	[MSG_STORE_QUIT] = "",
+	[MSG_STORE_RETR_AHEAD] = "u",
 	[MSG_SESSION_OK] = "uqs",
 	[MSG_SESSION_ERR] = "u",
 	[MSG_SESSION_DATA] = "",
