@@ -1,6 +1,10 @@
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +16,36 @@
 
 static int log_stderr;
 static int log_debug_on;
+static int log_syslog = 1;
 static char log_ident[32] = "privpop";
+
+int
+log_syslog_probe(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, ok;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 1;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;	/* cannot tell: keep trying */
+	/* a stream socket (EPROTOTYPE) is a daemon too: syslog(3) uses it */
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+	    (errno != ENOENT && errno != ECONNREFUSED && errno != ENOTDIR);
+	close(fd);
+	return ok;
+}
+
+void
+log_check_syslog(void)
+{
+	log_syslog = log_syslog_probe(_PATH_LOG);
+	if (log_syslog)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
 
 void
 log_open(const char *ident, int to_stderr, int debug)
@@ -21,7 +54,7 @@ log_open(const char *ident, int to_stderr, int debug)
 	log_debug_on = debug;
 	log_set_ident(ident);
 	tzset();	/* syslog needs the zone before chroot */
-	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	log_check_syslog();
 }
 
 void
@@ -52,7 +85,9 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	if (log_stderr)
 		fprintf(stderr, "%s[%ld]: %s%s%s\n", log_ident, (long)getpid(),
 		    msg, suffix ? ": " : "", suffix ? suffix : "");
-	syslog(pri, "%s%s%s", msg, suffix ? ": " : "", suffix ? suffix : "");
+	if (log_syslog)
+		syslog(pri, "%s%s%s", msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
 }
 
 void

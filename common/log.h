@@ -8,6 +8,12 @@
 #include <stdarg.h>
 
 void	log_open(const char *ident, int to_stderr, int debug);
+/* Whether a syslog daemon listens at path: with none (a container that
+ * logs to stderr), syslog(3) would make, try and close a socket for
+ * every line, so log_open() checks once, and the master again at each
+ * SIGHUP (log_check_syslog); its children inherit the answer. */
+int	log_syslog_probe(const char *path);
+void	log_check_syslog(void);
 void	log_set_ident(const char *ident);
 int	log_to_stderr(void);
 int	log_debug_enabled(void);

@@ -511,6 +511,7 @@ reload(const struct master_opts *o, struct conf *c)
 	SSL_CTX *ctx = NULL;
 	int snap = -1, kfd = -1;
 
+	log_check_syslog();	/* a syslog daemon started since */
 	if (conf_load_snapshot(&nc, o->conffile, &snap, err,
 	    sizeof(err)) == -1 ||
 	    resolve_user(&nc, &uid, &gid, err, sizeof(err)) == -1 ||

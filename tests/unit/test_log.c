@@ -1,0 +1,95 @@
+/*
+ * Unit tests for common/log.c: log_syslog_probe(), which decides whether
+ * a syslog daemon listens (else every line would cost syslog(3) a
+ * socket, a failed connect and a close).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+static char dir[] = "/tmp/privpop-test-log.XXXXXX";
+
+static void
+path_of(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+static int
+bound(const char *name, int type)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, type, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	path_of(sa.sun_path, sizeof(sa.sun_path), name);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+static void
+test_probe(void **state)
+{
+	char p[108];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* nothing there */
+	path_of(p, sizeof(p), "none");
+	assert_int_equal(log_syslog_probe(p), 0);
+	/* a datagram daemon (rsyslog, journald) */
+	fd = bound("dgram", SOCK_DGRAM);
+	path_of(p, sizeof(p), "dgram");
+	assert_int_equal(log_syslog_probe(p), 1);
+	/* its socket file left behind by a daemon that is gone */
+	close(fd);
+	assert_int_equal(log_syslog_probe(p), 0);
+	unlink(p);
+	/* a stream daemon (syslog-ng unix-stream): syslog(3) uses it too */
+	fd = bound("stream", SOCK_STREAM);
+	path_of(p, sizeof(p), "stream");
+	assert_int_equal(log_syslog_probe(p), 1);
+	close(fd);
+	unlink(p);
+	/* a regular file, and a path through one */
+	path_of(p, sizeof(p), "file");
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(log_syslog_probe(p), 0);
+	path_of(p, sizeof(p), "file/log");
+	assert_int_equal(log_syslog_probe(p), 0);
+	path_of(p, sizeof(p), "file");
+	unlink(p);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
