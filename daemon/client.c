@@ -265,6 +265,25 @@ client_fill(struct client *c)
 	}
 }
 
+void
+client_wipe_line(struct client *c, const char *line, size_t len)
+{
+	const unsigned char *lo = c->in.data, *p, *keep, *end;
+
+	if (lo == NULL)
+		return;
+	/* only bytes of our own buffer that are not still to be read:
+	 * the line, and the line end (CRLF or LF) that came with it */
+	end = lo + c->in.cap;
+	keep = c->in.off < c->in.len ? lo + c->in.off : end;
+	p = (const unsigned char *)line;
+	if (p < lo || p > keep || len > (size_t)(keep - p))
+		return;
+	while (len < (size_t)(keep - p) && (p[len] == '\r' || p[len] == '\n'))
+		len++;
+	explicit_bzero((unsigned char *)(uintptr_t)p, len);
+}
+
 enum client_line
 client_getline(struct client *c, const char **line_r, size_t *len_r)
 {

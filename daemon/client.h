@@ -53,6 +53,10 @@ void	client_init(struct client *, int rfd, int wfd, int timeout_ms);
  * until the next call. */
 enum client_line client_getline(struct client *, const char **line_r,
 	    size_t *len_r);
+/* Overwrite the line client_getline() last returned (it may have held
+ * a password): the input buffer would otherwise keep it for the rest
+ * of the session.  What was pipelined after it is kept. */
+void	client_wipe_line(struct client *, const char *line, size_t len);
 /* Write what is buffered, then n bytes from p without copying them,
  * then tail (tail_n bytes, may be 0): for message bodies, so the answer
  * line, a body and its terminator leave in one writev(2) and reach the

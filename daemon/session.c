@@ -465,7 +465,9 @@ do_login(uint32_t type, const char *user, const char *cred)
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
-	explicit_bzero(m.data, sizeof(m.data));
+	/* the password was written into the first m.len bytes only; the
+	 * whole 16 kB would cost this fresh process four stack pages */
+	explicit_bzero(m.data, m.len);
 	auth_recv(&m);
 	login_answer(&m);
 }
@@ -481,18 +483,17 @@ auth_recv(struct msg *m)
 }
 
 /* privpop-auth's verdict (AUTH_FAIL, or AUTH_OK with the worker's
- * socket), then the worker's READY: answer the client. */
+ * socket), then the worker's READY: answer the client.  Consumes *m,
+ * which is reused for the READY (no 16 kB copy on a fresh stack). */
 static void
-login_answer(struct msg *mp)
+login_answer(struct msg *m)
 {
-	struct msg m;
 	uint32_t code, count;
 	uint64_t octets;
 	const char *login;
 
-	m = *mp;
-	if (m.type == MSG_SESSION_AUTH_FAIL) {
-		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
+	if (m->type == MSG_SESSION_AUTH_FAIL) {
+		if (msg_get_u32(m, &code) == -1 || msg_end(m) == -1 ||
 		    code == 0 || code >= IPC_ERR_MAX)
 			fatalx("AUTH_FAIL malformed");
 		s.auth_result = "fail";
@@ -504,26 +505,26 @@ login_answer(struct msg *mp)
 		}
 		return;
 	}
-	if (m.type != MSG_SESSION_AUTH_OK || m.fd == -1 ||
-	    msg_get_str(&m, &login, POP3_MAX_USER) == -1 || msg_end(&m) == -1)
-		fatalx("unexpected %s from auth", msg_name(m.type));
-	s.store_sock = m.fd;
-	snprintf(s.login, sizeof(s.login), "%s", login);
+	if (m->type != MSG_SESSION_AUTH_OK || m->fd == -1 ||
+	    msg_get_str(m, &login, POP3_MAX_USER) == -1 || msg_end(m) == -1)
+		fatalx("unexpected %s from auth", msg_name(m->type));
+	s.store_sock = m->fd;
+	snprintf(s.login, sizeof(s.login), "%s", login);	/* before reuse */
 	s.auth_result = "ok";
 	close(s.auth_sock);	/* auth has nothing more to say */
 	s.auth_sock = -1;
 
-	store_recv(&m);
-	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &code) == -1)
+	store_recv(m);
+	if (m->type == MSG_SESSION_ERR) {
+		if (msg_get_u32(m, &code) == -1)
 			fatalx("store ERR malformed");
 		out("%s", err_text(code));
 		session_end(code == IPC_ERR_INUSE ? "in-use" : "store-error");
 	}
-	if (m.type != MSG_SESSION_STORE_READY ||
-	    msg_get_u32(&m, &count) == -1 || msg_get_u64(&m, &octets) == -1 ||
-	    msg_end(&m) == -1)
-		fatalx("unexpected %s from store", msg_name(m.type));
+	if (m->type != MSG_SESSION_STORE_READY ||
+	    msg_get_u32(m, &count) == -1 || msg_get_u64(m, &octets) == -1 ||
+	    msg_end(m) == -1)
+		fatalx("unexpected %s from store", msg_name(m->type));
 	s.state = S_TRANS;
 	s.total_n = count;
 	s.total_b = octets;
@@ -552,6 +553,7 @@ cmd_pass(struct pop3_cmd *c)
 	}
 	memcpy(pass, c->rest, c->restlen);
 	pass[c->restlen] = '\0';
+	client_wipe_line(&s.cl, c->rest, c->restlen);
 	do_login(MSG_AUTH_LOGIN, s.user, pass);
 	explicit_bzero(pass, sizeof(pass));
 }
@@ -862,7 +864,9 @@ sasl_exchange(const void *chal, size_t chlen, unsigned char *outb,
 		out("-ERR Authentication cancelled.");
 		return -1;
 	}
-	if ((n = base64_decode(line, len, outb, outlen)) < 0) {
+	n = base64_decode(line, len, outb, outlen);
+	client_wipe_line(&s.cl, line, len);	/* credentials, in base64 */
+	if (n < 0) {
 		out("-ERR Invalid base64 in SASL response.");
 		return -1;
 	}
@@ -880,7 +884,9 @@ sasl_first(struct pop3_cmd *c, const void *chal, size_t chlen,
 		return sasl_exchange(chal, chlen, outb, outlen);
 	if (c->arglen[1] == 1 && c->arg[1][0] == '=')
 		return 0;	/* an empty initial response */
-	if ((n = base64_decode(c->arg[1], c->arglen[1], outb, outlen)) < 0)
+	n = base64_decode(c->arg[1], c->arglen[1], outb, outlen);
+	client_wipe_line(&s.cl, c->arg[1], c->arglen[1]);
+	if (n < 0)
 		out("-ERR Invalid base64 in initial response.");
 	return n;
 }

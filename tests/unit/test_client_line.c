@@ -307,6 +307,51 @@ test_getline_content(void **state)
 	close(sv[1]);
 }
 
+/* client_wipe_line: the line just read and its CRLF are zeroed; what
+ * was pipelined after it, and anything not in the input buffer, is
+ * left alone. */
+static void
+test_wipe_line(void **state)
+{
+	static const char zero[32];
+	const char *p, *q;
+	char other[16] = "PASS elsewhere";
+	size_t n, m;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], "PASS secret-1\r\nSTAT\r\n", 21), 21);
+	client_init(&cl, sv[0], sv[0], TEST_TIMEOUT_MS);
+	assert_int_equal(client_getline(&cl, &p, &n), CL_LINE);
+	assert_int_equal(n, 13);
+	client_wipe_line(&cl, p + 5, n - 5);	/* the password only */
+	assert_memory_equal(p, "PASS ", 5);
+	assert_memory_equal(p + 5, zero, 10);	/* with its CRLF */
+	/* the pipelined command is intact */
+	assert_int_equal(client_getline(&cl, &q, &m), CL_LINE);
+	assert_int_equal(m, 4);
+	assert_memory_equal(q, "STAT", 4);
+	/* the buffer is now empty: a wipe may cover all of the line */
+	client_wipe_line(&cl, q, m);
+	assert_memory_equal(q, zero, 6);
+	/* not ours: untouched */
+	client_wipe_line(&cl, other, 5);
+	assert_string_equal(other, "PASS elsewhere");
+	/* a line followed by unread bytes: the wipe stops at them */
+	assert_int_equal(write(sv[1], "USER a\nPASS b\r\n", 16), 16);
+	assert_int_equal(client_getline(&cl, &p, &n), CL_LINE);
+	assert_int_equal(n, 6);
+	client_wipe_line(&cl, p, n + 100);	/* too long: refused */
+	assert_memory_equal(p, "USER a", 6);
+	client_wipe_line(&cl, p, n);
+	assert_memory_equal(p, zero, 7);
+	assert_int_equal(client_getline(&cl, &q, &m), CL_LINE);
+	assert_memory_equal(q, "PASS b", 6);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static long
 elapsed_ms(const struct timespec *a, const struct timespec *b)
 {
@@ -405,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_getline_table),
 		cmocka_unit_test(test_getline_offsets),
 		cmocka_unit_test(test_getline_content),
+		cmocka_unit_test(test_wipe_line),
 		cmocka_unit_test(test_getline_timeout),
 		cmocka_unit_test(test_pipes_and_flush),
 		cmocka_unit_test(test_getline_error),
