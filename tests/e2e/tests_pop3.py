@@ -928,13 +928,19 @@ AHEAD_MSGS = [
      "new", None) for i in range(1, 7)]
 
 
-def ahead_summary(d, user="alice"):
-    check(d.wait_log(r"user=%s .*end=" % user, 5), "no summary line")
-    lines = [l for l in d.log_text().splitlines()
-             if "user=%s " % user in l and "end=" in l]
-    m = re.search(r" ahead=(\d+) ", lines[-1])
-    check(m, "summary without ahead=: %r" % lines[-1])
-    return int(m.group(1)), len(lines)
+def ahead_summary(d, sessions, user="alice"):
+    """ahead= of the last summary line, and how many lines there are,
+    once there are `sessions` of them (a session logs its summary after
+    the client has had its QUIT answer)."""
+    def lines():
+        return [l for l in d.log_text().splitlines()
+                if "user=%s " % user in l and "end=" in l]
+    U.wait_until(lambda: len(lines()) >= sessions, 5)
+    got = lines()
+    check(got, "no summary line")
+    m = re.search(r" ahead=(\d+) ", got[-1])
+    check(m, "summary without ahead=: %r" % got[-1])
+    return int(m.group(1)), len(got)
 
 
 def retr_exact(c, n, want):
@@ -963,7 +969,7 @@ def t_retr_ahead(ctx):
         retr_exact(c, 3, body[2])
         retr_exact(c, 4, body[3])
         check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
-    check_eq(ahead_summary(d), (1, 1), "RETRs from read-ahead, sessions")
+    check_eq(ahead_summary(d, 1), (1, 1), "RETRs from read-ahead, sessions")
     # a DELE of the message read ahead, then its RETR: deleted; RSET
     # brings it back
     with d.session("alice") as c:
@@ -974,7 +980,7 @@ def t_retr_ahead(ctx):
         check(c.cmd("RSET").startswith(b"+OK"), "RSET")
         retr_exact(c, 2, body[1])
         check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
-    check_eq(ahead_summary(d), (0, 2), "RETRs from read-ahead, sessions")
+    check_eq(ahead_summary(d, 2), (0, 2), "RETRs from read-ahead, sessions")
     check_eq(len(u.files()), 6, "messages after a session with RSET")
     # pipelined (RFC 2449): three RETRs in one segment
     with d.session("alice") as c:
@@ -985,7 +991,7 @@ def t_retr_ahead(ctx):
             check_eq(c.multi(), U.dot_stuff(U.to_wire(body[n - 1])),
                      "pipelined RETR %d bytes" % n)
         check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
-    check_eq(ahead_summary(d), (2, 3), "RETRs from read-ahead, sessions")
+    check_eq(ahead_summary(d, 3), (2, 3), "RETRs from read-ahead, sessions")
     # fetchmail's flush: RETR n, DELE n; message 4 is too large to be
     # read ahead, so 2, 3, 5 and 6 are
     with d.session("alice") as c:
@@ -995,7 +1001,7 @@ def t_retr_ahead(ctx):
                      % n, "DELE %d" % n)
         check_eq(c.cmd("STAT"), b"+OK 0 0\r\n", "STAT after DELE all")
         check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
-    check_eq(ahead_summary(d), (4, 4), "RETRs from read-ahead, sessions")
+    check_eq(ahead_summary(d, 4), (4, 4), "RETRs from read-ahead, sessions")
     check_eq(u.files(), {}, "messages left after RETR/DELE all and QUIT")
 
 
