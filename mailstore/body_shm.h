@@ -22,10 +22,11 @@
 /* Each half; a 64 kB read chunk encodes to at most twice its size. */
 #define BODY_SHM_HALF	(256 * 1024)
 #define BODY_SHM_SIZE	(2 * BODY_SHM_HALF)
-/* A message of at most this many bytes (stored, or POP3 octets listed)
- * encodes into one half, CRLF at most doubling it: the largest that a
- * RETR_AHEAD answers, and that an mbox RETR counts after encoding. */
-#define AHEAD_MAX_BYTES	((BODY_SHM_HALF - 2) / 2)
+/* A message of at most this many stored bytes surely encodes into one
+ * half, CRLF at most doubling it: the largest that a RETR_AHEAD answers
+ * (by its listed octets, never fewer than its bytes), and that an mbox
+ * RETR counts after encoding. */
+#define BODY_SHM_WHOLE_MAX	((BODY_SHM_HALF - 2) / 2)
 
 struct body_shm {
 	unsigned char	*base;		/* NULL: not made (yet), use DATA */

@@ -232,7 +232,7 @@ static int
 fits_one_region(uint32_t idx, uint64_t lines)
 {
 	return is_mbox && lines == WIRE_ALL_LINES && shm.base != NULL &&
-	    msgs[idx].end - msgs[idx].start <= AHEAD_MAX_BYTES;
+	    msgs[idx].end - msgs[idx].start <= BODY_SHM_WHOLE_MAX;
 }
 
 /* The OK of a RETR or TOP goes just before its first body bytes, so
@@ -271,10 +271,11 @@ do_message(struct msg *m, uint64_t lines, int ahead)
 	if (msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	(void)body_shm_ready(&shm);
-	/* ahead: the listed size bounds the wire form, and the loop
-	 * below gives up on a file larger than that */
-	if (ahead && (shm.base == NULL || msgs[idx].size > AHEAD_MAX_BYTES ||
-	    (is_mbox && !fits_one_region(idx, lines)))) {
+	/* ahead: the listed octets bound the stored bytes (an mbox
+	 * message's exactly; a Maildir file larger than listed makes the
+	 * loop below give up) */
+	if (ahead && (shm.base == NULL ||
+	    msgs[idx].size > BODY_SHM_WHOLE_MAX)) {
 		reply_err(IPC_ERR_NOT_AHEAD);
 		return;
 	}
