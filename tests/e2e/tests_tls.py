@@ -873,15 +873,28 @@ def scan_fds(pid, needles, limit=16 << 20):
     return out
 
 
-@test("tls_private_key_not_in_session_memory")
-def t_key_memory(ctx):
+def require_memory_scan(ctx):
     if not ctx.is_root:
         raise U.TestFailure("needs root (reading other users' memory)")
     if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
         # ASan moves heap objects into its own allocator regions and
         # shadow mappings the scan does not cover; the plain build of
-        # the suite runs this test
+        # the suite runs these tests
         raise U.TestSkip("memory scan is not meaningful under ASan")
+
+
+def session_child_of(c):
+    """The pid of the one process holding the server side of c."""
+    inode = U.server_side_inode(c.sock)
+    check(inode, "server side of the connection not in /proc/net/tcp")
+    holders = U.holders_of_inode(inode)
+    check(len(holders) == 1, "client socket held by %r" % holders)
+    return holders[0]
+
+
+@test("tls_private_key_not_in_session_memory")
+def t_key_memory(ctx):
+    require_memory_scan(ctx)
     d, u = tls_daemon(ctx, "tls-mem", cert="rsa")
     needles, nums = key_needles(d.cert.key)
     # sanity: the modulus, which is public, is in the session child
@@ -889,11 +902,7 @@ def t_key_memory(ctx):
     with tls_conn(d.tls_port, client_ctx(d.cert.cert)) as c:
         login(c)
         check_eq(c.cmd("STAT"), expected_stat(), "STAT")
-        inode = U.server_side_inode(c.sock)
-        check(inode, "server side of the connection not in /proc/net/tcp")
-        holders = U.holders_of_inode(inode)
-        check(len(holders) == 1, "client socket held by %r" % holders)
-        sess = holders[0]
+        sess = session_child_of(c)
         check_eq(U.role_of(sess), "privpopd", "role of the session child")
         master = d.pid()
         idle = [p for p in U.children_of(master)
@@ -1336,20 +1345,10 @@ def t_password_memory(ctx):
     # -- for PASS in the clear and over TLS, and for AUTH PLAIN with an
     # initial response and after a challenge
     import base64
-    if not ctx.is_root:
-        raise U.TestFailure("needs root (reading other users' memory)")
-    if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
-        raise U.TestSkip("memory scan is not meaningful under ASan")
+    require_memory_scan(ctx)
     d, u = tls_daemon(ctx, "pw-mem", cert="rsa")
     pw = PW_ALICE.encode()
     plain = base64.b64encode(b"\0alice\0" + pw).decode()
-
-    def session_of(c):
-        inode = U.server_side_inode(c.sock)
-        check(inode, "server side of the connection not in /proc/net/tcp")
-        holders = U.holders_of_inode(inode)
-        check_eq(len(holders), 1, "holders of the client socket")
-        return holders[0]
 
     def auth_initial(c):
         check(c.resp().startswith(b"+OK"), "greeting")
@@ -1379,7 +1378,7 @@ def t_password_memory(ctx):
             do_login(c)
             # at once: the next command would overwrite a stale copy at
             # the start of a buffer, and hide it
-            sess = session_of(c)
+            sess = session_child_of(c)
             # positive control: the user's name is there (s.login)
             found, nbytes = scan_memory(sess, needles + [
                 ("user", b"alice\0")])
