@@ -30,11 +30,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plot  # noqa: E402  (tests/bench/plot.py)
-
 HOST = "127.0.0.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import plot  # noqa: E402  (tests/bench/plot.py)
 PASSWORD = "bench-Pw1"
 MAILOWNER = "ppbench"
 CHROOT = "/var/lib/privpop/empty"
