@@ -500,6 +500,18 @@ same_listeners(const struct conf *a, const struct conf *b)
 	return 1;
 }
 
+/* Before the slots that will use it are forked (see tls_warm). */
+static void
+warm_tls(SSL_CTX *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (tls_warm(ctx))
+		log_debug("TLS warm-up: the handshake reached the key holder");
+	else
+		log_debug("TLS warm-up: the handshake stopped early");
+}
+
 static void
 reload(const struct master_opts *o, struct conf *c)
 {
@@ -528,6 +540,7 @@ reload(const struct master_opts *o, struct conf *c)
 	/* Sessions in progress hold their own copy of the old context. */
 	tls_ctx_free(env.tls_ctx);
 	env.tls_ctx = ctx;
+	warm_tls(ctx);
 	if (env.tls_keys_fd != -1)
 		close(env.tls_keys_fd);
 	env.tls_keys_fd = kfd;
@@ -663,6 +676,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	    (env.tls_ctx = tls_ctx_new(c, &env.tls_keys_fd, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	warm_tls(env.tls_ctx);
 	if ((env.nlisten = inherit_listeners(env.listen_fds,
 	    env.listen_tls)) == 0 &&
 	    (env.nlisten = bind_listeners(c, env.listen_fds, env.listen_tls,

@@ -22,6 +22,9 @@ SSL_CTX	*tls_ctx_new(const struct conf *, int *keys_fd_r, char *err,
 	    size_t errlen);
 /* Free a context made by tls_ctx_new (and its SNI contexts). */
 void	 tls_ctx_free(SSL_CTX *);
+/* One in-memory handshake in the master, before any fork; 1 when it
+ * reached the signature. */
+int	 tls_warm(SSL_CTX *);
 /* Master: make a new session-ticket key (the old ones stay usable for
  * TICKET_KEYS - 1 more rotations).  Children forked later get them. */
 void	 tls_tickets_rotate(void);

@@ -22,6 +22,7 @@
 #include "tls_keyproxy.h"
 
 static int channel = -1;
+static unsigned long unanswered;	/* requests made without a channel */
 static int rsa_idx_slot = -1, ec_idx_slot = -1;
 static RSA_METHOD *rsa_meth;
 static EC_KEY_METHOD *ec_meth;
@@ -30,6 +31,12 @@ void
 keyproxy_set_channel(int sock)
 {
 	channel = sock;
+}
+
+unsigned long
+keyproxy_unanswered(void)
+{
+	return unanswered;
 }
 
 /* One round trip to the key holder; returns the result length or -1. */
@@ -41,7 +48,11 @@ remote(int idx, uint32_t op, int padding, const unsigned char *in,
 	const unsigned char *res;
 	size_t rlen;
 
-	if (channel == -1 || idx < 0)
+	if (channel == -1) {
+		unanswered++;
+		return -1;
+	}
+	if (idx < 0)
 		return -1;
 	msg_init(&m, MSG_AUTH_TLS_SIGN);
 	if (msg_put_u32(&m, (uint32_t)idx) == -1 ||

@@ -18,5 +18,8 @@ EVP_PKEY *keyproxy_new(X509 *cert, int idx, char *err, size_t errlen);
 /* The socket to privpop-auth, set in the session child before any
  * handshake. */
 void	keyproxy_set_channel(int sock);
+/* How many private-key operations were asked for with no channel (the
+ * master's warm-up handshake). */
+unsigned long keyproxy_unanswered(void);
 
 #endif

@@ -1131,6 +1131,43 @@ def t_summary(ctx):
         check(PW_ALICE not in line, "password in the log: %r" % line)
 
 
+WARM_OK = "TLS warm-up: the handshake reached the key holder"
+
+
+@test("tls_warm_up_in_master_before_fork")
+def t_warm(ctx):
+    """The master runs one in-memory handshake before it forks any slot
+    (and again for a context a SIGHUP builds), as far as the signature
+    that only privpop-auth can make; real handshakes are unaffected."""
+    for kind in ("rsa", "ec"):
+        d, u = tls_daemon(ctx, "tls-warm-" + kind, cert=kind,
+                          extra_conf={"log_debug": "yes"})
+        try:
+            log = d.log_text()
+            check_eq(log.count(WARM_OK), 1, kind + ": warm-up at start")
+            check(log.index(WARM_OK) < log.index("started:"),
+                  kind + ": warm-up before the slots")
+            check("warm-up: the handshake stopped early" not in log,
+                  kind + ": warm-up stopped early")
+            # a real handshake after it signs through privpop-auth
+            for ver in ("1.2", "1.3"):
+                with tls_conn(d.tls_port, client_ctx(d.cert.cert, ver)) as c:
+                    check_eq(c.sock.version(), "TLSv" + ver,
+                             kind + ": version")
+                    login(c)
+                    check_eq(c.cmd("STAT"), expected_stat(),
+                             kind + " TLS " + ver + ": STAT")
+                    c.cmd("QUIT")
+            os.kill(d.pid(), signal.SIGHUP)
+            check(U.wait_until(lambda: d.log_text().count(WARM_OK) == 2, 5),
+                  kind + ": no warm-up for the reloaded context")
+            with tls_conn(d.tls_port, client_ctx(d.cert.cert)) as c:
+                login(c)
+                c.cmd("QUIT")
+        finally:
+            d.stop()
+
+
 # ---------------------------------------------------------------------
 # 9. resumption
 
