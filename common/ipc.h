@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	11
+#define IPC_VERSION	12
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -72,7 +72,8 @@ enum msg_type {
 	/* session -> store: the oldest DATA_SHM region is written out and
 	 * may be reused; (empty).  Not sent for an IPC_SHM_LAST region: the
 	 * session's next request releases it; except the region of a
-	 * RETR_AHEAD answer, which only this releases. */
+	 * RETR_AHEAD answer, which only this or the next RETR_AHEAD
+	 * releases. */
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
@@ -86,7 +87,9 @@ enum msg_type {
 	/* RETR msgno ahead of the client asking, sent after a RETR of
 	 * msgno - 1: answered like a RETR in one DATA_SHM region (the
 	 * session holds it, and releases it with SHM_DONE, whether used or
-	 * not), or ERR (IPC_ERR_NOT_AHEAD: too large, or no memfd). */
+	 * not, or by asking for the next one ahead: one message fewer per
+	 * RETR when a client downloads in order), or ERR
+	 * (IPC_ERR_NOT_AHEAD: too large, or no memfd). */
 	MSG_STORE_RETR_AHEAD,	/* u32 msgno */
 
 	/* store -> session answers */

@@ -695,15 +695,18 @@ ahead_settle(uint32_t type, uint32_t msgno)
 	ahead_release();
 }
 
-/* After a RETR of n-1: ask for n, while the memfd serves bodies. */
+/* After a RETR of n-1: ask for n, while the memfd serves bodies.  A
+ * region held from a RETR of n-1 answered ahead is released by the
+ * asking (see MSG_STORE_RETR_AHEAD), or else with SHM_DONE. */
 static void
 ahead_ask(uint32_t n)
 {
 	struct msg m;
 
-	if (s.ahead_off || s.body == NULL || n > s.total_n ||
-	    s.ahead.state != AH_NONE)
+	if (s.ahead_off || s.body == NULL || n > s.total_n) {
+		ahead_release();
 		return;
+	}
 	msg_init(&m, MSG_STORE_RETR_AHEAD);
 	if (msg_put_u32(&m, n) == -1 || ipc_send(s.store_sock, &m, -1) == -1)
 		session_end("error");
@@ -731,8 +734,7 @@ retr_from_ahead(uint32_t n)
 		s.retr_n++;
 		s.retr_b += s.ahead.octets;
 		s.ahead_used++;
-		ahead_release();
-		ahead_ask(n + 1);
+		ahead_ask(n + 1);	/* releases the region */
 		return 1;
 	default:
 		return 0;	/* declined: ask as usual */

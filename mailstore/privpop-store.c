@@ -582,11 +582,14 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (shm.base != NULL) {
+			/* the session has written out what it held when it
+			 * asks for the next message ahead */
+			if (shm.held && m.type == MSG_STORE_RETR_AHEAD)
+				body_shm_done(&shm);
 			/* a message answer needs both halves free: the
 			 * session releases what it holds before asking */
 			if (shm.held && (m.type == MSG_STORE_RETR ||
-			    m.type == MSG_STORE_TOP ||
-			    m.type == MSG_STORE_RETR_AHEAD))
+			    m.type == MSG_STORE_TOP))
 				fatalx("%s while a region is held",
 				    msg_name(m.type));
 			body_shm_release_all(&shm);
