@@ -59,11 +59,16 @@ common_args(const struct slot_env *env, char **argv, int argc)
 	return argc;
 }
 
+/* privpop-auth -c file -F -P -K -e -d -Z -S, and the NULL */
+#define AUTH_ARGV_MAX	11
+/* privpop-store -Z -e -d, and the NULL */
+#define STORE_ARGV_MAX	5
+
 pid_t
 auth_helper_start(const struct slot_env *env, int child_end, int zygote,
     int store_spawner)
 {
-	char *argv[10];
+	char *argv[AUTH_ARGV_MAX];
 	char *envp[PRIV_ENV_MAX];
 	int argc = 0, sock, cfd, rfd, tfd, kfd, sfd;
 	pid_t pid;
@@ -125,7 +130,7 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote,
 pid_t
 store_spawner_start(const struct slot_env *env, int child_end)
 {
-	char *argv[5];
+	char *argv[STORE_ARGV_MAX];
 	char *envp[PRIV_ENV_MAX];
 	int argc = 0;
 	pid_t pid;
