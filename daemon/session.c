@@ -36,7 +36,8 @@ enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 /* The next message, asked for ahead of the client (MSG_STORE_RETR_AHEAD)
  * after each RETR: the store reads and encodes it while this process
  * writes the last one out and the client asks, so a RETR of it waits
- * for nobody.  At most one; its region is held until SHM_DONE. */
+ * for nobody.  At most one; its region is held until SHM_DONE, or
+ * until the next RETR_AHEAD, which releases it. */
 enum ahead_state {
 	AH_NONE = 0,
 	AH_PENDING,	/* asked; the answer is not read yet */

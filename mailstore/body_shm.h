@@ -59,7 +59,8 @@ void	body_shm_flush(struct body_shm *, int sock, int more);
 void	body_shm_release_all(struct body_shm *);
 
 /* The answer just flushed (one region) was a RETR_AHEAD: the session
- * holds it until its MSG_STORE_SHM_DONE, across other requests. */
+ * holds it across other requests until its MSG_STORE_SHM_DONE or its
+ * next MSG_STORE_RETR_AHEAD (the store then calls body_shm_done). */
 void	body_shm_hold(struct body_shm *);
 
 /* A MSG_STORE_SHM_DONE arrived: one region released (the held one when
