@@ -25,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "conf.h"
+#include "fdlayout.h"
 #include "ipc.h"
 #include "log.h"
 #include "pam_auth.h"
@@ -276,6 +278,7 @@ exec_store(void)
 {
 	char *envp[PRIV_ENV_MAX];
 	char *argv[4];
+	struct fd_place place;
 	int argc = 0;
 
 	argv[argc++] = "privpop-store";
@@ -285,9 +288,11 @@ exec_store(void)
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
-	if (dup2(worker.fd, IPC_CHILD_FD) == -1)
+	place.from = worker.fd;
+	place.to = IPC_CHILD_FD;
+	closelog();	/* its number may be a target (fdlayout.h) */
+	if (fd_layout(&place, 1, IPC_CHILD_FD) == -1)
 		_exit(127);
-	closefrom(IPC_CHILD_FD + 1);
 	if (priv_is_root())
 		priv_drop(worker.uid, worker.gid, worker.extra, NULL);
 	if (chdir("/") == -1)

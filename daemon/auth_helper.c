@@ -1,37 +1,58 @@
 /*
- * The one place that knows privpop-auth's command line and descriptor
- * layout (fds 3..7, see ipc.h, conf.h, penalty.h and tls_keys_fd.h).
+ * The one place that knows privpop-auth's and privpop-store -Z's
+ * command lines and descriptor layouts (0..2 /dev/null or stderr, then
+ * 3 IPC, 4 config snapshot, 5-6 penalties, 7 TLS keys, 8 the workers'
+ * fork server: see ipc.h, conf.h, penalty.h and tls_keys_fd.h).
+ * Runs as root in the master (and in an inetd-mode slot before it
+ * drops), between fork and exec; reads nothing from a client.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <syslog.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "auth_helper.h"
+#include "fdlayout.h"
 #include "ipc.h"
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
 #include "tls_keys_fd.h"
 
-/* Where descriptors wait before dup2 puts them on 3..8. */
-#define HELPER_FD_TOP	(STORE_SPAWNER_FD + 1)
+/* Exit status of a helper child whose descriptors could not be
+ * placed (the master logs it). */
+#define HELPER_LAYOUT_FAILED	126
 
-void
-null_stdio(int keep_stderr)
+/* The first entries of every layout: /dev/null on 0 and 1, and on 2
+ * unless stderr is kept (foreground), so that no helper holds the
+ * client socket in inetd mode.  Returns the entries used (fd_layout
+ * closes devnull itself unless it is a target). */
+static size_t
+stdio_places(struct fd_place *p, int devnull, int keep_stderr)
 {
-	int fd = open("/dev/null", O_RDWR);
+	p[0].from = p[1].from = p[2].from = devnull;
+	if (keep_stderr)
+		p[2].from = 2;
+	p[0].to = 0;
+	p[1].to = 1;
+	p[2].to = 2;
+	return 3;
+}
 
-	if (fd == -1)
-		_exit(127);
-	dup2(fd, 0);
-	dup2(fd, 1);
-	if (!keep_stderr)
-		dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
+/* In the child: place the layout or end; never returns on failure.
+ * The libc syslog socket is closed first: its number may be a target,
+ * and a message written to it after the move would go elsewhere. */
+static void
+place_or_exit(const struct fd_place *p, size_t n)
+{
+	closelog();
+	if (fd_layout(p, n, 0) == -1) {
+		log_warn("cannot place the helper's descriptors");
+		_exit(HELPER_LAYOUT_FAILED);
+	}
 }
 
 /* The common end of both: default signals (the master's handlers do not
@@ -70,7 +91,9 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote,
 {
 	char *argv[AUTH_ARGV_MAX];
 	char *envp[PRIV_ENV_MAX];
-	int argc = 0, sock, cfd, rfd, tfd, kfd, sfd;
+	struct fd_place p[FD_LAYOUT_MAX];
+	int argc = 0, devnull;
+	size_t n;
 	pid_t pid;
 
 	argv[argc++] = "privpop-auth";
@@ -94,33 +117,28 @@ auth_helper_start(const struct slot_env *env, int child_end, int zygote,
 		log_warn("fork");
 		break;
 	case 0:
-		null_stdio(env->foreground);
-		/* move them out of the way before placing them on 3..7 */
-		if ((sock = fcntl(child_end, F_DUPFD, HELPER_FD_TOP)) == -1 ||
-		    (cfd = fcntl(env->conf_fd, F_DUPFD, HELPER_FD_TOP)) == -1)
-			_exit(127);
-		if (env->penalty_table_fd != -1 &&
-		    ((rfd = fcntl(env->penalty_report_fd, F_DUPFD,
-		    HELPER_FD_TOP)) == -1 ||
-		    (tfd = fcntl(env->penalty_table_fd, F_DUPFD,
-		    HELPER_FD_TOP)) == -1 ||
-		    dup2(rfd, PENALTY_REPORT_FD) == -1 ||
-		    dup2(tfd, PENALTY_TABLE_FD) == -1))
-			_exit(127);
-		if (env->tls_keys_fd != -1 &&
-		    ((kfd = fcntl(env->tls_keys_fd, F_DUPFD, HELPER_FD_TOP)) ==
-		    -1 || dup2(kfd, TLS_KEYS_FD) == -1))
-			_exit(127);
-		if (store_spawner != -1 &&
-		    ((sfd = fcntl(store_spawner, F_DUPFD, HELPER_FD_TOP)) == -1 ||
-		    dup2(sfd, STORE_SPAWNER_FD) == -1))
-			_exit(127);
-		if (dup2(sock, IPC_CHILD_FD) == -1 ||
-		    dup2(cfd, CONF_SNAPSHOT_FD) == -1)
-			_exit(127);
-		closefrom(STORE_SPAWNER_FD + 1);
-		if (store_spawner == -1)
-			close(STORE_SPAWNER_FD);
+		if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			_exit(HELPER_LAYOUT_FAILED);
+		n = stdio_places(p, devnull, env->foreground);
+		p[n].from = child_end;
+		p[n++].to = IPC_CHILD_FD;
+		p[n].from = env->conf_fd;
+		p[n++].to = CONF_SNAPSHOT_FD;
+		if (env->penalty_table_fd != -1) {
+			p[n].from = env->penalty_report_fd;
+			p[n++].to = PENALTY_REPORT_FD;
+			p[n].from = env->penalty_table_fd;
+			p[n++].to = PENALTY_TABLE_FD;
+		}
+		if (env->tls_keys_fd != -1) {
+			p[n].from = env->tls_keys_fd;
+			p[n++].to = TLS_KEYS_FD;
+		}
+		if (store_spawner != -1) {
+			p[n].from = store_spawner;
+			p[n++].to = STORE_SPAWNER_FD;
+		}
+		place_or_exit(p, n);
 		exec_helper(env->conf->auth_helper, argv, envp);
 	}
 	close(child_end);
@@ -132,7 +150,9 @@ store_spawner_start(const struct slot_env *env, int child_end)
 {
 	char *argv[STORE_ARGV_MAX];
 	char *envp[PRIV_ENV_MAX];
-	int argc = 0;
+	struct fd_place p[FD_LAYOUT_MAX];
+	int argc = 0, devnull;
+	size_t n;
 	pid_t pid;
 
 	argv[argc++] = "privpop-store";
@@ -146,10 +166,12 @@ store_spawner_start(const struct slot_env *env, int child_end)
 		log_warn("fork");
 		break;
 	case 0:
-		null_stdio(env->foreground);
-		if (dup2(child_end, IPC_CHILD_FD) == -1)
-			_exit(127);
-		closefrom(IPC_CHILD_FD + 1);
+		if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			_exit(HELPER_LAYOUT_FAILED);
+		n = stdio_places(p, devnull, env->foreground);
+		p[n].from = child_end;
+		p[n++].to = IPC_CHILD_FD;
+		place_or_exit(p, n);
 		if (chdir("/") == -1)
 			_exit(127);
 		exec_helper(env->conf->store_helper, argv, envp);

@@ -12,7 +12,9 @@
 
 /* Fork and exec privpop-auth with child_end on fd 3 and the config
  * snapshot, penalty and TLS key descriptors of env on 4..7; zygote adds
- * -Z, and store_spawner (or -1) goes on fd 8 with -S.  Closes child_end
+ * -Z, and store_spawner (or -1) goes on fd 8 with -S.  0..2 are
+ * /dev/null (stderr kept in the foreground) and nothing else is open,
+ * whatever numbers the sources had (fd_layout).  Closes child_end
  * here; returns the pid or -1. */
 pid_t	auth_helper_start(const struct slot_env *env, int child_end,
 	    int zygote, int store_spawner);
@@ -21,9 +23,5 @@ pid_t	auth_helper_start(const struct slot_env *env, int child_end,
  * the auth helpers ask for) with child_end on fd 3; closes child_end;
  * returns the pid or -1. */
 pid_t	store_spawner_start(const struct slot_env *env, int child_end);
-
-/* Put /dev/null on fds 0..2 (keeping stderr in the foreground) so that
- * no helper inherits the client socket in inetd mode. */
-void	null_stdio(int keep_stderr);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fdlayout.h"
 #include "log.h"
 #include "master.h"
 #include "tls.h"
@@ -106,6 +107,9 @@ main(int argc, char *argv[])
 	char err[512];
 	int ch, test = 0;
 
+	/* before anything opens a descriptor: see fdlayout.h */
+	if (fd_stdio_ensure() == -1)
+		return 1;
 	memset(&o, 0, sizeof(o));
 	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
 	    PRIVPOP_SYSCONFDIR);

@@ -2,9 +2,13 @@
 """End-to-end tests of privpop.
 
     python3 tests/e2e/run_e2e.py [--build-dir DIR] [-k SUBSTRING] [--keep]
+                                 [--no-syslog]
 
 Each test starts its own privpopd on 127.0.0.1 with a free port in its
 own temporary directory and stops every process it started by PID.
+As root the whole run happens in a private mount namespace with a
+syslog receiver of its own on /dev/log, as on a real host (see
+syslog_ns.py); --no-syslog runs where nothing listens there.
 Prints "PASS name" / "FAIL name: reason" per test, then "N passed, M
 failed"; exits 1 if any test failed.
 """
@@ -21,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import e2e_util as U  # noqa: E402
+import syslog_ns  # noqa: E402
 import tests_pop3  # noqa: E402,F401  (registers tests)
 import tests_system  # noqa: E402,F401
 import tests_mbox  # noqa: E402,F401
@@ -40,6 +45,7 @@ class Context:
         self.daemons = []
         self.tmpdirs = []
         self.notes = []
+        self.syslog = None      # a syslog_ns.Receiver, or None
 
     def setup(self):
         if self.is_root:
@@ -97,6 +103,10 @@ class Context:
                       (d.dir, d.port))
                 for line in text.splitlines()[-80:]:
                     print("    | " + line)
+            if self.syslog is not None:
+                print("    --- syslog (last 30 lines) ---")
+                for line in self.syslog.lines_since(0)[-30:]:
+                    print("    | " + line)
             for n in self.notes:
                 print("    note: " + n)
         if not self.keep:
@@ -138,6 +148,10 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directories")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--no-syslog", action="store_true",
+                    help="run where nothing listens on /dev/log (by "
+                    "default, as root, a receiver of the suite's own "
+                    "listens there in a private mount namespace)")
     ap.add_argument("--sanitizers", action="store_true",
                     help="fail a test whose daemon log shows an ASan or "
                     "UBSan report (for a -fsanitize build)")
@@ -148,8 +162,21 @@ def main():
             print(name)
         return 0
     build_dir = os.path.abspath(args.build_dir)
+    if not args.no_syslog and not syslog_ns.in_namespace():
+        why = syslog_ns.enter(sys.argv)    # returns only if it cannot
+        print("syslog: cannot give the suite its own /dev/log (%s); "
+              "running without a syslog receiver" % why, flush=True)
     U.set_subreaper()
     ctx = Context(build_dir, args.keep)
+    if syslog_ns.in_namespace() and not args.no_syslog:
+        ctx.syslog = syslog_ns.start(ctx.new_tmpdir("syslog"))
+        ctx.tmpdirs.pop()       # kept for the whole run
+        print("syslog: a receiver on /dev/log in a private mount "
+              "namespace (%s)" % ctx.syslog.path, flush=True)
+    else:
+        print("syslog: nothing listens on /dev/log in this run",
+              flush=True)
+    os.environ["PRIVPOP_E2E_SYSLOG"] = "1" if ctx.syslog else "0"
     ctx.setup()
     passed = failed = skipped = 0
     if args.sanitizers:
@@ -190,6 +217,8 @@ def main():
             failed += 1
         ctx.end_test(not ok)
         sys.stdout.flush()
+    if ctx.syslog is not None:
+        ctx.syslog.close()
     ctx.cleanup()
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.stderr.write("(e2e took %.1fs)\n" % (time.monotonic() - t0))
