@@ -495,7 +495,9 @@ def t_sighup_fork_server(ctx):
     # shows which configuration the helper that answers was forked with
     d, u = std_daemon(ctx, messages=MESSAGES[:1], plain_user=True)
     master = d.pid()
-    old = U.auth_fork_server(master)
+    # "started:" is logged before the fork server has reached its loop
+    # (the epoll descriptor is_fork_server looks for): wait for it
+    old = U.wait_until(lambda: U.auth_fork_server(master), 5)
     check(old is not None, "no privpop-auth -Z below the master")
     with d.connect() as c:
         g = c.resp()
