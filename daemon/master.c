@@ -146,20 +146,29 @@ fail:
  */
 static int systemd_sockets;
 
-static int
-inherit_listeners(int *fds, int *tls)
+int
+master_listen_fds(void)
 {
 	const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
-	const char *names = getenv("LISTEN_FDNAMES");
 	uint64_t v, n;
-	int i;
 
 	if (pid == NULL || nfds == NULL ||
 	    parse_uint(pid, strlen(pid), 1, INT32_MAX, &v) == -1 ||
 	    (pid_t)v != getpid() ||
 	    parse_uint(nfds, strlen(nfds), 1, MAX_LISTENERS, &n) == -1)
 		return 0;
-	for (i = 0; i < (int)n; i++) {
+	return (int)n;
+}
+
+static int
+inherit_listeners(int *fds, int *tls)
+{
+	const char *names = getenv("LISTEN_FDNAMES");
+	int i, n;
+
+	if ((n = master_listen_fds()) == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
 		const char *nm = names;
 		int k;
 
@@ -178,7 +187,7 @@ inherit_listeners(int *fds, int *tls)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	systemd_sockets = 1;
-	return (int)n;
+	return n;
 }
 
 static int
@@ -785,6 +794,14 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.foreground = o->foreground;
 	env.status_fd = env.control_fd = env.auth_fd = -1;
 	env.penalty_report_fd = env.penalty_table_fd = -1;	/* no master */
+	env.inetd_tls = o->inetd_tls;
+	if (o->inetd_tls && c->tls_cert[0] == '\0')
+		fatalx("privpopd -I (implicit TLS) needs tls_cert and tls_key "
+		    "in %s", o->conffile);
+	/* One process per connection: no other process could resume a
+	 * ticket, and no master makes the ticket keys, so none are sent
+	 * (a ticket callback without keys failed every handshake). */
+	c->tls_ticket_rotate = 0;
 	if (c->tls_cert[0] != '\0' &&
 	    (env.tls_ctx = tls_ctx_new(c, &env.tls_keys_fd, err,
 	    sizeof(err))) == NULL)

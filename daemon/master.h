@@ -8,7 +8,11 @@ struct master_opts {
 	int		 conf_fd;	/* snapshot of the text parsed */
 	int		 foreground;
 	int		 inetd;
+	int		 inetd_tls;	/* -I: the connection starts with TLS */
 };
+
+/* The listeners systemd passed on 3.. (LISTEN_FDS for our pid), or 0. */
+int	master_listen_fds(void);
 
 /* Bind listeners, keep the pre-forked pool, reap, reload; returns the
  * exit status. */

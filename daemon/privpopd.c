@@ -4,9 +4,12 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -27,10 +30,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: privpopd [-fitV] [-c file]\n"
+	    "usage: privpopd [-fiItV] [-c file]\n"
 	    "  -c file  configuration file (default %s/privpopd.conf)\n"
 	    "  -f       stay in the foreground and log to stderr too\n"
 	    "  -i       inetd mode: one session on stdin/stdout\n"
+	    "  -I       inetd mode, implicit TLS (a port 995 service)\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -V       print the version and exit\n", PRIVPOP_SYSCONFDIR);
 	exit(2);
@@ -98,6 +102,44 @@ check_setup(const struct conf *c)
 	return bad;
 }
 
+static ssize_t
+syslog_write(void *cookie, const char *buf, size_t len)
+{
+	size_t n = len;
+
+	(void)cookie;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0)
+		syslog(LOG_ERR, "%.*s", (int)(n > INT_MAX ? INT_MAX : n), buf);
+	return (ssize_t)len;
+}
+
+/*
+ * inetd mode: stderr may be the client's socket (inetd and xinetd pass
+ * it on 0, 1 and 2), and a start-up error must never reach the client
+ * as its greeting.  Whatever privpopd would print there goes to syslog
+ * (facility mail), one line a record, and fd 2 becomes /dev/null; the
+ * session then ends without a word to the client.
+ */
+static void
+stderr_to_syslog(void)
+{
+	static cookie_io_functions_t io = { .write = syslog_write };
+	FILE *f;
+	int fd;
+
+	log_open("privpopd", 0, 0);
+	if ((fd = open("/dev/null", O_WRONLY)) == -1 || dup2(fd, 2) == -1)
+		exit(1);
+	if (fd != 2)
+		close(fd);
+	if ((f = fopencookie(NULL, "w", io)) == NULL)
+		exit(1);
+	setvbuf(f, NULL, _IOLBF, 0);
+	stderr = f;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -107,13 +149,17 @@ main(int argc, char *argv[])
 	char err[512];
 	int ch, test = 0;
 
-	/* before anything opens a descriptor: see fdlayout.h */
+	/* Before anything opens a descriptor (see fdlayout.h): 0..2 open,
+	 * and nothing else we did not ask for (a shell's or a service
+	 * manager's leftovers would reach every slot), but systemd's
+	 * listeners. */
 	if (fd_stdio_ensure() == -1)
 		return 1;
+	closefrom(3 + master_listen_fds());
 	memset(&o, 0, sizeof(o));
 	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
 	    PRIVPOP_SYSCONFDIR);
-	while ((ch = getopt(argc, argv, "c:fitV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fiItV")) != -1) {
 		switch (ch) {
 		case 'c':
 			if (optarg[0] != '/') {
@@ -139,6 +185,9 @@ main(int argc, char *argv[])
 		case 'f':
 			o.foreground = 1;
 			break;
+		case 'I':
+			o.inetd_tls = 1;
+			/* FALLTHROUGH */
 		case 'i':
 			o.inetd = 1;
 			break;
@@ -154,6 +203,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (o.inetd && !o.foreground && !test)
+		stderr_to_syslog();
 	o.conffile = conffile;
 
 	if (conf_load_snapshot(&conf, conffile, &o.conf_fd, err,

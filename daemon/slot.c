@@ -172,7 +172,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 		close(env->control_fd);
 		if (env->status_fd != -1)
 			close(env->status_fd);
-	}
+	} else
+		implicit_tls = env->inetd_tls;
 	peer_name(rfd, addr, sizeof(addr));
 	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr, env->tls_ctx,
 	    implicit_tls);

@@ -29,6 +29,7 @@ struct slot_env {
 	int		 control_fd;	/* read end; EOF means "retire" */
 	int		 auth_fd;	/* this slot's privpop-auth, or -1:
 					   start one (inetd mode) */
+	int		 inetd_tls;	/* inetd mode: implicit TLS on 0/1 */
 };
 
 /* Slot status records written to the master (atomic, < PIPE_BUF). */

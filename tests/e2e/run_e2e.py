@@ -31,6 +31,7 @@ import tests_system  # noqa: E402,F401
 import tests_mbox  # noqa: E402,F401
 import tests_tls  # noqa: E402,F401
 import tests_auth  # noqa: E402,F401
+import tests_hostenv  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 
