@@ -1,11 +1,15 @@
 #!/bin/bash
 # Build privpop and start a demo server on 127.0.0.1 with a demo user and
-# Maildir, then print how to connect.  Run as root for the full privilege
-# separation (as another user every role runs as that user).
+# Maildir, check that a login works over the plain port, STLS and
+# implicit TLS, then print how to connect.
+#   bash scripts/demo.sh    as root, or as a user with sudo (it asks);
+#                           PRIVPOP_AS_USER=1 runs every role as you
 #   DIR:  $PRIVPOP_DEMO_DIR (default /tmp/privpop-demo)
 #   stop: kill "$(cat /tmp/privpop-demo/privpopd.pid)"
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=as-root.sh
+. "$SRC/scripts/as-root.sh"
 DIR=${PRIVPOP_DEMO_DIR:-/tmp/privpop-demo}
 PORT=${PRIVPOP_DEMO_PORT:-1110}
 TLSPORT=${PRIVPOP_DEMO_TLS_PORT:-1995}
@@ -100,9 +104,53 @@ for _ in $(seq 50); do
 done
 [ -f "$DIR/privpopd.pid" ] || { echo "privpopd did not start" >&2; exit 1; }
 
+# "Running" means a real login works, not that a process exists: log in
+# and STAT over each way a client connects (openssl is a build
+# dependency, and bash's /dev/tcp needs nothing).
+CMDS='USER demo\r\nPASS demo\r\nSTAT\r\nQUIT\r\n'
+login_ok() {	# the server's answers on stdin, read to the end
+	local n
+	n=$(grep -c '^+OK Logged in, 3 messages' || true)
+	[ "$n" -ge 1 ]
+}
+plain_login() {
+	local out
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+	# shellcheck disable=SC2059
+	printf "$CMDS" >&3
+	out=$(timeout 10 cat <&3 || true)
+	exec 3<&-
+	printf '%s\n' "$out" | tr -d '\r' | login_ok
+}
+tls_login() {	# extra s_client arguments
+	# shellcheck disable=SC2059
+	printf "$CMDS" | timeout 15 openssl s_client -quiet \
+		-CAfile "$DIR/cert.pem" -verify_return_error "$@" 2>/dev/null |
+		tr -d '\r' | login_ok
+}
+failed=""
+plain_login || failed="$failed plain(port $PORT)"
+tls_login -connect "127.0.0.1:$PORT" -starttls pop3 ||
+	failed="$failed STLS(port $PORT)"
+tls_login -connect "127.0.0.1:$TLSPORT" || failed="$failed implicit-TLS(port $TLSPORT)"
+if [ -n "$failed" ]; then
+	kill "$(cat "$DIR/privpopd.pid")" 2>/dev/null || true
+	sleep 1
+	echo "privpop started, but the demo login failed over:$failed" >&2
+	echo "This is what privpopd says in the foreground (5 s):" >&2
+	timeout 5 ./privpopd -f -c "$DIR/privpopd.conf" >&2 &
+	sleep 1
+	plain_login || true
+	wait || true
+	echo "The server is stopped.  Its log also went to syslog (facility mail:" \
+		"journalctl -t privpopd -t privpop-auth, or /var/log/mail.log)." >&2
+	exit 1
+fi
+
 cat <<TXT
 
-privpop is running (pid $(cat "$DIR/privpopd.pid")) with the demo user "demo", password "demo".
+privpop is running (pid $(cat "$DIR/privpopd.pid")) with the demo user "demo", password "demo";
+a login worked over the plain port, STLS and implicit TLS.
 
   List the messages:       curl pop3://127.0.0.1:$PORT/ -u demo:demo
   Retrieve message 1:      curl pop3://127.0.0.1:$PORT/1 -u demo:demo

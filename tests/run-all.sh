@@ -11,6 +11,9 @@
 # failure.  Run as root for the privilege-separation tests (CI does).
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# root, or a user with sudo (it asks), or PRIVPOP_AS_USER=1
+# shellcheck source=../scripts/as-root.sh
+. "$SRC/scripts/as-root.sh"
 WORK=${PRIVPOP_TEST_DIR:-$(mktemp -d /tmp/privpop-tests.XXXXXX)}
 # the helpers run as the mailbox owners and must reach the binaries
 chmod 755 "$WORK"
