@@ -404,3 +404,99 @@ def t_syslog(ctx):
           "no summary line of the TLS session in syslog: %r" % line)
     check(re.match(r"<22>", ctx.syslog.wait_for("started:", mark, 1)),
           "the start line is not mail.info")
+
+
+class MiniInetd:
+    """inetd for one test: each connection on a listening socket gets
+    its own `privpopd -i` (or -I), with the socket on 0, 1 and 2.
+    Bounded: at most MAX connections, every child stopped at close()."""
+    MAX = 40
+
+    def __init__(self, d, flag):
+        import threading
+        self.d = d
+        self.flag = flag
+        self.srv = listening_socket()
+        self.srv.settimeout(0.2)
+        self.port = self.srv.getsockname()[1]
+        self.procs = []
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stop_flag and len(self.procs) < self.MAX:
+            try:
+                conn, _ = self.srv.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                logf = open(self.d.log, "ab")
+                self.procs.append(subprocess.Popen(
+                    [self.d.binary(), self.flag, "-c", self.d.conf],
+                    stdin=conn, stdout=conn, stderr=logf, cwd=self.d.dir))
+                logf.close()
+            finally:
+                conn.close()
+
+    def close(self):
+        self.stop_flag = True
+        self.thread.join(3)
+        self.srv.close()
+        for p in self.procs:
+            tree = U.descendants_of(p.pid)
+            U.stop_process(p, 5)
+            U.kill_pids(tree, 3)
+        return [p.returncode for p in self.procs]
+
+
+def real_clients(ctx, ports, cafile, what):
+    """curl, fetchmail and mpop in every mode; ports: {mode: port}."""
+    import clients
+    for mode, port in ports.items():
+        got = clients.curl_retr(mode, U.HOST, port, "alice", T.PW_ALICE,
+                                cafile)
+        check_eq(got, U.to_wire(T.MSGS[0][1]), "%s: curl %s RETR 1"
+                 % (what, mode))
+        for name, fn in (("fetchmail", clients.fetchmail_all),
+                         ("mpop", clients.mpop_all)):
+            got = fn(mode, U.HOST, port, "alice", T.PW_ALICE, cafile,
+                     ctx.new_tmpdir(name)).replace(b"\r\n", b"\n")
+            for _u, content, _s, _f in T.MSGS:
+                body = content.replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+                check(body[:200] in got, "%s: %s %s did not deliver %r"
+                      % (what, name, mode, body[:40]))
+
+
+@test("hostenv_real_clients_socket_activated_and_inetd")
+def t_real_clients(ctx):
+    # socket activation: both sockets systemd's (pop3 and pop3s)
+    d, _u = T.tls_daemon(ctx, "sd-clients", start=False)
+    socks = [listening_socket() for _ in range(2)]
+    try:
+        d.port = U.free_port()
+        start_wrapped(d, {3: socks[0].fileno(), 4: socks[1].fileno()},
+                      listen_fds=(2, "pop3:pop3s"))
+        plain, tls = (s.getsockname()[1] for s in socks)
+        wait_serving(d, plain, "socket-activated")
+        real_clients(ctx, {"plain": plain, "stls": plain, "tls": tls},
+                     d.cert.cert, "socket-activated")
+    finally:
+        for s in socks:
+            s.close()
+    d.stop()
+    # inetd: one privpopd -i per connection on one port, -I on another
+    d, _u = T.tls_daemon(ctx, "inetd-clients", start=False)
+    d.write_passwd()
+    d.port = U.free_port()
+    d.write_conf()
+    plain, tls = MiniInetd(d, "-i"), MiniInetd(d, "-I")
+    try:
+        real_clients(ctx, {"plain": plain.port, "stls": plain.port,
+                           "tls": tls.port}, d.cert.cert, "inetd")
+    finally:
+        rcs = plain.close() + tls.close()
+    check(rcs and all(rc == 0 for rc in rcs),
+          "inetd sessions' exit statuses: %r\n%s" % (rcs, d.log_text()[-1500:]))
