@@ -32,6 +32,7 @@
 #include "penalty.h"
 #include "master.h"
 #include "privdrop.h"
+#include "sdnotify.h"
 #include "slot.h"
 #include "tls.h"
 
@@ -724,6 +725,7 @@ master_run(const struct master_opts *o, struct conf *c)
 
 	tls_tickets_rotate();
 	tickets_rotated = time(NULL);
+	sdnotify("READY=1");	/* systemd Type=notify: listeners are bound */
 	while (running) {
 		struct pollfd pfd[3];
 		unsigned char sig[16];
@@ -760,7 +762,9 @@ master_run(const struct master_opts *o, struct conf *c)
 				reap();
 				break;
 			case SIGHUP:
+				sdnotify_reloading();
 				reload(o, c);
+				sdnotify("READY=1");
 				break;
 			case SIGTERM:
 			case SIGINT:
@@ -770,6 +774,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		}
 	}
 	log_info("shutting down");
+	sdnotify("STOPPING=1");
 	shutdown_all();
 	if (!o->foreground)
 		unlink(c->pid_file);

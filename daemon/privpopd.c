@@ -16,6 +16,7 @@
 #include "fdlayout.h"
 #include "log.h"
 #include "master.h"
+#include "sdnotify.h"
 #include "tls.h"
 
 #include <netdb.h>
@@ -206,6 +207,11 @@ main(int argc, char *argv[])
 	if (o.inetd && !o.foreground && !test)
 		stderr_to_syslog();
 	o.conffile = conffile;
+	/* systemd's $NOTIFY_SOCKET is the master's alone: read and unset it
+	 * before anything forks (check_setup's key check does) */
+	if (sdnotify_init() == -1)
+		fprintf(stderr, "privpopd: NOTIFY_SOCKET is not a socket "
+		    "name; not notifying systemd\n");
 
 	if (conf_load_snapshot(&conf, conffile, &o.conf_fd, err,
 	    sizeof(err)) == -1) {
