@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -14,7 +15,8 @@
 
 #include "log.h"
 
-static int log_stderr;
+static int log_stderr;		/* in effect */
+static int log_stderr_wanted;	/* asked for by log_open */
 static int log_debug_on;
 static int log_syslog = 1;
 static char log_ident[32] = "privpop";
@@ -39,18 +41,38 @@ log_syslog_probe(const char *path)
 	return ok;
 }
 
+int
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (e == NULL ||
+	    sscanf(e, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_check_syslog(void)
 {
 	log_syslog = log_syslog_probe(_PATH_LOG);
 	if (log_syslog)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	/* Under systemd stderr is the journal, which syslog reaches too:
+	 * one copy of each line is enough.  Without syslog, stderr it is. */
+	log_stderr = log_stderr_wanted &&
+	    !(log_syslog && log_stderr_is_journal());
 }
 
 void
 log_open(const char *ident, int to_stderr, int debug)
 {
-	log_stderr = to_stderr;
+	log_stderr = log_stderr_wanted = to_stderr;
 	log_debug_on = debug;
 	log_set_ident(ident);
 	tzset();	/* syslog needs the zone before chroot */

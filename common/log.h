@@ -14,6 +14,11 @@ void	log_open(const char *ident, int to_stderr, int debug);
  * SIGHUP (log_check_syslog); its children inherit the answer. */
 int	log_syslog_probe(const char *path);
 void	log_check_syslog(void);
+/* Whether stderr is the systemd journal's stream ($JOURNAL_STREAM names
+ * its device and inode).  Then, with syslog available, log_open and
+ * log_check_syslog stop writing to stderr: the journal gets each line
+ * once, from syslog. */
+int	log_stderr_is_journal(void);
 void	log_set_ident(const char *ident);
 int	log_to_stderr(void);
 int	log_debug_enabled(void);

@@ -84,11 +84,49 @@ test_probe(void **state)
 	rmdir(dir);
 }
 
+/* JOURNAL_STREAM names stderr's device and inode when systemd connected
+ * stderr to the journal; anything else is not the journal. */
+static void
+test_journal_stream(void **state)
+{
+	struct stat st;
+	char v[64];
+	int save = dup(STDERR_FILENO), fd;
+
+	(void)state;
+	assert_true(save >= 0);
+	fd = open("/dev/null", O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(log_stderr_is_journal(), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	assert_int_equal(log_stderr_is_journal(), 1);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", v, 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	snprintf(v, sizeof(v), "%llu:%llux", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	unsetenv("JOURNAL_STREAM");
+	dup2(save, STDERR_FILENO);
+	close(save);
+	close(fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_journal_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
