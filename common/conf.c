@@ -16,18 +16,8 @@
 #include "numparse.h"
 #include "addrlist.h"
 
-#ifndef PRIVPOP_LIBEXECDIR
-#define PRIVPOP_LIBEXECDIR "/usr/local/libexec/privpop"
-#endif
-#ifndef PRIVPOP_SYSCONFDIR
-#define PRIVPOP_SYSCONFDIR "/usr/local/etc/privpop"
-#endif
-#ifndef PRIVPOP_RUNSTATEDIR
-#define PRIVPOP_RUNSTATEDIR "/run"
-#endif
-#ifndef PRIVPOP_EMPTYDIR
-#define PRIVPOP_EMPTYDIR "/var/lib/privpop/empty"
-#endif
+/* PRIVPOP_SYSCONFDIR, _LIBEXECDIR, _RUNSTATEDIR and _EMPTYDIR: the
+ * installed paths, from configure (config.h). */
 
 /* The largest configuration file read; far above any real one. */
 #define CONF_MAX_FILE	(256 * 1024)

@@ -23,10 +23,6 @@
 #include <pwd.h>
 #include <sys/stat.h>
 
-#ifndef PRIVPOP_SYSCONFDIR
-#define PRIVPOP_SYSCONFDIR "/usr/local/etc/privpop"
-#endif
-
 static void
 usage(void)
 {

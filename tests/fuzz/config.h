@@ -6,4 +6,8 @@
 #define _GNU_SOURCE 1
 #endif
 #define PACKAGE_VERSION "fuzz"
+#define PRIVPOP_SYSCONFDIR "/fuzz/etc/privpop"
+#define PRIVPOP_LIBEXECDIR "/fuzz/libexec/privpop"
+#define PRIVPOP_RUNSTATEDIR "/fuzz/run"
+#define PRIVPOP_EMPTYDIR "/fuzz/var/lib/privpop/empty"
 #endif
