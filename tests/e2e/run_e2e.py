@@ -33,6 +33,7 @@ import tests_tls  # noqa: E402,F401
 import tests_auth  # noqa: E402,F401
 import tests_hostenv  # noqa: E402,F401
 import tests_readme  # noqa: E402,F401
+import tests_install  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 
