@@ -77,6 +77,8 @@ if build gcc --enable-werror CC=gcc; then
 	cat "$WORK"/gcc/tests/unit/*.log 2>/dev/null | grep -E '^\[  (PASSED|FAILED)|^\[  FAILED|^\[  ERROR' || true
 	unit_summary "$WORK/unit-gcc.log" | tee "$WORK/unit-gcc.sum"
 	count "$WORK/unit-gcc.sum"
+	# every man page renders without a warning (mandoc and groff)
+	step man-lint make -C "$WORK/gcc" check-man
 fi
 
 note "clang -Werror build, unit tests"
