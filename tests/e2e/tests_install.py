@@ -15,16 +15,7 @@ import e2e_util as U
 from e2e_util import check, check_eq
 from registry import test
 from tests_pop3 import PW_ALICE, std_daemon, small_msgs
-
-
-def run(argv, timeout=60, env=None, cwd=None, input=None):
-    """subprocess.run with a bound; the child is killed on timeout."""
-    try:
-        return subprocess.run(argv, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout,
-                              env=env, cwd=cwd, input=input)
-    except subprocess.TimeoutExpired:
-        raise U.TestFailure("%s timed out after %ss" % (argv[0], timeout))
+from tests_system import run
 
 
 # ---------------------------------------------------------------------
