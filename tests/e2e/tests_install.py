@@ -335,3 +335,33 @@ def t_installed(ctx):
     check(r.returncode == 0, "make uninstall: %r"
           % (r.stdout + r.stderr)[-800:])
     check_eq(files_under(dest), [], "files left after make uninstall")
+
+
+@test("systemd_journal_stream_logs_once")
+def t_journal_stream(ctx):
+    """With stderr the journal ($JOURNAL_STREAM names its device and
+    inode) and a syslog daemon listening, privpopd -f logs each line
+    once, to syslog, not to stderr too."""
+    if ctx.syslog is None:
+        raise U.TestSkip("no syslog receiver in this run (not root, or "
+                         "--no-syslog)")
+    d, u = std_daemon(ctx, "journal", messages=small_msgs(1), start=False)
+    d.port = U.free_port()
+    d.write_passwd()
+    d.write_conf()
+    since = len(ctx.syslog.lines_since(0))
+    with open(d.log, "ab") as logf:
+        st = os.fstat(logf.fileno())
+        env = dict(os.environ)
+        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        d.proc = subprocess.Popen([d.binary(), "-f", "-c", d.conf],
+                                  stdin=subprocess.DEVNULL, stdout=logf,
+                                  stderr=logf, cwd=d.dir, env=env)
+    check(ctx.syslog.wait_for("started:", since, 10),
+          "no 'started:' line in syslog")
+    with d.session("alice") as c:
+        c.cmd("QUIT")
+    check(ctx.syslog.wait_for("sess=", since, 10),
+          "no session summary in syslog")
+    check("started:" not in d.log_text() and "sess=" not in d.log_text(),
+          "lines went to the journal's stderr too: %r" % d.log_text()[-300:])
