@@ -70,6 +70,13 @@ log_check_syslog(void)
 }
 
 void
+log_reopen(void)
+{
+	closelog();
+	log_check_syslog();
+}
+
+void
 log_open(const char *ident, int to_stderr, int debug)
 {
 	log_stderr = log_stderr_wanted = to_stderr;

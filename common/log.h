@@ -14,6 +14,9 @@ void	log_open(const char *ident, int to_stderr, int debug);
  * SIGHUP (log_check_syslog); its children inherit the answer. */
 int	log_syslog_probe(const char *path);
 void	log_check_syslog(void);
+/* A syslog socket of this process's own (a forked slot must not share
+ * the master's), opened now, before a chroot hides /dev/log. */
+void	log_reopen(void);
 /* Whether stderr is the systemd journal's stream ($JOURNAL_STREAM names
  * its device and inode).  Then, with syslog available, log_open and
  * log_check_syslog stop writing to stderr: the journal gets each line

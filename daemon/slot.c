@@ -153,6 +153,7 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	if (env->tls_keys_fd != -1)
 		close(env->tls_keys_fd);
 
+	log_reopen();
 	/* Drop before touching anything from the network. */
 	if (priv_is_root())
 		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
