@@ -601,7 +601,10 @@ def t_dele_drop(ctx):
     c.close()
     check(d.wait_log(r"user=alice .*end=disconnect", 5),
           "no end=disconnect summary")
-    time.sleep(0.3)
+    # the worker would have applied a deletion before it exits: wait
+    # (bounded) for that, not for a fixed time
+    check(U.wait_until(lambda: not U.store_workers(d.pid()), 5),
+          "privpop-store still runs after the session ended")
     check_eq(sorted(u.files()), sorted(before), "files after a dropped "
              "connection")
     with d.session("alice") as c2:

@@ -366,7 +366,10 @@ def t_timeout(ctx):
     finally:
         c.close()
     check(d.wait_log(r"user=alice .*end=timeout", 3), "no end=timeout log")
-    time.sleep(0.2)
+    # the worker would have applied a deletion before it exits: wait
+    # (bounded) for that, not for a fixed time
+    check(U.wait_until(lambda: not U.store_workers(d.pid()), 5),
+          "privpop-store still runs after the session ended")
     check_eq(sorted(u.files()), sorted(before), "files after the timeout")
 
 
