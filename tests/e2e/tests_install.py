@@ -257,6 +257,11 @@ def t_installed(ctx):
                  unitdir + "/privpopd-inetd-tls@.service"):
         check(want in installed, "make install did not install %s "
               "(installed: %r)" % (want, installed))
+    empty = os.path.join(dest, "var/lib/privpop/empty")
+    check(os.path.isdir(empty) and not os.listdir(empty) and
+          os.stat(empty).st_mode & 0o777 == 0o755,
+          "make install did not make the chroot var/lib/privpop/empty "
+          "(an empty 0755 directory)")
     # what the files name is where things are
     with open(os.path.join(dest, "etc/privpop/privpopd.conf")) as f:
         conf = f.read()
