@@ -85,13 +85,10 @@ make_stamp(void)
 static void
 refresh_user_db(void)
 {
-	int i;
-
-	for (i = 0; i < conf.nbackends; i++)
-		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE) {
-			pwf_index_refresh(conf.passwd_file);
-			(void)pwf_capabilities(conf.passwd_file);
-		}
+	if (conf_has_backend(&conf, AUTH_BACKEND_PASSWD_FILE)) {
+		pwf_index_refresh(conf.passwd_file);
+		(void)pwf_capabilities(conf.passwd_file);
+	}
 }
 
 /* HELLO flags: what the user database allows (APOP, SCRAM). */

@@ -86,6 +86,17 @@ conf_defaults(struct conf *c)
 	c->passwd_upgrade_rounds = 100000;
 }
 
+int
+conf_has_backend(const struct conf *c, int backend)
+{
+	int i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i] == backend)
+			return 1;
+	return 0;
+}
+
 /* "passwd-file pam" in the order given, each at most once. */
 static int
 set_backends(struct conf *c, const char *s)

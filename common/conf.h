@@ -83,6 +83,8 @@ struct conf {
 };
 
 void	conf_defaults(struct conf *);
+/* Whether backend (AUTH_BACKEND_*) is among auth_backends. */
+int	conf_has_backend(const struct conf *, int backend);
 /* "dotlock fcntl flock" in any order, space or comma separated. */
 int	conf_parse_locks(const char *, int *set_r);
 /* Parse text; on error returns -1 with "where:line: why" in err. */

@@ -78,11 +78,13 @@ check_setup(const struct conf *c)
 		    c->store_helper);
 		bad++;
 	}
-	if (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK)) {
+	if (conf_has_backend(c, AUTH_BACKEND_PASSWD_FILE) &&
+	    (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK))) {
 		fprintf(stderr, "privpopd: passwd_file %s: not readable\n",
 		    c->passwd_file);
 		bad++;
-	} else if (st.st_mode & S_IROTH)
+	} else if (conf_has_backend(c, AUTH_BACKEND_PASSWD_FILE) &&
+	    (st.st_mode & S_IROTH))
 		fprintf(stderr, "privpopd: warning: passwd_file %s is "
 		    "world-readable (chmod 600 it)\n", c->passwd_file);
 	if (geteuid() == 0 && getpwnam(c->user) == NULL) {
