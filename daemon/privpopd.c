@@ -142,6 +142,25 @@ stderr_to_syslog(void)
 	stderr = f;
 }
 
+/* An auth_mechanisms list that names a mechanism PAM cannot serve (it
+ * checks passwords only); privpop-auth says the same at start of the
+ * passwd-file entries without the secret a mechanism needs. */
+static void
+warn_mechs(const struct conf *c)
+{
+	char names[96];
+	int un;
+
+	if (c->auth_mechs == AUTH_MECH_AUTO)
+		return;
+	un = c->auth_mechs & ~conf_mechs_served(c, AUTH_MECH_ALL);
+	if (un != 0)
+		fprintf(stderr, "privpopd: warning: auth_mechanisms: the pam "
+		    "backend cannot serve %s (PAM checks passwords only); its "
+		    "users fail with it (not counted as penalties)\n",
+		    conf_mechs_str(un, names, sizeof(names)));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -216,6 +235,7 @@ main(int argc, char *argv[])
 	}
 	if (check_setup(&conf) > 0)
 		return 1;
+	warn_mechs(&conf);
 	if (test) {
 		printf("privpopd: configuration %s is valid\n", conffile);
 		return 0;
