@@ -32,6 +32,7 @@ import tests_mbox  # noqa: E402,F401
 import tests_tls  # noqa: E402,F401
 import tests_auth  # noqa: E402,F401
 import tests_hostenv  # noqa: E402,F401
+import tests_mechanisms  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 
