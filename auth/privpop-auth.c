@@ -4,9 +4,11 @@
  * child over the socketpair on fd 3.
  *
  * What runs as root here: reading the config and the passwd-file,
- * crypt(3), and starting privpop-store: after a login this process
- * drops to the mailbox owner and execs it (exec_store), or forks it
- * when a PAM session must be closed after the worker ends.
+ * crypt(3), PAM, deciding which login mechanisms the session offers
+ * (send_hello), and starting privpop-store: after a login the store
+ * fork server starts the worker (spawn_store), or this process drops to
+ * the mailbox owner and execs it (exec_store), or forks it when a PAM
+ * session (pam_session = yes) must be closed after the worker ends.
  *
  * With -Z it is instead the master's fork server for these helpers
  * (common/spawner.c).
