@@ -1,8 +1,8 @@
 /*
  * PAM for system users, inside privpop-auth (root).  One PAM transaction
- * per privpop-auth process: authenticate, check the account, establish
- * credentials and open the session; the session is closed when the
- * mailstore worker has exited.
+ * per privpop-auth process: authenticate and check the account; with
+ * pam_session = yes also establish credentials and open the session,
+ * which is closed when the mailstore worker has exited.
  */
 #ifndef PRIVPOP_PAM_AUTH_H
 #define PRIVPOP_PAM_AUTH_H

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
 #include "numparse.h"
 #include "passwd_file.h"
@@ -303,11 +304,28 @@ pwf_stamp_eq(const struct pwf_stamp *a, const struct pwf_stamp *b)
 int
 pwf_entry_caps(const struct pwf_entry *e)
 {
-	if (e->scheme == PWF_PLAIN)
+	switch (e->scheme) {
+	case PWF_PLAIN:
 		return PWF_CAN_APOP | PWF_CAN_SCRAM;
-	if (e->scheme == PWF_SCRAM)
-		return PWF_CAN_SCRAM;
-	return 0;
+	case PWF_SCRAM:
+		return PWF_CAN_SCRAM | PWF_LACKS_APOP;
+	case PWF_CRYPT:
+		return PWF_LACKS_APOP | PWF_LACKS_SCRAM;
+	default:
+		return 0;	/* locked: logs in with nothing */
+	}
+}
+
+int
+pwf_caps_mechs(int caps)
+{
+	int mechs = 0;
+
+	if ((caps & (PWF_CAN_APOP | PWF_LACKS_APOP)) == PWF_CAN_APOP)
+		mechs |= AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5;
+	if ((caps & (PWF_CAN_SCRAM | PWF_LACKS_SCRAM)) == PWF_CAN_SCRAM)
+		mechs |= AUTH_MECH_SCRAM;
+	return mechs;
 }
 
 static int

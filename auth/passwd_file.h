@@ -62,12 +62,21 @@ int	pwf_line_usable(size_t len);
 int	pwf_lookup(const char *path, const char *user, struct pwf_entry *,
 	    char *dummy_r);
 
-/* What the entries allow: PWF_CAN_* flags. */
+/* What the entries allow: PWF_CAN_* flags, and PWF_LACKS_* for what
+ * some entry that may log in cannot do (a locked entry counts for
+ * neither), so that the flags of a file are those of its entries ORed
+ * together, and every entry can when PWF_CAN_x is set without
+ * PWF_LACKS_x. */
 #define PWF_CAN_APOP	0x1	/* some {PLAIN} entry: APOP, CRAM-MD5 */
 #define PWF_CAN_SCRAM	0x2	/* some {PLAIN} or {SCRAM-SHA-256} entry */
+#define PWF_LACKS_APOP	0x4	/* some entry with no {PLAIN} secret */
+#define PWF_LACKS_SCRAM	0x8	/* some crypt(3) entry */
 int	pwf_capabilities(const char *path);
 /* What one entry allows. */
 int	pwf_entry_caps(const struct pwf_entry *);
+/* The AUTH_MECH_* (conf.h) that the file with these capabilities can
+ * serve for every user in it: none for an empty file. */
+int	pwf_caps_mechs(int caps);
 
 /* What stat() says of a passwd-file: a cache of it (the capabilities,
  * the index) holds while a fresh stat() gives the same. */

@@ -4,9 +4,11 @@
  * child over the socketpair on fd 3.
  *
  * What runs as root here: reading the config and the passwd-file,
- * crypt(3), and starting privpop-store: after a login this process
- * drops to the mailbox owner and execs it (exec_store), or forks it
- * when a PAM session must be closed after the worker ends.
+ * crypt(3), PAM, deciding which login mechanisms the session offers
+ * (send_hello), and starting privpop-store: after a login the store
+ * fork server starts the worker (spawn_store), or this process drops to
+ * the mailbox owner and execs it (exec_store), or forks it when a PAM
+ * session (pam_session = yes) must be closed after the worker ends.
  *
  * With -Z it is instead the master's fork server for these helpers
  * (common/spawner.c).
@@ -85,44 +87,65 @@ make_stamp(void)
 static void
 refresh_user_db(void)
 {
-	int i;
-
-	for (i = 0; i < conf.nbackends; i++)
-		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE) {
-			pwf_index_refresh(conf.passwd_file);
-			(void)pwf_capabilities(conf.passwd_file);
-		}
+	if (conf_has_backend(&conf, AUTH_BACKEND_PASSWD_FILE)) {
+		pwf_index_refresh(conf.passwd_file);
+		(void)pwf_capabilities(conf.passwd_file);
+	}
 }
 
-/* HELLO flags: what the user database allows (APOP, SCRAM). */
-static uint32_t
-hello_flags(void)
+/* The challenge mechanisms the passwd-file can serve for every user in
+ * it (AUTH_MECH_*); 0 when it is not a backend. */
+static int
+pwf_mechs(void)
 {
-	uint32_t flags = 0;
-	int caps = 0, i;
-
-	for (i = 0; i < conf.nbackends; i++)
-		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE)
-			caps = pwf_capabilities(conf.passwd_file);
-	if (caps & PWF_CAN_APOP)
-		flags |= HELLO_APOP;
-	if (caps & PWF_CAN_SCRAM)
-		flags |= HELLO_SCRAM;
-	return flags;
+	if (!conf_has_backend(&conf, AUTH_BACKEND_PASSWD_FILE))
+		return 0;
+	return pwf_caps_mechs(pwf_capabilities(conf.passwd_file));
 }
+
+/*
+ * The login mechanisms this helper's session offers (AUTH_MECH_*).
+ * They are decided here, as root, once per connection, and nowhere
+ * else: auth_mechanisms as given, or for auto what every backend can
+ * serve for every user (conf_mechs_offered), since CAPA is answered
+ * before the user is known.  The session child follows the HELLO, and
+ * a request for a mechanism not offered ends the session (dispatch).
+ */
+static int offer;
 
 static void
 send_hello(void)
 {
 	struct msg m;
-	uint32_t flags = hello_flags();
 
+	offer = conf_mechs_offered(&conf, pwf_mechs());
 	msg_init(&m, MSG_SESSION_HELLO);
 	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
-	    msg_put_u32(&m, flags) == -1 ||
-	    msg_put_str(&m, (flags & HELLO_APOP) ? stamp : "") == -1 ||
+	    msg_put_u32(&m, (uint32_t)offer) == -1 ||
+	    msg_put_str(&m, (offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
+	    stamp : "") == -1 ||
 	    ipc_send(sock, &m, -1) == -1)
 		fatal("send hello");
+}
+
+/* Fork server, at start: an auth_mechanisms list that names a challenge
+ * mechanism some passwd-file entry holds no secret for (privpopd -t
+ * says it of PAM). */
+static void
+warn_unserved(void)
+{
+	char names[96];
+	int un;
+
+	if (conf.auth_mechs == AUTH_MECH_AUTO ||
+	    !conf_has_backend(&conf, AUTH_BACKEND_PASSWD_FILE))
+		return;
+	un = conf.auth_mechs & ~(AUTH_MECH_PASSWORD | pwf_mechs());
+	if (un != 0)
+		log_warnx("auth_mechanisms: %s offered, but not every entry "
+		    "of %s stores the secret it needs; those users fail "
+		    "with it (not counted as penalties)",
+		    conf_mechs_str(un, names, sizeof(names)), conf.passwd_file);
 }
 
 /* Tell the master (which keeps the shared table) about a login. */
@@ -141,9 +164,11 @@ report(const char *addr, int ok)
 }
 
 /* The answer to a failure waits the configured delay, longer for an
- * address that keeps failing; the same for every kind of failure. */
+ * address that keeps failing; the same for every kind of failure.  A
+ * failure that is not counted (a method the user's backend cannot
+ * serve) waits as long, but does not add to the address's count. */
 static void
-fail_delay(const char *addr)
+fail_delay(const char *addr, int counted)
 {
 	struct timespec ts;
 	int ms = conf.auth_fail_delay_ms, p;
@@ -160,7 +185,8 @@ fail_delay(const char *addr)
 			    n, ms);
 		}
 	}
-	report(addr, 0);
+	if (counted)
+		report(addr, 0);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -318,19 +344,27 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 	const char *deflt = via == F_PAM ? conf.system_mail_location :
 	    conf.mail_location;
 
+	/* checked before the password; again as the last word */
 	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
 		log_warnx("login refused: addr=%s user=%s: uid/gid 0", addr,
 		    e->user);
+		pamb_close();
 		answer_fail(IPC_ERR_PERM);
 		return;
 	}
 	if (pwf_mail_location(e, deflt, location, sizeof(location)) == -1) {
 		log_warnx("login refused: addr=%s user=%s: bad mail location",
 		    addr, e->user);
+		pamb_close();
 		answer_fail(IPC_ERR_PERM);
 		return;
 	}
-	if (via == F_PAM && pamb_open_session() == -1) {
+	/* pam_session = no: authentication and account only, and the
+	 * worker starts as for a passwd-file user (no process waits) */
+	if (via == F_PAM && !conf.pam_session)
+		pamb_close();
+	if (via == F_PAM && conf.pam_session && pamb_open_session() == -1) {
+		pamb_close();
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
@@ -343,9 +377,29 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 	report(addr, 1);
 }
 
-/* A system user from the passwd database, after PAM said yes. */
+/* Root and system accounts never read mail over POP3: a user below
+ * first_valid_uid (uid 0 always is) or with gid 0 is refused before
+ * any password check, with the answer and the delay of a wrong
+ * password; only the log says why. */
 static int
-system_entry(const char *name, struct pwf_entry *e, const char *addr)
+uid_allowed(const struct pwf_entry *e, const char *addr)
+{
+	if (verify_uid_allowed(e->uid, e->gid, conf.first_valid_uid,
+	    priv_is_root()))
+		return 1;
+	if (e->uid == 0 || e->uid < (uid_t)conf.first_valid_uid)
+		log_warnx("login refused: addr=%s user=%s: uid %u is below "
+		    "first_valid_uid %d", addr, e->user, (unsigned)e->uid,
+		    conf.first_valid_uid);
+	else
+		log_warnx("login refused: addr=%s user=%s: gid 0", addr,
+		    e->user);
+	return 0;
+}
+
+/* A system user from the passwd database, with no stored secret. */
+static int
+system_entry(const char *name, struct pwf_entry *e)
 {
 	struct passwd *pw = getpwnam(name);
 
@@ -354,20 +408,14 @@ system_entry(const char *name, struct pwf_entry *e, const char *addr)
 	    (int)sizeof(e->user) || snprintf(e->home, sizeof(e->home), "%s",
 	    pw->pw_dir) >= (int)sizeof(e->home))
 		return -1;
-	/* root and system accounts never read mail over POP3 */
-	if (pw->pw_uid == 0 || pw->pw_uid < (uid_t)conf.first_valid_uid) {
-		log_info("login refused: addr=%s user=%s: uid %u is below "
-		    "first_valid_uid %d", addr, name, (unsigned)pw->pw_uid,
-		    conf.first_valid_uid);
-		return -1;
-	}
 	e->uid = pw->pw_uid;
 	e->gid = pw->pw_gid;
 	e->scheme = PWF_LOCKED;	/* no stored secret here */
 	return 0;
 }
 
-/* The first backend, in the configured order, that knows the name. */
+/* The first backend, in the configured order, that knows the name; e
+ * gets its entry (for PAM, the passwd database's uid and gid). */
 static enum found
 lookup(const char *user, struct pwf_entry *e, char *dummy)
 {
@@ -383,10 +431,41 @@ lookup(const char *user, struct pwf_entry *e, char *dummy)
 			if (r == 1)
 				return F_PASSWD_FILE;
 		} else if (conf.backends[i] == AUTH_BACKEND_PAM &&
-		    getpwnam(user) != NULL)
+		    system_entry(user, e) == 0)
 			return F_PAM;
 	}
 	return F_NONE;
+}
+
+/* A known user whose backend cannot check a credential of this method:
+ * PAM checks only passwords, a challenge needs a stored {PLAIN} secret.
+ * Such a failure is answered as any other but is no evidence of a
+ * wrong password, so it feeds no penalty. */
+static int
+method_unserved(enum found via, const struct pwf_entry *e, enum method how)
+{
+	if (how == M_PASS || via == F_NONE)
+		return 0;
+	if (via == F_PAM)
+		return 1;
+	return e->scheme != PWF_PLAIN && e->scheme != PWF_LOCKED;
+}
+
+/* The work of a check that cannot succeed (an unknown user, a refused
+ * uid, a method the user's backend cannot serve): what a real check by
+ * the same method costs, so the time taken tells none of them apart. */
+static void
+dummy_check(enum method how, const char *dummy, const char *cred)
+{
+	static const struct pwf_entry plain = { .scheme = PWF_PLAIN,
+	    .secret = "privpop-no-such-secret" };
+
+	if (how == M_APOP)
+		(void)verify_apop(&plain, stamp, cred);
+	else if (how == M_CRAM)
+		(void)verify_cram(&plain, stamp, cred);
+	else
+		(void)verify_password(NULL, dummy, cred);
 }
 
 /* PASS, APOP and CRAM-MD5 share everything but the check. */
@@ -399,7 +478,7 @@ handle_login(struct msg *m, enum method how)
 	const char *userp, *cred, *addrp;
 	enum found via;
 	uint32_t code = IPC_ERR_AUTH;
-	int ok = 0;
+	int ok = 0, counted = 1;
 
 	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
 	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
@@ -413,7 +492,12 @@ handle_login(struct msg *m, enum method how)
 		fatalx("too many login attempts");
 
 	via = lookup(user, &e, dummy);
-	if (via == F_PASSWD_FILE) {
+	if (via != F_NONE && !uid_allowed(&e, addr)) {
+		dummy_check(how, dummy, cred);
+	} else if (method_unserved(via, &e, how)) {
+		dummy_check(how, dummy, cred);
+		counted = 0;
+	} else if (via == F_PASSWD_FILE) {
 		if (how == M_APOP)
 			ok = verify_apop(&e, stamp, cred);
 		else if (how == M_CRAM)
@@ -426,11 +510,13 @@ handle_login(struct msg *m, enum method how)
 		    upgrade_is_weak(e.secret, conf.passwd_upgrade_rounds))
 			upgrade_entry(conf.passwd_file, e.user, e.secret, cred,
 			    conf.passwd_upgrade);
-	} else if (via == F_PAM && how == M_PASS) {
+	} else if (via == F_PAM) {
 		switch (pamb_authenticate(conf.pam_service, user, cred, addr,
 		    conf.pam_timeout, canon, sizeof(canon))) {
 		case PAMB_OK:
-			ok = system_entry(canon, &e, addr) == 0;
+			/* a module may have mapped the name */
+			ok = system_entry(canon, &e) == 0 &&
+			    uid_allowed(&e, addr);
 			break;
 		case PAMB_CHANGE:
 			code = IPC_ERR_EXPIRED;
@@ -442,9 +528,8 @@ handle_login(struct msg *m, enum method how)
 			break;
 		}
 	} else {
-		/* unknown (or a challenge a system user cannot answer):
-		 * the same hashing work as a wrong password */
-		verify_password(NULL, dummy, cred);
+		/* unknown: the same work as a wrong password */
+		dummy_check(how, dummy, cred);
 	}
 	/* Wipe the password (and the message holding it) now. */
 	explicit_bzero(m->data, sizeof(m->data));
@@ -452,11 +537,12 @@ handle_login(struct msg *m, enum method how)
 	if (ok) {
 		login_ok(&e, addr, via);
 	} else {
-		log_info("login failed: addr=%s user=%s method=%s", addr,
-		    via != F_NONE ? user : "-", method_names[how]);
+		log_info("login failed: addr=%s user=%s method=%s%s", addr,
+		    via != F_NONE ? user : "-", method_names[how], counted ?
+		    "" : " (no secret for this method; not counted)");
 		if (via == F_PAM)
 			pamb_close();
-		fail_delay(addr);
+		fail_delay(addr, counted);
 		answer_fail(code);
 	}
 	explicit_bzero(&e, sizeof(e));
@@ -490,16 +576,18 @@ h_cram(struct msg *m)
 static struct scram_state scram;
 static struct pwf_entry scram_e;
 static enum found scram_via;
+static int scram_refused, scram_unserved;
 static char scram_addr[64];
 
 static void
 scram_fail(const char *user)
 {
-	log_info("login failed: addr=%s user=%s method=scram-sha-256",
-	    scram_addr, scram_via != F_NONE ? user : "-");
+	log_info("login failed: addr=%s user=%s method=scram-sha-256%s",
+	    scram_addr, scram_via != F_NONE ? user : "-", scram_unserved ?
+	    " (no secret for this method; not counted)" : "");
 	if (scram_via == F_PAM)
 		pamb_close();
-	fail_delay(scram_addr);
+	fail_delay(scram_addr, !scram_unserved);
 	answer_fail(IPC_ERR_AUTH);
 	explicit_bzero(&scram, sizeof(scram));
 	explicit_bzero(&scram_e, sizeof(scram_e));
@@ -525,14 +613,25 @@ h_scram_first(struct msg *m)
 		fatalx("too many login attempts");
 	memset(&scram, 0, sizeof(scram));
 	scram_via = F_NONE;
+	scram_refused = scram_unserved = 0;
 	if (scram_client_user(cf, user, sizeof(user)) == -1) {
 		scram_fail("-");
 		return;
 	}
 	scram_via = lookup(user, &scram_e, dummy);
+	if (scram_via != F_NONE && !uid_allowed(&scram_e, scram_addr))
+		scram_refused = 1;
+	else
+		scram_unserved = scram_via == F_PAM ||
+		    (scram_via == F_PASSWD_FILE &&
+		    scram_e.scheme == PWF_CRYPT);
 	/* one PBKDF2 on every path, so timing tells no user apart */
 	EVP_Digest(user, strlen(user), salt, &slen, EVP_sha256(), NULL);
-	if (scram_via == F_PASSWD_FILE && scram_e.scheme == PWF_PLAIN) {
+	if (scram_refused) {
+		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
+		    &k);
+	} else if (scram_via == F_PASSWD_FILE &&
+	    scram_e.scheme == PWF_PLAIN) {
 		if (scram_derive(scram_e.secret, salt, SCRAM_SALT_LEN,
 		    SCRAM_ITERATIONS, &k) == 0)
 			kp = &k;
@@ -566,7 +665,8 @@ h_scram_final(struct msg *m)
 		fatalx("SCRAM_FINAL: malformed");
 	snprintf(user, sizeof(user), "%s", scram.user);
 	if (!scram_server_final(&scram, cf, out, sizeof(out)) ||
-	    scram_via != F_PASSWD_FILE || scram_e.scheme == PWF_LOCKED) {
+	    scram_via != F_PASSWD_FILE || scram_e.scheme == PWF_LOCKED ||
+	    scram_refused) {
 		scram_fail(user);
 		return;
 	}
@@ -579,17 +679,19 @@ h_scram_final(struct msg *m)
 	explicit_bzero(&scram_e, sizeof(scram_e));
 }
 
-/* The requests a session child may send (OpenSSH mon_table). */
+/* The requests a session child may send (OpenSSH mon_table), and the
+ * mechanisms of which one must have been offered (0: any time). */
 static const struct {
 	uint32_t	type;
+	int		mechs;
 	void		(*fn)(struct msg *);
 } dispatch[] = {
-	{ MSG_AUTH_LOGIN, h_login },
-	{ MSG_AUTH_APOP, h_apop },
-	{ MSG_AUTH_CRAM, h_cram },
-	{ MSG_AUTH_SCRAM_FIRST, h_scram_first },
-	{ MSG_AUTH_SCRAM_FINAL, h_scram_final },
-	{ MSG_AUTH_TLS_SIGN, h_tls_sign },
+	{ MSG_AUTH_LOGIN, AUTH_MECH_PASSWORD, h_login },
+	{ MSG_AUTH_APOP, AUTH_MECH_APOP, h_apop },
+	{ MSG_AUTH_CRAM, AUTH_MECH_CRAM_MD5, h_cram },
+	{ MSG_AUTH_SCRAM_FIRST, AUTH_MECH_SCRAM, h_scram_first },
+	{ MSG_AUTH_SCRAM_FINAL, AUTH_MECH_SCRAM, h_scram_final },
+	{ MSG_AUTH_TLS_SIGN, 0, h_tls_sign },
 };
 
 int
@@ -671,6 +773,7 @@ main(int argc, char *argv[])
 		int chan;
 
 		refresh_user_db();	/* read the passwd-file once here */
+		warn_unserved();
 		/* a channel per helper that has not logged in yet */
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 		    rl.rlim_cur < rl.rlim_max) {
@@ -706,6 +809,8 @@ main(int argc, char *argv[])
 		/* Only login requests, and only until one succeeds. */
 		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
 			fatalx("unexpected message %s", msg_name(m.type));
+		if (dispatch[i].mechs != 0 && !(offer & dispatch[i].mechs))
+			fatalx("%s: mechanism not offered", msg_name(m.type));
 		/* a password attempt abandons a SCRAM exchange */
 		if (m.type != MSG_AUTH_SCRAM_FINAL &&
 		    m.type != MSG_AUTH_TLS_SIGN)

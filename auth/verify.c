@@ -129,3 +129,11 @@ verify_cram(const struct pwf_entry *e, const char *challenge,
 	hex[2 * mdlen] = '\0';
 	return secret_equal(hex, given);
 }
+
+int
+verify_uid_allowed(uid_t uid, gid_t gid, int first_valid_uid, int root)
+{
+	if (uid == 0 || uid < (uid_t)first_valid_uid)
+		return 0;
+	return !(root && gid == 0);
+}

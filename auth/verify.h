@@ -16,6 +16,11 @@ int	verify_apop(const struct pwf_entry *e, const char *stamp,
 int	verify_cram(const struct pwf_entry *e, const char *challenge,
 	    const char *digest);
 
+/* Whether a login may become this uid and gid: never uid 0 or a uid
+ * below first_valid_uid, nor (when root) gid 0.  1 or 0. */
+int	verify_uid_allowed(uid_t uid, gid_t gid, int first_valid_uid,
+	    int root);
+
 /* Constant-time comparison of two NUL-terminated strings. */
 int	secret_equal(const char *a, const char *b);
 

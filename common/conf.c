@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -74,6 +75,20 @@ conf_defaults(struct conf *c)
 	snprintf(c->trusted_networks, sizeof(c->trusted_networks),
 	    "127.0.0.0/8 ::1");
 	c->passwd_upgrade_rounds = 100000;
+	c->auth_mechs = AUTH_MECH_AUTO;
+	/* a logind session per poll is not what most sites want */
+	c->pam_session = 0;
+}
+
+int
+conf_has_backend(const struct conf *c, int backend)
+{
+	int i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i] == backend)
+			return 1;
+	return 0;
 }
 
 /* "passwd-file pam" in the order given, each at most once. */
@@ -102,6 +117,89 @@ set_backends(struct conf *c, const char *s)
 		return -1;
 	c->nbackends = n;
 	return 0;
+}
+
+static const struct {
+	const char	*name;
+	int		 mech;
+} mech_names[] = {
+	{ "USER", AUTH_MECH_USER },
+	{ "PLAIN", AUTH_MECH_PLAIN },
+	{ "LOGIN", AUTH_MECH_LOGIN },
+	{ "CRAM-MD5", AUTH_MECH_CRAM_MD5 },
+	{ "SCRAM-SHA-256", AUTH_MECH_SCRAM },
+	{ "APOP", AUTH_MECH_APOP },
+};
+
+int
+conf_parse_mechs(const char *s, int *set_r)
+{
+	const char *w;
+	size_t n, i;
+	int set = 0;
+
+	if (strcmp(s, "auto") == 0) {
+		*set_r = AUTH_MECH_AUTO;
+		return 0;
+	}
+	while (list_next(&s, &w, &n)) {
+		for (i = 0; i < sizeof(mech_names) / sizeof(mech_names[0]); i++)
+			if (strlen(mech_names[i].name) == n &&
+			    strncasecmp(w, mech_names[i].name, n) == 0)
+				break;
+		if (i == sizeof(mech_names) / sizeof(mech_names[0]))
+			return -1;
+		set |= mech_names[i].mech;
+	}
+	if (set == 0)
+		return -1;
+	*set_r = set;
+	return 0;
+}
+
+const char *
+conf_mechs_str(int set, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	int n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(mech_names) / sizeof(mech_names[0]); i++) {
+		if (!(set & mech_names[i].mech))
+			continue;
+		n = snprintf(buf + o, len - o, "%s%s", o ? " " : "",
+		    mech_names[i].name);
+		if (n < 0 || (size_t)n >= len - o) {
+			buf[o] = '\0';	/* whole names only */
+			break;
+		}
+		o += (size_t)n;
+	}
+	return buf;
+}
+
+int
+conf_mechs_served(const struct conf *c, int pwf_mechs)
+{
+	int served = AUTH_MECH_ALL, i;
+
+	for (i = 0; i < c->nbackends; i++) {
+		if (c->backends[i] == AUTH_BACKEND_PAM)
+			served &= AUTH_MECH_PASSWORD;
+		else
+			served &= AUTH_MECH_PASSWORD | pwf_mechs;
+	}
+	return served;
+}
+
+int
+conf_mechs_offered(const struct conf *c, int pwf_mechs)
+{
+	if (c->auth_mechs != AUTH_MECH_AUTO)
+		return c->auth_mechs;
+	return conf_mechs_served(c, pwf_mechs);
 }
 
 int
@@ -320,6 +418,10 @@ conf_line(struct conf *c, const char *key, const char *v)
 		return set_int(&c->passwd_upgrade_rounds, v, 1000, 999999999);
 	if (strcmp(key, "auth_backends") == 0)
 		return set_backends(c, v);
+	if (strcmp(key, "auth_mechanisms") == 0)
+		return conf_parse_mechs(v, &c->auth_mechs);
+	if (strcmp(key, "pam_session") == 0)
+		return set_bool(&c->pam_session, v);
 	if (strcmp(key, "pam_service") == 0)
 		return set_str(c->pam_service, sizeof(c->pam_service), v);
 	if (strcmp(key, "pam_timeout") == 0)

@@ -28,6 +28,21 @@ struct conf_listen {
 #define AUTH_BACKEND_PAM		2
 #define AUTH_MAX_BACKENDS		2
 
+/* Login mechanisms (auth_mechanisms).  USER, PLAIN and LOGIN carry the
+ * password itself, which every backend can check; the others need a
+ * secret stored for the user (a passwd-file {PLAIN} or {SCRAM-SHA-256}
+ * entry), which PAM never has. */
+#define AUTH_MECH_USER		0x01	/* USER and PASS */
+#define AUTH_MECH_PLAIN		0x02
+#define AUTH_MECH_LOGIN		0x04
+#define AUTH_MECH_CRAM_MD5	0x08
+#define AUTH_MECH_SCRAM		0x10	/* SCRAM-SHA-256 */
+#define AUTH_MECH_APOP		0x20	/* and the greeting's timestamp */
+#define AUTH_MECH_PASSWORD	(AUTH_MECH_USER | AUTH_MECH_PLAIN | \
+				 AUTH_MECH_LOGIN)
+#define AUTH_MECH_ALL		0x3f
+#define AUTH_MECH_AUTO		0	/* auth_mechanisms = auto */
+
 /* An SNI certificate: tls_sni = NAME CERT KEY (NAME may be *.domain). */
 #define MAX_SNI		8
 struct conf_sni {
@@ -80,9 +95,27 @@ struct conf {
 	int	 plaintext_always;		/* plaintext_auth = always */
 	char	 trusted_networks[512];		/* CIDR list */
 	int	 passwd_upgrade_rounds;
+	int	 auth_mechs;			/* AUTH_MECH_*, or _AUTO */
+	int	 pam_session;			/* pam_open_session */
 };
 
 void	conf_defaults(struct conf *);
+/* Whether backend (AUTH_BACKEND_*) is among auth_backends. */
+int	conf_has_backend(const struct conf *, int backend);
+/* "USER PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 APOP" in any order, space or
+ * comma separated, case-insensitive; or "auto" (AUTH_MECH_AUTO). */
+int	conf_parse_mechs(const char *, int *set_r);
+/* The mechanism names of set, space separated, into buf.  buf. */
+const char *conf_mechs_str(int set, char *buf, size_t len);
+/* The mechanisms that every configured backend can serve for every
+ * user: the password ones, and those in pwf_mechs (what a secret is
+ * stored for in every entry of the passwd-file) when the passwd-file
+ * is the only backend.  PAM only ever checks a password. */
+int	conf_mechs_served(const struct conf *, int pwf_mechs);
+/* What the sessions offer: auth_mechanisms as given, or for auto the
+ * served ones.  privpop-auth decides it (it alone reads the
+ * passwd-file) and sends it in its HELLO. */
+int	conf_mechs_offered(const struct conf *, int pwf_mechs);
 /* "dotlock fcntl flock" in any order, space or comma separated. */
 int	conf_parse_locks(const char *, int *set_r);
 /* Parse text; on error returns -1 with "where:line: why" in err. */

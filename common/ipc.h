@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	12
+#define IPC_VERSION	13
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -27,7 +27,8 @@
 enum msg_type {
 	MSG_NONE = 0,
 
-	/* auth -> session: ready; u32 version, u32 flags, str apop stamp */
+	/* auth -> session: ready; u32 version, u32 flags (the AUTH_MECH_*
+	 * offered), str APOP and CRAM-MD5 stamp */
 	MSG_SESSION_HELLO,
 	/* session -> auth: str user, str pass, str client addr */
 	MSG_AUTH_LOGIN,
@@ -117,9 +118,10 @@ enum ipc_err {
 /* MSG_SESSION_DATA_SHM flags */
 #define IPC_SHM_LAST	0x1	/* ends the answer: no MSG_SESSION_END follows */
 
-/* MSG_SESSION_HELLO flags */
-#define HELLO_APOP	0x1	/* some user has a stored secret */
-#define HELLO_SCRAM	0x2	/* some user can do SCRAM-SHA-256 */
+/* MSG_SESSION_HELLO flags: the login mechanisms the session offers,
+ * AUTH_MECH_* of conf.h, as privpop-auth decided them (auth_mechanisms,
+ * or what every backend serves for every user).  The stamp is sent when
+ * APOP or CRAM-MD5 is among them, and is "" otherwise. */
 
 /* MSG_AUTH_TLS_SIGN operations */
 #define TLSK_RSA_PRIV_ENC	1	/* RSA_private_encrypt(padding) */

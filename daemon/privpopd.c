@@ -75,11 +75,13 @@ check_setup(const struct conf *c)
 		    c->store_helper);
 		bad++;
 	}
-	if (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK)) {
+	if (conf_has_backend(c, AUTH_BACKEND_PASSWD_FILE) &&
+	    (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK))) {
 		fprintf(stderr, "privpopd: passwd_file %s: not readable\n",
 		    c->passwd_file);
 		bad++;
-	} else if (st.st_mode & S_IROTH)
+	} else if (conf_has_backend(c, AUTH_BACKEND_PASSWD_FILE) &&
+	    (st.st_mode & S_IROTH))
 		fprintf(stderr, "privpopd: warning: passwd_file %s is "
 		    "world-readable (chmod 600 it)\n", c->passwd_file);
 	if (geteuid() == 0 && getpwnam(c->user) == NULL) {
@@ -135,6 +137,25 @@ stderr_to_syslog(void)
 		exit(1);
 	setvbuf(f, NULL, _IOLBF, 0);
 	stderr = f;
+}
+
+/* An auth_mechanisms list that names a mechanism PAM cannot serve (it
+ * checks passwords only); privpop-auth says the same at start of the
+ * passwd-file entries without the secret a mechanism needs. */
+static void
+warn_mechs(const struct conf *c)
+{
+	char names[96];
+	int un;
+
+	if (c->auth_mechs == AUTH_MECH_AUTO)
+		return;
+	un = c->auth_mechs & ~conf_mechs_served(c, AUTH_MECH_ALL);
+	if (un != 0)
+		fprintf(stderr, "privpopd: warning: auth_mechanisms: the pam "
+		    "backend cannot serve %s (PAM checks passwords only); its "
+		    "users fail with it (not counted as penalties)\n",
+		    conf_mechs_str(un, names, sizeof(names)));
 }
 
 int
@@ -216,6 +237,7 @@ main(int argc, char *argv[])
 	}
 	if (check_setup(&conf) > 0)
 		return 1;
+	warn_mechs(&conf);
 	if (test) {
 		printf("privpopd: configuration %s is valid\n", conffile);
 		return 0;

@@ -358,17 +358,26 @@ plaintext_refused(void)
 	    "connections; connect with TLS.");
 }
 
-/* What the user database can do (CRAM-MD5 needs stored secrets), and
- * what this connection allows. */
+/* Whether mechanism m (AUTH_MECH_*) is offered.  privpop-auth decided
+ * it (auth_mechanisms, or what every backend can serve for every user)
+ * and said so in its HELLO; this process only follows. */
+static int
+offered(int m)
+{
+	return (s.hello->flags & (uint32_t)m) != 0;
+}
+
+/* What privpop-auth offers, and what this connection allows. */
 static const char *
 sasl_mechs(void)
 {
 	static char list[64];
 
-	snprintf(list, sizeof(list), "%s%s%s",
-	    plaintext_ok() ? "PLAIN LOGIN " : "",
-	    (s.hello->flags & HELLO_APOP) ? "CRAM-MD5 " : "",
-	    (s.hello->flags & HELLO_SCRAM) ? "SCRAM-SHA-256 " : "");
+	snprintf(list, sizeof(list), "%s%s%s%s",
+	    plaintext_ok() && offered(AUTH_MECH_PLAIN) ? "PLAIN " : "",
+	    plaintext_ok() && offered(AUTH_MECH_LOGIN) ? "LOGIN " : "",
+	    offered(AUTH_MECH_CRAM_MD5) ? "CRAM-MD5 " : "",
+	    offered(AUTH_MECH_SCRAM) ? "SCRAM-SHA-256 " : "");
 	if (list[0] != '\0')
 		list[strlen(list) - 1] = '\0';
 	return list;
@@ -381,7 +390,7 @@ cmd_capa(struct pop3_cmd *c)
 		return;
 	out("+OK Capability list follows");
 	out("TOP");
-	if (s.state == S_AUTH && plaintext_ok())
+	if (s.state == S_AUTH && plaintext_ok() && offered(AUTH_MECH_USER))
 		out("USER");
 	if (s.state == S_AUTH && s.tls_ctx != NULL && s.cl.ssl == NULL)
 		out("STLS");
@@ -432,6 +441,10 @@ cmd_user(struct pop3_cmd *c)
 	/* The user name is the whole rest of the line (it may not hold
 	 * spaces, but report that as an invalid name). */
 	s.have_user = 0;
+	if (!offered(AUTH_MECH_USER)) {
+		out("-ERR USER not available.");
+		return;
+	}
 	if (!plaintext_ok()) {
 		plaintext_refused();
 		return;
@@ -565,7 +578,7 @@ cmd_apop(struct pop3_cmd *c)
 	char user[POP3_MAX_USER + 1], digest[64];
 
 	s.have_user = 0;
-	if (!(s.hello->flags & HELLO_APOP)) {
+	if (!offered(AUTH_MECH_APOP)) {
 		out("-ERR APOP not available.");
 		return;
 	}
@@ -979,10 +992,6 @@ sasl_cram(struct pop3_cmd *c)
 	char *sp;
 	long n;
 
-	if (!(s.hello->flags & HELLO_APOP)) {
-		out("-ERR Unsupported mechanism.");
-		return;
-	}
 	if (c->nargs > 1) {
 		out("-ERR CRAM-MD5 takes no initial response.");
 		return;
@@ -1035,10 +1044,6 @@ sasl_scram(struct pop3_cmd *c)
 	struct msg m;
 	long n;
 
-	if (!(s.hello->flags & HELLO_SCRAM)) {
-		out("-ERR Unsupported mechanism.");
-		return;
-	}
 	if ((n = sasl_first(c, "", 0, b, sizeof(b))) < 0)
 		return;
 	if (sasl_str(msg, sizeof(msg), b, (size_t)n) == -1) {
@@ -1067,12 +1072,13 @@ cmd_auth(struct pop3_cmd *c)
 {
 	static const struct {
 		const char	*name;
+		int		 mech;
 		void		(*fn)(struct pop3_cmd *);
 	} mechs[] = {
-		{ "PLAIN", sasl_plain },
-		{ "LOGIN", sasl_login },
-		{ "CRAM-MD5", sasl_cram },
-		{ "SCRAM-SHA-256", sasl_scram },
+		{ "PLAIN", AUTH_MECH_PLAIN, sasl_plain },
+		{ "LOGIN", AUTH_MECH_LOGIN, sasl_login },
+		{ "CRAM-MD5", AUTH_MECH_CRAM_MD5, sasl_cram },
+		{ "SCRAM-SHA-256", AUTH_MECH_SCRAM, sasl_scram },
 	};
 	size_t i;
 
@@ -1097,6 +1103,10 @@ cmd_auth(struct pop3_cmd *c)
 		/* the line holds no NUL, so this stays within the arg */
 		if (strlen(mechs[i].name) == c->arglen[0] &&
 		    strncasecmp(c->arg[0], mechs[i].name, c->arglen[0]) == 0) {
+			/* not offered: refused here, privpop-auth never
+			 * hears of it, and no penalty is counted */
+			if (!offered(mechs[i].mech))
+				break;
 			mechs[i].fn(c);
 			return;
 		}
@@ -1231,7 +1241,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 		session_end("tls-error");
 	}
 
-	if (hello->flags & HELLO_APOP)
+	if (offered(AUTH_MECH_APOP))
 		out("+OK privpop ready. %s", hello->stamp);
 	else
 		out("+OK privpop ready.");

@@ -14,8 +14,8 @@
 #define PEER_LOCAL	"local"
 
 struct session_hello {
-	uint32_t	flags;		/* HELLO_* */
-	char		stamp[256];	/* APOP timestamp or "" */
+	uint32_t	flags;		/* AUTH_MECH_* to offer */
+	char		stamp[256];	/* APOP and CRAM-MD5 stamp, or "" */
 };
 
 __attribute__((noreturn))

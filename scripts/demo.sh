@@ -91,6 +91,7 @@ prefork = 2
 max_sessions = 32
 auth_fail_delay_ms = 500
 passwd_file = $DIR/passwd
+first_valid_uid = $UID_
 pid_file = $DIR/privpopd.pid
 auth_helper = $SRC/privpop-auth
 store_helper = $SRC/privpop-store

@@ -292,6 +292,9 @@ class Privpop:
             ("plaintext_auth", "always"),
             ("auth_backends", "passwd-file"),
             ("passwd_file", self.passwd),
+            # the mailbox owner is a system user (as for Dovecot)
+            ("first_valid_uid",
+             str(min(100, pwd.getpwnam(MAILOWNER).pw_uid))),
             ("mail_location", "maildir:~/Maildir"),
             ("auth_fail_delay_ms", "10"),
             ("auth_penalty_base_ms", "0"),

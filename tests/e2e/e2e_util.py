@@ -607,6 +607,12 @@ def unstuff(raw):
 # ---------------------------------------------------------------------
 # a daemon under test
 
+# auth_mechanisms listing every mechanism: the default (auto) offers a
+# challenge mechanism only when every backend serves it for every user,
+# which a test database of crypt(3) and {PLAIN} users never does.
+ALL_MECHS = "USER PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 APOP"
+
+
 class Daemon:
     """privpopd in its own temp dir on a free port.  Users are added
     before start(); the passwd-file is written at start()."""
@@ -666,6 +672,9 @@ class Daemon:
             ("prefork", str(self.prefork)),
             ("pid_file", os.path.join(self.dir, "privpopd.pid")),
             ("hostname", "e2e.test"),
+            # the test users are system users (useradd --system: Debian
+            # gives them uids from 100); root is refused whatever this
+            ("first_valid_uid", "100"),
         ]
         extra = dict(self.extra_conf)
         if overrides:

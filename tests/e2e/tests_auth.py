@@ -29,10 +29,14 @@ FAILED = b"-ERR [AUTH] Authentication failed.\r\n"
 
 
 def auth_daemon(ctx, name="auth", plain=True, scram=True, crypt=True,
-                extra_conf=None, start=True):
+                extra_conf=None, start=True, mechs=U.ALL_MECHS):
     """alice (yescrypt), bob ({PLAIN}), carol ({SCRAM-SHA-256}), each
-    with MSG1 and MSG2 in the Maildir; which of them exist is chosen."""
-    d = U.Daemon(ctx, name, extra_conf=extra_conf)
+    with MSG1 and MSG2 in the Maildir; which of them exist is chosen.
+    Every mechanism is offered unless mechs says otherwise (None:
+    auth_mechanisms = auto)."""
+    conf = {"auth_mechanisms": mechs}
+    conf.update(extra_conf or {})
+    d = U.Daemon(ctx, name, extra_conf=conf)
     if crypt:
         u = d.add_user("alice", PW_A)
         u.deliver("1733000001.M1P1.auth", MSG1)
@@ -112,7 +116,7 @@ def t_curl_sasl(ctx):
         check(b"-ERR [AUTH]" in r.stderr, "curl %s: no -ERR [AUTH] in %r"
               % (opt, r.stderr[-300:]))
     # no {PLAIN} entry: no CRAM-MD5, and curl's default is PLAIN
-    d2 = auth_daemon(ctx, "curlsasl2", plain=False, scram=False)
+    d2 = auth_daemon(ctx, "curlsasl2", plain=False, scram=False, mechs=None)
     r = curl(d2, "alice", PW_A)
     check(r.returncode == 0, "curl default (crypt only): exit %d: %r"
           % (r.returncode, r.stderr[-400:]))
@@ -295,18 +299,24 @@ def t_scram(ctx):
 
 @test("auth_capa_sasl_matches_user_db")
 def t_capa(ctx):
+    """auth_mechanisms = auto with the passwd-file alone: a challenge
+    mechanism is offered only when every entry stores its secret."""
     cases = (
-        ("crypt only", dict(plain=False, scram=False),
+        ("crypt only", dict(plain=False, scram=False), "alice", PW_A,
          ["PLAIN", "LOGIN"]),
-        ("crypt + {SCRAM-SHA-256}", dict(plain=False, scram=True),
+        ("crypt + {SCRAM-SHA-256}", dict(plain=False, scram=True), "alice",
+         PW_A, ["PLAIN", "LOGIN"]),
+        ("crypt + {PLAIN}", dict(plain=True, scram=False), "alice", PW_A,
+         ["PLAIN", "LOGIN"]),
+        ("{PLAIN} only", dict(plain=True, scram=False, crypt=False), "bob",
+         PW_B, ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]),
+        ("{PLAIN} + {SCRAM-SHA-256}", dict(plain=True, scram=True,
+                                           crypt=False), "carol", PW_C,
          ["PLAIN", "LOGIN", "SCRAM-SHA-256"]),
-        ("crypt + {PLAIN}", dict(plain=True, scram=False),
-         ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]),
-        ("all three", dict(plain=True, scram=True),
-         ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]),
     )
-    for name, kw, mechs in cases:
-        d = auth_daemon(ctx, "capa", **kw)
+    for name, kw, user, pw, mechs in cases:
+        d = auth_daemon(ctx, "capa", mechs=None, extra_conf={
+            "auth_backends": "passwd-file"}, **kw)
         with A.greet(d)[0] as c:
             check_eq(A.capa_sasl(c), "SASL " + " ".join(mechs),
                      "%s: CAPA SASL" % name)
@@ -321,7 +331,7 @@ def t_capa(ctx):
                          b"-ERR Unsupported mechanism.\r\n",
                          "%s: AUTH SCRAM-SHA-256" % name)
             # after login: no SASL line
-            logged_in(c, A.sasl_plain(c, "alice", PW_A), name)
+            logged_in(c, A.sasl_plain(c, user, pw), name)
         d.stop()
 
 

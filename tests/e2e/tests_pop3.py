@@ -54,6 +54,11 @@ MESSAGES = [
 
 def std_daemon(ctx, name="basic", messages=MESSAGES, plain_user=False,
                extra_conf=None, prefork=2, start=True):
+    if plain_user:
+        # bob's {PLAIN} secret is for APOP and CRAM-MD5, which auto
+        # does not offer beside alice's crypt(3) hash and PAM
+        extra_conf = dict({"auth_mechanisms": U.ALL_MECHS},
+                          **(extra_conf or {}))
     d = U.Daemon(ctx, name, extra_conf=extra_conf, prefork=prefork)
     u = d.add_user("alice", PW_ALICE)
     for uniq, content, sub, flags in messages:

@@ -507,6 +507,115 @@ test_load(void **state)
 	rmdir(dir);
 }
 
+/* auth_mechanisms: names in any case and order, space or comma
+ * separated, or "auto"; anything else is an error on its line. */
+static void
+test_auth_mechanisms(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;
+		int		 mechs;
+	} cases[] = {
+		{ "", 0, AUTH_MECH_AUTO },
+		{ "auth_mechanisms = auto", 0, AUTH_MECH_AUTO },
+		{ "auth_mechanisms = USER", 0, AUTH_MECH_USER },
+		{ "auth_mechanisms = user plain", 0,
+		    AUTH_MECH_USER | AUTH_MECH_PLAIN },
+		{ "auth_mechanisms = PLAIN,LOGIN, CRAM-MD5", 0,
+		    AUTH_MECH_PLAIN | AUTH_MECH_LOGIN | AUTH_MECH_CRAM_MD5 },
+		{ "auth_mechanisms = USER PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 "
+		    "APOP", 0, AUTH_MECH_ALL },
+		{ "auth_mechanisms = apop scram-sha-256 apop", 0,
+		    AUTH_MECH_APOP | AUTH_MECH_SCRAM },
+		{ "auth_mechanisms = SCRAM-SHA-256\nauth_mechanisms = auto",
+		    0, AUTH_MECH_AUTO },
+		{ "auth_mechanisms = AUTO", -1, 0 },
+		{ "auth_mechanisms = auto PLAIN", -1, 0 },
+		{ "auth_mechanisms = DIGEST-MD5", -1, 0 },
+		{ "auth_mechanisms = SCRAM-SHA-1", -1, 0 },
+		{ "auth_mechanisms = CRAM", -1, 0 },
+		{ "auth_mechanisms = PLAINLOGIN", -1, 0 },
+		{ "auth_mechanisms = ,", -1, 0 },
+		{ "auth_mechanisms = PLAIN;LOGIN", -1, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = parse(cases[i].text);
+
+		if (rc != cases[i].rc)
+			fail_msg("case %zu \"%s\": rc %d want %d (%s)", i,
+			    cases[i].text, rc, cases[i].rc, err);
+		if (rc == 0 && c.auth_mechs != cases[i].mechs)
+			fail_msg("case %zu \"%s\": mechs %#x want %#x", i,
+			    cases[i].text, c.auth_mechs, cases[i].mechs);
+		if (rc == -1 && strstr(err,
+		    "1: bad value for \"auth_mechanisms\"") == NULL)
+			fail_msg("case %zu: error \"%s\"", i, err);
+	}
+}
+
+/* What CAPA offers: with auto, only what every backend serves for
+ * every user; an explicit list as given.  conf_mechs_str names them. */
+static void
+test_mechs_offered(void **state)
+{
+	static const int pwf_all = AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5 |
+	    AUTH_MECH_SCRAM;
+	char names[128];
+
+	(void)state;
+	/* default backends: passwd-file then pam; pam serves passwords */
+	assert_int_equal(parse(""), 0);
+	assert_true(conf_has_backend(&c, AUTH_BACKEND_PASSWD_FILE));
+	assert_true(conf_has_backend(&c, AUTH_BACKEND_PAM));
+	assert_int_equal(conf_mechs_offered(&c, pwf_all), AUTH_MECH_PASSWORD);
+	assert_int_equal(conf_mechs_offered(&c, 0), AUTH_MECH_PASSWORD);
+	assert_int_equal(parse("auth_backends = pam"), 0);
+	assert_false(conf_has_backend(&c, AUTH_BACKEND_PASSWD_FILE));
+	assert_int_equal(conf_mechs_offered(&c, pwf_all), AUTH_MECH_PASSWORD);
+	/* passwd-file alone: what all its entries serve */
+	assert_int_equal(parse("auth_backends = passwd-file"), 0);
+	assert_false(conf_has_backend(&c, AUTH_BACKEND_PAM));
+	assert_int_equal(conf_mechs_offered(&c, pwf_all),
+	    AUTH_MECH_PASSWORD | pwf_all);
+	assert_int_equal(conf_mechs_offered(&c, AUTH_MECH_SCRAM),
+	    AUTH_MECH_PASSWORD | AUTH_MECH_SCRAM);
+	assert_int_equal(conf_mechs_offered(&c, 0), AUTH_MECH_PASSWORD);
+	/* explicit: as given, whatever the backends serve */
+	assert_int_equal(parse("auth_backends = pam passwd-file\n"
+	    "auth_mechanisms = PLAIN CRAM-MD5"), 0);
+	assert_int_equal(conf_mechs_offered(&c, 0),
+	    AUTH_MECH_PLAIN | AUTH_MECH_CRAM_MD5);
+	assert_int_equal(conf_mechs_served(&c, pwf_all), AUTH_MECH_PASSWORD);
+	assert_string_equal(conf_mechs_str(c.auth_mechs &
+	    ~conf_mechs_served(&c, pwf_all), names, sizeof(names)),
+	    "CRAM-MD5");
+	assert_string_equal(conf_mechs_str(AUTH_MECH_ALL, names,
+	    sizeof(names)), "USER PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 APOP");
+	assert_string_equal(conf_mechs_str(0, names, sizeof(names)), "");
+	/* a short buffer keeps whole names only */
+	assert_string_equal(conf_mechs_str(AUTH_MECH_ALL, names, 12),
+	    "USER PLAIN");
+}
+
+/* pam_session: a boolean, no by default. */
+static void
+test_pam_session(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(""), 0);
+	assert_int_equal(c.pam_session, 0);
+	assert_int_equal(parse("pam_session = yes"), 0);
+	assert_int_equal(c.pam_session, 1);
+	assert_int_equal(parse("pam_session = yes\npam_session = no"), 0);
+	assert_int_equal(c.pam_session, 0);
+	assert_int_equal(parse("pam_session = maybe"), -1);
+	assert_non_null(strstr(err, "1: bad value for \"pam_session\""));
+}
+
 int
 main(void)
 {
@@ -520,6 +629,9 @@ main(void)
 		cmocka_unit_test(test_prefork_cap),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_auth_mechanisms),
+		cmocka_unit_test(test_mechs_offered),
+		cmocka_unit_test(test_pam_session),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

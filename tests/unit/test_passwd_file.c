@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "conf.h"
 #include "limits.h"
 #include "passwd_file.h"
 #include "verify.h"
@@ -544,7 +545,8 @@ test_capabilities_follow_changes(void **state)
 	assert_int_equal(pwrite(fd, crypt, sizeof(crypt) - 1, 0),
 	    (ssize_t)sizeof(crypt) - 1);
 	close(fd);
-	assert_int_equal(pwf_capabilities(path), 0);
+	assert_int_equal(pwf_capabilities(path),
+	    PWF_LACKS_APOP | PWF_LACKS_SCRAM);
 	snprintf(tmp, sizeof(tmp), "%s/passwd.new", tmpdir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
@@ -722,6 +724,65 @@ test_verify_apop(void **state)
 	assert_int_equal(verify_apop(&e, APOP_STAMP, APOP_DIGEST), 1);
 }
 
+/* What a file's capabilities let CAPA offer to everyone in it: a
+ * challenge mechanism only when every entry that may log in stores
+ * its secret, and nothing for an empty file. */
+static void
+test_caps_mechs(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 mechs;
+	} cases[] = {
+		{ "", 0 },
+		{ "a:$6$s$h:1:1::/h\n", 0 },
+		{ "a:{PLAIN}x:1:1::/h\n",
+		    AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5 | AUTH_MECH_SCRAM },
+		{ "a:{PLAIN}x:1:1::/h\nb:$6$s$h:1:1::/h\n", 0 },
+		{ "a:{PLAIN}x:1:1::/h\nb:{SCRAM-SHA-256}4096,s,k,k:1:1::/h\n",
+		    AUTH_MECH_SCRAM },
+		{ "b:{SCRAM-SHA-256}4096,s,k,k:1:1::/h\n", AUTH_MECH_SCRAM },
+		/* a locked entry logs in with nothing: it does not count */
+		{ "a:{PLAIN}x:1:1::/h\nl:!$6$s$h:1:1::/h\n",
+		    AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5 | AUTH_MECH_SCRAM },
+		{ "l:*:1:1::/h\n", 0 },
+	};
+	struct pwf_entry e;
+	size_t i;
+	int caps;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = cases[i].text, *nl;
+
+		caps = 0;
+		for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+			if (pwf_parse_line(p, (size_t)(nl - p), &e) == 1)
+				caps |= pwf_entry_caps(&e);
+		if (pwf_caps_mechs(caps) != cases[i].mechs)
+			fail_msg("case %zu: mechs %#x want %#x", i,
+			    pwf_caps_mechs(caps), cases[i].mechs);
+	}
+}
+
+/* uid 0, uids below first_valid_uid, and gid 0 when root: refused. */
+static void
+test_uid_allowed(void **state)
+{
+	(void)state;
+	assert_int_equal(verify_uid_allowed(0, 100, 1, 0), 0);
+	assert_int_equal(verify_uid_allowed(0, 100, 1, 1), 0);
+	assert_int_equal(verify_uid_allowed(999, 100, 1000, 1), 0);
+	assert_int_equal(verify_uid_allowed(50, 50, 1000, 1), 0);
+	assert_int_equal(verify_uid_allowed(1000, 100, 1000, 1), 1);
+	assert_int_equal(verify_uid_allowed(5000, 5000, 1000, 1), 1);
+	assert_int_equal(verify_uid_allowed(1, 1, 1, 1), 1);
+	assert_int_equal(verify_uid_allowed(5000, 0, 1000, 1), 0);
+	assert_int_equal(verify_uid_allowed(5000, 0, 1000, 0), 1);
+	assert_int_equal(verify_uid_allowed((uid_t)-2, 1, 1000, 1), 1);
+	assert_int_equal(verify_uid_allowed(2000, 1, 2001, 1), 0);
+}
+
 int
 main(void)
 {
@@ -739,6 +800,8 @@ main(void)
 		cmocka_unit_test(test_verify_plain_and_odd),
 		cmocka_unit_test(test_secret_equal),
 		cmocka_unit_test(test_verify_apop),
+		cmocka_unit_test(test_caps_mechs),
+		cmocka_unit_test(test_uid_allowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -948,14 +948,24 @@ test_caps(void **state)
 		const char	*text;
 		int		 caps;
 	} cases[] = {
-		{ "a:$6$s$h:1:1::/h:\n", 0 },
+		{ "a:$6$s$h:1:1::/h:\n", PWF_LACKS_APOP | PWF_LACKS_SCRAM },
 		{ "a:$6$s$h:1:1::/h:\nb:{PLAIN}x:1:1::/h:\n",
+		    PWF_CAN_APOP | PWF_CAN_SCRAM | PWF_LACKS_APOP |
+		    PWF_LACKS_SCRAM },
+		{ "a:{SCRAM-SHA-256}4096,s,k,k:1:1::/h:\n",
+		    PWF_CAN_SCRAM | PWF_LACKS_APOP },
+		{ "a:{SCRAM-SHA-256}4096,s,k,k:1:1::/h:\nb:{PLAIN}x:1:1::/h:\n",
+		    PWF_CAN_APOP | PWF_CAN_SCRAM | PWF_LACKS_APOP },
+		{ "b:{PLAIN}x:1:1::/h:\nc:{PLAIN}y:2:2::/h:\n",
 		    PWF_CAN_APOP | PWF_CAN_SCRAM },
-		{ "a:{SCRAM-SHA-256}4096,s,k,k:1:1::/h:\n", PWF_CAN_SCRAM },
 		/* a later duplicate still counts, as in the full read */
 		{ "a:$6$s$h:1:1::/h:\na:{PLAIN}x:1:1::/h:\n",
-		    PWF_CAN_APOP | PWF_CAN_SCRAM },
+		    PWF_CAN_APOP | PWF_CAN_SCRAM | PWF_LACKS_APOP |
+		    PWF_LACKS_SCRAM },
+		/* a locked entry counts for neither */
 		{ "a:!{PLAIN}x:1:1::/h:\nbad line\n", 0 },
+		{ "a:!x:1:1::/h:\nb:{PLAIN}x:1:1::/h:\n",
+		    PWF_CAN_APOP | PWF_CAN_SCRAM },
 	};
 	struct pwf_stamp now;
 	struct stat st;
