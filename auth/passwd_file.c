@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,26 @@ field(char *dst, size_t dstlen, const char *p, size_t n)
 	return 0;
 }
 
+/* Set why (when wanted) and fail. */
+static int
+bad(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A field as shown in an error: at most 40 bytes of it. */
+#define SHOWN(n)	((int)((n) > 40 ? 40 : (n)))
+
 int
-pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
+pwf_parse_line_why(const char *line, size_t len, struct pwf_entry *e,
+    char *why, size_t whylen)
 {
 	const char *f[7];
 	size_t flen[7];
@@ -62,7 +81,7 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 	if (len == 0 || line[0] == '#')
 		return 0;
 	if (memchr(line, '\0', len) != NULL)
-		return -1;
+		return bad(why, whylen, "NUL byte in the line");
 	/* six ':' separators; the mail field takes the rest */
 	for (i = 0; i <= len && nf < 7; i++) {
 		if (i == len || (line[i] == ':' && nf < 6)) {
@@ -73,7 +92,9 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 		}
 	}
 	if (nf < 6)
-		return -1;
+		return bad(why, whylen, "%d field%s, expected at least 6 "
+		    "(user:password:uid:gid:gecos:home[:mail])", nf,
+		    nf == 1 ? "" : "s");
 	if (nf == 6) {	/* no mail field */
 		f[6] = line + len;
 		flen[6] = 0;
@@ -81,11 +102,15 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 	memset(e, 0, sizeof(*e));
 	if (!pwf_valid_user(f[0], flen[0]) ||
 	    field(e->user, sizeof(e->user), f[0], flen[0]) == -1)
-		return -1;
+		return bad(why, whylen, "bad user name \"%.*s\" (1 to %d "
+		    "printable characters, no ':' or '/')", SHOWN(flen[0]),
+		    f[0], POP3_MAX_USER);
+	/* never the password field itself: it may hold a secret */
 	pw = f[1];
 	pwlen = flen[1];
 	if (pwlen == 0)
-		return -1;	/* an empty password is never valid */
+		return bad(why, whylen, "empty password field (a crypt(3) "
+		    "hash, {PLAIN}secret, or '!' to lock the account)");
 	if (pw[0] == '!' || pw[0] == '*') {
 		e->scheme = PWF_LOCKED;
 	} else if (pwlen > 7 && strncmp(pw, "{PLAIN}", 7) == 0) {
@@ -103,28 +128,74 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 			pwlen -= 7;
 		}
 		if (pw[0] == '{')
-			return -1;	/* an unknown {SCHEME} */
+			return bad(why, whylen, "unknown password scheme "
+			    "(a crypt(3) hash, {CRYPT}, {PLAIN} or "
+			    "{SCRAM-SHA-256})");
 	}
 	if (field(e->secret, sizeof(e->secret), pw, pwlen) == -1)
-		return -1;
+		return bad(why, whylen, "password field too long");
 	if (parse_uint(f[2], flen[2], 0, UINT32_MAX - 1, &v) == -1)
-		return -1;
+		return bad(why, whylen, "bad uid \"%.*s\" (a number from 0 to "
+		    "%u)", SHOWN(flen[2]), f[2], UINT32_MAX - 1);
 	e->uid = (uid_t)v;
 	if (parse_uint(f[3], flen[3], 0, UINT32_MAX - 1, &v) == -1)
-		return -1;
+		return bad(why, whylen, "bad gid \"%.*s\" (a number from 0 to "
+		    "%u)", SHOWN(flen[3]), f[3], UINT32_MAX - 1);
 	e->gid = (gid_t)v;
-	if (flen[5] == 0 || f[5][0] != '/' ||
-	    field(e->home, sizeof(e->home), f[5], flen[5]) == -1)
-		return -1;
+	if (flen[5] == 0 || f[5][0] != '/')
+		return bad(why, whylen, "home \"%.*s\" is not an absolute "
+		    "path", SHOWN(flen[5]), f[5]);
+	if (field(e->home, sizeof(e->home), f[5], flen[5]) == -1)
+		return bad(why, whylen, "home longer than %d bytes",
+		    MAIL_MAX_PATH - 1);
 	if (field(e->mail, sizeof(e->mail), f[6], flen[6]) == -1)
-		return -1;
+		return bad(why, whylen, "mail field longer than %d bytes",
+		    MAIL_MAX_PATH - 1);
 	return 1;
+}
+
+int
+pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
+{
+	return pwf_parse_line_why(line, len, e, NULL, 0);
 }
 
 int
 pwf_line_usable(size_t len)
 {
 	return len <= CONFIG_MAX_LINE;
+}
+
+int
+pwf_check_type(int fd, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "passwd_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "passwd_file %s is a directory: set "
+		    "passwd_file to the file of users in it (format in "
+		    "passwd.example)", path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "passwd_file %s is not a regular file: "
+		    "set passwd_file to a file of users (format in "
+		    "passwd.example)", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pwf_warn_line(const char *path, int lineno, const char *why)
+{
+	log_warnx("passwd_file %s:%d: %s; the line is skipped (its user "
+	    "cannot log in): correct it", path, lineno, why);
 }
 
 /* Buffered reading of the passwd-file, a line at a time. */
@@ -185,12 +256,17 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 {
 	static struct pwf_entry e;
 	static struct line_reader lr;
-	char line[CONFIG_MAX_LINE + 1];
+	char line[CONFIG_MAX_LINE + 1], why[200];
 	ssize_t n;
 	int lineno = 0, r = 0, toolong;
 
-	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		log_warn("passwd_file %s", path);
+		return -1;
+	}
+	if (pwf_check_type(lr.fd, path, line, sizeof(line)) == -1) {
+		log_warnx("%s", line);
+		close(lr.fd);
 		return -1;
 	}
 	lr.pos = lr.len = lr.high = 0;
@@ -204,10 +280,10 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 		}
 		if (wants != NULL && !wants(line, (size_t)n, arg))
 			continue;
-		pr = pwf_parse_line(line, (size_t)n, &e);
+		pr = pwf_parse_line_why(line, (size_t)n, &e, why,
+		    sizeof(why));
 		if (pr == -1)
-			log_warnx("%s:%d: malformed entry skipped", path,
-			    lineno);
+			pwf_warn_line(path, lineno, why);
 		if (pr == 1 && r == 0)
 			r = fn(&e, arg);
 	}
