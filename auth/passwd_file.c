@@ -194,8 +194,7 @@ pwf_check_type(int fd, const char *path, char *why, size_t whylen)
 void
 pwf_warn_line(const char *path, int lineno, const char *why)
 {
-	log_warnx("passwd_file %s:%d: %s; the line is skipped (its user "
-	    "cannot log in): correct it", path, lineno, why);
+	log_warnx(PWF_LINE_SKIPPED, path, lineno, why);
 }
 
 /* Buffered reading of the passwd-file, a line at a time. */
@@ -247,12 +246,30 @@ next_line(struct line_reader *lr, char *line, int *long_r)
 	}
 }
 
-/* Calls fn for every entry; stops early when fn returns non-zero.
- * Malformed lines are logged once and skipped.  With wants, only the
- * lines it accepts are parsed (and so can be reported malformed). */
+/* A problem with the file or a line: logged, or told to say (-t). */
+static void
+problem(void (*say)(const char *, void *), void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (say != NULL)
+		say(msg, arg);
+	else
+		log_warnx("%s", msg);
+}
+
+/* Calls fn for every entry, with its line number; stops early when fn
+ * returns non-zero.  Malformed lines are reported (through say, else
+ * the log) and skipped.  With wants, only the lines it accepts are
+ * parsed (and so can be reported malformed). */
 static int
 pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
-    int (*fn)(const struct pwf_entry *, void *), void *arg)
+    int (*fn)(const struct pwf_entry *, int, void *),
+    void (*say)(const char *, void *), void *arg)
 {
 	static struct pwf_entry e;
 	static struct line_reader lr;
@@ -261,11 +278,14 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 	int lineno = 0, r = 0, toolong;
 
 	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		log_warn("passwd_file %s", path);
+		problem(say, arg, "passwd_file %s: %s: %s", path,
+		    strerror(errno), errno == ENOENT ? "create it (format in "
+		    "passwd.example) or fix passwd_file" : "privpop-auth "
+		    "reads it as root; check its mode and owner");
 		return -1;
 	}
 	if (pwf_check_type(lr.fd, path, line, sizeof(line)) == -1) {
-		log_warnx("%s", line);
+		problem(say, arg, "%s", line);
 		close(lr.fd);
 		return -1;
 	}
@@ -275,7 +295,10 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 
 		lineno++;
 		if (toolong || !pwf_line_usable((size_t)n)) {
-			log_warnx("%s:%d: line too long", path, lineno);
+			problem(say, arg, "passwd_file %s:%d: line longer "
+			    "than %d bytes; the line is skipped (its user "
+			    "cannot log in): shorten it", path, lineno,
+			    CONFIG_MAX_LINE);
 			continue;
 		}
 		if (wants != NULL && !wants(line, (size_t)n, arg))
@@ -283,9 +306,9 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 		pr = pwf_parse_line_why(line, (size_t)n, &e, why,
 		    sizeof(why));
 		if (pr == -1)
-			pwf_warn_line(path, lineno, why);
+			problem(say, arg, PWF_LINE_SKIPPED, path, lineno, why);
 		if (pr == 1 && r == 0)
-			r = fn(&e, arg);
+			r = fn(&e, lineno, arg);
 	}
 	close(lr.fd);
 	/* hashes passed through it; what was never filled is untouched */
@@ -327,10 +350,11 @@ lookup_wants(const char *line, size_t len, void *arg)
 }
 
 static int
-lookup_cb(const struct pwf_entry *e, void *arg)
+lookup_cb(const struct pwf_entry *e, int lineno, void *arg)
 {
 	struct lookup_ctx *c = arg;
 
+	(void)lineno;
 	if (c->dummy[0] == '\0' && e->scheme == PWF_CRYPT)
 		snprintf(c->dummy, CONFIG_MAX_LINE, "%s", e->secret);
 	if (!c->found && strcmp(e->user, c->user) == 0) {
@@ -350,7 +374,7 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
 	if ((r = pwf_index_lookup(path, user, out, dummy_r)) != -1)
 		return r;
 	dummy_r[0] = '\0';
-	if (pwf_each(path, lookup_wants, lookup_cb, &c) == -1)
+	if (pwf_each(path, lookup_wants, lookup_cb, NULL, &c) == -1)
 		return -1;
 	return c.found;
 }
@@ -387,10 +411,11 @@ pwf_entry_caps(const struct pwf_entry *e)
 }
 
 static int
-caps_cb(const struct pwf_entry *e, void *arg)
+caps_cb(const struct pwf_entry *e, int lineno, void *arg)
 {
 	int *caps = arg;
 
+	(void)lineno;
 	*caps |= pwf_entry_caps(e);
 	return 0;
 }
@@ -412,7 +437,7 @@ pwf_capabilities(const char *path)
 	int caps = 0;
 
 	if (stat(path, &st) == -1)
-		return pwf_each(path, NULL, caps_cb, &caps) == -1 ? 0 : caps;
+		return pwf_each(path, NULL, caps_cb, NULL, &caps) == -1 ? 0 : caps;
 	pwf_stamp_of(&st, &now);
 	if ((caps = pwf_index_caps(&now)) != -1)
 		return caps;
@@ -420,7 +445,7 @@ pwf_capabilities(const char *path)
 		return caps_cache.caps;
 	caps_cache.valid = 0;
 	caps = 0;
-	if (pwf_each(path, NULL, caps_cb, &caps) == -1)
+	if (pwf_each(path, NULL, caps_cb, NULL, &caps) == -1)
 		return caps;
 	/* the stat from before the read: a change during it shows next
 	 * time */
@@ -521,4 +546,51 @@ pwf_expand_path(const struct pwf_entry *e, const char *tmpl, char *out,
     size_t outlen)
 {
 	return expand(e, tmpl, 0, out, outlen);
+}
+
+struct check_ctx {
+	const char	*path, *deflt;
+	void		(*say)(const char *, void *);
+	void		*arg;
+	int		 bad;
+};
+
+static void
+check_say(const char *msg, void *arg)
+{
+	struct check_ctx *c = arg;
+
+	c->bad++;
+	c->say(msg, c->arg);
+}
+
+/* What a login would refuse of a well-formed entry. */
+static int
+check_cb(const struct pwf_entry *e, int lineno, void *arg)
+{
+	struct check_ctx *c = arg;
+	char loc[MAIL_MAX_PATH];
+
+	if (e->uid == 0 || e->gid == 0)
+		problem(check_say, c, "passwd_file %s:%d: user %s has %s 0; "
+		    "privpop never reads mail as root: give it the uid and "
+		    "gid that own its mailbox", c->path, lineno, e->user,
+		    e->uid == 0 ? "uid" : "gid");
+	else if (pwf_mail_location(e, c->deflt, loc, sizeof(loc)) == -1)
+		problem(check_say, c, "passwd_file %s:%d: user %s: mail "
+		    "location \"%s\" cannot be used: expected maildir:PATH, "
+		    "mbox:PATH or auto, PATH absolute or ~/..., with %%u, "
+		    "%%n, %%d, no \"..\"", c->path, lineno, e->user,
+		    e->mail[0] != '\0' ? e->mail : c->deflt);
+	return 0;
+}
+
+int
+pwf_check(const char *path, const char *deflt,
+    void (*say)(const char *, void *), void *arg)
+{
+	struct check_ctx c = { path, deflt, say, arg, 0 };
+
+	(void)pwf_each(path, NULL, check_cb, check_say, &c);
+	return c.bad;
 }

@@ -94,6 +94,28 @@ refresh_user_db(void)
 		}
 }
 
+static void
+say_stderr(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "privpop-auth: %s\n", msg);
+}
+
+/* -t: what privpopd -t cannot check itself, since the parsers are here
+ * (it links no auth code): every line of the passwd-file, as a login
+ * reads it.  One line per problem on stderr; exit 1 if any. */
+static int
+check_config(void)
+{
+	int bad = 0, i;
+
+	for (i = 0; i < conf.nbackends; i++)
+		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE)
+			bad += pwf_check(conf.passwd_file, conf.mail_location,
+			    say_stderr, NULL);
+	return bad > 0;
+}
+
 /* HELLO flags: what the user database allows (APOP, SCRAM). */
 static uint32_t
 hello_flags(void)
@@ -602,8 +624,9 @@ main(int argc, char *argv[])
 	pid_t store_pid;
 	int nkeys_loaded;
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
+	int test = 0;
 
-	while ((ch = getopt(argc, argv, "c:deFKPSZ")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFKPStZ")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -626,17 +649,27 @@ main(int argc, char *argv[])
 		case 'S':
 			store_spawner = STORE_SPAWNER_FD;
 			break;
+		case 't':
+			test = 1;
+			break;
 		case 'Z':
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deFKPSZ]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFKPStZ]\n");
 			return 2;
 		}
 	}
 	log_open("privpop-auth", to_stderr, debug);
 	if (conffile == NULL)
 		fatalx("no configuration file given");
+	if (test) {
+		if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
+			fprintf(stderr, "privpop-auth: %s\n", err);
+			return 1;
+		}
+		return check_config();
+	}
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
 	if (store_spawner != -1 && fcntl(store_spawner, F_GETFD) == -1)

@@ -19,9 +19,16 @@
 #include "sdnotify.h"
 #include "tls.h"
 
-#include <netdb.h>
-#include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+
+#include "privdrop.h"
 
 static void
 usage(void)
@@ -37,21 +44,47 @@ usage(void)
 	exit(2);
 }
 
-/* What -t checks beyond the syntax, and what start-up checks before it
- * daemonizes: problems that would otherwise only show as failing
- * sessions.  Prints each problem; returns their number. */
-static int
-check_setup(const struct conf *c)
+/* Whether pid_file names a running privpopd. */
+static pid_t
+running_daemon(const struct conf *c)
 {
-	struct stat st;
-	SSL_CTX *ctx;
-	char err[512];
-	int bad = 0, i, kfd;
+	char buf[32], path[64];
+	FILE *fp;
+	long pid;
+	char *end;
+
+	if ((fp = fopen(c->pid_file, "re")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	pid = strtol(buf, &end, 10);
+	if (end == buf || pid <= 1 || (*end != '\n' && *end != '\0'))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	return strcmp(buf, "privpopd\n") == 0 ? (pid_t)pid : 0;
+}
+
+/* -t only: can each listener bind?  A port held by the privpopd that
+ * pid_file names is a warning (-t is the reload check of a running
+ * daemon, and systemd's ExecStartPre), anything else an error, as the
+ * start would fail.  A start binds for itself and says so. */
+static int
+check_listeners(const struct conf *c)
+{
+	int bad = 0, i, on = 1;
 
 	for (i = 0; i < c->nlisten; i++) {
-		struct addrinfo hints, *res;
+		struct addrinfo hints, *res, *ai;
 		const struct conf_listen *l = &c->listen[i];
-		int r;
+		char host[NI_MAXHOST];
+		pid_t pid;
+		int r, fd;
 
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
@@ -59,32 +92,124 @@ check_setup(const struct conf *c)
 		r = getaddrinfo(strcmp(l->host, "*") ? l->host : NULL, l->port,
 		    &hints, &res);
 		if (r != 0) {
-			fprintf(stderr, "privpopd: listen %s:%s: %s\n",
-			    l->host, l->port, gai_strerror(r));
+			fprintf(stderr, "privpopd: listen %s:%s: %s: fix "
+			    "listen\n", l->host, l->port, gai_strerror(r));
 			bad++;
-		} else
-			freeaddrinfo(res);
+			continue;
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if ((fd = socket(ai->ai_family, ai->ai_socktype |
+			    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+				continue;
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+			if (ai->ai_family == AF_INET6)
+				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+				    sizeof(on));
+			r = bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ?
+			    errno : 0;
+			close(fd);
+			if (r == 0 || getnameinfo(ai->ai_addr, ai->ai_addrlen,
+			    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+				continue;
+			if (r == EADDRINUSE && (pid = running_daemon(c)) > 0)
+				fprintf(stderr, "privpopd: warning: port %s on "
+				    "%s is in use by the running privpopd (pid "
+				    "%ld, %s): fine for a reload; stop it "
+				    "before starting another\n", l->port, host,
+				    (long)pid, c->pid_file);
+			else if (r == EADDRINUSE) {
+				fprintf(stderr, "privpopd: port %s on %s is in "
+				    "use (another POP3 server or privpopd "
+				    "already running?): stop it, or change "
+				    "listen\n", l->port, host);
+				bad++;
+			} else if (r == EADDRNOTAVAIL) {
+				fprintf(stderr, "privpopd: listen %s:%s: %s is "
+				    "not an address of this host: fix listen\n",
+				    l->host, l->port, host);
+				bad++;
+			}
+		}
+		freeaddrinfo(res);
 	}
+	return bad;
+}
+
+static int
+check_helpers(const struct conf *c)
+{
+	int bad = 0;
+
 	if (access(c->auth_helper, X_OK) == -1) {
-		fprintf(stderr, "privpopd: auth_helper %s: not executable\n",
-		    c->auth_helper);
+		fprintf(stderr, "privpopd: auth_helper %s: %s: fix "
+		    "auth_helper or reinstall\n", c->auth_helper,
+		    strerror(errno));
 		bad++;
 	}
 	if (access(c->store_helper, X_OK) == -1) {
-		fprintf(stderr, "privpopd: store_helper %s: not executable\n",
-		    c->store_helper);
+		fprintf(stderr, "privpopd: store_helper %s: %s: fix "
+		    "store_helper or reinstall\n", c->store_helper,
+		    strerror(errno));
 		bad++;
 	}
-	if (stat(c->passwd_file, &st) == -1 || access(c->passwd_file, R_OK)) {
-		fprintf(stderr, "privpopd: passwd_file %s: not readable\n",
-		    c->passwd_file);
-		bad++;
-	} else if (st.st_mode & S_IROTH)
+	return bad;
+}
+
+/* The passwd-file: its mode here, its lines by privpop-auth -t, which
+ * has the parser (the master links no auth code: privpop-auth is the
+ * only executable that reads the file).  Problems are printed there. */
+static int
+check_passwd_file(const struct conf *c, const char *conffile)
+{
+	char *argv[] = { "privpop-auth", "-t", "-c", (char *)conffile, NULL };
+	char *envp[PRIV_ENV_MAX];
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	if (stat(c->passwd_file, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & S_IROTH))
 		fprintf(stderr, "privpopd: warning: passwd_file %s is "
 		    "world-readable (chmod 600 it)\n", c->passwd_file);
-	if (geteuid() == 0 && getpwnam(c->user) == NULL) {
-		fprintf(stderr, "privpopd: user \"%s\" does not exist\n",
-		    c->user);
+	if (access(c->auth_helper, X_OK) == -1)
+		return 0;	/* check_helpers says so */
+	fflush(stderr);
+	switch (pid = fork()) {
+	case -1:
+		fprintf(stderr, "privpopd: fork: %s\n", strerror(errno));
+		return 1;
+	case 0:
+		priv_child_env(envp, "/usr/bin:/bin");
+		execve(c->auth_helper, argv, envp);
+		fprintf(stderr, "privpopd: exec %s: %s\n", c->auth_helper,
+		    strerror(errno));
+		_exit(1);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* What -t checks beyond the syntax, and what start-up checks before it
+ * daemonizes: problems that would otherwise only show as failing
+ * sessions.  Prints each problem, one line with its fix; returns their
+ * number (warnings are not counted). */
+static int
+check_setup(const struct conf *c, const char *conffile, int test)
+{
+	SSL_CTX *ctx;
+	char err[512];
+	uid_t uid;
+	gid_t gid;
+	int bad = 0, kfd;
+
+	if (test)
+		bad += check_listeners(c);
+	bad += check_helpers(c);
+	bad += check_passwd_file(c, conffile);
+	if (resolve_user(c, &uid, &gid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "privpopd: %s\n", err);
 		bad++;
 	}
 	if (c->tls_cert[0] != '\0') {
@@ -214,7 +339,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpopd: %s\n", err);
 		return 1;
 	}
-	if (check_setup(&conf) > 0)
+	if (check_setup(&conf, conffile, test) > 0)
 		return 1;
 	if (test) {
 		printf("privpopd: configuration %s is valid\n", conffile);
