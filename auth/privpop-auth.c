@@ -56,6 +56,7 @@ static int sock = IPC_CHILD_FD;
 static int store_spawner = -1;	/* -S: privpop-store -Z on fd 8 */
 static int to_stderr, debug;
 static char stamp[STAMP_MAX];
+static char sess_id[SESSION_ID_LEN + 1];	/* sent in HELLO */
 static int attempts;
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
 
@@ -78,6 +79,12 @@ make_stamp(void)
 		o += snprintf(stamp + o, sizeof(stamp) - (size_t)o, "%02x",
 		    rnd[i]);
 	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
+	/* the session's id comes from here, not from the session child:
+	 * what joins these login lines to its summary is this process's */
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	for (i = 0; i < SESSION_ID_LEN / 2; i++)
+		snprintf(sess_id + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* Fork server, before each helper: the passwd-file's index and
@@ -143,6 +150,7 @@ send_hello(void)
 	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
 	    msg_put_u32(&m, flags) == -1 ||
 	    msg_put_str(&m, (flags & HELLO_APOP) ? stamp : "") == -1 ||
+	    msg_put_str(&m, sess_id) == -1 ||
 	    ipc_send(sock, &m, -1) == -1)
 		fatal("send hello");
 }
@@ -360,7 +368,8 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
-	log_info("login: addr=%s user=%s via=%s", addr, e->user,
+	log_info("login: sess=%s addr=%s user=%s via=%s", sess_id, addr,
+	    e->user,
 	    via == F_PAM ? "pam" : "passwd-file");
 	report(addr, 1);
 }
@@ -474,8 +483,9 @@ handle_login(struct msg *m, enum method how)
 	if (ok) {
 		login_ok(&e, addr, via);
 	} else {
-		log_info("login failed: addr=%s user=%s method=%s", addr,
-		    via != F_NONE ? user : "-", method_names[how]);
+		log_info("login failed: sess=%s addr=%s user=%s method=%s",
+		    sess_id, addr, via != F_NONE ? user : "-",
+		    method_names[how]);
 		if (via == F_PAM)
 			pamb_close();
 		fail_delay(addr);
@@ -517,8 +527,9 @@ static char scram_addr[64];
 static void
 scram_fail(const char *user)
 {
-	log_info("login failed: addr=%s user=%s method=scram-sha-256",
-	    scram_addr, scram_via != F_NONE ? user : "-");
+	log_info("login failed: sess=%s addr=%s user=%s "
+	    "method=scram-sha-256", sess_id, scram_addr,
+	    scram_via != F_NONE ? user : "-");
 	if (scram_via == F_PAM)
 		pamb_close();
 	fail_delay(scram_addr);

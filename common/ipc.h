@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	12
+#define IPC_VERSION	13
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -27,7 +27,9 @@
 enum msg_type {
 	MSG_NONE = 0,
 
-	/* auth -> session: ready; u32 version, u32 flags, str apop stamp */
+	/* auth -> session: ready; u32 version, u32 flags, str apop stamp,
+	 * str session id (SESSION_ID_LEN hex digits: privpop-auth's login
+	 * lines and the session's summary line carry it as sess=) */
 	MSG_SESSION_HELLO,
 	/* session -> auth: str user, str pass, str client addr */
 	MSG_AUTH_LOGIN,
@@ -116,6 +118,9 @@ enum ipc_err {
 
 /* MSG_SESSION_DATA_SHM flags */
 #define IPC_SHM_LAST	0x1	/* ends the answer: no MSG_SESSION_END follows */
+
+/* The session id of MSG_SESSION_HELLO: hex digits of 8 random bytes. */
+#define SESSION_ID_LEN	16
 
 /* MSG_SESSION_HELLO flags */
 #define HELLO_APOP	0x1	/* some user has a stored secret */
