@@ -156,22 +156,37 @@ check_helpers(const struct conf *c)
 	return bad;
 }
 
-/* The passwd-file: its mode here, its lines by privpop-auth -t, which
- * has the parser (the master links no auth code: privpop-auth is the
- * only executable that reads the file).  Problems are printed there. */
+/* The passwd-file.  -t has privpop-auth -t read it whole, since the
+ * parser is there (the master links no auth code: privpop-auth is the
+ * only executable that reads the file); it prints every problem, and
+ * one malformed line fails the check.  A start only needs the file to
+ * be there: a bad line costs that user the login, and says why in the
+ * log, rather than stopping every other user's mail. */
 static int
-check_passwd_file(const struct conf *c, const char *conffile)
+check_passwd_file(const struct conf *c, const char *conffile, int test)
 {
 	char *argv[] = { "privpop-auth", "-t", "-c", (char *)conffile, NULL };
 	char *envp[PRIV_ENV_MAX];
 	struct stat st;
+	const char *why = NULL;
 	pid_t pid;
 	int status;
 
-	if (stat(c->passwd_file, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & S_IROTH))
+
+	if (stat(c->passwd_file, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_mode & S_IROTH)
 		fprintf(stderr, "privpopd: warning: passwd_file %s is "
 		    "world-readable (chmod 600 it)\n", c->passwd_file);
+	if (!test) {
+		if (why == NULL)
+			return 0;
+		fprintf(stderr, "privpopd: passwd_file %s: %s: fix passwd_file "
+		    "(privpopd -t says more)\n", c->passwd_file, why);
+		return 1;
+	}
 	if (access(c->auth_helper, X_OK) == -1)
 		return 0;	/* check_helpers says so */
 	fflush(stderr);
@@ -207,7 +222,7 @@ check_setup(const struct conf *c, const char *conffile, int test)
 	if (test)
 		bad += check_listeners(c);
 	bad += check_helpers(c);
-	bad += check_passwd_file(c, conffile);
+	bad += check_passwd_file(c, conffile, test);
 	if (resolve_user(c, &uid, &gid, err, sizeof(err)) == -1) {
 		fprintf(stderr, "privpopd: %s\n", err);
 		bad++;
