@@ -39,7 +39,9 @@ usage(void)
 	    "  -f       stay in the foreground and log to stderr too\n"
 	    "  -i       inetd mode: one session on stdin/stdout\n"
 	    "  -I       inetd mode, implicit TLS (a port 995 service)\n"
-	    "  -t       check the configuration and exit\n"
+	    "  -t       check the configuration, the passwd-file, the TLS\n"
+	    "           keys and the ports, and exit (a port held by the\n"
+	    "           privpopd of pid_file is only a warning)\n"
 	    "  -V       print the version and exit\n", PRIVPOP_SYSCONFDIR);
 	exit(2);
 }
@@ -211,7 +213,8 @@ check_passwd_file(const struct conf *c, const char *conffile, int test)
  * sessions.  Prints each problem, one line with its fix; returns their
  * number (warnings are not counted). */
 static int
-check_setup(const struct conf *c, const char *conffile, int test)
+check_setup(const struct conf *c, const char *conffile, int test,
+    int inetd)
 {
 	SSL_CTX *ctx;
 	char err[512];
@@ -219,7 +222,7 @@ check_setup(const struct conf *c, const char *conffile, int test)
 	gid_t gid;
 	int bad = 0, kfd;
 
-	if (test)
+	if (test && !inetd)	/* inetd holds the port */
 		bad += check_listeners(c);
 	bad += check_helpers(c);
 	bad += check_passwd_file(c, conffile, test);
@@ -354,7 +357,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpopd: %s\n", err);
 		return 1;
 	}
-	if (check_setup(&conf, conffile, test) > 0)
+	if (check_setup(&conf, conffile, test, o.inetd) > 0)
 		return 1;
 	if (test) {
 		printf("privpopd: configuration %s is valid\n", conffile);
