@@ -25,6 +25,7 @@
 
 #include <netinet/in.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 
@@ -40,40 +41,108 @@ usage(void)
 	    "  -i       inetd mode: one session on stdin/stdout\n"
 	    "  -I       inetd mode, implicit TLS (a port 995 service)\n"
 	    "  -t       check the configuration, the passwd-file, the TLS\n"
-	    "           keys and the ports, and exit (a port held by the\n"
-	    "           privpopd of pid_file is only a warning)\n"
+	    "           keys and the ports, and exit (a port held by a\n"
+	    "           running privpopd is only a warning)\n"
 	    "  -V       print the version and exit\n", PRIVPOP_SYSCONFDIR);
 	exit(2);
 }
 
-/* Whether pid_file names a running privpopd. */
-static pid_t
-running_daemon(const struct conf *c)
+/* Whether pid is a privpopd. */
+static int
+is_privpopd(long pid)
 {
-	char buf[32], path[64];
+	char path[64], buf[32];
 	FILE *fp;
-	long pid;
-	char *end;
 
-	if ((fp = fopen(c->pid_file, "re")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), fp) == NULL)
-		buf[0] = '\0';
-	fclose(fp);
-	pid = strtol(buf, &end, 10);
-	if (end == buf || pid <= 1 || (*end != '\n' && *end != '\0'))
-		return 0;
 	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 	if ((fp = fopen(path, "re")) == NULL)
 		return 0;
 	if (fgets(buf, sizeof(buf), fp) == NULL)
 		buf[0] = '\0';
 	fclose(fp);
-	return strcmp(buf, "privpopd\n") == 0 ? (pid_t)pid : 0;
+	return strcmp(buf, "privpopd\n") == 0;
 }
 
-/* -t only: can each listener bind?  A port held by the privpopd that
- * pid_file names is a warning (-t is the reload check of a running
+/* The inodes of the listening TCP sockets on port, from one of
+ * /proc/net/tcp and tcp6, added to the n in ino: the new count. */
+static size_t
+listen_inodes(const char *table, unsigned port, unsigned long *ino,
+    size_t max, size_t n)
+{
+	char line[512];
+	unsigned lport, st;
+	unsigned long inode;
+	FILE *fp;
+
+	if ((fp = fopen(table, "re")) == NULL)
+		return n;
+	while (n < max && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+		    "%x %*s %*s %*s %*s %*s %lu", &lport, &st, &inode) == 3 &&
+		    lport == port && st == 0x0a)	/* TCP_LISTEN */
+			ino[n++] = inode;
+	fclose(fp);
+	return n;
+}
+
+/* A running privpopd that holds port: the one pid_file names, or one
+ * in the foreground (the systemd unit runs privpopd -f, which writes
+ * no pid file) found through /proc.  0 if none. */
+static pid_t
+running_daemon(const struct conf *c, const char *port)
+{
+	unsigned long ino[8];
+	char buf[32], path[320], link[64], want[64];
+	struct dirent *de;
+	DIR *proc, *fds;
+	FILE *fp;
+	long pid = 0;
+	size_t n, i;
+	char *end;
+
+	if ((fp = fopen(c->pid_file, "re")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) != NULL)
+			pid = strtol(buf, &end, 10);
+		fclose(fp);
+		if (pid > 1 && is_privpopd(pid))
+			return (pid_t)pid;
+	}
+	n = listen_inodes("/proc/net/tcp", (unsigned)atoi(port), ino, 8, 0);
+	n = listen_inodes("/proc/net/tcp6", (unsigned)atoi(port), ino, 8, n);
+	if (n == 0 || (proc = opendir("/proc")) == NULL)
+		return 0;
+	pid = 0;
+	while (pid == 0 && (de = readdir(proc)) != NULL) {
+		long p = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || p <= 1 || !is_privpopd(p))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/fd", p);
+		if ((fds = opendir(path)) == NULL)
+			continue;
+		while (pid == 0 && (de = readdir(fds)) != NULL) {
+			ssize_t l;
+
+			snprintf(path, sizeof(path), "/proc/%ld/fd/%s", p,
+			    de->d_name);
+			if ((l = readlink(path, link, sizeof(link) - 1)) <= 0)
+				continue;
+			link[l] = '\0';
+			for (i = 0; i < n; i++) {
+				snprintf(want, sizeof(want), "socket:[%lu]",
+				    ino[i]);
+				if (strcmp(link, want) == 0)
+					pid = p;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return (pid_t)pid;
+}
+
+/* -t only: can each listener bind?  A port held by a running privpopd
+ * is a warning (-t is the reload check of a running
  * daemon, and systemd's ExecStartPre), anything else an error, as the
  * start would fail.  A start binds for itself and says so. */
 static int
@@ -114,12 +183,13 @@ check_listeners(const struct conf *c)
 			if (r == 0 || getnameinfo(ai->ai_addr, ai->ai_addrlen,
 			    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 				continue;
-			if (r == EADDRINUSE && (pid = running_daemon(c)) > 0)
+			if (r == EADDRINUSE &&
+			    (pid = running_daemon(c, l->port)) > 0)
 				fprintf(stderr, "privpopd: warning: port %s on "
 				    "%s is in use by the running privpopd (pid "
-				    "%ld, %s): fine for a reload; stop it "
-				    "before starting another\n", l->port, host,
-				    (long)pid, c->pid_file);
+				    "%ld): fine for a reload; stop it before "
+				    "starting another\n", l->port, host,
+				    (long)pid);
 			else if (r == EADDRINUSE) {
 				fprintf(stderr, "privpopd: port %s on %s is in "
 				    "use (another POP3 server or privpopd "

@@ -289,6 +289,13 @@ def t_port_in_use(ctx):
     finally:
         tree.update(U.descendants_of(pid))
         U.kill_pids(tree, 5)
+    # in the foreground (the systemd unit's privpopd -f): no pid file,
+    # found through /proc
+    d3, u = std_daemon(ctx, "portf", messages=small_msgs(1))
+    check(not os.path.exists(os.path.join(d3.dir, "privpopd.pid")),
+          "a foreground privpopd wrote a pid file")
+    expect_t(d3, 0, "warning: port %d on %s is in use by the running "
+             "privpopd (pid %d)" % (d3.port, U.HOST, d3.pid()))
 
 
 # ---------------------------------------------------------------------
