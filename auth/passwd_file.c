@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,26 @@ field(char *dst, size_t dstlen, const char *p, size_t n)
 	return 0;
 }
 
+/* Set why (when wanted) and fail. */
+static int
+bad(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && whylen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A field as shown in an error: at most 40 bytes of it. */
+#define SHOWN(n)	((int)((n) > 40 ? 40 : (n)))
+
 int
-pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
+pwf_parse_line_why(const char *line, size_t len, struct pwf_entry *e,
+    char *why, size_t whylen)
 {
 	const char *f[7];
 	size_t flen[7];
@@ -63,7 +82,7 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 	if (len == 0 || line[0] == '#')
 		return 0;
 	if (memchr(line, '\0', len) != NULL)
-		return -1;
+		return bad(why, whylen, "NUL byte in the line");
 	/* six ':' separators; the mail field takes the rest */
 	for (i = 0; i <= len && nf < 7; i++) {
 		if (i == len || (line[i] == ':' && nf < 6)) {
@@ -74,7 +93,9 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 		}
 	}
 	if (nf < 6)
-		return -1;
+		return bad(why, whylen, "%d field%s, expected at least 6 "
+		    "(user:password:uid:gid:gecos:home[:mail])", nf,
+		    nf == 1 ? "" : "s");
 	if (nf == 6) {	/* no mail field */
 		f[6] = line + len;
 		flen[6] = 0;
@@ -82,11 +103,15 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 	memset(e, 0, sizeof(*e));
 	if (!pwf_valid_user(f[0], flen[0]) ||
 	    field(e->user, sizeof(e->user), f[0], flen[0]) == -1)
-		return -1;
+		return bad(why, whylen, "bad user name \"%.*s\" (1 to %d "
+		    "printable characters, no ':' or '/')", SHOWN(flen[0]),
+		    f[0], POP3_MAX_USER);
+	/* never the password field itself: it may hold a secret */
 	pw = f[1];
 	pwlen = flen[1];
 	if (pwlen == 0)
-		return -1;	/* an empty password is never valid */
+		return bad(why, whylen, "empty password field (a crypt(3) "
+		    "hash, {PLAIN}secret, or '!' to lock the account)");
 	if (pw[0] == '!' || pw[0] == '*') {
 		e->scheme = PWF_LOCKED;
 	} else if (pwlen > 7 && strncmp(pw, "{PLAIN}", 7) == 0) {
@@ -104,28 +129,73 @@ pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
 			pwlen -= 7;
 		}
 		if (pw[0] == '{')
-			return -1;	/* an unknown {SCHEME} */
+			return bad(why, whylen, "unknown password scheme "
+			    "(a crypt(3) hash, {CRYPT}, {PLAIN} or "
+			    "{SCRAM-SHA-256})");
 	}
 	if (field(e->secret, sizeof(e->secret), pw, pwlen) == -1)
-		return -1;
+		return bad(why, whylen, "password field too long");
 	if (parse_uint(f[2], flen[2], 0, UINT32_MAX - 1, &v) == -1)
-		return -1;
+		return bad(why, whylen, "bad uid \"%.*s\" (a number from 0 to "
+		    "%u)", SHOWN(flen[2]), f[2], UINT32_MAX - 1);
 	e->uid = (uid_t)v;
 	if (parse_uint(f[3], flen[3], 0, UINT32_MAX - 1, &v) == -1)
-		return -1;
+		return bad(why, whylen, "bad gid \"%.*s\" (a number from 0 to "
+		    "%u)", SHOWN(flen[3]), f[3], UINT32_MAX - 1);
 	e->gid = (gid_t)v;
-	if (flen[5] == 0 || f[5][0] != '/' ||
-	    field(e->home, sizeof(e->home), f[5], flen[5]) == -1)
-		return -1;
+	if (flen[5] == 0 || f[5][0] != '/')
+		return bad(why, whylen, "home \"%.*s\" is not an absolute "
+		    "path", SHOWN(flen[5]), f[5]);
+	if (field(e->home, sizeof(e->home), f[5], flen[5]) == -1)
+		return bad(why, whylen, "home longer than %d bytes",
+		    MAIL_MAX_PATH - 1);
 	if (field(e->mail, sizeof(e->mail), f[6], flen[6]) == -1)
-		return -1;
+		return bad(why, whylen, "mail field longer than %d bytes",
+		    MAIL_MAX_PATH - 1);
 	return 1;
+}
+
+int
+pwf_parse_line(const char *line, size_t len, struct pwf_entry *e)
+{
+	return pwf_parse_line_why(line, len, e, NULL, 0);
 }
 
 int
 pwf_line_usable(size_t len)
 {
 	return len <= CONFIG_MAX_LINE;
+}
+
+int
+pwf_check_type(int fd, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "passwd_file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "passwd_file %s is a directory: set "
+		    "passwd_file to the file of users in it (format in "
+		    "passwd.example)", path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "passwd_file %s is not a regular file: "
+		    "set passwd_file to a file of users (format in "
+		    "passwd.example)", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+pwf_warn_line(const char *path, int lineno, const char *why)
+{
+	log_warnx(PWF_LINE_SKIPPED, path, lineno, why);
 }
 
 /* Buffered reading of the passwd-file, a line at a time. */
@@ -177,21 +247,47 @@ next_line(struct line_reader *lr, char *line, int *long_r)
 	}
 }
 
-/* Calls fn for every entry; stops early when fn returns non-zero.
- * Malformed lines are logged once and skipped.  With wants, only the
- * lines it accepts are parsed (and so can be reported malformed). */
+/* A problem with the file or a line: logged, or told to say (-t). */
+static void
+problem(void (*say)(const char *, void *), void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (say != NULL)
+		say(msg, arg);
+	else
+		log_warnx("%s", msg);
+}
+
+/* Calls fn for every entry, with its line number; stops early when fn
+ * returns non-zero.  Malformed lines are reported (through say, else
+ * the log) and skipped.  With wants, only the lines it accepts are
+ * parsed (and so can be reported malformed). */
 static int
 pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
-    int (*fn)(const struct pwf_entry *, void *), void *arg)
+    int (*fn)(const struct pwf_entry *, int, void *),
+    void (*say)(const char *, void *), void *arg)
 {
 	static struct pwf_entry e;
 	static struct line_reader lr;
-	char line[CONFIG_MAX_LINE + 1];
+	char line[CONFIG_MAX_LINE + 1], why[200];
 	ssize_t n;
 	int lineno = 0, r = 0, toolong;
 
-	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("passwd_file %s", path);
+	if ((lr.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		problem(say, arg, "passwd_file %s: %s: %s", path,
+		    strerror(errno), errno == ENOENT ? "create it (format in "
+		    "passwd.example) or fix passwd_file" : "privpop-auth "
+		    "reads it as root; check its mode and owner");
+		return -1;
+	}
+	if (pwf_check_type(lr.fd, path, line, sizeof(line)) == -1) {
+		problem(say, arg, "%s", line);
+		close(lr.fd);
 		return -1;
 	}
 	lr.pos = lr.len = lr.high = 0;
@@ -200,17 +296,20 @@ pwf_each(const char *path, int (*wants)(const char *, size_t, void *),
 
 		lineno++;
 		if (toolong || !pwf_line_usable((size_t)n)) {
-			log_warnx("%s:%d: line too long", path, lineno);
+			problem(say, arg, "passwd_file %s:%d: line longer "
+			    "than %d bytes; the line is skipped (its user "
+			    "cannot log in): shorten it", path, lineno,
+			    CONFIG_MAX_LINE);
 			continue;
 		}
 		if (wants != NULL && !wants(line, (size_t)n, arg))
 			continue;
-		pr = pwf_parse_line(line, (size_t)n, &e);
+		pr = pwf_parse_line_why(line, (size_t)n, &e, why,
+		    sizeof(why));
 		if (pr == -1)
-			log_warnx("%s:%d: malformed entry skipped", path,
-			    lineno);
+			problem(say, arg, PWF_LINE_SKIPPED, path, lineno, why);
 		if (pr == 1 && r == 0)
-			r = fn(&e, arg);
+			r = fn(&e, lineno, arg);
 	}
 	close(lr.fd);
 	/* hashes passed through it; what was never filled is untouched */
@@ -252,10 +351,11 @@ lookup_wants(const char *line, size_t len, void *arg)
 }
 
 static int
-lookup_cb(const struct pwf_entry *e, void *arg)
+lookup_cb(const struct pwf_entry *e, int lineno, void *arg)
 {
 	struct lookup_ctx *c = arg;
 
+	(void)lineno;
 	if (c->dummy[0] == '\0' && e->scheme == PWF_CRYPT)
 		snprintf(c->dummy, CONFIG_MAX_LINE, "%s", e->secret);
 	if (!c->found && strcmp(e->user, c->user) == 0) {
@@ -275,7 +375,7 @@ pwf_lookup(const char *path, const char *user, struct pwf_entry *out,
 	if ((r = pwf_index_lookup(path, user, out, dummy_r)) != -1)
 		return r;
 	dummy_r[0] = '\0';
-	if (pwf_each(path, lookup_wants, lookup_cb, &c) == -1)
+	if (pwf_each(path, lookup_wants, lookup_cb, NULL, &c) == -1)
 		return -1;
 	return c.found;
 }
@@ -329,10 +429,11 @@ pwf_caps_mechs(int caps)
 }
 
 static int
-caps_cb(const struct pwf_entry *e, void *arg)
+caps_cb(const struct pwf_entry *e, int lineno, void *arg)
 {
 	int *caps = arg;
 
+	(void)lineno;
 	*caps |= pwf_entry_caps(e);
 	return 0;
 }
@@ -354,7 +455,7 @@ pwf_capabilities(const char *path)
 	int caps = 0;
 
 	if (stat(path, &st) == -1)
-		return pwf_each(path, NULL, caps_cb, &caps) == -1 ? 0 : caps;
+		return pwf_each(path, NULL, caps_cb, NULL, &caps) == -1 ? 0 : caps;
 	pwf_stamp_of(&st, &now);
 	if ((caps = pwf_index_caps(&now)) != -1)
 		return caps;
@@ -362,7 +463,7 @@ pwf_capabilities(const char *path)
 		return caps_cache.caps;
 	caps_cache.valid = 0;
 	caps = 0;
-	if (pwf_each(path, NULL, caps_cb, &caps) == -1)
+	if (pwf_each(path, NULL, caps_cb, NULL, &caps) == -1)
 		return caps;
 	/* the stat from before the read: a change during it shows next
 	 * time */
@@ -463,4 +564,51 @@ pwf_expand_path(const struct pwf_entry *e, const char *tmpl, char *out,
     size_t outlen)
 {
 	return expand(e, tmpl, 0, out, outlen);
+}
+
+struct check_ctx {
+	const char	*path, *deflt;
+	void		(*say)(const char *, void *);
+	void		*arg;
+	int		 bad;
+};
+
+static void
+check_say(const char *msg, void *arg)
+{
+	struct check_ctx *c = arg;
+
+	c->bad++;
+	c->say(msg, c->arg);
+}
+
+/* What a login would refuse of a well-formed entry. */
+static int
+check_cb(const struct pwf_entry *e, int lineno, void *arg)
+{
+	struct check_ctx *c = arg;
+	char loc[MAIL_MAX_PATH];
+
+	if (e->uid == 0 || e->gid == 0)
+		problem(check_say, c, "passwd_file %s:%d: user %s has %s 0; "
+		    "privpop never reads mail as root: give it the uid and "
+		    "gid that own its mailbox", c->path, lineno, e->user,
+		    e->uid == 0 ? "uid" : "gid");
+	else if (pwf_mail_location(e, c->deflt, loc, sizeof(loc)) == -1)
+		problem(check_say, c, "passwd_file %s:%d: user %s: mail "
+		    "location \"%s\" cannot be used: expected maildir:PATH, "
+		    "mbox:PATH or auto, PATH absolute or ~/..., with %%u, "
+		    "%%n, %%d, no \"..\"", c->path, lineno, e->user,
+		    e->mail[0] != '\0' ? e->mail : c->deflt);
+	return 0;
+}
+
+int
+pwf_check(const char *path, const char *deflt,
+    void (*say)(const char *, void *), void *arg)
+{
+	struct check_ctx c = { path, deflt, say, arg, 0 };
+
+	(void)pwf_each(path, NULL, check_cb, check_say, &c);
+	return c.bad;
 }

@@ -42,6 +42,26 @@ int	pwf_valid_user(const char *p, size_t len);
 /* Parse one line (without its newline).  Returns 1 for an entry, 0 for
  * a blank or comment line, -1 for a malformed line. */
 int	pwf_parse_line(const char *line, size_t len, struct pwf_entry *);
+/* The same; a malformed line also gets why (what is wrong and what it
+ * should be, never the password field) into why, of whylen bytes. */
+int	pwf_parse_line_why(const char *line, size_t len, struct pwf_entry *,
+	    char *why, size_t whylen);
+
+/* Whether the open passwd-file fd is a regular file: 0, or -1 with
+ * the problem and its fix (a directory, a device) in why. */
+int	pwf_check_type(int fd, const char *path, char *why, size_t whylen);
+/* Log a malformed line: where it is, why, and that its user cannot log
+ * in until it is corrected (the message is PWF_LINE_SKIPPED). */
+void	pwf_warn_line(const char *path, int lineno, const char *why);
+#define PWF_LINE_SKIPPED	"passwd_file %s:%d: %s; the line is skipped " \
+				"(its user cannot log in): correct it"
+
+/* privpop-auth -t: read the whole file as a login would and tell say
+ * every problem, one line each: the file itself, malformed lines, and
+ * entries a login would refuse (uid or gid 0, a mail location, the
+ * entry's or deflt, that cannot be expanded).  Returns their number. */
+int	pwf_check(const char *path, const char *deflt,
+	    void (*say)(const char *msg, void *arg), void *arg);
 
 /* The full read's buffer. */
 #define PWF_READ_CHUNK	(64 * 1024)

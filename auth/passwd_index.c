@@ -74,6 +74,43 @@ line_is(size_t off, const char *user, struct pwf_entry *e)
 	    strcmp(e->user, user) == 0;
 }
 
+/* A slot holds a line's offset + 1, with this bit for a malformed
+ * line (the index holds at most PWF_INDEX_MAX_BYTES). */
+#define SLOT_MALFORMED	0x80000000u
+#define SLOT_OFF(s)	((size_t)((s) & ~SLOT_MALFORMED) - 1)
+
+/* Whether the line at off names user in its first field, parsed or
+ * not. */
+static int
+names(size_t off, const char *user, size_t ulen)
+{
+	size_t n = line_len(off);
+
+	return n > ulen && memcmp(ix.text + off, user, ulen) == 0 &&
+	    ix.text[off + ulen] == ':';
+}
+
+/* A malformed line, under its user field when that is a valid name
+ * and no line of that user is indexed yet: a login as that user then
+ * says what is wrong with it, instead of only failing. */
+static void
+add_malformed(uint32_t *slots, size_t off, size_t n)
+{
+	char user[POP3_MAX_USER + 1];
+	const char *colon = memchr(ix.text + off, ':', n);
+	size_t ulen = colon != NULL ? (size_t)(colon - (ix.text + off)) : 0;
+	uint32_t h;
+
+	if (ulen == 0 || !pwf_valid_user(ix.text + off, ulen))
+		return;
+	memcpy(user, ix.text + off, ulen);
+	user[ulen] = '\0';
+	for (h = hash_user(user); slots[h & ix.mask] != 0; h++)
+		if (names(SLOT_OFF(slots[h & ix.mask]), user, ulen))
+			return;
+	slots[h & ix.mask] = ((uint32_t)off + 1) | SLOT_MALFORMED;
+}
+
 void
 pwf_index_drop(void)
 {
@@ -119,16 +156,24 @@ fill_slots(size_t *nslots_r)
 	ix.mask = (uint32_t)(nslots - 1);
 	for (off = 0; off < ix.text_len; off += n + 1) {
 		n = line_len(off);
-		if (!pwf_line_usable(n) ||
-		    pwf_parse_line(ix.text + off, n, &e) != 1)
+		if (!pwf_line_usable(n))
 			continue;	/* the full read warns about these */
+		switch (pwf_parse_line(ix.text + off, n, &e)) {
+		case 0:
+			continue;
+		case -1:
+			add_malformed(slots, off, n);
+			continue;
+		}
 		ix.caps |= pwf_entry_caps(&e);
 		if (ix.dummy[0] == '\0' && e.scheme == PWF_CRYPT)
 			memcpy(ix.dummy, e.secret, sizeof(ix.dummy));
 		for (h = hash_user(e.user); slots[h & ix.mask] != 0; h++) {
 			static struct pwf_entry other;
 
-			if (line_is(slots[h & ix.mask] - 1, e.user, &other))
+			if (!(slots[h & ix.mask] & SLOT_MALFORMED) &&
+			    line_is(SLOT_OFF(slots[h & ix.mask]), e.user,
+			    &other))
 				break;	/* a later duplicate: ignored */
 		}
 		if (slots[h & ix.mask] == 0)
@@ -214,13 +259,34 @@ pwf_index_caps(const struct pwf_stamp *now)
 	return holds(now) ? ix.caps : -1;
 }
 
+/* Say why the user's line at off is skipped, as the full read would.
+ * Counting its line costs time that depends on where it is, but only
+ * for a line already broken. */
+static void
+warn_malformed(const char *path, size_t off)
+{
+	static struct pwf_entry e;
+	char why[200];
+	const char *p = ix.text, *end = ix.text + off;
+	int lineno = 1;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lineno++;
+		p++;
+	}
+	if (pwf_parse_line_why(ix.text + off, line_len(off), &e, why,
+	    sizeof(why)) == -1)
+		pwf_warn_line(path, lineno, why);
+	explicit_bzero(&e, sizeof(e));
+}
+
 int
 pwf_index_lookup(const char *path, const char *user, struct pwf_entry *out,
     char *dummy_r)
 {
 	struct pwf_stamp now;
 	struct stat st;
-	uint32_t h, probes;
+	uint32_t h, probes, malformed = 0;
 
 	if (!ix.valid || stat(path, &st) == -1)
 		return -1;
@@ -235,8 +301,14 @@ pwf_index_lookup(const char *path, const char *user, struct pwf_entry *out,
 
 		if (s == 0)
 			break;
-		if (line_is(s - 1, user, out))
-			return 1;
+		if (!(s & SLOT_MALFORMED)) {
+			if (line_is(SLOT_OFF(s), user, out))
+				return 1;
+		} else if (malformed == 0 && names(SLOT_OFF(s), user,
+		    strlen(user)))
+			malformed = s;
 	}
+	if (malformed != 0)
+		warn_malformed(path, SLOT_OFF(malformed));
 	return 0;
 }

@@ -58,6 +58,7 @@ static int sock = IPC_CHILD_FD;
 static int store_spawner = -1;	/* -S: privpop-store -Z on fd 8 */
 static int to_stderr, debug;
 static char stamp[STAMP_MAX];
+static char sess_id[SESSION_ID_LEN + 1];	/* sent in HELLO */
 static int attempts;
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
 
@@ -80,6 +81,12 @@ make_stamp(void)
 		o += snprintf(stamp + o, sizeof(stamp) - (size_t)o, "%02x",
 		    rnd[i]);
 	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
+	/* the session's id comes from here, not from the session child:
+	 * what joins these login lines to its summary is this process's */
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	for (i = 0; i < SESSION_ID_LEN / 2; i++)
+		snprintf(sess_id + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* Fork server, before each helper: the passwd-file's index and
@@ -91,6 +98,28 @@ refresh_user_db(void)
 		pwf_index_refresh(conf.passwd_file);
 		(void)pwf_capabilities(conf.passwd_file);
 	}
+}
+
+static void
+say_stderr(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "privpop-auth: %s\n", msg);
+}
+
+/* -t: what privpopd -t cannot check itself, since the parsers are here
+ * (it links no auth code): every line of the passwd-file, as a login
+ * reads it.  One line per problem on stderr; exit 1 if any. */
+static int
+check_config(void)
+{
+	int bad = 0, i;
+
+	for (i = 0; i < conf.nbackends; i++)
+		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE)
+			bad += pwf_check(conf.passwd_file, conf.mail_location,
+			    say_stderr, NULL);
+	return bad > 0;
 }
 
 /* The challenge mechanisms the passwd-file can serve for every user in
@@ -124,6 +153,7 @@ send_hello(void)
 	    msg_put_u32(&m, (uint32_t)offer) == -1 ||
 	    msg_put_str(&m, (offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
 	    stamp : "") == -1 ||
+	    msg_put_str(&m, sess_id) == -1 ||
 	    ipc_send(sock, &m, -1) == -1)
 		fatal("send hello");
 }
@@ -372,7 +402,8 @@ login_ok(const struct pwf_entry *e, const char *addr, enum found via)
 		answer_fail(IPC_ERR_TEMP);
 		return;
 	}
-	log_info("login: addr=%s user=%s via=%s", addr, e->user,
+	log_info("login: sess=%s addr=%s user=%s via=%s", sess_id, addr,
+	    e->user,
 	    via == F_PAM ? "pam" : "passwd-file");
 	report(addr, 1);
 }
@@ -537,8 +568,9 @@ handle_login(struct msg *m, enum method how)
 	if (ok) {
 		login_ok(&e, addr, via);
 	} else {
-		log_info("login failed: addr=%s user=%s method=%s%s", addr,
-		    via != F_NONE ? user : "-", method_names[how], counted ?
+		log_info("login failed: sess=%s addr=%s user=%s method=%s%s",
+		    sess_id, addr, via != F_NONE ? user : "-",
+		    method_names[how], counted ?
 		    "" : " (no secret for this method; not counted)");
 		if (via == F_PAM)
 			pamb_close();
@@ -582,8 +614,9 @@ static char scram_addr[64];
 static void
 scram_fail(const char *user)
 {
-	log_info("login failed: addr=%s user=%s method=scram-sha-256%s",
-	    scram_addr, scram_via != F_NONE ? user : "-", scram_unserved ?
+	log_info("login failed: sess=%s addr=%s user=%s "
+	    "method=scram-sha-256%s", sess_id, scram_addr,
+	    scram_via != F_NONE ? user : "-", scram_unserved ?
 	    " (no secret for this method; not counted)" : "");
 	if (scram_via == F_PAM)
 		pamb_close();
@@ -704,8 +737,9 @@ main(int argc, char *argv[])
 	pid_t store_pid;
 	int nkeys_loaded;
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
+	int test = 0;
 
-	while ((ch = getopt(argc, argv, "c:deFKPSZ")) != -1) {
+	while ((ch = getopt(argc, argv, "c:deFKPStZ")) != -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -728,17 +762,27 @@ main(int argc, char *argv[])
 		case 'S':
 			store_spawner = STORE_SPAWNER_FD;
 			break;
+		case 't':
+			test = 1;
+			break;
 		case 'Z':
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-auth -c file [-deFKPSZ]\n");
+			fprintf(stderr, "usage: privpop-auth -c file [-deFKPStZ]\n");
 			return 2;
 		}
 	}
 	log_open("privpop-auth", to_stderr, debug);
 	if (conffile == NULL)
 		fatalx("no configuration file given");
+	if (test) {
+		if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
+			fprintf(stderr, "privpop-auth: %s\n", err);
+			return 1;
+		}
+		return check_config();
+	}
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
 	if (store_spawner != -1 && fcntl(store_spawner, F_GETFD) == -1)

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "keyfile.h"
 #include "log.h"
 #include "tls_keys.h"
 
@@ -42,10 +43,23 @@ load(const char *path)
 		log_warn("TLS key %s", path);
 		return NULL;
 	}
-	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	k = PEM_read_PrivateKey(fp, NULL, keyfile_no_passphrase, NULL);
 	fclose(fp);
-	if (k == NULL)
-		log_warnx("TLS key %s: cannot read the key", path);
+	if (k == NULL) {
+		char why[512];
+
+		keyfile_explain(path, why, sizeof(why));
+		if (why[0] != '\0')
+			log_warnx("TLS %s", why);
+		else {
+			const char *r = ERR_reason_error_string(
+			    ERR_peek_error());
+
+			log_warnx("TLS key %s: cannot read the key: %s", path,
+			    r != NULL ? r : "unknown error");
+		}
+		ERR_clear_error();
+	}
 	return k;
 }
 
@@ -71,8 +85,8 @@ load_snapshot(int fd, int want)
 	if ((bio = BIO_new_mem_buf(b, (int)got)) == NULL)
 		r = -1;
 	for (i = 0; r == 0 && i < want; i++)
-		if ((keys[i] = PEM_read_bio_PrivateKey(bio, NULL, NULL,
-		    NULL)) == NULL)
+		if ((keys[i] = PEM_read_bio_PrivateKey(bio, NULL,
+		    keyfile_no_passphrase, NULL)) == NULL)
 			r = -1;
 	BIO_free(bio);
 	OPENSSL_cleanse(b, got);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +228,7 @@ static int
 set_err(char *err, size_t errlen, const char *where, int line,
     const char *fmt, ...)
 {
-	char why[256];
+	char why[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -254,6 +255,116 @@ set_int(int *dst, const char *v, int min, int max)
 		return -1;
 	*dst = (int)n;
 	return 0;
+}
+
+/* The numeric keys and their ranges: one place, so that an error can
+ * name the range it checked. */
+static const struct {
+	const char	*key;
+	size_t		 off;
+	int		 min, max;
+} int_keys[] = {
+	{ "prefork", offsetof(struct conf, prefork), 1, MAX_PREFORK },
+	{ "max_sessions", offsetof(struct conf, max_sessions), 1,
+	    MAX_SESSIONS_LIMIT },
+	{ "timeout", offsetof(struct conf, timeout), POP3_MIN_TIMEOUT, 86400 },
+	{ "max_auth_fails", offsetof(struct conf, max_auth_fails), 1, 100 },
+	{ "auth_fail_delay_ms", offsetof(struct conf, auth_fail_delay_ms), 0,
+	    MAX_AUTH_FAIL_DELAY_MS },
+	{ "tls_ticket_rotate", offsetof(struct conf, tls_ticket_rotate), 0,
+	    86400 },
+	{ "mbox_lock_timeout", offsetof(struct conf, mbox_lock_timeout), 1,
+	    3600 },
+	{ "mbox_dotlock_stale", offsetof(struct conf, mbox_dotlock_stale), 10,
+	    86400 },
+	{ "auth_penalty_base_ms", offsetof(struct conf, penalty_base_ms), 0,
+	    MAX_AUTH_FAIL_DELAY_MS },
+	{ "auth_penalty_max_ms", offsetof(struct conf, penalty_max_ms), 0,
+	    MAX_AUTH_FAIL_DELAY_MS },
+	{ "auth_penalty_forget", offsetof(struct conf, penalty_forget), 1,
+	    86400 * 7 },
+	{ "passwd_upgrade_rounds", offsetof(struct conf,
+	    passwd_upgrade_rounds), 1000, 999999999 },
+	{ "pam_timeout", offsetof(struct conf, pam_timeout), 1, 600 },
+	{ "first_valid_uid", offsetof(struct conf, first_valid_uid), 1,
+	    INT32_MAX },
+};
+
+/* What the other keys accept, for the error of a bad value. */
+#define FORMS_LISTEN	"PORT, HOST:PORT, *:PORT or [IPV6]:PORT, " \
+			"PORT from 1 to 65535"
+#define FORMS_PATH	"an absolute path"
+#define FORMS_LOCATION	"maildir:PATH, mbox:PATH or auto, PATH absolute " \
+			"or ~/..., with %u (user), %n (local part), " \
+			"%d (domain), %% (a %)"
+#define FORMS_NETS	"addresses or networks, e.g. 192.0.2.0/24 ::1"
+static const struct {
+	const char	*key;
+	const char	*forms;
+} key_forms[] = {
+	{ "listen", FORMS_LISTEN },
+	{ "listen_tls", FORMS_LISTEN },
+	{ "tls_cert", FORMS_PATH },
+	{ "tls_key", FORMS_PATH },
+	{ "tls_sni", "NAME /CERT /KEY (absolute paths), at most 8 of them" },
+	{ "chroot", FORMS_PATH },
+	{ "passwd_file", FORMS_PATH },
+	{ "pid_file", FORMS_PATH },
+	{ "auth_helper", FORMS_PATH },
+	{ "store_helper", FORMS_PATH },
+	{ "mail_location", FORMS_LOCATION },
+	{ "system_mail_location", FORMS_LOCATION },
+	{ "mbox_locks", "dotlock, fcntl and flock, any of them" },
+	{ "mbox_index_dir", "none, an absolute path or ~/..." },
+	{ "auth_penalty_exempt", FORMS_NETS },
+	{ "trusted_networks", "none, or " FORMS_NETS },
+	{ "plaintext_auth", "always or tls-only" },
+	{ "passwd_upgrade", "none, yescrypt, bcrypt or sha512" },
+	{ "auth_backends", "passwd-file and pam, each at most once, in the "
+	    "order to ask them" },
+	{ "log_debug", "yes or no" },
+};
+
+/* What key accepts, into buf: "" when it takes any short text. */
+static void
+key_hint(const char *key, char *buf, size_t len)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
+		if (strcmp(key, int_keys[i].key) == 0)
+			snprintf(buf, len, "a whole number from %d to %d",
+			    int_keys[i].min, int_keys[i].max);
+	for (i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++)
+		if (strcmp(key, key_forms[i].key) == 0)
+			snprintf(buf, len, "%s", key_forms[i].forms);
+}
+
+/* A mailbox location as pwf_mail_location() can expand it: "auto", or
+ * maildir: or mbox: with an absolute or ~/ path whose escapes are
+ * known. */
+static int
+valid_location(const char *v)
+{
+	const char *p;
+
+	if (strcmp(v, "auto") == 0)
+		return 1;
+	if (strncmp(v, "maildir:", 8) == 0)
+		p = v + 8;
+	else if (strncmp(v, "mbox:", 5) == 0)
+		p = v + 5;
+	else
+		return 0;
+	if (p[0] != '/' && strncmp(p, "~/", 2) != 0)
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p == '%' && (p[1] == '\0' || strchr("und%", p[1]) == NULL))
+			return 0;
+		else if (*p == '%')
+			p++;
+	return 1;
 }
 
 static int
@@ -330,6 +441,13 @@ set_listen(struct conf *c, const char *v, int tls)
 static int
 conf_line(struct conf *c, const char *key, const char *v)
 {
+	size_t i;
+
+	for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
+		if (strcmp(key, int_keys[i].key) == 0)
+			return set_int((int *)(void *)((char *)c +
+			    int_keys[i].off), v, int_keys[i].min,
+			    int_keys[i].max);
 	if (strcmp(key, "listen") == 0)
 		return set_listen(c, v, 0);
 	if (strcmp(key, "listen_tls") == 0)
@@ -347,8 +465,6 @@ conf_line(struct conf *c, const char *key, const char *v)
 		    v);
 	if (strcmp(key, "tls_sni") == 0)
 		return set_sni(c, v);
-	if (strcmp(key, "tls_ticket_rotate") == 0)
-		return set_int(&c->tls_ticket_rotate, v, 0, 86400);
 	if (strcmp(key, "tls_groups") == 0)
 		return set_str(c->tls_groups, sizeof(c->tls_groups), v);
 	if (strcmp(key, "user") == 0)
@@ -356,41 +472,19 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "chroot") == 0)
 		return v[0] == '/' ? set_str(c->chroot_dir,
 		    sizeof(c->chroot_dir), v) : -1;
-	if (strcmp(key, "prefork") == 0)
-		return set_int(&c->prefork, v, 1, MAX_PREFORK);
-	if (strcmp(key, "max_sessions") == 0)
-		return set_int(&c->max_sessions, v, 1, MAX_SESSIONS_LIMIT);
-	if (strcmp(key, "timeout") == 0)
-		return set_int(&c->timeout, v, POP3_MIN_TIMEOUT, 86400);
-	if (strcmp(key, "max_auth_fails") == 0)
-		return set_int(&c->max_auth_fails, v, 1, 100);
-	if (strcmp(key, "auth_fail_delay_ms") == 0)
-		return set_int(&c->auth_fail_delay_ms, v, 0,
-		    MAX_AUTH_FAIL_DELAY_MS);
 	if (strcmp(key, "passwd_file") == 0)
 		return v[0] == '/' ? set_str(c->passwd_file,
 		    sizeof(c->passwd_file), v) : -1;
 	if (strcmp(key, "mail_location") == 0)
-		return (strncmp(v, "maildir:", 8) == 0 ||
-		    strncmp(v, "mbox:", 5) == 0 || strcmp(v, "auto") == 0) ?
-		    set_str(c->mail_location, sizeof(c->mail_location), v) : -1;
+		return valid_location(v) ? set_str(c->mail_location,
+		    sizeof(c->mail_location), v) : -1;
 	if (strcmp(key, "mbox_locks") == 0)
 		return conf_parse_locks(v, &c->mbox_locks);
-	if (strcmp(key, "mbox_lock_timeout") == 0)
-		return set_int(&c->mbox_lock_timeout, v, 1, 3600);
-	if (strcmp(key, "mbox_dotlock_stale") == 0)
-		return set_int(&c->mbox_dotlock_stale, v, 10, 86400);
 	if (strcmp(key, "mbox_index_dir") == 0)
 		return (strcmp(v, "none") == 0) ? set_str(c->mbox_index_dir,
 		    sizeof(c->mbox_index_dir), "") : (v[0] == '/' ||
 		    v[0] == '~') ? set_str(c->mbox_index_dir,
 		    sizeof(c->mbox_index_dir), v) : -1;
-	if (strcmp(key, "auth_penalty_base_ms") == 0)
-		return set_int(&c->penalty_base_ms, v, 0, MAX_AUTH_FAIL_DELAY_MS);
-	if (strcmp(key, "auth_penalty_max_ms") == 0)
-		return set_int(&c->penalty_max_ms, v, 0, MAX_AUTH_FAIL_DELAY_MS);
-	if (strcmp(key, "auth_penalty_forget") == 0)
-		return set_int(&c->penalty_forget, v, 1, 86400 * 7);
 	if (strcmp(key, "auth_penalty_exempt") == 0)
 		return addrlist_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
@@ -414,8 +508,6 @@ conf_line(struct conf *c, const char *key, const char *v)
 		    (strcmp(v, "yescrypt") == 0 || strcmp(v, "bcrypt") == 0 ||
 		    strcmp(v, "sha512") == 0) ? set_str(c->passwd_upgrade,
 		    sizeof(c->passwd_upgrade), v) : -1;
-	if (strcmp(key, "passwd_upgrade_rounds") == 0)
-		return set_int(&c->passwd_upgrade_rounds, v, 1000, 999999999);
 	if (strcmp(key, "auth_backends") == 0)
 		return set_backends(c, v);
 	if (strcmp(key, "auth_mechanisms") == 0)
@@ -424,14 +516,8 @@ conf_line(struct conf *c, const char *key, const char *v)
 		return set_bool(&c->pam_session, v);
 	if (strcmp(key, "pam_service") == 0)
 		return set_str(c->pam_service, sizeof(c->pam_service), v);
-	if (strcmp(key, "pam_timeout") == 0)
-		return set_int(&c->pam_timeout, v, 1, 600);
-	if (strcmp(key, "first_valid_uid") == 0)
-		return set_int(&c->first_valid_uid, v, 1, INT32_MAX);
 	if (strcmp(key, "system_mail_location") == 0)
-		return (strncmp(v, "maildir:", 8) == 0 ||
-		    strncmp(v, "mbox:", 5) == 0 || strcmp(v, "auto") == 0) ?
-		    set_str(c->system_mail_location,
+		return valid_location(v) ? set_str(c->system_mail_location,
 		    sizeof(c->system_mail_location), v) : -1;
 	if (strcmp(key, "mail_privileged_group") == 0)
 		return set_str(c->mail_privileged_group,
@@ -512,9 +598,14 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 		if (r == -2)
 			return set_err(err, errlen, where, lineno,
 			    "unknown key \"%s\"", k);
-		if (r == -1)
+		if (r == -1) {
+			char hint[200];
+
+			key_hint(k, hint, sizeof(hint));
 			return set_err(err, errlen, where, lineno,
-			    "bad value for \"%s\": \"%s\"", k, v);
+			    "bad value for \"%s\": \"%s\"%s%s", k, v,
+			    hint[0] != '\0' ? ": expected " : "", hint);
+		}
 	}
 	/* Defaults: 110, and 995 (RFC 8314 implicit TLS) with a cert. */
 	if (c->nlisten == 0 && (set_listen(c, "*:110", 0) == -1 ||

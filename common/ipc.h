@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	13
+#define IPC_VERSION	14
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -28,7 +28,9 @@ enum msg_type {
 	MSG_NONE = 0,
 
 	/* auth -> session: ready; u32 version, u32 flags (the AUTH_MECH_*
-	 * offered), str APOP and CRAM-MD5 stamp */
+	 * offered), str APOP and CRAM-MD5 stamp, str session id
+	 * (SESSION_ID_LEN hex digits: privpop-auth's login lines and the
+	 * session's summary line carry it as sess=) */
 	MSG_SESSION_HELLO,
 	/* session -> auth: str user, str pass, str client addr */
 	MSG_AUTH_LOGIN,
@@ -122,6 +124,9 @@ enum ipc_err {
  * AUTH_MECH_* of conf.h, as privpop-auth decided them (auth_mechanisms,
  * or what every backend serves for every user).  The stamp is sent when
  * APOP or CRAM-MD5 is among them, and is "" otherwise. */
+
+/* The session id of MSG_SESSION_HELLO: hex digits of 8 random bytes. */
+#define SESSION_ID_LEN	16
 
 /* MSG_AUTH_TLS_SIGN operations */
 #define TLSK_RSA_PRIV_ENC	1	/* RSA_private_encrypt(padding) */

@@ -191,7 +191,7 @@ inherit_listeners(int *fds, int *tls)
 	return n;
 }
 
-static int
+int
 resolve_user(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
     size_t errlen)
 {
@@ -209,7 +209,10 @@ resolve_user(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		snprintf(err, errlen, "user \"%s\" is root", c->user);
+		snprintf(err, errlen, "user = %s: uid 0, but session "
+		    "children read client bytes and must not run as root: "
+		    "set user to an unprivileged account (the default, "
+		    "privpop)", c->user);
 		return -1;
 	}
 	*uid = pw->pw_uid;

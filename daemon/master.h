@@ -1,6 +1,8 @@
 #ifndef PRIVPOP_MASTER_H
 #define PRIVPOP_MASTER_H
 
+#include <sys/types.h>
+
 #include "conf.h"
 
 struct master_opts {
@@ -19,5 +21,11 @@ int	master_listen_fds(void);
 int	master_run(const struct master_opts *, struct conf *);
 /* inetd mode: one session on stdin/stdout with the same split. */
 int	master_inetd(const struct master_opts *, struct conf *);
+
+/* The unprivileged user of the session children (the caller's own when
+ * not root): 0, or -1 with what is wrong and its fix in err (unknown,
+ * root, a chroot that is not root-owned).  Also privpopd -t. */
+int	resolve_user(const struct conf *, uid_t *, gid_t *, char *err,
+	    size_t errlen);
 
 #endif

@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -62,7 +61,7 @@ struct session {
 	const unsigned char	*body;		/* the store's memfd, read-only */
 	size_t			 body_len;
 	enum pop3_state		 state;
-	char			 id[17];
+	char			 id[SESSION_ID_LEN + 1];
 	char			 addr[64];
 	char			 user[POP3_MAX_USER + 1];	/* after USER */
 	char			 login[POP3_MAX_USER + 1];	/* after auth */
@@ -1202,18 +1201,6 @@ dispatch(const char *line, size_t len)
 	out("-ERR Unknown command.");
 }
 
-static void
-make_id(void)
-{
-	unsigned char r[8];
-	int i;
-
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		memset(r, 0, sizeof(r));
-	for (i = 0; i < 8; i++)
-		snprintf(s.id + 2 * i, 3, "%02x", r[i]);
-}
-
 void
 session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
     const struct session_hello *hello, const char *addr, SSL_CTX *tls_ctx,
@@ -1232,7 +1219,8 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	s.auth_result = "none";
 	snprintf(s.addr, sizeof(s.addr), "%s", addr);
 	clock_gettime(CLOCK_MONOTONIC, &s.start);
-	make_id();
+	/* privpop-auth's: its login lines carry the same sess= */
+	snprintf(s.id, sizeof(s.id), "%s", hello->id);
 	s.tls_ctx = tls_ctx;
 	client_init(&s.cl, rfd, wfd, conf->timeout * 1000);
 	if (implicit_tls && tls_accept(&s.cl, tls_ctx, err, sizeof(err)) ==

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "ipc.h"
 
 /* The client address of a connection that is not TCP (a pipe or a
  * UNIX socket from inetd or a local tunnel): as trusted as loopback. */
@@ -16,6 +17,7 @@
 struct session_hello {
 	uint32_t	flags;		/* AUTH_MECH_* to offer */
 	char		stamp[256];	/* APOP and CRAM-MD5 stamp, or "" */
+	char		id[SESSION_ID_LEN + 1];	/* sess= in every log line */
 };
 
 __attribute__((noreturn))

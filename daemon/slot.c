@@ -48,19 +48,23 @@ recv_hello(int auth_sock, struct session_hello *h)
 {
 	struct msg m;
 	uint32_t version;
-	const char *stamp;
+	const char *stamp, *id;
 
 	if (ipc_recv(auth_sock, &m) != 1 || m.type != MSG_SESSION_HELLO)
 		fatalx("no hello from privpop-auth");
 	if (msg_get_u32(&m, &version) == -1 ||
 	    msg_get_u32(&m, &h->flags) == -1 ||
 	    msg_get_str(&m, &stamp, sizeof(h->stamp) - 1) == -1 ||
+	    msg_get_str(&m, &id, SESSION_ID_LEN) == -1 ||
+	    strlen(id) != SESSION_ID_LEN ||
+	    strspn(id, "0123456789abcdef") != SESSION_ID_LEN ||
 	    msg_end(&m) == -1)
 		fatalx("malformed hello from privpop-auth");
 	if (version != IPC_VERSION)
 		fatalx("privpop-auth speaks IPC version %u, not %u", version,
 		    IPC_VERSION);
 	snprintf(h->stamp, sizeof(h->stamp), "%s", stamp);
+	snprintf(h->id, sizeof(h->id), "%s", id);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "client.h"
+#include "keyfile.h"
 #include "log.h"
 #include "tls.h"
 #include "tls_keyproxy.h"
@@ -85,16 +86,22 @@ check_pair(const char *certf, const char *keyf, int keys_fd, char *err,
 	}
 	if (pid == 0) {
 		SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-		char e[256] = "";
+		char e[512] = "";
 
 		close(p[0]);
+		if (ctx != NULL)
+			SSL_CTX_set_default_passwd_cb(ctx,
+			    keyfile_no_passphrase);
 		if (ctx == NULL)
 			ssl_err(e, sizeof(e), "SSL_CTX_new");
 		else if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1)
 			ssl_err(e, sizeof(e), certf);
 		else if (SSL_CTX_use_PrivateKey_file(ctx, keyf,
-		    SSL_FILETYPE_PEM) != 1)
-			ssl_err(e, sizeof(e), keyf);
+		    SSL_FILETYPE_PEM) != 1) {
+			keyfile_explain(keyf, e, sizeof(e));
+			if (e[0] == '\0')
+				ssl_err(e, sizeof(e), keyf);
+		}
 		else if (SSL_CTX_check_private_key(ctx) != 1)
 			ssl_err(e, sizeof(e), "tls_key does not match tls_cert");
 		else if (append_file(keyf, keys_fd) == -1)

@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "maildir.h"
+#include "mailerr.h"
 #include "maildir_cache.h"
 #include "maildir_listing.h"
 #include "numparse.h"
@@ -393,21 +394,12 @@ maildir_open(struct maildir *md, const char *path)
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->lockfd = -1;
 	memset(&cache, 0, sizeof(cache));
-	if (fs_mkdirs(path, 0700) == -1) {
-		log_warn("maildir %s", path);
-		return MAIL_TEMP;
-	}
-	if ((md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1
-	    || ensure_subdirs(md->dirfd) == -1) {
-		log_warn("maildir %s", path);
-		return MAIL_TEMP;
-	}
-	md->lockfd = openat(md->dirfd, MAILDIR_POP3_LOCK,
-	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (md->lockfd == -1) {
-		log_warn("maildir %s: lock file", path);
-		return MAIL_TEMP;
-	}
+	if (fs_mkdirs(path, 0700) == -1 || (md->dirfd = open(path,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    ensure_subdirs(md->dirfd) == -1 || (md->lockfd = openat(md->dirfd,
+	    MAILDIR_POP3_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		return mail_os_error("maildir", path, errno);
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
 	/* the cache says about how many messages there are: one array of
@@ -427,9 +419,8 @@ maildir_open(struct maildir *md, const char *path)
 	}
 	if (!listed && (scan_subdir(md, "cur", &cap) == -1 ||
 	    scan_subdir(md, "new", &cap) == -1)) {
-		log_warn("maildir %s: scan", path);
 		mdcache_free(&cache);
-		return MAIL_TEMP;
+		return mail_os_error("maildir", path, errno);
 	}
 	if (!listed && sort_msgs(md) == -1) {
 		log_warn("maildir %s: sort", path);

@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "log.h"
+#include "mailerr.h"
 #include "mbox.h"
 #include "mbox_lock.h"
 
@@ -270,20 +271,20 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 	set_index_prefix(mb);
 
 	/* [IN-USE]: one POP3 session at a time, for the whole session */
-	if (mbox_index_file(mb, ".lock", lockfile, sizeof(lockfile)) == -1 ||
-	    (mb->sessfd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
-		log_warn("mbox %s: session lock %s", path, lockfile);
-		return MAIL_TEMP;
+	if (mbox_index_file(mb, ".lock", lockfile, sizeof(lockfile)) == -1) {
+		log_warnx("mbox %s: path too long", path);
+		return MAIL_PERM;
 	}
+	if ((mb->sessfd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		return mail_os_error("mbox", lockfile, errno);
 	if (flock(mb->sessfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
 
 	if ((mb->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			return MAIL_OK;	/* no spool file yet: empty */
-		log_warn("mbox %s", path);
-		return MAIL_TEMP;
+		return mail_os_error("mbox", path, errno);
 	}
 	if (fstat(mb->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		log_warnx("mbox %s: not a regular file", path);

@@ -35,6 +35,7 @@ import tests_hostenv  # noqa: E402,F401
 import tests_readme  # noqa: E402,F401
 import tests_install  # noqa: E402,F401
 import tests_mechanisms  # noqa: E402,F401
+import tests_errors  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 

@@ -422,7 +422,8 @@ def t_pam_wrapper(ctx):
     check_eq(U.unstuff(c.multi()), U.to_wire(MSG1), "RETR 1 body")
     c.cmd("QUIT")
     c.close()
-    check(d.wait_log(r"login: addr=127\.0\.0\.1 user=%s via=pam" % user, 5),
+    check(d.wait_log(r"login: sess=[0-9a-f]{16} addr=127\.0\.0\.1 "
+                     r"user=%s via=pam" % user, 5),
           "no 'via=pam' login line")
     # SASL PLAIN goes through PAM as well
     c, _ = A.greet(d)

@@ -399,7 +399,7 @@ def t_syslog(ctx):
     with T.tls_conn(d.tls_port, T.client_ctx(d.cert.cert)) as c:
         T.login(c)
         c.cmd("QUIT")
-    line = ctx.syslog.wait_for("sess=", mark, 5)
+    line = ctx.syslog.wait_for(" auth=ok ", mark, 5)
     check(line and re.search(r"user=alice .*tls=\S+", line),
           "no summary line of the TLS session in syslog: %r" % line)
     check(re.match(r"<22>", ctx.syslog.wait_for("started:", mark, 1)),

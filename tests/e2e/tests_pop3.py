@@ -892,9 +892,11 @@ def t_auth_log(ctx):
     log = d.log_text()
     for pw in (PW_ALICE, PW_WRONG, PW_BOB):
         check(pw not in log, "password %r appears in the log" % pw)
-    check(re.search(r"login failed: addr=127\.0\.0\.1 user=alice", log),
+    check(re.search(r"login failed: sess=[0-9a-f]{16} "
+                    r"addr=127\.0\.0\.1 user=alice", log),
           "failed login of alice not logged with the address")
-    check_eq(len(re.findall(r"login failed: addr=127\.0\.0\.1 ", log)), 2,
+    check_eq(len(re.findall(r"login failed: sess=[0-9a-f]{16} "
+                            r"addr=127\.0\.0\.1 ", log)), 2,
              "failed logins logged with addr=127.0.0.1")
 
 

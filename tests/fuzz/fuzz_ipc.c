@@ -20,7 +20,7 @@ enum { G_U32, G_U64, G_STR, G_STR2 };
 
 /* Declared payload layouts: 'u' u32, 'q' u64, 's' str, 'b' bytes. */
 static const char *const layout[MSG_TYPE_COUNT] = {
-	[MSG_SESSION_HELLO] = "uus",
+	[MSG_SESSION_HELLO] = "uuss",
 	[MSG_AUTH_LOGIN] = "sss",
 	[MSG_AUTH_APOP] = "sss",
 	[MSG_AUTH_CRAM] = "sss",

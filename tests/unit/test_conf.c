@@ -111,6 +111,22 @@ static const struct key_case key_cases[] = {
 	    "1: bad value for \"mail_location\"" },
 	{ "mail_location = Maildir:~/x", -1, F_NONE, NULL, 0,
 	    "1: bad value for \"mail_location\"" },
+	/* a location pwf_mail_location() could not expand: refused at
+	 * -t, with the forms it takes, not at each login */
+	{ "mail_location = maildir:Maildir", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"mail_location\": \"maildir:Maildir\": "
+	    "expected maildir:PATH, mbox:PATH or auto, PATH absolute or ~/..."
+	    },
+	{ "mail_location = mbox:~mbox", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"mail_location\"" },
+	{ "mail_location = maildir:/var/vmail/%x", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"mail_location\"" },
+	{ "mail_location = maildir:/var/vmail/%", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"mail_location\"" },
+	{ "mail_location = maildir:/var/vmail/%%/%u", 0, F_MAIL,
+	    "maildir:/var/vmail/%%/%u", 0, NULL },
+	{ "mail_location = maildir:", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"mail_location\"" },
 	{ "pid_file = /run/p.pid", 0, F_PID, "/run/p.pid", 0, NULL },
 	{ "pid_file = p.pid", -1, F_NONE, NULL, 0,
 	    "1: bad value for \"pid_file\"" },
@@ -128,6 +144,19 @@ static const struct key_case key_cases[] = {
 	{ "prefork = 256", 0, F_PREFORK, NULL, 256, NULL },
 	{ "prefork = 0", -1, F_NONE, NULL, 0, "1: bad value for \"prefork\"" },
 	{ "prefork = 257", -1, F_NONE, NULL, 0, "1: bad value" },
+	/* a number out of range names the range */
+	{ "timeout = 5", -1, F_NONE, NULL, 0, "1: bad value for \"timeout\": "
+	    "\"5\": expected a whole number from 10 to 86400" },
+	{ "max_auth_fails = many", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"max_auth_fails\": \"many\": expected a "
+	    "whole number from 1 to 100" },
+	{ "first_valid_uid = 0", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"first_valid_uid\": \"0\": expected a whole "
+	    "number from 1 to 2147483647" },
+	{ "log_debug = maybe", -1, F_NONE, NULL, 0,
+	    "1: bad value for \"log_debug\": \"maybe\": expected yes or no" },
+	{ "listen = 0", -1, F_NONE, NULL, 0, "1: bad value for \"listen\": "
+	    "\"0\": expected PORT, HOST:PORT" },
 	{ "max_sessions = 1", 0, F_MAXSESS, NULL, 1, NULL },
 	{ "max_sessions = 65536", 0, F_MAXSESS, NULL, 65536, NULL },
 	{ "max_sessions = 65537", -1, F_NONE, NULL, 0, "1: bad value" },

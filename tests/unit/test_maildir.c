@@ -25,6 +25,7 @@
 
 #include "limits.h"
 #include "maildir.h"
+#include "mailerr.h"
 
 #define NOW	UINT64_MAX	/* no W= field */
 
@@ -739,11 +740,35 @@ test_create_missing(void **state)
 	snprintf(q, sizeof(q), "%s/no/such", f->top);
 	assert_int_equal(stat(q, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
-	/* a file where the Maildir should be */
+	/* a file where the Maildir should be: [SYS/PERM], retrying cannot
+	 * help */
 	snprintf(p, sizeof(p), "%s/afile", f->top);
 	assert_int_equal(close(open(p, O_CREAT | O_WRONLY, 0600)), 0);
-	assert_int_equal(maildir_open(&md, p), MAIL_TEMP);
+	assert_int_equal(maildir_open(&md, p), MAIL_PERM);
 	maildir_close(&md);
+	snprintf(p, sizeof(p), "%s/afile/Maildir", f->top);
+	assert_int_equal(maildir_open(&md, p), MAIL_PERM);
+	maildir_close(&md);
+}
+
+/* What the administrator must fix is [SYS/PERM]; what passes by itself
+ * [SYS/TEMP] (RFC 3206). */
+static void
+test_err_class(void **state)
+{
+	static const int perm[] = { EACCES, EPERM, ENOENT, ENOTDIR, EISDIR,
+	    ELOOP, EROFS, ENAMETOOLONG };
+	static const int temp[] = { EINTR, EAGAIN, ENOMEM, EMFILE, ENFILE,
+	    EIO, ENOSPC, ENOLCK };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(perm) / sizeof(perm[0]); i++)
+		if (mail_err_class(perm[i]) != MAIL_PERM)
+			fail_msg("%s is not permanent", strerror(perm[i]));
+	for (i = 0; i < sizeof(temp) / sizeof(temp[0]); i++)
+		if (mail_err_class(temp[i]) != MAIL_TEMP)
+			fail_msg("%s is not temporary", strerror(temp[i]));
 }
 
 int
@@ -773,6 +798,7 @@ main(void)
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_create_missing, setup_md,
 		    teardown_md),
+		cmocka_unit_test(test_err_class),
 	};
 
 	umask(022);

@@ -415,8 +415,8 @@ test_open_empty_and_missing(void **state)
 	assert_int_equal(mb.octets, 0);
 	mbox_close(&mb);
 
-	/* not a regular file; a relative path */
-	assert_int_equal(mbox_open(&mb, f->top, &f->o), MAIL_TEMP);
+	/* not a regular file; a relative path: permanent */
+	assert_int_equal(mbox_open(&mb, f->top, &f->o), MAIL_PERM);
 	mbox_close(&mb);
 	assert_int_equal(mbox_open(&mb, "relative/mbox", &f->o), MAIL_PERM);
 	mbox_close(&mb);

@@ -186,6 +186,52 @@ test_parse_line_table(void **state)
 	}
 }
 
+/* A malformed line says what is wrong, never with the password field
+ * in it. */
+static void
+test_parse_line_why(void **state)
+{
+	static const struct {
+		const char	*line;
+		const char	*why;
+	} cases[] = {
+		{ "alice:{PLAIN}s3cret:1000", "3 fields, expected at least 6 "
+		    "(user:password:uid:gid:gecos:home[:mail])" },
+		{ "alice", "1 field, expected at least 6" },
+		{ "alice:{PLAIN}s3cret:10x0:1::/h", "bad uid \"10x0\" (a "
+		    "number from 0 to 4294967294)" },
+		{ "alice:{PLAIN}s3cret::1::/h", "bad uid \"\"" },
+		{ "alice:{PLAIN}s3cret:-1:1::/h", "bad uid \"-1\"" },
+		{ "alice:{PLAIN}s3cret:1:5000x::/h", "bad gid \"5000x\"" },
+		{ "alice:{PLAIN}s3cret:1:1::home/alice", "home \"home/alice\" "
+		    "is not an absolute path" },
+		{ "alice:{PLAIN}s3cret:1:1::", "home \"\" is not" },
+		{ "alice:{MD5}s3cret:1:1::/h", "unknown password scheme" },
+		{ "alice::1:1::/h", "empty password field" },
+		{ "al/ice:{PLAIN}s3cret:1:1::/h", "bad user name \"al/ice\"" },
+	};
+	char why[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(why, sizeof(why), "unset");
+		if (pwf_parse_line_why(cases[i].line, strlen(cases[i].line),
+		    &e, why, sizeof(why)) != -1)
+			fail_msg("\"%s\" accepted", cases[i].line);
+		if (strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+			fail_msg("\"%s\": why \"%s\", want \"%s...\"",
+			    cases[i].line, why, cases[i].why);
+		if (strstr(why, "s3cret") != NULL)
+			fail_msg("\"%s\": why shows the password",
+			    cases[i].line);
+	}
+	/* a short buffer is cut, not overrun; NULL is allowed */
+	assert_int_equal(pwf_parse_line_why("a", 1, &e, why, 4), -1);
+	assert_string_equal(why, "1 f");
+	assert_int_equal(pwf_parse_line_why("a", 1, &e, NULL, 0), -1);
+}
+
 /* Field lengths: user up to POP3_MAX_USER, fields within their arrays. */
 static void
 test_parse_line_lengths(void **state)
@@ -789,6 +835,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capabilities_follow_changes),
 		cmocka_unit_test(test_parse_line_table),
+		cmocka_unit_test(test_parse_line_why),
 		cmocka_unit_test(test_parse_line_lengths),
 		cmocka_unit_test(test_valid_user),
 		cmocka_unit_test(test_mail_location_table),

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "limits.h"
+#include "log.h"
 #include "passwd_file.h"
 #include "passwd_index.h"
 
@@ -69,6 +70,7 @@ teardown_dir(void **state)
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		unlink(in_tmp(files[i]));
 	rmdir(in_tmp("d"));
+	rmdir(in_tmp("dd"));
 	return rmdir(tmpdir);
 }
 
@@ -991,6 +993,97 @@ test_caps(void **state)
 	    PWF_CAN_APOP | PWF_CAN_SCRAM);
 }
 
+/* What pwf_lookup (and the index lookup) log while fn runs: stderr,
+ * into buf. */
+static void
+capture_log(void (*fn)(void), char *buf, size_t len)
+{
+	char *tmp = in_tmp("log");
+	int fd, saved;
+	ssize_t n;
+
+	log_open("test", 1, 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	fn();
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	n = pread(fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(tmp);
+}
+
+static void
+lookup_alice_by_file(void)
+{
+	ask_file(path, "alice", &a);
+}
+
+static void
+lookup_alice_by_index(void)
+{
+	ask_index(path, "alice", &a);
+}
+
+/* A user whose line is malformed is not found, and the log says which
+ * line and why, by the full read and through the index alike; a valid
+ * line of the same user after it still wins. */
+static void
+test_malformed_says_why(void **state)
+{
+	char log[2048], want[256];
+
+	(void)state;
+	write_str("# users\n"
+	    "bob:{PLAIN}x:1000:1000::/home/bob\n"
+	    "alice:{PLAIN}x:50OO:1000::/home/alice\n");
+	snprintf(want, sizeof(want), "passwd_file %s:3: bad uid \"50OO\" (a "
+	    "number from 0 to 4294967294); the line is skipped (its user "
+	    "cannot log in): correct it", path);
+	capture_log(lookup_alice_by_file, log, sizeof(log));
+	assert_int_equal(a.rc, 0);
+	if (strstr(log, want) == NULL)
+		fail_msg("full read logged \"%s\"", log);
+	pwf_index_settle_secs = 0;
+	pwf_index_refresh(path);
+	capture_log(lookup_alice_by_index, log, sizeof(log));
+	assert_int_equal(a.rc, 0);
+	if (strstr(log, want) == NULL)
+		fail_msg("index logged \"%s\"", log);
+	/* the valid line after it is the one served */
+	write_str("alice:x:1:1\nalice:{PLAIN}x:7:7::/h\n"
+	    "alice:{PLAIN}y:8:8::/h\nalice:1:1\n");
+	assert_int_equal(both("alice", &a), 1);
+	assert_int_equal(a.e.uid, 7);
+	/* a broken line after a valid one is not in the way */
+	write_str("alice:{PLAIN}x:7:7::/h\nalice:1:1\n");
+	assert_int_equal(both("alice", &a), 1);
+	assert_int_equal(a.e.uid, 7);
+}
+
+/* A passwd_file that is a directory is an error that says so. */
+static void
+test_directory(void **state)
+{
+	char log[2048], want[256];
+
+	(void)state;
+	assert_int_equal(mkdir(in_tmp("dd"), 0700), 0);
+	snprintf(path, sizeof(path), "%s", in_tmp("dd"));
+	snprintf(want, sizeof(want), "passwd_file %s is a directory: set "
+	    "passwd_file to the file of users in it", path);
+	capture_log(lookup_alice_by_file, log, sizeof(log));
+	snprintf(path, sizeof(path), "%s/passwd", tmpdir);
+	rmdir(in_tmp("dd"));
+	assert_int_equal(a.rc, -1);
+	if (strstr(log, want) == NULL)
+		fail_msg("logged \"%s\"", log);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, drop_index, drop_index)
 
 int
@@ -1015,6 +1108,8 @@ main(void)
 		T(test_many_users),
 		T(test_unsettled_not_indexed),
 		T(test_caps),
+		T(test_malformed_says_why),
+		T(test_directory),
 	};
 
 	/* the other tests index files they have just written */
