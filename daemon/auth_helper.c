@@ -73,7 +73,9 @@ exec_helper(const char *path, char **argv, char **envp)
 static int
 common_args(const struct slot_env *env, char **argv, int argc)
 {
-	if (env->foreground)
+	/* not when the master itself stopped writing to stderr (it is
+	 * the journal, which syslog reaches: one copy of each line) */
+	if (env->foreground && log_to_stderr())
 		argv[argc++] = "-e";
 	if (env->conf->log_debug)
 		argv[argc++] = "-d";

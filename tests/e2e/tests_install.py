@@ -168,6 +168,8 @@ cat >> /etc/privpop/privpopd.conf <<EOF
 listen = 127.0.0.1:$port
 auth_fail_delay_ms = 100
 auth_penalty_base_ms = 0
+# the test user is a system user (uid from 100)
+first_valid_uid = 100
 prefork = 2
 EOF
 /usr/sbin/privpopd -t

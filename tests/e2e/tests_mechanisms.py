@@ -192,7 +192,7 @@ def t_explicit(ctx):
     with A.greet(d)[0] as c:
         _, r = A.sasl_cram(c, PAM_USER, PAM_PW)
         check_eq(r, T.FAILED, "CRAM-MD5 for a PAM user")
-    check(d.wait_log(r"login failed: addr=\S+ user=%s method=cram-md5 "
+    check(d.wait_log(r"login failed: sess=\S+ addr=\S+ user=%s method=cram-md5 "
                      r"\(no secret for this method; not counted\)"
                      % PAM_USER, 5), "uncounted failure not logged")
     d.stop()
@@ -237,7 +237,7 @@ def t_no_penalty(ctx):
     dt = timed_pass_failure(d)
     check(0.55 <= dt < 1.15, "first wrong password after unoffered "
           "mechanisms took %.3fs (want ~0.6: nothing counted before)" % dt)
-    check(not d.wait_log(r"login failed: addr=\S+ user=\S+ "
+    check(not d.wait_log(r"login failed: sess=\S+ addr=\S+ user=\S+ "
                          r"method=(cram|apop|scram)", 0.2),
           "privpop-auth heard of an unoffered mechanism")
     d.stop()
