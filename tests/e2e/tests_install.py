@@ -11,7 +11,9 @@ import socket
 import subprocess
 import time
 
+import clients
 import e2e_util as U
+import tests_tls as T
 from e2e_util import check, check_eq
 from registry import test
 from tests_pop3 import PW_ALICE, std_daemon, small_msgs
@@ -148,7 +150,7 @@ def files_under(top):
 # throwaway upper layers), then the installed daemon from its real paths.
 NAMESPACE_SCRIPT = r'''
 set -eu
-dest=$1 ovl=$2 port=$3 passwd_line=$4
+dest=$1 ovl=$2 port=$3 passwd_line=$4 tls_port=$5 cert=$6 key=$7
 mount -t tmpfs -o mode=0755 tmpfs "$ovl"
 for d in etc var run; do mkdir -p "$ovl/$d/upper" "$ovl/$d/work"; done
 mount -t overlay overlay -o "lowerdir=$dest/usr:/usr" /usr
@@ -171,6 +173,9 @@ auth_penalty_base_ms = 0
 # the test user is a system user (uid from 100)
 first_valid_uid = 100
 prefork = 2
+listen_tls = 127.0.0.1:$tls_port
+tls_cert = $cert
+tls_key = $key
 EOF
 /usr/sbin/privpopd -t
 echo "TESTED"
@@ -296,6 +301,14 @@ def t_installed(ctx):
         u.deliver(uniq, content, sub, flags)
     line = U.passwd_line(build, u)
     port = U.free_port()
+    tls_port = U.free_port()
+    cert = T.cert_store(ctx, "rsa")
+    certdir = ctx.new_tmpdir("installed-cert")
+    for f in (cert.cert, cert.key):
+        shutil.copy(f, certdir)
+    crt = os.path.join(certdir, os.path.basename(cert.cert))
+    key = os.path.join(certdir, os.path.basename(cert.key))
+    os.chmod(key, 0o600)
     ovl = os.path.join(tmp, "ovl")
     os.makedirs(ovl)
     script = os.path.join(tmp, "ns.sh")
@@ -303,7 +316,7 @@ def t_installed(ctx):
         f.write(NAMESPACE_SCRIPT)
     proc = subprocess.Popen(
         ["unshare", "--mount", "--propagation", "private", "sh", script,
-         dest, ovl, str(port), line],
+         dest, ovl, str(port), line, str(tls_port), crt, key],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT)
     try:
@@ -323,6 +336,21 @@ def t_installed(ctx):
             check(b"body of installed 1" in body, "RETR 1: %r" % body)
         finally:
             p.quit()
+        # real clients, each way in (the certificate checked)
+        for mode in clients.MODES:
+            at = tls_port if mode == "tls" else port
+            got = clients.curl_retr(mode, U.HOST, at, "alice", PW_ALICE,
+                                    crt)
+            check(b"body of installed 1" in got, "curl %s: %r"
+                  % (mode, got[:200]))
+            for name, fn in (("fetchmail", clients.fetchmail_all),
+                             ("mpop", clients.mpop_all)):
+                got = fn(mode, U.HOST, at, "alice", PW_ALICE, crt,
+                         ctx.new_tmpdir(name))
+                for i in (1, 2, 3):
+                    check(b"body of installed %d" % i in got,
+                          "%s %s: message %d not delivered"
+                          % (name, mode, i))
         proc.stdin.write(b"stop\n")
         proc.stdin.flush()
         out += read_until(proc, "DONE", 30)
