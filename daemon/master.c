@@ -79,6 +79,26 @@ set_nonblock(int fd)
 		fatal("fcntl O_NONBLOCK");
 }
 
+int
+master_bound_socket(const struct addrinfo *ai)
+{
+	int fd, on = 1, saved;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+	    ai->ai_protocol)) == -1)
+		return -2;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 /* Bind every "listen" of c into fds (tls[] marks implicit TLS);
  * returns the count or -1. */
 static int
@@ -104,24 +124,17 @@ bind_listeners(const struct conf *c, int *fds, int *tls, char *err,
 			goto fail;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			int fd, on = 1;
+			int fd;
 
 			if (n >= MAX_LISTENERS)
 				break;
-			fd = socket(ai->ai_family, ai->ai_socktype |
-			    SOCK_CLOEXEC, ai->ai_protocol);
-			if (fd == -1)
+			if ((fd = master_bound_socket(ai)) == -2)
 				continue;
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-			    sizeof(on));
-			if (ai->ai_family == AF_INET6)
-				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-				    sizeof(on));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-			    listen(fd, SOMAXCONN) == -1) {
+			if (fd == -1 || listen(fd, SOMAXCONN) == -1) {
 				snprintf(err, errlen, "listen %s:%s: %s",
 				    l->host, l->port, strerror(errno));
-				close(fd);
+				if (fd != -1)
+					close(fd);
 				continue;
 			}
 			set_nonblock(fd);

@@ -16,6 +16,11 @@ struct master_opts {
 /* The listeners systemd passed on 3.. (LISTEN_FDS for our pid), or 0. */
 int	master_listen_fds(void);
 
+struct addrinfo;
+/* A socket for ai with the listeners' options, bound: the fd, -1 when
+ * bind failed (errno says why), -2 when no socket of that family. */
+int	master_bound_socket(const struct addrinfo *);
+
 /* Bind listeners, keep the pre-forked pool, reap, reload; returns the
  * exit status. */
 int	master_run(const struct master_opts *, struct conf *);

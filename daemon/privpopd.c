@@ -148,7 +148,7 @@ running_daemon(const struct conf *c, const char *port)
 static int
 check_listeners(const struct conf *c)
 {
-	int bad = 0, i, on = 1;
+	int bad = 0, i;
 
 	for (i = 0; i < c->nlisten; i++) {
 		struct addrinfo hints, *res, *ai;
@@ -169,17 +169,11 @@ check_listeners(const struct conf *c)
 			continue;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if ((fd = socket(ai->ai_family, ai->ai_socktype |
-			    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+			if ((fd = master_bound_socket(ai)) == -2)
 				continue;
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-			    sizeof(on));
-			if (ai->ai_family == AF_INET6)
-				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-				    sizeof(on));
-			r = bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ?
-			    errno : 0;
-			close(fd);
+			r = fd == -1 ? errno : 0;
+			if (fd != -1)
+				close(fd);
 			if (r == 0 || getnameinfo(ai->ai_addr, ai->ai_addrlen,
 			    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
 				continue;
