@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "penalty.h"
 #include "fsutil.h"
 #include "numparse.h"
 #include "addrlist.h"
@@ -68,11 +69,13 @@ conf_defaults(struct conf *c)
 	c->penalty_base_ms = 2000;
 	c->penalty_max_ms = 15000;
 	c->penalty_forget = 3600;
+	c->penalty_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
 	c->penalty_exempt[0] = '\0';
 	c->passwd_upgrade[0] = '\0';
 	c->tls_ticket_rotate = 3600;
 	/* RFC 8314: passwords only inside TLS, but for local clients */
 	c->plaintext_always = 0;
+	c->md5_always = 0;
 	snprintf(c->trusted_networks, sizeof(c->trusted_networks),
 	    "127.0.0.0/8 ::1");
 	c->passwd_upgrade_rounds = 100000;
@@ -283,6 +286,8 @@ static const struct {
 	    MAX_AUTH_FAIL_DELAY_MS },
 	{ "auth_penalty_forget", offsetof(struct conf, penalty_forget), 1,
 	    86400 * 7 },
+	{ "auth_penalty_ipv6_prefix", offsetof(struct conf,
+	    penalty_ipv6_prefix), 16, 128 },
 	{ "passwd_upgrade_rounds", offsetof(struct conf,
 	    passwd_upgrade_rounds), 1000, 999999999 },
 	{ "pam_timeout", offsetof(struct conf, pam_timeout), 1, 600 },
@@ -319,6 +324,7 @@ static const struct {
 	{ "auth_penalty_exempt", FORMS_NETS },
 	{ "trusted_networks", "none, or " FORMS_NETS },
 	{ "plaintext_auth", "always or tls-only" },
+	{ "md5_auth", "always or tls-only" },
 	{ "passwd_upgrade", "none, yescrypt, bcrypt or sha512" },
 	{ "auth_backends", "passwd-file and pam, each at most once, in the "
 	    "order to ask them" },
@@ -488,6 +494,15 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "auth_penalty_exempt") == 0)
 		return addrlist_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
+	if (strcmp(key, "md5_auth") == 0) {
+		if (strcmp(v, "always") == 0)
+			c->md5_always = 1;
+		else if (strcmp(v, "tls-only") == 0)
+			c->md5_always = 0;
+		else
+			return -1;
+		return 0;
+	}
 	if (strcmp(key, "plaintext_auth") == 0) {
 		if (strcmp(v, "always") == 0)
 			c->plaintext_always = 1;

@@ -90,9 +90,11 @@ struct conf {
 	int	 penalty_base_ms;		/* 0 = no penalties */
 	int	 penalty_max_ms;
 	int	 penalty_forget;		/* seconds */
+	int	 penalty_ipv6_prefix;		/* bits an IPv6 key keeps */
 	char	 penalty_exempt[512];		/* CIDR list */
 	char	 passwd_upgrade[16];		/* scheme, "" = never */
 	int	 plaintext_always;		/* plaintext_auth = always */
+	int	 md5_always;			/* md5_auth = always */
 	char	 trusted_networks[512];		/* CIDR list */
 	int	 passwd_upgrade_rounds;
 	int	 auth_mechs;			/* AUTH_MECH_*, or _AUTO */

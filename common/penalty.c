@@ -6,6 +6,10 @@
 
 #include <sys/mman.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,6 +43,43 @@ penalty_map(int fd)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void
+penalty_key(const char *addr, unsigned prefix, char *out)
+{
+	struct in6_addr a;
+	char buf[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
+	const char *pct;
+	size_t len, i;
+
+	snprintf(out, PENALTY_ADDR_MAX, "%s", addr);
+	/* the scope (fe80::1%eth0) names an interface, not a network */
+	len = (pct = strchr(addr, '%')) != NULL ? (size_t)(pct - addr) :
+	    strlen(addr);
+	if (len >= sizeof(buf) || memchr(addr, ':', len) == NULL)
+		return;
+	memcpy(buf, addr, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, &a) != 1)
+		return;
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		if (inet_ntop(AF_INET, &a.s6_addr[12], txt, sizeof(txt)))
+			snprintf(out, PENALTY_ADDR_MAX, "%s", txt);
+		return;
+	}
+	if (prefix == 0 || prefix > 128)
+		prefix = PENALTY_DEFAULT_V6PREFIX;
+	for (i = 0; i < 16; i++) {
+		unsigned keep = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
+
+		if (keep < 8)
+			a.s6_addr[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	if (inet_ntop(AF_INET6, &a, txt, sizeof(txt)) != NULL &&
+	    (size_t)snprintf(buf, sizeof(buf), "%s/%u", txt, prefix) <
+	    PENALTY_ADDR_MAX)
+		memcpy(out, buf, strlen(buf) + 1);
+}
+
 static int
 find(const struct penalty_table *t, const char *addr)
 {
@@ -55,14 +96,15 @@ void
 penalty_apply(struct penalty_table *t, const struct penalty_report *r,
     time_t now)
 {
-	char addr[PENALTY_ADDR_MAX];
+	char raw[PENALTY_ADDR_MAX], addr[PENALTY_ADDR_MAX];
 	int i = -1;
 	size_t k, oldest = 0;
 
-	memcpy(addr, r->addr, sizeof(addr));
-	addr[sizeof(addr) - 1] = '\0';
-	if (addr[0] == '\0')
+	memcpy(raw, r->addr, sizeof(raw));
+	raw[sizeof(raw) - 1] = '\0';
+	if (raw[0] == '\0')
 		return;
+	penalty_key(raw, t->v6prefix, addr);
 	i = find(t, addr);
 	if (r->ok) {
 		if (i >= 0)
@@ -95,9 +137,13 @@ uint32_t
 penalty_fails(const struct penalty_table *t, const char *addr, time_t now,
     int forget)
 {
+	char key[PENALTY_ADDR_MAX];
 	int i;
 
-	if (t == NULL || (i = find(t, addr)) < 0)
+	if (t == NULL)
+		return 0;
+	penalty_key(addr, t->v6prefix, key);
+	if ((i = find(t, key)) < 0)
 		return 0;
 	if ((uint32_t)now - t->e[i].last > (uint32_t)forget)
 		return 0;

@@ -9,6 +9,10 @@
  * so the same client is slowed down more and more, while a login from
  * anywhere else is not.  The delay does not depend on whether the user
  * exists.  A success clears the address.
+ *
+ * An IPv6 client usually holds a whole /64 and can pick a new address
+ * for every attempt, so IPv6 addresses count per network of
+ * auth_penalty_ipv6_prefix bits (default 64); IPv4 per address.
  */
 #ifndef PRIVPOP_PENALTY_H
 #define PRIVPOP_PENALTY_H
@@ -29,11 +33,15 @@ struct penalty_entry {
 
 struct penalty_table {
 	uint32_t	forget;		/* auth_penalty_forget; 0 = default */
+	uint32_t	v6prefix;	/* auth_penalty_ipv6_prefix; 0 = 64 */
 	struct penalty_entry e[PENALTY_SLOTS];
 };
 
 /* The default of auth_penalty_forget, in seconds. */
 #define PENALTY_DEFAULT_FORGET	3600
+/* The default of auth_penalty_ipv6_prefix: the network a site gives one
+ * customer (RFC 6177), which one client can rotate through. */
+#define PENALTY_DEFAULT_V6PREFIX	64
 
 /* One report from privpop-auth to the master (atomic pipe write). */
 struct penalty_report {
@@ -57,6 +65,11 @@ const struct penalty_table *penalty_map(int fd);
 /* Earlier failures of addr within forget seconds of now. */
 uint32_t penalty_fails(const struct penalty_table *, const char *addr,
 	    time_t now, int forget);
+/* The key addr counts under: an IPv6 address (also with a %scope)
+ * becomes its network of prefix bits ("2001:db8:1:2::/64"), an IPv4 one
+ * (also IPv4-mapped IPv6) stays itself, anything else stays as it is.
+ * out holds PENALTY_ADDR_MAX bytes. */
+void	penalty_key(const char *addr, unsigned prefix, char *out);
 /* The delay for a failure after n earlier ones. */
 int	penalty_delay_ms(uint32_t n, int base_ms, int max_ms);
 

@@ -590,6 +590,7 @@ reload(const struct master_opts *o, struct conf *c)
 	if (slots_alloc(c) == -1)
 		fatal("slots");
 	penalties->forget = (uint32_t)c->penalty_forget;
+	penalties->v6prefix = (uint32_t)c->penalty_ipv6_prefix;
 	env.uid = uid;
 	env.gid = gid;
 	auth_spawner_stop();	/* the next one reads the new snapshot */
@@ -728,6 +729,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	set_nonblock(penalty_fds[0]);
 	env.penalty_report_fd = penalty_fds[1];
 	penalties->forget = (uint32_t)c->penalty_forget;
+	penalties->v6prefix = (uint32_t)c->penalty_ipv6_prefix;
 	new_control_pipe();
 	if (slots_alloc(c) == -1)
 		fatal("slots");

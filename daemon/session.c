@@ -347,6 +347,16 @@ plaintext_ok(void)
 	    addrlist_match(s.addr, s.conf->trusted_networks);
 }
 
+/* APOP and CRAM-MD5 send no password, but one exchange seen on the
+ * wire (the challenge and its MD5 answer) lets the eavesdropper try
+ * passwords offline at MD5 speed: by default they follow the rule for
+ * plaintext passwords (md5_auth = tls-only). */
+static int
+md5_ok(void)
+{
+	return s.conf->md5_always || plaintext_ok();
+}
+
 static void
 plaintext_refused(void)
 {
@@ -354,6 +364,16 @@ plaintext_refused(void)
 	    "-ERR [AUTH] Plaintext authentication disallowed on non-secure "
 	    "connections; use STLS first." :
 	    "-ERR [AUTH] Plaintext authentication disallowed on non-secure "
+	    "connections; connect with TLS.");
+}
+
+static void
+md5_refused(void)
+{
+	out(s.tls_ctx != NULL ?
+	    "-ERR [AUTH] APOP and CRAM-MD5 disallowed on non-secure "
+	    "connections; use STLS first." :
+	    "-ERR [AUTH] APOP and CRAM-MD5 disallowed on non-secure "
 	    "connections; connect with TLS.");
 }
 
@@ -375,7 +395,7 @@ sasl_mechs(void)
 	snprintf(list, sizeof(list), "%s%s%s%s",
 	    plaintext_ok() && offered(AUTH_MECH_PLAIN) ? "PLAIN " : "",
 	    plaintext_ok() && offered(AUTH_MECH_LOGIN) ? "LOGIN " : "",
-	    offered(AUTH_MECH_CRAM_MD5) ? "CRAM-MD5 " : "",
+	    md5_ok() && offered(AUTH_MECH_CRAM_MD5) ? "CRAM-MD5 " : "",
 	    offered(AUTH_MECH_SCRAM) ? "SCRAM-SHA-256 " : "");
 	if (list[0] != '\0')
 		list[strlen(list) - 1] = '\0';
@@ -583,6 +603,10 @@ cmd_apop(struct pop3_cmd *c)
 	}
 	if (need_args(c, 2, 2) == -1)
 		return;
+	if (!md5_ok()) {
+		md5_refused();
+		return;
+	}
 	if (c->arglen[0] > POP3_MAX_USER || c->arglen[1] >= sizeof(digest)) {
 		out("-ERR [AUTH] Authentication failed.");
 		return;
@@ -993,6 +1017,10 @@ sasl_cram(struct pop3_cmd *c)
 
 	if (c->nargs > 1) {
 		out("-ERR CRAM-MD5 takes no initial response.");
+		return;
+	}
+	if (!md5_ok()) {
+		md5_refused();
 		return;
 	}
 	n = sasl_exchange(s.hello->stamp, strlen(s.hello->stamp), b,

@@ -348,3 +348,61 @@ def t_first_valid_uid(ctx):
     c.close()
     check(os.path.isdir(os.path.join(d.dir, "home", "okuid", "Maildir")),
           "no Maildir for uid 61021")
+
+
+def apop_digest(greeting, password):
+    import hashlib
+    stamp = A.apop_stamp(greeting)
+    check(stamp, "no APOP timestamp in the greeting %r" % greeting)
+    return hashlib.md5(stamp + password.encode()).hexdigest()
+
+
+@test("mech_md5_auth_only_inside_tls_by_default")
+def t_md5_auth(ctx):
+    # APOP and CRAM-MD5 outside TLS give an eavesdropper an MD5 to crack
+    # offline: by default they follow plaintext_auth (TLS, or a trusted
+    # network); md5_auth = always allows them anywhere
+    import tests_tls as TT
+    md5_refused = (b"-ERR [AUTH] APOP and CRAM-MD5 disallowed on "
+                   b"non-secure connections; use STLS first.\r\n")
+    for setting in ("tls-only", "always"):
+        d, _u = TT.tls_daemon(ctx, "md5-" + setting, start=False,
+                              extra_conf={"trusted_networks": "none",
+                                          "auth_mechanisms": U.ALL_MECHS,
+                                          "md5_auth": setting})
+        A.add_user_line(d, "bob", PW_BOB, scheme="plain")
+        d.start()
+        c, g = A.greet(d)
+        with c:
+            caps = capa(c)
+            if setting == "tls-only":
+                check("CRAM-MD5" not in sasl_of(caps),
+                      "CAPA offers CRAM-MD5 in the clear: %r" % caps)
+                check_eq(c.cmd("APOP bob " + apop_digest(g, PW_BOB)),
+                         md5_refused, "APOP in the clear")
+                check_eq(c.cmd("AUTH CRAM-MD5"), md5_refused,
+                         "AUTH CRAM-MD5 in the clear")
+            else:
+                check("CRAM-MD5" in sasl_of(caps),
+                      "md5_auth = always: CAPA %r" % caps)
+                r = c.cmd("APOP bob " + apop_digest(g, PW_BOB))
+                check(r.startswith(b"+OK"), "APOP in the clear with "
+                      "md5_auth = always: %r" % r)
+            c.cmd("QUIT")
+        # inside TLS both work whatever the setting
+        sc = TT.client_ctx(d.cert.cert)
+        c, _g = TT.stls_conn(d.port, sc)
+        with c:
+            check("CRAM-MD5" in sasl_of(capa(c)), "CAPA after STLS")
+            _chal, r = A.sasl_cram(c, "bob", PW_BOB)
+            check(r.startswith(b"+OK"), "CRAM-MD5 after STLS: %r" % r)
+            c.cmd("QUIT")
+        with TT.tls_conn(d.tls_port, sc) as c:
+            g = c.resp()
+            r = c.cmd("APOP bob " + apop_digest(g, PW_BOB))
+            check(r.startswith(b"+OK"), "APOP over implicit TLS: %r" % r)
+            c.cmd("QUIT")
+        # a refusal asked privpop-auth nothing: no failure, no penalty
+        check(not re.search(r"login failed", d.log_text()),
+              "a refused APOP/CRAM-MD5 was counted as a failed login")
+        d.stop()

@@ -157,6 +157,67 @@ test_count_and_reset(void **state)
 	free(t);
 }
 
+/* ---- IPv6 grouped by network ---- */
+
+static void
+test_key_forms(void **state)
+{
+	static const struct {
+		const char	*addr;
+		unsigned	 prefix;
+		const char	*want;
+	} cases[] = {
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 0, "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 48, "2001:db8:1::/48" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 60, "2001:db8:1::/60" },
+		{ "2001:db8:1:12:aaaa::1", 60, "2001:db8:1:10::/60" },
+		{ "2001:db8::1", 128, "2001:db8::1/128" },
+		{ "2001:db8::1", 200, "2001:db8::/64" },
+		{ "fe80::1:2%eth0", 64, "fe80::/64" },
+		{ "::ffff:192.0.2.7", 64, "192.0.2.7" },
+		{ "192.0.2.7", 64, "192.0.2.7" },
+		{ "local", 64, "local" },
+		{ "not:an:address", 64, "not:an:address" },
+		{ "-", 64, "-" },
+	};
+	char out[PENALTY_ADDR_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		penalty_key(cases[i].addr, cases[i].prefix, out);
+		assert_string_equal(out, cases[i].want);
+	}
+}
+
+/* A client rotating through its /64 is one key; the next /64 another. */
+static void
+test_ipv6_rotation_counts_once(void **state)
+{
+	struct penalty_table *t = new_table();
+	const time_t t0 = 1700000000;
+
+	(void)state;
+	fail_at(t, "2001:db8:0:1::1", t0);
+	fail_at(t, "2001:db8:0:1:ffff::2", t0 + 1);
+	fail_at(t, "2001:db8:0:1:1234:5678:9abc:def0", t0 + 2);
+	assert_int_equal(penalty_fails(t, "2001:db8:0:1::99", t0 + 2, 3600),
+	    3);
+	assert_int_equal(penalty_fails(t, "2001:db8:0:2::1", t0 + 2, 3600), 0);
+	assert_int_equal(used_slots(t), 1);
+	/* a success anywhere in it clears the network */
+	ok_at(t, "2001:db8:0:1::77", t0 + 3);
+	assert_int_equal(penalty_fails(t, "2001:db8:0:1::1", t0 + 3, 3600), 0);
+	/* a narrower setting: /128 counts each address */
+	t->v6prefix = 128;
+	fail_at(t, "2001:db8:0:1::1", t0 + 4);
+	assert_int_equal(penalty_fails(t, "2001:db8:0:1::2", t0 + 4, 3600), 0);
+	assert_int_equal(penalty_fails(t, "2001:db8:0:1::1", t0 + 4, 3600), 1);
+	free(t);
+}
+
 static void
 test_forget_window(void **state)
 {
@@ -407,6 +468,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delay_curve),
 		cmocka_unit_test(test_count_and_reset),
+		cmocka_unit_test(test_key_forms),
+		cmocka_unit_test(test_ipv6_rotation_counts_once),
 		cmocka_unit_test(test_forget_window),
 		cmocka_unit_test(test_full_table_replaces_oldest),
 		cmocka_unit_test(test_report_addr_unterminated),
