@@ -293,8 +293,12 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 		(void)SSL_CTX_set_num_tickets(ctx, TICKETS_PER_HANDSHAKE);
 		SSL_CTX_set_timeout(ctx, (long)c->tls_ticket_rotate *
 		    (TICKET_KEYS - 1));
-	} else
+	} else {
+		/* TLS 1.3 would still send a (stateful, never resumable
+		 * here) ticket for each handshake without num_tickets 0 */
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		(void)SSL_CTX_set_num_tickets(ctx, 0);
+	}
 	/* no RSA key exchange (the key holder only ever signs) and no
 	 * DHE (it signs only ECDHE parameters), whatever tls_ciphers says */
 	if (snprintf(ciphers, sizeof(ciphers), "%s:%s", c->tls_ciphers[0] !=
