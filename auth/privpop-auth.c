@@ -581,6 +581,12 @@ handle_login(struct msg *m, enum method how)
 }
 
 static void
+h_tls_start(struct msg *m)
+{
+	tlskeys_start(m);
+}
+
+static void
 h_tls_sign(struct msg *m)
 {
 	tlskeys_sign(sock, m);
@@ -724,7 +730,8 @@ static const struct {
 	{ MSG_AUTH_CRAM, AUTH_MECH_CRAM_MD5, h_cram },
 	{ MSG_AUTH_SCRAM_FIRST, AUTH_MECH_SCRAM, h_scram_first },
 	{ MSG_AUTH_SCRAM_FINAL, AUTH_MECH_SCRAM, h_scram_final },
-	{ MSG_AUTH_TLS_SIGN, 0, h_tls_sign },
+	{ MSG_AUTH_TLS_START, 0, h_tls_start },	/* once */
+	{ MSG_AUTH_TLS_SIGN, 0, h_tls_sign },	/* once, after TLS_START */
 };
 
 int
@@ -857,7 +864,8 @@ main(int argc, char *argv[])
 			fatalx("%s: mechanism not offered", msg_name(m.type));
 		/* a password attempt abandons a SCRAM exchange */
 		if (m.type != MSG_AUTH_SCRAM_FINAL &&
-		    m.type != MSG_AUTH_TLS_SIGN)
+		    m.type != MSG_AUTH_TLS_SIGN &&
+		    m.type != MSG_AUTH_TLS_START)
 			scram.step = 0;
 		dispatch[i].fn(&m);
 		if (worker.fd != -1)

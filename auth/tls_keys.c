@@ -1,11 +1,11 @@
 /*
  * Runs as root inside privpop-auth: loads the TLS private key and signs
- * for the session's handshake.
+ * for the session's handshake: once per connection, after the session
+ * said TLS starts, and only content shaped like a TLS 1.2
+ * ServerKeyExchange or a TLS 1.3 CertificateVerify, hashed here.
+ * tlsk_permit_*() and tlsk_content_ok() are pure, for the unit test.
  */
 #include "config.h"
-
-/* the raw RSA and ECDSA operations the session's stand-in key needs */
-#define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <sys/stat.h>
 
@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -30,7 +29,8 @@
 #define TLS_KEYS_MAX	(1024 * 1024)
 
 static EVP_PKEY *keys[1 + MAX_SNI];
-static int nkeys, signs;
+static int nkeys;
+static struct tlsk_permit permit;	/* this helper's one connection */
 static int signer_fd = -1;	/* the fork server's channel, or -1 */
 
 static EVP_PKEY *
@@ -96,28 +96,31 @@ load_snapshot(int fd, int want)
 
 /*
  * Work every forked helper would otherwise repeat on its first
- * signature: OpenSSL 3 converts a provider key to the legacy object the
- * raw calls below use, and sets up the modulus' Montgomery context on
- * the first public operation.  Neither is secret or random, so the fork
+ * signature: OpenSSL sets up the modulus' Montgomery context on the
+ * first public operation.  It is neither secret nor random, so the fork
  * server does it once.  The private-side blinding is left to each
- * helper: it must not be shared between processes.
+ * process that signs: it must not be shared between processes (so no
+ * signature here).
  */
 static void
 prepare(EVP_PKEY *k)
 {
 	unsigned char in[1024], out[1024];
+	size_t outlen = sizeof(out);
+	EVP_PKEY_CTX *pc;
+	int n = EVP_PKEY_get_size(k);
 
-	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
-		RSA *rsa = (RSA *)(uintptr_t)EVP_PKEY_get0_RSA(k);
-
-		if (rsa != NULL && (size_t)RSA_size(rsa) <= sizeof(in)) {
-			memset(in, 0, sizeof(in));
-			in[RSA_size(rsa) - 1] = 2;
-			(void)RSA_public_encrypt(RSA_size(rsa), in, out, rsa,
-			    RSA_NO_PADDING);
-		}
-	} else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC)
-		(void)EVP_PKEY_get0_EC_KEY(k);
+	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || n <= 0 ||
+	    (size_t)n > sizeof(in) ||
+	    (pc = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL)
+		return;
+	memset(in, 0, sizeof(in));
+	in[n - 1] = 2;
+	if (EVP_PKEY_encrypt_init(pc) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_NO_PADDING) == 1)
+		(void)EVP_PKEY_encrypt(pc, out, &outlen, in, (size_t)n);
+	EVP_PKEY_CTX_free(pc);
+	ERR_clear_error();
 }
 
 /* Index 0 is tls_key, then the tls_sni keys in order (as privpopd
@@ -156,6 +159,136 @@ tlskeys_load(const struct conf *c, int snapshot_fd)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* What may be signed (pure; tests/unit/test_tls_keys.c). */
+
+static const struct {
+	uint32_t	 scheme;
+	int		 type;		/* EVP_PKEY_RSA or EVP_PKEY_EC */
+	int		 pss;
+	int		 tls13;		/* allowed in a CertificateVerify */
+	const char	*md;
+} schemes[] = {
+	{ TLSK_RSA_PSS_SHA256, EVP_PKEY_RSA, 1, 1, "SHA256" },
+	{ TLSK_RSA_PSS_SHA384, EVP_PKEY_RSA, 1, 1, "SHA384" },
+	{ TLSK_RSA_PSS_SHA512, EVP_PKEY_RSA, 1, 1, "SHA512" },
+	{ TLSK_RSA_PKCS1_SHA256, EVP_PKEY_RSA, 0, 0, "SHA256" },
+	{ TLSK_RSA_PKCS1_SHA384, EVP_PKEY_RSA, 0, 0, "SHA384" },
+	{ TLSK_RSA_PKCS1_SHA512, EVP_PKEY_RSA, 0, 0, "SHA512" },
+	{ TLSK_ECDSA_SHA256, EVP_PKEY_EC, 0, 1, "SHA256" },
+	{ TLSK_ECDSA_SHA384, EVP_PKEY_EC, 0, 1, "SHA384" },
+	{ TLSK_ECDSA_SHA512, EVP_PKEY_EC, 0, 1, "SHA512" },
+};
+#define NSCHEMES	(sizeof(schemes) / sizeof(schemes[0]))
+
+/* RFC 8446 4.4.3: 64 spaces, the context string, a zero byte. */
+#define TLS13_PAD	64
+static const char tls13_context[] = "TLS 1.3, server CertificateVerify";
+#define TLS13_PREFIX	(TLS13_PAD + sizeof(tls13_context))
+
+/* ECDHE named groups (RFC 8422 5.1.1, 8446 4.2.7) and their point
+ * lengths: uncompressed for the NIST curves (RFC 8422 5.4.1), the raw
+ * key for X25519 and X448. */
+static const struct {
+	uint16_t	group;
+	uint8_t		len;
+	uint8_t		form;	/* the first byte, or 0: any */
+} groups[] = {
+	{ 23, 65, 4 },		/* secp256r1 */
+	{ 24, 97, 4 },		/* secp384r1 */
+	{ 25, 133, 4 },		/* secp521r1 */
+	{ 29, 32, 0 },		/* x25519 */
+	{ 30, 56, 0 },		/* x448 */
+};
+
+static int
+scheme_find(uint32_t scheme, int type)
+{
+	size_t i;
+
+	for (i = 0; i < NSCHEMES; i++)
+		if (schemes[i].scheme == scheme && schemes[i].type == type)
+			return (int)i;
+	return -1;
+}
+
+/* TLS 1.3 CertificateVerify content: the prefix and a SHA-256 or
+ * SHA-384 transcript hash (the suites' hashes). */
+static int
+is_tls13(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	if (len != TLS13_PREFIX + 32 && len != TLS13_PREFIX + 48)
+		return 0;
+	for (i = 0; i < TLS13_PAD; i++)
+		if (p[i] != ' ')
+			return 0;
+	return memcmp(p + TLS13_PAD, tls13_context,
+	    sizeof(tls13_context)) == 0;
+}
+
+/* TLS 1.2 ServerKeyExchange content (RFC 5246 7.4.3, RFC 8422 5.4):
+ * client_random, server_random, then ECParameters named_curve (3), the
+ * group, the point's length and the point; no DHE or other params. */
+static int
+is_tls12(const unsigned char *p, size_t len)
+{
+	size_t i;
+	uint16_t g;
+
+	if (len < 64 + 4 || p[64] != 3)
+		return 0;
+	g = (uint16_t)(p[65] << 8 | p[66]);
+	if (len != 64 + 4 + (size_t)p[67])
+		return 0;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (groups[i].group == g)
+			return p[67] == groups[i].len &&
+			    (groups[i].form == 0 || p[68] == groups[i].form);
+	return 0;
+}
+
+const char *
+tlsk_content_ok(uint32_t scheme, int keytype, const unsigned char *p,
+    size_t len)
+{
+	int i;
+
+	if ((i = scheme_find(scheme, keytype)) == -1)
+		return "signature scheme not allowed for the key";
+	if (len > TLS_SIGN_CONTENT_MAX)
+		return "content too long";
+	if (is_tls13(p, len))
+		return schemes[i].tls13 ? NULL :
+		    "PKCS#1 v1.5 in a TLS 1.3 CertificateVerify";
+	if (is_tls12(p, len))
+		return NULL;
+	return "content is no TLS handshake's signed content";
+}
+
+const char *
+tlsk_permit_start(struct tlsk_permit *pm)
+{
+	if (pm->started)
+		return "TLS already started on this connection";
+	pm->started = 1;
+	return NULL;
+}
+
+const char *
+tlsk_permit_sign(struct tlsk_permit *pm)
+{
+	if (!pm->started)
+		return "signature before TLS started";
+	if (pm->signs >= TLS_MAX_SIGNS)
+		return "a second signature on this connection";
+	pm->signs++;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
 static void
 reply(int sock, const unsigned char *p, size_t n)
 {
@@ -167,53 +300,50 @@ reply(int sock, const unsigned char *p, size_t n)
 }
 
 struct sign_req {
-	uint32_t		 idx, op, padding;
+	uint32_t		 idx, scheme;
 	const unsigned char	*in;
 	size_t			 inlen;
 };
 
-/* Decode a MSG_AUTH_TLS_SIGN; 0, or -1 when it is malformed. */
-static int
-decode(struct msg *m, struct sign_req *r, size_t outsz)
+/* Decode a MSG_AUTH_TLS_SIGN and check what it asks for: NULL, or why
+ * it is refused. */
+static const char *
+decode(struct msg *m, struct sign_req *r)
 {
-	if (msg_get_u32(m, &r->idx) == -1 || msg_get_u32(m, &r->op) == -1 ||
-	    msg_get_u32(m, &r->padding) == -1 ||
-	    msg_get_bytes(m, &r->in, &r->inlen, outsz) == -1 ||
+	if (msg_get_u32(m, &r->idx) == -1 ||
+	    msg_get_u32(m, &r->scheme) == -1 ||
+	    msg_get_bytes(m, &r->in, &r->inlen, TLS_SIGN_CONTENT_MAX) == -1 ||
 	    msg_end(m) == -1)
-		return -1;
-	return 0;
+		return "malformed";
+	if (r->idx >= (uint32_t)nkeys)
+		return "no such key";
+	return tlsk_content_ok(r->scheme,
+	    EVP_PKEY_get_base_id(keys[r->idx]), r->in, r->inlen);
 }
 
-/* Do it: the result's length, 0 when refused or failed. */
-static int
+/* Hash and sign a checked request: the signature's length, 0 if it
+ * failed. */
+static size_t
 compute(const struct sign_req *r, unsigned char *out, size_t outsz)
 {
-	int n = -1;
+	EVP_MD_CTX *mc;
+	EVP_PKEY_CTX *pc = NULL;
+	size_t n = outsz;
+	int i = scheme_find(r->scheme, EVP_PKEY_get_base_id(keys[r->idx]));
 
-	if (r->idx >= (uint32_t)nkeys)
+	if (i == -1 || (mc = EVP_MD_CTX_new()) == NULL)
 		return 0;
-	if (r->op == TLSK_RSA_PRIV_ENC &&
-	    EVP_PKEY_get_base_id(keys[r->idx]) == EVP_PKEY_RSA &&
-	    (r->padding == RSA_PKCS1_PADDING ||
-	    r->padding == RSA_NO_PADDING)) {
-		const RSA *rsa = EVP_PKEY_get0_RSA(keys[r->idx]);
-
-		if ((size_t)RSA_size(rsa) <= outsz &&
-		    r->inlen <= (size_t)RSA_size(rsa))
-			n = RSA_private_encrypt((int)r->inlen, r->in, out,
-			    (RSA *)(uintptr_t)rsa, (int)r->padding);
-	} else if (r->op == TLSK_ECDSA_SIGN &&
-	    EVP_PKEY_get_base_id(keys[r->idx]) == EVP_PKEY_EC &&
-	    r->inlen <= 64) {
-		const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(keys[r->idx]);
-		unsigned int len = 0;
-
-		if ((size_t)ECDSA_size(ec) <= outsz &&
-		    ECDSA_sign(0, r->in, (int)r->inlen, out, &len,
-		    (EC_KEY *)(uintptr_t)ec) == 1)
-			n = (int)len;
-	}
-	return n > 0 ? n : 0;
+	if (EVP_DigestSignInit_ex(mc, &pc, schemes[i].md, NULL, NULL,
+	    keys[r->idx], NULL) != 1 ||
+	    (schemes[i].pss &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) !=
+	    1)) ||
+	    EVP_DigestSign(mc, out, &n, r->in, r->inlen) != 1)
+		n = 0;
+	EVP_MD_CTX_free(mc);
+	ERR_clear_error();
+	return n;
 }
 
 void
@@ -242,18 +372,29 @@ forward(int sock, struct msg *m)
 }
 
 void
+tlskeys_start(struct msg *m)
+{
+	const char *why;
+
+	if (msg_end(m) == -1)
+		fatalx("TLS_START: malformed");
+	if ((why = tlsk_permit_start(&permit)) != NULL)
+		fatalx("TLS_START: %s", why);
+}
+
+void
 tlskeys_sign(int sock, struct msg *m)
 {
 	unsigned char out[1024];
 	struct sign_req r;
+	const char *why;
 
-	if (decode(m, &r, sizeof(out)) == -1)
-		fatalx("TLS_SIGN: malformed");
-	if (++signs > TLS_MAX_SIGNS)
-		fatalx("TLS_SIGN: too many requests");
+	if ((why = tlsk_permit_sign(&permit)) != NULL ||
+	    (why = decode(m, &r)) != NULL)
+		fatalx("TLS_SIGN: %s", why);
 	if (signer_fd != -1 && forward(sock, m) == 0)
 		return;
-	reply(sock, out, (size_t)compute(&r, out, sizeof(out)));
+	reply(sock, out, compute(&r, out, sizeof(out)));
 }
 
 int
@@ -262,8 +403,8 @@ tlskeys_serve(int fd, struct msg *m)
 	unsigned char out[1024];
 	struct sign_req r;
 
-	if (m->type != MSG_AUTH_TLS_SIGN || decode(m, &r, sizeof(out)) == -1)
+	if (m->type != MSG_AUTH_TLS_SIGN || decode(m, &r) != NULL)
 		return -1;
-	reply(fd, out, (size_t)compute(&r, out, sizeof(out)));
+	reply(fd, out, compute(&r, out, sizeof(out)));
 	return 0;
 }

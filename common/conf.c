@@ -72,7 +72,9 @@ conf_defaults(struct conf *c)
 	c->penalty_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
 	c->penalty_exempt[0] = '\0';
 	c->passwd_upgrade[0] = '\0';
-	c->tls_ticket_rotate = 3600;
+	/* no tickets: their keys would be in every session child (README
+	 * "TLS") */
+	c->tls_ticket_rotate = 0;
 	/* RFC 8314: passwords only inside TLS, but for local clients */
 	c->plaintext_always = 0;
 	c->md5_always = 0;

@@ -75,7 +75,7 @@ struct conf {
 	char	 tls_groups[256];		/* key exchange groups */
 	struct conf_sni sni[MAX_SNI];
 	int	 nsni;
-	int	 tls_ticket_rotate;		/* seconds; 0 = no tickets */
+	int	 tls_ticket_rotate;		/* seconds; 0 = no tickets (default) */
 	int	 mbox_locks;			/* MBOX_LOCK_* */
 	int	 mbox_lock_timeout;		/* seconds */
 	int	 mbox_dotlock_stale;		/* seconds */

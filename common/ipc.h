@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	14
+#define IPC_VERSION	15
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -45,8 +45,13 @@ enum msg_type {
 	MSG_AUTH_SCRAM_FINAL,
 	/* auth -> session: a SASL challenge to relay; str data */
 	MSG_SESSION_SASL_CHALLENGE,
-	/* session -> auth: a private-key operation for a TLS handshake;
-	 * u32 key index, u32 op (TLSK_*), u32 RSA padding, bytes input */
+	/* session -> auth: a TLS handshake starts on this connection
+	 * (implicit TLS or STLS), sent before its first byte is read; once
+	 * (empty) */
+	MSG_AUTH_TLS_START,
+	/* session -> auth: the handshake's one signature, after TLS_START;
+	 * u32 key index, u32 TLS SignatureScheme (TLSK_*), bytes the whole
+	 * content to sign (privpop-auth checks its form and hashes it) */
 	MSG_AUTH_TLS_SIGN,
 	/* auth -> session: bytes result (empty: refused or failed) */
 	MSG_SESSION_TLS_SIGNED,
@@ -128,9 +133,17 @@ enum ipc_err {
 /* The session id of MSG_SESSION_HELLO: hex digits of 8 random bytes. */
 #define SESSION_ID_LEN	16
 
-/* MSG_AUTH_TLS_SIGN operations */
-#define TLSK_RSA_PRIV_ENC	1	/* RSA_private_encrypt(padding) */
-#define TLSK_ECDSA_SIGN		2	/* ECDSA over a digest, DER out */
+/* MSG_AUTH_TLS_SIGN schemes: the TLS SignatureScheme codes (RFC 8446
+ * 4.2.3) privpop-auth signs with; nothing else (no raw RSA) */
+#define TLSK_RSA_PKCS1_SHA256	0x0401	/* TLS 1.2 only */
+#define TLSK_RSA_PKCS1_SHA384	0x0501
+#define TLSK_RSA_PKCS1_SHA512	0x0601
+#define TLSK_ECDSA_SHA256	0x0403
+#define TLSK_ECDSA_SHA384	0x0503
+#define TLSK_ECDSA_SHA512	0x0603
+#define TLSK_RSA_PSS_SHA256	0x0804	/* rsa_pss_rsae_* */
+#define TLSK_RSA_PSS_SHA384	0x0805
+#define TLSK_RSA_PSS_SHA512	0x0806
 
 struct msg {
 	uint32_t	 type;

@@ -68,6 +68,12 @@
 #define MAX_PREFORK		256
 #define MAX_SESSIONS_LIMIT	65536
 
+/* Longest content privpop-auth signs for a TLS handshake: TLS 1.2's
+ * 64 random bytes, 4 bytes of ECDHE parameters and a point of at most
+ * 255 (RFC 8422 5.4), or TLS 1.3's 98 bytes of context and a transcript
+ * hash (RFC 8446 4.4.3). */
+#define TLS_SIGN_CONTENT_MAX	(64 + 4 + 255)
+
 /* File descriptors a session child may hold: client, store socket, auth
  * socket, syslog, status pipe, and a few spare. */
 #define SESSION_RLIMIT_NOFILE	16

@@ -741,7 +741,10 @@ master_run(const struct master_opts *o, struct conf *c)
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
 	    c->max_sessions);
 
-	tls_tickets_rotate();
+	/* no ticket keys at all unless tickets are on: every session
+	 * child would inherit them */
+	if (c->tls_ticket_rotate > 0)
+		tls_tickets_rotate();
 	tickets_rotated = time(NULL);
 	sdnotify("READY=1");	/* systemd Type=notify: listeners are bound */
 	while (running) {

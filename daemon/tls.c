@@ -269,6 +269,7 @@ static SSL_CTX *
 ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
     size_t errlen)
 {
+	char ciphers[sizeof(c->tls_ciphers) + sizeof(TLS_NEVER_CIPHERS) + 1];
 	SSL_CTX *ctx;
 	EVP_PKEY *proxy;
 
@@ -292,12 +293,23 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 		(void)SSL_CTX_set_num_tickets(ctx, TICKETS_PER_HANDSHAKE);
 		SSL_CTX_set_timeout(ctx, (long)c->tls_ticket_rotate *
 		    (TICKET_KEYS - 1));
-	} else
+	} else {
+		/* TLS 1.3 would still send a (stateful, never resumable
+		 * here) ticket for each handshake without num_tickets 0 */
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	/* no RSA key exchange: the key holder only ever signs */
-	if (SSL_CTX_set_cipher_list(ctx, c->tls_ciphers[0] != '\0' ?
-	    c->tls_ciphers : TLS_DEFAULT_CIPHERS) != 1) {
+		(void)SSL_CTX_set_num_tickets(ctx, 0);
+	}
+	/* no RSA key exchange (the key holder only ever signs) and no
+	 * DHE (it signs only ECDHE parameters), whatever tls_ciphers says */
+	if (snprintf(ciphers, sizeof(ciphers), "%s:%s", c->tls_ciphers[0] !=
+	    '\0' ? c->tls_ciphers : TLS_DEFAULT_CIPHERS, TLS_NEVER_CIPHERS) >=
+	    (int)sizeof(ciphers) || SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		ssl_err(err, errlen, "tls_ciphers");
+		goto fail;
+	}
+	/* the schemes privpop-auth signs with (auth/tls_keys.c) */
+	if (SSL_CTX_set1_sigalgs_list(ctx, TLS_SIGALGS) != 1) {
+		ssl_err(err, errlen, "signature algorithms");
 		goto fail;
 	}
 	if (c->tls_ciphersuites[0] != '\0' &&
@@ -443,6 +455,12 @@ tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)
 	SSL *ssl;
 	int r;
 
+	/* before the handshake reads a byte: privpop-auth signs once after
+	 * this, and never before */
+	if (keyproxy_tls_start() == -1) {
+		snprintf(err, errlen, "key holder: %s", strerror(errno));
+		return -1;
+	}
 	if ((ssl = SSL_new(ctx)) == NULL) {
 		ssl_err(err, errlen, "SSL_new");
 		return -1;

@@ -14,6 +14,13 @@ struct client;
 /* Without RSA key exchange (the key holder only signs), no anonymous
  * or weak suites. */
 #define TLS_DEFAULT_CIPHERS	"HIGH:!aNULL:!kRSA:!PSK:!SRP:!CAMELLIA:!ARIA"
+/* Appended to any tls_ciphers: privpop-auth signs ECDHE parameters
+ * only, and decrypts nothing. */
+#define TLS_NEVER_CIPHERS	"!kRSA:!kDHE"
+/* The signature schemes privpop-auth allows (auth/tls_keys.c). */
+#define TLS_SIGALGS	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:" \
+	"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:" \
+	"RSA+SHA256:RSA+SHA384:RSA+SHA512"
 
 /* A server context from tls_cert, with a stand-in for tls_key (see
  * tls_keyproxy.h): TLS 1.2 and 1.3 only; *keys_fd_r gets the key

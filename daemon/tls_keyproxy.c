@@ -5,16 +5,17 @@
  */
 #include "config.h"
 
-/* RSA_METHOD and EC_KEY_METHOD are the hooks OpenSSL 3 still offers for
- * keys whose private half lives elsewhere (as PKCS#11 engines use);
- * they are marked deprecated in favour of providers. */
+/* An ENGINE's EVP_PKEY_METHOD with a digestsign hook is the one place
+ * OpenSSL 3 hands a key the whole content to sign (as it does for
+ * Ed25519), not a digest or a padded block; ENGINEs and the legacy
+ * RSA/EC_KEY ex_data are deprecated in favour of providers. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/ec.h>
-#include <openssl/ecdsa.h>
+#include <openssl/engine.h>
 #include <openssl/rsa.h>
 
 #include "ipc.h"
@@ -24,8 +25,8 @@
 static int channel = -1;
 static unsigned long unanswered;	/* requests made without a channel */
 static int rsa_idx_slot = -1, ec_idx_slot = -1;
-static RSA_METHOD *rsa_meth;
-static EC_KEY_METHOD *ec_meth;
+static EVP_PKEY_METHOD *rsa_pmeth, *ec_pmeth;
+static ENGINE *engine;
 
 void
 keyproxy_set_channel(int sock)
@@ -39,10 +40,21 @@ keyproxy_unanswered(void)
 	return unanswered;
 }
 
+int
+keyproxy_tls_start(void)
+{
+	struct msg m;
+
+	if (channel == -1)
+		return 0;
+	msg_init(&m, MSG_AUTH_TLS_START);
+	return ipc_send(channel, &m, -1);
+}
+
 /* One round trip to the key holder; returns the result length or -1. */
 static int
-remote(int idx, uint32_t op, int padding, const unsigned char *in,
-    size_t inlen, unsigned char *out, size_t outmax)
+remote(int idx, uint32_t scheme, const unsigned char *in, size_t inlen,
+    unsigned char *out, size_t outmax)
 {
 	struct msg m;
 	const unsigned char *res;
@@ -56,8 +68,7 @@ remote(int idx, uint32_t op, int padding, const unsigned char *in,
 		return -1;
 	msg_init(&m, MSG_AUTH_TLS_SIGN);
 	if (msg_put_u32(&m, (uint32_t)idx) == -1 ||
-	    msg_put_u32(&m, op) == -1 ||
-	    msg_put_u32(&m, (uint32_t)padding) == -1 ||
+	    msg_put_u32(&m, scheme) == -1 ||
 	    msg_put_bytes(&m, in, inlen) == -1 ||
 	    ipc_send(channel, &m, -1) == -1)
 		return -1;
@@ -69,82 +80,123 @@ remote(int idx, uint32_t op, int padding, const unsigned char *in,
 	return (int)rlen;
 }
 
-static int
-rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to,
-    RSA *rsa, int padding)
+/* The TLS SignatureScheme of what libssl set up, or 0. */
+static uint32_t
+scheme_of(EVP_PKEY_CTX *pc, int type)
 {
-	int idx = (int)(intptr_t)RSA_get_ex_data(rsa, rsa_idx_slot) - 1;
+	const EVP_MD *md = NULL;
+	int pad = 0, salt = 0, base;
 
-	if (flen < 0)
-		return -1;
-	return remote(idx, TLSK_RSA_PRIV_ENC, padding, from, (size_t)flen,
-	    to, (size_t)RSA_size(rsa));
-}
-
-static int
-rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to,
-    RSA *rsa, int padding)
-{
-	(void)flen;
-	(void)from;
-	(void)to;
-	(void)rsa;
-	(void)padding;
-	return -1;	/* RSA key exchange is not offered */
-}
-
-static int
-ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *sig,
-    unsigned int *siglen, const BIGNUM *kinv, const BIGNUM *r, EC_KEY *ec)
-{
-	int idx = (int)(intptr_t)EC_KEY_get_ex_data(ec, ec_idx_slot) - 1;
-	int n;
-
-	(void)type;
-	(void)kinv;
-	(void)r;
-	if (dlen < 0)
+	if (EVP_PKEY_CTX_get_signature_md(pc, &md) != 1 || md == NULL)
 		return 0;
-	n = remote(idx, TLSK_ECDSA_SIGN, 0, dgst, (size_t)dlen, sig,
-	    (size_t)ECDSA_size(ec));
+	switch (EVP_MD_get_type(md)) {
+	case NID_sha256:
+		base = 0x04;
+		break;
+	case NID_sha384:
+		base = 0x05;
+		break;
+	case NID_sha512:
+		base = 0x06;
+		break;
+	default:
+		return 0;
+	}
+	if (type == EVP_PKEY_EC)
+		return (uint32_t)(base << 8 | 0x03);
+	if (EVP_PKEY_CTX_get_rsa_padding(pc, &pad) != 1)
+		return 0;
+	if (pad == RSA_PKCS1_PADDING)
+		return (uint32_t)(base << 8 | 0x01);
+	/* rsa_pss_rsae_*: salt as long as the hash (RFC 8446 4.2.3) */
+	if (pad == RSA_PKCS1_PSS_PADDING &&
+	    EVP_PKEY_CTX_get_rsa_pss_saltlen(pc, &salt) == 1 &&
+	    (salt == RSA_PSS_SALTLEN_DIGEST || salt == EVP_MD_get_size(md)))
+		return (uint32_t)(0x0800 | base);
+	return 0;
+}
+
+/* EVP_DigestSign on the stand-in key: the content goes to privpop-auth,
+ * which checks, hashes and signs it. */
+static int
+digestsign(EVP_MD_CTX *mc, unsigned char *sig, size_t *siglen,
+    const unsigned char *tbs, size_t tbslen)
+{
+	EVP_PKEY_CTX *pc = EVP_MD_CTX_get_pkey_ctx(mc);
+	EVP_PKEY *k = pc != NULL ? EVP_PKEY_CTX_get0_pkey(pc) : NULL;
+	uint32_t scheme;
+	int idx, n, type;
+
+	if (k == NULL || EVP_PKEY_get_size(k) <= 0)
+		return 0;
+	if (sig == NULL) {	/* only the size asked for */
+		*siglen = (size_t)EVP_PKEY_get_size(k);
+		return 1;
+	}
+	type = EVP_PKEY_get_base_id(k);
+	if (type == EVP_PKEY_RSA)
+		idx = (int)(intptr_t)RSA_get_ex_data(EVP_PKEY_get0_RSA(k),
+		    rsa_idx_slot) - 1;
+	else
+		idx = (int)(intptr_t)EC_KEY_get_ex_data(EVP_PKEY_get0_EC_KEY(k),
+		    ec_idx_slot) - 1;
+	if ((scheme = scheme_of(pc, type)) == 0 ||
+	    tbslen > TLS_SIGN_CONTENT_MAX)
+		return 0;
+	n = remote(idx, scheme, tbs, tbslen, sig, *siglen);
 	if (n <= 0)
 		return 0;
-	*siglen = (unsigned int)n;
+	*siglen = (size_t)n;
 	return 1;
 }
 
-static ECDSA_SIG *
-ec_sign_sig(const unsigned char *dgst, int dlen, const BIGNUM *kinv,
-    const BIGNUM *r, EC_KEY *ec)
+static int
+pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pm, const int **nids, int nid)
 {
-	unsigned char der[256];
-	const unsigned char *p = der;
-	unsigned int len = 0;
+	static const int types[] = { EVP_PKEY_RSA, EVP_PKEY_EC };
 
-	if (ECDSA_size(ec) > (int)sizeof(der) ||
-	    ec_sign(0, dgst, dlen, der, &len, kinv, r, ec) != 1)
+	(void)e;
+	if (pm == NULL) {
+		*nids = types;
+		return 2;
+	}
+	*pm = nid == EVP_PKEY_RSA ? rsa_pmeth : nid == EVP_PKEY_EC ?
+	    ec_pmeth : NULL;
+	return *pm != NULL;
+}
+
+/* A copy of OpenSSL's own method (its ctrls keep the digest and the
+ * padding libssl sets), with digestsign ours. */
+static EVP_PKEY_METHOD *
+pmeth_for(int type)
+{
+	const EVP_PKEY_METHOD *std = EVP_PKEY_meth_find(type);
+	EVP_PKEY_METHOD *pm;
+
+	if (std == NULL || (pm = EVP_PKEY_meth_new(type, 0)) == NULL)
 		return NULL;
-	return d2i_ECDSA_SIG(NULL, &p, len);
+	EVP_PKEY_meth_copy(pm, std);
+	EVP_PKEY_meth_set_digestsign(pm, digestsign);
+	return pm;
 }
 
 static int
 init_methods(void)
 {
-	int (*sign_setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **) = NULL;
-
-	if (rsa_meth != NULL)
+	if (engine != NULL)
 		return 0;
 	rsa_idx_slot = RSA_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	ec_idx_slot = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-	if ((rsa_meth = RSA_meth_dup(RSA_PKCS1_OpenSSL())) == NULL ||
-	    RSA_meth_set1_name(rsa_meth, "privpop key proxy") != 1 ||
-	    RSA_meth_set_priv_enc(rsa_meth, rsa_priv_enc) != 1 ||
-	    RSA_meth_set_priv_dec(rsa_meth, rsa_priv_dec) != 1)
+	if ((rsa_pmeth = pmeth_for(EVP_PKEY_RSA)) == NULL ||
+	    (ec_pmeth = pmeth_for(EVP_PKEY_EC)) == NULL ||
+	    (engine = ENGINE_new()) == NULL ||
+	    ENGINE_set_id(engine, "privpop-keyproxy") != 1 ||
+	    ENGINE_set_name(engine, "privpop key proxy") != 1 ||
+	    ENGINE_set_pkey_meths(engine, pkey_meths) != 1) {
+		ENGINE_free(engine);
+		engine = NULL;
 		return -1;
-	if ((ec_meth = EC_KEY_METHOD_new(EC_KEY_OpenSSL())) == NULL)
-		return -1;
-	EC_KEY_METHOD_get_sign(ec_meth, NULL, &sign_setup, NULL);
-	EC_KEY_METHOD_set_sign(ec_meth, ec_sign, sign_setup, ec_sign_sig);
+	}
 	return 0;
 }
 
@@ -158,34 +210,35 @@ keyproxy_new(X509 *cert, int idx, char *err, size_t errlen)
 		snprintf(err, errlen, "key proxy: setup failed");
 		return NULL;
 	}
+	/* the public half only, its key index in ex_data */
 	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA) {
 		RSA *r = RSAPublicKey_dup(EVP_PKEY_get0_RSA(pub));
 
-		if (r == NULL || RSA_set_method(r, rsa_meth) != 1 ||
-		    RSA_set_ex_data(r, rsa_idx_slot,
+		if (r == NULL || RSA_set_ex_data(r, rsa_idx_slot,
 		    (void *)(intptr_t)(idx + 1)) != 1 ||
 		    EVP_PKEY_assign_RSA(proxy, r) != 1) {
 			RSA_free(r);
 			goto fail;
 		}
-		return proxy;
-	}
-	if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
+	} else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
 		EC_KEY *e = EC_KEY_dup(EVP_PKEY_get0_EC_KEY(pub));
 
-		if (e == NULL || EC_KEY_set_method(e, ec_meth) != 1 ||
-		    EC_KEY_set_ex_data(e, ec_idx_slot,
+		if (e == NULL || EC_KEY_set_ex_data(e, ec_idx_slot,
 		    (void *)(intptr_t)(idx + 1)) != 1 ||
 		    EVP_PKEY_assign_EC_KEY(proxy, e) != 1) {
 			EC_KEY_free(e);
 			goto fail;
 		}
-		return proxy;
+	} else {
+		snprintf(err, errlen, "TLS key: only RSA and ECDSA keys can be "
+		    "kept out of the session process");
+		EVP_PKEY_free(proxy);
+		return NULL;
 	}
-	snprintf(err, errlen, "TLS key: only RSA and ECDSA keys can be kept "
-	    "out of the session process");
-	EVP_PKEY_free(proxy);
-	return NULL;
+	/* its signatures go through digestsign() */
+	if (EVP_PKEY_set1_engine(proxy, engine) != 1)
+		goto fail;
+	return proxy;
 fail:
 	snprintf(err, errlen, "key proxy: building the stand-in key failed");
 	EVP_PKEY_free(proxy);

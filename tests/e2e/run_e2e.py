@@ -30,6 +30,7 @@ import tests_pop3  # noqa: E402,F401  (registers tests)
 import tests_system  # noqa: E402,F401
 import tests_mbox  # noqa: E402,F401
 import tests_tls  # noqa: E402,F401
+import tests_keyoracle  # noqa: E402,F401
 import tests_auth  # noqa: E402,F401
 import tests_hostenv  # noqa: E402,F401
 import tests_readme  # noqa: E402,F401

@@ -1191,7 +1191,9 @@ def s_client_sess(port, cafile, ver, out=None, inp=None):
 
 @test("tls_resumption_tickets_across_processes")
 def t_resume(ctx):
-    d, u = tls_daemon(ctx, "tls-resume", prefork=2)
+    # tickets are off by default (tls_no_session_tickets_by_default)
+    d, u = tls_daemon(ctx, "tls-resume", prefork=2,
+                      extra_conf={"tls_ticket_rotate": "3600"})
     check(d.prefork >= 2, "prefork %d" % d.prefork)
     cafile = d.cert.cert
     for ver in ("1.2", "1.3"):
@@ -1242,16 +1244,49 @@ def t_resume(ctx):
              "handshake")
 
     # tls_ticket_rotate = 0: no resumption
-    d2, u2 = tls_daemon(ctx, "tls-noresume",
-                        extra_conf={"tls_ticket_rotate": "0"})
+    check_no_tickets(ctx, "tls-noresume", {"tls_ticket_rotate": "0"},
+                     "tls_ticket_rotate = 0")
+
+
+def check_no_tickets(ctx, name, extra_conf, what):
+    """No NewSessionTicket (TLS 1.3), no ticket (TLS 1.2), no
+    resumption, for poplib's client and s_client alike."""
+    d, u = tls_daemon(ctx, name, extra_conf=extra_conf)
+    cafile = d.cert.cert
     for ver in ("1.2", "1.3"):
-        f = os.path.join(d2.dir, "sess-%s.pem" % ver)
-        check_eq(s_client_sess(d2.tls_port, d2.cert.cert, ver, out=f),
-                 "New", "first TLS %s connection (no tickets)" % ver)
+        f = os.path.join(d.dir, "sess-%s.pem" % ver)
+        check_eq(s_client_sess(d.tls_port, cafile, ver, out=f),
+                 "New", "first TLS %s connection (%s)" % (ver, what))
         if os.path.exists(f) and os.path.getsize(f) > 0:
-            check_eq(s_client_sess(d2.tls_port, d2.cert.cert, ver, inp=f),
-                     "New", "TLS %s with -sess_in and tls_ticket_rotate = 0"
-                     % ver)
+            check_eq(s_client_sess(d.tls_port, cafile, ver, inp=f),
+                     "New", "TLS %s with -sess_in (%s)" % (ver, what))
+        r = s_client(d.tls_port, cafile, ["-tls" + ver.replace(".", "_"),
+                                          "-msg"],
+                     ("USER alice\r\nPASS %s\r\nQUIT\r\n"
+                      % PW_ALICE).encode())
+        check(b"+OK" in r.stdout, "TLS %s session (%s): %s"
+              % (ver, what, tail(r.stdout)))
+        check(b"NewSessionTicket" not in r.stdout,
+              "a session ticket over TLS %s (%s)" % (ver, what))
+        check(b"TLS session ticket:" not in r.stdout,
+              "s_client reports a ticket over TLS %s (%s)" % (ver, what))
+        cctx = client_ctx(cafile, ver)
+        with tls_conn(d.tls_port, cctx) as c:
+            login(c)
+            c.cmd("QUIT")
+            c.read_until_eof(5)
+            sess = c.sock.session
+        check(sess is None or not sess.has_ticket,
+              "python TLS %s client got a ticket (%s)" % (ver, what))
+
+
+# Issue 15 item 6: ticket keys would sit in every session child (made by
+# the master, inherited at fork), where a hijacked child could read them
+# and decrypt recorded TLS 1.2 resumptions (the ticket holds the master
+# secret); so tickets are off unless tls_ticket_rotate turns them on.
+@test("tls_no_session_tickets_by_default")
+def t_no_tickets(ctx):
+    check_no_tickets(ctx, "tls-notickets", {}, "default configuration")
 
 
 # ---------------------------------------------------------------------

@@ -136,6 +136,8 @@ test_msg_name(void **state)
 	assert_string_equal(msg_name(UINT32_MAX), "UNKNOWN");
 	assert_string_equal(msg_name(MSG_SESSION_AUTH_OK), "SESSION_AUTH_OK");
 	assert_string_equal(msg_name(MSG_STORE_TOP), "STORE_TOP");
+	assert_string_equal(msg_name(MSG_AUTH_TLS_START), "AUTH_TLS_START");
+	assert_string_equal(msg_name(MSG_AUTH_TLS_SIGN), "AUTH_TLS_SIGN");
 	for (t = 1; t < MSG_TYPE_COUNT; t++) {
 		assert_non_null(msg_name(t));
 		assert_string_not_equal(msg_name(t), "UNKNOWN");
