@@ -1,6 +1,13 @@
+/*
+ * File helpers.  The fs_*at and fs_open_dir functions serve
+ * privpop-store, which runs as the mailbox owner: the owner may plant
+ * symlinks, hard links and FIFOs in the mailbox, so nothing there is
+ * followed, blocked on or written without a check.  None runs as root.
+ */
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -8,10 +15,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "limits.h"
+#include "log.h"
 
 int
 fs_mkdirs(const char *path, mode_t mode)
@@ -67,14 +76,144 @@ fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r)
 	char *buf = NULL;
 	int fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1)
+	if ((fd = fs_openat(dirfd, name, O_RDONLY, 0, FS_ONE_LINK)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
 	    (uint64_t)st.st_size <= max)
 		buf = fs_read_fd(fd, (size_t)st.st_size, len_r);
 	close(fd);
 	return buf;
+}
+
+int
+fs_check_fd(int fd, const char *name, int how)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		log_warn("%s", name);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		log_warnx("%s: not a regular file (mode %o); refused", name,
+		    (unsigned)st.st_mode);
+	else if (st.st_uid != geteuid())
+		log_warnx("%s: owned by uid %lu, not by the mailbox owner "
+		    "(uid %lu); refused", name, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
+	else if ((how & FS_ONE_LINK) && st.st_nlink != 1)
+		log_warnx("%s: has %lu hard links; refused", name,
+		    (unsigned long)st.st_nlink);
+	else
+		return 0;
+	errno = EPERM;
+	return -1;
+}
+
+int
+fs_openat(int dirfd, const char *name, int flags, mode_t mode, int how)
+{
+	int fd, e;
+
+	/* O_NONBLOCK: a FIFO planted here must not hang the open (nor a
+	 * read: it is refused below); a regular file ignores it */
+	if ((fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, mode)) == -1) {
+		if (errno == ELOOP)
+			log_warnx("%s: a symbolic link; refused", name);
+		return -1;
+	}
+	if (fs_check_fd(fd, name, how) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
+fs_create_tmp(int dirfd, const char *prefix, char *name_r, size_t namesz)
+{
+	unsigned char r[8];
+	char hex[17];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	if (snprintf(name_r, namesz, "%s.tmp.%s", prefix, hex) >=
+	    (int)namesz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* a new inode of our own: nothing planted can be reached */
+	return openat(dirfd, name_r, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+}
+
+/* One component c in dfd, a directory: its descriptor, or -1. */
+static int
+open_component(int dfd, const char *c, int create, mode_t mode,
+    const char *path)
+{
+	struct stat st, dst;
+
+	if (fstatat(dfd, c, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT || !create ||
+		    (mkdirat(dfd, c, mode) == -1 && errno != EEXIST))
+			return -1;
+		if (fstatat(dfd, c, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			return -1;
+	}
+	if (!S_ISLNK(st.st_mode))
+		return openat(dfd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	/* Only a symlink the administrator made (root's, in a directory
+	 * of root's) is followed: a user's own could lead a worker that
+	 * holds a group (mail) into other users' files. */
+	if (st.st_uid != 0 || fstat(dfd, &dst) == -1 || dst.st_uid != 0) {
+		log_warnx("%s: component %s is a symbolic link of uid %lu; "
+		    "refused", path, c, (unsigned long)st.st_uid);
+		errno = ELOOP;
+		return -1;
+	}
+	return openat(dfd, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+int
+fs_open_dir(const char *path, int create, mode_t mode)
+{
+	char p[MAIL_MAX_PATH];
+	char *c, *next;
+	int dfd, fd;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p) ||
+	    p[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	for (c = p + 1; c != NULL && *c != '\0'; c = next) {
+		if ((next = strchr(c, '/')) != NULL)
+			*next++ = '\0';
+		if (*c == '\0' || strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			errno = EINVAL;
+			fd = -1;
+		} else
+			fd = open_component(dfd, c, create, mode, path);
+		close(dfd);
+		if ((dfd = fd) == -1)
+			return -1;
+	}
+	/* a real descriptor (O_PATH cannot be read or locked) */
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(dfd);
+	return fd;
 }
 
 int

@@ -13,10 +13,38 @@ int	fs_mkdirs(const char *path, mode_t mode);
  * buffer, with the bytes read in *len_r, or NULL. */
 char	*fs_read_fd(int fd, size_t size, size_t *len_r);
 
-/* Read the regular file name in dirfd (not through a symlink, not
- * blocking on a FIFO), of 1 to max bytes, into a malloc'd buffer: the
- * buffer, with the bytes read in *len_r, or NULL. */
+/* Read the regular file name in dirfd (as fs_openat with FS_ONE_LINK),
+ * of 1 to max bytes, into a malloc'd buffer: the buffer, with the bytes
+ * read in *len_r, or NULL. */
 char	*fs_read_file(int dirfd, const char *name, size_t max, size_t *len_r);
+
+/* For files in a mailbox, whose owner may plant anything there.
+ * fs_check_fd: fd is a regular file of this process's euid and, with
+ * FS_ONE_LINK, has one link (a hard link to another user's file fails
+ * it); else logs why (naming name) and fails with EPERM.
+ * fs_openat: openat name in dirfd with O_NOFOLLOW (a symlink is logged
+ * and fails with ELOOP), O_NONBLOCK (a FIFO does not block; the flag
+ * stays, regular files ignore it), O_CLOEXEC, then fs_check_fd.  An
+ * O_CREAT here opens an existing file unchanged (no O_TRUNC) for the
+ * check to see.  fd, or -1 with errno. */
+#define FS_ONE_LINK	0x1
+int	fs_check_fd(int fd, const char *name, int how);
+int	fs_openat(int dirfd, const char *name, int flags, mode_t mode,
+	    int how);
+
+/* A new file "<prefix>.tmp.<16 random hex>" in dirfd (O_EXCL, mode
+ * 0600, read-write), its name in name_r, to be written and renamed
+ * where a fixed name is needed: no planted file is ever opened.  fd, or
+ * -1. */
+int	fs_create_tmp(int dirfd, const char *prefix, char *name_r,
+	    size_t namesz);
+
+/* A directory descriptor of the absolute path (with create, missing
+ * components are made with mode), reached one component at a time: a
+ * symlink is followed only when root owns it and the directory it is
+ * in (an administrator's), else it is logged and refused (ELOOP).
+ * "..": EINVAL.  fd, or -1 with errno. */
+int	fs_open_dir(const char *path, int create, mode_t mode);
 
 /* Replace name in dirfd with len bytes of data, atomically: written to
  * "<name>.<pid>" (a file left there by a crash is removed, not reused:

@@ -87,6 +87,17 @@
  * kills them. */
 #define SHUTDOWN_GRACE_SECONDS	10
 
+/* Seconds the session child waits for one answer of privpop-store
+ * (an answer line, or the next chunk of a body) before it ends the
+ * session with [SYS/TEMP]: a worker stuck on a FIFO, a hung NFS server
+ * or a stopped process must not pin a slot after its client has gone.
+ * A first scan of 100,000 Maildir messages takes about 5 s (see the
+ * README's benchmark), so 120 s is generous.  The session never waits
+ * longer than its client's idle timeout either; at login and at QUIT
+ * the worker may also wait for the mbox locks, so mbox_lock_timeout
+ * is added there. */
+#define STORE_ANSWER_TIMEOUT	120
+
 /* Read size of the message encoder; one disk read feeds a few IPC
  * data messages. */
 #define WIRE_READ_CHUNK		(64 * 1024)

@@ -1,3 +1,9 @@
+/*
+ * Logging for every process (master and privpop-auth as root, the
+ * session child, privpop-store as the mailbox owner): syslog, and in
+ * the foreground stderr.  Every line is escaped here, once: its strings
+ * come from clients and from file names that users choose.
+ */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -105,17 +111,47 @@ log_debug_enabled(void)
 	return log_debug_on;
 }
 
+size_t
+log_escape(char *dst, size_t dstsz, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (dstsz == 0)
+		return 0;
+	for (; *src != '\0'; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c >= 0x20 && c != 0x7f) {
+			if (o + 1 >= dstsz)
+				break;
+			dst[o++] = (char)c;
+			continue;
+		}
+		/* a newline in a file name must not start a log line */
+		if (o + 4 >= dstsz)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[c >> 4];
+		dst[o++] = hex[c & 0xf];
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024];
+	char msg[1024], esc[4 * sizeof(msg)];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_escape(esc, sizeof(esc), msg);
 	if (log_stderr)
 		fprintf(stderr, "%s[%ld]: %s%s%s\n", log_ident, (long)getpid(),
-		    msg, suffix ? ": " : "", suffix ? suffix : "");
+		    esc, suffix ? ": " : "", suffix ? suffix : "");
 	if (log_syslog)
-		syslog(pri, "%s%s%s", msg, suffix ? ": " : "",
+		syslog(pri, "%s%s%s", esc, suffix ? ": " : "",
 		    suffix ? suffix : "");
 }
 

@@ -6,6 +6,7 @@
 #define PRIVPOP_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void	log_open(const char *ident, int to_stderr, int debug);
 /* Whether a syslog daemon listens at path: with none (a container that
@@ -23,6 +24,11 @@ void	log_reopen(void);
  * once, from syslog. */
 int	log_stderr_is_journal(void);
 void	log_set_ident(const char *ident);
+/* Copy src to dst (always NUL-terminated, cut at dstsz), control
+ * characters (below 0x20, and 0x7f) written as \xNN, so that no string
+ * from a client or a file name can forge a log line.  Every line is
+ * passed through it; returns the length written. */
+size_t	log_escape(char *dst, size_t dstsz, const char *src);
 int	log_to_stderr(void);
 int	log_debug_enabled(void);
 

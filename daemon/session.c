@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ struct session {
 	unsigned		 ahead_used;	/* RETRs it answered */
 	uint32_t		 total_n;	/* the login's messages */
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
+	int			 store_lock_wait;	/* the worker may lock */
 	struct timespec		 start;
 };
 
@@ -136,8 +138,24 @@ out(const char *fmt, ...)
 static void
 store_recv_in(struct msg *m, int in_body)
 {
-	int r = ipc_recv(s.store_sock, m);
+	struct pollfd pfd = { s.store_sock, POLLIN, 0 };
+	int secs, r;
 
+	/* bounded (common/limits.h): a stuck worker ends the session */
+	secs = s.conf->timeout < STORE_ANSWER_TIMEOUT ? s.conf->timeout :
+	    STORE_ANSWER_TIMEOUT;
+	if (s.store_lock_wait)
+		secs += s.conf->mbox_lock_timeout;
+	while ((r = poll(&pfd, 1, secs * 1000)) == -1 && errno == EINTR)
+		;
+	if (r == 0) {
+		log_warnx("sess=%s: no answer from the mailstore worker in "
+		    "%d s", s.id, secs);
+		if (!in_body)
+			out("-ERR [SYS/TEMP] Mailbox access timed out.");
+		session_end("store-timeout");
+	}
+	r = ipc_recv(s.store_sock, m);
 	if (r != 1) {
 		log_warnx("sess=%s: mailstore worker gone", s.id);
 		if (!in_body)
@@ -437,6 +455,7 @@ cmd_quit(struct pop3_cmd *c)
 	}
 	/* UPDATE state: the worker expunges now. */
 	store_request(MSG_STORE_QUIT, 0, 0, 0);
+	s.store_lock_wait = 1;
 	if (store_answer(&n, &unused, NULL, 0) == -1) {
 		/* err_text already told the client */
 		session_end("quit-error");
@@ -547,7 +566,9 @@ login_answer(struct msg *m)
 	close(s.auth_sock);	/* auth has nothing more to say */
 	s.auth_sock = -1;
 
+	s.store_lock_wait = 1;	/* opening: the mbox locks, a scan */
 	store_recv(m);
+	s.store_lock_wait = 0;
 	if (m->type == MSG_SESSION_ERR) {
 		if (msg_get_u32(m, &code) == -1)
 			fatalx("store ERR malformed");

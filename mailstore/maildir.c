@@ -173,19 +173,34 @@ sort_msgs(struct maildir *md)
 	return 0;
 }
 
-/* Open a message to count its size.  O_NOATIME: counting is not
- * reading the mail (the worker runs as the owner, so the kernel allows
- * it); a first scan of 100,000 messages would otherwise dirty 100,000
- * inodes. */
+/* The directory of "cur/..." or "new/..." (held open since the scan:
+ * a cur/ or new/ replaced by a symlink later is not followed), and the
+ * base name in *base_r. */
 static int
-open_for_size(int dirfd, const char *name)
+subdir_fd(const struct maildir *md, const char *name, const char **base_r)
 {
+	*base_r = name + SUBDIR_PREFIX;
+	return name[0] == 'c' ? md->curfd : md->newfd;
+}
+
+/* Open a message: a regular file of the owner's (a FIFO, device or
+ * directory, or another user's file linked in, is refused), not through
+ * a symlink, never blocking.  Hard links are allowed: backups link
+ * messages, and only our own files pass.  O_NOATIME: counting is not
+ * reading the mail (the kernel allows it to the owner); a first scan of
+ * 100,000 messages would otherwise dirty 100,000 inodes.  fd or -1. */
+static int
+open_msg_file(const struct maildir *md, const char *name, int noatime)
+{
+	const char *base;
+	int dfd = subdir_fd(md, name, &base);
 	int fd;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOATIME);
-	if (fd == -1 && errno == EPERM)	/* not ours after all */
-		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = fs_openat(dfd, base, O_RDONLY | (noatime ? O_NOATIME : 0), 0,
+	    0);
+	if (fd == -1 && errno == EPERM && noatime)	/* not ours */
+		log_warnx("maildir: %s is not the mailbox owner's; refused",
+		    name);
 	return fd;
 }
 
@@ -255,10 +270,11 @@ scan_subdir(struct maildir *md, const char *sub, size_t *cap)
 {
 	DIR *d;
 	struct dirent *de;
+	const char *base;
 	int fd;
 
-	if ((fd = openat(md->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
-	    == -1)
+	if ((fd = openat(subdir_fd(md, sub, &base), ".", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -349,7 +365,7 @@ fill_sizes(struct maildir *md, struct mdcache *cache)
 
 			if (a->size != SIZE_UNKNOWN)
 				continue;
-			fd = open_for_size(md->dirfd, a->name);
+			fd = open_msg_file(md, a->name, 1);
 			if (fd != -1)
 				(void)posix_fadvise(fd, 0, 0,
 				    POSIX_FADV_WILLNEED);
@@ -360,7 +376,7 @@ fill_sizes(struct maildir *md, struct mdcache *cache)
 		queued--;
 		/* not opened ahead (gone, or out of descriptors): now */
 		if (fd == -1)
-			fd = open_for_size(md->dirfd, m->name);
+			fd = open_msg_file(md, m->name, 1);
 		if (fd == -1 || size_of_fd(fd, &m->size) == -1) {
 			free(m->name);	/* vanished or unreadable */
 			continue;
@@ -371,14 +387,20 @@ fill_sizes(struct maildir *md, struct mdcache *cache)
 }
 
 static int
-ensure_subdirs(int dirfd)
+ensure_subdirs(struct maildir *md)
 {
 	static const char *const subs[] = { "cur", "new", "tmp" };
 	size_t i;
 
 	for (i = 0; i < 3; i++)
-		if (mkdirat(dirfd, subs[i], 0700) == -1 && errno != EEXIST)
+		if (mkdirat(md->dirfd, subs[i], 0700) == -1 && errno != EEXIST)
 			return -1;
+	/* a symlink here is not followed (ELOOP or ENOTDIR) */
+	if ((md->curfd = openat(md->dirfd, "cur", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    (md->newfd = openat(md->dirfd, "new", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -392,13 +414,12 @@ maildir_open(struct maildir *md, const char *path)
 	int have_dirs, listed = 0;
 
 	memset(md, 0, sizeof(*md));
-	md->dirfd = md->lockfd = -1;
+	md->dirfd = md->lockfd = md->curfd = md->newfd = -1;
 	memset(&cache, 0, sizeof(cache));
-	if (fs_mkdirs(path, 0700) == -1 || (md->dirfd = open(path,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    ensure_subdirs(md->dirfd) == -1 || (md->lockfd = openat(md->dirfd,
-	    MAILDIR_POP3_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1)
+	if ((md->dirfd = fs_open_dir(path, 1, 0700)) == -1 ||
+	    ensure_subdirs(md) == -1 ||
+	    (md->lockfd = fs_openat(md->dirfd, MAILDIR_POP3_LOCK,
+	    O_RDWR | O_CREAT, 0600, FS_ONE_LINK)) == -1)
 		return mail_os_error("maildir", path, errno);
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
@@ -452,7 +473,7 @@ relocate(struct maildir *md, struct mail_msg *m)
 	for (i = 0; i < 2; i++) {
 		DIR *d;
 		struct dirent *de;
-		int fd = openat(md->dirfd, subs[i],
+		int fd = openat(i == 0 ? md->curfd : md->newfd, ".",
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
@@ -487,11 +508,19 @@ maildir_open_msg(struct maildir *md, uint32_t idx)
 	struct mail_msg *m = &md->msgs[idx];
 	int fd;
 
-	fd = openat(md->dirfd, m->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_msg_file(md, m->name, 0);
 	if (fd == -1 && errno == ENOENT && relocate(md, m) == 0)
-		fd = openat(md->dirfd, m->name,
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = open_msg_file(md, m->name, 0);
 	return fd;
+}
+
+static int
+unlink_msg(const struct maildir *md, const char *name)
+{
+	const char *base;
+	int dfd = subdir_fd(md, name, &base);
+
+	return unlinkat(dfd, base, 0);
 }
 
 uint32_t
@@ -504,9 +533,9 @@ maildir_expunge(struct maildir *md, uint32_t *failed_r)
 
 		if (!m->deleted)
 			continue;
-		if (unlinkat(md->dirfd, m->name, 0) == 0 ||
+		if (unlink_msg(md, m->name) == 0 ||
 		    (errno == ENOENT && relocate(md, m) == 0 &&
-		    unlinkat(md->dirfd, m->name, 0) == 0)) {
+		    unlink_msg(md, m->name) == 0)) {
 			done++;
 			m->deleted = MAIL_EXPUNGED;
 			md->cache_stale = 1;
@@ -538,7 +567,11 @@ maildir_close(struct maildir *md)
 	md->count = 0;
 	if (md->lockfd != -1)
 		close(md->lockfd);
+	if (md->curfd != -1)
+		close(md->curfd);
+	if (md->newfd != -1)
+		close(md->newfd);
 	if (md->dirfd != -1)
 		close(md->dirfd);
-	md->lockfd = md->dirfd = -1;
+	md->lockfd = md->dirfd = md->curfd = md->newfd = -1;
 }

@@ -14,6 +14,7 @@
 
 struct maildir {
 	int		 dirfd;
+	int		 curfd, newfd;	/* cur/ and new/, opened once */
 	int		 lockfd;
 	struct mail_msg	*msgs;
 	uint32_t	 count;

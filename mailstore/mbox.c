@@ -145,26 +145,52 @@ mbox_index_file(const struct mbox *mb, const char *suffix, char *out,
 	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
-static void
-set_index_prefix(struct mbox *mb)
+int
+mbox_index_name(const struct mbox *mb, const char *suffix, char *out,
+    size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", mb->idxname, suffix);
+
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* The mbox's directory (dirfd) and the index directory (idxfd, with
+ * the prefix of the index files' names in it); -1 when the mbox's
+ * directory cannot be reached safely. */
+static int
+open_dirs(struct mbox *mb)
 {
 	unsigned char md[MD5_DIGEST_LENGTH];
-	char hex[17];
-	const char *base;
+	char dir[MAIL_MAX_PATH], hex[17];
 	int i;
 
-	if (mb->opts.index_dir[0] != '\0' && fs_mkdirs(mb->opts.index_dir, 0700) == 0) {
+	mb->base = strrchr(mb->path, '/') + 1;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(mb->base - mb->path),
+	    mb->path);
+	if ((mb->dirfd = fs_open_dir(dir, 0, 0)) == -1)
+		return -1;
+	if (mb->opts.index_dir[0] != '\0' &&
+	    (mb->idxfd = fs_open_dir(mb->opts.index_dir, 1, 0700)) != -1) {
 		md5_once(mb->path, strlen(mb->path), md);
 		for (i = 0; i < 8; i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		if (snprintf(mb->index, sizeof(mb->index), "%s/mbox-%s",
-		    mb->opts.index_dir, hex) < (int)sizeof(mb->index))
-			return;
+		    mb->opts.index_dir, hex) < (int)sizeof(mb->index)) {
+			mb->idxname = strrchr(mb->index, '/') + 1;
+			return 0;
+		}
+		close(mb->idxfd);
 	}
 	/* beside the mbox: DIR/.NAME.privpop */
-	base = strrchr(mb->path, '/') + 1;
-	snprintf(mb->index, sizeof(mb->index), "%.*s.%s.privpop",
-	    (int)(base - mb->path), mb->path, base);
+	if ((mb->idxfd = dup(mb->dirfd)) == -1)
+		return -1;
+	if (snprintf(mb->index, sizeof(mb->index), "%s.%s.privpop", dir,
+	    mb->base) >= (int)sizeof(mb->index)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	mb->idxname = strrchr(mb->index, '/') + 1;
+	return 0;
 }
 
 struct scan_ctx {
@@ -254,7 +280,7 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 {
 	struct mbox_lock lk;
 	struct stat st;
-	char lockfile[MAIL_MAX_PATH];
+	char lockfile[MAIL_MAX_PATH], lockname[MAIL_MAX_PATH];
 	enum mail_err e = MAIL_TEMP;
 	enum mbox_lock_err le;
 	struct mbox_meta again;
@@ -263,38 +289,44 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 	int rescan = 0;
 
 	memset(mb, 0, sizeof(*mb));
-	mb->fd = mb->sessfd = -1;
+	mb->fd = mb->sessfd = mb->dirfd = mb->idxfd = -1;
 	mb->opts = *o;
 	if (path[0] != '/' || snprintf(mb->path, sizeof(mb->path), "%s",
 	    path) >= (int)sizeof(mb->path))
 		return MAIL_PERM;
-	set_index_prefix(mb);
+	if (open_dirs(mb) == -1) {
+		log_warn("mbox %s: directory", path);
+		return errno == ELOOP || errno == ENOTDIR ? MAIL_PERM :
+		    MAIL_TEMP;
+	}
 
 	/* [IN-USE]: one POP3 session at a time, for the whole session */
-	if (mbox_index_file(mb, ".lock", lockfile, sizeof(lockfile)) == -1) {
+	if (mbox_index_file(mb, ".lock", lockfile, sizeof(lockfile)) == -1 ||
+	    mbox_index_name(mb, ".lock", lockname, sizeof(lockname)) == -1) {
 		log_warnx("mbox %s: path too long", path);
 		return MAIL_PERM;
 	}
-	if ((mb->sessfd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1)
+	if ((mb->sessfd = fs_openat(mb->idxfd, lockname, O_RDWR | O_CREAT,
+	    0600, FS_ONE_LINK)) == -1)
 		return mail_os_error("mbox", lockfile, errno);
 	if (flock(mb->sessfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
 
-	if ((mb->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	/* the worker may hold the group mail: a hard link to another
+	 * user's spool, or anything but our own regular file, is refused */
+	if ((mb->fd = fs_openat(mb->dirfd, mb->base, O_RDWR, 0,
+	    FS_ONE_LINK)) == -1) {
 		if (errno == ENOENT)
 			return MAIL_OK;	/* no spool file yet: empty */
 		return mail_os_error("mbox", path, errno);
 	}
-	if (fstat(mb->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		log_warnx("mbox %s: not a regular file", path);
-		return MAIL_PERM;
-	}
+	if (fstat(mb->fd, &st) == -1)
+		return MAIL_TEMP;
 	mb->dev = st.st_dev;
 	mb->ino = st.st_ino;
 
-	le = mbox_lock(&lk, path, mb->fd, o->locks, o->lock_timeout,
-	    o->dotlock_stale);
+	le = mbox_lock(&lk, mb->dirfd, mb->base, mb->fd, o->locks,
+	    o->lock_timeout, o->dotlock_stale);
 	if (le != ML_OK) {
 		if (le == ML_TIMEOUT)
 			log_warnx("mbox %s: locked by another program for %ds",
@@ -347,7 +379,9 @@ mbox_check_msg(struct mbox *mb, uint32_t idx)
 	char b[5];
 	struct stat st;
 
-	if (mb->fd == -1 || stat(mb->path, &st) == -1 || st.st_dev != mb->dev ||
+	if (mb->fd == -1 ||
+	    fstatat(mb->dirfd, mb->base, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_dev != mb->dev ||
 	    st.st_ino != mb->ino ||
 	    pread(mb->fd, b, 5, (off_t)mb->meta[idx].from_off) != 5 ||
 	    memcmp(b, "From ", 5) != 0)
@@ -367,5 +401,9 @@ mbox_close(struct mbox *mb)
 		close(mb->fd);
 	if (mb->sessfd != -1)
 		close(mb->sessfd);
-	mb->fd = mb->sessfd = -1;
+	if (mb->dirfd != -1)
+		close(mb->dirfd);
+	if (mb->idxfd != -1)
+		close(mb->idxfd);
+	mb->fd = mb->sessfd = mb->dirfd = mb->idxfd = -1;
 }

@@ -19,6 +19,13 @@
  * The index files (lock, cache, journal) live in index_dir, named after
  * a digest of the mbox path; when index_dir cannot be used, beside the
  * mbox as ".NAME.privpop-*".
+ *
+ * The owner may plant links in all of these places, and the worker may
+ * hold the group mail: the mbox and the index files are opened relative
+ * to directory descriptors reached without the owner's symlinks
+ * (fs_open_dir), never through a symlink, never blocking, and used only
+ * when they are the owner's regular files with one link; new index
+ * files are made under a random name (O_EXCL) and renamed into place.
  */
 #ifndef PRIVPOP_MBOX_H
 #define PRIVPOP_MBOX_H
@@ -46,7 +53,11 @@ struct mbox_meta {
 
 struct mbox {
 	char		 path[MAIL_MAX_PATH];
-	char		 index[MAIL_MAX_PATH];	/* prefix of our files */
+	char		 index[MAIL_MAX_PATH];	/* path prefix of our files */
+	const char	*idxname;	/* its last part: the name in idxfd */
+	const char	*base;		/* the mbox's name in dirfd */
+	int		 dirfd;		/* the mbox's directory */
+	int		 idxfd;		/* the index directory */
 	struct mbox_opts opts;
 	int		 fd;		/* -1: no mbox file (empty) */
 	int		 sessfd;	/* [IN-USE] flock */
@@ -77,6 +88,9 @@ void	mbox_close(struct mbox *);
 int	mbox_add(struct mbox *, const struct mbox_found *, uint32_t dup);
 void	mbox_uidl(struct mbox *, uint32_t idx);
 int	mbox_index_file(const struct mbox *, const char *suffix, char *out,
+	    size_t outlen);
+/* The same file's name in idxfd. */
+int	mbox_index_name(const struct mbox *, const char *suffix, char *out,
 	    size_t outlen);
 int	mbox_cache_load(struct mbox *, const struct stat *);
 void	mbox_cache_save(struct mbox *);

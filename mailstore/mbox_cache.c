@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fsutil.h"
 #include "log.h"
 #include "mbox.h"
 
@@ -79,8 +80,9 @@ mbox_cache_load(struct mbox *mb, const struct stat *st)
 	size_t rlen;
 	int fd, r = -1;
 
-	if (mbox_index_file(mb, ".cache", path, sizeof(path)) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/* planted (a link, a FIFO, not ours): ignored, and replaced */
+	if (mbox_index_name(mb, ".cache", path, sizeof(path)) == -1 ||
+	    (fd = fs_openat(mb->idxfd, path, O_RDONLY, 0, FS_ONE_LINK)) == -1)
 		return -1;
 	if (read(fd, &h, sizeof(h)) != sizeof(h) ||
 	    memcmp(h.magic, CACHE_MAGIC, 8) != 0 ||
@@ -134,7 +136,7 @@ out:
 void
 mbox_cache_save(struct mbox *mb)
 {
-	char path[MAIL_MAX_PATH], tmp[MAIL_MAX_PATH + 8];
+	char path[MAIL_MAX_PATH], tmp[MAIL_MAX_PATH + 32];
 	struct cache_hdr h;
 	unsigned char *recs;
 	unsigned char md[MD5_DIGEST_LENGTH];
@@ -143,8 +145,7 @@ mbox_cache_save(struct mbox *mb)
 	int fd, ok;
 
 	if (mb->fd == -1 ||
-	    mbox_index_file(mb, ".cache", path, sizeof(path)) == -1 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	    mbox_index_name(mb, ".cache", path, sizeof(path)) == -1)
 		return;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, CACHE_MAGIC, 8);
@@ -161,16 +162,18 @@ mbox_cache_save(struct mbox *mb)
 		    &mb->meta[i]);
 	md5_once(recs, rlen, md);
 	memcpy(h.recsum, md, MBOX_DIGEST_LEN);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	/* a new file, renamed over the name: whatever was planted there
+	 * is unlinked, never written */
+	fd = fs_create_tmp(mb->idxfd, path, tmp, sizeof(tmp));
 	ok = fd != -1 && write(fd, &h, sizeof(h)) == sizeof(h) &&
 	    write(fd, recs, rlen) == (ssize_t)rlen;
 	if (fd != -1)
 		close(fd);
 	free(recs);
-	if (!ok || rename(tmp, path) == -1) {
+	if (!ok || renameat(mb->idxfd, tmp, mb->idxfd, path) == -1) {
 		log_warn("mbox cache %s", path);
-		unlink(tmp);
+		if (fd != -1)
+			unlinkat(mb->idxfd, tmp, 0);
 		return;
 	}
 	mb->cache_count = mb->count;

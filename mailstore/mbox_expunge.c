@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fsutil.h"
 #include "log.h"
 #include "mbox.h"
 #include "mbox_lock.h"
@@ -184,9 +185,12 @@ mbox_journal_recover(struct mbox *mb)
 	struct stat st;
 	int jfd, r = 0;
 
-	if (mbox_index_file(mb, ".journal", path, sizeof(path)) == -1)
+	if (mbox_index_name(mb, ".journal", path, sizeof(path)) == -1)
 		return -1;
-	if ((jfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/* a planted one (a link, a FIFO, not ours) is refused, and the
+	 * mailbox with it, until someone looks */
+	if ((jfd = fs_openat(mb->idxfd, path, O_RDONLY, 0, FS_ONE_LINK)) ==
+	    -1)
 		return errno == ENOENT ? 0 : -1;
 	if (read(jfd, &h, sizeof(h)) != sizeof(h) ||
 	    memcmp(h.magic, JOURNAL_MAGIC, 8) != 0 || h.complete != 1 ||
@@ -213,7 +217,8 @@ mbox_journal_recover(struct mbox *mb)
 		log_warnx("mbox %s: completing an interrupted expunge",
 		    mb->path);
 		close(jfd);
-		if ((jfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+		if ((jfd = fs_openat(mb->idxfd, path, O_RDWR, 0,
+		    FS_ONE_LINK)) == -1 ||
 		    ((uint64_t)st.st_size > h.orig_len &&
 		    fold_appended(mb->fd, jfd, &h, (uint64_t)st.st_size) ==
 		    -1) || apply_journal(mb->fd, jfd, &h) == -1) {
@@ -231,14 +236,14 @@ mbox_journal_recover(struct mbox *mb)
 		log_warnx("mbox %s: expunge journal %s does not match the "
 		    "mailbox; kept as %s.failed", mb->path, path, path);
 		snprintf(failed, sizeof(failed), "%s.failed", path);
-		rename(path, failed);
+		renameat(mb->idxfd, path, mb->idxfd, failed);
 		close(jfd);
 		return 0;
 	}
 done:
 	close(jfd);
 	if (r == 0)
-		unlink(path);
+		unlinkat(mb->idxfd, path, 0);
 	return r;
 }
 
@@ -250,7 +255,8 @@ unchanged(struct mbox *mb, uint64_t *size_r)
 	char b[5];
 	uint32_t i;
 
-	if (fstat(mb->fd, &st) == -1 || stat(mb->path, &pst) == -1 ||
+	if (fstat(mb->fd, &st) == -1 ||
+	    fstatat(mb->dirfd, mb->base, &pst, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    pst.st_dev != mb->dev || pst.st_ino != mb->ino ||
 	    (uint64_t)st.st_size < mb->scanned)
 		return 0;
@@ -292,7 +298,7 @@ seg_end(const struct mbox *mb, uint32_t i)
 enum mail_err
 mbox_expunge(struct mbox *mb, uint32_t *removed_r)
 {
-	char path[MAIL_MAX_PATH];
+	char path[MAIL_MAX_PATH], tmp[MAIL_MAX_PATH + 32];
 	struct journal_hdr h;
 	struct mbox_lock lk;
 	uint64_t size, out, shift, tail;
@@ -308,7 +314,7 @@ mbox_expunge(struct mbox *mb, uint32_t *removed_r)
 		}
 	if (first == UINT32_MAX || mb->fd == -1)
 		return MAIL_OK;
-	if (mbox_lock(&lk, mb->path, mb->fd, mb->opts.locks,
+	if (mbox_lock(&lk, mb->dirfd, mb->base, mb->fd, mb->opts.locks,
 	    mb->opts.lock_timeout, mb->opts.dotlock_stale) != ML_OK) {
 		log_warnx("mbox %s: cannot lock for expunge; nothing deleted",
 		    mb->path);
@@ -319,10 +325,16 @@ mbox_expunge(struct mbox *mb, uint32_t *removed_r)
 		    "session (not an append); nothing deleted", mb->path);
 		goto out;
 	}
-	if (mbox_index_file(mb, ".journal", path, sizeof(path)) == -1 ||
-	    (jfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
+	/* a new file under a random name, renamed into place: a link
+	 * planted at the journal's name is replaced, never written */
+	if (mbox_index_name(mb, ".journal", path, sizeof(path)) == -1 ||
+	    (jfd = fs_create_tmp(mb->idxfd, path, tmp, sizeof(tmp))) == -1) {
 		log_warn("mbox %s: journal", mb->path);
+		goto out;
+	}
+	if (renameat(mb->idxfd, tmp, mb->idxfd, path) == -1) {
+		log_warn("mbox %s: journal", mb->path);
+		unlinkat(mb->idxfd, tmp, 0);
 		goto out;
 	}
 	memset(&h, 0, sizeof(h));
@@ -366,7 +378,7 @@ mbox_expunge(struct mbox *mb, uint32_t *removed_r)
 	}
 	close(jfd);
 	jfd = -1;
-	unlink(path);
+	unlinkat(mb->idxfd, path, 0);
 
 	/* The index now: kept messages move down; the new size. */
 	shift = 0;
@@ -395,7 +407,7 @@ ioerr:
 	log_warn("mbox %s: journal write; nothing deleted", mb->path);
 	close(jfd);
 	jfd = -1;
-	unlink(path);
+	unlinkat(mb->idxfd, path, 0);
 out:
 	if (jfd != -1)
 		close(jfd);

@@ -47,13 +47,15 @@ expired(const struct timespec *start, int timeout)
 /* A lock file holding the pid of a process that no longer exists (on
  * this host: a lock without a pid is only broken by age). */
 static int
-holder_dead(const char *lock)
+holder_dead(int dirfd, const char *lock)
 {
 	char b[24];
 	uint64_t pid;
 	ssize_t n;
 	size_t len;
-	int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted as the lock must not hang us */
+	int fd = openat(dirfd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
 
 	if (fd == -1)
 		return 0;
@@ -73,7 +75,7 @@ holder_dead(const char *lock)
 
 /* One attempt: 1 taken, 0 busy, -1 error. */
 static int
-dotlock_try(const char *lock, int stale)
+dotlock_try(int dirfd, const char *lock, int stale)
 {
 	char tmp[1200];
 	char host[64];
@@ -87,8 +89,8 @@ dotlock_try(const char *lock, int stale)
 	if (snprintf(tmp, sizeof(tmp), "%s.%ld.%ld.%s", lock, (long)getpid(),
 	    (long)time(NULL), host) >= (int)sizeof(tmp))
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
 	if (fd == -1)
 		return -1;
 	/* the holder's pid, as liblockfile writes it */
@@ -99,23 +101,25 @@ dotlock_try(const char *lock, int stale)
 		(void)!write(fd, pid, (size_t)n);
 	}
 	close(fd);
-	if (link(tmp, lock) == 0)
+	if (linkat(dirfd, tmp, dirfd, lock, 0) == 0)
 		r = 1;
-	else if (stat(tmp, &st) == 0 && st.st_nlink == 2)
+	else if (fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_nlink == 2)
 		r = 1;	/* link() reported failure but did it (NFS) */
 	else if (errno != EEXIST)
 		r = -1;
-	unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
 	if (r != 0)
 		return r;
 	/* busy: break it when its holder is gone or it is stale */
-	if (holder_dead(lock)) {
+	if (holder_dead(dirfd, lock)) {
 		log_warnx("removing lock %s of a process that is gone", lock);
-		unlink(lock);
-	} else if (lstat(lock, &st) == 0 && time(NULL) - st.st_mtime > stale) {
+		unlinkat(dirfd, lock, 0);
+	} else if (fstatat(dirfd, lock, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    time(NULL) - st.st_mtime > stale) {
 		log_warnx("removing stale lock %s (%lds old)", lock,
 		    (long)(time(NULL) - st.st_mtime));
-		unlink(lock);
+		unlinkat(dirfd, lock, 0);
 	}
 	return 0;
 }
@@ -167,8 +171,8 @@ retry_kernel_lock(struct mbox_lock *l, int fd, int (*try)(int),
 }
 
 enum mbox_lock_err
-mbox_lock(struct mbox_lock *l, const char *path, int fd, int set,
-    int timeout, int stale)
+mbox_lock(struct mbox_lock *l, int dirfd, const char *path, int fd,
+    int set, int timeout, int stale)
 {
 	struct timespec start;
 	enum mbox_lock_err e;
@@ -176,12 +180,13 @@ mbox_lock(struct mbox_lock *l, const char *path, int fd, int set,
 
 	memset(l, 0, sizeof(*l));
 	l->fd = fd;
+	l->dirfd = dirfd;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (set & MBOX_LOCK_DOTLOCK) {
 		if (snprintf(l->dotlock, sizeof(l->dotlock), "%s.lock", path) >=
 		    (int)sizeof(l->dotlock))
 			return ML_ERROR;
-		while ((r = dotlock_try(l->dotlock, stale)) == 0) {
+		while ((r = dotlock_try(dirfd, l->dotlock, stale)) == 0) {
 			if (expired(&start, timeout))
 				return ML_TIMEOUT;
 			pause_ms(LOCK_RETRY_MS);
@@ -222,6 +227,6 @@ mbox_unlock(struct mbox_lock *l)
 		fcntl(l->fd, F_SETLK, &fl);
 	}
 	if (l->held & MBOX_LOCK_DOTLOCK)
-		unlink(l->dotlock);
+		unlinkat(l->dirfd, l->dotlock, 0);
 	l->held = 0;
 }

@@ -19,15 +19,18 @@
 struct mbox_lock {
 	int		 held;		/* MBOX_LOCK_* now held */
 	int		 fd;		/* the mbox (fcntl, flock) */
+	int		 dirfd;		/* where the dotlock is */
 	char		 dotlock[1100];	/* "<path>.lock" */
 };
 
 enum mbox_lock_err { ML_OK = 0, ML_TIMEOUT, ML_ERROR };
 
 /* Take every lock in set (MBOX_LOCK_*) on path/fd within timeout
- * seconds; a dotlock older than stale seconds is removed. */
-enum mbox_lock_err mbox_lock(struct mbox_lock *, const char *path, int fd,
-	    int set, int timeout, int stale);
+ * seconds; a dotlock older than stale seconds is removed.  path is
+ * relative to dirfd (the mbox's directory, held open, so a directory
+ * swapped for a symlink is not followed; or AT_FDCWD). */
+enum mbox_lock_err mbox_lock(struct mbox_lock *, int dirfd, const char *path,
+	    int fd, int set, int timeout, int stale);
 void	mbox_unlock(struct mbox_lock *);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Unit tests for common/log.c: log_syslog_probe(), which decides whether
  * a syslog daemon listens (else every line would cost syslog(3) a
- * socket, a failed connect and a close).
+ * socket, a failed connect and a close), and log_escape(), which keeps
+ * a newline in a file name from forging a log line.
  */
 #include "config.h"
 
@@ -121,12 +122,75 @@ test_journal_stream(void **state)
 	close(fd);
 }
 
+static void
+test_escape(void **state)
+{
+	static const struct {
+		const char	*in, *out;
+		size_t		 dstsz;
+	} t[] = {
+		{ "plain text", "plain text", 64 },
+		{ "", "", 64 },
+		{ "a\nb", "a\\x0ab", 64 },
+		{ "cur/1.x\nprivpopd[1]: forged", "cur/1.x\\x0aprivpopd[1]: forged",
+		    64 },
+		{ "\r\t\x1b[31m\x7f", "\\x0d\\x09\\x1b[31m\\x7f", 64 },
+		/* UTF-8 and other high bytes pass */
+		{ "caf\xc3\xa9 \xff", "caf\xc3\xa9 \xff", 64 },
+		/* cut at the end, never inside an escape */
+		{ "abcdef", "abc", 4 },
+		{ "ab\ncd", "ab", 6 },
+		{ "ab\ncd", "ab\\x0a", 7 },
+		{ "x", "", 1 },
+	};
+	char buf[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(log_escape(buf, t[i].dstsz, t[i].in),
+		    strlen(t[i].out));
+		assert_string_equal(buf, t[i].out);
+	}
+}
+
+/* What a log call writes to stderr holds no raw control character: one
+ * call, one line. */
+static void
+test_line_escaped(void **state)
+{
+	char path[] = "/tmp/privpop-test-log-err.XXXXXX", buf[512];
+	int save = dup(STDERR_FILENO), fd;
+	ssize_t n;
+
+	(void)state;
+	assert_true(save >= 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	log_open("test", 1, 0);
+	log_warnx("open %s", "cur/1.x\nprivpop-store[1]: forged\r");
+	fflush(stderr);
+	dup2(save, STDERR_FILENO);
+	close(save);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf,
+	    "open cur/1.x\\x0aprivpop-store[1]: forged\\x0d\n"));
+	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
+	assert_null(strchr(buf, '\r'));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_journal_stream),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_line_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1242,7 +1242,7 @@ test_dotlock(void **state)
 	snprintf(lock, sizeof(lock), "%s.lock", f->path);
 
 	/* taken and given back */
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 2,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 2,
 	    300), ML_OK);
 	assert_int_equal(lk.held, MBOX_LOCK_DOTLOCK);
 	assert_true(exists(lock));
@@ -1260,7 +1260,7 @@ test_dotlock(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	write_lock(lock, (long)pid, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 5,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 5,
 	    300), ML_OK);
 	assert_true(elapsed(&t0) < 1.0);
 	assert_true(lock_holds_pid(lock, (long)getpid()));
@@ -1270,7 +1270,7 @@ test_dotlock(void **state)
 	/* a live holder, but older than stale: broken by age */
 	write_lock(lock, (long)getpid(), 600);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 5,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 5,
 	    300), ML_OK);
 	assert_true(elapsed(&t0) < 1.0);
 	mbox_unlock(&lk);
@@ -1279,7 +1279,7 @@ test_dotlock(void **state)
 	/* a live holder, not stale yet: a timeout, the lock stays */
 	write_lock(lock, (long)getpid(), 100);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
 	    300), ML_TIMEOUT);
 	assert_true(elapsed(&t0) < 3.0);
 	assert_int_equal(lk.held, 0);
@@ -1287,13 +1287,13 @@ test_dotlock(void **state)
 
 	/* a fresh one */
 	write_lock(lock, (long)getpid(), 0);
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
 	    300), ML_TIMEOUT);
 	assert_true(lock_holds_pid(lock, (long)getpid()));
 
 	/* no pid in it (some writers): only age breaks it */
 	put_file(lock, "", 0);
-	assert_int_equal(mbox_lock(&lk, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, -1, MBOX_LOCK_DOTLOCK, 1,
 	    300), ML_TIMEOUT);
 	assert_true(exists(lock));
 	assert_int_equal(stray_files(f->top, "mbox.lock", NULL), 0);
@@ -1351,14 +1351,14 @@ test_fcntl_lock(void **state)
 
 	fd = open(f->path, O_RDWR);
 	assert_true(fd != -1);
-	assert_int_equal(mbox_lock(&lk, f->path, fd,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, fd,
 	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 1, 300), ML_TIMEOUT);
 	assert_int_equal(lk.held, 0);
 	assert_false(exists(lock));
 
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(mbox_lock(&lk, f->path, fd,
+	assert_int_equal(mbox_lock(&lk, AT_FDCWD, f->path, fd,
 	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL | MBOX_LOCK_FLOCK, 1, 300),
 	    ML_OK);
 	assert_int_equal(lk.held,
