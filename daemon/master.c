@@ -561,7 +561,7 @@ reload(const struct master_opts *o, struct conf *c)
 			close(snap);
 		return;
 	}
-	close(env.conf_fd);	/* slots hold their own copies */
+	close(env.conf_fd);	/* the next fork server gets the new one */
 	env.conf_fd = snap;
 	/* Sessions in progress hold their own copy of the old context. */
 	tls_ctx_free(env.tls_ctx);

@@ -289,6 +289,211 @@ def t_privsep(ctx):
         c.cmd("QUIT")
 
 
+def unix_sockets():
+    """{inode: (type, bound name or None, peer inode or None)} of every
+    UNIX socket of the host, from the kernel's sock_diag (what ss -x
+    reads)."""
+    import struct
+    NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+    NLMSG_ERROR, NLMSG_DONE = 2, 3
+    UDIAG_SHOW_NAME, UDIAG_SHOW_PEER = 1, 4
+    UNIX_DIAG_NAME, UNIX_DIAG_PEER = 0, 2
+    req = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xffffffff, 0,
+                      UDIAG_SHOW_NAME | UDIAG_SHOW_PEER, 0xffffffff,
+                      0xffffffff)
+    # NLM_F_REQUEST | NLM_F_DUMP
+    msg = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x301,
+                      1, 0) + req
+    out = {}
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
+                      NETLINK_SOCK_DIAG)
+    try:
+        s.sendto(msg, (0, 0))
+        while True:
+            data = s.recv(1 << 16)
+            off = 0
+            while off + 16 <= len(data):
+                ln, typ = struct.unpack_from("=IH", data, off)
+                if typ == NLMSG_DONE:
+                    return out
+                check(typ != NLMSG_ERROR and ln >= 32, "sock_diag error")
+                body = data[off + 16:off + ln]
+                styp, ino = body[1], struct.unpack_from("=I", body, 4)[0]
+                name = peer = None
+                a = 16                  # after struct unix_diag_msg
+                while a + 4 <= len(body):
+                    alen, atype = struct.unpack_from("=HH", body, a)
+                    if alen < 4:
+                        break
+                    val = body[a + 4:a + alen]
+                    if atype == UNIX_DIAG_NAME:
+                        # a path comes with its NUL, an abstract name
+                        # starts with one
+                        name = val if val[:1] == b"\0" else \
+                            val.rstrip(b"\0")
+                    elif atype == UNIX_DIAG_PEER:
+                        peer = struct.unpack_from("=I", val)[0]
+                    a += (alen + 3) & ~3
+                out[ino] = (styp, name, peer)
+                off += (ln + 3) & ~3
+    finally:
+        s.close()
+
+
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+    return out
+
+
+SYSLOG_NAMES = (b"/dev/log", b"/run/systemd/journal/dev-log")
+
+
+def fd_kinds(pid, master, listeners, client):
+    """What each descriptor of a slot or session child is: a sorted list
+    of kinds, and the descriptors of unknown kind with their targets."""
+    unix = unix_sockets()
+    mfd = fd_targets(master)
+    helpers = {}
+    for p in U.descendants_of(master):
+        for i in U.socket_inodes_of(p):
+            helpers[i] = U.role_of(p)
+    kinds, unknown = [], {}
+    for fd, t in sorted(fd_targets(pid).items()):
+        m = re.match(r"(socket|pipe):\[(\d+)\]$", t)
+        ino = int(m.group(2)) if m else None
+        k = None
+        if fd in (0, 1) and t == "/dev/null":
+            k = "null%d" % fd
+        elif fd == 2 and t == mfd.get(2):
+            k = "stderr"
+        elif m and m.group(1) == "pipe" and t in mfd.values():
+            with open("/proc/%d/fdinfo/%d" % (pid, fd)) as f:
+                flags = int(re.search(r"flags:\s*(\d+)", f.read()).group(1),
+                            8)
+            k = "status" if flags & 3 == os.O_WRONLY else "control"
+        elif ino in listeners:
+            k = "listener"
+        elif ino is not None and ino == client:
+            k = "client"
+        elif ino in unix:
+            styp, _, peer = unix[ino]
+            pname = unix.get(peer, (None, None))[1]
+            if styp == socket.SOCK_DGRAM and pname in SYSLOG_NAMES:
+                k = "syslog"
+            elif helpers.get(peer) == "privpop-auth":
+                k = "auth"
+            elif helpers.get(peer) == "privpop-store":
+                k = "store"
+        if k is None:
+            unknown[fd] = t
+        else:
+            kinds.append(k)
+    return sorted(kinds), unknown
+
+
+def check_fds(what, pid, master, listeners, client, want):
+    kinds, unknown = fd_kinds(pid, master, listeners, client)
+    check(not unknown, "%s %d holds descriptors it should not: %r"
+          % (what, pid, unknown))
+    # a syslog socket only where something listens on /dev/log
+    if os.environ.get("PRIVPOP_E2E_SYSLOG") == "1":
+        want = want + ["syslog"]
+    elif "syslog" in kinds:
+        kinds.remove("syslog")
+    check_eq(kinds, sorted(want), "descriptors of the %s %d" % (what, pid))
+
+
+def shared_maps(pid):
+    """[(perms, owner uid, name)] of the shared mappings of pid."""
+    out = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            p = line.split(None, 5)
+            if p[1][3] != "s":
+                continue
+            name = p[5].strip() if len(p) > 5 else ""
+            try:
+                uid = os.stat("/proc/%d/map_files/%s" % (pid, p[0])).st_uid
+            except OSError:
+                uid = None
+            out.append((p[1], uid, name))
+    return out
+
+
+def check_no_root_shared(what, pid, own_uid):
+    """An unprivileged role maps no root process's memfd or file shared,
+    and nothing shared writable but what it made itself (privpop-store's
+    body memfd)."""
+    for perms, uid, name in shared_maps(pid):
+        check(uid != 0, "%s %d maps %s of root (%s)" % (what, pid, name,
+                                                         perms))
+        check("w" not in perms or uid == own_uid, "%s %d maps %s of uid "
+              "%r writable" % (what, pid, name, uid))
+
+
+@test("privsep_shared_memory_and_descriptors")
+def t_privsep_inherited(ctx):
+    """Issue 15 items 4 and 11: a slot (forked from the root master)
+    inherits no shared writable memory (the penalty table) and no
+    descriptor but those it needs; privpop-store maps nothing of root's."""
+    if not ctx.is_root:
+        raise U.TestSkip("reads other users' /proc entries")
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    pp = ctx.sysusers["privpop"]
+    owner = ctx.sysusers["pptest1"]
+    master = d.pid()
+    tcp = U.tcp_inodes()
+    listeners = U.socket_inodes_of(master) & tcp
+    check_eq(len(listeners), 1, "listeners of the master")
+    # what the master maps shared and writable: the penalty table
+    mshared = [m for m in shared_maps(master) if "w" in m[0]]
+    check(any("privpop-penalty" in m[2] for m in mshared),
+          "the master does not map the penalty table: %r" % mshared)
+
+    def idle_slots(busy=()):
+        return [p for p in U.children_of(master)
+                if p not in busy and U.exe_of(p) == d.binary()]
+
+    check(U.wait_until(lambda: len(idle_slots()) == d.prefork, 5),
+          "idle slots: %r" % idle_slots())
+    for p in idle_slots():
+        check_no_root_shared("idle slot", p, pp.pw_uid)
+        check_fds("idle slot", p, master, listeners, None,
+                  ["null0", "null1", "stderr", "listener", "auth",
+                   "status", "control"])
+    with d.connect() as c:
+        check(c.resp().startswith(b"+OK"), "greeting")
+        client = U.server_side_inode(c.sock)
+        sess = U.holders_of_inode(client)
+        check_eq(len(sess), 1, "holders of the client socket")
+        sess = sess[0]
+        check_no_root_shared("session child", sess, pp.pw_uid)
+        check_fds("session child before login", sess, master, listeners,
+                  client, ["null0", "null1", "stderr", "client", "auth"])
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK"), "PASS")
+        check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
+        c.multi()
+        store = U.store_workers(master)
+        check_eq(len(store), 1, "privpop-store workers")
+        check_no_root_shared("session child", sess, pp.pw_uid)
+        check_no_root_shared("privpop-store", store[0], owner.pw_uid)
+        check_fds("session child after RETR", sess, master, listeners,
+                  client, ["null0", "null1", "stderr", "client", "store"])
+        # the one shared mapping each: the body memfd, the store's
+        for pid, perms in ((sess, "r--s"), (store[0], "rw-s")):
+            m = shared_maps(pid)
+            check_eq([(x[0], x[1]) for x in m], [(perms, owner.pw_uid)],
+                     "shared mappings of %d: %r" % (pid, m))
+            check("privpop-body" in m[0][2], m)
+        c.cmd("QUIT")
+
+
 # ---------------------------------------------------------------------
 # 9. robustness
 
