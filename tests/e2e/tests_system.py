@@ -397,7 +397,12 @@ def fd_kinds(pid, master, listeners, client):
 
 
 def check_fds(what, pid, master, listeners, client, want):
-    kinds, unknown = fd_kinds(pid, master, listeners, client)
+    # a new slot's helper socket may still be on its way to the fork
+    # server (in flight, held by no process) for a moment
+    got = []
+    U.wait_until(lambda: got.append(fd_kinds(pid, master, listeners,
+                                             client)) or not got[-1][1], 3)
+    kinds, unknown = got[-1]
     check(not unknown, "%s %d holds descriptors it should not: %r"
           % (what, pid, unknown))
     # a syslog socket only where something listens on /dev/log
@@ -856,6 +861,122 @@ def t_inetd(ctx):
         U.kill_pids(tree, 3)
     check("new/" + MESSAGES[1][0] not in u.files(), "message 2 not deleted")
     check_eq(len(u.files()), 2, "files after the inetd session")
+
+
+# ---------------------------------------------------------------------
+# files and directories root writes in or enters (issue 15 item 12)
+
+@test("hardening_chroot_must_be_empty_root_dir_not_symlink")
+def t_chroot_checked(ctx):
+    if not ctx.is_root:
+        raise U.TestSkip("no chroot without root")
+    d, u = std_daemon(ctx, messages=[], start=False)
+    d.write_passwd()
+    d.port = U.free_port()
+    base = ctx.new_tmpdir("chroots")
+    real = os.path.join(base, "empty")
+    os.mkdir(real, 0o755)
+    os.symlink(real, os.path.join(base, "link"))
+    os.mkdir(os.path.join(base, "full"), 0o755)
+    with open(os.path.join(base, "full", "busybox"), "w") as f:
+        f.write("x")
+    os.mkdir(os.path.join(base, "groupw"))
+    os.chmod(os.path.join(base, "groupw"), 0o775)
+    for name, why in (("link", "is a symbolic link"),
+                      ("full", 'is not empty (it holds "busybox")'),
+                      ("groupw", "is writable by group or others")):
+        d.write_conf(overrides={"chroot": os.path.join(base, name)})
+        # a refused chroot ends privpopd at start; one it takes keeps
+        # it running (and run() fails at its timeout)
+        r = run([d.binary(), "-f", "-c", d.conf], timeout=10)
+        msg = (r.stdout + r.stderr).decode("utf-8", "replace")
+        check(r.returncode != 0, "chroot %s: exit 0" % name)
+        check("chroot %s %s" % (os.path.join(base, name), why) in msg,
+              "chroot %s: message %r" % (name, msg))
+    # the directory the symlink named is fine in itself
+    d.extra_conf["chroot"] = real
+    d.start()
+    with d.session("alice") as c:
+        check(c.cmd("STAT").startswith(b"+OK 0 "), "STAT")
+        c.cmd("QUIT")
+    sess = [p for p in U.children_of(d.pid()) if U.exe_of(p) == d.binary()]
+    check(sess and all(os.readlink("/proc/%d/root" % p) == real
+                       for p in sess), "slots' root: %r"
+          % [os.readlink("/proc/%d/root" % p) for p in sess])
+
+
+def daemonized_pid(d, conf_path):
+    """The pid of a daemonized privpopd started with conf_path, found
+    in the process table (its pid file is what is under test)."""
+    def find():
+        for p in U.all_pids():
+            st = U.proc_stat(p)
+            if st and U.exe_of(p) == d.binary() and \
+                    conf_path.encode() in U.cmdline_of(p) and \
+                    U.exe_of(st[0]) != d.binary():
+                return p
+        return None
+    return U.wait_until(find, 5)
+
+
+@test("hardening_pidfile_planted_links_not_followed")
+def t_pidfile_planted(ctx):
+    d, u = std_daemon(ctx, messages=[], start=False)
+    pidfile = os.path.join(d.dir, "privpopd.pid")
+    victim = os.path.join(d.dir, "victim")
+    for plant in ("symlink", "hardlink", "unsafe-dir"):
+        with open(victim, "w") as f:
+            f.write("not a pid file\n")
+        for p in (pidfile,):
+            if os.path.lexists(p):
+                os.unlink(p)
+        if plant == "symlink":
+            os.symlink(victim, pidfile)
+        elif plant == "hardlink":
+            os.link(victim, pidfile)
+        else:
+            # a directory others can write to: no pid file at all
+            rundir = os.path.join(d.dir, "run")
+            os.makedirs(rundir, exist_ok=True)
+            os.chmod(rundir, 0o777)
+            pidfile = os.path.join(rundir, "privpopd.pid")
+            d.extra_conf["pid_file"] = pidfile
+        d.start(foreground=False)
+        try:
+            check_eq(d.proc.wait(timeout=10), 0, "launcher exit status")
+        except subprocess.TimeoutExpired:
+            raise U.TestFailure("the launching process did not exit")
+        pid = daemonized_pid(d, d.conf)
+        check(pid, "no daemonized privpopd found")
+        try:
+            if plant == "unsafe-dir":
+                # a daemon logs to syslog only
+                check(ctx.syslog is None or ctx.syslog.wait_for(
+                      "pid file %s not written: its directory" % pidfile),
+                      "no warning about the pid file's directory")
+                check(not os.path.lexists(pidfile), "pid file written in "
+                      "a directory others can write to")
+            else:
+                check(U.wait_until(lambda: not os.path.islink(pidfile) and
+                                   os.path.isfile(pidfile) and
+                                   open(pidfile).read().strip() ==
+                                   str(pid), 5),
+                      "%s: pid file not written as a file of its own "
+                      "(%r)" % (plant, os.path.realpath(pidfile)))
+                check_eq(os.stat(pidfile).st_mode & 0o7777, 0o644,
+                         "pid file mode")
+            with open(victim) as f:
+                check_eq(f.read(), "not a pid file\n",
+                         "%s: the file the link named" % plant)
+            check_eq([n for n in os.listdir(os.path.dirname(pidfile))
+                      if n.startswith("privpopd.pid.")], [],
+                     "temporary pid files left")
+        finally:
+            tree = U.descendants_of(pid)
+            tree[pid] = U.proc_stat(pid)[1]
+            os.kill(pid, signal.SIGTERM)
+            U.wait_until(lambda: (U.reap(pid), not U.pid_alive(pid))[1], 8)
+            U.kill_pids(tree, 3)
 
 
 # ---------------------------------------------------------------------
