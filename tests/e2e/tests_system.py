@@ -1025,6 +1025,97 @@ def t_full_relro(ctx):
         check(now, "%s binds lazily (linked without -z now)" % name)
 
 
+def own_functions(build_dir):
+    """{name: global?} of the functions defined in privpop's own object
+    files (not the libraries it links, which a static PIE holds too)."""
+    objs = []
+    for top, dirs, files in os.walk(build_dir):
+        if "tests" in os.path.relpath(top, build_dir).split(os.sep):
+            continue
+        objs += [os.path.join(top, f) for f in files if f.endswith(".o")]
+    check(objs, "no object files in %s" % build_dir)
+    r = run(["nm", "--defined-only", "-P"] + objs)
+    check_eq(r.returncode, 0, "nm: %r" % r.stderr[-300:])
+    out = {}
+    for line in r.stdout.decode().splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1] in ("T", "t"):
+            out[f[0]] = f[1] == "T"
+    return out
+
+
+def disassembly(path):
+    """{function: [instruction lines]} from objdump -d."""
+    r = run(["objdump", "-d", "--no-show-raw-insn", path], timeout=120)
+    check_eq(r.returncode, 0, "objdump %s: %r" % (path, r.stderr[-300:]))
+    funcs, cur = {}, None
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if m:
+            cur = funcs.setdefault(m.group(1), [])
+        elif cur is not None and "\t" in line:
+            cur.append(line.split("\t", 1)[1].strip())
+    return funcs
+
+
+@test("hardening_stack_protector_fortify_cet")
+def t_hardening_cflags(ctx):
+    """Issue 15 item 13: privpop's own code in every executable (the
+    static PIE privpop-store included, whose libc symbols are internal)
+    has stack canaries, FORTIFY's checked calls and, on x86-64, IBT
+    landing pads; read from the disassembly of its own functions."""
+    for tool in ("nm", "objdump", "readelf"):
+        if not shutil.which(tool):
+            raise U.TestFailure("%s (binutils) is not installed" % tool)
+    try:
+        with open(os.path.join(ctx.build_dir, "config.log")) as f:
+            if "--disable-hardening" in f.read(4096):
+                raise U.TestSkip("built with --disable-hardening")
+    except OSError:
+        pass
+    ours = own_functions(ctx.build_dir)
+    x86 = os.uname().machine == "x86_64"
+    for name in ("privpopd", "privpop-auth", "privpop-store",
+                 "privpop-passwd"):
+        path = os.path.join(ctx.build_dir, name)
+        funcs = disassembly(path)
+        mine = [f for f in funcs if f in ours]
+        check(len(mine) > 10, "%s: only %d of privpop's functions found"
+              % (name, len(mine)))
+
+        def calling(rx):
+            return [f for f in mine if any(re.search(rx, i)
+                                           for i in funcs[f])]
+        canary = calling(r"(call|jmp)\s.*<__stack_chk_fail")
+        check(canary, "%s: no function of privpop's checks a stack "
+              "canary (-fstack-protector-strong)" % name)
+        chk = calling(r"(call|jmp)\s.*<__\w+_chk(@plt)?>")
+        check(chk, "%s: no function of privpop's calls a FORTIFY "
+              "_chk function (_FORTIFY_SOURCE)" % name)
+        if not x86:
+            continue
+        no_pad = [f for f in mine if ours[f] and funcs[f] and
+                  funcs[f][0] != "endbr64"]
+        check(not no_pad, "%s: functions without an IBT landing pad "
+              "(-fcf-protection): %r" % (name, no_pad[:5]))
+        # the ELF note marks the whole program, and ld sets it only
+        # when every object linked in has it; Debian 12's C library
+        # start files (Scrt1.o, crti.o) have none, so there it cannot
+        r = run(["readelf", "-n", path])
+        marked = b"x86 feature: IBT, SHSTK" in r.stdout
+        cc = re.search(r"^CC = (\S+)", open(os.path.join(
+            ctx.build_dir, "Makefile")).read(), re.M)
+        crt = run([cc.group(1) if cc else "cc",
+                   "-print-file-name=Scrt1.o"]).stdout.decode().strip()
+        crt_marked = os.path.isabs(crt) and b"IBT, SHSTK" in run(
+            ["readelf", "-n", crt]).stdout
+        if crt_marked:
+            check(marked, "%s: no x86 IBT/SHSTK property note" % name)
+        elif not marked:
+            ctx.note("%s: no CET property note; %s has none either"
+                     % (name, crt))
+
+
 @test("bench_plot_and_round_ratios")
 def t_bench_plot(ctx):
     # the README's plot is drawn by tests/bench/plot.py from the bench's
