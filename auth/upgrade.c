@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "limits.h"
 #include "log.h"
 #include "numparse.h"
@@ -80,12 +81,13 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
     const char *pass, const char *scheme)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE], tmp[CONFIG_MAX_LINE];
+	char base[CONFIG_MAX_LINE];
 	static struct crypt_data cd;
 	const char *prefix = upgrade_prefix(scheme), *hash;
 	char *text = NULL, *line, *end;
 	size_t len, ulen = strlen(user), hlen = strlen(old_hash);
 	struct stat st;
-	int fd = -1, out = -1, r = -1, dirfd, changed = 0, quiet = 0;
+	int fd = -1, out = -1, r = -1, dirfd = -1, changed = 0, quiet = 0;
 	size_t pfx = 0;
 
 	if (prefix == NULL ||
@@ -117,10 +119,20 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 		quiet = 1;	/* said why; errno has nothing to add */
 		goto done;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.privpop-upgrade", path) >=
-	    (int)sizeof(tmp) ||
-	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1)
+	/* a new file of a random name beside it, in a directory only
+	 * root or the file's owner can write to: nothing someone planted
+	 * (a link to another file, a file kept open) is written or
+	 * renamed into place */
+	if ((dirfd = fs_open_parent(path, st.st_uid, base, sizeof(base))) ==
+	    -1) {
+		if (errno == EPERM) {
+			log_warnx("hash upgrade of %s skipped: others can "
+			    "write to the directory of %s", user, path);
+			quiet = 1;
+		}
+		goto done;
+	}
+	if ((out = fs_mktemp_at(dirfd, base, 0600, tmp, sizeof(tmp))) == -1)
 		goto done;
 	/* same owner and mode as the file it replaces */
 	if (fchown(out, st.st_uid, st.st_gid) == -1 ||
@@ -136,23 +148,9 @@ upgrade_entry(const char *path, const char *user, const char *old_hash,
 		    (ssize_t)(len - after) || fsync(out) == -1)
 			goto done;
 	}
-	if (rename(tmp, path) == -1)
+	if (renameat(dirfd, tmp, dirfd, base) == -1)
 		goto done;
-	/* the rename itself on disk */
-	{
-		char dir[CONFIG_MAX_LINE];
-		char *slash;
-
-		snprintf(dir, sizeof(dir), "%s", path);
-		if ((slash = strrchr(dir, '/')) != NULL) {
-			*slash = '\0';
-			if ((dirfd = open(dir[0] ? dir : "/", O_RDONLY |
-			    O_DIRECTORY | O_CLOEXEC)) != -1) {
-				fsync(dirfd);
-				close(dirfd);
-			}
-		}
-	}
+	fsync(dirfd);	/* the rename itself on disk */
 	log_info("upgraded the password hash of %s to %s", user, scheme);
 	r = 0;
 	changed = 1;
@@ -162,8 +160,10 @@ done:
 	if (out != -1) {
 		close(out);
 		if (!changed)
-			unlink(tmp);
+			unlinkat(dirfd, tmp, 0);
 	}
+	if (dirfd != -1)
+		close(dirfd);
 	if (fd != -1)
 		close(fd);
 	free(text);

@@ -276,3 +276,62 @@ fs_replace_file(int dirfd, const char *name, const void *data, size_t len)
 	}
 	return 0;
 }
+
+int
+fs_open_parent(const char *path, uid_t owner, char *base, size_t baselen)
+{
+	char dir[MAIL_MAX_PATH];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int fd;
+
+	if (slash == NULL || slash[1] == '\0' ||
+	    snprintf(base, baselen, "%s", slash + 1) >= (int)baselen ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >=
+	    (int)sizeof(dir)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != owner) ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+int
+fs_mktemp_at(int dirfd, const char *name, mode_t mode, char *tmp,
+    size_t tmplen)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789";
+	unsigned char r[6];
+	size_t i, n;
+	int fd, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		n = (size_t)snprintf(tmp, tmplen, "%s.XXXXXX", name);
+		if (n >= tmplen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		for (i = 0; i < sizeof(r); i++)
+			tmp[n - sizeof(r) + i] = set[r[i] % (sizeof(set) - 1)];
+		if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode)) != -1 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}

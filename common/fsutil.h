@@ -54,6 +54,20 @@ int	fs_open_dir(const char *path, int create, mode_t mode);
 int	fs_replace_file(int dirfd, const char *name, const void *data,
 	    size_t len);
 
+/* The directory holding path, opened for root to create a file in: a
+ * directory owned by root, by this process's user or by owner, that no
+ * one else can write to (or sticky, so no one can replace what another
+ * made there).  The last component of path goes to base.  The
+ * directory's descriptor, or -1 with errno (EPERM: not safe). */
+int	fs_open_parent(const char *path, uid_t owner, char *base,
+	    size_t baselen);
+
+/* A new file "<name>.XXXXXX" (random) in dirfd, made with O_EXCL, so
+ * never a file or symlink someone left there, with mode (less the
+ * umask): its descriptor (close-on-exec), with its name in tmp, or -1. */
+int	fs_mktemp_at(int dirfd, const char *name, mode_t mode, char *tmp,
+	    size_t tmplen);
+
 /* A memfd named name holding len bytes of data, sealed against any
  * change (write, grow, shrink, new seals): its descriptor (close-on-
  * exec), or -1. */

@@ -3,7 +3,15 @@
  * Limits an administrator may want to change are config keys instead
  * (see etc/privpopd.conf); their defaults live here too.
  */
-#ifndef PRIVPOP_LIMITS_H
+/*
+ * gcc's <limits.h> reaches the C library's through syslimits.h, which it
+ * includes by a relative "..." name; that file's #include_next then
+ * searches from the -iquote directories and lands here: pass it on (the
+ * C library's MB_LEN_MAX was lost, and FORTIFY's wctomb checks it).
+ */
+#ifdef _GCC_NEXT_LIMITS_H
+#include_next <limits.h>
+#elif !defined(PRIVPOP_LIMITS_H)
 #define PRIVPOP_LIMITS_H
 
 /* RFC 2449 section 4: a command line is at most 255 octets including

@@ -1,6 +1,8 @@
 /*
  * The master (root) writes the table; privpop-auth (root) reads it.  No
- * unprivileged process maps it.
+ * unprivileged process maps it: the master's mapping is not inherited
+ * by the children it forks (MADV_DONTFORK), and a session slot closes
+ * the descriptor before it drops.
  */
 #include "config.h"
 
@@ -27,6 +29,13 @@ penalty_create(struct penalty_table **t_r)
 	if (ftruncate(fd, sizeof(struct penalty_table)) == -1 ||
 	    (p = mmap(NULL, sizeof(struct penalty_table),
 	    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	/* a forked slot would otherwise keep it writable after it drops:
+	 * closing the fd does not unmap */
+	if (madvise(p, sizeof(struct penalty_table), MADV_DONTFORK) == -1) {
+		munmap(p, sizeof(struct penalty_table));
 		close(fd);
 		return -1;
 	}

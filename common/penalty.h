@@ -54,7 +54,8 @@ struct penalty_report {
 #define PENALTY_REPORT_FD	5
 #define PENALTY_TABLE_FD	6
 
-/* Master: a new shared table; returns the memfd and maps it at *t_r. */
+/* Master: a new shared table; returns the memfd and maps it at *t_r,
+ * a mapping that forked children do not inherit. */
 int	penalty_create(struct penalty_table **t_r);
 /* Master: apply a report at time now.  A failure after a quiet spell
  * longer than t->forget starts the count afresh. */

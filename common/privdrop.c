@@ -1,5 +1,5 @@
 /*
- * Runs as root: priv_drop() and priv_check_empty_dir() are called by
+ * Runs as root: priv_drop() and priv_open_empty_dir() are called by
  * root processes right before they give up privilege.
  */
 #include "config.h"
@@ -8,7 +8,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,17 @@ priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir)
 	if (uid == 0)
 		fatalx("refusing to drop privilege to uid 0");
 	if (chroot_dir != NULL) {
-		if (chroot(chroot_dir) == -1)
+		char err[128];
+		int fd;
+
+		/* checked and entered through one descriptor: no path
+		 * lookup between the check and the chroot */
+		if ((fd = priv_open_empty_dir(chroot_dir, err,
+		    sizeof(err))) == -1)
+			fatalx("chroot %s: %s", chroot_dir, err);
+		if (fchdir(fd) == -1 || chroot(".") == -1)
 			fatal("chroot %s", chroot_dir);
+		close(fd);
 		if (chdir("/") == -1)
 			fatal("chdir /");
 	}
@@ -122,18 +133,73 @@ priv_child_env(char **envp, const char *path)
 }
 
 int
-priv_check_empty_dir(const char *dir)
+priv_open_empty_dir(const char *dir, char *err, size_t errlen)
 {
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	char buf[4096];
+	struct dirent64 *de;
 	struct stat st;
+	ssize_t n, off;
+	int fd;
 
-	if (stat(dir, &st) == -1 &&
-	    (errno != ENOENT || fs_mkdirs(dir, 0755) == -1 ||
-	    stat(dir, &st) == -1))
-		return -1;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		errno = EPERM;
+	if ((fd = open(dir, flags)) == -1 && errno == ENOENT &&
+	    fs_mkdirs(dir, 0755) == 0)
+		fd = open(dir, flags);
+	if (fd == -1) {
+		int e = errno;
+
+		/* O_NOFOLLOW | O_DIRECTORY fails a symlink with ENOTDIR */
+		if ((e == ELOOP || e == ENOTDIR) && lstat(dir, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			snprintf(err, errlen, "is a symbolic link");
+		else
+			snprintf(err, errlen, "cannot be opened: %s",
+			    strerror(e));
 		return -1;
 	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "cannot be read: %s", strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != 0) {
+		snprintf(err, errlen, "is owned by uid %u, not root",
+		    (unsigned)st.st_uid);
+		goto fail;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errlen, "is writable by group or others");
+		goto fail;
+	}
+	/* empty: a session child that escapes its protocol finds nothing
+	 * to open, link or execute there */
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n; off += de->d_reclen) {
+			de = (struct dirent64 *)(void *)(buf + off);
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0) {
+				snprintf(err, errlen, "is not empty (it holds "
+				    "\"%.64s\")", de->d_name);
+				goto fail;
+			}
+		}
+	}
+	if (n == -1) {
+		snprintf(err, errlen, "cannot be read: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+priv_check_empty_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = priv_open_empty_dir(dir, err, errlen)) == -1)
+		return -1;
+	close(fd);
 	return 0;
 }

@@ -6,10 +6,13 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 /* Whether this process runs as root (full privilege separation). */
 int	priv_is_root(void);
 
-/* chroot(dir) (if dir is not NULL) and chdir("/"); then setgroups to
+/* chroot(dir) (if dir is not NULL, after priv_open_empty_dir(), through
+ * its descriptor) and chdir("/"); then setgroups to
  * just gid (and extra, unless it is PRIV_NO_GROUP), setresgid,
  * setresuid; then verify that neither uid 0 nor gid 0 can be regained.
  * Dies on any failure.  Call only as root. */
@@ -21,9 +24,12 @@ void	priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir);
  * nofork is set, PR_SET_NO_NEW_PRIVS and not dumpable. */
 void	priv_limit(int nofile, int nofork);
 
-/* Check that dir is a root-owned directory not writable by others, and
- * create it (mode 0755) when it does not exist. */
-int	priv_check_empty_dir(const char *dir);
+/* Open dir, which must be an empty directory (not a symlink to one)
+ * owned by root and writable by no one else, creating it (mode 0755)
+ * when it does not exist: its descriptor, or -1 with what is wrong in
+ * err.  priv_check_empty_dir() only checks. */
+int	priv_open_empty_dir(const char *dir, char *err, size_t errlen);
+int	priv_check_empty_dir(const char *dir, char *err, size_t errlen);
 
 /* The environment of an exec'd helper: PATH and the sanitizer settings;
  * with PRIVPOP_TEST_WRAPPERS=1 in privpopd's own environment (tests

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "auth_helper.h"
+#include "fsutil.h"
 #include "ipc.h"
 #include "log.h"
 #include "numparse.h"
@@ -209,6 +210,7 @@ resolve_user(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
     size_t errlen)
 {
 	struct passwd *pw;
+	char why[128];
 
 	if (!priv_is_root()) {
 		*uid = getuid();
@@ -230,10 +232,10 @@ resolve_user(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	if (priv_check_empty_dir(c->chroot_dir) == -1) {
-		snprintf(err, errlen, "chroot %s: must be a root-owned "
-		    "directory not writable by others: %s", c->chroot_dir,
-		    strerror(errno));
+	if (priv_check_empty_dir(c->chroot_dir, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "chroot %s %s (it must be an empty "
+		    "directory owned by root, writable by no one else)",
+		    c->chroot_dir, why);
 		return -1;
 	}
 	return 0;
@@ -561,7 +563,7 @@ reload(const struct master_opts *o, struct conf *c)
 			close(snap);
 		return;
 	}
-	close(env.conf_fd);	/* slots hold their own copies */
+	close(env.conf_fd);	/* the next fork server gets the new one */
 	env.conf_fd = snap;
 	/* Sessions in progress hold their own copy of the old context. */
 	tls_ctx_free(env.tls_ctx);
@@ -598,21 +600,39 @@ reload(const struct master_opts *o, struct conf *c)
 	log_info("configuration reloaded");
 }
 
+/*
+ * A new file renamed over the path, in a directory no one else can
+ * write to: nothing planted at the path (a symlink, a hard link to
+ * another file, a FIFO) is opened or written.
+ */
 static void
 write_pidfile(const char *path)
 {
-	char b[32];
-	int fd, n;
+	char b[32], base[CONF_PATH_MAX], tmp[CONF_PATH_MAX + 8];
+	int dfd, fd, n, ok;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1) {
+	if ((dfd = fs_open_parent(path, 0, base, sizeof(base))) == -1) {
+		if (errno == EPERM)
+			log_warnx("pid file %s not written: its directory is "
+			    "not root's or others can write to it", path);
+		else
+			log_warn("pid file %s", path);
+		return;
+	}
+	if ((fd = fs_mktemp_at(dfd, base, 0644, tmp, sizeof(tmp))) == -1) {
 		log_warn("pid file %s", path);
+		close(dfd);
 		return;
 	}
 	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());
-	if (write(fd, b, (size_t)n) != n)
+	ok = write(fd, b, (size_t)n) == n && fchmod(fd, 0644) == 0;
+	if (close(fd) == -1)
+		ok = 0;
+	if (!ok || renameat(dfd, tmp, dfd, base) == -1) {
 		log_warn("pid file %s", path);
-	close(fd);
+		unlinkat(dfd, tmp, 0);
+	}
+	close(dfd);
 }
 
 static void

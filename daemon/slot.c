@@ -86,6 +86,19 @@ peer_name(int fd, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", host);
 }
 
+static void
+null_stdio(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal("/dev/null");
+	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
+		fatal("dup2");
+	if (fd > 1)
+		close(fd);
+}
+
 /* Wait for a connection on any listener; exit when the master closes
  * the control pipe (reload or shutdown). */
 static int
@@ -156,6 +169,13 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 		close(env->penalty_table_fd);
 	if (env->tls_keys_fd != -1)
 		close(env->tls_keys_fd);
+	/* privpop-auth has its copy of the configuration */
+	if (env->conf_fd != -1)
+		close(env->conf_fd);
+	/* nothing of the launching shell's: the client is on 0 and 1
+	 * only in inetd mode; 2 stays for -f and for libc's last words */
+	if (rfd == -1)
+		null_stdio();
 
 	log_reopen();
 	/* Drop before touching anything from the network. */

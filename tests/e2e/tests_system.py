@@ -289,6 +289,216 @@ def t_privsep(ctx):
         c.cmd("QUIT")
 
 
+def unix_sockets():
+    """{inode: (type, bound name or None, peer inode or None)} of every
+    UNIX socket of the host, from the kernel's sock_diag (what ss -x
+    reads)."""
+    import struct
+    NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+    NLMSG_ERROR, NLMSG_DONE = 2, 3
+    UDIAG_SHOW_NAME, UDIAG_SHOW_PEER = 1, 4
+    UNIX_DIAG_NAME, UNIX_DIAG_PEER = 0, 2
+    req = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xffffffff, 0,
+                      UDIAG_SHOW_NAME | UDIAG_SHOW_PEER, 0xffffffff,
+                      0xffffffff)
+    # NLM_F_REQUEST | NLM_F_DUMP
+    msg = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x301,
+                      1, 0) + req
+    out = {}
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
+                      NETLINK_SOCK_DIAG)
+    try:
+        s.sendto(msg, (0, 0))
+        while True:
+            data = s.recv(1 << 16)
+            off = 0
+            while off + 16 <= len(data):
+                ln, typ = struct.unpack_from("=IH", data, off)
+                if typ == NLMSG_DONE:
+                    return out
+                check(typ != NLMSG_ERROR and ln >= 32, "sock_diag error")
+                body = data[off + 16:off + ln]
+                styp, ino = body[1], struct.unpack_from("=I", body, 4)[0]
+                name = peer = None
+                a = 16                  # after struct unix_diag_msg
+                while a + 4 <= len(body):
+                    alen, atype = struct.unpack_from("=HH", body, a)
+                    if alen < 4:
+                        break
+                    val = body[a + 4:a + alen]
+                    if atype == UNIX_DIAG_NAME:
+                        # a path comes with its NUL, an abstract name
+                        # starts with one
+                        name = val if val[:1] == b"\0" else \
+                            val.rstrip(b"\0")
+                    elif atype == UNIX_DIAG_PEER:
+                        peer = struct.unpack_from("=I", val)[0]
+                    a += (alen + 3) & ~3
+                out[ino] = (styp, name, peer)
+                off += (ln + 3) & ~3
+    finally:
+        s.close()
+
+
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+    return out
+
+
+SYSLOG_NAMES = (b"/dev/log", b"/run/systemd/journal/dev-log")
+
+
+def fd_kinds(pid, master, listeners, client):
+    """What each descriptor of a slot or session child is: a sorted list
+    of kinds, and the descriptors of unknown kind with their targets."""
+    unix = unix_sockets()
+    mfd = fd_targets(master)
+    helpers = {}
+    for p in U.descendants_of(master):
+        for i in U.socket_inodes_of(p):
+            helpers[i] = U.role_of(p)
+    kinds, unknown = [], {}
+    for fd, t in sorted(fd_targets(pid).items()):
+        m = re.match(r"(socket|pipe):\[(\d+)\]$", t)
+        ino = int(m.group(2)) if m else None
+        k = None
+        if fd in (0, 1) and t == "/dev/null":
+            k = "null%d" % fd
+        elif fd == 2 and t == mfd.get(2):
+            k = "stderr"
+        elif m and m.group(1) == "pipe" and t in mfd.values():
+            with open("/proc/%d/fdinfo/%d" % (pid, fd)) as f:
+                flags = int(re.search(r"flags:\s*(\d+)", f.read()).group(1),
+                            8)
+            k = "status" if flags & 3 == os.O_WRONLY else "control"
+        elif ino in listeners:
+            k = "listener"
+        elif ino is not None and ino == client:
+            k = "client"
+        elif ino in unix:
+            styp, _, peer = unix[ino]
+            pname = unix.get(peer, (None, None))[1]
+            if styp == socket.SOCK_DGRAM and pname in SYSLOG_NAMES:
+                k = "syslog"
+            elif helpers.get(peer) == "privpop-auth":
+                k = "auth"
+            elif helpers.get(peer) == "privpop-store":
+                k = "store"
+        if k is None:
+            unknown[fd] = t
+        else:
+            kinds.append(k)
+    return sorted(kinds), unknown
+
+
+def check_fds(what, pid, master, listeners, client, want):
+    # a new slot's helper socket may still be on its way to the fork
+    # server (in flight, held by no process) for a moment
+    got = []
+    U.wait_until(lambda: got.append(fd_kinds(pid, master, listeners,
+                                             client)) or not got[-1][1], 3)
+    kinds, unknown = got[-1]
+    check(not unknown, "%s %d holds descriptors it should not: %r"
+          % (what, pid, unknown))
+    # a syslog socket only where something listens on /dev/log
+    if os.environ.get("PRIVPOP_E2E_SYSLOG") == "1":
+        want = want + ["syslog"]
+    elif "syslog" in kinds:
+        kinds.remove("syslog")
+    check_eq(kinds, sorted(want), "descriptors of the %s %d" % (what, pid))
+
+
+def shared_maps(pid):
+    """[(perms, owner uid, name)] of the shared mappings of pid."""
+    out = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            p = line.split(None, 5)
+            if p[1][3] != "s":
+                continue
+            name = p[5].strip() if len(p) > 5 else ""
+            try:
+                uid = os.stat("/proc/%d/map_files/%s" % (pid, p[0])).st_uid
+            except OSError:
+                uid = None
+            out.append((p[1], uid, name))
+    return out
+
+
+def check_no_root_shared(what, pid, own_uid):
+    """An unprivileged role maps no root process's memfd or file shared,
+    and nothing shared writable but what it made itself (privpop-store's
+    body memfd)."""
+    for perms, uid, name in shared_maps(pid):
+        check(uid != 0, "%s %d maps %s of root (%s)" % (what, pid, name,
+                                                         perms))
+        check("w" not in perms or uid == own_uid, "%s %d maps %s of uid "
+              "%r writable" % (what, pid, name, uid))
+
+
+@test("privsep_shared_memory_and_descriptors")
+def t_privsep_inherited(ctx):
+    """Issue 15 items 4 and 11: a slot (forked from the root master)
+    inherits no shared writable memory (the penalty table) and no
+    descriptor but those it needs; privpop-store maps nothing of root's."""
+    if not ctx.is_root:
+        raise U.TestSkip("reads other users' /proc entries")
+    d, u = std_daemon(ctx, messages=MESSAGES[:1])
+    pp = ctx.sysusers["privpop"]
+    owner = ctx.sysusers["pptest1"]
+    master = d.pid()
+    tcp = U.tcp_inodes()
+    listeners = U.socket_inodes_of(master) & tcp
+    check_eq(len(listeners), 1, "listeners of the master")
+    # what the master maps shared and writable: the penalty table
+    mshared = [m for m in shared_maps(master) if "w" in m[0]]
+    check(any("privpop-penalty" in m[2] for m in mshared),
+          "the master does not map the penalty table: %r" % mshared)
+
+    def idle_slots(busy=()):
+        return [p for p in U.children_of(master)
+                if p not in busy and U.exe_of(p) == d.binary()]
+
+    check(U.wait_until(lambda: len(idle_slots()) == d.prefork, 5),
+          "idle slots: %r" % idle_slots())
+    for p in idle_slots():
+        check_no_root_shared("idle slot", p, pp.pw_uid)
+        check_fds("idle slot", p, master, listeners, None,
+                  ["null0", "null1", "stderr", "listener", "auth",
+                   "status", "control"])
+    with d.connect() as c:
+        check(c.resp().startswith(b"+OK"), "greeting")
+        client = U.server_side_inode(c.sock)
+        sess = U.holders_of_inode(client)
+        check_eq(len(sess), 1, "holders of the client socket")
+        sess = sess[0]
+        check_no_root_shared("session child", sess, pp.pw_uid)
+        check_fds("session child before login", sess, master, listeners,
+                  client, ["null0", "null1", "stderr", "client", "auth"])
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK"), "PASS")
+        check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
+        c.multi()
+        store = U.store_workers(master)
+        check_eq(len(store), 1, "privpop-store workers")
+        check_no_root_shared("session child", sess, pp.pw_uid)
+        check_no_root_shared("privpop-store", store[0], owner.pw_uid)
+        check_fds("session child after RETR", sess, master, listeners,
+                  client, ["null0", "null1", "stderr", "client", "store"])
+        # the one shared mapping each: the body memfd, the store's
+        for pid, perms in ((sess, "r--s"), (store[0], "rw-s")):
+            m = shared_maps(pid)
+            check_eq([(x[0], x[1]) for x in m], [(perms, owner.pw_uid)],
+                     "shared mappings of %d: %r" % (pid, m))
+            check("privpop-body" in m[0][2], m)
+        c.cmd("QUIT")
+
+
 # ---------------------------------------------------------------------
 # 9. robustness
 
@@ -654,6 +864,122 @@ def t_inetd(ctx):
 
 
 # ---------------------------------------------------------------------
+# files and directories root writes in or enters (issue 15 item 12)
+
+@test("hardening_chroot_must_be_empty_root_dir_not_symlink")
+def t_chroot_checked(ctx):
+    if not ctx.is_root:
+        raise U.TestSkip("no chroot without root")
+    d, u = std_daemon(ctx, messages=[], start=False)
+    d.write_passwd()
+    d.port = U.free_port()
+    base = ctx.new_tmpdir("chroots")
+    real = os.path.join(base, "empty")
+    os.mkdir(real, 0o755)
+    os.symlink(real, os.path.join(base, "link"))
+    os.mkdir(os.path.join(base, "full"), 0o755)
+    with open(os.path.join(base, "full", "busybox"), "w") as f:
+        f.write("x")
+    os.mkdir(os.path.join(base, "groupw"))
+    os.chmod(os.path.join(base, "groupw"), 0o775)
+    for name, why in (("link", "is a symbolic link"),
+                      ("full", 'is not empty (it holds "busybox")'),
+                      ("groupw", "is writable by group or others")):
+        d.write_conf(overrides={"chroot": os.path.join(base, name)})
+        # a refused chroot ends privpopd at start; one it takes keeps
+        # it running (and run() fails at its timeout)
+        r = run([d.binary(), "-f", "-c", d.conf], timeout=10)
+        msg = (r.stdout + r.stderr).decode("utf-8", "replace")
+        check(r.returncode != 0, "chroot %s: exit 0" % name)
+        check("chroot %s %s" % (os.path.join(base, name), why) in msg,
+              "chroot %s: message %r" % (name, msg))
+    # the directory the symlink named is fine in itself
+    d.extra_conf["chroot"] = real
+    d.start()
+    with d.session("alice") as c:
+        check(c.cmd("STAT").startswith(b"+OK 0 "), "STAT")
+        c.cmd("QUIT")
+    sess = [p for p in U.children_of(d.pid()) if U.exe_of(p) == d.binary()]
+    check(sess and all(os.readlink("/proc/%d/root" % p) == real
+                       for p in sess), "slots' root: %r"
+          % [os.readlink("/proc/%d/root" % p) for p in sess])
+
+
+def daemonized_pid(d, conf_path):
+    """The pid of a daemonized privpopd started with conf_path, found
+    in the process table (its pid file is what is under test)."""
+    def find():
+        for p in U.all_pids():
+            st = U.proc_stat(p)
+            if st and U.exe_of(p) == d.binary() and \
+                    conf_path.encode() in U.cmdline_of(p) and \
+                    U.exe_of(st[0]) != d.binary():
+                return p
+        return None
+    return U.wait_until(find, 5)
+
+
+@test("hardening_pidfile_planted_links_not_followed")
+def t_pidfile_planted(ctx):
+    d, u = std_daemon(ctx, messages=[], start=False)
+    pidfile = os.path.join(d.dir, "privpopd.pid")
+    victim = os.path.join(d.dir, "victim")
+    for plant in ("symlink", "hardlink", "unsafe-dir"):
+        with open(victim, "w") as f:
+            f.write("not a pid file\n")
+        for p in (pidfile,):
+            if os.path.lexists(p):
+                os.unlink(p)
+        if plant == "symlink":
+            os.symlink(victim, pidfile)
+        elif plant == "hardlink":
+            os.link(victim, pidfile)
+        else:
+            # a directory others can write to: no pid file at all
+            rundir = os.path.join(d.dir, "run")
+            os.makedirs(rundir, exist_ok=True)
+            os.chmod(rundir, 0o777)
+            pidfile = os.path.join(rundir, "privpopd.pid")
+            d.extra_conf["pid_file"] = pidfile
+        d.start(foreground=False)
+        try:
+            check_eq(d.proc.wait(timeout=10), 0, "launcher exit status")
+        except subprocess.TimeoutExpired:
+            raise U.TestFailure("the launching process did not exit")
+        pid = daemonized_pid(d, d.conf)
+        check(pid, "no daemonized privpopd found")
+        try:
+            if plant == "unsafe-dir":
+                # a daemon logs to syslog only
+                check(ctx.syslog is None or ctx.syslog.wait_for(
+                      "pid file %s not written: its directory" % pidfile),
+                      "no warning about the pid file's directory")
+                check(not os.path.lexists(pidfile), "pid file written in "
+                      "a directory others can write to")
+            else:
+                check(U.wait_until(lambda: not os.path.islink(pidfile) and
+                                   os.path.isfile(pidfile) and
+                                   open(pidfile).read().strip() ==
+                                   str(pid), 5),
+                      "%s: pid file not written as a file of its own "
+                      "(%r)" % (plant, os.path.realpath(pidfile)))
+                check_eq(os.stat(pidfile).st_mode & 0o7777, 0o644,
+                         "pid file mode")
+            with open(victim) as f:
+                check_eq(f.read(), "not a pid file\n",
+                         "%s: the file the link named" % plant)
+            check_eq([n for n in os.listdir(os.path.dirname(pidfile))
+                      if n.startswith("privpopd.pid.")], [],
+                     "temporary pid files left")
+        finally:
+            tree = U.descendants_of(pid)
+            tree[pid] = U.proc_stat(pid)[1]
+            os.kill(pid, signal.SIGTERM)
+            U.wait_until(lambda: (U.reap(pid), not U.pid_alive(pid))[1], 8)
+            U.kill_pids(tree, 3)
+
+
+# ---------------------------------------------------------------------
 # hardening of the executables
 
 def elf_full_relro(path):
@@ -697,6 +1023,97 @@ def t_full_relro(ctx):
         relro, now = elf_full_relro(os.path.join(ctx.build_dir, name))
         check(relro, "%s has no PT_GNU_RELRO segment" % name)
         check(now, "%s binds lazily (linked without -z now)" % name)
+
+
+def own_functions(build_dir):
+    """{name: global?} of the functions defined in privpop's own object
+    files (not the libraries it links, which a static PIE holds too)."""
+    objs = []
+    for top, dirs, files in os.walk(build_dir):
+        if "tests" in os.path.relpath(top, build_dir).split(os.sep):
+            continue
+        objs += [os.path.join(top, f) for f in files if f.endswith(".o")]
+    check(objs, "no object files in %s" % build_dir)
+    r = run(["nm", "--defined-only", "-P"] + objs)
+    check_eq(r.returncode, 0, "nm: %r" % r.stderr[-300:])
+    out = {}
+    for line in r.stdout.decode().splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1] in ("T", "t"):
+            out[f[0]] = f[1] == "T"
+    return out
+
+
+def disassembly(path):
+    """{function: [instruction lines]} from objdump -d."""
+    r = run(["objdump", "-d", "--no-show-raw-insn", path], timeout=120)
+    check_eq(r.returncode, 0, "objdump %s: %r" % (path, r.stderr[-300:]))
+    funcs, cur = {}, None
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if m:
+            cur = funcs.setdefault(m.group(1), [])
+        elif cur is not None and "\t" in line:
+            cur.append(line.split("\t", 1)[1].strip())
+    return funcs
+
+
+@test("hardening_stack_protector_fortify_cet")
+def t_hardening_cflags(ctx):
+    """Issue 15 item 13: privpop's own code in every executable (the
+    static PIE privpop-store included, whose libc symbols are internal)
+    has stack canaries, FORTIFY's checked calls and, on x86-64, IBT
+    landing pads; read from the disassembly of its own functions."""
+    for tool in ("nm", "objdump", "readelf"):
+        if not shutil.which(tool):
+            raise U.TestFailure("%s (binutils) is not installed" % tool)
+    try:
+        with open(os.path.join(ctx.build_dir, "config.log")) as f:
+            if "--disable-hardening" in f.read(4096):
+                raise U.TestSkip("built with --disable-hardening")
+    except OSError:
+        pass
+    ours = own_functions(ctx.build_dir)
+    x86 = os.uname().machine == "x86_64"
+    for name in ("privpopd", "privpop-auth", "privpop-store",
+                 "privpop-passwd"):
+        path = os.path.join(ctx.build_dir, name)
+        funcs = disassembly(path)
+        mine = [f for f in funcs if f in ours]
+        check(len(mine) > 10, "%s: only %d of privpop's functions found"
+              % (name, len(mine)))
+
+        def calling(rx):
+            return [f for f in mine if any(re.search(rx, i)
+                                           for i in funcs[f])]
+        canary = calling(r"(call|jmp)\s.*<__stack_chk_fail")
+        check(canary, "%s: no function of privpop's checks a stack "
+              "canary (-fstack-protector-strong)" % name)
+        chk = calling(r"(call|jmp)\s.*<__\w+_chk(@plt)?>")
+        check(chk, "%s: no function of privpop's calls a FORTIFY "
+              "_chk function (_FORTIFY_SOURCE)" % name)
+        if not x86:
+            continue
+        no_pad = [f for f in mine if ours[f] and funcs[f] and
+                  funcs[f][0] != "endbr64"]
+        check(not no_pad, "%s: functions without an IBT landing pad "
+              "(-fcf-protection): %r" % (name, no_pad[:5]))
+        # the ELF note marks the whole program, and ld sets it only
+        # when every object linked in has it; Debian 12's C library
+        # start files (Scrt1.o, crti.o) have none, so there it cannot
+        r = run(["readelf", "-n", path])
+        marked = b"x86 feature: IBT, SHSTK" in r.stdout
+        cc = re.search(r"^CC = (\S+)", open(os.path.join(
+            ctx.build_dir, "Makefile")).read(), re.M)
+        crt = run([cc.group(1) if cc else "cc",
+                   "-print-file-name=Scrt1.o"]).stdout.decode().strip()
+        crt_marked = os.path.isabs(crt) and b"IBT, SHSTK" in run(
+            ["readelf", "-n", crt]).stdout
+        if crt_marked:
+            check(marked, "%s: no x86 IBT/SHSTK property note" % name)
+        elif not marked:
+            ctx.note("%s: no CET property note; %s has none either"
+                     % (name, crt))
 
 
 @test("bench_plot_and_round_ratios")

@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -341,6 +343,31 @@ test_shared_mapping(void **state)
 	assert_null(penalty_map(-1));
 }
 
+/* A forked child (a session slot) does not inherit the master's
+ * writable mapping: mincore() finds nothing mapped there. */
+static void
+test_not_inherited(void **state)
+{
+	struct penalty_table *t = NULL;
+	unsigned char vec[(sizeof(*t) + 4095) / 4096];
+	int fd, status;
+	pid_t pid;
+
+	(void)state;
+	fd = penalty_create(&t);
+	assert_true(fd >= 0);
+	assert_int_equal(mincore(t, sizeof(*t), vec), 0);
+	if ((pid = fork()) == 0)
+		_exit(mincore(t, sizeof(*t), vec) == -1 && errno == ENOMEM ?
+		    0 : 1);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	munmap(t, sizeof(*t));
+	close(fd);
+}
+
 /* ---- exempt ranges ---- */
 
 static void
@@ -474,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_full_table_replaces_oldest),
 		cmocka_unit_test(test_report_addr_unterminated),
 		cmocka_unit_test(test_shared_mapping),
+		cmocka_unit_test(test_not_inherited),
 		cmocka_unit_test(test_exempt),
 		cmocka_unit_test(test_list_valid),
 	};

@@ -1,7 +1,8 @@
 /*
  * Unit tests for auth/upgrade.c: which hashes are weak, and the
  * rewrite of one passwd-file entry (only that hash changes, owner and
- * mode kept, an entry changed meanwhile left alone).
+ * mode kept, an entry changed meanwhile left alone, nothing planted at a
+ * temporary name written, nothing done in a directory others can write).
  */
 #include "config.h"
 
@@ -436,6 +437,78 @@ test_entry_crypt_prefix(void **state)
 	free(got);
 }
 
+/*
+ * What someone who can create files beside the passwd-file leaves at the
+ * temporary name the rewrite once used (a hard link to another file, a
+ * symlink) is neither written nor renamed into place; the upgrade still
+ * happens.
+ */
+static void
+test_entry_planted_temp(void **state)
+{
+	char old[CRYPT_OUTPUT_SIZE], text[512], victim[400], planted[400];
+	struct stat st, vst;
+	size_t len;
+	char *got;
+	int i;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(planted, sizeof(planted), "%s.privpop-upgrade", path);
+	for (i = 0; i < 2; i++) {
+		snprintf(old, sizeof(old), "%s", make_hash("$1$", 0, "pw"));
+		snprintf(text, sizeof(text), "u:%s:1000:1000::/h:\n", old);
+		write_file(path, text, 0600);
+		write_file(victim, "not the passwd-file\n", 0644);
+		unlink(planted);
+		if (i == 0)
+			assert_int_equal(link(victim, planted), 0);
+		else
+			assert_int_equal(symlink(victim, planted), 0);
+		assert_int_equal(stat(victim, &vst), 0);
+		assert_int_equal(upgrade_entry(path, "u", old, "pw",
+		    "yescrypt"), 0);
+		got = read_all(victim, &len);
+		assert_string_equal(got, "not the passwd-file\n");
+		free(got);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_ino != vst.st_ino);
+		got = read_all(path, &len);
+		assert_int_equal(strncmp(got, "u:$y$", 5), 0);
+		free(got);
+		assert_int_equal(lstat(planted, &st), 0);
+		assert_true(i == 0 ? S_ISREG(st.st_mode) : S_ISLNK(st.st_mode));
+		/* passwd, victim, what was planted: no temporary file left */
+		assert_int_equal(dir_entries(), 3);
+	}
+}
+
+/* In a directory others can write to (not sticky), nothing is
+ * rewritten; in a sticky one it is. */
+static void
+test_entry_unsafe_dir(void **state)
+{
+	char old[CRYPT_OUTPUT_SIZE], text[512];
+	size_t len;
+	char *got;
+
+	(void)state;
+	snprintf(old, sizeof(old), "%s", make_hash("$1$", 0, "pw"));
+	snprintf(text, sizeof(text), "u:%s:1000:1000::/h:\n", old);
+	write_file(path, text, 0600);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(upgrade_entry(path, "u", old, "pw", "yescrypt"), -1);
+	got = read_all(path, &len);
+	assert_string_equal(got, text);
+	free(got);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(upgrade_entry(path, "u", old, "pw", "yescrypt"), -1);
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(upgrade_entry(path, "u", old, "pw", "yescrypt"), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(dir_entries(), 1);
+}
+
 int
 main(void)
 {
@@ -457,6 +530,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_entry_same_hash_other_user,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_entry_crypt_prefix,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_entry_planted_temp,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_entry_unsafe_dir,
 		    setup_dir, teardown_dir),
 	};
 
