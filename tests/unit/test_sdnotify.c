@@ -103,11 +103,11 @@ test_abstract(void **state)
 static void
 test_none_or_malformed(void **state)
 {
-	static const char *bad[] = {
-		"relative/path", "@", "x",
-		"/a/path/far/too/long/for/sun_path/aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-	};
+	/* longer than sun_path (108) */
+	static const char too_long[] = "/a/path/far/too/long/for/sun_path/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaa";
+	static const char *bad[] = { "relative/path", "@", "x", too_long };
 	size_t i;
 
 	(void)state;
