@@ -605,6 +605,8 @@ reload(const struct master_opts *o, struct conf *c)
  * write to: nothing planted at the path (a symlink, a hard link to
  * another file, a FIFO) is opened or written.
  */
+static int pidfile_written;	/* unlinked at exit only if ours */
+
 static void
 write_pidfile(const char *path)
 {
@@ -631,7 +633,8 @@ write_pidfile(const char *path)
 	if (!ok || renameat(dfd, tmp, dfd, base) == -1) {
 		log_warn("pid file %s", path);
 		unlinkat(dfd, tmp, 0);
-	}
+	} else
+		pidfile_written = 1;
 	close(dfd);
 }
 
@@ -817,7 +820,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
 	shutdown_all();
-	if (!o->foreground)
+	if (pidfile_written)
 		unlink(c->pid_file);
 	return 0;
 }

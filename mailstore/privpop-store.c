@@ -526,6 +526,7 @@ become_worker(void)
 	if (dup2(m.fd, sock) == -1)
 		fatal("dup2");
 	close(m.fd);
+	log_reopen();	/* a syslog socket of its own, not root's */
 	if (geteuid() == 0) {
 		if (uid == 0 || gid == 0)
 			fatalx("STORE_SPAWN: uid/gid 0 refused");

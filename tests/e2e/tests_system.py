@@ -956,6 +956,10 @@ def t_pidfile_planted(ctx):
                       "no warning about the pid file's directory")
                 check(not os.path.lexists(pidfile), "pid file written in "
                       "a directory others can write to")
+                # what another user puts there later is not removed by
+                # the daemon's exit: it wrote no pid file of its own
+                with open(pidfile, "w") as f:
+                    f.write("someone else's\n")
             else:
                 check(U.wait_until(lambda: not os.path.islink(pidfile) and
                                    os.path.isfile(pidfile) and
@@ -977,6 +981,9 @@ def t_pidfile_planted(ctx):
             os.kill(pid, signal.SIGTERM)
             U.wait_until(lambda: (U.reap(pid), not U.pid_alive(pid))[1], 8)
             U.kill_pids(tree, 3)
+        if plant == "unsafe-dir":
+            check(os.path.exists(pidfile), "the daemon's exit removed a "
+                  "pid file it had not written")
 
 
 # ---------------------------------------------------------------------
