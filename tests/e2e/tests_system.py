@@ -239,6 +239,17 @@ def t_privsep(ctx):
                          if U.exe_of(q) == d.binary()]):
             check(peer not in U.socket_inodes_of(p),
                   "%s %d holds the store fork server's socket" % (role, p))
+        # an unprivileged process shares no socket with a root one (a
+        # shared syslog socket can be shut down, or written as root's)
+        for role, p in (("session", sess), ("store worker", store)):
+            for root_role, r in (("master", master), ("auth fork server",
+                                                      zyg),
+                                 ("store fork server", szyg),
+                                 ("idle auth helper", auth)):
+                shared = (U.socket_inodes_of(p) & U.socket_inodes_of(r)
+                          ) - listeners
+                check(not shared, "%s %d shares sockets %r with the %s %d"
+                      % (role, p, sorted(shared), root_role, r))
         # the master never holds the client's connection
         check(inode not in U.socket_inodes_of(master),
               "the master holds the client socket")
