@@ -12,6 +12,11 @@
  *
  * With -Z it is instead the master's fork server for these helpers
  * (common/spawner.c).
+ *
+ * The client's address is the kernel's (getpeername on the socket the
+ * slot hands over first, before it reads a byte: h_peer), never the
+ * session child's word; the install's secret (authsecret.h) is read or
+ * made at start.
  */
 #include "config.h"
 
@@ -41,6 +46,9 @@
 #include "passwd_file.h"
 #include "passwd_index.h"
 #include "addrlist.h"
+#include "authsecret.h"
+#include "faildelay.h"
+#include "peeraddr.h"
 #include "penalty.h"
 #include "scram.h"
 #include "spawner.h"
@@ -60,6 +68,11 @@ static int to_stderr, debug;
 static char stamp[STAMP_MAX];
 static char sess_id[SESSION_ID_LEN + 1];	/* sent in HELLO */
 static int attempts;
+/* The current request's arrival (CLOCK_MONOTONIC): a failure is
+ * answered at a deadline from it (faildelay.h). */
+static struct timespec arrival;
+/* The client's address, from MSG_AUTH_PEER; "" until it came. */
+static char peer[PEER_ADDR_MAX];
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
 
 static void
@@ -98,6 +111,28 @@ refresh_user_db(void)
 		pwf_index_refresh(conf.passwd_file);
 		(void)pwf_capabilities(conf.passwd_file);
 	}
+}
+
+/* The install's secret, made at the first start and kept (authsecret.h).
+ * Without it (a read-only or foreign state directory: a run as another
+ * user) one made now serves, and salts of unknown names change at each
+ * start: the log says so. */
+static void
+load_secret(void)
+{
+	unsigned char key[AUTH_SECRET_LEN];
+	char why[512];
+
+	if (authsecret_load(conf.auth_secret_file, key, why,
+	    sizeof(why)) == -1) {
+		log_warnx("auth_secret_file: %s; using a secret made for this "
+		    "start (SCRAM salts of unknown users will change at the "
+		    "next)", why);
+		if (getrandom(key, sizeof(key), 0) != sizeof(key))
+			fatal("getrandom");
+	}
+	scram_set_salt_key(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 }
 
 static void
@@ -188,19 +223,21 @@ report(const char *addr, int ok)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.ok = ok ? 1 : 0;
-	snprintf(r.addr, sizeof(r.addr), "%s", addr);
+	/* (a long scoped IPv6 address is cut: its prefix is still a key) */
+	if (snprintf(r.addr, sizeof(r.addr), "%s", addr) < 0)
+		return;
 	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
 		log_warn("penalty report");
 }
 
-/* The answer to a failure waits the configured delay, longer for an
- * address that keeps failing; the same for every kind of failure.  A
- * failure that is not counted (a method the user's backend cannot
- * serve) waits as long, but does not add to the address's count. */
+/* The answer to a failure leaves at the configured delay after the
+ * request arrived, later for an address that keeps failing; the same
+ * for every kind of failure, however long its check took.  A failure
+ * that is not counted (a method the user's backend cannot serve) waits
+ * as long, but does not add to the address's count. */
 static void
 fail_delay(const char *addr, int counted)
 {
-	struct timespec ts;
 	int ms = conf.auth_fail_delay_ms, p;
 
 	if (penalties != NULL && !addrlist_match(addr, conf.penalty_exempt)) {
@@ -217,10 +254,7 @@ fail_delay(const char *addr, int counted)
 	}
 	if (counted)
 		report(addr, 0);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	faildelay_wait(&arrival, conf.auth_fail_delay_ms, ms);
 }
 
 static void
@@ -505,19 +539,17 @@ handle_login(struct msg *m, enum method how)
 {
 	static struct pwf_entry e;
 	static char dummy[CONFIG_MAX_LINE];
-	char addr[64], canon[POP3_MAX_USER + 1], user[POP3_MAX_USER + 1];
-	const char *userp, *cred, *addrp;
+	char canon[POP3_MAX_USER + 1], user[POP3_MAX_USER + 1];
+	const char *userp, *cred, *addr = peer;
 	enum found via;
 	uint32_t code = IPC_ERR_AUTH;
 	int ok = 0, counted = 1;
 
 	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
 	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
-	    msg_get_str(m, &addrp, sizeof(addr) - 1) == -1 ||
 	    msg_end(m) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
-	/* copies: the message is wiped with the credential in it */
-	snprintf(addr, sizeof(addr), "%s", addrp);
+	/* a copy: the message is wiped with the credential in it */
 	snprintf(user, sizeof(user), "%s", userp);
 	if (++attempts > conf.max_auth_fails)
 		fatalx("too many login attempts");
@@ -615,18 +647,18 @@ static struct scram_state scram;
 static struct pwf_entry scram_e;
 static enum found scram_via;
 static int scram_refused, scram_unserved;
-static char scram_addr[64];
 
+/* A failed exchange; how says why when it is not a wrong proof. */
 static void
-scram_fail(const char *user)
+scram_fail(const char *user, const char *how)
 {
 	log_info("login failed: sess=%s addr=%s user=%s "
-	    "method=scram-sha-256%s", sess_id, scram_addr,
-	    scram_via != F_NONE ? user : "-", scram_unserved ?
+	    "method=scram-sha-256%s%s", sess_id, peer,
+	    scram_via != F_NONE ? user : "-", how, scram_unserved ?
 	    " (no secret for this method; not counted)" : "");
 	if (scram_via == F_PAM)
 		pamb_close();
-	fail_delay(scram_addr, !scram_unserved);
+	fail_delay(peer, !scram_unserved);
 	answer_fail(IPC_ERR_AUTH);
 	explicit_bzero(&scram, sizeof(scram));
 	explicit_bzero(&scram_e, sizeof(scram_e));
@@ -638,34 +670,34 @@ h_scram_first(struct msg *m)
 	static char dummy[CONFIG_MAX_LINE];
 	char user[POP3_MAX_USER + 1], out[SCRAM_MSG_MAX];
 	unsigned char salt[SCRAM_HASH_LEN];
-	unsigned int slen = 0;
 	struct scram_keys k, *kp = NULL;
-	const char *cf, *addrp;
+	const char *cf;
 	struct msg r;
 
 	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 ||
-	    msg_get_str(m, &addrp, sizeof(scram_addr) - 1) == -1 ||
 	    msg_end(m) == -1)
 		fatalx("SCRAM_FIRST: malformed");
-	snprintf(scram_addr, sizeof(scram_addr), "%s", addrp);
 	if (++attempts > conf.max_auth_fails)
 		fatalx("too many login attempts");
 	memset(&scram, 0, sizeof(scram));
 	scram_via = F_NONE;
 	scram_refused = scram_unserved = 0;
 	if (scram_client_user(cf, user, sizeof(user)) == -1) {
-		scram_fail("-");
+		scram_fail("-", "");
 		return;
 	}
 	scram_via = lookup(user, &scram_e, dummy);
-	if (scram_via != F_NONE && !uid_allowed(&scram_e, scram_addr))
+	if (scram_via != F_NONE && !uid_allowed(&scram_e, peer))
 		scram_refused = 1;
 	else
 		scram_unserved = scram_via == F_PAM ||
 		    (scram_via == F_PASSWD_FILE &&
 		    scram_e.scheme == PWF_CRYPT);
-	/* one PBKDF2 on every path, so timing tells no user apart */
-	EVP_Digest(user, strlen(user), salt, &slen, EVP_sha256(), NULL);
+	/* one PBKDF2 on every path, so timing tells no user apart; the
+	 * salt of a name without stored keys is the one scram_server_first
+	 * answers for it (unknown) or the key's ({PLAIN}) */
+	if (scram_fake_salt(user, salt) == -1)
+		fatalx("SCRAM: no salt key");
 	if (scram_refused) {
 		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
 		    &k);
@@ -682,7 +714,7 @@ h_scram_first(struct msg *m)
 			kp = &k;
 	}
 	if (scram_server_first(&scram, cf, kp, out, sizeof(out)) == -1) {
-		scram_fail(user);
+		scram_fail(user, "");
 		return;
 	}
 	explicit_bzero(&k, sizeof(k));
@@ -703,19 +735,65 @@ h_scram_final(struct msg *m)
 	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 || msg_end(m) == -1)
 		fatalx("SCRAM_FINAL: malformed");
 	snprintf(user, sizeof(user), "%s", scram.user);
+	/* "*": the client cancelled after it saw the salt; as much a
+	 * failure as a wrong proof (else a free probe) */
+	if (strcmp(cf, "*") == 0) {
+		scram_fail(user, " (cancelled)");
+		return;
+	}
 	if (!scram_server_final(&scram, cf, out, sizeof(out)) ||
 	    scram_via != F_PASSWD_FILE || scram_e.scheme == PWF_LOCKED ||
 	    scram_refused) {
-		scram_fail(user);
+		scram_fail(user, "");
 		return;
 	}
 	/* RFC 5034: the server-final goes as one more challenge */
 	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
 	if (msg_put_str(&r, out) == -1 || ipc_send(sock, &r, -1) == -1)
 		fatal("send challenge");
-	login_ok(&scram_e, scram_addr, scram_via);
+	login_ok(&scram_e, peer, scram_via);
 	explicit_bzero(&scram, sizeof(scram));
 	explicit_bzero(&scram_e, sizeof(scram_e));
+}
+
+/* An exchange left after the salt was sent (another request, or the
+ * session's end): counted as the failure it is, so a client cannot
+ * probe names for free.  The session child cancels through
+ * SCRAM_FINAL "*" and waits; this is for one that does not. */
+static void
+scram_abandoned(void)
+{
+	if (scram.step != 1)
+		return;
+	log_info("login failed: sess=%s addr=%s user=%s "
+	    "method=scram-sha-256 (abandoned)", sess_id, peer,
+	    scram_via != F_NONE ? scram.user : "-");
+	if (!scram_unserved)
+		report(peer, 0);
+	if (scram_via == F_PAM)
+		pamb_close();
+	explicit_bzero(&scram, sizeof(scram));
+	explicit_bzero(&scram_e, sizeof(scram_e));
+}
+
+/*
+ * The slot's first message: the client's socket, sent before it read a
+ * byte of it, so before anything could have taken the session child
+ * over.  The address is the kernel's; taken once, first, and only in
+ * a form the log and the address lists can carry.
+ */
+static void
+h_peer(struct msg *m)
+{
+	if (m->fd == -1 || msg_end(m) == -1)
+		fatalx("AUTH_PEER: malformed");
+	if (peer[0] != '\0')
+		fatalx("AUTH_PEER: a second time");
+	if (peer_addr_of(m->fd, peer, sizeof(peer)) == -1 ||
+	    !peer_addr_valid(peer))
+		fatalx("AUTH_PEER: the client's address cannot be read");
+	close(m->fd);
+	m->fd = -1;
 }
 
 /* The requests a session child may send (OpenSSH mon_table), and the
@@ -725,6 +803,7 @@ static const struct {
 	int		mechs;
 	void		(*fn)(struct msg *);
 } dispatch[] = {
+	{ MSG_AUTH_PEER, 0, h_peer },
 	{ MSG_AUTH_LOGIN, AUTH_MECH_PASSWORD, h_login },
 	{ MSG_AUTH_APOP, AUTH_MECH_APOP, h_apop },
 	{ MSG_AUTH_CRAM, AUTH_MECH_CRAM_MD5, h_cram },
@@ -815,6 +894,7 @@ main(int argc, char *argv[])
 	nkeys_loaded = conf.tls_key[0] != '\0';
 	if (tls_fd)
 		close(TLS_KEYS_FD);
+	load_secret();
 	/* -Z: a fork server.  fd 3 is the master's; every MSG_AUTH_SPAWN
 	 * brings one slot's socket, and a forked child serves that slot
 	 * exactly as an exec'd helper would, without paying again for
@@ -850,10 +930,18 @@ main(int argc, char *argv[])
 
 		/* _exit: nothing to flush, and OpenSSL's exit-time cleanup
 		 * of a forked helper is pure cost */
-		if (r == 0)
+		if (r == 0) {
+			scram_abandoned();
 			_exit(0);	/* the session ended */
+		}
 		if (r == -1)
 			fatal("ipc receive");
+		if (clock_gettime(CLOCK_MONOTONIC, &arrival) == -1)
+			fatal("clock_gettime");
+		/* the address first: nothing is answered without it */
+		if ((m.type == MSG_AUTH_PEER) != (peer[0] == '\0'))
+			fatalx("%s %s the client's socket", msg_name(m.type),
+			    peer[0] == '\0' ? "before" : "after");
 		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
 			if (dispatch[i].type == m.type)
 				break;
@@ -866,7 +954,7 @@ main(int argc, char *argv[])
 		if (m.type != MSG_AUTH_SCRAM_FINAL &&
 		    m.type != MSG_AUTH_TLS_SIGN &&
 		    m.type != MSG_AUTH_TLS_START)
-			scram.step = 0;
+			scram_abandoned();
 		dispatch[i].fn(&m);
 		if (worker.fd != -1)
 			break;

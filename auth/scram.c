@@ -34,6 +34,41 @@ sha256(const void *p, size_t n, unsigned char *out)
 	    len != SCRAM_HASH_LEN ? -1 : 0;
 }
 
+/* The install's secret, keying the salts of users without SCRAM keys. */
+static unsigned char salt_key[SCRAM_HASH_LEN];
+static size_t salt_key_len;
+
+void
+scram_set_salt_key(const unsigned char *key, size_t len)
+{
+	if (len > sizeof(salt_key))
+		len = sizeof(salt_key);
+	memcpy(salt_key, key, len);
+	salt_key_len = len;
+}
+
+int
+scram_fake_salt(const char *user, unsigned char salt[SCRAM_SALT_LEN])
+{
+	static const char label[] = "privpop scram salt";
+	unsigned char mac[SCRAM_HASH_LEN];
+	unsigned int len = 0;
+	unsigned char msg[sizeof(label) + 256];
+	size_t ulen = strlen(user);
+
+	if (salt_key_len == 0 || ulen > 256)
+		return -1;
+	/* the label (with its NUL) keeps this key's uses apart */
+	memcpy(msg, label, sizeof(label));
+	memcpy(msg + sizeof(label), user, ulen);
+	if (HMAC(EVP_sha256(), salt_key, (int)salt_key_len, msg,
+	    sizeof(label) + ulen, mac, &len) == NULL || len != sizeof(mac))
+		return -1;
+	memcpy(salt, mac, SCRAM_SALT_LEN);
+	explicit_bzero(mac, sizeof(mac));
+	return 0;
+}
+
 int
 scram_derive(const char *pass, const unsigned char *salt, size_t slen,
     unsigned iter, struct scram_keys *k)
@@ -187,7 +222,7 @@ scram_server_first(struct scram_state *st, const char *client_first,
     const struct scram_keys *keys, char *out, size_t outlen)
 {
 	const char *b = bare_part(client_first), *r;
-	unsigned char rnd[18], fake[SCRAM_HASH_LEN];
+	unsigned char rnd[18];
 	char rb[BASE64_ENCODED_LEN(sizeof(rnd))];
 	char sb[BASE64_ENCODED_LEN(SCRAM_SALT_LEN)];
 	int n;
@@ -213,11 +248,12 @@ scram_server_first(struct scram_state *st, const char *client_first,
 		st->keys = *keys;
 		st->valid = 1;
 	} else {
-		/* an unknown user gets a salt that is the same every time,
-		 * so the answer does not tell it from a real one */
+		/* an unknown user gets a salt that is the same every time
+		 * and unpredictable, so the answer does not tell it from a
+		 * real one */
 		memset(&st->keys, 0, sizeof(st->keys));
-		sha256(st->user, strlen(st->user), fake);
-		memcpy(st->keys.salt, fake, SCRAM_SALT_LEN);
+		if (scram_fake_salt(st->user, st->keys.salt) == -1)
+			return -1;
 		st->keys.saltlen = SCRAM_SALT_LEN;
 		st->keys.iter = SCRAM_ITERATIONS;
 		st->valid = 0;

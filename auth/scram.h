@@ -48,8 +48,20 @@ int	scram_check_password(const struct scram_keys *, const char *pass);
 
 /* The user name of a client-first-message ("n,,n=user,r=..."); 0/-1. */
 int	scram_client_user(const char *client_first, char *user, size_t len);
+/*
+ * The salt of a user without stored SCRAM keys (an unknown user, a
+ * {PLAIN} one, whose keys are derived with it): HMAC-SHA256 of the name
+ * under the install's secret (authsecret.h), so it is stable across
+ * requests and restarts and cannot be computed by a client, as a stored
+ * random salt cannot.  The key is set once, at start; without one
+ * scram_fake_salt fails.
+ */
+void	scram_set_salt_key(const unsigned char *key, size_t len);
+int	scram_fake_salt(const char *user, unsigned char salt[SCRAM_SALT_LEN]);
+
 /* Step 1: client-first -> server-first.  keys NULL for a user without
- * SCRAM keys (a fake, stable salt is answered, and step 2 fails). */
+ * SCRAM keys (the fake salt is answered, with the iteration count
+ * privpop-passwd writes, and step 2 fails). */
 int	scram_server_first(struct scram_state *, const char *client_first,
 	    const struct scram_keys *keys, char *out, size_t outlen);
 /* Step 2: client-final -> 1 (proof right, server-final in out) or 0. */

@@ -39,6 +39,8 @@ conf_defaults(struct conf *c)
 	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
 	snprintf(c->passwd_file, sizeof(c->passwd_file), "%s/passwd",
 	    PRIVPOP_SYSCONFDIR);
+	snprintf(c->auth_secret_file, sizeof(c->auth_secret_file),
+	    "%s/auth-secret", PRIVPOP_STATEDIR);
 	snprintf(c->mail_location, sizeof(c->mail_location),
 	    "maildir:~/Maildir");
 	snprintf(c->pid_file, sizeof(c->pid_file), "%s/privpopd.pid",
@@ -316,6 +318,7 @@ static const struct {
 	{ "tls_sni", "NAME /CERT /KEY (absolute paths), at most 8 of them" },
 	{ "chroot", FORMS_PATH },
 	{ "passwd_file", FORMS_PATH },
+	{ "auth_secret_file", FORMS_PATH },
 	{ "pid_file", FORMS_PATH },
 	{ "auth_helper", FORMS_PATH },
 	{ "store_helper", FORMS_PATH },
@@ -483,6 +486,9 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "passwd_file") == 0)
 		return v[0] == '/' ? set_str(c->passwd_file,
 		    sizeof(c->passwd_file), v) : -1;
+	if (strcmp(key, "auth_secret_file") == 0)
+		return v[0] == '/' ? set_str(c->auth_secret_file,
+		    sizeof(c->auth_secret_file), v) : -1;
 	if (strcmp(key, "mail_location") == 0)
 		return valid_location(v) ? set_str(c->mail_location,
 		    sizeof(c->mail_location), v) : -1;

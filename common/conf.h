@@ -62,6 +62,7 @@ struct conf {
 	int	 max_auth_fails;
 	int	 auth_fail_delay_ms;
 	char	 passwd_file[CONF_PATH_MAX];
+	char	 auth_secret_file[CONF_PATH_MAX];	/* authsecret.h */
 	char	 mail_location[CONF_PATH_MAX];
 	char	 pid_file[CONF_PATH_MAX];
 	char	 auth_helper[CONF_PATH_MAX];

@@ -27,6 +27,7 @@ static const struct {
 } msg_types[MSG_TYPE_COUNT] = {
 	[MSG_NONE] = { "NONE", 0 },
 	[MSG_SESSION_HELLO] = { "SESSION_HELLO", 0 },
+	[MSG_AUTH_PEER] = { "AUTH_PEER", T_FD },
 	[MSG_AUTH_LOGIN] = { "AUTH_LOGIN", 0 },
 	[MSG_AUTH_APOP] = { "AUTH_APOP", 0 },
 	[MSG_AUTH_CRAM] = { "AUTH_CRAM", 0 },

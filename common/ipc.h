@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	15
+#define IPC_VERSION	16
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -32,16 +32,21 @@ enum msg_type {
 	 * (SESSION_ID_LEN hex digits: privpop-auth's login lines and the
 	 * session's summary line carry it as sess=) */
 	MSG_SESSION_HELLO,
-	/* session -> auth: str user, str pass, str client addr */
+	/* slot -> auth, the first message, once, before any byte of the
+	 * client is read: (empty); fd: the client's socket (or inetd's
+	 * stdin), whose peer privpop-auth reads itself (getpeername) */
+	MSG_AUTH_PEER,
+	/* session -> auth: str user, str pass */
 	MSG_AUTH_LOGIN,
-	/* session -> auth: str user, str hex digest, str client addr */
+	/* session -> auth: str user, str hex digest */
 	MSG_AUTH_APOP,
 	/* session -> auth: SASL CRAM-MD5 (RFC 2195) over the HELLO stamp;
-	 * str user, str hex digest, str client addr */
+	 * str user, str hex digest */
 	MSG_AUTH_CRAM,
-	/* session -> auth: SCRAM-SHA-256 client-first; str msg, str addr */
+	/* session -> auth: SCRAM-SHA-256 client-first; str msg */
 	MSG_AUTH_SCRAM_FIRST,
-	/* session -> auth: SCRAM-SHA-256 client-final; str msg */
+	/* session -> auth: SCRAM-SHA-256 client-final; str msg ("*": the
+	 * client cancelled, a failure like a wrong proof) */
 	MSG_AUTH_SCRAM_FINAL,
 	/* auth -> session: a SASL challenge to relay; str data */
 	MSG_SESSION_SASL_CHALLENGE,

@@ -503,6 +503,7 @@ cmd_user(struct pop3_cmd *c)
 
 static void auth_recv(struct msg *);
 static void login_answer(struct msg *);
+static void login_answer_as(struct msg *, const char *);
 
 /* Ask privpop-auth; on success wait for the worker to open the box. */
 static void
@@ -512,7 +513,6 @@ do_login(uint32_t type, const char *user, const char *cred)
 
 	msg_init(&m, type);
 	if (msg_put_str(&m, user) == -1 || msg_put_str(&m, cred) == -1 ||
-	    msg_put_str(&m, s.addr) == -1 ||
 	    ipc_send(s.auth_sock, &m, -1) == -1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
@@ -540,6 +540,13 @@ auth_recv(struct msg *m)
 static void
 login_answer(struct msg *m)
 {
+	login_answer_as(m, NULL);
+}
+
+/* The same, with text (if not NULL) as the answer to a failure. */
+static void
+login_answer_as(struct msg *m, const char *text)
+{
 	uint32_t code, count;
 	uint64_t octets;
 	const char *login;
@@ -549,7 +556,7 @@ login_answer(struct msg *m)
 		    code == 0 || code >= IPC_ERR_MAX)
 			fatalx("AUTH_FAIL malformed");
 		s.auth_result = "fail";
-		out("%s", err_text(code));
+		out("%s", text != NULL ? text : err_text(code));
 		if ((code == IPC_ERR_AUTH || code == IPC_ERR_EXPIRED) &&
 		    ++s.auth_fails >= s.conf->max_auth_fails) {
 			out("-ERR Too many authentication failures.");
@@ -889,9 +896,27 @@ cmd_rset(struct pop3_cmd *c)
 /* Send a challenge ("+ base64") and read the client's answer into out.
  * Returns the decoded length, or -1 after answering (cancel, bad
  * base64, connection trouble ends the session). */
+static long sasl_read(const void *, size_t, unsigned char *, size_t,
+    const char **);
+
 static long
 sasl_exchange(const void *chal, size_t chlen, unsigned char *outb,
     size_t outlen)
+{
+	const char *err;
+	long n;
+
+	if ((n = sasl_read(chal, chlen, outb, outlen, &err)) < 0)
+		out("%s", err);
+	return n;
+}
+
+/* The same, with the answer to a cancel or a bad response left to the
+ * caller (*err_r): a SCRAM exchange answers it only after privpop-auth
+ * has counted the failure and waited its delay. */
+static long
+sasl_read(const void *chal, size_t chlen, unsigned char *outb,
+    size_t outlen, const char **err_r)
 {
 	char enc[BASE64_ENCODED_LEN(256)];
 	const char *line;
@@ -910,7 +935,7 @@ sasl_exchange(const void *chal, size_t chlen, unsigned char *outb,
 	case CL_LINE:
 		break;
 	case CL_TOOLONG:
-		out("-ERR SASL response too long.");
+		*err_r = "-ERR SASL response too long.";
 		return -1;
 	case CL_TIMEOUT:
 		out("-ERR Autologout; idle for too long.");
@@ -921,13 +946,13 @@ sasl_exchange(const void *chal, size_t chlen, unsigned char *outb,
 		session_end("error");
 	}
 	if (len == 1 && line[0] == '*') {
-		out("-ERR Authentication cancelled.");
+		*err_r = "-ERR Authentication cancelled.";
 		return -1;
 	}
 	n = base64_decode(line, len, outb, outlen);
 	client_wipe_line(&s.cl, line, len);	/* credentials, in base64 */
 	if (n < 0) {
-		out("-ERR Invalid base64 in SASL response.");
+		*err_r = "-ERR Invalid base64 in SASL response.";
 		return -1;
 	}
 	return n;
@@ -1058,23 +1083,23 @@ sasl_cram(struct pop3_cmd *c)
 }
 
 /* Send a SCRAM step to privpop-auth; returns its challenge in out, or
- * -1 after the failure has been answered. */
+ * -1 after the failure has been answered (with failtext, if not NULL). */
 static int
-scram_step(uint32_t type, const char *data, char *outs, size_t outlen)
+scram_step(uint32_t type, const char *data, const char *failtext, char *outs,
+    size_t outlen)
 {
 	struct msg m;
 	const char *ch;
 
 	msg_init(&m, type);
 	if (msg_put_str(&m, data) == -1 ||
-	    (type == MSG_AUTH_SCRAM_FIRST && msg_put_str(&m, s.addr) == -1) ||
 	    ipc_send(s.auth_sock, &m, -1) == -1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
 	auth_recv(&m);
 	if (m.type != MSG_SESSION_SASL_CHALLENGE) {
-		login_answer(&m);	/* the failure */
+		login_answer_as(&m, failtext);	/* the failure */
 		return -1;
 	}
 	if (msg_get_str(&m, &ch, outlen - 1) == -1 || msg_end(&m) == -1)
@@ -1090,6 +1115,7 @@ sasl_scram(struct pop3_cmd *c)
 	unsigned char b[SASL_MAX_DECODED];
 	char msg[SASL_MAX_DECODED + 1], chal[SASL_MAX_DECODED + 1];
 	struct msg m;
+	const char *err;
 	long n;
 
 	if ((n = sasl_first(c, "", 0, b, sizeof(b))) < 0)
@@ -1098,12 +1124,24 @@ sasl_scram(struct pop3_cmd *c)
 		out("-ERR [AUTH] Authentication failed.");
 		return;
 	}
-	if (scram_step(MSG_AUTH_SCRAM_FIRST, msg, chal, sizeof(chal)) == -1)
+	if (scram_step(MSG_AUTH_SCRAM_FIRST, msg, NULL, chal,
+	    sizeof(chal)) == -1)
 		return;
-	if ((n = sasl_exchange(chal, strlen(chal), b, sizeof(b))) < 0)
-		return;	/* privpop-auth drops the exchange at the next try */
-	if (sasl_str(msg, sizeof(msg), b, (size_t)n) == -1 ||
-	    scram_step(MSG_AUTH_SCRAM_FINAL, msg, chal, sizeof(chal)) == -1)
+	if ((n = sasl_read(chal, strlen(chal), b, sizeof(b), &err)) >= 0 &&
+	    sasl_str(msg, sizeof(msg), b, (size_t)n) == -1) {
+		err = "-ERR [AUTH] Authentication failed.";
+		n = -1;
+	}
+	if (n < 0) {
+		/* the client has seen the salt: a cancel is a failure, which
+		 * privpop-auth counts and answers after its delay */
+		if (scram_step(MSG_AUTH_SCRAM_FINAL, "*", err, chal,
+		    sizeof(chal)) != -1)
+			fatalx("privpop-auth accepted a cancelled exchange");
+		return;
+	}
+	if (scram_step(MSG_AUTH_SCRAM_FINAL, msg, NULL, chal,
+	    sizeof(chal)) == -1)
 		return;
 	/* the server-final, answered by an empty response, then +OK */
 	if ((n = sasl_exchange(chal, strlen(chal), b, sizeof(b))) != 0) {

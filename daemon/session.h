@@ -9,10 +9,10 @@
 
 #include "conf.h"
 #include "ipc.h"
+#include "peeraddr.h"
 
 /* The client address of a connection that is not TCP (a pipe or a
  * UNIX socket from inetd or a local tunnel): as trusted as loopback. */
-#define PEER_LOCAL	"local"
 
 struct session_hello {
 	uint32_t	flags;		/* AUTH_MECH_* to offer */

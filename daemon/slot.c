@@ -8,13 +8,11 @@
 
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,23 +65,18 @@ recv_hello(int auth_sock, struct session_hello *h)
 	snprintf(h->id, sizeof(h->id), "%s", id);
 }
 
+/* Hand privpop-auth the client's socket before a byte of it is read:
+ * it takes the address from the kernel (getpeername) itself, so a
+ * session child hijacked later by what it reads can claim no other
+ * (the helper takes this message once, and only first). */
 static void
-peer_name(int fd, char *out, size_t outlen)
+send_peer(int auth_sock, int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[64];	/* numeric: INET6_ADDRSTRLEN plus a scope */
+	struct msg m;
 
-	/* a pipe or a UNIX socket (inetd-style tests, local tunnels)
-	 * is a peer on this host */
-	snprintf(out, outlen, PEER_LOCAL);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-		return;
-	snprintf(out, outlen, "-");
-	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
-	    0, NI_NUMERICHOST) == 0)
-		snprintf(out, outlen, "%s", host);
+	msg_init(&m, MSG_AUTH_PEER);
+	if (ipc_send(auth_sock, &m, fd) == -1)
+		fatal("send peer to privpop-auth");
 }
 
 static void
@@ -151,7 +144,7 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 {
 	struct session_hello hello;
 	struct slot_status st;
-	char addr[64];
+	char addr[PEER_ADDR_MAX];
 	int auth_sock, i, implicit_tls = 0;
 
 	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
@@ -199,7 +192,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 			close(env->status_fd);
 	} else
 		implicit_tls = env->inetd_tls;
-	peer_name(rfd, addr, sizeof(addr));
+	send_peer(auth_sock, rfd);
+	(void)peer_addr_of(rfd, addr, sizeof(addr));
 	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr, env->tls_ctx,
 	    implicit_tls);
 }

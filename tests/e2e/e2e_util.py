@@ -661,6 +661,8 @@ class Daemon:
         kv = [
             ("listen", "%s:%d" % (HOST, port)),
             ("passwd_file", self.passwd),
+            # privpop-auth makes it at the first start: the test's own
+            ("auth_secret_file", os.path.join(self.dir, "auth-secret")),
             ("chroot", CHROOT_DIR),
             ("auth_helper", os.path.join(self.ctx.build_dir,
                                          "privpop-auth")),

@@ -12,6 +12,7 @@ Message numbers are read from common/ipc.h, so the test follows the
 enum; the schemes are RFC 8446's SignatureScheme codes.  (Against a
 privpop-auth that knows no MSG_AUTH_TLS_START, as before this test, the
 announcement is not sent, and the first check fails: it signs.)"""
+import array
 import os
 import re
 import socket
@@ -82,6 +83,16 @@ class Helper:
         self.sock.settimeout(10)
         t, _ = self.recv()
         check_eq(t, names["MSG_SESSION_HELLO"], "first message")
+        if "MSG_AUTH_PEER" in names:
+            # as a slot does first: the client's socket (here a local
+            # one), from which privpop-auth takes the address
+            a, b = socket.socketpair()
+            self.sock.sendmsg(
+                [u32(names["MSG_AUTH_PEER"]) + u32(0)],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                  array.array("i", [a.fileno()]))])
+            a.close()
+            b.close()
 
     def send(self, name, payload=b""):
         if name not in self.names:

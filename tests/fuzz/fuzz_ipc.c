@@ -21,10 +21,11 @@ enum { G_U32, G_U64, G_STR, G_STR2 };
 /* Declared payload layouts: 'u' u32, 'q' u64, 's' str, 'b' bytes. */
 static const char *const layout[MSG_TYPE_COUNT] = {
 	[MSG_SESSION_HELLO] = "uuss",
-	[MSG_AUTH_LOGIN] = "sss",
-	[MSG_AUTH_APOP] = "sss",
-	[MSG_AUTH_CRAM] = "sss",
-	[MSG_AUTH_SCRAM_FIRST] = "ss",
+	[MSG_AUTH_PEER] = "",
+	[MSG_AUTH_LOGIN] = "ss",
+	[MSG_AUTH_APOP] = "ss",
+	[MSG_AUTH_CRAM] = "ss",
+	[MSG_AUTH_SCRAM_FIRST] = "s",
 	[MSG_AUTH_SCRAM_FINAL] = "s",
 	[MSG_SESSION_SASL_CHALLENGE] = "s",
 	[MSG_AUTH_TLS_START] = "",

@@ -451,7 +451,8 @@ test_send_refuses(void **state)
 	assert_int_equal(pipe(pfd), 0);
 	for (t = 1; t < MSG_TYPE_COUNT; t++) {
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
-		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN)
+		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
+		    t == MSG_AUTH_PEER)
 			continue;
 		msg_init(&m, t);
 		if (ipc_send(p->sv[0], &m, pfd[0]) != -1)
@@ -525,6 +526,18 @@ test_fd_passing(void **state)
 	assert_int_equal(read(pfd[0], buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "ok", 2);
 	close(pfd[0]);
+
+	/* the slot's first message to privpop-auth: the client socket */
+	assert_int_equal(pipe(pfd), 0);
+	msg_init(&m, MSG_AUTH_PEER);
+	assert_int_equal(ipc_send(p->sv[0], &m, pfd[0]), 0);
+	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
+	assert_int_equal(r.type, MSG_AUTH_PEER);
+	assert_true(r.fd >= 0);
+	assert_int_equal(msg_end(&r), 0);
+	close(r.fd);
+	close(pfd[0]);
+	close(pfd[1]);
 }
 
 /* A descriptor on a type that may not carry one: refused and closed. */
@@ -542,7 +555,8 @@ test_stray_fd_closed(void **state)
 		int expect_fd, res;
 
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
-		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN)
+		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
+		    t == MSG_AUTH_PEER)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);
 		assert_int_equal(send_dgram(p->sv[0], d, n, &pfd[0], 1),

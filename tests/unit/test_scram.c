@@ -409,6 +409,57 @@ test_nonce_fresh(void **state)
 	    sizeof(oa)), -1);
 }
 
+/* The install secret the tests key fake salts with. */
+static const unsigned char test_key[32] = "privpop unit test salt key 0123";
+
+/* What scram_fake_salt must give: HMAC-SHA256(key, label NUL user). */
+static void
+want_fake_salt(const unsigned char *key, size_t klen, const char *user,
+    unsigned char *salt)
+{
+	static const char label[] = "privpop scram salt";
+	unsigned char msg[256], mac[32];
+	unsigned int len = 0;
+
+	memcpy(msg, label, sizeof(label));
+	memcpy(msg + sizeof(label), user, strlen(user));
+	assert_non_null(HMAC(EVP_sha256(), key, (int)klen, msg,
+	    sizeof(label) + strlen(user), mac, &len));
+	memcpy(salt, mac, SCRAM_SALT_LEN);
+}
+
+static int
+set_key(void **state)
+{
+	(void)state;
+	scram_set_salt_key(test_key, sizeof(test_key));
+	return 0;
+}
+
+/* A fake salt is keyed: not computable from the name alone (it was
+ * SHA-256(user), which a client can compute and compare), and another
+ * install's key gives another salt. */
+static void
+test_fake_salt_keyed(void **state)
+{
+	unsigned char a[SCRAM_SALT_LEN], b[SCRAM_SALT_LEN], w[SCRAM_SALT_LEN];
+	unsigned char dig[32], other[32];
+	unsigned int dlen = 0;
+
+	(void)state;
+	assert_int_equal(scram_fake_salt("ghost", a), 0);
+	want_fake_salt(test_key, sizeof(test_key), "ghost", w);
+	assert_memory_equal(a, w, SCRAM_SALT_LEN);
+	assert_int_equal(EVP_Digest("ghost", 5, dig, &dlen, EVP_sha256(),
+	    NULL), 1);
+	assert_memory_not_equal(a, dig, SCRAM_SALT_LEN);
+	memset(other, 7, sizeof(other));
+	scram_set_salt_key(other, sizeof(other));
+	assert_int_equal(scram_fake_salt("ghost", b), 0);
+	assert_memory_not_equal(a, b, SCRAM_SALT_LEN);
+	scram_set_salt_key(test_key, sizeof(test_key));
+}
+
 /* An unknown user (keys NULL): a stable salt, and step 2 always fails,
  * even with a proof that would match the fake (all-zero) keys. */
 static void
@@ -437,9 +488,9 @@ test_unknown_user(void **state)
 	/* 16 bytes, as a real user's salt, and not the same for another
 	 * unknown name */
 	assert_int_equal(b64dec(s1, salt, sizeof(salt)), SCRAM_SALT_LEN);
-	assert_int_equal(EVP_Digest("ghost", 5, dig, &dlen, EVP_sha256(),
-	    NULL), 1);
+	want_fake_salt(test_key, sizeof(test_key), "ghost", dig);
 	assert_memory_equal(salt, dig, SCRAM_SALT_LEN);
+	(void)dlen;
 	{
 		struct scram_state o;
 		char oo[SCRAM_MSG_MAX], so[64];
@@ -479,8 +530,8 @@ test_unknown_user(void **state)
 }
 
 /* A {PLAIN} user's keys are derived the way privpop-auth does it
- * (salt = first 16 bytes of SHA-256(user)), so the server-first of a
- * real plain user and of an unknown user look alike. */
+ * (salt = scram_fake_salt), so the server-first of a real plain user
+ * and of an unknown user look alike. */
 static void
 test_plain_user_like_unknown(void **state)
 {
@@ -491,8 +542,8 @@ test_plain_user_like_unknown(void **state)
 	char oa[SCRAM_MSG_MAX], ob[SCRAM_MSG_MAX], sa[64], sb[64], v[128];
 
 	(void)state;
-	assert_int_equal(EVP_Digest("bob", 3, dig, &dlen, EVP_sha256(), NULL),
-	    1);
+	(void)dlen;
+	assert_int_equal(scram_fake_salt("bob", dig), 0);
 	assert_int_equal(scram_derive("plainpw", dig, SCRAM_SALT_LEN, 4096,
 	    &k), 0);
 	memset(&a, 0, sizeof(a));
@@ -810,6 +861,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_derive_matches_reference),
+		cmocka_unit_test(test_fake_salt_keyed),
 		cmocka_unit_test(test_derive_salt_too_long),
 		cmocka_unit_test(test_rfc7677_example),
 		cmocka_unit_test(test_full_exchange),
@@ -825,5 +877,5 @@ main(void)
 		cmocka_unit_test(test_check_password),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, set_key, NULL);
 }

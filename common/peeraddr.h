@@ -1,0 +1,21 @@
+/*
+ * A connection's client address as every process logs and matches it:
+ * numeric IPv4 or IPv6 (with a numeric or interface scope), or "local"
+ * for a pipe or a UNIX socket (inetd-style tests, local tunnels).
+ */
+#ifndef PRIVPOP_PEERADDR_H
+#define PRIVPOP_PEERADDR_H
+
+#include <stddef.h>
+
+#define PEER_LOCAL	"local"
+/* INET6_ADDRSTRLEN, a '%' and an interface name, and the NUL */
+#define PEER_ADDR_MAX	64
+
+/* The peer of fd, from the kernel (getpeername): 0 with the address in
+ * out, or -1 (an inet socket whose name cannot be printed). */
+int	peer_addr_of(int fd, char *out, size_t outlen);
+/* Whether s is one of the forms above; 1 or 0. */
+int	peer_addr_valid(const char *s);
+
+#endif
