@@ -93,6 +93,7 @@ auth_fail_delay_ms = 500
 passwd_file = $DIR/passwd
 first_valid_uid = $UID_
 pid_file = $DIR/privpopd.pid
+auth_secret_file = $DIR/auth-secret
 auth_helper = $SRC/privpop-auth
 store_helper = $SRC/privpop-store
 CONF
