@@ -627,7 +627,7 @@ handle_login(struct msg *m, enum method how)
 			    uid_allowed(&e, addr);
 			break;
 		case PAMB_CHANGE:
-			code = IPC_ERR_EXPIRED;
+			/* not IPC_ERR_EXPIRED: that confirmed the password */
 			break;
 		case PAMB_ERROR:
 			code = IPC_ERR_TEMP;

@@ -299,3 +299,57 @@ def t_ptrace(ctx):
                 os.rmdir(SPOOL_DIR)
             except OSError:
                 pass
+
+
+# ---------------------------------------------------------------------
+# issue 15 item 10: a refused uid never reaches PAM
+
+PAM_EXEC = "/usr/lib/x86_64-linux-gnu/security/pam_exec.so"
+
+
+@test("auth_pam_uid_refused_before_pam")
+def t_uid_before_pam(ctx):
+    """A user below first_valid_uid is refused before pam_authenticate:
+    a pam_exec module first in the auth stack notes every user PAM is
+    asked about, and notes none for the refused login (it does for an
+    allowed one, so the probe works)."""
+    if not ctx.is_root:
+        raise U.TestSkip("needs root")
+    if os.environ.get("PRIVPOP_E2E_SANITIZERS") == "1":
+        raise U.TestSkip("pam_wrapper cannot load under AddressSanitizer")
+    check(os.path.exists(PAM_EXEC), "%s is missing (libpam-modules)"
+          % PAM_EXEC)
+    import tests_auth as T
+    user, pw, uid = "ppuidorder", "Order-pw-4411", 61002
+    for fvu, allowed in ((uid + 1, False), (1000, True)):
+        d = U.Daemon(ctx, "uidorder", extra_conf={
+            "auth_backends": "pam",
+            "system_mail_location": "maildir:~/Maildir",
+            "first_valid_uid": str(fvu),
+        })
+        home = os.path.join(d.dir, "home", user)
+        U.MailUser(user, pw, uid, uid, home).make_maildir()
+        env = T.wrapper_env(ctx, d, user, pw, uid, home)
+        marker = os.path.join(d.dir, "pam-asked")
+        probe = os.path.join(d.dir, "probe.sh")
+        with open(probe, "w") as f:
+            f.write("#!/bin/sh\necho \"$PAM_USER\" >> %s\n" % marker)
+        os.chmod(probe, 0o755)
+        svc = os.path.join(env["PAM_WRAPPER_SERVICE_DIR"], "privpop")
+        with open(svc) as f:
+            stack = f.read()
+        with open(svc, "w") as f:
+            f.write("auth     optional %s %s\n" % (PAM_EXEC, probe) + stack)
+        A.start_with_env(d, env)
+        r, _, c = A.pass_login(d, user, pw, 30)
+        c.close()
+        asked = open(marker).read() if os.path.exists(marker) else ""
+        if allowed:
+            check(r.startswith(b"+OK"), "allowed login: %r" % r)
+            check_eq(asked.split(), [user], "users PAM was asked about")
+        else:
+            check_eq(r, T.FAILED, "login below first_valid_uid")
+            check(d.wait_log(r"uid %d is below first_valid_uid" % uid, 5),
+                  "refusal not logged")
+            check_eq(asked, "", "PAM ran for a refused uid")
+        d.stop()
