@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	15
+#define IPC_VERSION	16
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
