@@ -103,22 +103,38 @@ pamb_authenticate(const char *service, const char *user, const char *pass,
 	signal(SIGALRM, SIG_DFL);
 	alarm((unsigned)timeout);
 	r = pam_authenticate(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	if (r == PAM_SUCCESS)
+	if (r == PAM_SUCCESS) {
 		r = pam_acct_mgmt(pamh, PAM_SILENT |
 		    PAM_DISALLOW_NULL_AUTHTOK);
+		/* Debian's common-account turns pam_unix's PAM_ACCT_EXPIRED
+		 * into pam_deny's PAM_AUTH_ERR: say which stage refused */
+		if (r != PAM_SUCCESS && r != PAM_NEW_AUTHTOK_REQD &&
+		    r != PAM_ACCT_EXPIRED)
+			log_info("pam: user %s: account refused by "
+			    "pam_acct_mgmt (expired or locked?): %s; answered "
+			    "as a failed login", user, pam_strerror(pamh, r));
+	}
 	alarm(0);
 	d.pass = NULL;
 	if (r != PAM_SUCCESS) {
 		enum pamb_result res;
 
 		switch (r) {
+		/* A right password on an expired account or password: only
+		 * the log says so; the client's answer is a wrong
+		 * password's, which confirms nothing. */
 		case PAM_NEW_AUTHTOK_REQD:
-			log_info("pam: user %s must change the password", user);
+			log_info("pam: user %s: password expired (must be "
+			    "changed); answered as a failed login", user);
 			res = PAMB_CHANGE;
+			break;
+		case PAM_ACCT_EXPIRED:
+			log_info("pam: user %s: account expired; answered as a "
+			    "failed login", user);
+			res = PAMB_FAIL;
 			break;
 		case PAM_AUTH_ERR:
 		case PAM_USER_UNKNOWN:
-		case PAM_ACCT_EXPIRED:
 		case PAM_PERM_DENIED:
 		case PAM_MAXTRIES:
 		case PAM_CRED_INSUFFICIENT:

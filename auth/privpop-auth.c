@@ -6,9 +6,12 @@
  * What runs as root here: reading the config and the passwd-file,
  * crypt(3), PAM, deciding which login mechanisms the session offers
  * (send_hello), and starting privpop-store: after a login the store
- * fork server starts the worker (spawn_store), or this process drops to
- * the mailbox owner and execs it (exec_store), or forks it when a PAM
- * session (pam_session = yes) must be closed after the worker ends.
+ * fork server starts the worker (spawn_store), or this process execs
+ * it as root and it drops itself (exec_store).  With a PAM session
+ * (pam_session = yes) this process stays, root, and closes the session
+ * when the worker ends (a pidfd from the fork server, or its own
+ * child).  Nothing here drops privilege: a drop followed by an exec
+ * would make the process dumpable by the mailbox owner again.
  *
  * With -Z it is instead the master's fork server for these helpers
  * (common/spawner.c).
@@ -22,11 +25,13 @@
 
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -268,12 +273,18 @@ answer_fail(uint32_t code)
  * Fork privpop-store as the mailbox owner with a new socketpair, tell
  * it which mailbox to open, and hand the other end to the session.
  */
-/* The group an mbox worker keeps besides its own, for dotlocks in a
- * root:mail 2775 spool (Dovecot: mail_privileged_group). */
+/* The group an mbox worker's dotlock child keeps besides the owner's,
+ * for dotlocks in a root:mail 2775 spool (Dovecot:
+ * mail_privileged_group): only when the mbox's directory is that
+ * group's to write and not the owner's.  Never for a Maildir or an
+ * mbox in the owner's own directory (~/mbox). */
 static gid_t
-privileged_group(const char *location)
+privileged_group(const char *location, uid_t uid)
 {
+	char dir[MAIL_MAX_PATH];
 	struct group *gr;
+	struct stat st;
+	char *slash;
 
 	if (strncmp(location, "mbox:", 5) != 0 ||
 	    conf.mail_privileged_group[0] == '\0')
@@ -288,6 +299,14 @@ privileged_group(const char *location)
 		    conf.mail_privileged_group);
 		return PRIV_NO_GROUP;
 	}
+	if (snprintf(dir, sizeof(dir), "%s", location + 5) >=
+	    (int)sizeof(dir) || (slash = strrchr(dir, '/')) == NULL)
+		return PRIV_NO_GROUP;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1 || st.st_gid != gr->gr_gid ||
+	    !(st.st_mode & S_IWGRP) ||
+	    (st.st_uid == uid && (st.st_mode & S_IWUSR)))
+		return PRIV_NO_GROUP;
 	return gr->gr_gid;
 }
 
@@ -336,38 +355,84 @@ prepare_store(const struct pwf_entry *e, const char *location)
 	worker.fd = sv[1];
 	worker.uid = e->uid;
 	worker.gid = e->gid;
-	worker.extra = privileged_group(location);
+	worker.extra = privileged_group(location, e->uid);
 	return 0;
 }
 
-/* Have the store fork server start the worker: it forks a process that
+/*
+ * Have the store fork server start the worker: it forks a process that
  * has only ever run privpop-store and drops it to the owner, cheaper
- * than an exec here.  0, or -1 (then exec_store). */
+ * than an exec here.  The request brings a channel of this helper's,
+ * on which the worker takes its socket and the fork server answers
+ * once the worker exists, with a pidfd of it: *pidfd_r gets it when
+ * pidfd_r is not NULL (a PAM session to close at the worker's end).
+ * 0; -1 when no worker was started (then exec_store); -2 when one may
+ * have been but there is no pidfd.
+ */
 static int
-spawn_store(void)
+spawn_store(int *pidfd_r)
 {
 	struct msg m;
+	int ch[2], r;
 
 	if (store_spawner == -1)
 		return -1;
+	if (ipc_socketpair(ch) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
 	msg_init(&m, MSG_STORE_SPAWN);
 	if (msg_put_u32(&m, (uint32_t)worker.uid) == -1 ||
 	    msg_put_u32(&m, (uint32_t)worker.gid) == -1 ||
 	    msg_put_u32(&m, (uint32_t)worker.extra) == -1 ||
-	    ipc_send(store_spawner, &m, worker.fd) == -1) {
+	    ipc_send(store_spawner, &m, ch[1]) == -1) {
 		log_warn("privpop-store fork server; starting the worker here");
+		close(ch[0]);
+		close(ch[1]);
 		return -1;
 	}
+	close(ch[1]);
+	msg_init(&m, MSG_STORE_SOCKET);
+	if (ipc_send(ch[0], &m, worker.fd) == -1) {
+		/* a child forked for it ends at EOF */
+		log_warn("privpop-store fork server; starting the worker here");
+		close(ch[0]);
+		return -1;
+	}
+	/* read before closing: a channel closed with an unread message
+	 * would reset the worker's end before it took its socket */
+	if ((r = ipc_recv(ch[0], &m)) != 1 || m.type != MSG_AUTH_WORKER_PIDFD ||
+	    msg_end(&m) == -1) {
+		if (r == 1 && m.fd != -1)
+			close(m.fd);
+		close(ch[0]);
+		log_warnx("privpop-store fork server did not start the worker");
+		return -2;
+	}
+	close(ch[0]);
+	close(worker.fd);
+	worker.fd = -1;
+	if (pidfd_r == NULL) {
+		if (m.fd != -1)
+			close(m.fd);
+	} else if ((*pidfd_r = m.fd) == -1)
+		return -2;
 	return 0;
 }
 
-/* Become privpop-store: drop to the mailbox owner and exec, so that
- * nothing of this process (passwords, keys) survives into the worker. */
+/*
+ * Become privpop-store, so that nothing of this process (passwords,
+ * keys) survives into the worker.  As root the exec happens first and
+ * privpop-store drops to the owner itself (-u, -g, -G): a process that
+ * dropped and then exec'd would be dumpable again, and the owner could
+ * ptrace it while it still held the spool's group.
+ */
 __attribute__((noreturn)) static void
 exec_store(void)
 {
 	char *envp[PRIV_ENV_MAX];
-	char *argv[4];
+	char *argv[10];
+	char uid[16], gid[16], extra[16];
 	struct fd_place place;
 	int argc = 0;
 
@@ -376,6 +441,20 @@ exec_store(void)
 		argv[argc++] = "-e";
 	if (debug)
 		argv[argc++] = "-d";
+	if (priv_is_root()) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)worker.uid);
+		snprintf(gid, sizeof(gid), "%u", (unsigned)worker.gid);
+		argv[argc++] = "-u";
+		argv[argc++] = uid;
+		argv[argc++] = "-g";
+		argv[argc++] = gid;
+		if (worker.extra != PRIV_NO_GROUP) {
+			snprintf(extra, sizeof(extra), "%u",
+			    (unsigned)worker.extra);
+			argv[argc++] = "-G";
+			argv[argc++] = extra;
+		}
+	}
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 	place.from = worker.fd;
@@ -383,8 +462,6 @@ exec_store(void)
 	closelog();	/* its number may be a target (fdlayout.h) */
 	if (fd_layout(&place, 1, IPC_CHILD_FD) == -1)
 		_exit(127);
-	if (priv_is_root())
-		priv_drop(worker.uid, worker.gid, worker.extra, NULL);
 	if (chdir("/") == -1)
 		_exit(127);
 	execve(conf.store_helper, argv, envp);
@@ -582,7 +659,7 @@ handle_login(struct msg *m, enum method how)
 			    uid_allowed(&e, addr);
 			break;
 		case PAMB_CHANGE:
-			code = IPC_ERR_EXPIRED;
+			/* not IPC_ERR_EXPIRED: that confirmed the password */
 			break;
 		case PAMB_ERROR:
 			code = IPC_ERR_TEMP;
@@ -821,7 +898,7 @@ main(int argc, char *argv[])
 	char err[512];
 	struct msg m;
 	pid_t store_pid;
-	int nkeys_loaded;
+	int nkeys_loaded, pidfd = -1, spawned;
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
 	int test = 0;
 
@@ -914,7 +991,7 @@ main(int argc, char *argv[])
 		if (spawner_serve(sock, MSG_AUTH_SPAWN,
 		    "privpop-auth (or the privpop-store it became)", &m,
 		    nkeys_loaded ? tlskeys_serve : NULL, &chan,
-		    refresh_user_db))
+		    refresh_user_db, NULL))
 			return 0;
 		if (dup2(m.fd, IPC_CHILD_FD) == -1)
 			fatal("dup2");
@@ -966,9 +1043,28 @@ main(int argc, char *argv[])
 	 * An idle session then costs two processes, not three. */
 	close(sock);
 	if (!pamb_active()) {
-		if (spawn_store() == 0)
+		if ((spawned = spawn_store(NULL)) == 0)
 			_exit(0);
+		if (spawned == -2)
+			_exit(1);
 		exec_store();
+	}
+	/* With one, this process stays root to close it: the worker comes
+	 * from the fork server as for anyone (a pidfd tells its end), or,
+	 * without one, from a child that execs privpop-store as root. */
+	if ((spawned = spawn_store(&pidfd)) == 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
+			;
+		close(pidfd);
+		pamb_close();
+		_exit(0);
+	}
+	if (spawned == -2) {
+		/* no end to wait for: the session closes now */
+		pamb_close();
+		_exit(1);
 	}
 	switch (store_pid = fork()) {
 	case -1:

@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	16
+#define IPC_VERSION	17
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -68,9 +68,23 @@ enum msg_type {
 	 * (empty); fd: the helper's end of the slot's socket */
 	MSG_AUTH_SPAWN,
 	/* auth helper -> privpop-store -Z: fork a worker; u32 uid, u32 gid,
-	 * u32 extra gid (or (uint32_t)-1); fd: the worker's socket, its
-	 * STORE_INIT already queued */
+	 * u32 extra gid (or (uint32_t)-1); fd: a channel of its own to the
+	 * helper, on which the next two travel */
 	MSG_STORE_SPAWN,
+	/* auth helper -> the forked worker, on that channel: (empty); fd:
+	 * the worker's socket, its STORE_INIT already queued */
+	MSG_STORE_SOCKET,
+	/* privpop-store -Z -> auth helper, on that channel: (empty); fd: a
+	 * pidfd of the worker, on which a helper holding a PAM session
+	 * waits for its end */
+	MSG_AUTH_WORKER_PIDFD,
+	/* worker -> its dotlock child (mailstore/dotlock_child.h): take
+	 * or remove the dotlock; u32 op (DLC_*), str lock name, u32 stale
+	 * age; fd: the mbox's directory (the first request only) */
+	MSG_LOCKD_REQUEST,
+	/* dotlock child -> worker: u32 result (1 taken or removed, 0 busy,
+	 * -1 error), u32 errno */
+	MSG_LOCKD_RESULT,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

@@ -36,6 +36,12 @@ priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir)
 
 	if (uid == 0)
 		fatalx("refusing to drop privilege to uid 0");
+	/* Never attachable by the uid we become: from here on this process
+	 * holds what that uid lacks (a group, open files), and only an
+	 * exec could make it dumpable again, which nothing does after a
+	 * drop (ptrace(2), "dumpable"). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl dumpable");
 	if (chroot_dir != NULL) {
 		char err[128];
 		int fd;

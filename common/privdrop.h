@@ -11,11 +11,13 @@
 /* Whether this process runs as root (full privilege separation). */
 int	priv_is_root(void);
 
-/* chroot(dir) (if dir is not NULL, after priv_open_empty_dir(), through
- * its descriptor) and chdir("/"); then setgroups to
- * just gid (and extra, unless it is PRIV_NO_GROUP), setresgid,
- * setresuid; then verify that neither uid 0 nor gid 0 can be regained.
- * Dies on any failure.  Call only as root. */
+/* Not dumpable first; chroot(dir) (if dir is not NULL, after
+ * priv_open_empty_dir(), through its descriptor) and chdir("/"); then
+ * setgroups to just gid (and extra, unless it is PRIV_NO_GROUP),
+ * setresgid, setresuid; then verify that neither uid 0 nor gid 0 can
+ * be regained.  Dies on any failure.  Call only as root, and never
+ * exec afterwards: an exec with uid == euid and gid == egid makes a
+ * process dumpable, so ptrace-able by that uid, again. */
 #define PRIV_NO_GROUP	((gid_t)-1)
 void	priv_drop(uid_t uid, gid_t gid, gid_t extra, const char *chroot_dir);
 

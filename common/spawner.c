@@ -101,12 +101,13 @@ chan_read(int epfd, int fd, int (*chan_fn)(int, struct msg *))
 int
 spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
     int (*chan_fn)(int, struct msg *), int *chan_r,
-    void (*before_fork)(void))
+    void (*before_fork)(void), void (*after_fork)(int, pid_t))
 {
 	struct epoll_event ev, evs[SPAWNER_EVENTS];
 	struct signalfd_siginfo si;
 	sigset_t chld, old;
 	int sfd, epfd, n, i, r;
+	pid_t pid;
 
 	*chan_r = -1;
 	sigemptyset(&chld);
@@ -154,7 +155,7 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 				before_fork();
 			if (chan_fn != NULL)
 				ours = chan_open(epfd, &theirs);
-			switch (fork()) {
+			switch (pid = fork()) {
 			case -1:
 				/* the peer sees EOF; the master counts the
 				 * failed slot and backs off */
@@ -180,6 +181,8 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 				*chan_r = theirs;
 				return 0;
 			}
+			if (after_fork != NULL)
+				after_fork(m->fd, pid);
 			close(m->fd);
 			if (theirs != -1)
 				close(theirs);

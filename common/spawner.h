@@ -7,6 +7,8 @@
 #ifndef PRIVPOP_SPAWNER_H
 #define PRIVPOP_SPAWNER_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "ipc.h"
@@ -26,10 +28,12 @@
  * child closes its end.
  *
  * before_fork, when not NULL, runs in the spawner before each fork: it
- * brings up to date what every child inherits.
+ * brings up to date what every child inherits.  after_fork, when not
+ * NULL, runs in the spawner after each fork with the request's
+ * descriptor and the child's pid, before the descriptor is closed.
  */
 int	spawner_serve(int ctl, uint32_t type, const char *child_name,
 	    struct msg *m, int (*chan_fn)(int, struct msg *), int *chan_r,
-	    void (*before_fork)(void));
+	    void (*before_fork)(void), void (*after_fork)(int, pid_t));
 
 #endif

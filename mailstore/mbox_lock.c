@@ -74,8 +74,8 @@ holder_dead(int dirfd, const char *lock)
 }
 
 /* One attempt: 1 taken, 0 busy, -1 error. */
-static int
-dotlock_try(int dirfd, const char *lock, int stale)
+int
+mbox_dotlock_try(int dirfd, const char *lock, int stale)
 {
 	char tmp[1200];
 	char host[64];
@@ -122,6 +122,25 @@ dotlock_try(int dirfd, const char *lock, int stale)
 		unlinkat(dirfd, lock, 0);
 	}
 	return 0;
+}
+
+static void
+dotlock_remove(int dirfd, const char *lock)
+{
+	unlinkat(dirfd, lock, 0);
+}
+
+/* Where dotlocks are made: here, or by the dotlock child that holds
+ * the spool's group (mbox_lock_set_dotlock). */
+static int (*dotlock_take)(int, const char *, int) = mbox_dotlock_try;
+static void (*dotlock_drop)(int, const char *) = dotlock_remove;
+
+void
+mbox_lock_set_dotlock(int (*take)(int, const char *, int),
+    void (*drop)(int, const char *))
+{
+	dotlock_take = take;
+	dotlock_drop = drop;
 }
 
 /* One attempt at a kernel lock: 0 taken, 1 busy, -1 error. */
@@ -186,7 +205,7 @@ mbox_lock(struct mbox_lock *l, int dirfd, const char *path, int fd,
 		if (snprintf(l->dotlock, sizeof(l->dotlock), "%s.lock", path) >=
 		    (int)sizeof(l->dotlock))
 			return ML_ERROR;
-		while ((r = dotlock_try(dirfd, l->dotlock, stale)) == 0) {
+		while ((r = dotlock_take(dirfd, l->dotlock, stale)) == 0) {
 			if (expired(&start, timeout))
 				return ML_TIMEOUT;
 			pause_ms(LOCK_RETRY_MS);
@@ -227,6 +246,6 @@ mbox_unlock(struct mbox_lock *l)
 		fcntl(l->fd, F_SETLK, &fl);
 	}
 	if (l->held & MBOX_LOCK_DOTLOCK)
-		unlinkat(l->dirfd, l->dotlock, 0);
+		dotlock_drop(l->dirfd, l->dotlock);
 	l->held = 0;
 }

@@ -33,4 +33,13 @@ enum mbox_lock_err mbox_lock(struct mbox_lock *, int dirfd, const char *path,
 	    int fd, int set, int timeout, int stale);
 void	mbox_unlock(struct mbox_lock *);
 
+/* One dotlock attempt on lock (relative to dirfd): 1 taken, 0 busy (a
+ * stale one or one of a process that is gone is removed), -1 error. */
+int	mbox_dotlock_try(int dirfd, const char *lock, int stale);
+
+/* Make and remove dotlocks through these instead (the worker of a
+ * root:mail spool asks its dotlock child, mailstore/dotlock_child.h). */
+void	mbox_lock_set_dotlock(int (*take)(int, const char *, int),
+	    void (*drop)(int, const char *));
+
 #endif

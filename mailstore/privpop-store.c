@@ -1,11 +1,16 @@
 /*
- * privpop-store: the mailstore worker.  Started by privpop-auth as the
- * mailbox owner (never root), with its socket on fd 3.  It first takes
- * MSG_STORE_INIT from privpop-auth, opens and locks that one mailbox,
- * then answers the session child's requests until QUIT or EOF.
- * Nothing in this file runs as root.
+ * privpop-store: the mailstore worker.  Forked by the store fork server
+ * (-Z) or exec'd by privpop-auth (-u, -g, -G), as root, and dropped to
+ * the mailbox owner here (worker_drop), with its socket on fd 3.  It
+ * first takes MSG_STORE_INIT from privpop-auth, opens and locks that
+ * one mailbox, then answers the session child's requests until QUIT or
+ * EOF.  What runs as root: the fork server (-Z), and up to the drop,
+ * reading the spawn request and the ids, and starting the dotlock
+ * child.
  */
 #include "config.h"
+
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +21,13 @@
 
 #include "body_shm.h"
 #include "buf.h"
+#include "dotlock_child.h"
 #include "ipc.h"
 #include "log.h"
 #include "maildir.h"
 #include "mbox.h"
 #include "mbox_lock.h"
+#include "numparse.h"
 #include "privdrop.h"
 #include "spawner.h"
 #include "wire.h"
@@ -504,44 +511,110 @@ static const struct {
 };
 
 /*
+ * As root: become the mailbox owner, for good (no exec follows).  A
+ * worker that needs a group for dotlocks (an mbox in a root:mail 2775
+ * spool) leaves it to a dotlock child and drops without it, so the
+ * process that parses mail can open no other user's spool.
+ */
+static void
+worker_drop(uid_t uid, gid_t gid, gid_t extra)
+{
+	int fd;
+
+	if (uid == 0 || gid == 0)
+		fatalx("uid/gid 0 refused");
+	if (extra != PRIV_NO_GROUP && extra != gid) {
+		if ((fd = dotlock_child_start(uid, gid, extra, sock)) == -1)
+			fatal("dotlock child");
+		dotlock_child_use(fd);
+	}
+	priv_drop(uid, gid, PRIV_NO_GROUP, NULL);
+}
+
+/* The fork server, after each fork: the helper that asked learns that
+ * its worker exists, with a pidfd of it (none if pidfd_open failed),
+ * on which it waits when it holds a PAM session. */
+static void
+report_pidfd(int chan, pid_t pid)
+{
+	struct msg m;
+	int pfd;
+
+	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		log_warn("pidfd_open");
+	msg_init(&m, MSG_AUTH_WORKER_PIDFD);
+	(void)ipc_send(chan, &m, pfd);
+	if (pfd != -1)
+		close(pfd);
+}
+
+/*
  * -Z: the fork server of workers.  Started by privpopd as root (it
  * needs to setuid its children), it holds no secret and parses nothing
- * itself: each MSG_STORE_SPAWN from an auth helper becomes a child that
- * reads the request, drops to that owner and serves the socket the
- * request brought, exactly as an exec'd worker would.
+ * itself: each MSG_STORE_SPAWN from an auth helper brings a channel to
+ * that helper and becomes a child that reads the request, takes its
+ * socket from the channel, drops to that owner and serves the socket,
+ * exactly as an exec'd worker would.
  */
 static void
 become_worker(void)
 {
-	struct msg m;
+	struct msg m, s;
 	uint32_t uid, gid, extra;
 	int chan;
 
 	if (spawner_serve(sock, MSG_STORE_SPAWN, "privpop-store", &m, NULL,
-	    &chan, NULL) == 1)
+	    &chan, NULL, report_pidfd) == 1)
 		exit(0);
 	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
 	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)
 		fatalx("STORE_SPAWN: malformed");
-	if (dup2(m.fd, sock) == -1)
-		fatal("dup2");
+	if (ipc_recv(m.fd, &s) != 1 || s.type != MSG_STORE_SOCKET ||
+	    s.fd == -1 || msg_end(&s) == -1)
+		fatal("STORE_SOCKET: missing or malformed");
 	close(m.fd);
-	log_reopen();	/* a syslog socket of its own, not root's */
-	if (geteuid() == 0) {
-		if (uid == 0 || gid == 0)
-			fatalx("STORE_SPAWN: uid/gid 0 refused");
-		priv_drop((uid_t)uid, (gid_t)gid, (gid_t)extra, NULL);
+	/* the spawner's socket was fd 3: the new one may be there now */
+	if (s.fd != sock) {
+		if (dup2(s.fd, sock) == -1)
+			fatal("dup2");
+		close(s.fd);
 	}
+	log_reopen();	/* a syslog socket of its own, not root's */
+	if (geteuid() == 0)
+		worker_drop((uid_t)uid, (gid_t)gid, (gid_t)extra);
+}
+
+/* -u uid, -g gid, -G gid: privpop-auth execs this as root when it
+ * has no fork server to ask, and the drop happens here, before
+ * anything else (uid and gid 0 refused). */
+static uint32_t
+id_arg(const char *s, uint64_t min)
+{
+	uint64_t v;
+
+	if (parse_uint(s, strlen(s), min, UINT32_MAX, &v) == -1)
+		fatalx("bad id %s", s);
+	return (uint32_t)v;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct msg m;
+	uint32_t uid = 0, gid = 0, extra = (uint32_t)PRIV_NO_GROUP;
 	int ch, to_stderr = 0, debug = 0, zygote = 0;
 
-	while ((ch = getopt(argc, argv, "deZ")) != -1) {
+	while ((ch = getopt(argc, argv, "deg:G:u:Z")) != -1) {
 		switch (ch) {
+		case 'g':
+			gid = id_arg(optarg, 1);
+			break;
+		case 'G':
+			extra = id_arg(optarg, 1);
+			break;
+		case 'u':
+			uid = id_arg(optarg, 1);
+			break;
 		case 'd':
 			debug = 1;
 			break;
@@ -552,13 +625,16 @@ main(int argc, char *argv[])
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-store [-deZ]\n");
+			fprintf(stderr, "usage: privpop-store [-de] "
+			    "[-u uid -g gid [-G gid]] | -Z\n");
 			return 2;
 		}
 	}
 	log_open("privpop-store", to_stderr, debug);
 	if (zygote)
 		become_worker();
+	else if (uid != 0 && gid != 0 && geteuid() == 0)
+		worker_drop((uid_t)uid, (gid_t)gid, (gid_t)extra);
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("refusing to run as root");
 	if (fcntl(sock, F_GETFD) == -1)

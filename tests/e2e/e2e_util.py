@@ -237,9 +237,28 @@ def is_fork_server(pid):
 
 def store_workers(master):
     """privpop-store processes below master that serve a mailbox (not
-    the privpop-store -Z that forks them)."""
+    the privpop-store -Z that forks them, nor a worker's dotlock child,
+    named privpop-lockd)."""
     return [p for p in descendants_of(master)
-            if role_of(p) == "privpop-store" and not is_fork_server(p)]
+            if role_of(p) == "privpop-store" and not is_fork_server(p)
+            and comm_of(p) != LOCKD_COMM]
+
+
+# the comm name (prctl PR_SET_NAME) of a worker's dotlock child
+LOCKD_COMM = "privpop-lockd"
+
+
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def lockd_children(pid):
+    """The dotlock children of the store worker pid."""
+    return [p for p in children_of(pid) if comm_of(p) == LOCKD_COMM]
 
 
 def store_fork_server(master):

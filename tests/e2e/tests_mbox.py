@@ -858,8 +858,15 @@ def sys_round(ctx, user, mail, spool, mail_gid):
         st = U.status_of(store)
         check_eq(ids(st, "Uid"), [user.uid] * 4, "store Uid (%s)" % mail)
         check_eq(ids(st, "Gid"), [user.gid] * 4, "store Gid (%s)" % mail)
-        check_eq(sorted(set(ids(st, "Groups"))),
-                 sorted({user.gid, mail_gid}), "store Groups (%s)" % mail)
+        # the worker parses mail without the spool's group; only its
+        # dotlock child keeps it (issue 15, item 1)
+        check_eq(ids(st, "Groups"), [user.gid], "store Groups (%s)" % mail)
+        lockd = U.lockd_children(store)
+        check_eq(len(lockd), 1, "dotlock children of the worker (%s)" % mail)
+        lst = U.status_of(lockd[0])
+        check_eq(ids(lst, "Uid"), [user.uid] * 4, "lockd Uid (%s)" % mail)
+        check_eq(sorted(set(ids(lst, "Groups"))),
+                 sorted({user.gid, mail_gid}), "lockd Groups (%s)" % mail)
         check_eq(c.cmd("STAT"), b"+OK %d %d\r\n" % (
             len(msgs), sum(len(U.to_wire(m)) for m in msgs)),
             "STAT (%s)" % mail)

@@ -277,15 +277,23 @@ def t_pam_session(ctx):
         check(r.startswith(b"+OK"), "pam_session = %s: login %r"
               % (setting, r))
         check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
-        # who started the worker: the store fork server (as for the
-        # passwd-file), or a privpop-auth that waits to close the session
+        # who started the worker: the store fork server either way (no
+        # exec after a drop, issue 15 item 1); with a session, a root
+        # privpop-auth stays to close it (it waits on a pidfd)
         workers = []
         U.wait_until(lambda: workers.extend(U.store_workers(d.pid())) or
                      workers, 5)
         check(len(workers) == 1, "store workers %r" % workers)
         parent = U.role_of(U.proc_stat(workers[0])[0])
-        want = "privpop-store" if setting == "no" else "privpop-auth"
-        check_eq(parent, want, "pam_session = %s: the worker's parent"
+        check_eq(parent, "privpop-store", "pam_session = %s: the worker's "
+                 "parent" % setting)
+        waiting = [p for p in U.descendants_of(d.pid())
+                   if U.role_of(p) == "privpop-auth" and
+                   any(os.readlink("/proc/%d/fd/%s" % (p, f)) ==
+                       "anon_inode:[pidfd]"
+                       for f in os.listdir("/proc/%d/fd" % p))]
+        check_eq(len(waiting), 0 if setting == "no" else 1,
+                 "pam_session = %s: privpop-auth waiting on a pidfd"
                  % setting)
         c.cmd("QUIT")
         c.close()
