@@ -52,6 +52,8 @@ static const char *const layout[MSG_TYPE_COUNT] = {
 	[MSG_SESSION_OK] = "uqs",
 	[MSG_SESSION_ERR] = "u",
 	[MSG_SESSION_DATA] = "",
+	[MSG_SESSION_DATA_SHM] = "uuu",
+	[MSG_STORE_SHM_DONE] = "",
 	[MSG_SESSION_END] = "",
 };
 
