@@ -4,9 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "iplimit.h"
@@ -16,6 +17,35 @@
 #define IPLIMIT_LOAD_NUM	3
 #define IPLIMIT_LOAD_DEN	4
 #define IPLIMIT_MIN_CAP		64
+
+/*
+ * The table lives outside the heap, in a mapping no forked slot
+ * inherits: the master writes it at every connection, and each slot
+ * would otherwise keep its own copy of every page written since its
+ * fork (issue 16: PSS per idle connection).
+ */
+static struct iplimit_entry *
+table_alloc(size_t cap)
+{
+	void *p = mmap(NULL, cap * sizeof(struct iplimit_entry),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, cap * sizeof(struct iplimit_entry), MADV_DONTFORK) ==
+	    -1) {
+		munmap(p, cap * sizeof(struct iplimit_entry));
+		return NULL;
+	}
+	return p;
+}
+
+static void
+table_free(struct iplimit_entry *e, size_t cap)
+{
+	if (e != NULL)
+		munmap(e, cap * sizeof(*e));
+}
 
 static size_t
 slot_of(const struct iplimit *t, const char *key)
@@ -83,7 +113,7 @@ rebuild(struct iplimit *t, size_t cap, int keep_logged)
 	struct iplimit n;
 	size_t i;
 
-	if ((n.e = calloc(cap, sizeof(*n.e))) == NULL)
+	if ((n.e = table_alloc(cap)) == NULL)
 		return -1;
 	n.cap = cap;
 	n.used = 0;
@@ -96,7 +126,7 @@ rebuild(struct iplimit *t, size_t cap, int keep_logged)
 		n.e[probe(&n, o->key)] = *o;
 		n.used++;
 	}
-	free(t->e);
+	table_free(t->e, t->cap);
 	*t = n;
 	return 0;
 }
@@ -116,7 +146,7 @@ iplimit_reserve(struct iplimit *t, size_t want)
 void
 iplimit_free(struct iplimit *t)
 {
-	free(t->e);
+	table_free(t->e, t->cap);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -722,28 +723,6 @@ reload(const struct master_opts *o, struct conf *c)
 /* ------------------------------------------------------------------ */
 /* Connections: accepted here, counted per address, handed to slots */
 
-/* What the master can still place: idle slots of this generation, room
- * for new slots, and unauthenticated sessions it may evict. */
-static int
-conn_room(const struct conf *c)
-{
-	size_t i, total = 0, room = 0;
-
-	for (i = 0; i < nslots_cap; i++) {
-		const struct slot *sl = &slots[i];
-
-		if (sl->pid == 0)
-			continue;
-		total++;
-		if ((!sl->busy && sl->gen == generation && sl->sock != -1) ||
-		    (sl->busy && !sl->authed && !sl->killed))
-			room++;
-	}
-	if (total < (size_t)c->max_sessions)
-		room += (size_t)c->max_sessions - total;
-	return room > MASTER_PENDING_MAX ? MASTER_PENDING_MAX : (int)room;
-}
-
 /* Over the per-address limits: one fixed line (none on a TLS port: the
  * client expects a handshake), close, and a log line per address and
  * interval. */
@@ -767,11 +746,59 @@ conn_refuse(const struct conf *c, int fd, int tls, const char *key)
 		    c->max_sessions_per_ip, LIMIT_LOG_INTERVAL);
 }
 
-/* Accept what waits on listener i, as far as there is room. */
+static void
+pending_drop(int i)
+{
+	close(pending[i].fd);
+	memmove(&pending[i], &pending[i + 1], sizeof(pending[0]) *
+	    (size_t)(npending - i - 1));
+	npending--;
+}
+
+/* The waiting connection of the address with the most unauthenticated
+ * ones (most: 1) or the fewest (-1), the oldest among equals. */
+static int
+pending_pick(int most)
+{
+	unsigned n, best = 0;
+	int i, pick = -1;
+
+	for (i = 0; i < npending; i++) {
+		n = iplimit_preauth(&iplimits, pending[i].key);
+		if (pick == -1 || (most ? n > best : n < best)) {
+			pick = i;
+			best = n;
+		}
+	}
+	return pick;
+}
+
+static void
+evict_note(const struct conf *c, const char *addr, const char *key,
+    time_t age)
+{
+	time_t now = mono_now();
+
+	evicted++;
+	if (evict_logged != 0 && now - evict_logged < LIMIT_LOG_INTERVAL)
+		return;
+	log_warnx("all %d session slots busy: ended %u unauthenticated "
+	    "connection%s to serve new clients since the last report (the "
+	    "last: addr=%s, %u of them from %s, %ld s old)", c->max_sessions,
+	    evicted, evicted == 1 ? "" : "s", addr,
+	    iplimit_preauth(&iplimits, key), key, (long)age);
+	evicted = 0;
+	evict_logged = now;
+}
+
+/* Accept what waits on listener i.  The listen queue is drained even
+ * when every slot is busy: a flood must not queue the next client
+ * behind it, so when too many wait here, one of the busiest address
+ * goes. */
 static void
 conn_accept(const struct conf *c, int i)
 {
-	int k;
+	int k, v;
 
 	for (k = 0; k < MASTER_ACCEPT_BURST; k++) {
 		struct sockaddr_storage ss;
@@ -780,8 +807,13 @@ conn_accept(const struct conf *c, int i)
 		char addr[64];
 		int fd, on = 1, exempt;
 
-		if (npending >= conn_room(c))
-			return;
+		if (npending >= MASTER_PENDING_MAX) {
+			v = pending_pick(1);
+			evict_note(c, pending[v].addr, pending[v].key,
+			    mono_now() - pending[v].since);
+			iplimit_release(&iplimits, pending[v].key, 1);
+			pending_drop(v);
+		}
 		if ((fd = accept4(env.listen_fds[i], (struct sockaddr *)&ss,
 		    &sl, SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -818,11 +850,11 @@ conn_accept(const struct conf *c, int i)
 	}
 }
 
-/* Give pending[0] to slot sl. */
+/* Give pending[i] to slot sl. */
 static void
-conn_hand(struct slot *sl)
+conn_hand(struct slot *sl, int i)
 {
-	struct pending *p = &pending[0];
+	struct pending *p = &pending[i];
 	struct msg m;
 
 	msg_init(&m, MSG_SLOT_CONN);
@@ -839,19 +871,18 @@ conn_hand(struct slot *sl)
 		memcpy(sl->key, p->key, sizeof(sl->key));
 		memcpy(sl->addr, p->addr, sizeof(sl->addr));
 	}
-	close(p->fd);
-	memmove(&pending[0], &pending[1], sizeof(pending[0]) *
-	    (size_t)(npending - 1));
-	npending--;
+	pending_drop(i);
 }
 
 /*
  * All slots are busy and a client waits: end the oldest unauthenticated
  * session of the address with the most of them (Dovecot does the
- * same), never a logged-in one.  0, or -1 when there is none.
+ * same), never a logged-in one, and none of an address with fewer than
+ * the waiting client's (need): a flood evicts only itself.  0, or -1
+ * when there is none.
  */
 static int
-evict_one(const struct conf *c)
+evict_one(const struct conf *c, unsigned need)
 {
 	struct slot *v = NULL;
 	unsigned vn = 0, n;
@@ -869,19 +900,9 @@ evict_one(const struct conf *c)
 			vn = n;
 		}
 	}
-	if (v == NULL)
+	if (v == NULL || vn < need)
 		return -1;
-	evicted++;
-	if (evict_logged == 0 || now - evict_logged >= LIMIT_LOG_INTERVAL) {
-		log_warnx("all %d session slots busy: ended %u "
-		    "unauthenticated session%s to serve new clients since "
-		    "the last report (the last: addr=%s, %u of them from "
-		    "%s, %ld s old)", c->max_sessions, evicted,
-		    evicted == 1 ? "" : "s", v->addr, vn, v->key,
-		    (long)(now - v->since));
-		evicted = 0;
-		evict_logged = now;
-	}
+	evict_note(c, v->addr, v->key, now - v->since);
 	slot_kill(v);
 	return 0;
 }
@@ -896,10 +917,7 @@ conn_dispatch(const struct conf *c)
 	/* none waits longer than a login may take */
 	while (npending > 0 && now - pending[0].since > c->login_timeout) {
 		iplimit_release(&iplimits, pending[0].key, 1);
-		close(pending[0].fd);
-		memmove(&pending[0], &pending[1], sizeof(pending[0]) *
-		    (size_t)(npending - 1));
-		npending--;
+		pending_drop(0);
 	}
 	while (npending > 0) {
 		struct slot *idle = NULL;
@@ -916,15 +934,19 @@ conn_dispatch(const struct conf *c)
 			    sl->sock != -1)
 				idle = sl;
 		}
+		/* the least busy address first: a flood waits behind
+		 * everyone else */
 		if (idle != NULL) {
-			conn_hand(idle);
+			conn_hand(idle, pending_pick(0));
 			continue;
 		}
 		if (total < (size_t)c->max_sessions && total < nslots_cap &&
 		    time(NULL) >= spawn_pause_until && spawn_slot() == 0)
 			continue;
 		/* each slot being ended frees room for one */
-		if (killed >= (size_t)npending || evict_one(c) == -1)
+		if (killed >= (size_t)npending || evict_one(c,
+		    iplimit_preauth(&iplimits, pending[pending_pick(0)].key)) ==
+		    -1)
 			return;
 	}
 }
@@ -1068,24 +1090,40 @@ install_signals(void)
 }
 
 /* The poll set of the main loop: 2 pipes, the listeners, the busy
- * slots' sockets (poll_slot says whose). */
+ * slots' sockets (poll_slot says whose).  Rewritten at every wakeup,
+ * so kept where forked slots do not inherit it (see iplimit.c). */
 static struct pollfd *pfds;
 static struct slot **poll_slot;
 static size_t pfds_cap;
 
+static void *
+map_dontfork(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, n, MADV_DONTFORK) == -1) {
+		munmap(p, n);
+		return NULL;
+	}
+	return p;
+}
+
 static int
 poll_grow(size_t want)
 {
-	void *p;
-
 	if (want <= pfds_cap)
 		return 0;
-	if ((p = reallocarray(pfds, want, sizeof(*pfds))) == NULL)
+	if (pfds != NULL) {
+		munmap(pfds, pfds_cap * sizeof(*pfds));
+		munmap(poll_slot, pfds_cap * sizeof(*poll_slot));
+	}
+	pfds = map_dontfork(want * sizeof(*pfds));
+	poll_slot = map_dontfork(want * sizeof(*poll_slot));
+	if (pfds == NULL || poll_slot == NULL)
 		return -1;
-	pfds = p;
-	if ((p = reallocarray(poll_slot, want, sizeof(*poll_slot))) == NULL)
-		return -1;
-	poll_slot = p;
 	pfds_cap = want;
 	return 0;
 }
@@ -1169,8 +1207,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		pfds[np].fd = penalty_fds[0];
 		pfds[np++].events = POLLIN;
 		/* the listen queue holds what cannot be placed now */
-		if (npending < conn_room(c) &&
-		    mono_now() >= accept_pause_until)
+		if (mono_now() >= accept_pause_until)
 			for (nl = 0; nl < (size_t)env.nlisten; nl++) {
 				pfds[np].fd = env.listen_fds[nl];
 				pfds[np++].events = POLLIN;
