@@ -86,6 +86,13 @@ conf_defaults(struct conf *c)
 	c->auth_mechs = AUTH_MECH_AUTO;
 	/* a logind session per poll is not what most sites want */
 	c->pam_session = 0;
+	c->login_timeout = DEFAULT_LOGIN_TIMEOUT;
+	c->login_line_timeout = DEFAULT_LOGIN_LINE_TIMEOUT;
+	c->tls_handshake_timeout = DEFAULT_TLS_HANDSHAKE_TIMEOUT;
+	c->max_preauth_per_ip = DEFAULT_MAX_PREAUTH_PER_IP;
+	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
+	c->limits_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
+	c->limits_exempt[0] = '\0';
 }
 
 int
@@ -297,6 +304,18 @@ static const struct {
 	{ "pam_timeout", offsetof(struct conf, pam_timeout), 1, 600 },
 	{ "first_valid_uid", offsetof(struct conf, first_valid_uid), 1,
 	    INT32_MAX },
+	{ "login_timeout", offsetof(struct conf, login_timeout),
+	    MIN_LOGIN_TIMEOUT, MAX_PREAUTH_TIMEOUT },
+	{ "login_line_timeout", offsetof(struct conf, login_line_timeout), 1,
+	    MAX_PREAUTH_TIMEOUT },
+	{ "tls_handshake_timeout", offsetof(struct conf,
+	    tls_handshake_timeout), 1, MAX_PREAUTH_TIMEOUT },
+	{ "max_preauth_per_ip", offsetof(struct conf, max_preauth_per_ip), 1,
+	    MAX_SESSIONS_LIMIT },
+	{ "max_sessions_per_ip", offsetof(struct conf, max_sessions_per_ip),
+	    1, MAX_SESSIONS_LIMIT },
+	{ "limits_ipv6_prefix", offsetof(struct conf, limits_ipv6_prefix), 16,
+	    128 },
 };
 
 /* What the other keys accept, for the error of a bad value. */
@@ -327,6 +346,7 @@ static const struct {
 	{ "mbox_locks", "dotlock, fcntl and flock, any of them" },
 	{ "mbox_index_dir", "none, an absolute path or ~/..." },
 	{ "auth_penalty_exempt", FORMS_NETS },
+	{ "limits_exempt", "none, or " FORMS_NETS },
 	{ "trusted_networks", "none, or " FORMS_NETS },
 	{ "plaintext_auth", "always or tls-only" },
 	{ "md5_auth", "always or tls-only" },
@@ -502,6 +522,10 @@ conf_line(struct conf *c, const char *key, const char *v)
 	if (strcmp(key, "auth_penalty_exempt") == 0)
 		return addrlist_valid(v) ? set_str(c->penalty_exempt,
 		    sizeof(c->penalty_exempt), v) : -1;
+	if (strcmp(key, "limits_exempt") == 0)
+		return strcmp(v, "none") == 0 ? set_str(c->limits_exempt,
+		    sizeof(c->limits_exempt), "") : addrlist_valid(v) ?
+		    set_str(c->limits_exempt, sizeof(c->limits_exempt), v) : -1;
 	if (strcmp(key, "md5_auth") == 0) {
 		if (strcmp(v, "always") == 0)
 			c->md5_always = 1;

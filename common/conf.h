@@ -100,6 +100,14 @@ struct conf {
 	int	 passwd_upgrade_rounds;
 	int	 auth_mechs;			/* AUTH_MECH_*, or _AUTO */
 	int	 pam_session;			/* pam_open_session */
+	/* before login (issue 16): seconds, and per-address limits */
+	int	 login_timeout;
+	int	 login_line_timeout;
+	int	 tls_handshake_timeout;
+	int	 max_preauth_per_ip;
+	int	 max_sessions_per_ip;
+	int	 limits_ipv6_prefix;		/* bits an IPv6 key keeps */
+	char	 limits_exempt[512];		/* CIDR list */
 };
 
 void	conf_defaults(struct conf *);

@@ -14,7 +14,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	17
+#define IPC_VERSION	18
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -85,6 +85,11 @@ enum msg_type {
 	/* dotlock child -> worker: u32 result (1 taken or removed, 0 busy,
 	 * -1 error), u32 errno */
 	MSG_LOCKD_RESULT,
+	/* master -> slot: a connection to serve, accepted by the master;
+	 * u32 implicit TLS (0 or 1); fd: the client socket */
+	MSG_SLOT_CONN,
+	/* slot -> master: its session has logged in; once (empty) */
+	MSG_MASTER_LOGIN,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

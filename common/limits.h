@@ -33,6 +33,39 @@
 #define POP3_DEFAULT_TIMEOUT	600
 #define POP3_MIN_TIMEOUT	10
 
+/*
+ * Before login (AUTHORIZATION state).  A connection that has not logged
+ * in holds a slot and a root privpop-auth, so that phase is bounded in
+ * total (Dovecot's login_timeout: 3 minutes), per command line (so a
+ * client that dribbles a byte at a time cannot stretch it), and for the
+ * TLS handshake (a client that says STLS and then nothing).  The
+ * minimums allow a few seconds, for tests.
+ */
+#define DEFAULT_LOGIN_TIMEOUT		180
+#define MIN_LOGIN_TIMEOUT		3
+#define DEFAULT_LOGIN_LINE_TIMEOUT	60
+#define DEFAULT_TLS_HANDSHAKE_TIMEOUT	30
+#define MAX_PREAUTH_TIMEOUT		3600
+/* The master's backstop: it kills a slot that has not reported a login
+ * this long after login_timeout, pam_timeout and the failure delays
+ * (a session that is itself past its deadline is broken or hijacked). */
+#define LOGIN_BACKSTOP_GRACE		10
+
+/* Connections from one address (IPv6: one network of
+ * limits_ipv6_prefix bits) that have not logged in, and in all.  Real
+ * clients log in within a second, so a handful before login is plenty;
+ * an office behind one NAT address polls with many. */
+#define DEFAULT_MAX_PREAUTH_PER_IP	10
+#define DEFAULT_MAX_SESSIONS_PER_IP	50
+/* Seconds between two log lines about one address's refused
+ * connections, or about evictions: a flood must not flood syslog. */
+#define LIMIT_LOG_INTERVAL		60
+/* Connections the master has accepted and holds for a slot that is
+ * being freed (an eviction) or forked. */
+#define MASTER_PENDING_MAX		64
+/* Connections the master accepts from one listener per wakeup. */
+#define MASTER_ACCEPT_BURST		16
+
 /* Failed PASS/APOP attempts in one session before it is closed. */
 #define POP3_DEFAULT_MAX_AUTH_FAILS	3
 

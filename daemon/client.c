@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "pop3_parse.h"
+
+static enum client_line client_getline_until(struct client *,
+		    const char **, size_t *);
 
 static long
 plain_rd(struct client *c, void *p, size_t n, short *want_r)
@@ -42,6 +46,8 @@ client_init(struct client *c, int rfd, int wfd, int timeout_ms)
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->timeout_ms = timeout_ms;
+	c->deadline_ms = 0;
+	c->line_end_ms = 0;
 	c->discarding = 0;
 	c->maxline = POP3_MAX_LINE;
 	c->octets_out = 0;
@@ -49,16 +55,47 @@ client_init(struct client *c, int rfd, int wfd, int timeout_ms)
 	buf_init_fixed(&c->out, c->outmem, sizeof(c->outmem));
 }
 
+long long
+client_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+client_wait_ms(const struct client *c)
+{
+	long long now = client_now_ms(), ms = c->timeout_ms;
+
+	if (c->line_end_ms != 0 && c->line_end_ms - now < ms)
+		ms = c->line_end_ms - now;
+	if (c->deadline_ms != 0 && c->deadline_ms - now < ms)
+		ms = c->deadline_ms - now;
+	return ms > 0 ? (int)ms : 0;
+}
+
+int
+client_expired(const struct client *c)
+{
+	return c->deadline_ms != 0 && client_now_ms() >= c->deadline_ms;
+}
+
+/* Wait for fd within the client's time (client_wait_ms), again after a
+ * signal with what is left. */
 static int
-wait_fd(int fd, short ev, int timeout_ms)
+wait_fd(const struct client *c, int fd, short ev)
 {
 	struct pollfd p;
-	int r;
+	int r, ms;
 
 	p.fd = fd;
 	p.events = ev;
 	do {
-		r = poll(&p, 1, timeout_ms);
+		if ((ms = client_wait_ms(c)) == 0)
+			return 0;
+		r = poll(&p, 1, ms);
 	} while (r == -1 && errno == EINTR);
 	return r;	/* 1 ready, 0 timeout, -1 error */
 }
@@ -71,8 +108,8 @@ write_wait(struct client *c, long k, short want)
 	if (k == -1 && errno == EINTR)
 		return 0;
 	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return wait_fd(want == POLLIN ? c->rfd : c->wfd, want,
-		    c->timeout_ms) <= 0 ? -1 : 0;
+		return wait_fd(c, want == POLLIN ? c->rfd : c->wfd,
+		    want) <= 0 ? -1 : 0;
 	return -1;
 }
 
@@ -239,7 +276,7 @@ client_fill(struct client *c)
 		return CL_ERROR;
 	/* plain descriptors may be blocking (inetd, tests): wait first */
 	if (c->ssl == NULL) {
-		if ((r = wait_fd(c->rfd, POLLIN, c->timeout_ms)) == 0)
+		if ((r = wait_fd(c, c->rfd, POLLIN)) == 0)
 			return CL_TIMEOUT;
 		if (r == -1)
 			return CL_ERROR;
@@ -256,8 +293,7 @@ client_fill(struct client *c)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return CL_ERROR;
-		r = wait_fd(want == POLLOUT ? c->wfd : c->rfd, want,
-		    c->timeout_ms);
+		r = wait_fd(c, want == POLLOUT ? c->wfd : c->rfd, want);
 		if (r == 0)
 			return CL_TIMEOUT;
 		if (r == -1)
@@ -286,6 +322,18 @@ client_wipe_line(struct client *c, const char *line, size_t len)
 
 enum client_line
 client_getline(struct client *c, const char **line_r, size_t *len_r)
+{
+	enum client_line r;
+
+	c->line_end_ms = client_now_ms() + c->timeout_ms;
+	r = client_getline_until(c, line_r, len_r);
+	c->line_end_ms = 0;
+	return r;
+}
+
+/* client_getline within the line's end set by it. */
+static enum client_line
+client_getline_until(struct client *c, const char **line_r, size_t *len_r)
 {
 	for (;;) {
 		const char *p = (const char *)buf_ptr(&c->in);

@@ -30,7 +30,10 @@ struct client {
 	const struct client_io *io;
 	void		*ssl;		/* SSL * while TLS is on */
 	int		 rfd, wfd;
-	int		 timeout_ms;
+	int		 timeout_ms;	/* a whole line, or one write wait */
+	long long	 deadline_ms;	/* no wait ends after this
+					   (CLOCK_MONOTONIC ms; 0: none) */
+	long long	 line_end_ms;	/* the line being read, or 0 */
 	int		 discarding;	/* inside an overlong line */
 	size_t		 maxline;	/* longest line, CRLF included */
 	struct buf	 in, out;
@@ -43,14 +46,23 @@ enum client_line {
 	CL_LINE,	/* a line is in *line_r / *len_r */
 	CL_TOOLONG,	/* an overlong line was dropped whole */
 	CL_EOF,		/* client closed */
-	CL_TIMEOUT,	/* idle for timeout_ms */
+	CL_TIMEOUT,	/* no whole line in timeout_ms, or the deadline */
 	CL_ERROR
 };
 
 void	client_init(struct client *, int rfd, int wfd, int timeout_ms);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long client_now_ms(void);
+/* How long the next wait may last (ms, 0 when a deadline has passed):
+ * timeout_ms, cut to the current line's end and to deadline_ms. */
+int	client_wait_ms(const struct client *);
+/* Whether deadline_ms is set and has passed. */
+int	client_expired(const struct client *);
 /* Next command line.  Flushes pending output before it blocks, so
- * pipelined commands are answered in one write.  The line stays valid
- * until the next call. */
+ * pipelined commands are answered in one write.  The whole line must
+ * come within timeout_ms (a client that sends a byte at a time gains
+ * nothing), and before deadline_ms.  The line stays valid until the
+ * next call. */
 enum client_line client_getline(struct client *, const char **line_r,
 	    size_t *len_r);
 /* Overwrite the line client_getline() last returned (it may have held

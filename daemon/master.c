@@ -1,20 +1,26 @@
 /*
- * The privpopd master.  Runs as root: binds the listeners, keeps the
- * pool of pre-forked session slots, reaps, reloads and logs.  It never
- * reads a byte from a client: it only learns from its slots, over the
- * status pipe, that one has taken a connection.
+ * The privpopd master.  Runs as root: binds the listeners, accepts
+ * every connection and hands it to a pre-forked session slot, keeps the
+ * pool, counts connections per client address, reaps, reloads and
+ * logs.  It never reads a byte from a client: it takes the address from
+ * accept(2), writes one fixed line to a connection it refuses, and
+ * learns from a slot's own socket only that its session logged in.
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -25,9 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrlist.h"
 #include "auth_helper.h"
 #include "fsutil.h"
 #include "ipc.h"
+#include "iplimit.h"
 #include "log.h"
 #include "numparse.h"
 #include "penalty.h"
@@ -39,16 +47,35 @@
 
 struct slot {
 	pid_t		pid;
-	int		busy;
+	int		busy;		/* has been handed a connection */
+	int		authed;		/* its session said it logged in */
+	int		killed;		/* ended by the master, uncounted */
 	unsigned	gen;
+	int		sock;		/* the master's end of its socket */
+	time_t		since;		/* the connection's accept (mono) */
+	char		key[PENALTY_ADDR_MAX];	/* iplimit key */
+	char		addr[64];
+};
+
+/* Accepted, counted, waiting for a slot being freed or forked. */
+struct pending {
+	int		fd;
+	int		tls;
+	time_t		since;
+	char		key[PENALTY_ADDR_MAX];
+	char		addr[64];
 };
 
 static struct slot *slots;
 static size_t nslots_cap;
 static unsigned generation;
 static int sigpipe_fds[2] = { -1, -1 };
-static int status_fds[2] = { -1, -1 };
-static int control_fds[2] = { -1, -1 };
+static struct pending pending[MASTER_PENDING_MAX];
+static int npending;
+static struct iplimit iplimits;
+static time_t accept_pause_until;
+static unsigned evicted;		/* since the last log line */
+static time_t evict_logged;
 static struct slot_env env;
 static int penalty_fds[2] = { -1, -1 };	/* reports from privpop-auth */
 static struct penalty_table *penalties;
@@ -338,17 +365,60 @@ auth_for_slot(void)
 	return sv[0];
 }
 
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* In a new slot: nothing of the master's but what the slot needs (no
+ * listener: it cannot accept; no other slot's socket: it speaks for
+ * itself only). */
 static void
+slot_close_inherited(int own)
+{
+	size_t i;
+	int k;
+
+	close(sigpipe_fds[0]);
+	close(sigpipe_fds[1]);
+	close(penalty_fds[0]);
+	/* never the fork server's socket in an unprivileged slot */
+	if (auth_spawner_fd != -1)
+		close(auth_spawner_fd);
+	for (k = 0; k < env.nlisten; k++)
+		close(env.listen_fds[k]);
+	env.nlisten = 0;
+	for (i = 0; i < nslots_cap; i++)
+		if (slots[i].sock != -1 && slots[i].sock != own)
+			close(slots[i].sock);
+	for (k = 0; k < npending; k++)
+		close(pending[k].fd);
+}
+
+/* A new idle slot; 0, or -1 when none could be started. */
+static int
 spawn_slot(void)
 {
 	struct slot *sl = slot_find(0);
 	pid_t pid;
+	int sv[2];
 
 	if (sl == NULL)
-		return;
+		return -1;
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		spawn_pause_until = time(NULL) + 1;
+		return -1;
+	}
 	if ((env.auth_fd = auth_for_slot()) == -1) {
 		spawn_pause_until = time(NULL) + 1;
-		return;
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
 	}
 	switch (pid = fork()) {
 	case -1:
@@ -356,24 +426,23 @@ spawn_slot(void)
 		spawn_pause_until = time(NULL) + 1;
 		close(env.auth_fd);
 		env.auth_fd = -1;
-		return;
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
 	case 0:
-		close(sigpipe_fds[0]);
-		close(sigpipe_fds[1]);
-		close(status_fds[0]);
-		close(control_fds[1]);
-		close(penalty_fds[0]);
-		/* never the fork server's socket in an unprivileged slot */
-		close(auth_spawner_fd);
-		env.status_fd = status_fds[1];
-		env.control_fd = control_fds[0];
+		slot_close_inherited(sv[0]);
+		close(sv[0]);
+		env.master_fd = sv[1];
 		slot_main(&env, -1, -1);
 	}
 	close(env.auth_fd);
 	env.auth_fd = -1;
+	close(sv[1]);
+	memset(sl, 0, sizeof(*sl));
 	sl->pid = pid;
-	sl->busy = 0;
 	sl->gen = generation;
+	sl->sock = sv[0];
+	return 0;
 }
 
 static void
@@ -386,7 +455,8 @@ refill(const struct conf *c)
 	count_slots(&idle, &total);
 	while (idle < (size_t)c->prefork && total < (size_t)c->max_sessions &&
 	    total < nslots_cap) {
-		spawn_slot();
+		if (spawn_slot() == -1)
+			break;
 		idle++;
 		total++;
 	}
@@ -442,7 +512,9 @@ reap(void)
 				    "status %d", (long)pid, WEXITSTATUS(status));
 			continue;
 		}
-		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+		if (sl->killed)
+			;	/* evicted or past its login: logged then */
+		else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			log_warnx("session process %ld killed by signal %d",
 			    (long)pid, WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
@@ -458,22 +530,45 @@ reap(void)
 			}
 		} else if (sl->busy)
 			fail_streak = 0;
-		sl->pid = 0;
+		if (sl->busy && !sl->killed)
+			iplimit_release(&iplimits, sl->key, !sl->authed);
+		if (sl->sock != -1)
+			close(sl->sock);
+		memset(sl, 0, sizeof(*sl));
+		sl->sock = -1;
 	}
 }
 
+/* End a slot's session now (SIGKILL: a hijacked one cannot refuse);
+ * its connection no longer counts. */
 static void
-read_status(void)
+slot_kill(struct slot *sl)
 {
-	struct slot_status st;
-	ssize_t n;
+	kill(sl->pid, SIGKILL);
+	sl->killed = 1;
+	iplimit_release(&iplimits, sl->key, !sl->authed);
+}
 
-	while ((n = read(status_fds[0], &st, sizeof(st))) == sizeof(st)) {
-		struct slot *sl = slot_find(st.pid);
+/* What a busy slot says: only that its session logged in, once. */
+static void
+read_slot(struct slot *sl)
+{
+	struct msg m;
+	int r;
 
-		if (sl != NULL && st.pid > 0)
-			sl->busy = st.busy;
+	if ((r = ipc_recv(sl->sock, &m)) == 1 && m.type == MSG_MASTER_LOGIN &&
+	    m.len == 0 && sl->busy && !sl->authed && !sl->killed) {
+		sl->authed = 1;
+		iplimit_login(&iplimits, sl->key);
+		return;
 	}
+	if (r == 1 && !sl->killed) {
+		log_warnx("session process %ld sent %s to the master: ended",
+		    (long)sl->pid, msg_name(m.type));
+		slot_kill(sl);
+	}
+	close(sl->sock);	/* exited, or said all it may */
+	sl->sock = -1;
 }
 
 static void
@@ -485,17 +580,38 @@ read_penalties(void)
 		penalty_apply(penalties, &r, time(NULL));
 }
 
+/* A new generation: idle slots, which hold the old configuration or
+ * ticket keys, see their socket close and exit. */
 static void
-new_control_pipe(void)
+retire_idle(void)
 {
-	if (control_fds[1] != -1) {
-		close(control_fds[0]);
-		close(control_fds[1]);	/* idle slots of the old generation
-					   see EOF and exit */
-	}
-	if (pipe2(control_fds, O_CLOEXEC) == -1)
-		fatal("pipe");
+	size_t i;
+
+	for (i = 0; i < nslots_cap; i++)
+		if (slots[i].pid > 0 && !slots[i].busy &&
+		    slots[i].sock != -1) {
+			close(slots[i].sock);
+			slots[i].sock = -1;
+		}
 	generation++;
+}
+
+/* Room for the slots' sockets and the pending connections: the
+ * master's descriptors grow with max_sessions. */
+static void
+raise_nofile(size_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want && priv_is_root())
+		rl.rlim_max = want;
+	if (rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("RLIMIT_NOFILE %zu", want);
 }
 
 static int
@@ -506,11 +622,15 @@ slots_alloc(const struct conf *c)
 
 	if (want <= nslots_cap)
 		return 0;
-	if ((p = reallocarray(slots, want, sizeof(*slots))) == NULL)
+	if ((p = reallocarray(slots, want, sizeof(*slots))) == NULL ||
+	    iplimit_reserve(&iplimits, want + MASTER_PENDING_MAX) == -1)
 		return -1;
 	slots = p;
-	memset(slots + nslots_cap, 0, (want - nslots_cap) * sizeof(*slots));
-	nslots_cap = want;
+	for (; nslots_cap < want; nslots_cap++) {
+		memset(&slots[nslots_cap], 0, sizeof(*slots));
+		slots[nslots_cap].sock = -1;
+	}
+	raise_nofile(want + MASTER_PENDING_MAX + MAX_LISTENERS + 32);
 	return 0;
 }
 
@@ -596,8 +716,264 @@ reload(const struct master_opts *o, struct conf *c)
 	env.uid = uid;
 	env.gid = gid;
 	auth_spawner_stop();	/* the next one reads the new snapshot */
-	new_control_pipe();
+	retire_idle();
 	log_info("configuration reloaded");
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections: accepted here, counted per address, handed to slots */
+
+/* Over the per-address limits: one fixed line (none on a TLS port: the
+ * client expects a handshake), close, and a log line per address and
+ * interval. */
+static void
+conn_refuse(const struct conf *c, int fd, int tls, const char *key)
+{
+	static const char msg[] =
+	    "-ERR [SYS/TEMP] Too many connections from your address\r\n";
+	unsigned n;
+
+	if (!tls && write(fd, msg, sizeof(msg) - 1) == -1) {
+		/* gone, or a full buffer: it is closed either way */
+	}
+	close(fd);
+	if (iplimit_log_due(&iplimits, key, time(NULL), LIMIT_LOG_INTERVAL,
+	    &n))
+		log_warnx("too many connections from %s: refused %u since "
+		    "the last report (max_preauth_per_ip %d, "
+		    "max_sessions_per_ip %d); next report in %d s at the "
+		    "earliest", key, n, c->max_preauth_per_ip,
+		    c->max_sessions_per_ip, LIMIT_LOG_INTERVAL);
+}
+
+static void
+pending_drop(int i)
+{
+	close(pending[i].fd);
+	memmove(&pending[i], &pending[i + 1], sizeof(pending[0]) *
+	    (size_t)(npending - i - 1));
+	npending--;
+}
+
+/* The waiting connection of the address with the most unauthenticated
+ * ones (most: 1) or the fewest (-1), the oldest among equals. */
+static int
+pending_pick(int most)
+{
+	unsigned n, best = 0;
+	int i, pick = -1;
+
+	for (i = 0; i < npending; i++) {
+		n = iplimit_preauth(&iplimits, pending[i].key);
+		if (pick == -1 || (most ? n > best : n < best)) {
+			pick = i;
+			best = n;
+		}
+	}
+	return pick;
+}
+
+static void
+evict_note(const struct conf *c, const char *addr, const char *key,
+    time_t age)
+{
+	time_t now = mono_now();
+
+	evicted++;
+	if (evict_logged != 0 && now - evict_logged < LIMIT_LOG_INTERVAL)
+		return;
+	log_warnx("all %d session slots busy: ended %u unauthenticated "
+	    "connection%s to serve new clients since the last report (the "
+	    "last: addr=%s, %u of them from %s, %ld s old)", c->max_sessions,
+	    evicted, evicted == 1 ? "" : "s", addr,
+	    iplimit_preauth(&iplimits, key), key, (long)age);
+	evicted = 0;
+	evict_logged = now;
+}
+
+/* Accept what waits on listener i.  The listen queue is drained even
+ * when every slot is busy: a flood must not queue the next client
+ * behind it, so when too many wait here, one of the busiest address
+ * goes. */
+static void
+conn_accept(const struct conf *c, int i)
+{
+	int k, v;
+
+	for (k = 0; k < MASTER_ACCEPT_BURST; k++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct pending *p;
+		char addr[64];
+		int fd, on = 1, exempt;
+
+		if (npending >= MASTER_PENDING_MAX) {
+			v = pending_pick(1);
+			evict_note(c, pending[v].addr, pending[v].key,
+			    mono_now() - pending[v].since);
+			iplimit_release(&iplimits, pending[v].key, 1);
+			pending_drop(v);
+		}
+		if ((fd = accept4(env.listen_fds[i], (struct sockaddr *)&ss,
+		    &sl, SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept");
+				accept_pause_until = mono_now() + 1;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		if (getnameinfo((struct sockaddr *)&ss, sl, addr, sizeof(addr),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(addr, sizeof(addr), "-");
+		p = &pending[npending];
+		penalty_key(addr, (unsigned)c->limits_ipv6_prefix, p->key);
+		exempt = c->limits_exempt[0] != '\0' &&
+		    addrlist_match(addr, c->limits_exempt);
+		if (iplimit_admit(&iplimits, p->key, exempt ? UINT_MAX :
+		    (unsigned)c->max_preauth_per_ip, exempt ? UINT_MAX :
+		    (unsigned)c->max_sessions_per_ip) == -1) {
+			conn_refuse(c, fd, env.listen_tls[i], p->key);
+			continue;
+		}
+		/* answers are written whole; Nagle would hold the last
+		 * segment (".\r\n") for the peer's delayed ACK, ~40 ms a
+		 * RETR */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		p->fd = fd;
+		p->tls = env.listen_tls[i];
+		p->since = mono_now();
+		snprintf(p->addr, sizeof(p->addr), "%s", addr);
+		npending++;
+	}
+}
+
+/* Give pending[i] to slot sl. */
+static void
+conn_hand(struct slot *sl, int i)
+{
+	struct pending *p = &pending[i];
+	struct msg m;
+
+	msg_init(&m, MSG_SLOT_CONN);
+	if (msg_put_u32(&m, (uint32_t)p->tls) == -1 ||
+	    ipc_send(sl->sock, &m, p->fd) == -1) {
+		log_warn("handing a connection to session process %ld",
+		    (long)sl->pid);
+		iplimit_release(&iplimits, p->key, 1);
+		kill(sl->pid, SIGKILL);
+		sl->killed = 1;
+	} else {
+		sl->busy = 1;
+		sl->since = p->since;
+		memcpy(sl->key, p->key, sizeof(sl->key));
+		memcpy(sl->addr, p->addr, sizeof(sl->addr));
+	}
+	pending_drop(i);
+}
+
+/*
+ * All slots are busy and a client waits: end the oldest unauthenticated
+ * session of the address with the most of them (Dovecot does the
+ * same), never a logged-in one, and none of an address with fewer than
+ * the waiting client's (need): a flood evicts only itself.  0, or -1
+ * when there is none.
+ */
+static int
+evict_one(const struct conf *c, unsigned need)
+{
+	struct slot *v = NULL;
+	unsigned vn = 0, n;
+	size_t i;
+	time_t now = mono_now();
+
+	for (i = 0; i < nslots_cap; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->pid == 0 || !sl->busy || sl->authed || sl->killed)
+			continue;
+		n = iplimit_preauth(&iplimits, sl->key);
+		if (v == NULL || n > vn || (n == vn && sl->since < v->since)) {
+			v = sl;
+			vn = n;
+		}
+	}
+	if (v == NULL || vn < need)
+		return -1;
+	evict_note(c, v->addr, v->key, now - v->since);
+	slot_kill(v);
+	return 0;
+}
+
+/* Place pending connections: an idle slot, a new one, or make room. */
+static void
+conn_dispatch(const struct conf *c)
+{
+	size_t i, total, killed;
+	time_t now = mono_now();
+
+	/* none waits longer than a login may take */
+	while (npending > 0 && now - pending[0].since > c->login_timeout) {
+		iplimit_release(&iplimits, pending[0].key, 1);
+		pending_drop(0);
+	}
+	while (npending > 0) {
+		struct slot *idle = NULL;
+
+		total = killed = 0;
+		for (i = 0; i < nslots_cap; i++) {
+			struct slot *sl = &slots[i];
+
+			if (sl->pid == 0)
+				continue;
+			total++;
+			killed += sl->killed != 0;
+			if (idle == NULL && !sl->busy && sl->gen == generation &&
+			    sl->sock != -1)
+				idle = sl;
+		}
+		/* the least busy address first: a flood waits behind
+		 * everyone else */
+		if (idle != NULL) {
+			conn_hand(idle, pending_pick(0));
+			continue;
+		}
+		if (total < (size_t)c->max_sessions && total < nslots_cap &&
+		    time(NULL) >= spawn_pause_until && spawn_slot() == 0)
+			continue;
+		/* each slot being ended frees room for one */
+		if (killed >= (size_t)npending || evict_one(c,
+		    iplimit_preauth(&iplimits, pending[pending_pick(0)].key)) ==
+		    -1)
+			return;
+	}
+}
+
+/* The master's backstop for login_timeout: a session child enforces
+ * it itself, so one still not logged in well after it is broken or
+ * hijacked. */
+static void
+check_login_deadlines(const struct conf *c)
+{
+	time_t now = mono_now(), limit;
+	size_t i;
+
+	limit = (time_t)c->login_timeout + c->pam_timeout +
+	    (c->auth_fail_delay_ms + c->penalty_max_ms) / 1000 +
+	    LOGIN_BACKSTOP_GRACE;
+	for (i = 0; i < nslots_cap; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->pid == 0 || !sl->busy || sl->authed || sl->killed ||
+		    now - sl->since <= limit)
+			continue;
+		log_warnx("session process %ld (addr=%s) not logged in after "
+		    "%ld s (login_timeout %d): ended", (long)sl->pid, sl->addr,
+		    (long)(now - sl->since), c->login_timeout);
+		slot_kill(sl);
+	}
 }
 
 /*
@@ -673,9 +1049,11 @@ shutdown_all(void)
 
 	for (i = 0; i < (size_t)env.nlisten; i++)
 		close(env.listen_fds[i]);
+	env.nlisten = 0;
+	while (npending > 0)
+		close(pending[--npending].fd);
 	auth_spawner_stop();
-	close(control_fds[1]);
-	control_fds[1] = -1;
+	retire_idle();
 	for (;;) {
 		reap();
 		count_slots(&idle, &total);
@@ -711,6 +1089,45 @@ install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The poll set of the main loop: 2 pipes, the listeners, the busy
+ * slots' sockets (poll_slot says whose).  Rewritten at every wakeup,
+ * so kept where forked slots do not inherit it (see iplimit.c). */
+static struct pollfd *pfds;
+static struct slot **poll_slot;
+static size_t pfds_cap;
+
+static void *
+map_dontfork(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, n, MADV_DONTFORK) == -1) {
+		munmap(p, n);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+poll_grow(size_t want)
+{
+	if (want <= pfds_cap)
+		return 0;
+	if (pfds != NULL) {
+		munmap(pfds, pfds_cap * sizeof(*pfds));
+		munmap(poll_slot, pfds_cap * sizeof(*poll_slot));
+	}
+	pfds = map_dontfork(want * sizeof(*pfds));
+	poll_slot = map_dontfork(want * sizeof(*poll_slot));
+	if (pfds == NULL || poll_slot == NULL)
+		return -1;
+	pfds_cap = want;
+	return 0;
+}
+
 int
 master_run(const struct master_opts *o, struct conf *c)
 {
@@ -743,9 +1160,6 @@ master_run(const struct master_opts *o, struct conf *c)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	install_signals();
-	if (pipe2(status_fds, O_CLOEXEC) == -1)
-		fatal("pipe");
-	set_nonblock(status_fds[0]);
 	if (pipe2(penalty_fds, O_CLOEXEC) == -1 ||
 	    (env.penalty_table_fd = penalty_create(&penalties)) == -1)
 		fatal("penalty table");
@@ -753,7 +1167,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	env.penalty_report_fd = penalty_fds[1];
 	penalties->forget = (uint32_t)c->penalty_forget;
 	penalties->v6prefix = (uint32_t)c->penalty_ipv6_prefix;
-	new_control_pipe();
+	generation = 1;
 	if (slots_alloc(c) == -1)
 		fatal("slots");
 	env.conf = c;
@@ -771,9 +1185,9 @@ master_run(const struct master_opts *o, struct conf *c)
 	tickets_rotated = time(NULL);
 	sdnotify("READY=1");	/* systemd Type=notify: listeners are bound */
 	while (running) {
-		struct pollfd pfd[3];
 		unsigned char sig[16];
-		ssize_t n, i;
+		size_t np = 0, nl = 0, i;
+		ssize_t n, k;
 
 		/* new ticket keys; idle slots (which hold the old ones)
 		 * are retired so new connections use them */
@@ -781,28 +1195,47 @@ master_run(const struct master_opts *o, struct conf *c)
 		    time(NULL) - tickets_rotated >= c->tls_ticket_rotate) {
 			tls_tickets_rotate();
 			tickets_rotated = time(NULL);
-			new_control_pipe();
+			retire_idle();
 		}
 		refill(c);
-		pfd[0].fd = sigpipe_fds[0];
-		pfd[0].events = POLLIN;
-		pfd[1].fd = status_fds[0];
-		pfd[1].events = POLLIN;
-		pfd[2].fd = penalty_fds[0];
-		pfd[2].events = POLLIN;
-		if (poll(pfd, 3, 1000) == -1 && errno != EINTR)
+		conn_dispatch(c);
+		check_login_deadlines(c);
+		if (poll_grow(nslots_cap + MAX_LISTENERS + 2) == -1)
+			fatal("poll set");
+		pfds[np].fd = sigpipe_fds[0];
+		pfds[np++].events = POLLIN;
+		pfds[np].fd = penalty_fds[0];
+		pfds[np++].events = POLLIN;
+		/* the listen queue holds what cannot be placed now */
+		if (mono_now() >= accept_pause_until)
+			for (nl = 0; nl < (size_t)env.nlisten; nl++) {
+				pfds[np].fd = env.listen_fds[nl];
+				pfds[np++].events = POLLIN;
+			}
+		for (i = 0; i < nslots_cap; i++)
+			if (slots[i].pid > 0 && slots[i].busy &&
+			    slots[i].sock != -1) {
+				poll_slot[np] = &slots[i];
+				pfds[np].fd = slots[i].sock;
+				pfds[np++].events = POLLIN;
+			}
+		if (poll(pfds, (nfds_t)np, 1000) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents & POLLIN)
-			read_status();
-		if (pfd[2].revents & POLLIN)
+		if (pfds[1].revents & POLLIN)
 			read_penalties();
-		if (!(pfd[0].revents & POLLIN))
+		for (i = 0; i < nl; i++)
+			if (pfds[2 + i].revents & POLLIN)
+				conn_accept(c, (int)i);
+		for (i = 2 + nl; i < np; i++)
+			if (pfds[i].revents != 0 && poll_slot[i]->sock ==
+			    pfds[i].fd)
+				read_slot(poll_slot[i]);
+		if (!(pfds[0].revents & POLLIN))
 			continue;
 		n = read(sigpipe_fds[0], sig, sizeof(sig));
-		for (i = 0; i < n; i++) {
-			switch (sig[i]) {
+		for (k = 0; k < n; k++) {
+			switch (sig[k]) {
 			case SIGCHLD:
-				read_status();
 				reap();
 				break;
 			case SIGHUP:
@@ -841,7 +1274,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
-	env.status_fd = env.control_fd = env.auth_fd = -1;
+	env.master_fd = env.auth_fd = -1;
 	env.penalty_report_fd = env.penalty_table_fd = -1;	/* no master */
 	env.inetd_tls = o->inetd_tls;
 	if (o->inetd_tls && c->tls_cert[0] == '\0')

@@ -85,6 +85,7 @@ struct session {
 };
 
 static struct session s;
+static int master_fd = -1;	/* to report the login (slot.c) */
 
 #define IMPLEMENTATION	"privpop " PACKAGE_VERSION
 
@@ -127,6 +128,59 @@ out(const char *fmt, ...)
 	va_end(ap);
 	if (r == -1 || client_write(&s.cl, "\r\n", 2) == -1)
 		session_end("error");
+}
+
+void
+session_set_master(int fd)
+{
+	master_fd = fd;
+}
+
+/* Logged in: RFC 1939's autologout timer from now on, and the master
+ * learns that this connection no longer counts as unauthenticated (nor
+ * may be evicted). */
+static void
+preauth_over(void)
+{
+	s.cl.timeout_ms = s.conf->timeout * 1000;
+	s.cl.deadline_ms = 0;
+	if (master_fd != -1) {
+		if (ipc_send_raw(master_fd, MSG_MASTER_LOGIN, NULL, 0) == -1)
+			log_warn("sess=%s: login report to the master", s.id);
+		close(master_fd);
+		master_fd = -1;
+	}
+}
+
+/* A TLS handshake (implicit or STLS) within tls_handshake_timeout, and
+ * within the login deadline. */
+static int
+tls_start(char *err, size_t errlen)
+{
+	long long saved = s.cl.deadline_ms, end;
+	int r;
+
+	end = client_now_ms() + (long long)s.conf->tls_handshake_timeout *
+	    1000;
+	if (saved == 0 || end < saved)
+		s.cl.deadline_ms = end;
+	r = tls_accept(&s.cl, s.tls_ctx, err, errlen);
+	s.cl.deadline_ms = saved;
+	return r;
+}
+
+/* The client took too long: a line, the login, or after login the
+ * autologout timer. */
+__attribute__((noreturn))
+static void
+timed_out(void)
+{
+	if (client_expired(&s.cl)) {
+		out("-ERR Autologout; login took too long.");
+		session_end("login-timeout");
+	}
+	out("-ERR Autologout; idle for too long.");
+	session_end("timeout");
 }
 
 /* ------------------------------------------------------------------ */
@@ -570,6 +624,7 @@ login_answer_as(struct msg *m, const char *text)
 	s.store_sock = m->fd;
 	snprintf(s.login, sizeof(s.login), "%s", login);	/* before reuse */
 	s.auth_result = "ok";
+	preauth_over();
 	close(s.auth_sock);	/* auth has nothing more to say */
 	s.auth_sock = -1;
 
@@ -938,8 +993,7 @@ sasl_read(const void *chal, size_t chlen, unsigned char *outb,
 		*err_r = "-ERR SASL response too long.";
 		return -1;
 	case CL_TIMEOUT:
-		out("-ERR Autologout; idle for too long.");
-		session_end("timeout");
+		timed_out();
 	case CL_EOF:
 		session_end("disconnect");
 	default:
@@ -1222,7 +1276,7 @@ cmd_stls(struct pop3_cmd *c)
 	/* Anything pipelined after STLS came in the clear: drop it, never
 	 * run it inside the TLS session (STARTTLS command injection). */
 	client_discard_input(&s.cl);
-	if (tls_accept(&s.cl, s.tls_ctx, err, sizeof(err)) == -1) {
+	if (tls_start(err, sizeof(err)) == -1) {
 		log_info("sess=%s addr=%s: STLS %s", s.id, s.addr, err);
 		session_end("tls-error");
 	}
@@ -1309,9 +1363,12 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	/* privpop-auth's: its login lines carry the same sess= */
 	snprintf(s.id, sizeof(s.id), "%s", hello->id);
 	s.tls_ctx = tls_ctx;
-	client_init(&s.cl, rfd, wfd, conf->timeout * 1000);
-	if (implicit_tls && tls_accept(&s.cl, tls_ctx, err, sizeof(err)) ==
-	    -1) {
+	/* before login: a whole line within login_line_timeout, the login
+	 * within login_timeout of the accept */
+	client_init(&s.cl, rfd, wfd, conf->login_line_timeout * 1000);
+	s.cl.deadline_ms = client_now_ms() + (long long)conf->login_timeout *
+	    1000;
+	if (implicit_tls && tls_start(err, sizeof(err)) == -1) {
 		log_info("sess=%s addr=%s: TLS %s", s.id, s.addr, err);
 		session_end("tls-error");
 	}
@@ -1330,8 +1387,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 			out("-ERR Line too long.");
 			break;
 		case CL_TIMEOUT:
-			out("-ERR Autologout; idle for too long.");
-			session_end("timeout");
+			timed_out();
 		case CL_EOF:
 			session_end("disconnect");
 		case CL_ERROR:

@@ -20,6 +20,10 @@ struct session_hello {
 	char		id[SESSION_ID_LEN + 1];	/* sess= in every log line */
 };
 
+/* The slot's socket to the master (or -1): the session says on it when
+ * it has logged in, and closes it. */
+void	session_set_master(int fd);
+
 __attribute__((noreturn))
 void	session_run(const struct conf *, int rfd, int wfd, int auth_sock,
 	    const struct session_hello *, const char *addr,

@@ -1,15 +1,14 @@
 /*
  * Runs as root until priv_drop(): slot_main() gets its privpop-auth
  * (which stays root) from the master's fork server, or forks one itself
- * in inetd mode, and then gives up privilege for good before it accepts
- * a connection.  Everything after priv_drop() is unprivileged.
+ * in inetd mode, and then gives up privilege for good before it is
+ * handed a connection.  Everything after priv_drop() is unprivileged.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,60 +91,32 @@ null_stdio(void)
 		close(fd);
 }
 
-/* Wait for a connection on any listener; exit when the master closes
- * the control pipe (reload or shutdown). */
+/* Wait for the connection the master accepted for this slot; exit
+ * when the master closes the socket (reload or shutdown). */
 static int
-accept_one(const struct slot_env *env, int *tls_r)
+recv_conn(const struct slot_env *env, int *tls_r)
 {
-	struct pollfd pfd[MAX_LISTENERS + 1];
-	int i, n = env->nlisten;
+	struct msg m;
+	uint32_t tls;
+	int r;
 
-	for (i = 0; i < n; i++) {
-		pfd[i].fd = env->listen_fds[i];
-		pfd[i].events = POLLIN;
-	}
-	pfd[n].fd = env->control_fd;
-	pfd[n].events = POLLIN;
-	for (;;) {
-		if (poll(pfd, (nfds_t)n + 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		if (pfd[n].revents != 0)
-			_exit(0);	/* retired while idle */
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			fd = accept4(pfd[i].fd, NULL, NULL,
-			    SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (fd >= 0) {
-				int on = 1;
-
-				/* answers are written whole; Nagle would hold
-				 * the last segment (".\r\n") for the peer's
-				 * delayed ACK, ~40 ms a RETR */
-				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-				    sizeof(on));
-				*tls_r = env->listen_tls[i];
-				return fd;
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
-		}
-	}
+	while ((r = ipc_recv(env->master_fd, &m)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		_exit(0);	/* retired while idle */
+	if (r != 1 || m.type != MSG_SLOT_CONN || m.fd == -1 ||
+	    msg_get_u32(&m, &tls) == -1 || tls > 1 || msg_end(&m) == -1)
+		fatalx("bad connection message from the master");
+	*tls_r = (int)tls;
+	return m.fd;
 }
 
 void
 slot_main(const struct slot_env *env, int rfd, int wfd)
 {
 	struct session_hello hello;
-	struct slot_status st;
 	char addr[PEER_ADDR_MAX];
-	int auth_sock, i, implicit_tls = 0;
+	int auth_sock, implicit_tls = 0;
 
 	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
 	signal(SIGTERM, SIG_DFL);
@@ -179,17 +150,8 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	recv_hello(auth_sock, &hello);
 
 	if (rfd == -1) {
-		rfd = wfd = accept_one(env, &implicit_tls);
-		st.pid = getpid();
-		st.busy = 1;
-		if (env->status_fd != -1 &&
-		    write(env->status_fd, &st, sizeof(st)) != sizeof(st))
-			log_warn("status pipe");
-		for (i = 0; i < env->nlisten; i++)
-			close(env->listen_fds[i]);
-		close(env->control_fd);
-		if (env->status_fd != -1)
-			close(env->status_fd);
+		rfd = wfd = recv_conn(env, &implicit_tls);
+		session_set_master(env->master_fd);
 	} else
 		implicit_tls = env->inetd_tls;
 	send_peer(auth_sock, rfd);

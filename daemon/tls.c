@@ -453,7 +453,7 @@ int
 tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)
 {
 	SSL *ssl;
-	int r;
+	int r, ms;
 
 	/* before the handshake reads a byte: privpop-auth signs once after
 	 * this, and never before */
@@ -485,7 +485,8 @@ tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)
 			ssl_err(err, errlen, "handshake");
 			return -1;
 		}
-		r = poll(&p, 1, c->timeout_ms);
+		/* the handshake's own deadline (session.c) */
+		r = (ms = client_wait_ms(c)) == 0 ? 0 : poll(&p, 1, ms);
 		if (r == 0) {
 			snprintf(err, errlen, "handshake: timeout");
 			return -1;

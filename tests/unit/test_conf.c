@@ -305,6 +305,46 @@ test_len_and_nul(void **state)
 	assert_string_equal(err, "t.conf:2: NUL byte");
 }
 
+/* Issue 16: the limits before login, their defaults and ranges. */
+static void
+test_preauth_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(""), 0);
+	assert_int_equal(c.login_timeout, DEFAULT_LOGIN_TIMEOUT);
+	assert_int_equal(c.login_line_timeout, DEFAULT_LOGIN_LINE_TIMEOUT);
+	assert_int_equal(c.tls_handshake_timeout,
+	    DEFAULT_TLS_HANDSHAKE_TIMEOUT);
+	assert_int_equal(c.max_preauth_per_ip, DEFAULT_MAX_PREAUTH_PER_IP);
+	assert_int_equal(c.max_sessions_per_ip, DEFAULT_MAX_SESSIONS_PER_IP);
+	assert_int_equal(c.limits_ipv6_prefix, 64);
+	assert_string_equal(c.limits_exempt, "");
+	assert_int_equal(parse("login_timeout = 3\nlogin_line_timeout = 1\n"
+	    "tls_handshake_timeout = 1\nmax_preauth_per_ip = 1\n"
+	    "max_sessions_per_ip = 65536\nlimits_ipv6_prefix = 48\n"
+	    "limits_exempt = 192.0.2.0/24, 2001:db8::/32\n"), 0);
+	assert_int_equal(c.login_timeout, 3);
+	assert_int_equal(c.login_line_timeout, 1);
+	assert_int_equal(c.tls_handshake_timeout, 1);
+	assert_int_equal(c.max_preauth_per_ip, 1);
+	assert_int_equal(c.max_sessions_per_ip, 65536);
+	assert_int_equal(c.limits_ipv6_prefix, 48);
+	assert_string_equal(c.limits_exempt, "192.0.2.0/24, 2001:db8::/32");
+	assert_int_equal(parse("limits_exempt = none\n"), 0);
+	assert_string_equal(c.limits_exempt, "");
+	assert_int_equal(parse("login_timeout = 2\n"), -1);
+	assert_non_null(strstr(err, "from 3 to 3600"));
+	assert_int_equal(parse("login_timeout = 3601\n"), -1);
+	assert_int_equal(parse("login_line_timeout = 0\n"), -1);
+	assert_int_equal(parse("tls_handshake_timeout = 0\n"), -1);
+	assert_int_equal(parse("max_preauth_per_ip = 0\n"), -1);
+	assert_int_equal(parse("max_sessions_per_ip = 65537\n"), -1);
+	assert_int_equal(parse("limits_ipv6_prefix = 15\n"), -1);
+	assert_int_equal(parse("limits_ipv6_prefix = 129\n"), -1);
+	assert_int_equal(parse("limits_exempt = 192.0.2.0/33\n"), -1);
+	assert_int_equal(parse("limits_exempt = example.org\n"), -1);
+}
+
 /* Lines up to CONFIG_MAX_LINE - 1 bytes; longer ones are refused. */
 static void
 test_long_line(void **state)
@@ -653,6 +693,7 @@ main(void)
 		cmocka_unit_test(test_keys_table),
 		cmocka_unit_test(test_len_and_nul),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_preauth_keys),
 		cmocka_unit_test(test_listen_table),
 		cmocka_unit_test(test_listen_many),
 		cmocka_unit_test(test_prefork_cap),

@@ -453,7 +453,8 @@ test_send_refuses(void **state)
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
-		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST)
+		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
+		    t == MSG_SLOT_CONN)
 			continue;
 		msg_init(&m, t);
 		if (ipc_send(p->sv[0], &m, pfd[0]) != -1)
@@ -558,7 +559,8 @@ test_stray_fd_closed(void **state)
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
-		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST)
+		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
+		    t == MSG_SLOT_CONN)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);
 		assert_int_equal(send_dgram(p->sv[0], d, n, &pfd[0], 1),
