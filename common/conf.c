@@ -25,76 +25,6 @@
 /* The largest configuration file read; far above any real one. */
 #define CONF_MAX_FILE	(256 * 1024)
 
-void
-conf_defaults(struct conf *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->nlisten = 0;	/* "*:110" is added after parsing if none given */
-	snprintf(c->user, sizeof(c->user), "privpop");
-	snprintf(c->chroot_dir, sizeof(c->chroot_dir), "%s", PRIVPOP_EMPTYDIR);
-	c->prefork = DEFAULT_PREFORK;
-	c->max_sessions = DEFAULT_MAX_SESSIONS;
-	c->timeout = POP3_DEFAULT_TIMEOUT;
-	c->max_auth_fails = POP3_DEFAULT_MAX_AUTH_FAILS;
-	c->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
-	snprintf(c->passwd_file, sizeof(c->passwd_file), "%s/passwd",
-	    PRIVPOP_SYSCONFDIR);
-	snprintf(c->auth_secret_file, sizeof(c->auth_secret_file),
-	    "%s/auth-secret", PRIVPOP_STATEDIR);
-	snprintf(c->mail_location, sizeof(c->mail_location),
-	    "maildir:~/Maildir");
-	snprintf(c->pid_file, sizeof(c->pid_file), "%s/privpopd.pid",
-	    PRIVPOP_RUNSTATEDIR);
-	snprintf(c->auth_helper, sizeof(c->auth_helper), "%s/privpop-auth",
-	    PRIVPOP_LIBEXECDIR);
-	snprintf(c->store_helper, sizeof(c->store_helper), "%s/privpop-store",
-	    PRIVPOP_LIBEXECDIR);
-	c->hostname[0] = '\0';	/* gethostname() at use */
-	c->log_debug = 0;
-	/* what Debian's delivery agents use (Postfix local, procmail) */
-	c->mbox_locks = MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL;
-	c->mbox_lock_timeout = 30;
-	c->mbox_dotlock_stale = 300;	/* liblockfile: 5 minutes */
-	snprintf(c->mbox_index_dir, sizeof(c->mbox_index_dir), "~/.privpop");
-	snprintf(c->mail_privileged_group, sizeof(c->mail_privileged_group),
-	    "mail");
-	/* virtual users first, then the host's own */
-	c->backends[0] = AUTH_BACKEND_PASSWD_FILE;
-	c->backends[1] = AUTH_BACKEND_PAM;
-	c->nbackends = 2;
-	snprintf(c->pam_service, sizeof(c->pam_service), "privpop");
-	c->pam_timeout = 30;
-	c->first_valid_uid = 1000;	/* Debian's FIRST_UID */
-	snprintf(c->system_mail_location, sizeof(c->system_mail_location),
-	    "mbox:/var/mail/%%u");
-	/* Dovecot's auth_penalty: 2 s doubling to 15 s */
-	c->penalty_base_ms = 2000;
-	c->penalty_max_ms = 15000;
-	c->penalty_forget = 3600;
-	c->penalty_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
-	c->penalty_exempt[0] = '\0';
-	c->passwd_upgrade[0] = '\0';
-	/* no tickets: their keys would be in every session child (README
-	 * "TLS") */
-	c->tls_ticket_rotate = 0;
-	/* RFC 8314: passwords only inside TLS, but for local clients */
-	c->plaintext_always = 0;
-	c->md5_always = 0;
-	snprintf(c->trusted_networks, sizeof(c->trusted_networks),
-	    "127.0.0.0/8 ::1");
-	c->passwd_upgrade_rounds = 100000;
-	c->auth_mechs = AUTH_MECH_AUTO;
-	/* a logind session per poll is not what most sites want */
-	c->pam_session = 0;
-	c->login_timeout = DEFAULT_LOGIN_TIMEOUT;
-	c->login_line_timeout = DEFAULT_LOGIN_LINE_TIMEOUT;
-	c->tls_handshake_timeout = DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-	c->max_preauth_per_ip = DEFAULT_MAX_PREAUTH_PER_IP;
-	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
-	c->limits_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
-	c->limits_exempt[0] = '\0';
-}
-
 int
 conf_has_backend(const struct conf *c, int backend)
 {
@@ -260,118 +190,6 @@ set_str(char *dst, size_t dstlen, const char *v)
 	return (n < 0 || (size_t)n >= dstlen) ? -1 : 0;
 }
 
-static int
-set_int(int *dst, const char *v, int min, int max)
-{
-	uint64_t n;
-
-	if (parse_uint(v, strlen(v), (uint64_t)min, (uint64_t)max, &n) == -1)
-		return -1;
-	*dst = (int)n;
-	return 0;
-}
-
-/* The numeric keys and their ranges: one place, so that an error can
- * name the range it checked. */
-static const struct {
-	const char	*key;
-	size_t		 off;
-	int		 min, max;
-} int_keys[] = {
-	{ "prefork", offsetof(struct conf, prefork), 1, MAX_PREFORK },
-	{ "max_sessions", offsetof(struct conf, max_sessions), 1,
-	    MAX_SESSIONS_LIMIT },
-	{ "timeout", offsetof(struct conf, timeout), POP3_MIN_TIMEOUT, 86400 },
-	{ "max_auth_fails", offsetof(struct conf, max_auth_fails), 1, 100 },
-	{ "auth_fail_delay_ms", offsetof(struct conf, auth_fail_delay_ms), 0,
-	    MAX_AUTH_FAIL_DELAY_MS },
-	{ "tls_ticket_rotate", offsetof(struct conf, tls_ticket_rotate), 0,
-	    86400 },
-	{ "mbox_lock_timeout", offsetof(struct conf, mbox_lock_timeout), 1,
-	    3600 },
-	{ "mbox_dotlock_stale", offsetof(struct conf, mbox_dotlock_stale), 10,
-	    86400 },
-	{ "auth_penalty_base_ms", offsetof(struct conf, penalty_base_ms), 0,
-	    MAX_AUTH_FAIL_DELAY_MS },
-	{ "auth_penalty_max_ms", offsetof(struct conf, penalty_max_ms), 0,
-	    MAX_AUTH_FAIL_DELAY_MS },
-	{ "auth_penalty_forget", offsetof(struct conf, penalty_forget), 1,
-	    86400 * 7 },
-	{ "auth_penalty_ipv6_prefix", offsetof(struct conf,
-	    penalty_ipv6_prefix), 16, 128 },
-	{ "passwd_upgrade_rounds", offsetof(struct conf,
-	    passwd_upgrade_rounds), 1000, 999999999 },
-	{ "pam_timeout", offsetof(struct conf, pam_timeout), 1, 600 },
-	{ "first_valid_uid", offsetof(struct conf, first_valid_uid), 1,
-	    INT32_MAX },
-	{ "login_timeout", offsetof(struct conf, login_timeout),
-	    MIN_LOGIN_TIMEOUT, MAX_PREAUTH_TIMEOUT },
-	{ "login_line_timeout", offsetof(struct conf, login_line_timeout), 1,
-	    MAX_PREAUTH_TIMEOUT },
-	{ "tls_handshake_timeout", offsetof(struct conf,
-	    tls_handshake_timeout), 1, MAX_PREAUTH_TIMEOUT },
-	{ "max_preauth_per_ip", offsetof(struct conf, max_preauth_per_ip), 1,
-	    MAX_SESSIONS_LIMIT },
-	{ "max_sessions_per_ip", offsetof(struct conf, max_sessions_per_ip),
-	    1, MAX_SESSIONS_LIMIT },
-	{ "limits_ipv6_prefix", offsetof(struct conf, limits_ipv6_prefix), 16,
-	    128 },
-};
-
-/* What the other keys accept, for the error of a bad value. */
-#define FORMS_LISTEN	"PORT, HOST:PORT, *:PORT or [IPV6]:PORT, " \
-			"PORT from 1 to 65535"
-#define FORMS_PATH	"an absolute path"
-#define FORMS_LOCATION	"maildir:PATH, mbox:PATH or auto, PATH absolute " \
-			"or ~/..., with %u (user), %n (local part), " \
-			"%d (domain), %% (a %)"
-#define FORMS_NETS	"addresses or networks, e.g. 192.0.2.0/24 ::1"
-static const struct {
-	const char	*key;
-	const char	*forms;
-} key_forms[] = {
-	{ "listen", FORMS_LISTEN },
-	{ "listen_tls", FORMS_LISTEN },
-	{ "tls_cert", FORMS_PATH },
-	{ "tls_key", FORMS_PATH },
-	{ "tls_sni", "NAME /CERT /KEY (absolute paths), at most 8 of them" },
-	{ "chroot", FORMS_PATH },
-	{ "passwd_file", FORMS_PATH },
-	{ "auth_secret_file", FORMS_PATH },
-	{ "pid_file", FORMS_PATH },
-	{ "auth_helper", FORMS_PATH },
-	{ "store_helper", FORMS_PATH },
-	{ "mail_location", FORMS_LOCATION },
-	{ "system_mail_location", FORMS_LOCATION },
-	{ "mbox_locks", "dotlock, fcntl and flock, any of them" },
-	{ "mbox_index_dir", "none, an absolute path or ~/..." },
-	{ "auth_penalty_exempt", FORMS_NETS },
-	{ "limits_exempt", "none, or " FORMS_NETS },
-	{ "trusted_networks", "none, or " FORMS_NETS },
-	{ "plaintext_auth", "always or tls-only" },
-	{ "md5_auth", "always or tls-only" },
-	{ "passwd_upgrade", "none, yescrypt, bcrypt or sha512" },
-	{ "auth_backends", "passwd-file and pam, each at most once, in the "
-	    "order to ask them" },
-	{ "log_debug", "yes or no" },
-};
-
-/* What key accepts, into buf: "" when it takes any short text. */
-static void
-key_hint(const char *key, char *buf, size_t len)
-{
-	size_t i;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
-		if (strcmp(key, int_keys[i].key) == 0)
-			snprintf(buf, len, "a whole number from %d to %d",
-			    int_keys[i].min, int_keys[i].max);
-	for (i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++)
-		if (strcmp(key, key_forms[i].key) == 0)
-			snprintf(buf, len, "%s", key_forms[i].forms);
-}
-
 /* A mailbox location as pwf_mail_location() can expand it: "auto", or
  * maildir: or mbox: with an absolute or ~/ path whose escapes are
  * known. */
@@ -398,18 +216,20 @@ valid_location(const char *v)
 	return 1;
 }
 
+/* The index of v among the space separated words, or -1. */
 static int
-set_bool(int *dst, const char *v)
+word_index(const char *words, const char *v)
 {
-	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
-	    strcmp(v, "1") == 0)
-		*dst = 1;
-	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
-	    strcmp(v, "0") == 0)
-		*dst = 0;
-	else
-		return -1;
-	return 0;
+	const char *w;
+	size_t n, vlen = strlen(v);
+	int i = 0;
+
+	while (list_next(&words, &w, &n)) {
+		if (n == vlen && strncmp(w, v, n) == 0)
+			return i;
+		i++;
+	}
+	return -1;
 }
 
 /* "NAME CERT KEY" with absolute paths. */
@@ -469,121 +289,291 @@ set_listen(struct conf *c, const char *v, int tls)
 	return 0;
 }
 
-static int
-conf_line(struct conf *c, const char *key, const char *v)
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define FIELD(f)	offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+/* key, field, min, max, default, flags */
+#define INT(k, f, lo, hi, d, fl) \
+	{ k, CONF_INT, FIELD(f), lo, hi, NULL, d, fl, NULL }
+/* key, type, field, default, flags */
+#define KEY(k, t, f, d, fl) \
+	{ k, t, FIELD(f), 0, 0, NULL, d, fl, NULL }
+/* key, type, field, values, default, flags */
+#define ONEOF(k, t, f, vals, d, fl) \
+	{ k, t, FIELD(f), 0, 0, vals, d, fl, NULL }
+
+/*
+ * Every key.  def is the text a user would write (NULL: unset, and the
+ * code using it picks its own), parsed by the same code as the file.
+ * CONF_RESTART marks what SIGHUP does not change (master.c reload()
+ * rebinds the listeners, rebuilds the TLS context, sizes the pool anew
+ * and starts new fork servers that read the new snapshot; new slots
+ * take the new user and chroot; the log level and the pid file are
+ * set at start only).
+ */
+static const struct conf_key keys[] = {
+	KEY("listen", CONF_LISTEN, listen, "*:110", CONF_REPEAT),
+	KEY("listen_tls", CONF_LISTEN, listen, NULL, CONF_REPEAT | CONF_TLS),
+	KEY("tls_cert", CONF_PATH, tls_cert, NULL, 0),
+	KEY("tls_key", CONF_PATH, tls_key, NULL, 0),
+	KEY("tls_sni", CONF_SNI, sni, NULL, CONF_REPEAT),
+	KEY("tls_ciphers", CONF_TEXT, tls_ciphers, TLS_DEFAULT_CIPHERS, 0),
+	KEY("tls_ciphersuites", CONF_TEXT, tls_ciphersuites, NULL, 0),
+	KEY("tls_groups", CONF_TEXT, tls_groups, NULL, 0),
+	INT("tls_ticket_rotate", tls_ticket_rotate, 0, 86400, "0", 0),
+	ONEOF("plaintext_auth", CONF_CHOICE, plaintext_always,
+	    "tls-only always", "tls-only", 0),
+	ONEOF("md5_auth", CONF_CHOICE, md5_always, "tls-only always",
+	    "tls-only", 0),
+	KEY("trusted_networks", CONF_NETS, trusted_networks,
+	    "127.0.0.0/8 ::1", CONF_NONE),
+	KEY("user", CONF_TEXT, user, "privpop", 0),
+	KEY("chroot", CONF_PATH, chroot_dir, PRIVPOP_EMPTYDIR, 0),
+	INT("prefork", prefork, 1, MAX_PREFORK, STR(DEFAULT_PREFORK), 0),
+	INT("max_sessions", max_sessions, 1, MAX_SESSIONS_LIMIT,
+	    STR(DEFAULT_MAX_SESSIONS), 0),
+	INT("timeout", timeout, POP3_MIN_TIMEOUT, 86400,
+	    STR(POP3_DEFAULT_TIMEOUT), 0),
+	KEY("pid_file", CONF_PATH, pid_file,
+	    PRIVPOP_RUNSTATEDIR "/privpopd.pid", CONF_RESTART),
+	KEY("auth_helper", CONF_PATH, auth_helper,
+	    PRIVPOP_LIBEXECDIR "/privpop-auth", 0),
+	KEY("store_helper", CONF_PATH, store_helper,
+	    PRIVPOP_LIBEXECDIR "/privpop-store", 0),
+	KEY("hostname", CONF_TEXT, hostname, NULL, 0),
+	KEY("log_debug", CONF_BOOL, log_debug, "no", CONF_RESTART),
+	/* virtual users first, then the host's own */
+	KEY("auth_backends", CONF_BACKENDS, backends, "passwd-file pam", 0),
+	KEY("auth_mechanisms", CONF_MECHS, auth_mechs, "auto", 0),
+	INT("max_auth_fails", max_auth_fails, 1, 100,
+	    STR(POP3_DEFAULT_MAX_AUTH_FAILS), 0),
+	INT("auth_fail_delay_ms", auth_fail_delay_ms, 0,
+	    MAX_AUTH_FAIL_DELAY_MS, STR(DEFAULT_AUTH_FAIL_DELAY_MS), 0),
+	KEY("auth_secret_file", CONF_PATH, auth_secret_file,
+	    PRIVPOP_STATEDIR "/auth-secret", 0),
+	/* Dovecot's auth_penalty: 2 s doubling to 15 s */
+	INT("auth_penalty_base_ms", penalty_base_ms, 0,
+	    MAX_AUTH_FAIL_DELAY_MS, "2000", 0),
+	INT("auth_penalty_max_ms", penalty_max_ms, 0, MAX_AUTH_FAIL_DELAY_MS,
+	    "15000", 0),
+	INT("auth_penalty_forget", penalty_forget, 1, 86400 * 7, "3600", 0),
+	INT("auth_penalty_ipv6_prefix", penalty_ipv6_prefix, 16, 128,
+	    STR(PENALTY_DEFAULT_V6PREFIX), 0),
+	KEY("auth_penalty_exempt", CONF_NETS, penalty_exempt, "none",
+	    CONF_NONE),
+	KEY("passwd_file", CONF_PATH, passwd_file,
+	    PRIVPOP_SYSCONFDIR "/passwd", 0),
+	ONEOF("passwd_upgrade", CONF_WORD, passwd_upgrade,
+	    "none yescrypt bcrypt sha512", "none", CONF_NONE),
+	INT("passwd_upgrade_rounds", passwd_upgrade_rounds, 1000, 999999999,
+	    "100000", 0),
+	KEY("pam_service", CONF_TEXT, pam_service, "privpop", 0),
+	/* a logind session per poll is not what most sites want */
+	KEY("pam_session", CONF_BOOL, pam_session, "no", 0),
+	INT("pam_timeout", pam_timeout, 1, 600, "30", 0),
+	INT("first_valid_uid", first_valid_uid, 1, INT32_MAX, "1000", 0),
+	/* before login (issue 16): deadlines and per-address limits */
+	INT("login_timeout", login_timeout, MIN_LOGIN_TIMEOUT,
+	    MAX_PREAUTH_TIMEOUT, STR(DEFAULT_LOGIN_TIMEOUT), 0),
+	INT("login_line_timeout", login_line_timeout, 1, MAX_PREAUTH_TIMEOUT,
+	    STR(DEFAULT_LOGIN_LINE_TIMEOUT), 0),
+	INT("tls_handshake_timeout", tls_handshake_timeout, 1,
+	    MAX_PREAUTH_TIMEOUT, STR(DEFAULT_TLS_HANDSHAKE_TIMEOUT), 0),
+	INT("max_preauth_per_ip", max_preauth_per_ip, 1, MAX_SESSIONS_LIMIT,
+	    STR(DEFAULT_MAX_PREAUTH_PER_IP), 0),
+	INT("max_sessions_per_ip", max_sessions_per_ip, 1, MAX_SESSIONS_LIMIT,
+	    STR(DEFAULT_MAX_SESSIONS_PER_IP), 0),
+	INT("limits_ipv6_prefix", limits_ipv6_prefix, 16, 128,
+	    STR(PENALTY_DEFAULT_V6PREFIX), 0),
+	KEY("limits_exempt", CONF_NETS, limits_exempt, "none", CONF_NONE),
+	KEY("mail_location", CONF_LOCATION, mail_location,
+	    "maildir:~/Maildir", 0),
+	KEY("system_mail_location", CONF_LOCATION, system_mail_location,
+	    "mbox:/var/mail/%u", 0),
+	/* what Debian's delivery agents use (Postfix local, procmail) */
+	KEY("mbox_locks", CONF_LOCKS, mbox_locks, "dotlock fcntl", 0),
+	INT("mbox_lock_timeout", mbox_lock_timeout, 1, 3600, "30", 0),
+	/* liblockfile: 5 minutes */
+	INT("mbox_dotlock_stale", mbox_dotlock_stale, 10, 86400, "300", 0),
+	KEY("mbox_index_dir", CONF_DIR, mbox_index_dir, "~/.privpop",
+	    CONF_NONE),
+	KEY("mail_privileged_group", CONF_TEXT, mail_privileged_group, "mail",
+	    CONF_NONE),
+};
+
+const struct conf_key *
+conf_keys(size_t *n_r)
+{
+	*n_r = sizeof(keys) / sizeof(keys[0]);
+	return keys;
+}
+
+const struct conf_key *
+conf_key_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++)
-		if (strcmp(key, int_keys[i].key) == 0)
-			return set_int((int *)(void *)((char *)c +
-			    int_keys[i].off), v, int_keys[i].min,
-			    int_keys[i].max);
-	if (strcmp(key, "listen") == 0)
-		return set_listen(c, v, 0);
-	if (strcmp(key, "listen_tls") == 0)
-		return set_listen(c, v, 1);
-	if (strcmp(key, "tls_cert") == 0)
-		return v[0] == '/' ? set_str(c->tls_cert,
-		    sizeof(c->tls_cert), v) : -1;
-	if (strcmp(key, "tls_key") == 0)
-		return v[0] == '/' ? set_str(c->tls_key,
-		    sizeof(c->tls_key), v) : -1;
-	if (strcmp(key, "tls_ciphers") == 0)
-		return set_str(c->tls_ciphers, sizeof(c->tls_ciphers), v);
-	if (strcmp(key, "tls_ciphersuites") == 0)
-		return set_str(c->tls_ciphersuites, sizeof(c->tls_ciphersuites),
-		    v);
-	if (strcmp(key, "tls_sni") == 0)
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+int
+conf_key_set(struct conf *c, const struct conf_key *k, const char *v)
+{
+	void *f = (char *)c + k->off;
+	uint64_t n;
+	int i;
+
+	if ((k->flags & CONF_NONE) && strcmp(v, "none") == 0 &&
+	    k->type != CONF_CHOICE) {
+		((char *)f)[0] = '\0';
+		return 0;
+	}
+	switch (k->type) {
+	case CONF_INT:
+		if (parse_uint(v, strlen(v), (uint64_t)k->min,
+		    (uint64_t)k->max, &n) == -1)
+			return -1;
+		*(int *)f = (int)n;
+		return 0;
+	case CONF_BOOL:
+		if ((i = word_index("no yes false true 0 1", v)) == -1)
+			return -1;
+		*(int *)f = i % 2;
+		return 0;
+	case CONF_CHOICE:
+		if ((i = word_index(k->values, v)) == -1)
+			return -1;
+		*(int *)f = i;
+		return 0;
+	case CONF_WORD:
+		if (word_index(k->values, v) == -1)
+			return -1;
+		return set_str(f, k->size, v);
+	case CONF_TEXT:
+		return set_str(f, k->size, v);
+	case CONF_PATH:
+		return v[0] == '/' ? set_str(f, k->size, v) : -1;
+	case CONF_DIR:
+		return v[0] == '/' || v[0] == '~' ?
+		    set_str(f, k->size, v) : -1;
+	case CONF_LOCATION:
+		return valid_location(v) ? set_str(f, k->size, v) : -1;
+	case CONF_NETS:
+		return addrlist_valid(v) ? set_str(f, k->size, v) : -1;
+	case CONF_LISTEN:
+		return set_listen(c, v, (k->flags & CONF_TLS) != 0);
+	case CONF_SNI:
 		return set_sni(c, v);
-	if (strcmp(key, "tls_groups") == 0)
-		return set_str(c->tls_groups, sizeof(c->tls_groups), v);
-	if (strcmp(key, "user") == 0)
-		return set_str(c->user, sizeof(c->user), v);
-	if (strcmp(key, "chroot") == 0)
-		return v[0] == '/' ? set_str(c->chroot_dir,
-		    sizeof(c->chroot_dir), v) : -1;
-	if (strcmp(key, "passwd_file") == 0)
-		return v[0] == '/' ? set_str(c->passwd_file,
-		    sizeof(c->passwd_file), v) : -1;
-	if (strcmp(key, "auth_secret_file") == 0)
-		return v[0] == '/' ? set_str(c->auth_secret_file,
-		    sizeof(c->auth_secret_file), v) : -1;
-	if (strcmp(key, "mail_location") == 0)
-		return valid_location(v) ? set_str(c->mail_location,
-		    sizeof(c->mail_location), v) : -1;
-	if (strcmp(key, "mbox_locks") == 0)
-		return conf_parse_locks(v, &c->mbox_locks);
-	if (strcmp(key, "mbox_index_dir") == 0)
-		return (strcmp(v, "none") == 0) ? set_str(c->mbox_index_dir,
-		    sizeof(c->mbox_index_dir), "") : (v[0] == '/' ||
-		    v[0] == '~') ? set_str(c->mbox_index_dir,
-		    sizeof(c->mbox_index_dir), v) : -1;
-	if (strcmp(key, "auth_penalty_exempt") == 0)
-		return addrlist_valid(v) ? set_str(c->penalty_exempt,
-		    sizeof(c->penalty_exempt), v) : -1;
-	if (strcmp(key, "limits_exempt") == 0)
-		return strcmp(v, "none") == 0 ? set_str(c->limits_exempt,
-		    sizeof(c->limits_exempt), "") : addrlist_valid(v) ?
-		    set_str(c->limits_exempt, sizeof(c->limits_exempt), v) : -1;
-	if (strcmp(key, "md5_auth") == 0) {
-		if (strcmp(v, "always") == 0)
-			c->md5_always = 1;
-		else if (strcmp(v, "tls-only") == 0)
-			c->md5_always = 0;
-		else
-			return -1;
-		return 0;
-	}
-	if (strcmp(key, "plaintext_auth") == 0) {
-		if (strcmp(v, "always") == 0)
-			c->plaintext_always = 1;
-		else if (strcmp(v, "tls-only") == 0)
-			c->plaintext_always = 0;
-		else
-			return -1;
-		return 0;
-	}
-	if (strcmp(key, "trusted_networks") == 0)
-		return strcmp(v, "none") == 0 ? set_str(c->trusted_networks,
-		    sizeof(c->trusted_networks), "") : addrlist_valid(v) ?
-		    set_str(c->trusted_networks, sizeof(c->trusted_networks), v)
-		    : -1;
-	if (strcmp(key, "passwd_upgrade") == 0)
-		return (strcmp(v, "none") == 0) ? set_str(c->passwd_upgrade,
-		    sizeof(c->passwd_upgrade), "") :
-		    (strcmp(v, "yescrypt") == 0 || strcmp(v, "bcrypt") == 0 ||
-		    strcmp(v, "sha512") == 0) ? set_str(c->passwd_upgrade,
-		    sizeof(c->passwd_upgrade), v) : -1;
-	if (strcmp(key, "auth_backends") == 0)
+	case CONF_BACKENDS:
 		return set_backends(c, v);
-	if (strcmp(key, "auth_mechanisms") == 0)
-		return conf_parse_mechs(v, &c->auth_mechs);
-	if (strcmp(key, "pam_session") == 0)
-		return set_bool(&c->pam_session, v);
-	if (strcmp(key, "pam_service") == 0)
-		return set_str(c->pam_service, sizeof(c->pam_service), v);
-	if (strcmp(key, "system_mail_location") == 0)
-		return valid_location(v) ? set_str(c->system_mail_location,
-		    sizeof(c->system_mail_location), v) : -1;
-	if (strcmp(key, "mail_privileged_group") == 0)
-		return set_str(c->mail_privileged_group,
-		    sizeof(c->mail_privileged_group),
-		    strcmp(v, "none") == 0 ? "" : v);
-	if (strcmp(key, "pid_file") == 0)
-		return v[0] == '/' ? set_str(c->pid_file,
-		    sizeof(c->pid_file), v) : -1;
-	if (strcmp(key, "auth_helper") == 0)
-		return v[0] == '/' ? set_str(c->auth_helper,
-		    sizeof(c->auth_helper), v) : -1;
-	if (strcmp(key, "store_helper") == 0)
-		return v[0] == '/' ? set_str(c->store_helper,
-		    sizeof(c->store_helper), v) : -1;
-	if (strcmp(key, "hostname") == 0)
-		return set_str(c->hostname, sizeof(c->hostname), v);
-	if (strcmp(key, "log_debug") == 0)
-		return set_bool(&c->log_debug, v);
-	return -2;
+	case CONF_MECHS:
+		return conf_parse_mechs(v, f);
+	case CONF_LOCKS:
+		return conf_parse_locks(v, f);
+	}
+	return -1;
+}
+
+/* "a, b or c" from "a b c", after prefix. */
+static void
+words_or(const char *prefix, const char *words, char *buf, size_t len)
+{
+	const char *w, *s = words;
+	size_t n, o, left = 0;
+
+	while (list_next(&s, &w, &n))
+		left++;
+	snprintf(buf, len, "%s", prefix);
+	s = words;
+	while (list_next(&s, &w, &n)) {
+		left--;
+		o = strlen(buf);
+		snprintf(buf + o, len - o, "%.*s%s", (int)n, w,
+		    left > 1 ? ", " : left == 1 ? " or " : "");
+	}
+}
+
+#define FORMS_LISTEN	"PORT, HOST:PORT, *:PORT or [IPV6]:PORT, " \
+			"PORT from 1 to 65535"
+#define FORMS_NETS	"addresses or networks, e.g. 192.0.2.0/24 ::1"
+
+void
+conf_key_forms(const struct conf_key *k, char *buf, size_t len)
+{
+	const char *none = (k->flags & CONF_NONE) ? "none, or " : "";
+
+	buf[0] = '\0';
+	if (k->forms != NULL) {
+		snprintf(buf, len, "%s", k->forms);
+		return;
+	}
+	switch (k->type) {
+	case CONF_INT:
+		snprintf(buf, len, "a whole number from %d to %d", k->min,
+		    k->max);
+		break;
+	case CONF_BOOL:
+		snprintf(buf, len, "yes or no");
+		break;
+	case CONF_CHOICE:
+	case CONF_WORD:
+		words_or("", k->values, buf, len);
+		break;
+	case CONF_TEXT:
+		snprintf(buf, len, "%stext of at most %zu characters", none,
+		    k->size - 1);
+		break;
+	case CONF_PATH:
+		snprintf(buf, len, "%san absolute path", none);
+		break;
+	case CONF_DIR:
+		snprintf(buf, len, "%san absolute path or ~/...", none);
+		break;
+	case CONF_LOCATION:
+		snprintf(buf, len, "maildir:PATH, mbox:PATH or auto, PATH "
+		    "absolute or ~/..., with %%u (user), %%n (local part), "
+		    "%%d (domain), %%%% (a %%)");
+		break;
+	case CONF_NETS:
+		snprintf(buf, len, "%s%s", none, FORMS_NETS);
+		break;
+	case CONF_LISTEN:
+		snprintf(buf, len, "%s, at most %d listeners", FORMS_LISTEN,
+		    MAX_LISTENERS);
+		break;
+	case CONF_SNI:
+		snprintf(buf, len, "NAME /CERT /KEY (absolute paths), at most "
+		    "%d of them", MAX_SNI);
+		break;
+	case CONF_BACKENDS:
+		snprintf(buf, len, "passwd-file and pam, each at most once, "
+		    "in the order to ask them");
+		break;
+	case CONF_MECHS:
+		snprintf(buf, len, "auto, or any of USER, PLAIN, LOGIN, "
+		    "CRAM-MD5, SCRAM-SHA-256 and APOP");
+		break;
+	case CONF_LOCKS:
+		snprintf(buf, len, "dotlock, fcntl and flock, any of them");
+		break;
+	}
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	/* a repeatable key's default is added after parsing, if none was
+	 * given (conf_parse_buf); tests/unit/test_conf.c checks that each
+	 * default parses */
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].def != NULL && !(keys[i].flags & CONF_REPEAT))
+			(void)conf_key_set(c, &keys[i], keys[i].def);
 }
 
 static int
@@ -597,6 +587,7 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
     const char *where, char *err, size_t errlen)
 {
 	char line[CONFIG_MAX_LINE];
+	const struct conf_key *key;
 	size_t pos = 0;
 	int lineno = 0;
 
@@ -604,7 +595,6 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		char *k, *e, *v;
-		int r;
 
 		lineno++;
 		if (n >= sizeof(line))
@@ -641,21 +631,22 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 		if (*v == '\0')
 			return set_err(err, errlen, where, lineno,
 			    "missing value for \"%s\"", k);
-		r = conf_line(c, k, v);
-		if (r == -2)
+		if ((key = conf_key_find(k)) == NULL)
 			return set_err(err, errlen, where, lineno,
 			    "unknown key \"%s\"", k);
-		if (r == -1) {
+		if (conf_key_set(c, key, v) == -1) {
 			char hint[200];
 
-			key_hint(k, hint, sizeof(hint));
+			conf_key_forms(key, hint, sizeof(hint));
 			return set_err(err, errlen, where, lineno,
 			    "bad value for \"%s\": \"%s\"%s%s", k, v,
 			    hint[0] != '\0' ? ": expected " : "", hint);
 		}
 	}
-	/* Defaults: 110, and 995 (RFC 8314 implicit TLS) with a cert. */
-	if (c->nlisten == 0 && (set_listen(c, "*:110", 0) == -1 ||
+	/* Defaults: listen's, and 995 (RFC 8314 implicit TLS) with a
+	 * cert. */
+	if (c->nlisten == 0 && (set_listen(c, conf_key_find("listen")->def,
+	    0) == -1 ||
 	    (c->tls_cert[0] != '\0' && set_listen(c, "*:995", 1) == -1)))
 		return set_err(err, errlen, where, lineno, "internal error");
 	{

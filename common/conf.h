@@ -1,7 +1,10 @@
 /*
  * The configuration file: "key = value" lines, '#' comments.  Every key
- * is documented in etc/privpopd.conf.  Parsed by privpopd; privpop-auth
- * parses the master's sealed snapshot of the same text.
+ * is one entry of the table in conf.c (name, type, field, default,
+ * range, reload); etc/privpopd.conf.in and man/privpopd.conf.5.in
+ * document each, and tests/unit/conf_docs.py checks that they agree.
+ * Parsed by privpopd; privpop-auth parses the master's sealed snapshot
+ * of the same text.
  */
 #ifndef PRIVPOP_CONF_H
 #define PRIVPOP_CONF_H
@@ -110,6 +113,57 @@ struct conf {
 	char	 limits_exempt[512];		/* CIDR list */
 };
 
+/* Without RSA key exchange (the key holder only signs), no anonymous
+ * or weak suites: the default of tls_ciphers. */
+#define TLS_DEFAULT_CIPHERS	"HIGH:!aNULL:!kRSA:!PSK:!SRP:!CAMELLIA:!ARIA"
+
+/* How a key's value is read and checked. */
+enum conf_type {
+	CONF_INT,	/* a whole number from min to max */
+	CONF_BOOL,	/* yes/no, true/false, 1/0 */
+	CONF_CHOICE,	/* one of values, stored as its index (an int) */
+	CONF_WORD,	/* one of values, stored as text */
+	CONF_TEXT,	/* any text that fits */
+	CONF_PATH,	/* an absolute path */
+	CONF_DIR,	/* an absolute path or ~/... */
+	CONF_LOCATION,	/* maildir:PATH, mbox:PATH or auto */
+	CONF_NETS,	/* addresses and networks (addrlist.h) */
+	CONF_LISTEN,	/* [HOST:]PORT, one listener per line */
+	CONF_SNI,	/* NAME CERT KEY, one per line */
+	CONF_BACKENDS,	/* auth_backends */
+	CONF_MECHS,	/* auth_mechanisms */
+	CONF_LOCKS	/* mbox_locks */
+};
+
+#define CONF_NONE	0x1	/* "none" stands for the empty value */
+#define CONF_REPEAT	0x2	/* each line adds one; default only if none */
+#define CONF_RESTART	0x4	/* SIGHUP does not change it: restart */
+#define CONF_TLS	0x8	/* CONF_LISTEN: implicit TLS */
+
+/* One configuration key.  Adding a key is one entry in conf.c's table
+ * (and the field here), plus its lines in etc/privpopd.conf.in and
+ * man/privpopd.conf.5.in. */
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;	/* offsetof(struct conf, field) */
+	size_t		 size;	/* of the field */
+	int		 min, max;	/* CONF_INT */
+	const char	*values;	/* CONF_CHOICE, CONF_WORD: "a b c" */
+	const char	*def;	/* as written in the file; NULL: unset */
+	int		 flags;	/* CONF_NONE, ... */
+	const char	*forms;	/* what it accepts, if the type does not say */
+};
+
+/* The table, and its length in *n_r. */
+const struct conf_key *conf_keys(size_t *n_r);
+const struct conf_key *conf_key_find(const char *name);
+/* Set one key from its text: 0, or -1 for a bad value. */
+int	conf_key_set(struct conf *, const struct conf_key *, const char *);
+/* What key accepts, for "expected ..." ("" when any short text). */
+void	conf_key_forms(const struct conf_key *, char *buf, size_t len);
+
+/* Every key at its default (the table's text, parsed). */
 void	conf_defaults(struct conf *);
 /* Whether backend (AUTH_BACKEND_*) is among auth_backends. */
 int	conf_has_backend(const struct conf *, int backend);

@@ -11,9 +11,7 @@
 
 struct client;
 
-/* Without RSA key exchange (the key holder only signs), no anonymous
- * or weak suites. */
-#define TLS_DEFAULT_CIPHERS	"HIGH:!aNULL:!kRSA:!PSK:!SRP:!CAMELLIA:!ARIA"
+/* TLS_DEFAULT_CIPHERS: conf.h, the default of tls_ciphers. */
 /* Appended to any tls_ciphers: privpop-auth signs ECDHE parameters
  * only, and decrypts nothing. */
 #define TLS_NEVER_CIPHERS	"!kRSA:!kDHE"
