@@ -685,6 +685,55 @@ test_pam_session(void **state)
 	assert_non_null(strstr(err, "1: bad value for \"pam_session\""));
 }
 
+/* The table: every default parses, a file that writes each default out
+ * gives the same configuration as an empty one, and every error names
+ * what the key accepts. */
+static void
+test_table_defaults(void **state)
+{
+	static struct conf d, w;
+	const struct conf_key *k;
+	char text[8192], forms[256], line[512];
+	size_t n, i, o = 0;
+
+	(void)state;
+	k = conf_keys(&n);
+	assert_true(n > 40);
+	for (i = 0; i < n; i++) {
+		assert_ptr_equal(conf_key_find(k[i].name), &k[i]);
+		conf_key_forms(&k[i], forms, sizeof(forms));
+		if (k[i].type != CONF_TEXT && forms[0] == '\0')
+			fail_msg("%s: no forms for its error", k[i].name);
+		if (k[i].def == NULL)
+			continue;
+		conf_defaults(&w);
+		if (conf_key_set(&w, &k[i], k[i].def) == -1)
+			fail_msg("%s: default \"%s\" does not parse",
+			    k[i].name, k[i].def);
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s = %s\n",
+		    k[i].name, k[i].def);
+		assert_true(o < sizeof(text));
+	}
+	assert_null(conf_key_find("bogus"));
+	assert_int_equal(parse(""), 0);
+	d = c;
+	assert_int_equal(parse(text), 0);
+	assert_memory_equal(&d, &c, sizeof(d));
+
+	/* each key's error ends with its forms */
+	for (i = 0; i < n; i++) {
+		if (k[i].type == CONF_TEXT)
+			continue;
+		snprintf(line, sizeof(line), "%s = \x01" "bad", k[i].name);
+		assert_int_equal(parse(line), -1);
+		conf_key_forms(&k[i], forms, sizeof(forms));
+		if (strstr(err, forms) == NULL || strstr(err, "expected ") ==
+		    NULL)
+			fail_msg("%s: error \"%s\" lacks \"%s\"", k[i].name,
+			    err, forms);
+	}
+}
+
 int
 main(void)
 {
@@ -702,6 +751,7 @@ main(void)
 		cmocka_unit_test(test_auth_mechanisms),
 		cmocka_unit_test(test_mechs_offered),
 		cmocka_unit_test(test_pam_session),
+		cmocka_unit_test(test_table_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
