@@ -108,13 +108,7 @@ priv_child_env(char **envp, const char *path)
 {
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
 	    "LSAN_OPTIONS" };
-	/* root's own environment decided these; tests set them */
-	static const char *const wrappers[] = { "PRIVPOP_TEST_WRAPPERS",
-	    "LD_PRELOAD", "PAM_WRAPPER", "PAM_WRAPPER_SERVICE_DIR",
-	    "PAM_WRAPPER_DEBUGLEVEL", "PAM_MATRIX_PASSWD",
-	    "NSS_WRAPPER_PASSWD", "NSS_WRAPPER_GROUP", "NSS_WRAPPER_HOSTS" };
 	static char kv[PRIV_ENV_MAX][512], pathkv[256];
-	const char *w = getenv("PRIVPOP_TEST_WRAPPERS");
 	size_t i, n = 0, k = 0;
 
 	snprintf(pathkv, sizeof(pathkv), "PATH=%s", path);
@@ -124,15 +118,6 @@ priv_child_env(char **envp, const char *path)
 
 		if (v != NULL && snprintf(kv[k], sizeof(kv[k]), "%s=%s",
 		    keep[i], v) < (int)sizeof(kv[k]))
-			envp[n++] = kv[k++];
-	}
-	for (i = 0; w != NULL && strcmp(w, "1") == 0 &&
-	    i < sizeof(wrappers) / sizeof(wrappers[0]) &&
-	    n + 1 < PRIV_ENV_MAX; i++) {
-		const char *v = getenv(wrappers[i]);
-
-		if (v != NULL && snprintf(kv[k], sizeof(kv[k]), "%s=%s",
-		    wrappers[i], v) < (int)sizeof(kv[k]))
 			envp[n++] = kv[k++];
 	}
 	envp[n] = NULL;

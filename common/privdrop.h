@@ -33,11 +33,11 @@ void	priv_limit(int nofile, int nofork);
 int	priv_open_empty_dir(const char *dir, char *err, size_t errlen);
 int	priv_check_empty_dir(const char *dir, char *err, size_t errlen);
 
-/* The environment of an exec'd helper: PATH and the sanitizer settings;
- * with PRIVPOP_TEST_WRAPPERS=1 in privpopd's own environment (tests
- * only: cwrap's pam_wrapper and nss_wrapper) also LD_PRELOAD and the
- * wrappers' variables.  Nothing else of ours leaks into it.  envp must
- * hold PRIV_ENV_MAX entries; the strings live in static storage. */
+/* The environment of an exec'd helper: PATH and the sanitizer settings,
+ * nothing else of ours (no LD_PRELOAD: the e2e tests that need cwrap's
+ * wrappers point auth_helper and store_helper at scripts that set them,
+ * tests/e2e/auth_util.py wrap_helpers).  envp must hold PRIV_ENV_MAX
+ * entries; the strings live in static storage. */
 #define PRIV_ENV_MAX	16
 void	priv_child_env(char **envp, const char *path);
 

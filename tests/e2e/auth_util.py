@@ -78,9 +78,29 @@ def md5_crypt(password):
     return h
 
 
+def wrap_helpers(d, env):
+    """Point auth_helper and store_helper at scripts in d.dir that set
+    env (cwrap's LD_PRELOAD and its variables) and exec the real ones:
+    privpopd hands a helper a clean environment, and has no test hook
+    to pass these on."""
+    for name, prog in (("auth_helper", "privpop-auth"),
+                       ("store_helper", "privpop-store")):
+        real = d.binary(prog)
+        script = os.path.join(d.dir, "wrapped-" + prog)
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n")
+            for k, v in sorted(env.items()):
+                f.write("export %s='%s'\n" % (k, v))
+            f.write("exec %s \"$@\"\n" % real)
+        os.chmod(script, 0o755)
+        d.extra_conf[name] = script
+
+
 def start_with_env(d, env, **kw):
     """Start the daemon with these variables added to its environment
-    (Daemon.start inherits os.environ); restored afterwards."""
+    (Daemon.start inherits os.environ), and its helpers' (wrap_helpers);
+    restored afterwards."""
+    wrap_helpers(d, env)
     saved = {k: os.environ.get(k) for k in env}
     try:
         os.environ.update(env)

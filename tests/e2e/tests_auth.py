@@ -375,7 +375,6 @@ def wrapper_env(ctx, d, user, password, uid, home):
     for p in (passdb, npw, ngr):
         os.chmod(p, 0o644)
     return {
-        "PRIVPOP_TEST_WRAPPERS": "1",
         "LD_PRELOAD": PAM_WRAPPER_LIB + ":" + NSS_WRAPPER_LIB,
         "PAM_WRAPPER": "1",
         "PAM_WRAPPER_SERVICE_DIR": svc,
@@ -929,7 +928,6 @@ def t_pam_hang(ctx):
 def wrapper_env_existing(d, user, uid):
     """The environment wrapper_env made for d, for a restart."""
     return {
-        "PRIVPOP_TEST_WRAPPERS": "1",
         "LD_PRELOAD": PAM_WRAPPER_LIB + ":" + NSS_WRAPPER_LIB,
         "PAM_WRAPPER": "1",
         "PAM_WRAPPER_SERVICE_DIR": os.path.join(d.dir, "pam.d"),

@@ -58,7 +58,6 @@ def pam_env(d, user, password):
                                                      passdb))
     os.chmod(passdb, 0o644)
     return {
-        "PRIVPOP_TEST_WRAPPERS": "1",
         "LD_PRELOAD": PAM_WRAPPER_LIB,
         "PAM_WRAPPER": "1",
         "PAM_WRAPPER_SERVICE_DIR": svc,
