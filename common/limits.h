@@ -90,6 +90,18 @@
 /* the largest body memfd a session maps from its store (body_shm.h) */
 #define SESSION_BODY_MAP_MAX	(4 * 1024 * 1024)
 
+/* A client address as logged and matched (common/peeraddr.h): an
+ * IPv6 address (INET6_ADDRSTRLEN, 46 with the NUL), a '%' and an
+ * interface name (IF_NAMESIZE, 16) fit. */
+#define PEER_ADDR_MAX		64
+
+/* Addresses the shared penalty table remembers at once (the oldest is
+ * forgotten first), and the longest key of one: an address without its
+ * scope, an IPv6 one cut to its prefix (INET6_ADDRSTRLEN) and room to
+ * spare.  4096 entries of 56 bytes are 224 KiB of shared memory. */
+#define PENALTY_SLOTS		4096
+#define PENALTY_ADDR_MAX	48
+
 /* Longest mailbox path or location string handed to privpop-store. */
 #define MAIL_MAX_PATH		1024
 

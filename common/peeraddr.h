@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
+#include "limits.h"	/* PEER_ADDR_MAX */
+
 #define PEER_LOCAL	"local"
-/* INET6_ADDRSTRLEN, a '%' and an interface name, and the NUL */
-#define PEER_ADDR_MAX	64
 
 /* The peer of fd, from the kernel (getpeername): 0 with the address in
  * out, or -1 (an inet socket whose name cannot be printed). */

@@ -21,9 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Addresses remembered at once; the oldest is forgotten first. */
-#define PENALTY_SLOTS		4096
-#define PENALTY_ADDR_MAX	48
+#include "limits.h"	/* PENALTY_SLOTS, PENALTY_ADDR_MAX */
 
 struct penalty_entry {
 	char		addr[PENALTY_ADDR_MAX];	/* "" = free */
