@@ -2,6 +2,8 @@
  * Runs as root in privpop-auth (its fork server, or an inetd-mode
  * helper) at start, before any request: reads or makes the install's
  * secret file.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -1,6 +1,8 @@
 /*
  * Runs inside privpop-auth (root): pads a failed login's answer to its
  * deadline.  Pure arithmetic and a sleep; reads nothing.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -1,5 +1,7 @@
 /*
  * Runs as root inside privpop-auth: the PAM conversation and session.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -2,6 +2,8 @@
  * Runs as root inside privpop-auth: reads the root-owned passwd-file.
  * Nothing here reads client bytes except the user name it looks up,
  * which has been validated by pwf_valid_user().
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -3,6 +3,8 @@
  * see passwd_index.h.  The input is the root-owned passwd-file; the
  * only client bytes are the user name looked up, already checked by
  * pwf_valid_user().
+ *
+ * Runs as: root (privpop-auth and its fork server).
  */
 #include "config.h"
 

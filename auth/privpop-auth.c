@@ -20,6 +20,8 @@
  * slot hands over first, before it reads a byte: h_peer), never the
  * session child's word; the install's secret (authsecret.h) is read or
  * made at start.
+ *
+ * Runs as: root (privpop-auth, its fork server).
  */
 #include "config.h"
 

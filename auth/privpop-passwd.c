@@ -8,6 +8,8 @@
  * salted keys SCRAM-SHA-256 needs; PASS and PLAIN work with them too), or
  * plain (stores the secret itself, which enables APOP and CRAM-MD5; only
  * where that is wanted).
+ *
+ * Runs as: the administrator who calls it; not part of the daemon.
  */
 #include "config.h"
 

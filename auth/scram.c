@@ -1,5 +1,7 @@
 /*
  * Runs as root inside privpop-auth: SCRAM-SHA-256 verification.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

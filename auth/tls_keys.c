@@ -4,6 +4,8 @@
  * said TLS starts, and only content shaped like a TLS 1.2
  * ServerKeyExchange or a TLS 1.3 CertificateVerify, hashed here.
  * tlsk_permit_*() and tlsk_content_ok() are pure, for the unit test.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

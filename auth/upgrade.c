@@ -1,5 +1,7 @@
 /*
  * Runs as root inside privpop-auth: rewrites the root-owned passwd-file.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -1,5 +1,7 @@
 /*
  * Runs as root inside privpop-auth: compares credentials.
+ *
+ * Runs as: root (privpop-auth).
  */
 #include "config.h"
 

@@ -1,3 +1,8 @@
+/*
+ * Address and network lists (trusted_networks, auth_penalty_exempt).
+ * Runs as: root (the master and privpop-auth, which read the
+ * configuration).
+ */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,7 @@
+/*
+ * Base64 for SASL.  Runs as: root (privpop-auth) and privpop (the
+ * session child).
+ */
 #include "config.h"
 
 #include "base64.h"

@@ -1,3 +1,7 @@
+/*
+ * The bounded buffer.  Runs as: every process: root (master, privpop-
+ * auth), privpop (session), mailbox owner (privpop-store).
+ */
 #include "config.h"
 
 #include <stdarg.h>

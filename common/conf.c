@@ -1,3 +1,7 @@
+/*
+ * The configuration table and parser; see conf.h.  Runs as: root (the
+ * master, privpop-auth; privpopd -t).
+ */
 #include "config.h"
 
 #include <sys/mman.h>

@@ -1,5 +1,9 @@
 /* See fdlayout.h.  Runs between fork and exec: async-signal-safe calls
- * only (fcntl, dup2, fstat, close), no allocation, no logging. */
+ * only (fcntl, dup2, fstat, close), no allocation, no logging.
+ *
+ * Runs as: root (the master, an inetd-mode slot and privpop-auth,
+ * between fork and exec).
+ */
 #include "config.h"
 
 #include <sys/stat.h>

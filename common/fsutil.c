@@ -3,6 +3,9 @@
  * privpop-store, which runs as the mailbox owner: the owner may plant
  * symlinks, hard links and FIFOs in the mailbox, so nothing there is
  * followed, blocked on or written without a check.  None runs as root.
+ *
+ * Runs as: mailbox owner (privpop-store); fs_read_fd and fs_sealed_memfd
+ * also as root (the configuration).
  */
 #include "config.h"
 

@@ -1,3 +1,8 @@
+/*
+ * The IPC framing; see ipc.h.  Runs as: every process: root (master,
+ * privpop-auth, the fork servers), privpop (session), mailbox owner
+ * (privpop-store).
+ */
 #include "config.h"
 
 #include <sys/types.h>

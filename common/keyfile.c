@@ -1,6 +1,8 @@
 /*
  * Runs as root in privpopd's key-checking child and in privpop-auth:
  * reads a key file only to say why it did not load.
+ *
+ * Runs as: root (privpopd's key-checking child, privpop-auth).
  */
 #include "config.h"
 

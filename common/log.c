@@ -3,6 +3,8 @@
  * session child, privpop-store as the mailbox owner): syslog, and in
  * the foreground stderr.  Every line is escaped here, once: its strings
  * come from clients and from file names that users choose.
+ *
+ * Runs as: every process, root included.
  */
 #include "config.h"
 

@@ -1,3 +1,6 @@
+/*
+ * The one number parser.  Runs as: every process, root included.
+ */
 #include "config.h"
 
 #include "numparse.h"

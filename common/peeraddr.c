@@ -2,6 +2,8 @@
  * Runs in the slot (unprivileged, right after accept) and in
  * privpop-auth (root), which learns the address from the client's
  * socket itself rather than from the session child's word.
+ *
+ * Runs as: privpop (the slot) and root (privpop-auth).
  */
 #include "config.h"
 

@@ -3,6 +3,8 @@
  * unprivileged process maps it: the master's mapping is not inherited
  * by the children it forks (MADV_DONTFORK), and a session slot closes
  * the descriptor before it drops.
+ *
+ * Runs as: root (the master writes, privpop-auth reads).
  */
 #include "config.h"
 

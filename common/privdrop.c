@@ -1,6 +1,8 @@
 /*
  * Runs as root: priv_drop() and priv_open_empty_dir() are called by
  * root processes right before they give up privilege.
+ *
+ * Runs as: root, up to the drop.
  */
 #include "config.h"
 

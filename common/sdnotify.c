@@ -1,6 +1,8 @@
 /*
  * sd_notify(3) in a few lines: see sdnotify.h.  Runs in the master
  * (root); it sends, and never reads, on the socket.
+ *
+ * Runs as: root (the master).
  */
 #include "config.h"
 

@@ -4,6 +4,8 @@
  * while the spawner waits for the next request, not only after it.
  * Each child may also get a channel back to the spawner (see
  * spawner.h), watched with epoll together with the master's socket.
+ *
+ * Runs as: root (the fork servers privpop-auth -Z and privpop-store -Z).
  */
 #include "config.h"
 

@@ -5,6 +5,8 @@
  * fork server: see ipc.h, conf.h, penalty.h and tls_keys_fd.h).
  * Runs as root in the master (and in an inetd-mode slot before it
  * drops), between fork and exec; reads nothing from a client.
+ *
+ * Runs as: root (the master, an inetd-mode slot before it drops).
  */
 #include "config.h"
 

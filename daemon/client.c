@@ -1,3 +1,7 @@
+/*
+ * The client connection: line input, output and TLS I/O.  Runs as:
+ * privpop, in the session child (chrooted, no privilege).
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -5,6 +5,8 @@
  * logs.  It never reads a byte from a client: it takes the address from
  * accept(2), writes one fixed line to a connection it refuses, and
  * learns from a slot's own socket only that its session logged in.
+ *
+ * Runs as: root (the privpopd master).
  */
 #include "config.h"
 

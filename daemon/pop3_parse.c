@@ -1,3 +1,7 @@
+/*
+ * POP3 command parsing; see pop3_parse.h.  Runs as: privpop, in the
+ * session child.
+ */
 #include "config.h"
 
 #include <string.h>

@@ -1,6 +1,9 @@
 /*
  * privpopd: command line and configuration; then the master (standalone)
  * or a single session (inetd mode).
+ *
+ * Runs as: root (privpopd before the master or the inetd session starts;
+ * privpopd -t).
  */
 #include "config.h"
 

@@ -3,6 +3,8 @@
  * RFC 3206 [SYS/TEMP], [SYS/PERM] and [AUTH]).  Runs unprivileged in a chroot; it can
  * neither check a password nor read mail: it asks privpop-auth and
  * privpop-store over IPC and relays their answers.
+ *
+ * Runs as: privpop, in the session child (chrooted, no privilege).
  */
 #include "config.h"
 

@@ -3,6 +3,8 @@
  * (which stays root) from the master's fork server, or forks one itself
  * in inetd mode, and then gives up privilege for good before it is
  * handed a connection.  Everything after priv_drop() is unprivileged.
+ *
+ * Runs as: root until priv_drop(), then privpop.
  */
 #include "config.h"
 

@@ -2,6 +2,9 @@
  * tls_ctx_new() runs as root in the master (a short-lived child of it
  * reads and checks the private key);
  * tls_accept() runs unprivileged in the session child.
+ *
+ * Runs as: root (the master: the context) and privpop (the session: the
+ * handshake).
  */
 #include "config.h"
 

@@ -2,6 +2,9 @@
  * keyproxy_new() runs in the master (root) while it builds the TLS
  * context; the callbacks run in the unprivileged session child during
  * the handshake.  Neither ever holds private key material.
+ *
+ * Runs as: root (the master: setup) and privpop (the session:
+ * callbacks).
  */
 #include "config.h"
 

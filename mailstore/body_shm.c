@@ -1,5 +1,7 @@
 /*
  * Runs inside privpop-store as the mailbox owner; see body_shm.h.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

@@ -4,6 +4,8 @@
  * owner with the spool's group (mail_privileged_group) and serves its
  * worker; the worker side (dotlock_child_use) runs as the owner
  * without that group.  See dotlock_child.h.
+ *
+ * Runs as: root up to the fork, then the mailbox owner.
  */
 #include "config.h"
 

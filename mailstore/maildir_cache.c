@@ -1,5 +1,7 @@
 /*
  * Runs as the mailbox owner inside privpop-store; see maildir_cache.h.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

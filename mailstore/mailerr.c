@@ -1,6 +1,8 @@
 /*
  * Runs in privpop-store as the mailbox owner (never root): looks at the
  * path only to say what is wrong with it.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

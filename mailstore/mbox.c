@@ -1,5 +1,7 @@
 /*
  * Runs as the mailbox owner (never root): privpop-store.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

@@ -6,6 +6,8 @@
  * the mbox is the same file (device, inode), not shorter than what the
  * cache covers, and has the same first and last 4 KiB there; a record
  * set with a bad checksum or out-of-order offsets is ignored.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

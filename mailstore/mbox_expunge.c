@@ -17,6 +17,8 @@
  * truncation in step 3 happened is told by the old bytes between the
  * new end and the old end: the journal holds their digest, and they are
  * still in place exactly until the truncation.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

@@ -2,6 +2,8 @@
  * Runs as the mailbox owner (never root), with at most the configured
  * mail_privileged_group besides its own group, which dotlocks in a
  * root:mail 2775 spool need.
+ *
+ * Runs as: mailbox owner (privpop-store).
  */
 #include "config.h"
 

@@ -7,6 +7,9 @@
  * EOF.  What runs as root: the fork server (-Z), and up to the drop,
  * reading the spawn request and the ids, and starting the dotlock
  * child.
+ *
+ * Runs as: root (the fork server -Z, a worker up to its drop), then the
+ * mailbox owner.
  */
 #include "config.h"
 

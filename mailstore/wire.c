@@ -1,3 +1,7 @@
+/*
+ * The POP3 wire form of a message (CRLF, dot-stuffing).  Runs as:
+ * mailbox owner, in privpop-store.
+ */
 #include "config.h"
 
 #include <string.h>
