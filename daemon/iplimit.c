@@ -1,6 +1,8 @@
 /*
  * Runs in the master (root), on addresses it took from accept(2)
  * itself: nothing here comes from a client's bytes or a slot's word.
+ *
+ * Runs as: root (the privpopd master).
  */
 #include "config.h"
 
