@@ -195,9 +195,15 @@ send_hello(void)
 	    msg_put_u32(&m, (uint32_t)offer) == -1 ||
 	    msg_put_str(&m, (offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
 	    stamp : "") == -1 ||
-	    msg_put_str(&m, sess_id) == -1 ||
-	    ipc_send(sock, &m, -1) == -1)
+	    msg_put_str(&m, sess_id) == -1)
+		fatalx("hello too long");
+	if (ipc_send(sock, &m, -1) == -1) {
+		/* the slot is gone before its first word (evicted, or
+		 * retired by a reload): nothing to report */
+		if (errno == EPIPE || errno == ECONNRESET)
+			_exit(0);
 		fatal("send hello");
+	}
 }
 
 /* Fork server, at start: an auth_mechanisms list that names a challenge

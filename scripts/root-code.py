@@ -12,6 +12,7 @@ usage: root-code.py [SRCDIR]          print the README's table
        root-code.py --check README    fail if the README's table (between
                                       <!-- root-code --> and
                                       <!-- /root-code -->) is stale
+       root-code.py --update README   rewrite that table in place
 """
 import os
 import re
@@ -53,6 +54,19 @@ def table(srcdir):
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--update":
+        readme = sys.argv[2]
+        want, missing = table(os.path.dirname(os.path.abspath(readme)))
+        text = open(readme).read()
+        new, n = re.subn(r"(<!-- root-code -->\n).*?(<!-- /root-code -->)",
+                         lambda m: m.group(1) + want + m.group(2), text,
+                         flags=re.S)
+        if n != 1:
+            print("root-code: no markers in %s" % readme, file=sys.stderr)
+            return 1
+        with open(readme, "w") as f:
+            f.write(new)
+        return 1 if missing else 0
     if len(sys.argv) > 1 and sys.argv[1] == "--check":
         readme = sys.argv[2]
         srcdir = os.path.dirname(os.path.abspath(readme))
