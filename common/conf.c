@@ -93,6 +93,7 @@ conf_defaults(struct conf *c)
 	c->max_sessions_per_ip = DEFAULT_MAX_SESSIONS_PER_IP;
 	c->limits_ipv6_prefix = PENALTY_DEFAULT_V6PREFIX;
 	c->limits_exempt[0] = '\0';
+	c->seccomp = 1;
 }
 
 int
@@ -561,6 +562,8 @@ conf_line(struct conf *c, const char *key, const char *v)
 		return conf_parse_mechs(v, &c->auth_mechs);
 	if (strcmp(key, "pam_session") == 0)
 		return set_bool(&c->pam_session, v);
+	if (strcmp(key, "seccomp") == 0)
+		return set_bool(&c->seccomp, v);
 	if (strcmp(key, "pam_service") == 0)
 		return set_str(c->pam_service, sizeof(c->pam_service), v);
 	if (strcmp(key, "system_mail_location") == 0)

@@ -108,6 +108,7 @@ struct conf {
 	int	 max_sessions_per_ip;
 	int	 limits_ipv6_prefix;		/* bits an IPv6 key keeps */
 	char	 limits_exempt[512];		/* CIDR list */
+	int	 seccomp;			/* the roles' filters */
 };
 
 void	conf_defaults(struct conf *);

@@ -107,7 +107,11 @@ void
 priv_child_env(char **envp, const char *path)
 {
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS" };
+	    "LSAN_OPTIONS",
+#ifdef PRIVPOP_TEST_HOOKS
+	    "PRIVPOP_TEST_FORBIDDEN_SYSCALL",	/* common/sandbox.c */
+#endif
+	};
 	/* root's own environment decided these; tests set them */
 	static const char *const wrappers[] = { "PRIVPOP_TEST_WRAPPERS",
 	    "LD_PRELOAD", "PAM_WRAPPER", "PAM_WRAPPER_SERVICE_DIR",
