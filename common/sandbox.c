@@ -188,6 +188,7 @@ test_hook(const char *key)
 static void
 add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 {
+	struct scmp_arg_cmp cmp;
 	size_t i;
 	int r;
 
@@ -199,8 +200,12 @@ add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 			r = seccomp_rule_add(sc, SCMP_ACT_ALLOW, ru->nr, 0);
 			break;
 		case SBX_RUN_IF:
-			r = seccomp_rule_add(sc, SCMP_ACT_ALLOW, ru->nr, 1,
-			    SCMP_CMP(ru->arg, SCMP_CMP_EQ, ru->val));
+			cmp.arg = ru->arg;
+			cmp.op = SCMP_CMP_EQ;
+			cmp.datum_a = ru->val;
+			cmp.datum_b = 0;
+			r = seccomp_rule_add_array(sc, SCMP_ACT_ALLOW, ru->nr,
+			    1, &cmp);
 			break;
 		case SBX_EACCES:
 			r = seccomp_rule_add(sc, SCMP_ACT_ERRNO(EACCES),

@@ -29,6 +29,9 @@ static const struct sbx_rule store_calls[] = {
 	SBX_CALL(linkat), SBX_CALL(link), SBX_CALL(fsync),
 	SBX_CALL(fdatasync), SBX_CALL(ftruncate), SBX_CALL(fadvise64),
 	SBX_CALL(utimensat),
+	/* a directory descriptor kept while another reads it
+	 * (fdopendir of a dup) */
+	SBX_CALL(dup), SBX_CALL(dup2), SBX_CALL(dup3),
 	/* locks: fcntl and flock; a dotlock's holder is alive if
 	 * kill(pid, 0) says so; the dotlock and Maildir names carry the
 	 * host name */
@@ -56,8 +59,7 @@ static const struct sbx_rule spawner_calls[] = {
 	SBX_CALL(epoll_create1), SBX_CALL(epoll_ctl), SBX_CALL(epoll_wait),
 	SBX_CALL(epoll_pwait), SBX_CALL(signalfd4), SBX_CALL(clone),
 	SBX_CALL(clone3), SBX_CALL(fork), SBX_CALL(wait4), SBX_CALL(waitid),
-	SBX_CALL(set_robust_list), SBX_CALL(dup), SBX_CALL(dup2),
-	SBX_CALL(dup3), SBX_CALL(close_range),
+	SBX_CALL(set_robust_list), SBX_CALL(close_range),
 	/* the child's syslog socket of its own (log_reopen), a Unix one
 	 * only */
 	SBX_CALL_IF(socket, 0, AF_UNIX), SBX_CALL(connect),
