@@ -60,6 +60,12 @@ static const struct sbx_rule spawner_calls[] = {
 	SBX_CALL(epoll_pwait), SBX_CALL(signalfd4), SBX_CALL(clone),
 	SBX_CALL(clone3), SBX_CALL(fork), SBX_CALL(wait4), SBX_CALL(waitid),
 	SBX_CALL(set_robust_list), SBX_CALL(close_range),
+	/* the helper that asked gets a pidfd of its worker */
+	SBX_CALL(pidfd_open),
+	/* a worker for a spool with a group starts its dotlock child
+	 * (socketpair, fork, name, drop) before it drops; that child keeps
+	 * this list */
+	SBX_CALL(socketpair),
 	/* the child's syslog socket of its own (log_reopen), a Unix one
 	 * only */
 	SBX_CALL_IF(socket, 0, AF_UNIX), SBX_CALL(connect),
