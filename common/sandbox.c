@@ -14,9 +14,14 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -224,17 +229,86 @@ add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 	}
 }
 
+/*
+ * libseccomp compiles a list into BPF in about a millisecond, as much
+ * as the rest of a login's CPU in the session child: so the long-lived
+ * parent (the master, the store fork server) compiles its children's
+ * list once, and each child only loads the program it inherited.
+ */
+#define SBX_PROGS	4
+static struct sbx_prog {
+	const struct sbx_list	*list;
+	struct sock_fprog	 prog;
+} sbx_progs[SBX_PROGS];
+
+static const struct sock_fprog *
+compile(const struct sbx_list *list)
+{
+	struct sbx_part base = SBX_PART(sbx_base);
+	struct sbx_prog *p = NULL;
+	scmp_filter_ctx sc;
+	struct stat st;
+	size_t i;
+	int fd, r;
+
+	for (i = 0; i < SBX_PROGS; i++) {
+		if (sbx_progs[i].list == list)
+			return &sbx_progs[i].prog;
+		if (p == NULL && sbx_progs[i].list == NULL)
+			p = &sbx_progs[i];
+	}
+	if (p == NULL)
+		fatalx("seccomp: more than %d lists", SBX_PROGS);
+	if ((sc = seccomp_init(list->deny ? SCMP_ACT_ALLOW :
+	    SCMP_ACT_TRAP)) == NULL)
+		fatalx("seccomp_init failed");
+	/* a binary tree of the calls, not a chain of a hundred tests for
+	 * the last one */
+	if ((r = seccomp_attr_set(sc, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
+		log_debug("seccomp: no binary tree: %s", strerror(-r));
+	if (!list->deny)
+		add_part(sc, &base, list->role);
+	for (i = 0; i < SBX_PARTS; i++)
+		if (list->parts[i].rules != NULL)
+			add_part(sc, &list->parts[i], list->role);
+	/* libseccomp 2.5 exports to a descriptor only */
+	if ((fd = memfd_create("privpop-seccomp", MFD_CLOEXEC)) == -1)
+		fatal("seccomp: memfd_create");
+	if ((r = seccomp_export_bpf(sc, fd)) < 0)
+		fatalx("seccomp: %s: cannot compile the filter: %s",
+		    list->role, strerror(-r));
+	seccomp_release(sc);
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+		fatalx("seccomp: %s: bad filter size", list->role);
+	p->prog.len = (unsigned short)(st.st_size /
+	    (off_t)sizeof(struct sock_filter));
+	if ((p->prog.filter = malloc((size_t)st.st_size)) == NULL)
+		fatal("seccomp");
+	if (pread(fd, p->prog.filter, (size_t)st.st_size, 0) != st.st_size)
+		fatal("seccomp: read back the filter");
+	close(fd);
+	p->list = list;
+	return &p->prog;
+}
+
+void
+sbx_prepare(const struct sbx_list *list, int on)
+{
+	if (on)
+		(void)compile(list);
+}
+
 void
 sbx_install(const struct sbx_list *list, int on)
 {
+	const struct sock_fprog *prog;
 	struct sigaction sa;
-	struct sbx_part base = SBX_PART(sbx_base);
-	scmp_filter_ctx sc;
-	size_t i;
-	int r;
 
 	if (!on)
 		return;
+	prog = compile(list);
 	sbx_on = 1;
 	sbx_role = list->role;
 	sbx_stderr = log_to_stderr();
@@ -245,19 +319,11 @@ sbx_install(const struct sbx_list *list, int on)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) == -1)
 		fatal("sigaction SIGSYS");
-
-	if ((sc = seccomp_init(list->deny ? SCMP_ACT_ALLOW :
-	    SCMP_ACT_TRAP)) == NULL)
-		fatalx("seccomp_init failed");
-	if (!list->deny)
-		add_part(sc, &base, list->role);
-	for (i = 0; i < SBX_PARTS; i++)
-		if (list->parts[i].rules != NULL)
-			add_part(sc, &list->parts[i], list->role);
-	if ((r = seccomp_load(sc)) < 0)
-		fatalx("seccomp: %s: cannot load the filter: %s", list->role,
-		    strerror(-r));
-	seccomp_release(sc);
+	/* root could do without, but no role ever gains privilege */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl no_new_privs");
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) == -1)
+		fatal("seccomp: %s: cannot load the filter", list->role);
 	test_hook(list->key);
 }
 
@@ -271,6 +337,13 @@ sbx_inherited(const char *role, const char *key)
 }
 
 #else /* !HAVE_SECCOMP */
+
+void
+sbx_prepare(const struct sbx_list *list, int on)
+{
+	(void)list;
+	(void)on;
+}
 
 void
 sbx_install(const struct sbx_list *list, int on)

@@ -60,6 +60,10 @@ struct sbx_list {
  */
 void	sbx_install(const struct sbx_list *list, int on);
 
+/* Compile list now (unless on is 0), in a parent whose children will
+ * install it: they then only load the program. */
+void	sbx_prepare(const struct sbx_list *list, int on);
+
 /*
  * In a child that inherited its parent's filter: the role the SIGSYS
  * handler names from now on (when a filter is in).  Test builds only
@@ -71,6 +75,7 @@ void	sbx_inherited(const char *role, const char *key);
 
 /* The roles' lists, each in its role's directory. */
 void	sbx_session(int on);		/* daemon/sandbox_session.c */
+void	sbx_session_prepare(int on);	/* in the master, before slots */
 void	sbx_store(int on);		/* mailstore/sandbox_store.c */
 void	sbx_store_spawner(int on);
 void	sbx_auth(int on, int zygote);	/* auth/sandbox_auth.c */

@@ -34,13 +34,19 @@ static const struct sbx_rule session_calls[] = {
 	SBX_CALL_IF(tgkill, 2, SIGABRT),
 };
 
+static const struct sbx_list session_list = {
+	"session child", "session", 0,
+	{ SBX_PART(session_calls) },
+};
+
+void
+sbx_session_prepare(int on)
+{
+	sbx_prepare(&session_list, on);
+}
+
 void
 sbx_session(int on)
 {
-	static const struct sbx_list list = {
-		"session child", "session", 0,
-		{ SBX_PART(session_calls) },
-	};
-
-	sbx_install(&list, on);
+	sbx_install(&session_list, on);
 }

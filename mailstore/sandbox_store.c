@@ -81,24 +81,26 @@ static const struct sbx_rule spawner_calls[] = {
 	SBX_CALL(seccomp),
 };
 
+static const struct sbx_list worker_list = {
+	"mailstore worker", "store", 0,
+	{ SBX_PART(store_calls), SBX_PART(worker_refused) },
+};
+
+static const struct sbx_list spawner_list = {
+	"store fork server", "store-spawner", 0,
+	{ SBX_PART(store_calls), SBX_PART(spawner_calls) },
+};
+
 void
 sbx_store(int on)
 {
-	static const struct sbx_list list = {
-		"mailstore worker", "store", 0,
-		{ SBX_PART(store_calls), SBX_PART(worker_refused) },
-	};
-
-	sbx_install(&list, on);
+	sbx_install(&worker_list, on);
 }
 
+/* The fork server compiles its workers' list once, for all of them. */
 void
 sbx_store_spawner(int on)
 {
-	static const struct sbx_list list = {
-		"store fork server", "store-spawner", 0,
-		{ SBX_PART(store_calls), SBX_PART(spawner_calls) },
-	};
-
-	sbx_install(&list, on);
+	sbx_prepare(&worker_list, on);
+	sbx_install(&spawner_list, on);
 }
