@@ -63,6 +63,7 @@
 #include "tls_keys_fd.h"
 #include "upgrade.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "verify.h"
 
 /* The APOP timestamp: "<pid.random@host>", RFC 1939 section 7. */
@@ -439,7 +440,7 @@ __attribute__((noreturn)) static void
 exec_store(void)
 {
 	char *envp[PRIV_ENV_MAX];
-	char *argv[10];
+	char *argv[11];
 	char uid[16], gid[16], extra[16];
 	struct fd_place place;
 	int argc = 0;
@@ -463,6 +464,8 @@ exec_store(void)
 			argv[argc++] = extra;
 		}
 	}
+	if (!conf.seccomp)
+		argv[argc++] = "-N";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 	place.from = worker.fd;
@@ -980,6 +983,8 @@ main(int argc, char *argv[])
 	if (tls_fd)
 		close(TLS_KEYS_FD);
 	load_secret();
+	/* PAM and NSS modules may call almost anything: a deny-list */
+	sbx_auth(conf.seccomp, zygote);
 	/* -Z: a fork server.  fd 3 is the master's; every MSG_AUTH_SPAWN
 	 * brings one slot's socket, and a forked child serves that slot
 	 * exactly as an exec'd helper would, without paying again for
@@ -1006,6 +1011,7 @@ main(int argc, char *argv[])
 		close(m.fd);
 		if (chan != -1)
 			tlskeys_use_signer(chan);
+		sbx_auth_helper();
 	}
 	make_stamp();
 	send_hello();

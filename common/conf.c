@@ -391,6 +391,8 @@ static const struct conf_key keys[] = {
 	INT("limits_ipv6_prefix", limits_ipv6_prefix, 16, 128,
 	    STR(PENALTY_DEFAULT_V6PREFIX), 0),
 	KEY("limits_exempt", CONF_NETS, limits_exempt, "none", CONF_NONE),
+	/* the roles' seccomp filters (issue 16); no is for debugging */
+	KEY("seccomp", CONF_BOOL, seccomp, "yes", 0),
 	KEY("mail_location", CONF_LOCATION, mail_location,
 	    "maildir:~/Maildir", 0),
 	KEY("system_mail_location", CONF_LOCATION, system_mail_location,

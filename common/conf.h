@@ -111,6 +111,7 @@ struct conf {
 	int	 max_sessions_per_ip;
 	int	 limits_ipv6_prefix;		/* bits an IPv6 key keeps */
 	char	 limits_exempt[512];		/* CIDR list */
+	int	 seccomp;			/* the roles' filters */
 };
 
 /* Without RSA key exchange (the key holder only signs), no anonymous

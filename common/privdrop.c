@@ -109,7 +109,11 @@ void
 priv_child_env(char **envp, const char *path)
 {
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS" };
+	    "LSAN_OPTIONS",
+#ifdef PRIVPOP_TEST_HOOKS
+	    "PRIVPOP_TEST_FORBIDDEN_SYSCALL",	/* common/sandbox.c */
+#endif
+	};
 	static char kv[PRIV_ENV_MAX][512], pathkv[256];
 	size_t i, n = 0, k = 0;
 

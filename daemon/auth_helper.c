@@ -86,8 +86,8 @@ common_args(const struct slot_env *env, char **argv, int argc)
 
 /* privpop-auth -c file -F -P -K -e -d -Z -S, and the NULL */
 #define AUTH_ARGV_MAX	11
-/* privpop-store -Z -e -d, and the NULL */
-#define STORE_ARGV_MAX	5
+/* privpop-store -Z -e -d -N, and the NULL */
+#define STORE_ARGV_MAX	6
 
 pid_t
 auth_helper_start(const struct slot_env *env, int child_end, int zygote,
@@ -162,6 +162,8 @@ store_spawner_start(const struct slot_env *env, int child_end)
 	argv[argc++] = "privpop-store";
 	argv[argc++] = "-Z";
 	argc = common_args(env, argv, argc);
+	if (!env->conf->seccomp)
+		argv[argc++] = "-N";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 

@@ -43,6 +43,7 @@
 #include "penalty.h"
 #include "master.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 #include "slot.h"
 #include "tls.h"
@@ -662,6 +663,23 @@ warm_tls(SSL_CTX *ctx)
 		log_debug("TLS warm-up: the handshake stopped early");
 }
 
+/* seccomp = no is for debugging a filter, never for a live site.  With
+ * the filters on, the session children's is compiled here, once. */
+static void
+seccomp_setup(const struct conf *c)
+{
+#ifdef HAVE_SECCOMP
+	if (!c->seccomp)
+		log_warnx("seccomp = no: the system call filters of every "
+		    "role are off");
+	sbx_session_prepare(c->seccomp);
+#else
+	(void)c;
+	log_warnx("built without seccomp (--disable-seccomp): no system "
+	    "call filters");
+#endif
+}
+
 static void
 reload(const struct master_opts *o, struct conf *c)
 {
@@ -720,6 +738,7 @@ reload(const struct master_opts *o, struct conf *c)
 	auth_spawner_stop();	/* the next one reads the new snapshot */
 	retire_idle();
 	log_info("configuration reloaded");
+	seccomp_setup(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1157,6 +1176,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		log_warnx("not running as root: privilege separation is "
 		    "reduced (every role runs as uid %u, no chroot)",
 		    (unsigned)getuid());
+	seccomp_setup(c);
 	if (!o->foreground)
 		write_pidfile(c->pid_file);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -1272,6 +1292,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 	if (!priv_is_root())
 		log_warnx("not running as root: privilege separation is "
 		    "reduced");
+	seccomp_setup(c);
 	env.conf = c;
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;

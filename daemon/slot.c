@@ -26,6 +26,7 @@
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "session.h"
 #include "slot.h"
 #include "tls_keyproxy.h"
@@ -149,6 +150,7 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
 		    env->conf->chroot_dir);
 	priv_limit(SESSION_RLIMIT_NOFILE, 1);
+	sbx_session(env->conf->seccomp);
 	recv_hello(auth_sock, &hello);
 
 	if (rfd == -1) {

@@ -32,6 +32,7 @@
 #include "mbox_lock.h"
 #include "numparse.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "spawner.h"
 #include "wire.h"
 
@@ -51,6 +52,7 @@ static uint32_t count;
 static enum store_state state = ST_INIT;
 static int sock = IPC_CHILD_FD;
 static struct body_shm shm = { .pass_fd = -1 };	/* body_shm.h */
+static int seccomp_on = 1;	/* -N: no filters (seccomp = no) */
 
 static void
 reply_ok(uint32_t n, uint64_t octets, const char *text)
@@ -566,6 +568,7 @@ become_worker(void)
 	uint32_t uid, gid, extra;
 	int chan;
 
+	sbx_store_spawner(seccomp_on);
 	if (spawner_serve(sock, MSG_STORE_SPAWN, "privpop-store", &m, NULL,
 	    &chan, NULL, report_pidfd) == 1)
 		exit(0);
@@ -607,7 +610,7 @@ main(int argc, char *argv[])
 	uint32_t uid = 0, gid = 0, extra = (uint32_t)PRIV_NO_GROUP;
 	int ch, to_stderr = 0, debug = 0, zygote = 0;
 
-	while ((ch = getopt(argc, argv, "deg:G:u:Z")) != -1) {
+	while ((ch = getopt(argc, argv, "deg:G:Nu:Z")) != -1) {
 		switch (ch) {
 		case 'g':
 			gid = id_arg(optarg, 1);
@@ -624,11 +627,14 @@ main(int argc, char *argv[])
 		case 'e':
 			to_stderr = 1;
 			break;
+		case 'N':
+			seccomp_on = 0;
+			break;
 		case 'Z':
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-store [-de] "
+			fprintf(stderr, "usage: privpop-store [-deN] "
 			    "[-u uid -g gid [-G gid]] | -Z\n");
 			return 2;
 		}
@@ -643,6 +649,7 @@ main(int argc, char *argv[])
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
 	priv_limit(STORE_RLIMIT_NOFILE, 1);
+	sbx_store(seccomp_on);
 
 	while (state != ST_DONE) {
 		size_t i;
