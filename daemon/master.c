@@ -1002,7 +1002,9 @@ check_login_deadlines(const struct conf *c)
  * write to: nothing planted at the path (a symlink, a hard link to
  * another file, a FIFO) is opened or written.
  */
-static int pidfile_written;	/* unlinked at exit only if ours */
+/* The pid file written at start, unlinked at exit only if ours (and
+ * that path, not a pid_file changed by a reload since). */
+static char pidfile_written[CONF_PATH_MAX];
 
 static void
 write_pidfile(const char *path)
@@ -1031,7 +1033,8 @@ write_pidfile(const char *path)
 		log_warn("pid file %s", path);
 		unlinkat(dfd, tmp, 0);
 	} else
-		pidfile_written = 1;
+		snprintf(pidfile_written, sizeof(pidfile_written), "%s",
+		    path);
 	close(dfd);
 }
 
@@ -1275,8 +1278,8 @@ master_run(const struct master_opts *o, struct conf *c)
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
 	shutdown_all();
-	if (pidfile_written)
-		unlink(c->pid_file);
+	if (pidfile_written[0] != '\0')
+		unlink(pidfile_written);
 	return 0;
 }
 
