@@ -9,5 +9,6 @@
 #define PRIVPOP_SYSCONFDIR "/fuzz/etc/privpop"
 #define PRIVPOP_LIBEXECDIR "/fuzz/libexec/privpop"
 #define PRIVPOP_RUNSTATEDIR "/fuzz/run"
+#define PRIVPOP_STATEDIR "/fuzz/var/lib/privpop"
 #define PRIVPOP_EMPTYDIR "/fuzz/var/lib/privpop/empty"
 #endif
