@@ -1025,6 +1025,8 @@ main(int argc, char *argv[])
 			scram_abandoned();
 			_exit(0);	/* the session ended */
 		}
+		if (r == -1 && errno == EPROTO && m.type != MSG_NONE)
+			fatalx("%s: malformed", msg_name(m.type));
 		if (r == -1)
 			fatal("ipc receive");
 		if (clock_gettime(CLOCK_MONOTONIC, &arrival) == -1)

@@ -26,48 +26,88 @@ struct ipc_hdr {
  * truncates (and itself closes) the rest. */
 #define IPC_MAX_FDS_SEEN	8
 
+/*
+ * Every message type, once: its name, whether it may carry a descriptor,
+ * and its payload layout.  This table is authoritative: ipc_recv and
+ * ipc_decode refuse a payload that does not match its type's layout,
+ * before any handler sees it, and the tests and the fuzz target walk
+ * the same table (ipc_layout).  The comments in ipc.h say what the
+ * fields mean.
+ *
+ * Layout: one character a field, in order:
+ *   'u'  u32
+ *   'q'  u64
+ *   's'  string: u32 length with the NUL, the bytes, NUL-terminated,
+ *        no inner NUL, at most max characters (msg_get_str)
+ *   'b'  bytes: u32 length, at most max bytes (msg_get_bytes)
+ *   '*'  the rest of the payload, unchecked (last field only)
+ * Nothing may follow the last field.  max lists the bound of each 's'
+ * and 'b' field, in order: the one its receiver passes to the getter
+ * where that is a limits.h constant, else ANY (the payload bounds it)
+ * with the receiver's own bound named beside it.
+ */
+#define ANY	IPC_MAX_PAYLOAD
+#define IPC_LAYOUT_MAX_VAR	4	/* 's' and 'b' fields in one layout */
+
 static const struct {
 	const char	*name;
 	int		 flags;
+	const char	*layout;
+	size_t		 max[IPC_LAYOUT_MAX_VAR];
 } msg_types[MSG_TYPE_COUNT] = {
-	[MSG_NONE] = { "NONE", 0 },
-	[MSG_SESSION_HELLO] = { "SESSION_HELLO", 0 },
-	[MSG_AUTH_PEER] = { "AUTH_PEER", T_FD },
-	[MSG_AUTH_LOGIN] = { "AUTH_LOGIN", 0 },
-	[MSG_AUTH_APOP] = { "AUTH_APOP", 0 },
-	[MSG_AUTH_CRAM] = { "AUTH_CRAM", 0 },
-	[MSG_AUTH_SCRAM_FIRST] = { "AUTH_SCRAM_FIRST", 0 },
-	[MSG_AUTH_SCRAM_FINAL] = { "AUTH_SCRAM_FINAL", 0 },
-	[MSG_SESSION_SASL_CHALLENGE] = { "SESSION_SASL_CHALLENGE", 0 },
-	[MSG_AUTH_TLS_START] = { "AUTH_TLS_START", 0 },
-	[MSG_AUTH_TLS_SIGN] = { "AUTH_TLS_SIGN", 0 },
-	[MSG_SESSION_TLS_SIGNED] = { "SESSION_TLS_SIGNED", 0 },
-	[MSG_SESSION_AUTH_OK] = { "SESSION_AUTH_OK", T_FD },
-	[MSG_SESSION_AUTH_FAIL] = { "SESSION_AUTH_FAIL", 0 },
-	[MSG_AUTH_SPAWN] = { "AUTH_SPAWN", T_FD },
-	[MSG_STORE_SPAWN] = { "STORE_SPAWN", T_FD },
-	[MSG_STORE_SOCKET] = { "STORE_SOCKET", T_FD },
-	[MSG_AUTH_WORKER_PIDFD] = { "AUTH_WORKER_PIDFD", T_FD },
-	[MSG_LOCKD_REQUEST] = { "LOCKD_REQUEST", T_FD },
-	[MSG_LOCKD_RESULT] = { "LOCKD_RESULT", 0 },
-	[MSG_SLOT_CONN] = { "SLOT_CONN", T_FD },
-	[MSG_MASTER_LOGIN] = { "MASTER_LOGIN", 0 },
-	[MSG_STORE_INIT] = { "STORE_INIT", 0 },
-	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0 },
-	[MSG_SESSION_DATA_SHM] = { "SESSION_DATA_SHM", T_FD },
-	[MSG_STORE_SHM_DONE] = { "STORE_SHM_DONE", 0 },
-	[MSG_STORE_LIST] = { "STORE_LIST", 0 },
-	[MSG_STORE_UIDL] = { "STORE_UIDL", 0 },
-	[MSG_STORE_RETR] = { "STORE_RETR", 0 },
-	[MSG_STORE_TOP] = { "STORE_TOP", 0 },
-	[MSG_STORE_DELE] = { "STORE_DELE", 0 },
-	[MSG_STORE_RSET] = { "STORE_RSET", 0 },
-	[MSG_STORE_QUIT] = { "STORE_QUIT", 0 },
-	[MSG_STORE_RETR_AHEAD] = { "STORE_RETR_AHEAD", 0 },
-	[MSG_SESSION_OK] = { "SESSION_OK", 0 },
-	[MSG_SESSION_ERR] = { "SESSION_ERR", 0 },
-	[MSG_SESSION_DATA] = { "SESSION_DATA", 0 },
-	[MSG_SESSION_END] = { "SESSION_END", 0 },
+	[MSG_NONE] = { "NONE", 0, NULL, { 0 } },
+	/* stamp: slot.c's sizeof(stamp) - 1 */
+	[MSG_SESSION_HELLO] = { "SESSION_HELLO", 0, "uuss",
+	    { ANY, SESSION_ID_LEN } },
+	[MSG_AUTH_PEER] = { "AUTH_PEER", T_FD, "", { 0 } },
+	[MSG_AUTH_LOGIN] = { "AUTH_LOGIN", 0, "ss",
+	    { POP3_MAX_USER, POP3_MAX_PASS } },
+	[MSG_AUTH_APOP] = { "AUTH_APOP", 0, "ss",
+	    { POP3_MAX_USER, POP3_MAX_PASS } },
+	[MSG_AUTH_CRAM] = { "AUTH_CRAM", 0, "ss",
+	    { POP3_MAX_USER, POP3_MAX_PASS } },
+	/* privpop-auth: SCRAM_MSG_MAX - 1 */
+	[MSG_AUTH_SCRAM_FIRST] = { "AUTH_SCRAM_FIRST", 0, "s", { ANY } },
+	[MSG_AUTH_SCRAM_FINAL] = { "AUTH_SCRAM_FINAL", 0, "s", { ANY } },
+	/* session: its challenge buffer */
+	[MSG_SESSION_SASL_CHALLENGE] = { "SESSION_SASL_CHALLENGE", 0, "s",
+	    { ANY } },
+	[MSG_AUTH_TLS_START] = { "AUTH_TLS_START", 0, "", { 0 } },
+	[MSG_AUTH_TLS_SIGN] = { "AUTH_TLS_SIGN", 0, "uub",
+	    { TLS_SIGN_CONTENT_MAX } },
+	/* tls_keyproxy: the caller's signature buffer */
+	[MSG_SESSION_TLS_SIGNED] = { "SESSION_TLS_SIGNED", 0, "b", { ANY } },
+	[MSG_SESSION_AUTH_OK] = { "SESSION_AUTH_OK", T_FD, "s",
+	    { POP3_MAX_USER } },
+	[MSG_SESSION_AUTH_FAIL] = { "SESSION_AUTH_FAIL", 0, "u", { 0 } },
+	[MSG_AUTH_SPAWN] = { "AUTH_SPAWN", T_FD, "", { 0 } },
+	[MSG_STORE_SPAWN] = { "STORE_SPAWN", T_FD, "uuu", { 0 } },
+	[MSG_STORE_SOCKET] = { "STORE_SOCKET", T_FD, "", { 0 } },
+	[MSG_AUTH_WORKER_PIDFD] = { "AUTH_WORKER_PIDFD", T_FD, "", { 0 } },
+	/* lock name: dotlock_child's sizeof(pinned) - 1 */
+	[MSG_LOCKD_REQUEST] = { "LOCKD_REQUEST", T_FD, "usu", { ANY } },
+	[MSG_LOCKD_RESULT] = { "LOCKD_RESULT", 0, "uu", { 0 } },
+	[MSG_SLOT_CONN] = { "SLOT_CONN", T_FD, "u", { 0 } },
+	[MSG_MASTER_LOGIN] = { "MASTER_LOGIN", 0, "", { 0 } },
+	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuus",
+	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH } },
+	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },
+	[MSG_SESSION_DATA_SHM] = { "SESSION_DATA_SHM", T_FD, "uuu", { 0 } },
+	[MSG_STORE_SHM_DONE] = { "STORE_SHM_DONE", 0, "", { 0 } },
+	[MSG_STORE_LIST] = { "STORE_LIST", 0, "u", { 0 } },
+	[MSG_STORE_UIDL] = { "STORE_UIDL", 0, "u", { 0 } },
+	[MSG_STORE_RETR] = { "STORE_RETR", 0, "u", { 0 } },
+	[MSG_STORE_TOP] = { "STORE_TOP", 0, "uu", { 0 } },
+	[MSG_STORE_DELE] = { "STORE_DELE", 0, "u", { 0 } },
+	[MSG_STORE_RSET] = { "STORE_RSET", 0, "", { 0 } },
+	[MSG_STORE_QUIT] = { "STORE_QUIT", 0, "", { 0 } },
+	[MSG_STORE_RETR_AHEAD] = { "STORE_RETR_AHEAD", 0, "u", { 0 } },
+	/* text: a UIDL, or "" */
+	[MSG_SESSION_OK] = { "SESSION_OK", 0, "uqs", { POP3_MAX_UIDL } },
+	[MSG_SESSION_ERR] = { "SESSION_ERR", 0, "u", { 0 } },
+	/* raw wire bytes, any length */
+	[MSG_SESSION_DATA] = { "SESSION_DATA", 0, "*", { 0 } },
+	[MSG_SESSION_END] = { "SESSION_END", 0, "", { 0 } },
 };
 
 const char *
@@ -76,6 +116,29 @@ msg_name(uint32_t type)
 	if (type == MSG_NONE || type >= MSG_TYPE_COUNT)
 		return "UNKNOWN";
 	return msg_types[type].name;
+}
+
+const char *
+ipc_layout(uint32_t type)
+{
+	if (type == MSG_NONE || type >= MSG_TYPE_COUNT)
+		return NULL;
+	return msg_types[type].layout;
+}
+
+size_t
+ipc_layout_max(uint32_t type, size_t field)
+{
+	const char *l = ipc_layout(type);
+	size_t i, var = 0;
+
+	if (l == NULL || field >= strlen(l) ||
+	    (l[field] != 's' && l[field] != 'b'))
+		return 0;
+	for (i = 0; i < field; i++)
+		if (l[i] == 's' || l[i] == 'b')
+			var++;
+	return var < IPC_LAYOUT_MAX_VAR ? msg_types[type].max[var] : 0;
 }
 
 void
@@ -189,6 +252,51 @@ msg_end(const struct msg *m)
 	return m->rpos == m->len ? 0 : -1;
 }
 
+/* Walk the payload with the type's layout, with the getters the
+ * receivers use; m's cursor is left where it was. */
+int
+ipc_check(struct msg *m)
+{
+	const char *l = ipc_layout(m->type);
+	size_t saved = m->rpos, var = 0, blen;
+	const unsigned char *b;
+	const char *s;
+	uint32_t u32;
+	uint64_t u64;
+	int ok = l != NULL && m->len <= IPC_MAX_PAYLOAD;
+
+	m->rpos = 0;
+	for (; ok && *l != '\0'; l++) {
+		switch (*l) {
+		case 'u':
+			ok = msg_get_u32(m, &u32) == 0;
+			break;
+		case 'q':
+			ok = msg_get_u64(m, &u64) == 0;
+			break;
+		case 's':
+			ok = var < IPC_LAYOUT_MAX_VAR &&
+			    msg_get_str(m, &s, msg_types[m->type].max[var++]) ==
+			    0;
+			break;
+		case 'b':
+			ok = var < IPC_LAYOUT_MAX_VAR &&
+			    msg_get_bytes(m, &b, &blen,
+			    msg_types[m->type].max[var++]) == 0;
+			break;
+		case '*':
+			m->rpos = m->len;	/* the rest: unchecked */
+			break;
+		default:
+			ok = 0;
+		}
+	}
+	if (ok && msg_end(m) == -1)
+		ok = 0;
+	m->rpos = saved;
+	return ok ? 0 : -1;
+}
+
 int
 ipc_decode(struct msg *m, const void *p, size_t n)
 {
@@ -205,6 +313,10 @@ ipc_decode(struct msg *m, const void *p, size_t n)
 	m->type = h.type;
 	m->len = h.len;
 	memcpy(m->data, (const unsigned char *)p + sizeof(h), h.len);
+	if (ipc_check(m) == -1) {
+		msg_init(m, MSG_NONE);
+		return -1;
+	}
 	return 0;
 }
 
@@ -339,6 +451,17 @@ ipc_recv(int sock, struct msg *m)
 		bad = 1;
 	if (!bad && fd != -1 && !(msg_types[h.type].flags & T_FD))
 		bad = 1;
+	if (!bad) {
+		m->type = h.type;
+		m->len = h.len;
+		if (ipc_check(m) == -1) {
+			/* refused before any handler: only its type is kept,
+			 * for the receiver's log (it may hold a password) */
+			explicit_bzero(m->data, m->len);
+			m->len = 0;
+			bad = 1;
+		}
+	}
 	if (bad) {
 		if (fd != -1)
 			close(fd);

@@ -4,6 +4,11 @@
  * here, once, with the direction it travels in.  A message is one
  * datagram: a fixed header and at most IPC_MAX_PAYLOAD bytes, checked
  * before use; only types marked to carry a descriptor may carry one.
+ *
+ * The comments below say what each message's fields mean; the table in
+ * ipc.c (msg_types[]) is authoritative for its payload layout and the
+ * bound of each string, and ipc_recv refuses a message that does not
+ * match it.  Change both together.
  */
 #ifndef PRIVPOP_IPC_H
 #define PRIVPOP_IPC_H
@@ -179,6 +184,18 @@ struct msg {
 
 const char *msg_name(uint32_t);
 
+/* The payload layout of a type, from the table in ipc.c: one character
+ * a field, 'u' u32, 'q' u64, 's' string, 'b' bytes, '*' the rest
+ * unchecked (last only); NULL for an unknown type. */
+const char *ipc_layout(uint32_t type);
+/* The bound (characters of an 's', bytes of a 'b') of field number
+ * field of that layout; 0 if it is not an 's' or 'b' field. */
+size_t	ipc_layout_max(uint32_t type, size_t field);
+/* 0 if m's payload matches its type's layout exactly (every field
+ * present and within its bound, nothing left over), else -1.  m's
+ * cursor is not moved.  ipc_recv and ipc_decode check this. */
+int	ipc_check(struct msg *);
+
 void	msg_init(struct msg *, uint32_t type);
 int	msg_put_u32(struct msg *, uint32_t);
 int	msg_put_u64(struct msg *, uint64_t);
@@ -196,8 +213,9 @@ int	msg_get_bytes(struct msg *, const unsigned char **, size_t *len,
 	    size_t max);
 int	msg_end(const struct msg *);
 
-/* Parse a received datagram (header + payload) into m; used by
- * ipc_recv and by the fuzz target.  Returns 0 or -1. */
+/* Parse a received datagram (header + payload) into m, checked like
+ * ipc_recv checks one (header, then ipc_check); used by the fuzz
+ * target.  Returns 0 or -1. */
 int	ipc_decode(struct msg *, const void *, size_t);
 
 /* Send m, with fd (or -1) if its type may carry one.  0 or -1. */
@@ -207,7 +225,10 @@ int	ipc_send_u32(int sock, uint32_t type, uint32_t);
 /* Send a message whose payload is given directly (no copy). */
 int	ipc_send_raw(int sock, uint32_t type, const void *, size_t);
 /* Receive one message: 1 on success, 0 on orderly EOF, -1 on error
- * (malformed, truncated, unknown type, stray descriptor). */
+ * (malformed, truncated, unknown type, stray descriptor, a payload not
+ * matching its type's layout: errno EPROTO).  After a payload refused
+ * for its layout, m->type still names its type (for the log), with no
+ * payload and no descriptor; after any other error it is MSG_NONE. */
 int	ipc_recv(int sock, struct msg *);
 
 int	ipc_socketpair(int sv[2]);

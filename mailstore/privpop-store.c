@@ -657,6 +657,8 @@ main(int argc, char *argv[])
 
 		if (r == 0)
 			break;	/* session gone: nothing is deleted */
+		if (r == -1 && errno == EPROTO && m.type != MSG_NONE)
+			fatalx("%s: malformed", msg_name(m.type));
 		if (r == -1)
 			fatal("ipc receive");
 		/* releases of the last message's regions, before the next

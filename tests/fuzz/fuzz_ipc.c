@@ -2,8 +2,10 @@
  * helper privpop-auth decodes these from the (untrusted) session child.
  *
  * Input: one selector byte, then the datagram (8-byte header, payload).
- * Selector bit 7 set: walk the payload with the layout declared for the
- * message type in ipc.h (as the real receivers do) and msg_end.
+ * ipc_decode checks the payload against its type's layout (the table in
+ * ipc.c, ipc_layout), so a decoded message must walk with that layout.
+ * Selector bit 7 set: walk it field by field with the table's bounds
+ * (as the real receivers do) and msg_end; any failure aborts.
  * Clear: a free getter sequence, 2 bits a step from bits 0..5, with the
  * string limit chosen by bit 6 and the step. */
 #include "config.h"
@@ -17,50 +19,6 @@
 static struct msg m;	/* 16 KiB: keep off the stack */
 
 enum { G_U32, G_U64, G_STR, G_STR2 };
-
-/* Declared payload layouts: 'u' u32, 'q' u64, 's' str, 'b' bytes. */
-static const char *const layout[MSG_TYPE_COUNT] = {
-	[MSG_SESSION_HELLO] = "uuss",
-	[MSG_AUTH_PEER] = "",
-	[MSG_AUTH_LOGIN] = "ss",
-	[MSG_AUTH_APOP] = "ss",
-	[MSG_AUTH_CRAM] = "ss",
-	[MSG_AUTH_SCRAM_FIRST] = "s",
-	[MSG_AUTH_SCRAM_FINAL] = "s",
-	[MSG_SESSION_SASL_CHALLENGE] = "s",
-	[MSG_AUTH_TLS_START] = "",
-	[MSG_AUTH_TLS_SIGN] = "uub",
-	[MSG_SESSION_TLS_SIGNED] = "b",
-	[MSG_SESSION_AUTH_OK] = "s",
-	[MSG_SESSION_AUTH_FAIL] = "u",
-	[MSG_AUTH_SPAWN] = "",
-	[MSG_STORE_SPAWN] = "uuu",
-	[MSG_STORE_SOCKET] = "",
-	[MSG_AUTH_WORKER_PIDFD] = "",
-	[MSG_LOCKD_REQUEST] = "usu",
-	[MSG_LOCKD_RESULT] = "uu",
-	[MSG_SLOT_CONN] = "u",
-	[MSG_MASTER_LOGIN] = "",
-	[MSG_STORE_INIT] = "ssuuus",
-	[MSG_SESSION_STORE_READY] = "uq",
-	[MSG_STORE_LIST] = "u",
-	[MSG_STORE_UIDL] = "u",
-	[MSG_STORE_RETR] = "u",
-	[MSG_STORE_TOP] = "uu",
-	[MSG_STORE_DELE] = "u",
-	[MSG_STORE_RSET] = "",
-	[MSG_STORE_QUIT] = "",
-	[MSG_STORE_RETR_AHEAD] = "u",
-	[MSG_SESSION_OK] = "uqs",
-	[MSG_SESSION_ERR] = "u",
-	[MSG_SESSION_DATA] = "",
-	[MSG_SESSION_DATA_SHM] = "uuu",
-	[MSG_STORE_SHM_DONE] = "",
-	[MSG_SESSION_END] = "",
-};
-
-/* the string limits the real receivers pass, by position */
-static const size_t str_max[3] = { POP3_MAX_USER, POP3_MAX_PASS, 63 };
 
 static int
 get(int op, size_t max)
@@ -132,30 +90,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (msg_name(m.type) == NULL)
 			abort();
+		if (ipc_check(&m) != 0 || m.rpos != 0)
+			abort();
 		if (sel & 0x80) {
-			const char *l = layout[m.type];
-			int si = 0, ok = 1;
+			const char *l = ipc_layout(m.type);
+			size_t f;
+			int rest = 0;
 
-			/* a type added without a layout here: walk nothing */
-			for (; ok && l != NULL && *l != '\0'; l++) {
-				if (*l == 'u')
-					ok = get(G_U32, 0) == 0;
-				else if (*l == 'q')
-					ok = get(G_U64, 0) == 0;
-				else if (*l == 'b') {
+			if (l == NULL)
+				abort();
+			for (f = 0; l[f] != '\0'; f++) {
+				size_t max = ipc_layout_max(m.type, f);
+
+				if (l[f] == 'u') {
+					if (get(G_U32, 0) != 0)
+						abort();
+				} else if (l[f] == 'q') {
+					if (get(G_U64, 0) != 0)
+						abort();
+				} else if (l[f] == 's') {
+					if (get(G_STR, max) != 0)
+						abort();
+				} else if (l[f] == 'b') {
 					const unsigned char *bp;
 					size_t bl, at = m.rpos;
 
-					ok = msg_get_bytes(&m, &bp, &bl,
-					    IPC_MAX_PAYLOAD) == 0;
-					if (ok && (bp != m.data + at + 4 ||
+					if (msg_get_bytes(&m, &bp, &bl,
+					    max) != 0 || bl > max ||
+					    bp != m.data + at + 4 ||
 					    m.rpos != at + 4 + bl ||
-					    m.rpos > m.len))
+					    m.rpos > m.len)
 						abort();
 				} else
-					ok = get(G_STR, str_max[si++ % 3]) == 0;
+					rest = 1;	/* '*': unchecked */
 			}
-			(void)ok;
+			/* what ipc_decode let through ends exactly */
+			if (!rest && msg_end(&m) != 0)
+				abort();
 		} else {
 			for (step = 0; step < 12; step++) {
 				int op = (int)((sel >> ((step % 3) * 2)) & 3);

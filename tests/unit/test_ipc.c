@@ -144,7 +144,9 @@ test_msg_name(void **state)
 	}
 }
 
-/* Every putter and getter, through a real socket, for every type. */
+/* Every putter and getter, through a real socket, for every type: a
+ * type whose layout takes any payload ('*') delivers it; every other
+ * type refuses this one, which matches no layout. */
 static void
 test_roundtrip_all_types(void **state)
 {
@@ -172,6 +174,18 @@ test_roundtrip_all_types(void **state)
 		assert_int_equal(ipc_send(p->sv[0], &m, -1), 0);
 
 		memset(&r, 0xee, sizeof(r));
+		if (strcmp(ipc_layout(t), "*") != 0) {
+			errno = 0;
+			if (ipc_recv(p->sv[1], &r) != -1)
+				fail_msg("%s: a payload off its layout "
+				    "accepted", msg_name(t));
+			assert_int_equal(errno, EPROTO);
+			/* its type kept for the log, nothing else */
+			assert_int_equal(r.type, t);
+			assert_int_equal(r.len, 0);
+			assert_int_equal(r.fd, -1);
+			continue;
+		}
 		assert_int_equal(ipc_recv(p->sv[1], &r), 1);
 		assert_int_equal(r.type, t);
 		assert_int_equal(r.len, m.len);
@@ -390,7 +404,7 @@ static const struct dec_case dec_cases[] = {
 	{ MSG_TYPE_COUNT + 1, 0, 0, 0, -1 },
 	{ UINT32_MAX, 0, 0, 0, -1 },
 	{ MSG_TYPE_COUNT - 1, 0, 0, 0, 0 },
-	{ 1, 0, 0, 0, 0 },
+	{ 1, 0, 0, 0, -1 },		/* HELLO: "uuss", not empty */
 	{ MSG_STORE_LIST, 4, 4, 0, 0 },
 	{ MSG_STORE_LIST, 5, 4, 0, -1 },	/* length mismatch */
 	{ MSG_STORE_LIST, 3, 4, 0, -1 },
@@ -703,6 +717,252 @@ test_recv_rejects(void **state)
 	assert_nothing_queued(p->sv[1]);
 }
 
+/* The layout table itself: well formed, and the layouts the wire
+ * format depends on (they change only with IPC_VERSION). */
+static void
+test_layout_table(void **state)
+{
+	uint32_t t;
+
+	(void)state;
+	assert_null(ipc_layout(MSG_NONE));
+	assert_null(ipc_layout(MSG_TYPE_COUNT));
+	assert_null(ipc_layout(UINT32_MAX));
+	assert_int_equal(ipc_layout_max(MSG_NONE, 0), 0);
+	for (t = 1; t < MSG_TYPE_COUNT; t++) {
+		const char *l = ipc_layout(t);
+		size_t i, max;
+
+		if (l == NULL)
+			fail_msg("%s: no layout", msg_name(t));
+		for (i = 0; l[i] != '\0'; i++) {
+			if (strchr("uqsb*", l[i]) == NULL)
+				fail_msg("%s: field kind '%c'", msg_name(t),
+				    l[i]);
+			if (l[i] == '*' && l[i + 1] != '\0')
+				fail_msg("%s: '*' not last", msg_name(t));
+			max = ipc_layout_max(t, i);
+			if (l[i] == 's' || l[i] == 'b') {
+				if (max == 0 || max > IPC_MAX_PAYLOAD)
+					fail_msg("%s: field %zu bound %zu",
+					    msg_name(t), i, max);
+			} else
+				assert_int_equal(max, 0);
+		}
+		assert_int_equal(ipc_layout_max(t, i), 0);	/* past it */
+	}
+	assert_string_equal(ipc_layout(MSG_SESSION_HELLO), "uuss");
+	assert_string_equal(ipc_layout(MSG_AUTH_LOGIN), "ss");
+	assert_string_equal(ipc_layout(MSG_AUTH_TLS_SIGN), "uub");
+	assert_string_equal(ipc_layout(MSG_LOCKD_REQUEST), "usu");
+	assert_string_equal(ipc_layout(MSG_STORE_INIT), "ssuuus");
+	assert_string_equal(ipc_layout(MSG_SESSION_STORE_READY), "uq");
+	assert_string_equal(ipc_layout(MSG_STORE_TOP), "uu");
+	assert_string_equal(ipc_layout(MSG_SESSION_OK), "uqs");
+	assert_string_equal(ipc_layout(MSG_SESSION_DATA), "*");
+	assert_string_equal(ipc_layout(MSG_SESSION_END), "");
+	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 0), POP3_MAX_USER);
+	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 1), POP3_MAX_PASS);
+	assert_int_equal(ipc_layout_max(MSG_SESSION_HELLO, 3), SESSION_ID_LEN);
+	assert_int_equal(ipc_layout_max(MSG_STORE_INIT, 0), POP3_MAX_USER);
+	assert_int_equal(ipc_layout_max(MSG_STORE_INIT, 5), MAIL_MAX_PATH);
+	assert_int_equal(ipc_layout_max(MSG_SESSION_OK, 2), POP3_MAX_UIDL);
+	assert_int_equal(ipc_layout_max(MSG_SESSION_OK, 0), 0);
+}
+
+enum { V_OK, V_EXTRA, V_SHORT, V_UNTERM, V_LONG };
+
+/* Longest string or bytes field built (a bound above it, such as the
+ * whole payload's, is not reached). */
+#define LAYOUT_FIELD_CAP	2048
+
+/* Build a payload for type t from its layout: each 's' or 'b' field as
+ * long as its bound (up to LAYOUT_FIELD_CAP).  v spoils it: V_EXTRA a
+ * byte too many, V_SHORT the last byte cut, V_UNTERM field f's NUL
+ * replaced, V_LONG field f one over its bound.  -1: v does not apply. */
+static int
+build_layout(struct msg *x, uint32_t t, int v, size_t f)
+{
+	static char str[LAYOUT_FIELD_CAP + 2];
+	const char *l = ipc_layout(t);
+	size_t i, n, max, at;
+
+	msg_init(x, t);
+	for (i = 0; l[i] != '\0'; i++) {
+		switch (l[i]) {
+		case 'u':
+			if (msg_put_u32(x, 0xa0b0c0d0u + (uint32_t)i) == -1)
+				return -1;
+			break;
+		case 'q':
+			if (msg_put_u64(x, UINT64_MAX - i) == -1)
+				return -1;
+			break;
+		case '*':
+			if (msg_put_raw(x, "rest", 4) == -1)
+				return -1;
+			break;
+		default:
+			max = ipc_layout_max(t, i);
+			n = max < LAYOUT_FIELD_CAP ? max : LAYOUT_FIELD_CAP;
+			if (v == V_LONG && i == f) {
+				if (max >= LAYOUT_FIELD_CAP)
+					return -1;
+				n = max + 1;
+			}
+			memset(str, 'a' + (int)(i % 26), n);
+			str[n] = '\0';
+			at = x->len + 4 + n;	/* where the NUL goes */
+			if (l[i] == 'b') {
+				if (msg_put_bytes(x, str, n) == -1)
+					return -1;
+				break;
+			}
+			if (msg_put_str(x, str) == -1)
+				return -1;
+			if (v == V_UNTERM && i == f)
+				x->data[at] = 'x';
+			break;
+		}
+	}
+	if (v == V_LONG && (f >= i || (l[f] != 's' && l[f] != 'b')))
+		return -1;
+	if (v == V_UNTERM && (f >= i || l[f] != 's'))
+		return -1;
+	if (v == V_EXTRA && msg_put_raw(x, "", 1) == -1)
+		return -1;
+	if (v == V_SHORT) {
+		if (x->len == 0)
+			return -1;
+		x->len--;
+	}
+	return 0;
+}
+
+/* x, as a datagram, through ipc_decode and through a socket: accepted
+ * intact, or refused (EPROTO, nothing left queued). */
+static void
+expect_layout(struct pair *p, const struct msg *x, int want,
+    const char *what)
+{
+	static unsigned char d[HDR + IPC_MAX_PAYLOAD];
+	size_t n = make_dgram(d, x->type, x->len, x->data, x->len);
+	int res;
+
+	res = ipc_decode(&r, d, n);
+	if (res != (want ? 0 : -1))
+		fail_msg("%s, %s: ipc_decode gave %d", msg_name(x->type),
+		    what, res);
+	if (!want)
+		assert_int_equal(r.type, MSG_NONE);
+	assert_int_equal(send_dgram(p->sv[0], d, n, NULL, 0), (ssize_t)n);
+	errno = 0;
+	res = ipc_recv(p->sv[1], &r);
+	if (res != (want ? 1 : -1))
+		fail_msg("%s, %s: ipc_recv gave %d", msg_name(x->type), what,
+		    res);
+	if (want) {
+		assert_int_equal(r.type, x->type);
+		assert_int_equal(r.len, x->len);
+		assert_memory_equal(r.data, x->data, x->len);
+		assert_int_equal(r.rpos, 0);
+		assert_int_equal(ipc_check(&r), 0);
+	} else {
+		assert_int_equal(errno, EPROTO);
+		assert_int_equal(r.type, x->type);
+		assert_int_equal(r.len, 0);
+		assert_int_equal(r.fd, -1);
+	}
+	assert_nothing_queued(p->sv[1]);
+}
+
+/* For every type: a message built from its layout passes, and the
+ * getters a handler calls then cannot fail; a byte too many, a byte
+ * short, an unterminated string, a string or bytes over its bound are
+ * refused before any handler sees them. */
+static void
+test_layout_messages(void **state)
+{
+	struct pair *p = *state;
+	uint32_t t;
+
+	for (t = 1; t < MSG_TYPE_COUNT; t++) {
+		const char *l = ipc_layout(t);
+		int rest = strchr(l, '*') != NULL;
+		size_t f, longs = 0;
+
+		assert_int_equal(build_layout(&m, t, V_OK, 0), 0);
+		expect_layout(p, &m, 1, "as laid out");
+		/* the handler's getters, on what ipc_recv accepted */
+		for (f = 0; l[f] != '\0'; f++) {
+			size_t max = ipc_layout_max(t, f), bl;
+			const unsigned char *b;
+			const char *s;
+			uint32_t u;
+			uint64_t q;
+
+			if (l[f] == 'u') {
+				assert_int_equal(msg_get_u32(&r, &u), 0);
+				assert_int_equal(u, 0xa0b0c0d0u + (uint32_t)f);
+			} else if (l[f] == 'q') {
+				assert_int_equal(msg_get_u64(&r, &q), 0);
+				assert_true(q == UINT64_MAX - f);
+			} else if (l[f] == 's') {
+				assert_int_equal(msg_get_str(&r, &s, max), 0);
+				assert_int_equal(strlen(s),
+				    max < LAYOUT_FIELD_CAP ? max :
+				    LAYOUT_FIELD_CAP);
+			} else if (l[f] == 'b')
+				assert_int_equal(msg_get_bytes(&r, &b, &bl,
+				    max), 0);
+			else
+				r.rpos = r.len;
+		}
+		assert_int_equal(msg_end(&r), 0);
+
+		assert_int_equal(build_layout(&m, t, V_EXTRA, 0), 0);
+		expect_layout(p, &m, rest, "a byte too many");
+		if (build_layout(&m, t, V_SHORT, 0) == 0)
+			expect_layout(p, &m, rest, "truncated");
+		for (f = 0; l[f] != '\0'; f++) {
+			if (build_layout(&m, t, V_UNTERM, f) == 0)
+				expect_layout(p, &m, 0, "unterminated string");
+			if (build_layout(&m, t, V_LONG, f) == 0) {
+				expect_layout(p, &m, 0, "over its bound");
+				longs++;
+			}
+		}
+		/* every bound below the cap was tried */
+		for (f = 0; l[f] != '\0'; f++)
+			if ((l[f] == 's' || l[f] == 'b') &&
+			    ipc_layout_max(t, f) < LAYOUT_FIELD_CAP)
+				longs--;
+		assert_int_equal(longs, 0);
+	}
+	/* the exact field boundaries of one: LOGIN's user at 128 and 129 */
+	msg_init(&m, MSG_AUTH_LOGIN);
+	{
+		char u[POP3_MAX_USER + 2];
+
+		memset(u, 'u', sizeof(u) - 1);
+		u[sizeof(u) - 1] = '\0';
+		assert_int_equal(msg_put_str(&m, u), 0);
+		assert_int_equal(msg_put_str(&m, "pw"), 0);
+		expect_layout(p, &m, 0, "user of 129");
+		msg_init(&m, MSG_AUTH_LOGIN);
+		u[POP3_MAX_USER] = '\0';
+		assert_int_equal(msg_put_str(&m, u), 0);
+		assert_int_equal(msg_put_str(&m, "pw"), 0);
+		expect_layout(p, &m, 1, "user of 128");
+		/* an inner NUL: the length says 3, the string is 1 */
+		msg_init(&m, MSG_AUTH_LOGIN);
+		assert_int_equal(msg_put_str(&m, "ab"), 0);
+		m.data[5] = '\0';
+		assert_int_equal(msg_put_str(&m, "pw"), 0);
+		expect_layout(p, &m, 0, "inner NUL");
+	}
+}
+
 /* The peer closing gives 0. */
 static void
 test_recv_eof(void **state)
@@ -754,6 +1014,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_fds_closed,
 		    setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_recv_rejects,
+		    setup_pair, teardown_pair),
+		cmocka_unit_test(test_layout_table),
+		cmocka_unit_test_setup_teardown(test_layout_messages,
 		    setup_pair, teardown_pair),
 		cmocka_unit_test(test_recv_eof),
 	};
