@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	18
+#define IPC_VERSION	19
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -95,6 +95,17 @@ enum msg_type {
 	MSG_SLOT_CONN,
 	/* slot -> master: its session has logged in; once (empty) */
 	MSG_MASTER_LOGIN,
+	/* master -> slot zygote (slot.c): fork a slot; (empty); fd: the
+	 * slot's socket to the master */
+	MSG_ZYGOTE_SPAWN,
+	/* slot zygote -> master: u32 the new slot's pid (0: fork failed) */
+	MSG_MASTER_SLOT_PID,
+	/* master -> a slot new from the zygote: (empty); fd: its socket
+	 * to its privpop-auth */
+	MSG_SLOT_AUTH,
+	/* master -> the same slot, next: (empty); fd: a syslog socket of
+	 * its own, or none when nothing listens on /dev/log */
+	MSG_SLOT_LOG,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

@@ -151,6 +151,11 @@
  * is added there. */
 #define STORE_ANSWER_TIMEOUT	120
 
+/* How long the master waits for the slot zygote to name the slot it
+ * forked (a clone: well under a millisecond) before it replaces the
+ * zygote; the master accepts nothing meanwhile. */
+#define ZYGOTE_ANSWER_TIMEOUT_MS	2000
+
 /* Read size of the message encoder; one disk read feeds a few IPC
  * data messages. */
 #define WIRE_READ_CHUNK		(64 * 1024)

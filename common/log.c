@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,80 @@ log_check_syslog(void)
 	 * one copy of each line is enough.  Without syslog, stderr it is. */
 	log_stderr = log_stderr_wanted &&
 	    !(log_syslog && log_stderr_is_journal());
+}
+
+/*
+ * A new socket to the syslog daemon, for a process forked by one that
+ * can no longer open one (the slot zygote): -1 when nothing listens.
+ */
+int
+log_syslog_socket(void)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (!log_syslog || strlen(_PATH_LOG) >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, _PATH_LOG, strlen(_PATH_LOG));
+	/* the type syslog(3) tries first, and then the other */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	close(fd);
+	if (errno != EPROTOTYPE ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+static int
+same_peer(int a, int b)
+{
+	struct sockaddr_un pa, pb;
+	socklen_t la = sizeof(pa), lb = sizeof(pb);
+	int ta, tb;
+	socklen_t l = sizeof(ta);
+
+	memset(&pa, 0, sizeof(pa));
+	memset(&pb, 0, sizeof(pb));
+	if (getsockopt(a, SOL_SOCKET, SO_TYPE, &ta, &l) == -1 ||
+	    (l = sizeof(tb), getsockopt(b, SOL_SOCKET, SO_TYPE, &tb, &l)) ==
+	    -1 || ta != tb ||
+	    getpeername(a, (struct sockaddr *)&pa, &la) == -1 ||
+	    getpeername(b, (struct sockaddr *)&pb, &lb) == -1 ||
+	    pa.sun_family != AF_UNIX || la != lb || la <= sizeof(sa_family_t))
+		return 0;
+	return memcmp(&pa, &pb, la) == 0;
+}
+
+/*
+ * Put fd (from log_syslog_socket() in another process) where syslog(3)
+ * keeps its socket, so that this process stops sharing its parent's:
+ * a process that shares one could shut it down for all the others.
+ * syslog(3) keeps only the descriptor's number, which dup3 keeps.
+ * fd is closed; without a socket of syslog(3)'s to replace, the lines
+ * go where they went.
+ */
+void
+log_adopt_socket(int fd)
+{
+	int k;
+
+	if (fd == -1)
+		return;
+	for (k = 0; k < LOG_FD_SCAN_MAX; k++)
+		if (k != fd && same_peer(k, fd)) {
+			if (dup3(fd, k, O_CLOEXEC) == -1)
+				log_warn("dup3 of the syslog socket");
+			break;
+		}
+	close(fd);
 }
 
 void

@@ -18,6 +18,11 @@ void	log_check_syslog(void);
 /* A syslog socket of this process's own (a forked slot must not share
  * the master's), opened now, before a chroot hides /dev/log. */
 void	log_reopen(void);
+/* The slot zygote's children: a syslog socket made by the master
+ * (log_syslog_socket) replaces the one they inherited. */
+#define LOG_FD_SCAN_MAX	64	/* where syslog(3)'s socket is looked for */
+int	log_syslog_socket(void);
+void	log_adopt_socket(int fd);
 /* Whether stderr is the systemd journal's stream ($JOURNAL_STREAM names
  * its device and inode).  Then, with syslog available, log_open and
  * log_check_syslog stop writing to stderr: the journal gets each line

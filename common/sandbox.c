@@ -85,6 +85,7 @@ find_log_socket(void)
 	socklen_t len;
 	int fd, type, dom;
 
+	sbx_logfd = -1;
 	for (fd = 0; fd < 64; fd++) {
 		if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
 			continue;
@@ -196,7 +197,7 @@ test_hook(const char *key)
 static void
 add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 {
-	struct scmp_arg_cmp cmp;
+	struct scmp_arg_cmp cmp[2];
 	size_t i;
 	int r;
 
@@ -208,12 +209,17 @@ add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 			r = seccomp_rule_add(sc, SCMP_ACT_ALLOW, ru->nr, 0);
 			break;
 		case SBX_RUN_IF:
-			cmp.arg = ru->arg;
-			cmp.op = SCMP_CMP_EQ;
-			cmp.datum_a = ru->val;
-			cmp.datum_b = 0;
+		case SBX_RUN_IF2:
+			cmp[0].arg = ru->arg;
+			cmp[0].op = SCMP_CMP_EQ;
+			cmp[0].datum_a = ru->val;
+			cmp[0].datum_b = 0;
+			cmp[1].arg = ru->arg2;
+			cmp[1].op = SCMP_CMP_EQ;
+			cmp[1].datum_a = ru->val2;
+			cmp[1].datum_b = 0;
 			r = seccomp_rule_add_array(sc, SCMP_ACT_ALLOW, ru->nr,
-			    1, &cmp);
+			    ru->what == SBX_RUN_IF2 ? 2 : 1, cmp);
 			break;
 		case SBX_EACCES:
 			r = seccomp_rule_add(sc, SCMP_ACT_ERRNO(EACCES),
@@ -234,9 +240,11 @@ add_part(scmp_filter_ctx sc, const struct sbx_part *p, const char *role)
 
 /*
  * libseccomp compiles a list into BPF in about a millisecond, as much
- * as the rest of a login's CPU in the session child: so the long-lived
- * parent (the master, the store fork server) compiles its children's
- * list once, and each child only loads the program it inherited.
+ * as the rest of a login's CPU in the session child, and the kernel
+ * takes about 0.3 ms to load a program: so the processes made per
+ * login (slots, store workers, auth helpers) inherit the filter of the
+ * long-lived process that forks them (the slot zygote, the fork
+ * servers), which compiled and loaded it once.
  */
 #define SBX_PROGS	4
 static struct sbx_prog {
@@ -297,13 +305,6 @@ compile(const struct sbx_list *list)
 }
 
 void
-sbx_prepare(const struct sbx_list *list, int on)
-{
-	if (on)
-		(void)compile(list);
-}
-
-void
 sbx_install(const struct sbx_list *list, int on)
 {
 	const struct sock_fprog *prog;
@@ -336,17 +337,13 @@ sbx_inherited(const char *role, const char *key)
 	if (!sbx_on)
 		return;
 	sbx_role = role;
+	/* a child that opened a syslog socket of its own since the fork
+	 * (log_reopen) reports there */
+	find_log_socket();
 	test_hook(key);
 }
 
 #else /* !HAVE_SECCOMP */
-
-void
-sbx_prepare(const struct sbx_list *list, int on)
-{
-	(void)list;
-	(void)on;
-}
 
 void
 sbx_install(const struct sbx_list *list, int on)

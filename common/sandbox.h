@@ -22,18 +22,23 @@
 #define SBX_RUN_IF	1	/* allowed when argument arg equals val */
 #define SBX_EACCES	2	/* fails with EACCES, the process lives on */
 #define SBX_KILL	3	/* kills (in a deny-list) */
+#define SBX_RUN_IF2	4	/* allowed when arg equals val and arg2 val2 */
 
 struct sbx_rule {
 	int		 nr;
 	int		 what;
 	unsigned int	 arg;
 	uint64_t	 val;
+	unsigned int	 arg2;
+	uint64_t	 val2;
 };
 
-#define SBX_CALL(name)		{ SCMP_SYS(name), SBX_RUN, 0, 0 }
-#define SBX_CALL_IF(name, a, v)	{ SCMP_SYS(name), SBX_RUN_IF, (a), (v) }
-#define SBX_REFUSE(name)	{ SCMP_SYS(name), SBX_EACCES, 0, 0 }
-#define SBX_DENY(name)		{ SCMP_SYS(name), SBX_KILL, 0, 0 }
+#define SBX_CALL(name)		{ SCMP_SYS(name), SBX_RUN, 0, 0, 0, 0 }
+#define SBX_CALL_IF(name, a, v)	{ SCMP_SYS(name), SBX_RUN_IF, (a), (v), 0, 0 }
+#define SBX_CALL_IF2(name, a, v, a2, v2) \
+	{ SCMP_SYS(name), SBX_RUN_IF2, (a), (v), (a2), (v2) }
+#define SBX_REFUSE(name)	{ SCMP_SYS(name), SBX_EACCES, 0, 0, 0, 0 }
+#define SBX_DENY(name)		{ SCMP_SYS(name), SBX_KILL, 0, 0, 0, 0 }
 
 /* A list is up to SBX_PARTS arrays of rules (a fork server's is its
  * children's and its own).  Every allow-list also gets the calls any
@@ -60,10 +65,6 @@ struct sbx_list {
  */
 void	sbx_install(const struct sbx_list *list, int on);
 
-/* Compile list now (unless on is 0), in a parent whose children will
- * install it: they then only load the program. */
-void	sbx_prepare(const struct sbx_list *list, int on);
-
 /*
  * In a child that inherited its parent's filter: the role the SIGSYS
  * handler names from now on (when a filter is in).  Test builds only
@@ -75,9 +76,11 @@ void	sbx_inherited(const char *role, const char *key);
 
 /* The roles' lists, each in its role's directory. */
 void	sbx_session(int on);		/* daemon/sandbox_session.c */
-void	sbx_session_prepare(int on);	/* in the master, before slots */
+void	sbx_session_zygote(int on);	/* the slot zygote */
+void	sbx_session_forked(void);	/* a slot of the zygote's */
 void	sbx_store(int on);		/* mailstore/sandbox_store.c */
 void	sbx_store_spawner(int on);
+void	sbx_store_forked(void);
 void	sbx_auth(int on, int zygote);	/* auth/sandbox_auth.c */
 void	sbx_auth_helper(void);
 

@@ -88,6 +88,9 @@ static time_t spawn_pause_until;
 static int auth_spawner_fd = -1;	/* privpop-auth -Z of this generation */
 static pid_t auth_spawner_pid;
 static pid_t store_spawner_pid;		/* its privpop-store -Z */
+static int zygote_fd = -1;		/* the slot zygote of this generation */
+static pid_t zygote_pid;
+static pid_t zygote_retired_pid;	/* the last one, for the reaper */
 
 static void
 on_signal(int sig)
@@ -402,16 +405,122 @@ slot_close_inherited(int own)
 		close(pending[k].fd);
 }
 
-/* A new idle slot; 0, or -1 when none could be started. */
+/* Retire this generation's slot zygote: at EOF it exits; its slots
+ * are the master's children and live on. */
+static void
+zygote_stop(void)
+{
+	if (zygote_fd != -1)
+		close(zygote_fd);
+	zygote_fd = -1;
+	if (zygote_pid > 0)
+		zygote_retired_pid = zygote_pid;
+	zygote_pid = 0;
+}
+
+/* A hung or lying zygote is replaced, not waited for. */
+static void
+zygote_kill(const char *why)
+{
+	log_warnx("slot zygote %ld %s: starting another", (long)zygote_pid,
+	    why);
+	if (zygote_pid > 0)
+		kill(zygote_pid, SIGKILL);
+	zygote_stop();
+}
+
+/* The slot zygote of this generation (slot.c), forked after the TLS
+ * context is warm, so that every slot shares it; 0 or -1. */
+static int
+zygote_start(void)
+{
+	pid_t pid;
+	int sv[2];
+
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	case 0:
+		slot_close_inherited(-1);
+		close(sv[0]);
+		env.master_fd = -1;
+		env.auth_fd = -1;
+		slot_zygote_main(&env, sv[1]);
+	}
+	close(sv[1]);
+	zygote_fd = sv[0];
+	zygote_pid = pid;
+	return 0;
+}
+
+/*
+ * The zygote's answer: the pid of the slot it forked, which must be a
+ * child of ours (CLONE_PARENT) and no process we already know, lest a
+ * zygote gone wrong have us kill another one later.  0 when it could
+ * not fork; -1 when the zygote failed.
+ */
+static pid_t
+zygote_answer(void)
+{
+	struct pollfd pfd = { zygote_fd, POLLIN, 0 };
+	siginfo_t si;
+	struct msg m;
+	uint32_t v;
+	pid_t pid;
+	int r;
+
+	while ((r = poll(&pfd, 1, ZYGOTE_ANSWER_TIMEOUT_MS)) == -1 &&
+	    errno == EINTR)
+		;
+	if (r == 0) {
+		zygote_kill("did not answer");
+		return -1;
+	}
+	if (r == -1 || ipc_recv(zygote_fd, &m) != 1 ||
+	    m.type != MSG_MASTER_SLOT_PID || m.fd != -1 ||
+	    msg_get_u32(&m, &v) == -1 || msg_end(&m) == -1) {
+		zygote_kill("failed");
+		return -1;
+	}
+	if (v == 0)
+		return 0;
+	pid = (pid_t)v;
+	memset(&si, 0, sizeof(si));
+	if (v > (uint32_t)INT32_MAX || pid == getpid() ||
+	    pid == zygote_pid || pid == auth_spawner_pid ||
+	    pid == store_spawner_pid || slot_find(pid) != NULL ||
+	    waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    -1) {
+		zygote_kill("named a process that is not its new slot");
+		return -1;
+	}
+	return pid;
+}
+
+/* A new idle slot, forked by the zygote; 0, or -1 when none could be
+ * started.  The slot's privpop-auth socket and a syslog socket of its
+ * own follow on its socket. */
 static int
 spawn_slot(void)
 {
 	struct slot *sl = slot_find(0);
+	struct msg m;
 	pid_t pid;
-	int sv[2];
+	int sv[2], logfd;
 
 	if (sl == NULL)
 		return -1;
+	if (zygote_fd == -1 && zygote_start() == -1) {
+		spawn_pause_until = time(NULL) + 1;
+		return -1;
+	}
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
 		spawn_pause_until = time(NULL) + 1;
@@ -423,24 +532,33 @@ spawn_slot(void)
 		close(sv[1]);
 		return -1;
 	}
-	switch (pid = fork()) {
-	case -1:
-		log_warn("fork");
+	msg_init(&m, MSG_ZYGOTE_SPAWN);
+	if (ipc_send(zygote_fd, &m, sv[1]) == -1) {
+		zygote_kill("is gone");
+		pid = -1;
+	} else
+		pid = zygote_answer();
+	close(sv[1]);
+	if (pid <= 0) {
+		if (pid == 0)
+			log_warnx("the slot zygote could not fork");
 		spawn_pause_until = time(NULL) + 1;
 		close(env.auth_fd);
 		env.auth_fd = -1;
 		close(sv[0]);
-		close(sv[1]);
 		return -1;
-	case 0:
-		slot_close_inherited(sv[0]);
-		close(sv[0]);
-		env.master_fd = sv[1];
-		slot_main(&env, -1, -1);
 	}
+	msg_init(&m, MSG_SLOT_AUTH);
+	if (ipc_send(sv[0], &m, env.auth_fd) == -1)
+		log_warn("privpop-auth socket to slot %ld", (long)pid);
 	close(env.auth_fd);
 	env.auth_fd = -1;
-	close(sv[1]);
+	logfd = log_syslog_socket();
+	msg_init(&m, MSG_SLOT_LOG);
+	if (ipc_send(sv[0], &m, logfd) == -1)
+		log_warn("syslog socket to slot %ld", (long)pid);
+	if (logfd != -1)
+		close(logfd);
 	memset(sl, 0, sizeof(*sl));
 	sl->pid = pid;
 	sl->gen = generation;
@@ -493,6 +611,18 @@ reap(void)
 				    "themselves until the next reload");
 			else
 				auth_spawner_stop();
+			continue;
+		}
+		if (sl == NULL && pid > 0 && (pid == zygote_pid ||
+		    pid == zygote_retired_pid)) {
+			/* a retired one ends at EOF with status 0 */
+			if (bad)
+				log_warnx("slot zygote %ld %s %d", (long)pid,
+				    WIFSIGNALED(status) ? "killed by signal" :
+				    "exited with status", WIFSIGNALED(status) ?
+				    WTERMSIG(status) : WEXITSTATUS(status));
+			if (pid == zygote_pid)
+				zygote_stop();	/* another for the next slot */
 			continue;
 		}
 		if (sl == NULL && pid == auth_spawner_pid) {
@@ -596,6 +726,7 @@ retire_idle(void)
 			close(slots[i].sock);
 			slots[i].sock = -1;
 		}
+	zygote_stop();		/* the next one has the new configuration */
 	generation++;
 }
 
@@ -663,8 +794,7 @@ warm_tls(SSL_CTX *ctx)
 		log_debug("TLS warm-up: the handshake stopped early");
 }
 
-/* seccomp = no is for debugging a filter, never for a live site.  With
- * the filters on, the session children's is compiled here, once. */
+/* seccomp = no is for debugging a filter, never for a live site. */
 static void
 seccomp_setup(const struct conf *c)
 {
@@ -672,7 +802,6 @@ seccomp_setup(const struct conf *c)
 	if (!c->seccomp)
 		log_warnx("seccomp = no: the system call filters of every "
 		    "role are off");
-	sbx_session_prepare(c->seccomp);
 #else
 	(void)c;
 	log_warnx("built without seccomp (--disable-seccomp): no system "

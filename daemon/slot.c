@@ -1,19 +1,26 @@
 /*
- * Runs as root until priv_drop(): slot_main() gets its privpop-auth
- * (which stays root) from the master's fork server, or forks one itself
- * in inetd mode, and then gives up privilege for good before it is
- * handed a connection.  Everything after priv_drop() is unprivileged.
+ * A session slot.  The master's slots come from the slot zygote of the
+ * generation (slot_zygote_main): forked by the master as root, it drops
+ * and installs its filter once, then forks a slot for each request,
+ * which takes its privpop-auth socket and a syslog socket from the
+ * master and waits for its connection.  In inetd mode slot_main() forks
+ * its own privpop-auth and drops itself.  Everything after priv_drop()
+ * is unprivileged.
  *
  * Runs as: root until priv_drop(), then privpop.
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,21 +121,15 @@ recv_conn(const struct slot_env *env, int *tls_r)
 	return m.fd;
 }
 
-void
-slot_main(const struct slot_env *env, int rfd, int wfd)
+/* Before the drop, in a slot or the zygote: nothing of root's but what
+ * the slot needs. */
+static void
+slot_prepare(const struct slot_env *env, int inetd)
 {
-	struct session_hello hello;
-	char addr[PEER_ADDR_MAX];
-	int auth_sock, implicit_tls = 0;
-
 	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	/* from the master's fork server, or (inetd) our own */
-	auth_sock = env->auth_fd != -1 ? env->auth_fd : spawn_auth(env);
-	/* the TLS key's private half is privpop-auth's */
-	keyproxy_set_channel(auth_sock);
 	/* only privpop-auth talks to the master about penalties */
 	if (env->penalty_report_fd != -1)
 		close(env->penalty_report_fd);
@@ -141,18 +142,22 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 		close(env->conf_fd);
 	/* nothing of the launching shell's: the client is on 0 and 1
 	 * only in inetd mode; 2 stays for -f and for libc's last words */
-	if (rfd == -1)
+	if (!inetd)
 		null_stdio();
-
 	log_reopen();
-	/* Drop before touching anything from the network. */
-	if (priv_is_root())
-		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
-		    env->conf->chroot_dir);
-	priv_limit(SESSION_RLIMIT_NOFILE, 1);
-	sbx_session(env->conf->seccomp);
-	recv_hello(auth_sock, &hello);
+}
 
+/* After the filter: wait for the connection (or take inetd's), serve. */
+__attribute__((noreturn)) static void
+slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
+{
+	struct session_hello hello;
+	char addr[PEER_ADDR_MAX];
+	int implicit_tls = 0;
+
+	/* the TLS key's private half is privpop-auth's */
+	keyproxy_set_channel(auth_sock);
+	recv_hello(auth_sock, &hello);
 	if (rfd == -1) {
 		rfd = wfd = recv_conn(env, &implicit_tls);
 		session_set_master(env->master_fd);
@@ -162,4 +167,105 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	(void)peer_addr_of(rfd, addr, sizeof(addr));
 	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr, env->tls_ctx,
 	    implicit_tls);
+}
+
+void
+slot_main(const struct slot_env *env, int rfd, int wfd)
+{
+	int auth_sock;
+
+	/* from the master's fork server, or (inetd) our own */
+	auth_sock = env->auth_fd != -1 ? env->auth_fd : spawn_auth(env);
+	slot_prepare(env, rfd != -1);
+	/* Drop before touching anything from the network. */
+	if (priv_is_root())
+		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
+		    env->conf->chroot_dir);
+	priv_limit(SESSION_RLIMIT_NOFILE, 1);
+	sbx_session(env->conf->seccomp);
+	slot_serve(env, auth_sock, rfd, wfd);
+}
+
+/* A descriptor the master sends a new slot of the zygote's. */
+static int
+recv_slot_fd(int master_fd, uint32_t type)
+{
+	struct msg m;
+
+	if (ipc_recv(master_fd, &m) != 1 || m.type != type ||
+	    msg_end(&m) == -1)
+		fatalx("no %s from the master", msg_name(type));
+	return m.fd;
+}
+
+/* A slot forked by the zygote: its filter is the zygote's (a filter of
+ * its own would cost a load per slot: see sandbox_session.c). */
+__attribute__((noreturn)) static void
+zygote_child(struct slot_env *env, int master_fd)
+{
+	struct rlimit rl;
+	int auth_sock;
+
+	(void)prctl(PR_SET_NAME, program_invocation_short_name, 0, 0, 0);
+	/* what the zygote may do and a slot must not: fork */
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+		fatal("setrlimit nproc");
+	env->master_fd = master_fd;
+	if ((auth_sock = recv_slot_fd(master_fd, MSG_SLOT_AUTH)) == -1)
+		fatalx("no privpop-auth socket from the master");
+	/* a syslog socket of its own: a shared one, one slot could shut
+	 * down for every other */
+	log_adopt_socket(recv_slot_fd(master_fd, MSG_SLOT_LOG));
+	sbx_session_forked();
+	slot_serve(env, auth_sock, -1, -1);
+}
+
+/*
+ * The slot zygote: one per generation, forked by the master, dropped and
+ * filtered once; each MSG_ZYGOTE_SPAWN becomes a slot, a child of the
+ * master's (CLONE_PARENT: the master reaps and kills it like any slot),
+ * whose pid goes back to the master.  It reads nothing but the master's
+ * messages; its slots cannot reach it (they do not hold its socket).
+ */
+void
+slot_zygote_main(const struct slot_env *env0, int sock)
+{
+	struct slot_env env = *env0;
+	struct msg m;
+	pid_t pid;
+	int r;
+
+	slot_prepare(&env, 0);
+	/* ps and the tests tell it from the slots (which take back the
+	 * program's name) */
+	(void)prctl(PR_SET_NAME, SLOT_ZYGOTE_NAME, 0, 0, 0);
+	if (priv_is_root())
+		priv_drop(env.uid, env.gid, PRIV_NO_GROUP,
+		    env.conf->chroot_dir);
+	priv_limit(SESSION_RLIMIT_NOFILE, 0);	/* it forks; slots do not */
+	sbx_session_zygote(env.conf->seccomp);
+	for (;;) {
+		while ((r = ipc_recv(sock, &m)) == -1 && errno == EINTR)
+			;
+		if (r == 0)
+			_exit(0);	/* the generation is over */
+		if (r != 1 || m.type != MSG_ZYGOTE_SPAWN || m.fd == -1 ||
+		    msg_end(&m) == -1)
+			fatalx("bad request from the master");
+		/* raw clone: glibc's fork cannot make a sibling; this
+		 * process has one thread and holds no lock here */
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L,
+		    NULL, NULL, 0L);
+		if (pid == 0) {
+			close(sock);
+			zygote_child(&env, m.fd);
+		}
+		if (pid == -1)
+			log_warn("clone");
+		close(m.fd);
+		if (ipc_send_u32(sock, MSG_MASTER_SLOT_PID,
+		    pid == -1 ? 0 : (uint32_t)pid) == -1)
+			fatal("answer the master");
+	}
 }

@@ -39,4 +39,11 @@ struct slot_env {
 __attribute__((noreturn))
 void	slot_main(const struct slot_env *, int rfd, int wfd);
 
+#define SLOT_ZYGOTE_NAME	"privpop-zygote"	/* its comm, for ps */
+
+/* Runs in the master's one slot zygote of a generation: drop, filter,
+ * and fork a slot for each request on sock.  Never returns. */
+__attribute__((noreturn))
+void	slot_zygote_main(const struct slot_env *, int sock);
+
 #endif

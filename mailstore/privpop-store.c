@@ -649,7 +649,10 @@ main(int argc, char *argv[])
 	if (fcntl(sock, F_GETFD) == -1)
 		fatalx("no IPC socket on fd %d", sock);
 	priv_limit(STORE_RLIMIT_NOFILE, 1);
-	sbx_store(seccomp_on);
+	if (zygote)
+		sbx_store_forked();	/* the fork server's filter */
+	else
+		sbx_store(seccomp_on);
 
 	while (state != ST_DONE) {
 		size_t i;

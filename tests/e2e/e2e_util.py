@@ -261,6 +261,22 @@ def lockd_children(pid):
     return [p for p in children_of(pid) if comm_of(p) == LOCKD_COMM]
 
 
+SLOT_ZYGOTE_COMM = "privpop-zygote"
+
+
+def slot_zygote(master):
+    """The master's slot zygote (it forks the slots), or None."""
+    z = [p for p in children_of(master) if comm_of(p) == SLOT_ZYGOTE_COMM]
+    return z[0] if len(z) == 1 else None
+
+
+def slots_of(master, binary):
+    """The master's session slots (idle or busy): its children running
+    privpopd, but the slot zygote."""
+    return [p for p in children_of(master)
+            if exe_of(p) == binary and comm_of(p) != SLOT_ZYGOTE_COMM]
+
+
 def store_fork_server(master):
     z = [p for p in children_of(master)
          if role_of(p) == "privpop-store" and is_fork_server(p)]

@@ -22,11 +22,13 @@ def seccomp_mode(pid):
 def roles_of_live_session(d, c):
     sess, auth, store, _, (zyg, szyg) = find_roles(d, c)
     master = d.pid()
-    idle = [p for p in U.children_of(master)
-            if p != sess and U.exe_of(p) == d.binary()]
+    idle = [p for p in U.slots_of(master, d.binary()) if p != sess]
+    slot_zyg = U.slot_zygote(master)
+    check(slot_zyg is not None, "no slot zygote below the master")
     return master, [("session child", sess), ("mailstore worker", store),
                     ("idle auth helper", auth), ("auth fork server", zyg),
-                    ("store fork server", szyg)] + \
+                    ("store fork server", szyg),
+                    ("slot zygote", slot_zyg)] + \
         [("idle slot %d" % p, p) for p in idle]
 
 
@@ -85,6 +87,8 @@ HOOK_ROLES = [
      r"session process \d+ killed by signal %d"),
     ("store", "mailstore worker",
      r"privpop-store \d+ killed by signal %d"),
+    ("zygote", "slot zygote",
+     r"slot zygote \d+ killed by signal %d"),
     ("store-spawner", "store fork server",
      r"privpop-store fork server \d+ killed by signal %d"),
     ("auth", "auth helper",

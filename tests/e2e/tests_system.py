@@ -155,8 +155,7 @@ def find_roles(d, conn):
     check_eq(U.proc_stat(store[0])[0], szyg,
              "parent of the privpop-store worker")
     # privpop-auth as it runs before a login: an idle slot's
-    idle = [p for p in U.children_of(master)
-            if p != sess and U.exe_of(p) == d.binary()]
+    idle = [p for p in U.slots_of(master, d.binary()) if p != sess]
     auth = U.auth_helpers(master)
     check(len(auth) >= 1, "no privpop-auth of an idle slot: %r" % idle)
     check_eq(len(auth), len(idle), "one privpop-auth per idle slot "
@@ -219,8 +218,7 @@ def t_privsep(ctx):
         # only the master may ask the fork server for a helper: no slot
         # shares a socket with the master but the listeners
         listeners = U.socket_inodes_of(master) & tcp
-        for p in [sess] + [q for q in U.children_of(master)
-                           if U.exe_of(q) == d.binary()]:
+        for p in [sess] + U.slots_of(master, d.binary()):
             shared = (U.socket_inodes_of(p) & U.socket_inodes_of(master)
                       ) - listeners
             check(not shared, "slot %d shares sockets %r with the master"
@@ -235,8 +233,8 @@ def t_privsep(ctx):
               "an idle auth helper lacks the store fork server's socket")
         for role, p in ([("session", sess), ("master", master),
                          ("store worker", store)] +
-                        [("slot", q) for q in U.children_of(master)
-                         if U.exe_of(q) == d.binary()]):
+                        [("slot", q) for q in U.slots_of(master,
+                                                         d.binary())]):
             check(peer not in U.socket_inodes_of(p),
                   "%s %d holds the store fork server's socket" % (role, p))
         # an unprivileged process shares no socket with a root one (a
@@ -255,13 +253,24 @@ def t_privsep(ctx):
               "the master holds the client socket")
         # the master runs as root; idle slots are dropped too
         check_eq(ids(U.status_of(master), "Uid"), [0, 0, 0, 0], "master Uid")
-        for p in U.children_of(master):
-            if p == sess or U.exe_of(p) != d.binary():
+        for p in U.slots_of(master, d.binary()) + [U.slot_zygote(master)]:
+            if p == sess:
                 continue
+            check(p is not None, "no slot zygote below the master")
             st = U.status_of(p)
             check_eq(ids(st, "Uid"), [pp.pw_uid] * 4, "idle slot %d Uid" % p)
             check_eq(os.readlink("/proc/%d/root" % p), U.CHROOT_DIR,
                      "idle slot %d root" % p)
+            check(not (U.socket_inodes_of(p) & tcp),
+                  "idle slot or zygote %d holds TCP sockets" % p)
+        # each slot has a syslog socket of its own, not the zygote's
+        # (one that shares it could shut it down for every other)
+        procs = U.slots_of(master, d.binary()) + [U.slot_zygote(master)]
+        for i, p in enumerate(procs):
+            for q in procs[i + 1:]:
+                shared = U.socket_inodes_of(p) & U.socket_inodes_of(q)
+                check(not shared, "processes %d and %d (slots or the "
+                      "zygote) share sockets %r" % (p, q, sorted(shared)))
         check(c.cmd("STAT").startswith(b"+OK 1 "), "STAT")
         # message bodies come through the store's memfd: mapped shared,
         # read-only in the session, sealed so it cannot be made writable
@@ -474,8 +483,8 @@ def t_privsep_inherited(ctx):
           "the master does not map the penalty table: %r" % mshared)
 
     def idle_slots(busy=()):
-        return [p for p in U.children_of(master)
-                if p not in busy and U.exe_of(p) == d.binary()]
+        return [p for p in U.slots_of(master, d.binary())
+                if p not in busy]
 
     check(U.wait_until(lambda: len(idle_slots()) == d.prefork, 5),
           "idle slots: %r" % idle_slots())
@@ -912,7 +921,7 @@ def t_chroot_checked(ctx):
     with d.session("alice") as c:
         check(c.cmd("STAT").startswith(b"+OK 0 "), "STAT")
         c.cmd("QUIT")
-    sess = [p for p in U.children_of(d.pid()) if U.exe_of(p) == d.binary()]
+    sess = U.slots_of(d.pid(), d.binary())
     check(sess and all(os.readlink("/proc/%d/root" % p) == real
                        for p in sess), "slots' root: %r"
           % [os.readlink("/proc/%d/root" % p) for p in sess])

@@ -905,8 +905,8 @@ def t_key_memory(ctx):
         sess = session_child_of(c)
         check_eq(U.role_of(sess), "privpopd", "role of the session child")
         master = d.pid()
-        idle = [p for p in U.children_of(master)
-                if p != sess and U.role_of(p) == "privpopd"]
+        idle = [p for p in U.slots_of(master, U.exe_of(sess))
+                if p != sess]
         # the session's own privpop-auth became its privpop-store after
         # the login (a passwd-file user has no PAM session to close); an
         # idle slot's helper (forked by privpop-auth -Z) holds the key
