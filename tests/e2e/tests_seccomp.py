@@ -32,6 +32,15 @@ def roles_of_live_session(d, c):
         [("idle slot %d" % p, p) for p in idle]
 
 
+def max_processes(pid):
+    """(soft, hard) RLIMIT_NPROC of pid, from /proc/PID/limits."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max processes"):
+                return tuple(line[len("Max processes"):].split()[:2])
+    return None
+
+
 def built_with_seccomp(ctx):
     with open(os.path.join(ctx.build_dir, "config.h")) as f:
         return "#define HAVE_SECCOMP 1" in f.read()
@@ -54,6 +63,13 @@ def t_seccomp_roles(ctx):
         for role, pid in roles:
             check_eq(seccomp_mode(pid), "2", "Seccomp of the %s %d"
                      % (role, pid))
+        # slots and the worker inherit a filter that allows clone (the
+        # zygote's, the fork server's): RLIMIT_NPROC 0 makes it fail
+        for role, pid in roles:
+            if role in ("session child", "mailstore worker") or \
+                    role.startswith("idle slot"):
+                check_eq(max_processes(pid), ("0", "0"),
+                         "RLIMIT_NPROC of the %s %d" % (role, pid))
         # the master is not filtered (it reaps, reloads, execs)
         check_eq(seccomp_mode(master), "0", "Seccomp of the master")
         c.cmd("QUIT")
