@@ -468,7 +468,8 @@ test_send_refuses(void **state)
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
-		    t == MSG_SLOT_CONN)
+		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
+		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG)
 			continue;
 		msg_init(&m, t);
 		if (ipc_send(p->sv[0], &m, pfd[0]) != -1)
@@ -574,7 +575,8 @@ test_stray_fd_closed(void **state)
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
-		    t == MSG_SLOT_CONN)
+		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
+		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);
 		assert_int_equal(send_dgram(p->sv[0], d, n, &pfd[0], 1),
