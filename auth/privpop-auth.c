@@ -13,6 +13,10 @@
  * child).  Nothing here drops privilege: a drop followed by an exec
  * would make the process dumpable by the mailbox owner again.
  *
+ * A login is final in one place (main, after the serve loop), whatever
+ * the mechanism: only there is the master told (report_login), on a
+ * channel of this helper's that the slot never holds.
+ *
  * With -Z it is instead the master's fork server for these helpers
  * (common/spawner.c).
  *
@@ -82,6 +86,10 @@ static struct timespec arrival;
 /* The client's address, from MSG_AUTH_PEER; "" until it came. */
 static char peer[PEER_ADDR_MAX];
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
+/* The slot's login report channel to the master, from the fork server
+ * (MSG_AUTH_SPAWN_REPORT); -1 in an exec'd helper (inetd mode: no
+ * master, nothing to tell). */
+static int login_report = -1;
 
 static void
 make_stamp(void)
@@ -242,6 +250,27 @@ report(const char *addr, int ok)
 		return;
 	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
 		log_warn("penalty report");
+}
+
+/*
+ * The session has logged in (its store socket is sent): tell the
+ * master, which counts the connection as logged in (no eviction, no
+ * login_timeout backstop, max_sessions_per_ip instead of
+ * max_preauth_per_ip) on this word only, never on the session child's.
+ * Once; the channel is closed after it.
+ */
+static void
+report_login(void)
+{
+	struct msg m;
+
+	if (login_report == -1)
+		return;
+	msg_init(&m, MSG_MASTER_LOGIN);
+	if (ipc_send(login_report, &m, -1) == -1)
+		log_warn("login report to the master");
+	close(login_report);
+	login_report = -1;
 }
 
 /* The answer to a failure leaves at the configured delay after the
@@ -986,9 +1015,12 @@ main(int argc, char *argv[])
 	/* PAM and NSS modules may call almost anything: a deny-list */
 	sbx_auth(conf.seccomp, zygote);
 	/* -Z: a fork server.  fd 3 is the master's; every MSG_AUTH_SPAWN
-	 * brings one slot's socket, and a forked child serves that slot
-	 * exactly as an exec'd helper would, without paying again for
-	 * exec, the libraries, the config and the keys. */
+	 * brings one slot's socket and the MSG_AUTH_SPAWN_REPORT after it
+	 * that slot's login report channel (both parsed here, as root,
+	 * from the master), and a forked child serves that slot exactly
+	 * as an exec'd helper would, without paying again for exec, the
+	 * libraries, the config and the keys; only it has a channel to
+	 * report the login on (an exec'd helper is inetd mode's). */
 	if (zygote) {
 		struct rlimit rl;
 		int chan;
@@ -1001,9 +1033,9 @@ main(int argc, char *argv[])
 			rl.rlim_cur = rl.rlim_max;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (spawner_serve(sock, MSG_AUTH_SPAWN,
+		if (spawner_serve(sock, MSG_AUTH_SPAWN, MSG_AUTH_SPAWN_REPORT,
 		    "privpop-auth (or the privpop-store it became)", &m,
-		    nkeys_loaded ? tlskeys_serve : NULL, &chan,
+		    &login_report, nkeys_loaded ? tlskeys_serve : NULL, &chan,
 		    refresh_user_db, NULL))
 			return 0;
 		if (dup2(m.fd, IPC_CHILD_FD) == -1)
@@ -1052,11 +1084,13 @@ main(int argc, char *argv[])
 		if (worker.fd != -1)
 			break;
 	}
-	/* The session has its store socket.  Without a PAM session to
-	 * close when the worker ends there is nothing left to do here: the
-	 * store fork server starts the worker, or this process becomes it
-	 * (one process, not a fork that then execs).
+	/* The session has its store socket: the login is final, by
+	 * whichever mechanism, and the master is told.  Without a PAM
+	 * session to close when the worker ends there is nothing left to
+	 * do here: the store fork server starts the worker, or this
+	 * process becomes it (one process, not a fork that then execs).
 	 * An idle session then costs two processes, not three. */
+	report_login();
 	close(sock);
 	if (!pamb_active()) {
 		if ((spawned = spawn_store(NULL)) == 0)

@@ -81,6 +81,7 @@ static const struct {
 	    { POP3_MAX_USER } },
 	[MSG_SESSION_AUTH_FAIL] = { "SESSION_AUTH_FAIL", 0, "u", { 0 } },
 	[MSG_AUTH_SPAWN] = { "AUTH_SPAWN", T_FD, "", { 0 } },
+	[MSG_AUTH_SPAWN_REPORT] = { "AUTH_SPAWN_REPORT", T_FD, "", { 0 } },
 	[MSG_STORE_SPAWN] = { "STORE_SPAWN", T_FD, "uuu", { 0 } },
 	[MSG_STORE_SOCKET] = { "STORE_SOCKET", T_FD, "", { 0 } },
 	[MSG_AUTH_WORKER_PIDFD] = { "AUTH_WORKER_PIDFD", T_FD, "", { 0 } },

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	19
+#define IPC_VERSION	20
 
 /* The descriptor number on which privpop-auth and privpop-store find
  * their socket after exec. */
@@ -70,8 +70,14 @@ enum msg_type {
 	/* auth -> session: u32 error code (enum ipc_err) */
 	MSG_SESSION_AUTH_FAIL,
 	/* master -> privpop-auth -Z: fork an auth helper for a new slot;
-	 * (empty); fd: the helper's end of the slot's socket */
+	 * (empty); fd: the helper's end of the slot's socket.  Always
+	 * followed by the next (one descriptor a message). */
 	MSG_AUTH_SPAWN,
+	/* master -> privpop-auth -Z, right after each AUTH_SPAWN, the
+	 * rest of that request: (empty); fd: the helper's end of the
+	 * slot's login report channel, on which that helper alone sends
+	 * MSG_MASTER_LOGIN */
+	MSG_AUTH_SPAWN_REPORT,
 	/* auth helper -> privpop-store -Z: fork a worker; u32 uid, u32 gid,
 	 * u32 extra gid (or (uint32_t)-1); fd: a channel of its own to the
 	 * helper, on which the next two travel */
@@ -91,9 +97,12 @@ enum msg_type {
 	 * -1 error), u32 errno */
 	MSG_LOCKD_RESULT,
 	/* master -> slot: a connection to serve, accepted by the master;
-	 * u32 implicit TLS (0 or 1); fd: the client socket */
+	 * u32 implicit TLS (0 or 1); fd: the client socket.  Nothing goes
+	 * the other way: a slot that speaks to the master is ended. */
 	MSG_SLOT_CONN,
-	/* slot -> master: its session has logged in; once (empty) */
+	/* auth helper -> master, on the slot's login report channel (never
+	 * on the slot's own socket): the session has logged in, its
+	 * credentials checked by that helper; once (empty) */
 	MSG_MASTER_LOGIN,
 	/* master -> slot zygote (slot.c): fork a slot; (empty); fd: the
 	 * slot's socket to the master */

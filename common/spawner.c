@@ -100,9 +100,26 @@ chan_read(int epfd, int fd, int (*chan_fn)(int, struct msg *))
 		chan_close(epfd, fd);	/* the child is done with it */
 }
 
+/* The second message of a two-part request: its descriptor, or -1 at
+ * EOF (the master is gone).  Anything else is fatal, as on ctl. */
+static int
+recv_second(int ctl, uint32_t type2)
+{
+	struct msg m2;
+	int r;
+
+	if ((r = ipc_recv(ctl, &m2)) == 0)
+		return -1;
+	if (r == -1)
+		fatal("spawner receive");
+	if (m2.type != type2 || m2.fd == -1)
+		fatalx("spawner: unexpected message %s", msg_name(m2.type));
+	return m2.fd;
+}
+
 int
-spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
-    int (*chan_fn)(int, struct msg *), int *chan_r,
+spawner_serve(int ctl, uint32_t type, uint32_t type2, const char *child_name,
+    struct msg *m, int *fd2_r, int (*chan_fn)(int, struct msg *), int *chan_r,
     void (*before_fork)(void), void (*after_fork)(int, pid_t))
 {
 	struct epoll_event ev, evs[SPAWNER_EVENTS];
@@ -133,6 +150,7 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 		}
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd, ours = -1, theirs = -1;
+			int fd2 = -1;
 			size_t k;
 
 			if (fd == sfd) {
@@ -153,6 +171,12 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 			if (m->type != type || m->fd == -1)
 				fatalx("spawner: unexpected message %s",
 				    msg_name(m->type));
+			/* sent together with the first: no wait */
+			if (type2 != 0 && (fd2 = recv_second(ctl, type2)) ==
+			    -1) {
+				close(m->fd);
+				goto retired;
+			}
 			if (before_fork != NULL)
 				before_fork();
 			if (chan_fn != NULL)
@@ -163,6 +187,8 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 				 * failed slot and backs off */
 				log_warn("fork");
 				close(m->fd);
+				if (fd2 != -1)
+					close(fd2);
 				if (ours != -1) {
 					chan_close(epfd, ours);
 					close(theirs);
@@ -181,11 +207,15 @@ spawner_serve(int ctl, uint32_t type, const char *child_name, struct msg *m,
 				nchans = chans_cap = 0;
 				sigprocmask(SIG_SETMASK, &old, NULL);
 				*chan_r = theirs;
+				if (type2 != 0)
+					*fd2_r = fd2;
 				return 0;
 			}
 			if (after_fork != NULL)
 				after_fork(m->fd, pid);
 			close(m->fd);
+			if (fd2 != -1)
+				close(fd2);
 			if (theirs != -1)
 				close(theirs);
 		}

@@ -22,6 +22,11 @@
  * Returns 1 in the spawner when the master closes ctl; any other
  * message on ctl is fatal.
  *
+ * With type2 (not 0), a request is two messages, since one carries at
+ * most one descriptor: type, then at once type2 with a descriptor of
+ * its own, which the child finds in *fd2_r (fd2_r may be NULL when
+ * type2 is 0; then *fd2_r is not touched).
+ *
  * With chan_fn, each child also gets a channel to the spawner in
  * *chan_r (-1 if none could be made): the spawner calls chan_fn for
  * every message on it and closes it when chan_fn returns -1 or the
@@ -32,8 +37,9 @@
  * NULL, runs in the spawner after each fork with the request's
  * descriptor and the child's pid, before the descriptor is closed.
  */
-int	spawner_serve(int ctl, uint32_t type, const char *child_name,
-	    struct msg *m, int (*chan_fn)(int, struct msg *), int *chan_r,
+int	spawner_serve(int ctl, uint32_t type, uint32_t type2,
+	    const char *child_name, struct msg *m, int *fd2_r,
+	    int (*chan_fn)(int, struct msg *), int *chan_r,
 	    void (*before_fork)(void), void (*after_fork)(int, pid_t));
 
 #endif

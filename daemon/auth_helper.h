@@ -15,7 +15,10 @@
  * -Z, and store_spawner (or -1) goes on fd 8 with -S.  0..2 are
  * /dev/null (stderr kept in the foreground) and nothing else is open,
  * whatever numbers the sources had (fd_layout).  Closes child_end
- * here; returns the pid or -1. */
+ * here; returns the pid or -1.  No login report channel has a number
+ * here: the fork server's children get theirs in a message
+ * (MSG_AUTH_SPAWN_REPORT), and a helper exec'd per slot (inetd mode)
+ * has no master to report to. */
 pid_t	auth_helper_start(const struct slot_env *env, int child_end,
 	    int zygote, int store_spawner);
 

@@ -3,8 +3,10 @@
  * every connection and hands it to a pre-forked session slot, keeps the
  * pool, counts connections per client address, reaps, reloads and
  * logs.  It never reads a byte from a client: it takes the address from
- * accept(2), writes one fixed line to a connection it refuses, and
- * learns from a slot's own socket only that its session logged in.
+ * accept(2), and writes one fixed line to a connection it refuses.  It
+ * learns that a session logged in only from the slot's privpop-auth
+ * (root, it checked the credentials), on a channel the slot never
+ * holds; a slot that speaks on its own socket is ended.
  *
  * Runs as: root (the privpopd master).
  */
@@ -51,10 +53,12 @@
 struct slot {
 	pid_t		pid;
 	int		busy;		/* has been handed a connection */
-	int		authed;		/* its session said it logged in */
+	int		authed;		/* its privpop-auth reported a login */
 	int		killed;		/* ended by the master, uncounted */
 	unsigned	gen;
 	int		sock;		/* the master's end of its socket */
+	int		login;		/* its privpop-auth's login report
+					   channel (MSG_MASTER_LOGIN), or -1 */
 	time_t		since;		/* the connection's accept (mono) */
 	char		key[PENALTY_ADDR_MAX];	/* iplimit key */
 	char		addr[64];
@@ -318,14 +322,18 @@ auth_spawner_stop(void)
  * exec'ing a fresh helper for every session cost more than the rest of
  * a login.  The helpers of one generation share the fork server's
  * address-space layout, as the slots share the master's.
- * Returns the slot's end of its helper socket, or -1.
+ * Returns the slot's end of its helper socket, or -1.  *login_r gets
+ * the master's end of the helper's login report channel: a login
+ * counts only when the helper that checked it says so there, never on
+ * the word of the slot, which holds no end of it.
  */
 static int
-auth_for_slot(void)
+auth_for_slot(int *login_r)
 {
 	struct msg m;
-	int sv[2];
+	int sv[2], lr[2], sent;
 
+	*login_r = -1;
 	if (auth_spawner_fd == -1) {
 		int ss[2] = { -1, -1 };
 
@@ -359,15 +367,28 @@ auth_for_slot(void)
 		log_warn("socketpair");
 		return -1;
 	}
-	msg_init(&m, MSG_AUTH_SPAWN);
-	if (ipc_send(auth_spawner_fd, &m, sv[1]) == -1) {
-		log_warn("privpop-auth fork server");
-		auth_spawner_stop();	/* a new one next time */
+	if (ipc_socketpair(lr) == -1) {
+		log_warn("socketpair");
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	/* one descriptor a message: the request is two, sent together */
+	msg_init(&m, MSG_AUTH_SPAWN);
+	sent = ipc_send(auth_spawner_fd, &m, sv[1]) == 0;
+	msg_init(&m, MSG_AUTH_SPAWN_REPORT);
+	if (!sent || ipc_send(auth_spawner_fd, &m, lr[1]) == -1) {
+		log_warn("privpop-auth fork server");
+		auth_spawner_stop();	/* a new one next time */
+		close(sv[0]);
+		close(sv[1]);
+		close(lr[0]);
+		close(lr[1]);
+		return -1;
+	}
 	close(sv[1]);
+	close(lr[1]);
+	*login_r = lr[0];
 	return sv[0];
 }
 
@@ -382,7 +403,8 @@ mono_now(void)
 
 /* In a new slot: nothing of the master's but what the slot needs (no
  * listener: it cannot accept; no other slot's socket: it speaks for
- * itself only). */
+ * itself only; no login report channel: those are the helpers' word,
+ * not a slot's). */
 static void
 slot_close_inherited(int own)
 {
@@ -398,9 +420,12 @@ slot_close_inherited(int own)
 	for (k = 0; k < env.nlisten; k++)
 		close(env.listen_fds[k]);
 	env.nlisten = 0;
-	for (i = 0; i < nslots_cap; i++)
+	for (i = 0; i < nslots_cap; i++) {
 		if (slots[i].sock != -1 && slots[i].sock != own)
 			close(slots[i].sock);
+		if (slots[i].login != -1)
+			close(slots[i].login);
+	}
 	for (k = 0; k < npending; k++)
 		close(pending[k].fd);
 }
@@ -513,7 +538,7 @@ spawn_slot(void)
 	struct slot *sl = slot_find(0);
 	struct msg m;
 	pid_t pid;
-	int sv[2], logfd;
+	int sv[2], logfd, login;
 
 	if (sl == NULL)
 		return -1;
@@ -526,7 +551,7 @@ spawn_slot(void)
 		spawn_pause_until = time(NULL) + 1;
 		return -1;
 	}
-	if ((env.auth_fd = auth_for_slot()) == -1) {
+	if ((env.auth_fd = auth_for_slot(&login)) == -1) {
 		spawn_pause_until = time(NULL) + 1;
 		close(sv[0]);
 		close(sv[1]);
@@ -545,6 +570,7 @@ spawn_slot(void)
 		spawn_pause_until = time(NULL) + 1;
 		close(env.auth_fd);
 		env.auth_fd = -1;
+		close(login);
 		close(sv[0]);
 		return -1;
 	}
@@ -563,6 +589,7 @@ spawn_slot(void)
 	sl->pid = pid;
 	sl->gen = generation;
 	sl->sock = sv[0];
+	sl->login = login;
 	return 0;
 }
 
@@ -667,8 +694,10 @@ reap(void)
 			iplimit_release(&iplimits, sl->key, !sl->authed);
 		if (sl->sock != -1)
 			close(sl->sock);
+		if (sl->login != -1)
+			close(sl->login);
 		memset(sl, 0, sizeof(*sl));
-		sl->sock = -1;
+		sl->sock = sl->login = -1;
 	}
 }
 
@@ -682,26 +711,59 @@ slot_kill(struct slot *sl)
 	iplimit_release(&iplimits, sl->key, !sl->authed);
 }
 
-/* What a busy slot says: only that its session logged in, once. */
+/*
+ * A busy slot has nothing to say to the master: its login is its
+ * privpop-auth's to report (read_login).  A message, a claim of a login
+ * included, is a session child taken over by what it read: it is
+ * ended.  EOF is the normal end (it closes its end once it has the
+ * connection).
+ */
 static void
 read_slot(struct slot *sl)
 {
 	struct msg m;
 	int r;
 
-	if ((r = ipc_recv(sl->sock, &m)) == 1 && m.type == MSG_MASTER_LOGIN &&
-	    m.len == 0 && sl->busy && !sl->authed && !sl->killed) {
-		sl->authed = 1;
-		iplimit_login(&iplimits, sl->key);
-		return;
-	}
-	if (r == 1 && !sl->killed) {
+	r = ipc_recv(sl->sock, &m);
+	if (r == 1 && m.fd != -1)
+		close(m.fd);
+	if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
 		log_warnx("session process %ld sent %s to the master: ended",
 		    (long)sl->pid, msg_name(m.type));
 		slot_kill(sl);
 	}
-	close(sl->sock);	/* exited, or said all it may */
+	close(sl->sock);
 	sl->sock = -1;
+}
+
+/*
+ * What a slot's privpop-auth (root, it checked the credentials) says on
+ * its login report channel: that the session logged in, once, after
+ * the slot was handed its connection; the only word the master takes
+ * for a login.  Anything else is a broken helper: the slot is ended.
+ * EOF: the helper ended without a login (the session is over).
+ */
+static void
+read_login(struct slot *sl)
+{
+	struct msg m;
+	int r;
+
+	r = ipc_recv(sl->login, &m);
+	if (r == 1 && m.fd != -1)
+		close(m.fd);
+	if (r == 1 && m.type == MSG_MASTER_LOGIN && sl->busy && !sl->authed &&
+	    !sl->killed) {
+		sl->authed = 1;
+		iplimit_login(&iplimits, sl->key);
+	} else if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
+		log_warnx("privpop-auth of session process %ld sent %s on its "
+		    "login report channel: ended", (long)sl->pid,
+		    msg_name(m.type));
+		slot_kill(sl);
+	}
+	close(sl->login);	/* said all it may */
+	sl->login = -1;
 }
 
 static void
@@ -762,9 +824,10 @@ slots_alloc(const struct conf *c)
 	slots = p;
 	for (; nslots_cap < want; nslots_cap++) {
 		memset(&slots[nslots_cap], 0, sizeof(*slots));
-		slots[nslots_cap].sock = -1;
+		slots[nslots_cap].sock = slots[nslots_cap].login = -1;
 	}
-	raise_nofile(want + MASTER_PENDING_MAX + MAX_LISTENERS + 32);
+	/* two a slot: its socket and its login report channel */
+	raise_nofile(2 * want + MASTER_PENDING_MAX + MAX_LISTENERS + 32);
 	return 0;
 }
 
@@ -1243,8 +1306,9 @@ install_signals(void)
 }
 
 /* The poll set of the main loop: 2 pipes, the listeners, the busy
- * slots' sockets (poll_slot says whose).  Rewritten at every wakeup,
- * so kept where forked slots do not inherit it (see iplimit.c). */
+ * slots' sockets and login report channels (poll_slot says whose).
+ * Rewritten at every wakeup, so kept where forked slots do not inherit
+ * it (see iplimit.c). */
 static struct pollfd *pfds;
 static struct slot **poll_slot;
 static size_t pfds_cap;
@@ -1354,7 +1418,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		refill(c);
 		conn_dispatch(c);
 		check_login_deadlines(c);
-		if (poll_grow(nslots_cap + MAX_LISTENERS + 2) == -1)
+		if (poll_grow(2 * nslots_cap + MAX_LISTENERS + 2) == -1)
 			fatal("poll set");
 		pfds[np].fd = sigpipe_fds[0];
 		pfds[np++].events = POLLIN;
@@ -1366,13 +1430,20 @@ master_run(const struct master_opts *o, struct conf *c)
 				pfds[np].fd = env.listen_fds[nl];
 				pfds[np++].events = POLLIN;
 			}
-		for (i = 0; i < nslots_cap; i++)
-			if (slots[i].pid > 0 && slots[i].busy &&
-			    slots[i].sock != -1) {
+		for (i = 0; i < nslots_cap; i++) {
+			if (slots[i].pid <= 0 || !slots[i].busy)
+				continue;
+			if (slots[i].sock != -1) {
 				poll_slot[np] = &slots[i];
 				pfds[np].fd = slots[i].sock;
 				pfds[np++].events = POLLIN;
 			}
+			if (slots[i].login != -1) {
+				poll_slot[np] = &slots[i];
+				pfds[np].fd = slots[i].login;
+				pfds[np++].events = POLLIN;
+			}
+		}
 		if (poll(pfds, (nfds_t)np, 1000) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfds[1].revents & POLLIN)
@@ -1380,10 +1451,14 @@ master_run(const struct master_opts *o, struct conf *c)
 		for (i = 0; i < nl; i++)
 			if (pfds[2 + i].revents & POLLIN)
 				conn_accept(c, (int)i);
-		for (i = 2 + nl; i < np; i++)
-			if (pfds[i].revents != 0 && poll_slot[i]->sock ==
-			    pfds[i].fd)
+		for (i = 2 + nl; i < np; i++) {
+			if (pfds[i].revents == 0)
+				continue;
+			if (poll_slot[i]->sock == pfds[i].fd)
 				read_slot(poll_slot[i]);
+			else if (poll_slot[i]->login == pfds[i].fd)
+				read_login(poll_slot[i]);
+		}
 		if (!(pfds[0].revents & POLLIN))
 			continue;
 		n = read(sigpipe_fds[0], sig, sizeof(sig));

@@ -87,7 +87,8 @@ struct session {
 };
 
 static struct session s;
-static int master_fd = -1;	/* to report the login (slot.c) */
+static int master_fd = -1;	/* the slot's socket (slot.c), closed
+				   before the first byte of the client */
 
 #define IMPLEMENTATION	"privpop " PACKAGE_VERSION
 
@@ -138,20 +139,13 @@ session_set_master(int fd)
 	master_fd = fd;
 }
 
-/* Logged in: RFC 1939's autologout timer from now on, and the master
- * learns that this connection no longer counts as unauthenticated (nor
- * may be evicted). */
+/* Logged in: RFC 1939's autologout timer from now on.  The master
+ * learns of the login from privpop-auth, not from here. */
 static void
 preauth_over(void)
 {
 	s.cl.timeout_ms = s.conf->timeout * 1000;
 	s.cl.deadline_ms = 0;
-	if (master_fd != -1) {
-		if (ipc_send_raw(master_fd, MSG_MASTER_LOGIN, NULL, 0) == -1)
-			log_warn("sess=%s: login report to the master", s.id);
-		close(master_fd);
-		master_fd = -1;
-	}
 }
 
 /* A TLS handshake (implicit or STLS) within tls_handshake_timeout, and
@@ -1370,6 +1364,13 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	client_init(&s.cl, rfd, wfd, conf->login_line_timeout * 1000);
 	s.cl.deadline_ms = client_now_ms() + (long long)conf->login_timeout *
 	    1000;
+	/* Nothing more goes to the master (privpop-auth reports the
+	 * login): a session taken over by what it reads finds no socket
+	 * to the master to claim one on. */
+	if (master_fd != -1) {
+		close(master_fd);
+		master_fd = -1;
+	}
 	if (implicit_tls && tls_start(err, sizeof(err)) == -1) {
 		log_info("sess=%s addr=%s: TLS %s", s.id, s.addr, err);
 		session_end("tls-error");

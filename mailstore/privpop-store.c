@@ -569,8 +569,8 @@ become_worker(void)
 	int chan;
 
 	sbx_store_spawner(seccomp_on);
-	if (spawner_serve(sock, MSG_STORE_SPAWN, "privpop-store", &m, NULL,
-	    &chan, NULL, report_pidfd) == 1)
+	if (spawner_serve(sock, MSG_STORE_SPAWN, 0, "privpop-store", &m, NULL,
+	    NULL, &chan, NULL, report_pidfd) == 1)
 		exit(0);
 	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
 	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)

@@ -465,6 +465,7 @@ test_send_refuses(void **state)
 	assert_int_equal(pipe(pfd), 0);
 	for (t = 1; t < MSG_TYPE_COUNT; t++) {
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
+		    t == MSG_AUTH_SPAWN_REPORT ||
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
@@ -544,6 +545,18 @@ test_fd_passing(void **state)
 	assert_memory_equal(buf, "ok", 2);
 	close(pfd[0]);
 
+	/* and its second half, the helper's login report channel */
+	assert_int_equal(pipe(pfd), 0);
+	msg_init(&m, MSG_AUTH_SPAWN_REPORT);
+	assert_int_equal(ipc_send(p->sv[0], &m, pfd[1]), 0);
+	close(pfd[1]);
+	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
+	assert_int_equal(r.type, MSG_AUTH_SPAWN_REPORT);
+	assert_true(r.fd >= 0);
+	assert_int_equal(msg_end(&r), 0);
+	close(r.fd);
+	close(pfd[0]);
+
 	/* the slot's first message to privpop-auth: the client socket */
 	assert_int_equal(pipe(pfd), 0);
 	msg_init(&m, MSG_AUTH_PEER);
@@ -572,6 +585,7 @@ test_stray_fd_closed(void **state)
 		int expect_fd, res;
 
 		if (t == MSG_SESSION_AUTH_OK || t == MSG_AUTH_SPAWN ||
+		    t == MSG_AUTH_SPAWN_REPORT ||
 		    t == MSG_SESSION_DATA_SHM || t == MSG_STORE_SPAWN ||
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
@@ -763,6 +777,8 @@ test_layout_table(void **state)
 	assert_string_equal(ipc_layout(MSG_SESSION_OK), "uqs");
 	assert_string_equal(ipc_layout(MSG_SESSION_DATA), "*");
 	assert_string_equal(ipc_layout(MSG_SESSION_END), "");
+	assert_string_equal(ipc_layout(MSG_AUTH_SPAWN_REPORT), "");
+	assert_string_equal(ipc_layout(MSG_MASTER_LOGIN), "");
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 0), POP3_MAX_USER);
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 1), POP3_MAX_PASS);
 	assert_int_equal(ipc_layout_max(MSG_SESSION_HELLO, 3), SESSION_ID_LEN);
