@@ -148,6 +148,27 @@ preauth_over(void)
 	s.cl.deadline_ms = 0;
 }
 
+/*
+ * Test builds only (--enable-test-hooks): PRIVPOP_TEST_FALSE_LOGIN_CLAIM=1
+ * makes this session do what one taken over before login could: claim
+ * a login to the master on the slot's socket and, never logging in,
+ * keep only the logged-in idle timer (e2e preauth_false_login_claim_*).
+ */
+static void
+test_false_login_claim(void)
+{
+#ifdef PRIVPOP_TEST_HOOKS
+	const char *v = getenv("PRIVPOP_TEST_FALSE_LOGIN_CLAIM");
+
+	if (v == NULL || strcmp(v, "1") != 0 || master_fd == -1)
+		return;
+	if (ipc_send_raw(master_fd, MSG_MASTER_LOGIN, NULL, 0) == -1)
+		log_warn("sess=%s: test hook: login claim", s.id);
+	s.cl.timeout_ms = s.conf->timeout * 1000;
+	s.cl.deadline_ms = 0;
+#endif
+}
+
 /* A TLS handshake (implicit or STLS) within tls_handshake_timeout, and
  * within the login deadline. */
 static int
@@ -1364,6 +1385,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	client_init(&s.cl, rfd, wfd, conf->login_line_timeout * 1000);
 	s.cl.deadline_ms = client_now_ms() + (long long)conf->login_timeout *
 	    1000;
+	test_false_login_claim();
 	/* Nothing more goes to the master (privpop-auth reports the
 	 * login): a session taken over by what it reads finds no socket
 	 * to the master to claim one on. */

@@ -2,17 +2,21 @@
 rest: per-address limits in the master, deadlines for the login, each
 line and the TLS handshake, eviction of the oldest unauthenticated
 session when every slot is busy, and all of it reloaded on SIGHUP.
+Whether a connection has logged in, the master learns from its
+privpop-auth only, never from the session child.
 
 Clients look like other hosts by binding to 127.0.0.2, 127.0.0.3, ...
 (all loopback).  Every loop is bounded in count and time; every socket
 is closed by the test; the daemons are stopped by the harness by PID.
 """
+import hashlib
 import os
 import re
 import signal
 import socket
 import time
 
+import auth_util as A
 import e2e_util as U
 from e2e_util import check, check_eq
 from registry import test
@@ -373,3 +377,149 @@ def t_exempt(ctx):
         check_eq(first_line(socks[-1]), TOO_MANY, "second from .9")
     finally:
         close_all(socks)
+
+
+# ---------------------------------------------------------------------
+# who says a session logged in: its privpop-auth, never the slot
+
+CLAIM_HOOK = "PRIVPOP_TEST_FALSE_LOGIN_CLAIM"
+
+# login_timeout, pam_timeout and no failure delays: the master's
+# backstop (login_timeout + pam_timeout + the delays + 10 s of grace)
+# ends a slot not logged in after 14 s
+QUICK_BACKSTOP = {"login_timeout": "3", "pam_timeout": "1",
+                  "auth_fail_delay_ms": "0", "auth_penalty_max_ms": "0"}
+BACKSTOP_S = 3 + 1 + 10
+
+
+def built_with_hooks(ctx):
+    with open(os.path.join(ctx.build_dir, "config.h")) as f:
+        return "#define PRIVPOP_TEST_HOOKS 1" in f.read()
+
+
+@test("preauth_false_login_claim_ends_the_slot")
+def t_false_claim(ctx):
+    """A session child taken over before login claims a login to the
+    master on its slot's socket (the hook: at once, and it then keeps
+    only the logged-in idle timer, as a hijacked one would).  The
+    master believes logins only from privpop-auth: it logs the claim
+    and ends the slot, so the connection is closed within login_timeout
+    rather than held past every pre-auth limit."""
+    if not built_with_hooks(ctx):
+        raise U.TestSkip("needs a build with --enable-test-hooks "
+                         "(tests/run-all.sh: the ASan build)")
+    os.environ[CLAIM_HOOK] = "1"
+    try:
+        d, u = std_daemon(ctx, "preauth-claim",
+                          extra_conf=dict(QUICK_BACKSTOP,
+                                          max_preauth_per_ip="1"))
+    finally:
+        del os.environ[CLAIM_HOOK]
+    s = conn_from(d.port, "127.0.0.11")
+    try:
+        t0 = time.monotonic()
+        when, got = closed_by(s, t0 + 3 + 3)
+        check(when is not None and when - t0 < 3 + 1,
+              "a session that claimed a login without one was not ended "
+              "within login_timeout (3 s): %r after %r s"
+              % (got, when and when - t0))
+        check(b"Logged in" not in got, "logged in: %r" % got)
+    finally:
+        s.close()
+    check(d.wait_log(r"session process \d+ sent MASTER_LOGIN to the "
+                     r"master: ended", 3),
+          "the claim was not logged:\n" + d.log_text()[-2000:])
+    # the address's count was given back: the next one is served
+    # (and, the hook being on for every session, ended the same way)
+    s = conn_from(d.port, "127.0.0.11")
+    try:
+        line = first_line(s, 3)
+        check(line != TOO_MANY, "the ended connection still counts")
+    finally:
+        s.close()
+    check(d.proc.poll() is None, "master died")
+
+
+def greeted_from(port, src, limit_s=3.0):
+    """Whether a new connection from src is greeted within limit_s (the
+    master reads a login report when it next wakes up, perhaps just
+    after it accepted: refusals are retried)."""
+    end = time.monotonic() + limit_s
+    while True:
+        s = conn_from(port, src)
+        try:
+            line = first_line(s, 3)
+        finally:
+            s.close()
+        if line.startswith(b"+OK"):
+            return True
+        if line != TOO_MANY or time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+
+
+def login_by(c, mech):
+    """Log in on c (greeting read) by mech; the final answer."""
+    g = c.resp()
+    check(g.startswith(b"+OK"), "greeting %r" % g)
+    if mech == "USER":
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        return c.cmd("PASS " + PW_ALICE)
+    if mech == "APOP":
+        stamp = A.apop_stamp(g)
+        check(stamp is not None, "no APOP stamp in %r" % g)
+        return c.cmd("APOP bob " +
+                     hashlib.md5(stamp + PW_BOB.encode()).hexdigest())
+    if mech == "PLAIN":
+        return A.sasl_plain(c, "alice", PW_ALICE)
+    if mech == "LOGIN":
+        return A.sasl_login(c, "alice", PW_ALICE)
+    if mech == "CRAM-MD5":
+        return A.sasl_cram(c, "bob", PW_BOB)[1]
+    return A.sasl_scram(c, "bob", PW_BOB).answer
+
+
+@test("preauth_login_reported_by_auth_every_mechanism")
+def t_login_reported(ctx):
+    """The master learns of a real login from the session's privpop-auth,
+    whatever the mechanism: with max_preauth_per_ip 1, a logged-in
+    connection no longer counts before login, so the same address gets
+    another; and logged-in sessions outlive the master's login_timeout
+    backstop."""
+    d, u = std_daemon(ctx, "preauth-reported", plain_user=True,
+                      extra_conf=dict(QUICK_BACKSTOP,
+                                      max_preauth_per_ip="1"))
+    mechs = ["USER", "APOP", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]
+    for i, mech in enumerate(mechs):
+        src = "127.0.0.%d" % (21 + i)
+        with U.Conn(d.port, sock=conn_from(d.port, src)) as c:
+            r = login_by(c, mech)
+            check(r.startswith(b"+OK"), "%s login: %r" % (mech, r))
+            check(greeted_from(d.port, src),
+                  "%s: a logged-in connection still counts as not "
+                  "logged in (max_preauth_per_ip 1)" % mech)
+            check(c.cmd("QUIT").startswith(b"+OK"), "%s QUIT" % mech)
+    # two at once (one mailbox each), held past the backstop
+    kept = []
+    try:
+        t0 = time.monotonic()
+        for mech, src in (("USER", "127.0.0.31"),
+                          ("SCRAM-SHA-256", "127.0.0.32")):
+            c = U.Conn(d.port, sock=conn_from(d.port, src))
+            kept.append(c)
+            r = login_by(c, mech)
+            check(r.startswith(b"+OK"), "%s login: %r" % (mech, r))
+        while time.monotonic() - t0 < BACKSTOP_S + 2:
+            time.sleep(1.0)
+            for c in kept:
+                check(c.cmd("NOOP").startswith(b"+OK"),
+                      "a logged-in session ended after %.1f s"
+                      % (time.monotonic() - t0))
+        check(not re.search(r"not logged in after", d.log_text()),
+              "the backstop ended a logged-in session:\n"
+              + d.log_text()[-2000:])
+        for c in kept:
+            check(c.cmd("QUIT").startswith(b"+OK"), "QUIT")
+    finally:
+        for c in kept:
+            c.close()
