@@ -4,10 +4,11 @@
  * child over the socketpair on fd 3.
  *
  * What runs as root here: reading the config and the passwd-file,
- * crypt(3), PAM, deciding which login mechanisms the session offers
- * (send_hello), and starting privpop-store: after a login the store
- * fork server starts the worker (spawn_store), or this process execs
- * it as root and it drops itself (exec_store).  With a PAM session
+ * deciding which login mechanisms the session offers (send_hello),
+ * serving the session's requests (auth_serve.c: the permit table, PAM,
+ * crypt(3), SCRAM, the TLS signature), and starting privpop-store:
+ * after a login the store fork server starts the worker (spawn_store),
+ * or this process execs it as root and it drops itself (exec_store).  With a PAM session
  * (pam_session = yes) this process stays, root, and closes the session
  * when the worker ends (a pidfd from the fork server, or its own
  * child).  Nothing here drops privilege: a drop followed by an exec
@@ -21,7 +22,7 @@
  * (common/spawner.c).
  *
  * The client's address is the kernel's (getpeername on the socket the
- * slot hands over first, before it reads a byte: h_peer), never the
+ * slot hands over first, before it reads a byte: auth_serve.c), never the
  * session child's word; the install's secret (authsecret.h) is read or
  * made at start.
  *
@@ -49,6 +50,7 @@
 
 #include <openssl/evp.h>
 
+#include "auth_serve.h"
 #include "conf.h"
 #include "fdlayout.h"
 #include "ipc.h"
@@ -70,21 +72,9 @@
 #include "sandbox.h"
 #include "verify.h"
 
-/* The APOP timestamp: "<pid.random@host>", RFC 1939 section 7. */
-#define STAMP_MAX	200
-
 static struct conf conf;
-static int sock = IPC_CHILD_FD;
 static int store_spawner = -1;	/* -S: privpop-store -Z on fd 8 */
 static int to_stderr, debug;
-static char stamp[STAMP_MAX];
-static char sess_id[SESSION_ID_LEN + 1];	/* sent in HELLO */
-static int attempts;
-/* The current request's arrival (CLOCK_MONOTONIC): a failure is
- * answered at a deadline from it (faildelay.h). */
-static struct timespec arrival;
-/* The client's address, from MSG_AUTH_PEER; "" until it came. */
-static char peer[PEER_ADDR_MAX];
 static const struct penalty_table *penalties;	/* NULL: inetd mode */
 /* The slot's login report channel to the master, from the fork server
  * (MSG_AUTH_SPAWN_REPORT); -1 in an exec'd helper (inetd mode: no
@@ -92,7 +82,7 @@ static const struct penalty_table *penalties;	/* NULL: inetd mode */
 static int login_report = -1;
 
 static void
-make_stamp(void)
+make_stamp(struct auth_session *s)
 {
 	unsigned char rnd[8];
 	char host[128];
@@ -105,17 +95,17 @@ make_stamp(void)
 	else if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	o = snprintf(stamp, sizeof(stamp), "<%ld.", (long)getpid());
+	o = snprintf(s->stamp, sizeof(s->stamp), "<%ld.", (long)getpid());
 	for (i = 0; i < 8; i++)
-		o += snprintf(stamp + o, sizeof(stamp) - (size_t)o, "%02x",
-		    rnd[i]);
-	snprintf(stamp + o, sizeof(stamp) - (size_t)o, "@%s>", host);
+		o += snprintf(s->stamp + o, sizeof(s->stamp) - (size_t)o,
+		    "%02x", rnd[i]);
+	snprintf(s->stamp + o, sizeof(s->stamp) - (size_t)o, "@%s>", host);
 	/* the session's id comes from here, not from the session child:
 	 * what joins these login lines to its summary is this process's */
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		fatal("getrandom");
 	for (i = 0; i < SESSION_ID_LEN / 2; i++)
-		snprintf(sess_id + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(s->sess_id + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* Fork server, before each helper: the passwd-file's index and
@@ -189,24 +179,23 @@ pwf_mechs(void)
  * else: auth_mechanisms as given, or for auto what every backend can
  * serve for every user (conf_mechs_offered), since CAPA is answered
  * before the user is known.  The session child follows the HELLO, and
- * a request for a mechanism not offered ends the session (dispatch).
+ * a request for a mechanism not offered ends the session (the permit
+ * table, auth_serve.c).
  */
-static int offer;
-
 static void
-send_hello(void)
+send_hello(struct auth_session *s)
 {
 	struct msg m;
 
-	offer = conf_mechs_offered(&conf, pwf_mechs());
+	s->offer = conf_mechs_offered(&conf, pwf_mechs());
 	msg_init(&m, MSG_SESSION_HELLO);
 	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
-	    msg_put_u32(&m, (uint32_t)offer) == -1 ||
-	    msg_put_str(&m, (offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
-	    stamp : "") == -1 ||
-	    msg_put_str(&m, sess_id) == -1)
+	    msg_put_u32(&m, (uint32_t)s->offer) == -1 ||
+	    msg_put_str(&m, (s->offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
+	    s->stamp : "") == -1 ||
+	    msg_put_str(&m, s->sess_id) == -1)
 		fatalx("hello too long");
-	if (ipc_send(sock, &m, -1) == -1) {
+	if (ipc_send(s->sock, &m, -1) == -1) {
 		/* the slot is gone before its first word (evicted, or
 		 * retired by a reload): nothing to report */
 		if (errno == EPIPE || errno == ECONNRESET)
@@ -235,23 +224,6 @@ warn_unserved(void)
 		    conf_mechs_str(un, names, sizeof(names)), conf.passwd_file);
 }
 
-/* Tell the master (which keeps the shared table) about a login. */
-static void
-report(const char *addr, int ok)
-{
-	struct penalty_report r;
-
-	if (penalties == NULL)
-		return;
-	memset(&r, 0, sizeof(r));
-	r.ok = ok ? 1 : 0;
-	/* (a long scoped IPv6 address is cut: its prefix is still a key) */
-	if (snprintf(r.addr, sizeof(r.addr), "%s", addr) < 0)
-		return;
-	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
-		log_warn("penalty report");
-}
-
 /*
  * The session has logged in (its store socket is sent): tell the
  * master, which counts the connection as logged in (no eviction, no
@@ -273,130 +245,6 @@ report_login(void)
 	login_report = -1;
 }
 
-/* The answer to a failure leaves at the configured delay after the
- * request arrived, later for an address that keeps failing; the same
- * for every kind of failure, however long its check took.  A failure
- * that is not counted (a method the user's backend cannot serve) waits
- * as long, but does not add to the address's count. */
-static void
-fail_delay(const char *addr, int counted)
-{
-	int ms = conf.auth_fail_delay_ms, p;
-
-	if (penalties != NULL && !addrlist_match(addr, conf.penalty_exempt)) {
-		uint32_t n = penalty_fails(penalties, addr, time(NULL),
-		    conf.penalty_forget) + 1;
-
-		p = penalty_delay_ms(n, conf.penalty_base_ms,
-		    conf.penalty_max_ms);
-		if (p > ms) {
-			ms = p;
-			log_info("penalty: addr=%s failures=%u delay=%dms", addr,
-			    n, ms);
-		}
-	}
-	if (counted)
-		report(addr, 0);
-	faildelay_wait(&arrival, conf.auth_fail_delay_ms, ms);
-}
-
-static void
-answer_fail(uint32_t code)
-{
-	if (ipc_send_u32(sock, MSG_SESSION_AUTH_FAIL, code) == -1)
-		fatal("send auth fail");
-}
-
-/*
- * Fork privpop-store as the mailbox owner with a new socketpair, tell
- * it which mailbox to open, and hand the other end to the session.
- */
-/* The group an mbox worker's dotlock child keeps besides the owner's,
- * for dotlocks in a root:mail 2775 spool (Dovecot:
- * mail_privileged_group): only when the mbox's directory is that
- * group's to write and not the owner's.  Never for a Maildir or an
- * mbox in the owner's own directory (~/mbox). */
-static gid_t
-privileged_group(const char *location, uid_t uid)
-{
-	char dir[MAIL_MAX_PATH];
-	struct group *gr;
-	struct stat st;
-	char *slash;
-
-	if (strncmp(location, "mbox:", 5) != 0 ||
-	    conf.mail_privileged_group[0] == '\0')
-		return PRIV_NO_GROUP;
-	if ((gr = getgrnam(conf.mail_privileged_group)) == NULL) {
-		log_warnx("mail_privileged_group %s does not exist",
-		    conf.mail_privileged_group);
-		return PRIV_NO_GROUP;
-	}
-	if (gr->gr_gid == 0) {
-		log_warnx("mail_privileged_group %s is gid 0; not used",
-		    conf.mail_privileged_group);
-		return PRIV_NO_GROUP;
-	}
-	if (snprintf(dir, sizeof(dir), "%s", location + 5) >=
-	    (int)sizeof(dir) || (slash = strrchr(dir, '/')) == NULL)
-		return PRIV_NO_GROUP;
-	*(slash == dir ? slash + 1 : slash) = '\0';
-	if (stat(dir, &st) == -1 || st.st_gid != gr->gr_gid ||
-	    !(st.st_mode & S_IWGRP) ||
-	    (st.st_uid == uid && (st.st_mode & S_IWUSR)))
-		return PRIV_NO_GROUP;
-	return gr->gr_gid;
-}
-
-/* The mailbox worker to become, once a login has succeeded. */
-static struct {
-	int	fd;		/* its end of the session's store socket */
-	uid_t	uid;
-	gid_t	gid;
-	gid_t	extra;
-} worker = { -1, 0, 0, PRIV_NO_GROUP };
-
-/* Open the session's store socket: queue STORE_INIT for the worker and
- * hand the other end to the session.  The worker starts in main(). */
-static int
-prepare_store(const struct pwf_entry *e, const char *location)
-{
-	char index_dir[MAIL_MAX_PATH];
-	int sv[2];
-	struct msg m;
-
-	if (ipc_socketpair(sv) == -1) {
-		log_warn("socketpair");
-		return -1;
-	}
-	if (conf.mbox_index_dir[0] == '\0' || pwf_expand_path(e,
-	    conf.mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
-		index_dir[0] = '\0';	/* beside the mbox */
-	msg_init(&m, MSG_STORE_INIT);
-	if (msg_put_str(&m, e->user) == -1 ||
-	    msg_put_str(&m, location) == -1 ||
-	    msg_put_u32(&m, (uint32_t)conf.mbox_locks) == -1 ||
-	    msg_put_u32(&m, (uint32_t)conf.mbox_lock_timeout) == -1 ||
-	    msg_put_u32(&m, (uint32_t)conf.mbox_dotlock_stale) == -1 ||
-	    msg_put_str(&m, index_dir) == -1 ||
-	    ipc_send(sv[0], &m, -1) == -1) {
-		log_warn("send store init");
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	msg_init(&m, MSG_SESSION_AUTH_OK);
-	if (msg_put_str(&m, e->user) == -1 ||
-	    ipc_send(sock, &m, sv[0]) == -1)
-		fatal("send auth ok");
-	close(sv[0]);
-	worker.fd = sv[1];
-	worker.uid = e->uid;
-	worker.gid = e->gid;
-	worker.extra = privileged_group(location, e->uid);
-	return 0;
-}
-
 /*
  * Have the store fork server start the worker: it forks a process that
  * has only ever run privpop-store and drops it to the owner, cheaper
@@ -408,7 +256,7 @@ prepare_store(const struct pwf_entry *e, const char *location)
  * have been but there is no pidfd.
  */
 static int
-spawn_store(int *pidfd_r)
+spawn_store(struct auth_session *s, int *pidfd_r)
 {
 	struct msg m;
 	int ch[2], r;
@@ -420,9 +268,9 @@ spawn_store(int *pidfd_r)
 		return -1;
 	}
 	msg_init(&m, MSG_STORE_SPAWN);
-	if (msg_put_u32(&m, (uint32_t)worker.uid) == -1 ||
-	    msg_put_u32(&m, (uint32_t)worker.gid) == -1 ||
-	    msg_put_u32(&m, (uint32_t)worker.extra) == -1 ||
+	if (msg_put_u32(&m, (uint32_t)s->worker.uid) == -1 ||
+	    msg_put_u32(&m, (uint32_t)s->worker.gid) == -1 ||
+	    msg_put_u32(&m, (uint32_t)s->worker.extra) == -1 ||
 	    ipc_send(store_spawner, &m, ch[1]) == -1) {
 		log_warn("privpop-store fork server; starting the worker here");
 		close(ch[0]);
@@ -431,7 +279,7 @@ spawn_store(int *pidfd_r)
 	}
 	close(ch[1]);
 	msg_init(&m, MSG_STORE_SOCKET);
-	if (ipc_send(ch[0], &m, worker.fd) == -1) {
+	if (ipc_send(ch[0], &m, s->worker.fd) == -1) {
 		/* a child forked for it ends at EOF */
 		log_warn("privpop-store fork server; starting the worker here");
 		close(ch[0]);
@@ -448,8 +296,8 @@ spawn_store(int *pidfd_r)
 		return -2;
 	}
 	close(ch[0]);
-	close(worker.fd);
-	worker.fd = -1;
+	close(s->worker.fd);
+	s->worker.fd = -1;
 	if (pidfd_r == NULL) {
 		if (m.fd != -1)
 			close(m.fd);
@@ -466,7 +314,7 @@ spawn_store(int *pidfd_r)
  * ptrace it while it still held the spool's group.
  */
 __attribute__((noreturn)) static void
-exec_store(void)
+exec_store(struct auth_session *s)
 {
 	char *envp[PRIV_ENV_MAX];
 	char *argv[11];
@@ -480,15 +328,15 @@ exec_store(void)
 	if (debug)
 		argv[argc++] = "-d";
 	if (priv_is_root()) {
-		snprintf(uid, sizeof(uid), "%u", (unsigned)worker.uid);
-		snprintf(gid, sizeof(gid), "%u", (unsigned)worker.gid);
+		snprintf(uid, sizeof(uid), "%u", (unsigned)s->worker.uid);
+		snprintf(gid, sizeof(gid), "%u", (unsigned)s->worker.gid);
 		argv[argc++] = "-u";
 		argv[argc++] = uid;
 		argv[argc++] = "-g";
 		argv[argc++] = gid;
-		if (worker.extra != PRIV_NO_GROUP) {
+		if (s->worker.extra != PRIV_NO_GROUP) {
 			snprintf(extra, sizeof(extra), "%u",
-			    (unsigned)worker.extra);
+			    (unsigned)s->worker.extra);
 			argv[argc++] = "-G";
 			argv[argc++] = extra;
 		}
@@ -497,7 +345,7 @@ exec_store(void)
 		argv[argc++] = "-N";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
-	place.from = worker.fd;
+	place.from = s->worker.fd;
 	place.to = IPC_CHILD_FD;
 	closelog();	/* its number may be a target (fdlayout.h) */
 	if (fd_layout(&place, 1, IPC_CHILD_FD) == -1)
@@ -509,432 +357,11 @@ exec_store(void)
 	_exit(127);
 }
 
-/* How a credential arrives (the session has already decoded SASL). */
-enum method { M_PASS, M_APOP, M_CRAM };
-static const char *const method_names[] = { "pass", "apop", "cram-md5" };
-
-/* Which backend answers for a user name. */
-enum found { F_NONE, F_PASSWD_FILE, F_PAM };
-
-/* After a verified credential: pick the mailbox and start the worker
- * (inside an open PAM session for system users). */
-static void
-login_ok(const struct pwf_entry *e, const char *addr, enum found via)
-{
-	char location[MAIL_MAX_PATH];
-	const char *deflt = via == F_PAM ? conf.system_mail_location :
-	    conf.mail_location;
-
-	/* checked before the password; again as the last word */
-	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
-		log_warnx("login refused: addr=%s user=%s: uid/gid 0", addr,
-		    e->user);
-		pamb_close();
-		answer_fail(IPC_ERR_PERM);
-		return;
-	}
-	if (pwf_mail_location(e, deflt, location, sizeof(location)) == -1) {
-		log_warnx("login refused: addr=%s user=%s: bad mail location",
-		    addr, e->user);
-		pamb_close();
-		answer_fail(IPC_ERR_PERM);
-		return;
-	}
-	/* pam_session = no: authentication and account only, and the
-	 * worker starts as for a passwd-file user (no process waits) */
-	if (via == F_PAM && !conf.pam_session)
-		pamb_close();
-	if (via == F_PAM && conf.pam_session && pamb_open_session() == -1) {
-		pamb_close();
-		answer_fail(IPC_ERR_TEMP);
-		return;
-	}
-	if (prepare_store(e, location) == -1) {
-		answer_fail(IPC_ERR_TEMP);
-		return;
-	}
-	log_info("login: sess=%s addr=%s user=%s via=%s", sess_id, addr,
-	    e->user,
-	    via == F_PAM ? "pam" : "passwd-file");
-	report(addr, 1);
-}
-
-/* Root and system accounts never read mail over POP3: a user below
- * first_valid_uid (uid 0 always is) or with gid 0 is refused before
- * any password check, with the answer and the delay of a wrong
- * password; only the log says why. */
-static int
-uid_allowed(const struct pwf_entry *e, const char *addr)
-{
-	if (verify_uid_allowed(e->uid, e->gid, conf.first_valid_uid,
-	    priv_is_root()))
-		return 1;
-	if (e->uid == 0 || e->uid < (uid_t)conf.first_valid_uid)
-		log_warnx("login refused: addr=%s user=%s: uid %u is below "
-		    "first_valid_uid %d", addr, e->user, (unsigned)e->uid,
-		    conf.first_valid_uid);
-	else
-		log_warnx("login refused: addr=%s user=%s: gid 0", addr,
-		    e->user);
-	return 0;
-}
-
-/* A system user from the passwd database, with no stored secret. */
-static int
-system_entry(const char *name, struct pwf_entry *e)
-{
-	struct passwd *pw = getpwnam(name);
-
-	memset(e, 0, sizeof(*e));
-	if (pw == NULL || snprintf(e->user, sizeof(e->user), "%s", name) >=
-	    (int)sizeof(e->user) || snprintf(e->home, sizeof(e->home), "%s",
-	    pw->pw_dir) >= (int)sizeof(e->home))
-		return -1;
-	e->uid = pw->pw_uid;
-	e->gid = pw->pw_gid;
-	e->scheme = PWF_LOCKED;	/* no stored secret here */
-	return 0;
-}
-
-/* The first backend, in the configured order, that knows the name; e
- * gets its entry (for PAM, the passwd database's uid and gid). */
-static enum found
-lookup(const char *user, struct pwf_entry *e, char *dummy)
-{
-	int i;
-
-	dummy[0] = '\0';
-	if (!pwf_valid_user(user, strlen(user)))
-		return F_NONE;
-	for (i = 0; i < conf.nbackends; i++) {
-		if (conf.backends[i] == AUTH_BACKEND_PASSWD_FILE) {
-			int r = pwf_lookup(conf.passwd_file, user, e, dummy);
-
-			if (r == 1)
-				return F_PASSWD_FILE;
-		} else if (conf.backends[i] == AUTH_BACKEND_PAM &&
-		    system_entry(user, e) == 0)
-			return F_PAM;
-	}
-	return F_NONE;
-}
-
-/* A known user whose backend cannot check a credential of this method:
- * PAM checks only passwords, a challenge needs a stored {PLAIN} secret.
- * Such a failure is answered as any other but is no evidence of a
- * wrong password, so it feeds no penalty. */
-static int
-method_unserved(enum found via, const struct pwf_entry *e, enum method how)
-{
-	if (how == M_PASS || via == F_NONE)
-		return 0;
-	if (via == F_PAM)
-		return 1;
-	return e->scheme != PWF_PLAIN && e->scheme != PWF_LOCKED;
-}
-
-/* The work of a check that cannot succeed (an unknown user, a refused
- * uid, a method the user's backend cannot serve): what a real check by
- * the same method costs, so the time taken tells none of them apart. */
-static void
-dummy_check(enum method how, const char *dummy, const char *cred)
-{
-	static const struct pwf_entry plain = { .scheme = PWF_PLAIN,
-	    .secret = "privpop-no-such-secret" };
-
-	if (how == M_APOP)
-		(void)verify_apop(&plain, stamp, cred);
-	else if (how == M_CRAM)
-		(void)verify_cram(&plain, stamp, cred);
-	else
-		(void)verify_password(NULL, dummy, cred);
-}
-
-/* PASS, APOP and CRAM-MD5 share everything but the check. */
-static void
-handle_login(struct msg *m, enum method how)
-{
-	static struct pwf_entry e;
-	static char dummy[CONFIG_MAX_LINE];
-	char canon[POP3_MAX_USER + 1], user[POP3_MAX_USER + 1];
-	const char *userp, *cred, *addr = peer;
-	enum found via;
-	uint32_t code = IPC_ERR_AUTH;
-	int ok = 0, counted = 1;
-
-	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
-	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
-	    msg_end(m) == -1)
-		fatalx("%s: malformed", msg_name(m->type));
-	/* a copy: the message is wiped with the credential in it */
-	snprintf(user, sizeof(user), "%s", userp);
-	if (++attempts > conf.max_auth_fails)
-		fatalx("too many login attempts");
-
-	via = lookup(user, &e, dummy);
-	if (via != F_NONE && !uid_allowed(&e, addr)) {
-		dummy_check(how, dummy, cred);
-	} else if (method_unserved(via, &e, how)) {
-		dummy_check(how, dummy, cred);
-		counted = 0;
-	} else if (via == F_PASSWD_FILE) {
-		if (how == M_APOP)
-			ok = verify_apop(&e, stamp, cred);
-		else if (how == M_CRAM)
-			ok = verify_cram(&e, stamp, cred);
-		else
-			ok = verify_password(&e, dummy, cred);
-		ok = ok && e.scheme != PWF_LOCKED;
-		if (ok && how == M_PASS && e.scheme == PWF_CRYPT &&
-		    conf.passwd_upgrade[0] != '\0' &&
-		    upgrade_is_weak(e.secret, conf.passwd_upgrade_rounds))
-			upgrade_entry(conf.passwd_file, e.user, e.secret, cred,
-			    conf.passwd_upgrade);
-	} else if (via == F_PAM) {
-		switch (pamb_authenticate(conf.pam_service, user, cred, addr,
-		    conf.pam_timeout, canon, sizeof(canon))) {
-		case PAMB_OK:
-			/* a module may have mapped the name */
-			ok = system_entry(canon, &e) == 0 &&
-			    uid_allowed(&e, addr);
-			break;
-		case PAMB_CHANGE:
-			/* not IPC_ERR_EXPIRED: that confirmed the password */
-			break;
-		case PAMB_ERROR:
-			code = IPC_ERR_TEMP;
-			break;
-		case PAMB_FAIL:
-			break;
-		}
-	} else {
-		/* unknown: the same work as a wrong password */
-		dummy_check(how, dummy, cred);
-	}
-	/* Wipe the password (and the message holding it) now. */
-	explicit_bzero(m->data, sizeof(m->data));
-
-	if (ok) {
-		login_ok(&e, addr, via);
-	} else {
-		log_info("login failed: sess=%s addr=%s user=%s method=%s%s",
-		    sess_id, addr, via != F_NONE ? user : "-",
-		    method_names[how], counted ?
-		    "" : " (no secret for this method; not counted)");
-		if (via == F_PAM)
-			pamb_close();
-		fail_delay(addr, counted);
-		answer_fail(code);
-	}
-	explicit_bzero(&e, sizeof(e));
-}
-
-static void
-h_tls_start(struct msg *m)
-{
-	tlskeys_start(m);
-}
-
-static void
-h_tls_sign(struct msg *m)
-{
-	tlskeys_sign(sock, m);
-}
-
-static void
-h_login(struct msg *m)
-{
-	handle_login(m, M_PASS);
-}
-
-static void
-h_apop(struct msg *m)
-{
-	handle_login(m, M_APOP);
-}
-
-static void
-h_cram(struct msg *m)
-{
-	handle_login(m, M_CRAM);
-}
-
-/* SCRAM-SHA-256: two requests, state kept between them. */
-static struct scram_state scram;
-static struct pwf_entry scram_e;
-static enum found scram_via;
-static int scram_refused, scram_unserved;
-
-/* A failed exchange; how says why when it is not a wrong proof. */
-static void
-scram_fail(const char *user, const char *how)
-{
-	log_info("login failed: sess=%s addr=%s user=%s "
-	    "method=scram-sha-256%s%s", sess_id, peer,
-	    scram_via != F_NONE ? user : "-", how, scram_unserved ?
-	    " (no secret for this method; not counted)" : "");
-	if (scram_via == F_PAM)
-		pamb_close();
-	fail_delay(peer, !scram_unserved);
-	answer_fail(IPC_ERR_AUTH);
-	explicit_bzero(&scram, sizeof(scram));
-	explicit_bzero(&scram_e, sizeof(scram_e));
-}
-
-static void
-h_scram_first(struct msg *m)
-{
-	static char dummy[CONFIG_MAX_LINE];
-	char user[POP3_MAX_USER + 1], out[SCRAM_MSG_MAX];
-	unsigned char salt[SCRAM_HASH_LEN];
-	struct scram_keys k, *kp = NULL;
-	const char *cf;
-	struct msg r;
-
-	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 ||
-	    msg_end(m) == -1)
-		fatalx("SCRAM_FIRST: malformed");
-	if (++attempts > conf.max_auth_fails)
-		fatalx("too many login attempts");
-	memset(&scram, 0, sizeof(scram));
-	scram_via = F_NONE;
-	scram_refused = scram_unserved = 0;
-	if (scram_client_user(cf, user, sizeof(user)) == -1) {
-		scram_fail("-", "");
-		return;
-	}
-	scram_via = lookup(user, &scram_e, dummy);
-	if (scram_via != F_NONE && !uid_allowed(&scram_e, peer))
-		scram_refused = 1;
-	else
-		scram_unserved = scram_via == F_PAM ||
-		    (scram_via == F_PASSWD_FILE &&
-		    scram_e.scheme == PWF_CRYPT);
-	/* one PBKDF2 on every path, so timing tells no user apart; the
-	 * salt of a name without stored keys is the one scram_server_first
-	 * answers for it (unknown) or the key's ({PLAIN}) */
-	if (scram_fake_salt(user, salt) == -1)
-		fatalx("SCRAM: no salt key");
-	if (scram_refused) {
-		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
-		    &k);
-	} else if (scram_via == F_PASSWD_FILE &&
-	    scram_e.scheme == PWF_PLAIN) {
-		if (scram_derive(scram_e.secret, salt, SCRAM_SALT_LEN,
-		    SCRAM_ITERATIONS, &k) == 0)
-			kp = &k;
-	} else {
-		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
-		    &k);
-		if (scram_via == F_PASSWD_FILE && scram_e.scheme == PWF_SCRAM &&
-		    scram_parse_stored(scram_e.secret, &k) == 0)
-			kp = &k;
-	}
-	if (scram_server_first(&scram, cf, kp, out, sizeof(out)) == -1) {
-		scram_fail(user, "");
-		return;
-	}
-	explicit_bzero(&k, sizeof(k));
-	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
-	if (msg_put_str(&r, out) == -1 || ipc_send(sock, &r, -1) == -1)
-		fatal("send challenge");
-}
-
-static void
-h_scram_final(struct msg *m)
-{
-	char out[SCRAM_MSG_MAX], user[POP3_MAX_USER + 1];
-	const char *cf;
-	struct msg r;
-
-	if (scram.step != 1)
-		fatalx("SCRAM_FINAL before SCRAM_FIRST");
-	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 || msg_end(m) == -1)
-		fatalx("SCRAM_FINAL: malformed");
-	snprintf(user, sizeof(user), "%s", scram.user);
-	/* "*": the client cancelled after it saw the salt; as much a
-	 * failure as a wrong proof (else a free probe) */
-	if (strcmp(cf, "*") == 0) {
-		scram_fail(user, " (cancelled)");
-		return;
-	}
-	if (!scram_server_final(&scram, cf, out, sizeof(out)) ||
-	    scram_via != F_PASSWD_FILE || scram_e.scheme == PWF_LOCKED ||
-	    scram_refused) {
-		scram_fail(user, "");
-		return;
-	}
-	/* RFC 5034: the server-final goes as one more challenge */
-	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
-	if (msg_put_str(&r, out) == -1 || ipc_send(sock, &r, -1) == -1)
-		fatal("send challenge");
-	login_ok(&scram_e, peer, scram_via);
-	explicit_bzero(&scram, sizeof(scram));
-	explicit_bzero(&scram_e, sizeof(scram_e));
-}
-
-/* An exchange left after the salt was sent (another request, or the
- * session's end): counted as the failure it is, so a client cannot
- * probe names for free.  The session child cancels through
- * SCRAM_FINAL "*" and waits; this is for one that does not. */
-static void
-scram_abandoned(void)
-{
-	if (scram.step != 1)
-		return;
-	log_info("login failed: sess=%s addr=%s user=%s "
-	    "method=scram-sha-256 (abandoned)", sess_id, peer,
-	    scram_via != F_NONE ? scram.user : "-");
-	if (!scram_unserved)
-		report(peer, 0);
-	if (scram_via == F_PAM)
-		pamb_close();
-	explicit_bzero(&scram, sizeof(scram));
-	explicit_bzero(&scram_e, sizeof(scram_e));
-}
-
-/*
- * The slot's first message: the client's socket, sent before it read a
- * byte of it, so before anything could have taken the session child
- * over.  The address is the kernel's; taken once, first, and only in
- * a form the log and the address lists can carry.
- */
-static void
-h_peer(struct msg *m)
-{
-	if (m->fd == -1 || msg_end(m) == -1)
-		fatalx("AUTH_PEER: malformed");
-	if (peer[0] != '\0')
-		fatalx("AUTH_PEER: a second time");
-	if (peer_addr_of(m->fd, peer, sizeof(peer)) == -1 ||
-	    !peer_addr_valid(peer))
-		fatalx("AUTH_PEER: the client's address cannot be read");
-	close(m->fd);
-	m->fd = -1;
-}
-
-/* The requests a session child may send (OpenSSH mon_table), and the
- * mechanisms of which one must have been offered (0: any time). */
-static const struct {
-	uint32_t	type;
-	int		mechs;
-	void		(*fn)(struct msg *);
-} dispatch[] = {
-	{ MSG_AUTH_PEER, 0, h_peer },
-	{ MSG_AUTH_LOGIN, AUTH_MECH_PASSWORD, h_login },
-	{ MSG_AUTH_APOP, AUTH_MECH_APOP, h_apop },
-	{ MSG_AUTH_CRAM, AUTH_MECH_CRAM_MD5, h_cram },
-	{ MSG_AUTH_SCRAM_FIRST, AUTH_MECH_SCRAM, h_scram_first },
-	{ MSG_AUTH_SCRAM_FINAL, AUTH_MECH_SCRAM, h_scram_final },
-	{ MSG_AUTH_TLS_START, 0, h_tls_start },	/* once */
-	{ MSG_AUTH_TLS_SIGN, 0, h_tls_sign },	/* once, after TLS_START */
-};
-
 int
 main(int argc, char *argv[])
 {
+	struct auth_session s;
 	const char *conffile = NULL;
-	size_t i;
 	char err[512];
 	struct msg m;
 	pid_t store_pid;
@@ -986,8 +413,8 @@ main(int argc, char *argv[])
 		}
 		return check_config();
 	}
-	if (fcntl(sock, F_GETFD) == -1)
-		fatalx("no IPC socket on fd %d", sock);
+	if (fcntl(IPC_CHILD_FD, F_GETFD) == -1)
+		fatalx("no IPC socket on fd %d", IPC_CHILD_FD);
 	if (store_spawner != -1 && fcntl(store_spawner, F_GETFD) == -1)
 		store_spawner = -1;
 	/* -F: the master's snapshot of the config on fd 4, the very text it
@@ -1033,7 +460,8 @@ main(int argc, char *argv[])
 			rl.rlim_cur = rl.rlim_max;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (spawner_serve(sock, MSG_AUTH_SPAWN, MSG_AUTH_SPAWN_REPORT,
+		if (spawner_serve(IPC_CHILD_FD, MSG_AUTH_SPAWN,
+		    MSG_AUTH_SPAWN_REPORT,
 		    "privpop-auth (or the privpop-store it became)", &m,
 		    &login_report, nkeys_loaded ? tlskeys_serve : NULL, &chan,
 		    refresh_user_db, NULL))
@@ -1045,45 +473,11 @@ main(int argc, char *argv[])
 			tlskeys_use_signer(chan);
 		sbx_auth_helper();
 	}
-	make_stamp();
-	send_hello();
+	auth_session_init(&s, &conf, penalties, IPC_CHILD_FD);
+	make_stamp(&s);
+	send_hello(&s);
+	auth_serve(&s);
 
-	for (;;) {
-		int r = ipc_recv(sock, &m);
-
-		/* _exit: nothing to flush, and OpenSSL's exit-time cleanup
-		 * of a forked helper is pure cost */
-		if (r == 0) {
-			scram_abandoned();
-			_exit(0);	/* the session ended */
-		}
-		if (r == -1 && errno == EPROTO && m.type != MSG_NONE)
-			fatalx("%s: malformed", msg_name(m.type));
-		if (r == -1)
-			fatal("ipc receive");
-		if (clock_gettime(CLOCK_MONOTONIC, &arrival) == -1)
-			fatal("clock_gettime");
-		/* the address first: nothing is answered without it */
-		if ((m.type == MSG_AUTH_PEER) != (peer[0] == '\0'))
-			fatalx("%s %s the client's socket", msg_name(m.type),
-			    peer[0] == '\0' ? "before" : "after");
-		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
-			if (dispatch[i].type == m.type)
-				break;
-		/* Only login requests, and only until one succeeds. */
-		if (i == sizeof(dispatch) / sizeof(dispatch[0]))
-			fatalx("unexpected message %s", msg_name(m.type));
-		if (dispatch[i].mechs != 0 && !(offer & dispatch[i].mechs))
-			fatalx("%s: mechanism not offered", msg_name(m.type));
-		/* a password attempt abandons a SCRAM exchange */
-		if (m.type != MSG_AUTH_SCRAM_FINAL &&
-		    m.type != MSG_AUTH_TLS_SIGN &&
-		    m.type != MSG_AUTH_TLS_START)
-			scram_abandoned();
-		dispatch[i].fn(&m);
-		if (worker.fd != -1)
-			break;
-	}
 	/* The session has its store socket: the login is final, by
 	 * whichever mechanism, and the master is told.  Without a PAM
 	 * session to close when the worker ends there is nothing left to
@@ -1091,18 +485,18 @@ main(int argc, char *argv[])
 	 * process becomes it (one process, not a fork that then execs).
 	 * An idle session then costs two processes, not three. */
 	report_login();
-	close(sock);
+	close(s.sock);
 	if (!pamb_active()) {
-		if ((spawned = spawn_store(NULL)) == 0)
+		if ((spawned = spawn_store(&s, NULL)) == 0)
 			_exit(0);
 		if (spawned == -2)
 			_exit(1);
-		exec_store();
+		exec_store(&s);
 	}
 	/* With one, this process stays root to close it: the worker comes
 	 * from the fork server as for anyone (a pidfd tells its end), or,
 	 * without one, from a child that execs privpop-store as root. */
-	if ((spawned = spawn_store(&pidfd)) == 0) {
+	if ((spawned = spawn_store(&s, &pidfd)) == 0) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
 		while (poll(&pfd, 1, -1) == -1 && errno == EINTR)
@@ -1122,9 +516,9 @@ main(int argc, char *argv[])
 		pamb_close();
 		_exit(1);
 	case 0:
-		exec_store();
+		exec_store(&s);
 	}
-	close(worker.fd);
+	close(s.worker.fd);
 	while (waitpid(store_pid, &status, 0) == -1 && errno == EINTR)
 		;
 	pamb_close();

@@ -32,7 +32,6 @@
 
 static EVP_PKEY *keys[1 + MAX_SNI];
 static int nkeys;
-static struct tlsk_permit permit;	/* this helper's one connection */
 static int signer_fd = -1;	/* the fork server's channel, or -1 */
 
 static EVP_PKEY *
@@ -374,24 +373,24 @@ forward(int sock, struct msg *m)
 }
 
 void
-tlskeys_start(struct msg *m)
+tlskeys_start(struct tlsk_permit *permit, struct msg *m)
 {
 	const char *why;
 
 	if (msg_end(m) == -1)
 		fatalx("TLS_START: malformed");
-	if ((why = tlsk_permit_start(&permit)) != NULL)
+	if ((why = tlsk_permit_start(permit)) != NULL)
 		fatalx("TLS_START: %s", why);
 }
 
 void
-tlskeys_sign(int sock, struct msg *m)
+tlskeys_sign(struct tlsk_permit *permit, int sock, struct msg *m)
 {
 	unsigned char out[1024];
 	struct sign_req r;
 	const char *why;
 
-	if ((why = tlsk_permit_sign(&permit)) != NULL ||
+	if ((why = tlsk_permit_sign(permit)) != NULL ||
 	    (why = decode(m, &r)) != NULL)
 		fatalx("TLS_SIGN: %s", why);
 	if (signer_fd != -1 && forward(sock, m) == 0)

@@ -34,13 +34,13 @@ const char *tlsk_content_ok(uint32_t scheme, int keytype,
 /* Load the keys when TLS is configured: from the master's snapshot
  * (fd, see daemon/tls.h) or, with -1, from the files; 0 or -1. */
 int	tlskeys_load(const struct conf *, int snapshot_fd);
-/* MSG_AUTH_TLS_START: TLS begins on this connection; dies on a second
- * one. */
-void	tlskeys_start(struct msg *);
+/* MSG_AUTH_TLS_START: TLS begins on the connection permit is of; dies
+ * on a second one. */
+void	tlskeys_start(struct tlsk_permit *, struct msg *);
 /* Answer one MSG_AUTH_TLS_SIGN of the session on sock; dies on a
  * request the permit or tlsk_content_ok refuses.  With a signer channel
  * the fork server computes it. */
-void	tlskeys_sign(int sock, struct msg *);
+void	tlskeys_sign(struct tlsk_permit *, int sock, struct msg *);
 
 /*
  * In a helper forked by privpop-auth -Z: the channel on which the fork

@@ -1,0 +1,740 @@
+/*
+ * privpop-auth's serve loop: the requests of its session child, each
+ * checked against the permit table (OpenSSH mon_table) before its
+ * handler runs, and the handlers, which keep all they know in one
+ * struct auth_session.  What runs as root here: all of it (PAM,
+ * crypt(3), the passwd-file, SCRAM, the TLS signature, the store
+ * socket handed to the session).  main() in privpop-auth.c starts the
+ * worker once the loop returns.
+ *
+ * Runs as: root (privpop-auth).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addrlist.h"
+#include "auth_serve.h"
+#include "faildelay.h"
+#include "log.h"
+#include "pam_auth.h"
+#include "privdrop.h"
+#include "upgrade.h"
+#include "verify.h"
+
+void
+auth_report(const struct auth_session *s, const char *addr, int ok)
+{
+	struct penalty_report r;
+
+	if (s->penalties == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.ok = ok ? 1 : 0;
+	/* (a long scoped IPv6 address is cut: its prefix is still a key) */
+	if (snprintf(r.addr, sizeof(r.addr), "%s", addr) < 0)
+		return;
+	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
+		log_warn("penalty report");
+}
+
+/* The answer to a failure leaves at the configured delay after the
+ * request arrived, later for an address that keeps failing; the same
+ * for every kind of failure, however long its check took.  A failure
+ * that is not counted (a method the user's backend cannot serve) waits
+ * as long, but does not add to the address's count. */
+static void
+fail_delay(struct auth_session *s, const char *addr, int counted)
+{
+	int ms = s->conf->auth_fail_delay_ms, p;
+
+	if (s->penalties != NULL &&
+	    !addrlist_match(addr, s->conf->penalty_exempt)) {
+		uint32_t n = penalty_fails(s->penalties, addr, time(NULL),
+		    s->conf->penalty_forget) + 1;
+
+		p = penalty_delay_ms(n, s->conf->penalty_base_ms,
+		    s->conf->penalty_max_ms);
+		if (p > ms) {
+			ms = p;
+			log_info("penalty: addr=%s failures=%u delay=%dms",
+			    addr, n, ms);
+		}
+	}
+	if (counted)
+		auth_report(s, addr, 0);
+	faildelay_wait(&s->arrival, s->conf->auth_fail_delay_ms, ms);
+}
+
+static void
+answer_fail(struct auth_session *s, uint32_t code)
+{
+	if (ipc_send_u32(s->sock, MSG_SESSION_AUTH_FAIL, code) == -1)
+		fatal("send auth fail");
+}
+
+/* The group an mbox worker's dotlock child keeps besides the owner's,
+ * for dotlocks in a root:mail 2775 spool (Dovecot:
+ * mail_privileged_group): only when the mbox's directory is that
+ * group's to write and not the owner's.  Never for a Maildir or an
+ * mbox in the owner's own directory (~/mbox). */
+static gid_t
+privileged_group(const struct conf *conf, const char *location,
+    uid_t uid)
+{
+	char dir[MAIL_MAX_PATH];
+	struct group *gr;
+	struct stat st;
+	char *slash;
+
+	if (strncmp(location, "mbox:", 5) != 0 ||
+	    conf->mail_privileged_group[0] == '\0')
+		return PRIV_NO_GROUP;
+	if ((gr = getgrnam(conf->mail_privileged_group)) == NULL) {
+		log_warnx("mail_privileged_group %s does not exist",
+		    conf->mail_privileged_group);
+		return PRIV_NO_GROUP;
+	}
+	if (gr->gr_gid == 0) {
+		log_warnx("mail_privileged_group %s is gid 0; not used",
+		    conf->mail_privileged_group);
+		return PRIV_NO_GROUP;
+	}
+	if (snprintf(dir, sizeof(dir), "%s", location + 5) >=
+	    (int)sizeof(dir) || (slash = strrchr(dir, '/')) == NULL)
+		return PRIV_NO_GROUP;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1 || st.st_gid != gr->gr_gid ||
+	    !(st.st_mode & S_IWGRP) ||
+	    (st.st_uid == uid && (st.st_mode & S_IWUSR)))
+		return PRIV_NO_GROUP;
+	return gr->gr_gid;
+}
+
+
+/* Open the session's store socket: queue STORE_INIT for the worker and
+ * hand the other end to the session.  The worker starts in main(). */
+static int
+prepare_store(struct auth_session *s, const struct pwf_entry *e,
+    const char *location)
+{
+	char index_dir[MAIL_MAX_PATH];
+	int sv[2];
+	struct msg m;
+
+	if (ipc_socketpair(sv) == -1) {
+		log_warn("socketpair");
+		return -1;
+	}
+	if (s->conf->mbox_index_dir[0] == '\0' || pwf_expand_path(e,
+	    s->conf->mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
+		index_dir[0] = '\0';	/* beside the mbox */
+	msg_init(&m, MSG_STORE_INIT);
+	if (msg_put_str(&m, e->user) == -1 ||
+	    msg_put_str(&m, location) == -1 ||
+	    msg_put_u32(&m, (uint32_t)s->conf->mbox_locks) == -1 ||
+	    msg_put_u32(&m, (uint32_t)s->conf->mbox_lock_timeout) == -1 ||
+	    msg_put_u32(&m, (uint32_t)s->conf->mbox_dotlock_stale) == -1 ||
+	    msg_put_str(&m, index_dir) == -1 ||
+	    ipc_send(sv[0], &m, -1) == -1) {
+		log_warn("send store init");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	msg_init(&m, MSG_SESSION_AUTH_OK);
+	if (msg_put_str(&m, e->user) == -1 ||
+	    ipc_send(s->sock, &m, sv[0]) == -1)
+		fatal("send auth ok");
+	close(sv[0]);
+	s->worker.fd = sv[1];
+	s->worker.uid = e->uid;
+	s->worker.gid = e->gid;
+	s->worker.extra = privileged_group(s->conf, location, e->uid);
+	return 0;
+}
+
+/* How a credential arrives (the session has already decoded SASL). */
+enum method { M_PASS, M_APOP, M_CRAM };
+static const char *const method_names[] = { "pass", "apop", "cram-md5" };
+
+/* After a verified credential: pick the mailbox and start the worker
+ * (inside an open PAM session for system users). */
+static void
+login_ok(struct auth_session *s, const struct pwf_entry *e, const char *addr,
+    enum auth_found via)
+{
+	char location[MAIL_MAX_PATH];
+	const char *deflt = via == F_PAM ? s->conf->system_mail_location :
+	    s->conf->mail_location;
+
+	/* checked before the password; again as the last word */
+	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
+		log_warnx("login refused: addr=%s user=%s: uid/gid 0", addr,
+		    e->user);
+		pamb_close();
+		answer_fail(s, IPC_ERR_PERM);
+		return;
+	}
+	if (pwf_mail_location(e, deflt, location, sizeof(location)) == -1) {
+		log_warnx("login refused: addr=%s user=%s: bad mail location",
+		    addr, e->user);
+		pamb_close();
+		answer_fail(s, IPC_ERR_PERM);
+		return;
+	}
+	/* pam_session = no: authentication and account only, and the
+	 * worker starts as for a passwd-file user (no process waits) */
+	if (via == F_PAM && !s->conf->pam_session)
+		pamb_close();
+	if (via == F_PAM && s->conf->pam_session && pamb_open_session() == -1) {
+		pamb_close();
+		answer_fail(s, IPC_ERR_TEMP);
+		return;
+	}
+	if (prepare_store(s, e, location) == -1) {
+		answer_fail(s, IPC_ERR_TEMP);
+		return;
+	}
+	/* the store socket is the session's: nothing more is read */
+	s->state = AS_DONE;
+	log_info("login: sess=%s addr=%s user=%s via=%s", s->sess_id, addr,
+	    e->user,
+	    via == F_PAM ? "pam" : "passwd-file");
+	auth_report(s, addr, 1);
+}
+
+/* Root and system accounts never read mail over POP3: a user below
+ * first_valid_uid (uid 0 always is) or with gid 0 is refused before
+ * any password check, with the answer and the delay of a wrong
+ * password; only the log says why. */
+static int
+uid_allowed(const struct conf *conf, const struct pwf_entry *e,
+    const char *addr)
+{
+	if (verify_uid_allowed(e->uid, e->gid, conf->first_valid_uid,
+	    priv_is_root()))
+		return 1;
+	if (e->uid == 0 || e->uid < (uid_t)conf->first_valid_uid)
+		log_warnx("login refused: addr=%s user=%s: uid %u is below "
+		    "first_valid_uid %d", addr, e->user, (unsigned)e->uid,
+		    conf->first_valid_uid);
+	else
+		log_warnx("login refused: addr=%s user=%s: gid 0", addr,
+		    e->user);
+	return 0;
+}
+
+/* A system user from the passwd database, with no stored secret. */
+static int
+system_entry(const char *name, struct pwf_entry *e)
+{
+	struct passwd *pw = getpwnam(name);
+
+	memset(e, 0, sizeof(*e));
+	if (pw == NULL || snprintf(e->user, sizeof(e->user), "%s", name) >=
+	    (int)sizeof(e->user) || snprintf(e->home, sizeof(e->home), "%s",
+	    pw->pw_dir) >= (int)sizeof(e->home))
+		return -1;
+	e->uid = pw->pw_uid;
+	e->gid = pw->pw_gid;
+	e->scheme = PWF_LOCKED;	/* no stored secret here */
+	return 0;
+}
+
+/* The first backend, in the configured order, that knows the name; e
+ * gets its entry (for PAM, the passwd database's uid and gid). */
+static enum auth_found
+lookup(const struct conf *conf, const char *user, struct pwf_entry *e,
+    char *dummy)
+{
+	int i;
+
+	dummy[0] = '\0';
+	if (!pwf_valid_user(user, strlen(user)))
+		return F_NONE;
+	for (i = 0; i < conf->nbackends; i++) {
+		if (conf->backends[i] == AUTH_BACKEND_PASSWD_FILE) {
+			int r = pwf_lookup(conf->passwd_file, user, e, dummy);
+
+			if (r == 1)
+				return F_PASSWD_FILE;
+		} else if (conf->backends[i] == AUTH_BACKEND_PAM &&
+		    system_entry(user, e) == 0)
+			return F_PAM;
+	}
+	return F_NONE;
+}
+
+/* A known user whose backend cannot check a credential of this method:
+ * PAM checks only passwords, a challenge needs a stored {PLAIN} secret.
+ * Such a failure is answered as any other but is no evidence of a
+ * wrong password, so it feeds no penalty. */
+static int
+method_unserved(enum auth_found via, const struct pwf_entry *e,
+    enum method how)
+{
+	if (how == M_PASS || via == F_NONE)
+		return 0;
+	if (via == F_PAM)
+		return 1;
+	return e->scheme != PWF_PLAIN && e->scheme != PWF_LOCKED;
+}
+
+/* The work of a check that cannot succeed (an unknown user, a refused
+ * uid, a method the user's backend cannot serve): what a real check by
+ * the same method costs, so the time taken tells none of them apart. */
+static void
+dummy_check(const struct auth_session *s, enum method how,
+    const char *dummy, const char *cred)
+{
+	static const struct pwf_entry plain = { .scheme = PWF_PLAIN,
+	    .secret = "privpop-no-such-secret" };
+
+	if (how == M_APOP)
+		(void)verify_apop(&plain, s->stamp, cred);
+	else if (how == M_CRAM)
+		(void)verify_cram(&plain, s->stamp, cred);
+	else
+		(void)verify_password(NULL, dummy, cred);
+}
+
+/* PASS, APOP and CRAM-MD5 share everything but the check. */
+static void
+handle_login(struct auth_session *s, struct msg *m, enum method how)
+{
+	static struct pwf_entry e;
+	static char dummy[CONFIG_MAX_LINE];
+	char canon[POP3_MAX_USER + 1], user[POP3_MAX_USER + 1];
+	const char *userp, *cred, *addr = s->peer;
+	enum auth_found via;
+	uint32_t code = IPC_ERR_AUTH;
+	int ok = 0, counted = 1;
+
+	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
+	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
+	    msg_end(m) == -1)
+		fatalx("%s: malformed", msg_name(m->type));
+	/* a copy: the message is wiped with the credential in it */
+	snprintf(user, sizeof(user), "%s", userp);
+	if (++s->attempts > s->conf->max_auth_fails)
+		fatalx("too many login attempts");
+
+	via = lookup(s->conf, user, &e, dummy);
+	if (via != F_NONE && !uid_allowed(s->conf, &e, addr)) {
+		dummy_check(s, how, dummy, cred);
+	} else if (method_unserved(via, &e, how)) {
+		dummy_check(s, how, dummy, cred);
+		counted = 0;
+	} else if (via == F_PASSWD_FILE) {
+		if (how == M_APOP)
+			ok = verify_apop(&e, s->stamp, cred);
+		else if (how == M_CRAM)
+			ok = verify_cram(&e, s->stamp, cred);
+		else
+			ok = verify_password(&e, dummy, cred);
+		ok = ok && e.scheme != PWF_LOCKED;
+		if (ok && how == M_PASS && e.scheme == PWF_CRYPT &&
+		    s->conf->passwd_upgrade[0] != '\0' &&
+		    upgrade_is_weak(e.secret, s->conf->passwd_upgrade_rounds))
+			upgrade_entry(s->conf->passwd_file, e.user, e.secret,
+			    cred, s->conf->passwd_upgrade);
+	} else if (via == F_PAM) {
+		switch (pamb_authenticate(s->conf->pam_service, user, cred,
+		    addr, s->conf->pam_timeout, canon, sizeof(canon))) {
+		case PAMB_OK:
+			/* a module may have mapped the name */
+			ok = system_entry(canon, &e) == 0 &&
+			    uid_allowed(s->conf, &e, addr);
+			break;
+		case PAMB_CHANGE:
+			/* not IPC_ERR_EXPIRED: that confirmed the password */
+			break;
+		case PAMB_ERROR:
+			code = IPC_ERR_TEMP;
+			break;
+		case PAMB_FAIL:
+			break;
+		}
+	} else {
+		/* unknown: the same work as a wrong password */
+		dummy_check(s, how, dummy, cred);
+	}
+	/* Wipe the password (and the message holding it) now. */
+	explicit_bzero(m->data, sizeof(m->data));
+
+	if (ok) {
+		login_ok(s, &e, addr, via);
+	} else {
+		log_info("login failed: sess=%s addr=%s user=%s method=%s%s",
+		    s->sess_id, addr, via != F_NONE ? user : "-",
+		    method_names[how], counted ?
+		    "" : " (no secret for this method; not counted)");
+		if (via == F_PAM)
+			pamb_close();
+		fail_delay(s, addr, counted);
+		answer_fail(s, code);
+	}
+	explicit_bzero(&e, sizeof(e));
+}
+
+static void
+h_tls_start(struct auth_session *s, struct msg *m)
+{
+	tlskeys_start(&s->tls, m);
+}
+
+static void
+h_tls_sign(struct auth_session *s, struct msg *m)
+{
+	tlskeys_sign(&s->tls, s->sock, m);
+}
+
+static void
+h_login(struct auth_session *s, struct msg *m)
+{
+	handle_login(s, m, M_PASS);
+}
+
+static void
+h_apop(struct auth_session *s, struct msg *m)
+{
+	handle_login(s, m, M_APOP);
+}
+
+static void
+h_cram(struct auth_session *s, struct msg *m)
+{
+	handle_login(s, m, M_CRAM);
+}
+
+/* A failed exchange; how says why when it is not a wrong proof. */
+static void
+scram_fail(struct auth_session *s, const char *user, const char *how)
+{
+	log_info("login failed: sess=%s addr=%s user=%s "
+	    "method=scram-sha-256%s%s", s->sess_id, s->peer,
+	    s->scram.via != F_NONE ? user : "-", how, s->scram.unserved ?
+	    " (no secret for this method; not counted)" : "");
+	if (s->scram.via == F_PAM)
+		pamb_close();
+	fail_delay(s, s->peer, !s->scram.unserved);
+	answer_fail(s, IPC_ERR_AUTH);
+	explicit_bzero(&s->scram.st, sizeof(s->scram.st));
+	explicit_bzero(&s->scram.e, sizeof(s->scram.e));
+	s->state = AS_AUTH;
+}
+
+static void
+h_scram_first(struct auth_session *s, struct msg *m)
+{
+	static char dummy[CONFIG_MAX_LINE];
+	char user[POP3_MAX_USER + 1], out[SCRAM_MSG_MAX];
+	unsigned char salt[SCRAM_HASH_LEN];
+	struct scram_keys k, *kp = NULL;
+	const char *cf;
+	struct msg r;
+
+	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 ||
+	    msg_end(m) == -1)
+		fatalx("SCRAM_FIRST: malformed");
+	if (++s->attempts > s->conf->max_auth_fails)
+		fatalx("too many login attempts");
+	memset(&s->scram.st, 0, sizeof(s->scram.st));
+	s->scram.via = F_NONE;
+	s->scram.refused = s->scram.unserved = 0;
+	if (scram_client_user(cf, user, sizeof(user)) == -1) {
+		scram_fail(s, "-", "");
+		return;
+	}
+	s->scram.via = lookup(s->conf, user, &s->scram.e, dummy);
+	if (s->scram.via != F_NONE &&
+	    !uid_allowed(s->conf, &s->scram.e, s->peer))
+		s->scram.refused = 1;
+	else
+		s->scram.unserved = s->scram.via == F_PAM ||
+		    (s->scram.via == F_PASSWD_FILE &&
+		    s->scram.e.scheme == PWF_CRYPT);
+	/* one PBKDF2 on every path, so timing tells no user apart; the
+	 * salt of a name without stored keys is the one scram_server_first
+	 * answers for it (unknown) or the key's ({PLAIN}) */
+	if (scram_fake_salt(user, salt) == -1)
+		fatalx("SCRAM: no salt key");
+	if (s->scram.refused) {
+		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
+		    &k);
+	} else if (s->scram.via == F_PASSWD_FILE &&
+	    s->scram.e.scheme == PWF_PLAIN) {
+		if (scram_derive(s->scram.e.secret, salt, SCRAM_SALT_LEN,
+		    SCRAM_ITERATIONS, &k) == 0)
+			kp = &k;
+	} else {
+		scram_derive("privpop", salt, SCRAM_SALT_LEN, SCRAM_ITERATIONS,
+		    &k);
+		if (s->scram.via == F_PASSWD_FILE &&
+		    s->scram.e.scheme == PWF_SCRAM &&
+		    scram_parse_stored(s->scram.e.secret, &k) == 0)
+			kp = &k;
+	}
+	if (scram_server_first(&s->scram.st, cf, kp, out, sizeof(out)) == -1) {
+		scram_fail(s, user, "");
+		return;
+	}
+	explicit_bzero(&k, sizeof(k));
+	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
+	if (msg_put_str(&r, out) == -1 || ipc_send(s->sock, &r, -1) == -1)
+		fatal("send challenge");
+	s->state = AS_SCRAM;	/* its final is due */
+}
+
+static void
+h_scram_final(struct auth_session *s, struct msg *m)
+{
+	char out[SCRAM_MSG_MAX], user[POP3_MAX_USER + 1];
+	const char *cf;
+	struct msg r;
+
+	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 || msg_end(m) == -1)
+		fatalx("SCRAM_FINAL: malformed");
+	snprintf(user, sizeof(user), "%s", s->scram.st.user);
+	/* "*": the client cancelled after it saw the salt; as much a
+	 * failure as a wrong proof (else a free probe) */
+	if (strcmp(cf, "*") == 0) {
+		scram_fail(s, user, " (cancelled)");
+		return;
+	}
+	if (!scram_server_final(&s->scram.st, cf, out, sizeof(out)) ||
+	    s->scram.via != F_PASSWD_FILE || s->scram.e.scheme == PWF_LOCKED ||
+	    s->scram.refused) {
+		scram_fail(s, user, "");
+		return;
+	}
+	/* RFC 5034: the server-final goes as one more challenge */
+	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
+	if (msg_put_str(&r, out) == -1 || ipc_send(s->sock, &r, -1) == -1)
+		fatal("send challenge");
+	/* the exchange is over, whatever login_ok makes of it */
+	s->state = AS_AUTH;
+	login_ok(s, &s->scram.e, s->peer, s->scram.via);
+	explicit_bzero(&s->scram.st, sizeof(s->scram.st));
+	explicit_bzero(&s->scram.e, sizeof(s->scram.e));
+}
+
+/* An exchange left after the salt was sent (another request, or the
+ * session's end): counted as the failure it is, so a client cannot
+ * probe names for free.  The session child cancels through
+ * SCRAM_FINAL "*" and waits; this is for one that does not. */
+static void
+scram_abandoned(struct auth_session *s)
+{
+	if (s->state != AS_SCRAM)
+		return;
+	log_info("login failed: sess=%s addr=%s user=%s "
+	    "method=scram-sha-256 (abandoned)", s->sess_id, s->peer,
+	    s->scram.via != F_NONE ? s->scram.st.user : "-");
+	if (!s->scram.unserved)
+		auth_report(s, s->peer, 0);
+	if (s->scram.via == F_PAM)
+		pamb_close();
+	explicit_bzero(&s->scram.st, sizeof(s->scram.st));
+	explicit_bzero(&s->scram.e, sizeof(s->scram.e));
+	s->state = AS_AUTH;
+}
+
+/*
+ * The slot's first message: the client's socket, sent before it read a
+ * byte of it, so before anything could have taken the session child
+ * over.  The address is the kernel's; taken once, first, and only in
+ * a form the log and the address lists can carry.
+ */
+static void
+h_peer(struct auth_session *s, struct msg *m)
+{
+	if (m->fd == -1 || msg_end(m) == -1)
+		fatalx("AUTH_PEER: malformed");
+	if (peer_addr_of(m->fd, s->peer, sizeof(s->peer)) == -1 ||
+	    !peer_addr_valid(s->peer))
+		fatalx("AUTH_PEER: the client's address cannot be read");
+	close(m->fd);
+	m->fd = -1;
+}
+
+
+/* ------------------------------------------------------------------ */
+
+#define S(st)		(1u << (st))
+#define AP_ONCE		0x1	/* allowed once per session */
+#define AP_ABANDON	0x2	/* ends an unfinished SCRAM exchange first */
+#define AS_SAME		(-1)	/* next: the state stays as it was */
+#define AS_HANDLER	(-2)	/* next: the handler sets it */
+
+/*
+ * The permit table: the only requests a session child may send, in
+ * which states, and what follows.  A request outside it, in another
+ * state, a second time where AP_ONCE, before its after has been
+ * served, or for a mechanism the HELLO did not offer ends the helper
+ * (auth_dispatch).  The refusals keep the words the log has always
+ * used: again (a second one), early (before after), other (another
+ * state; NULL: the state's own words).
+ */
+static const struct auth_permit {
+	uint32_t	 type;
+	unsigned	 states;
+	int		 flags;
+	uint32_t	 after;	/* served before it, or MSG_NONE */
+	int		 mechs;	/* one of them offered (0: any) */
+	int		 next;	/* enum auth_state, AS_SAME, AS_HANDLER */
+	const char	*again, *early, *other;
+	void		(*fn)(struct auth_session *, struct msg *);
+} permits[] = {
+	/* the kernel's word on the client's address, first and once */
+	{ MSG_AUTH_PEER, S(AS_PEER), AP_ONCE, MSG_NONE, 0, AS_AUTH,
+	    "AUTH_PEER after the client's socket", NULL,
+	    "AUTH_PEER after the client's socket", h_peer },
+	/* a login: AS_DONE if it succeeds (login_ok), else AS_AUTH */
+	{ MSG_AUTH_LOGIN, S(AS_AUTH) | S(AS_SCRAM), AP_ABANDON, MSG_NONE,
+	    AUTH_MECH_PASSWORD, AS_HANDLER, NULL, NULL, NULL, h_login },
+	{ MSG_AUTH_APOP, S(AS_AUTH) | S(AS_SCRAM), AP_ABANDON, MSG_NONE,
+	    AUTH_MECH_APOP, AS_HANDLER, NULL, NULL, NULL, h_apop },
+	{ MSG_AUTH_CRAM, S(AS_AUTH) | S(AS_SCRAM), AP_ABANDON, MSG_NONE,
+	    AUTH_MECH_CRAM_MD5, AS_HANDLER, NULL, NULL, NULL, h_cram },
+	/* AS_SCRAM once the challenge is sent, else AS_AUTH */
+	{ MSG_AUTH_SCRAM_FIRST, S(AS_AUTH) | S(AS_SCRAM), AP_ABANDON,
+	    MSG_NONE, AUTH_MECH_SCRAM, AS_HANDLER, NULL, NULL, NULL,
+	    h_scram_first },
+	/* AS_DONE if the proof is right, else AS_AUTH */
+	{ MSG_AUTH_SCRAM_FINAL, S(AS_SCRAM), 0, MSG_NONE, AUTH_MECH_SCRAM,
+	    AS_HANDLER, NULL, NULL, "SCRAM_FINAL before SCRAM_FIRST",
+	    h_scram_final },
+	/* beside the login, even within a SCRAM exchange: one handshake,
+	 * one signature (TLS_MAX_SIGNS) */
+	{ MSG_AUTH_TLS_START, S(AS_AUTH) | S(AS_SCRAM), AP_ONCE, MSG_NONE,
+	    0, AS_SAME, "TLS_START: TLS already started on this connection",
+	    NULL, NULL, h_tls_start },
+	{ MSG_AUTH_TLS_SIGN, S(AS_AUTH) | S(AS_SCRAM), AP_ONCE,
+	    MSG_AUTH_TLS_START, 0, AS_SAME,
+	    "TLS_SIGN: a second signature on this connection",
+	    "TLS_SIGN: signature before TLS started", NULL, h_tls_sign },
+};
+
+/* What a state says of any request it has no row for: NULL where the
+ * table's own words serve ("unexpected message"). */
+static const char *const state_refusal[AS_COUNT] = {
+	[AS_PEER] = "before the client's socket",
+	[AS_DONE] = "after the login",
+};
+
+void
+auth_session_init(struct auth_session *s, const struct conf *conf,
+    const struct penalty_table *penalties, int sock)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->penalties = penalties;
+	s->sock = sock;
+	s->state = AS_PEER;
+	s->worker.fd = -1;
+	s->worker.extra = PRIV_NO_GROUP;
+}
+
+static const struct auth_permit *
+permit_find(const struct auth_session *s, uint32_t type, char *why,
+    size_t whylen)
+{
+	const struct auth_permit *p = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(permits) / sizeof(permits[0]); i++)
+		if (permits[i].type == type)
+			p = &permits[i];
+	/* the address first: nothing is answered without it */
+	if (state_refusal[s->state] != NULL &&
+	    (p == NULL || !(p->states & S(s->state)))) {
+		snprintf(why, whylen, "%s %s", msg_name(type),
+		    state_refusal[s->state]);
+		return NULL;
+	}
+	/* only login requests, and only until one succeeds */
+	if (p == NULL) {
+		snprintf(why, whylen, "unexpected message %s", msg_name(type));
+		return NULL;
+	}
+	if (p->mechs != 0 && !(s->offer & p->mechs)) {
+		snprintf(why, whylen, "%s: mechanism not offered",
+		    msg_name(type));
+		return NULL;
+	}
+	if (!(p->states & S(s->state))) {
+		if (p->other != NULL)
+			snprintf(why, whylen, "%s", p->other);
+		else
+			snprintf(why, whylen, "unexpected message %s",
+			    msg_name(type));
+		return NULL;
+	}
+	if (p->after != MSG_NONE && s->served[p->after] == 0) {
+		snprintf(why, whylen, "%s", p->early);
+		return NULL;
+	}
+	if ((p->flags & AP_ONCE) && s->served[type] > 0) {
+		snprintf(why, whylen, "%s", p->again);
+		return NULL;
+	}
+	return p;
+}
+
+int
+auth_permit(const struct auth_session *s, uint32_t type, char *why,
+    size_t whylen)
+{
+	return permit_find(s, type, why, whylen) != NULL ? 0 : -1;
+}
+
+void
+auth_dispatch(struct auth_session *s, struct msg *m)
+{
+	const struct auth_permit *p;
+	char why[128];
+
+	if ((p = permit_find(s, m->type, why, sizeof(why))) == NULL)
+		fatalx("%s", why);
+	s->served[m->type]++;
+	/* a password attempt abandons a SCRAM exchange */
+	if (p->flags & AP_ABANDON)
+		scram_abandoned(s);
+	p->fn(s, m);
+	if (p->next >= 0)
+		s->state = (enum auth_state)p->next;
+}
+
+void
+auth_serve(struct auth_session *s)
+{
+	struct msg m;
+	int r;
+
+	while (s->state != AS_DONE) {
+		r = ipc_recv(s->sock, &m);
+		/* _exit: nothing to flush, and OpenSSL's exit-time cleanup
+		 * of a forked helper is pure cost */
+		if (r == 0) {
+			scram_abandoned(s);
+			_exit(0);	/* the session ended */
+		}
+		if (r == -1 && errno == EPROTO && m.type != MSG_NONE)
+			fatalx("%s: malformed", msg_name(m.type));
+		if (r == -1)
+			fatal("ipc receive");
+		if (clock_gettime(CLOCK_MONOTONIC, &s->arrival) == -1)
+			fatal("clock_gettime");
+		auth_dispatch(s, &m);
+	}
+}
