@@ -32,23 +32,17 @@
 
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "auth_serve.h"
 #include "conf.h"
@@ -58,19 +52,14 @@
 #include "pam_auth.h"
 #include "passwd_file.h"
 #include "passwd_index.h"
-#include "addrlist.h"
 #include "authsecret.h"
-#include "faildelay.h"
-#include "peeraddr.h"
 #include "penalty.h"
 #include "scram.h"
 #include "spawner.h"
 #include "tls_keys.h"
 #include "tls_keys_fd.h"
-#include "upgrade.h"
 #include "privdrop.h"
 #include "sandbox.h"
-#include "verify.h"
 
 static struct conf conf;
 static int store_spawner = -1;	/* -S: privpop-store -Z on fd 8 */
