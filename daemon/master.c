@@ -48,7 +48,7 @@
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "slot.h"
-#include "tls.h"
+#include "tls_ctx.h"
 
 struct slot {
 	pid_t		pid;

@@ -31,7 +31,7 @@
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
-#include "tls.h"
+#include "tls_conn.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
