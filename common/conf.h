@@ -197,7 +197,4 @@ int	conf_load_snapshot(struct conf *, const char *path, int *snap_r,
 int	conf_load_fd(struct conf *, int fd, const char *where, char *err,
 	    size_t errlen);
 
-/* The descriptor on which privpop-auth finds the config snapshot. */
-#define CONF_SNAPSHOT_FD	4
-
 #endif
