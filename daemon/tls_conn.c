@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 
 #include "client.h"
+#include "limits.h"
 #include "tls_conn.h"
 #include "tls_ctx.h"
 #include "tls_keyproxy.h"
@@ -130,7 +131,7 @@ tls_close(struct client *c)
 	/* send close_notify (RFC 8446 6.1) so the client can tell a
 	 * complete session from a cut one; the peer's reply is not waited
 	 * for */
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < TLS_CLOSE_TRIES; i++) {
 		int r = SSL_shutdown(c->ssl);
 		struct pollfd p;
 
@@ -138,7 +139,7 @@ tls_close(struct client *c)
 			break;
 		p.fd = c->wfd;
 		p.events = POLLOUT;
-		if (poll(&p, 1, 1000) <= 0)
+		if (poll(&p, 1, TLS_CLOSE_WAIT_MS) <= 0)
 			break;
 	}
 }

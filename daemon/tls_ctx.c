@@ -234,7 +234,7 @@ ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 
 struct tls_server {
 	SSL_CTX		*sni[MAX_SNI];
-	char		 names[MAX_SNI][128];
+	char		 names[MAX_SNI][TLS_SNI_NAME_MAX];
 	int		 nsni;
 };
 
