@@ -124,8 +124,9 @@
 /* The name in the greeting and the APOP/CRAM-MD5 stamp (a host's FQDN
  * in practice; DNS allows 253, which nobody runs a mail host under). */
 #define HOSTNAME_MAX		128
-/* The APOP and CRAM-MD5 stamp "<rnd.pid.time@hostname>": HOSTNAME_MAX
- * and its numbers fit. */
+/* The APOP and CRAM-MD5 stamp "<pid.random@hostname>" as the session
+ * takes it from privpop-auth, which makes it in 200 bytes at most
+ * (STAMP_MAX there): HOSTNAME_MAX and the numbers, with room. */
 #define APOP_STAMP_MAX		256
 
 /* tls_sni certificates besides the default one, and the longest name
@@ -168,8 +169,9 @@
  * kills them. */
 #define SHUTDOWN_GRACE_SECONDS	10
 
-/* The master's longest sleep in its loop: how late it notices a
- * ticket-key rotation or the end of a shutdown grace. */
+/* The master's longest sleep in its loop: how late it acts on a clock
+ * (ticket-key rotation, a slot's login deadline, the end of an accept
+ * pause). */
 #define MASTER_TICK_MS		1000
 
 /* Seconds the session child waits for one answer of privpop-store
