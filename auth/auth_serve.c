@@ -24,6 +24,7 @@
 #include "addrlist.h"
 #include "auth_serve.h"
 #include "faildelay.h"
+#include "fdlayout.h"
 #include "log.h"
 #include "pam_auth.h"
 #include "privdrop.h"

@@ -57,7 +57,6 @@
 #include "scram.h"
 #include "spawner.h"
 #include "tls_keys.h"
-#include "tls_keys_fd.h"
 #include "privdrop.h"
 #include "sandbox.h"
 

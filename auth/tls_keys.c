@@ -24,6 +24,7 @@
 #include <openssl/rsa.h>
 
 #include "keyfile.h"
+#include "limits.h"
 #include "log.h"
 #include "tls_keys.h"
 
@@ -106,7 +107,7 @@ load_snapshot(int fd, int want)
 static void
 prepare(EVP_PKEY *k)
 {
-	unsigned char in[1024], out[1024];
+	unsigned char in[TLS_SIG_MAX], out[TLS_SIG_MAX];
 	size_t outlen = sizeof(out);
 	EVP_PKEY_CTX *pc;
 	int n = EVP_PKEY_get_size(k);
@@ -386,7 +387,7 @@ tlskeys_start(struct tlsk_permit *permit, struct msg *m)
 void
 tlskeys_sign(struct tlsk_permit *permit, int sock, struct msg *m)
 {
-	unsigned char out[1024];
+	unsigned char out[TLS_SIG_MAX];
 	struct sign_req r;
 	const char *why;
 
@@ -401,7 +402,7 @@ tlskeys_sign(struct tlsk_permit *permit, int sock, struct msg *m)
 int
 tlskeys_serve(int fd, struct msg *m)
 {
-	unsigned char out[1024];
+	unsigned char out[TLS_SIG_MAX];
 	struct sign_req r;
 
 	if (m->type != MSG_AUTH_TLS_SIGN || decode(m, &r) != NULL)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addrlist.h"
+#include "limits.h"
 #include "numparse.h"
 
 int
@@ -31,7 +32,7 @@ static int
 parse_range(const char *r, size_t rlen, int *af_r, unsigned char *a,
     int *bits_r)
 {
-	char net[64];
+	char net[PEER_ADDR_MAX];
 	const char *slash = memchr(r, '/', rlen);
 	size_t nlen = slash ? (size_t)(slash - r) : rlen;
 	uint64_t v;

@@ -130,10 +130,13 @@ buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/* buf_printf's text is ours (a status line, a number), never a body. */
+#define BUF_PRINTF_MAX	512
+
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	char tmp[512];
+	char tmp[BUF_PRINTF_MAX];
 	va_list ap;
 	int n;
 

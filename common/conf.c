@@ -241,7 +241,7 @@ static int
 set_sni(struct conf *c, const char *v)
 {
 	struct conf_sni *e;
-	char name[128], cert[CONF_PATH_MAX], key[CONF_PATH_MAX];
+	char name[TLS_SNI_NAME_MAX], cert[CONF_PATH_MAX], key[CONF_PATH_MAX];
 	int n = 0;
 
 	if (c->nsni >= MAX_SNI ||

@@ -11,12 +11,10 @@
 
 #include <stddef.h>
 
-#include "limits.h"
-
-#define CONF_PATH_MAX	256
+#include "limits.h"	/* CONF_*_MAX, MAX_SNI, TLS_SNI_NAME_MAX */
 
 struct conf_listen {
-	char	host[64];
+	char	host[LISTEN_HOST_MAX];
 	char	port[8];
 	int	tls;		/* implicit TLS (listen_tls) */
 };
@@ -47,9 +45,8 @@ struct conf_listen {
 #define AUTH_MECH_AUTO		0	/* auth_mechanisms = auto */
 
 /* An SNI certificate: tls_sni = NAME CERT KEY (NAME may be *.domain). */
-#define MAX_SNI		8
 struct conf_sni {
-	char	name[128];
+	char	name[TLS_SNI_NAME_MAX];
 	char	cert[CONF_PATH_MAX];
 	char	key[CONF_PATH_MAX];
 };
@@ -57,7 +54,7 @@ struct conf_sni {
 struct conf {
 	struct conf_listen listen[MAX_LISTENERS];
 	int	 nlisten;
-	char	 user[64];
+	char	 user[CONF_NAME_MAX];
 	char	 chroot_dir[CONF_PATH_MAX];
 	int	 prefork;
 	int	 max_sessions;
@@ -70,13 +67,13 @@ struct conf {
 	char	 pid_file[CONF_PATH_MAX];
 	char	 auth_helper[CONF_PATH_MAX];
 	char	 store_helper[CONF_PATH_MAX];
-	char	 hostname[128];
+	char	 hostname[HOSTNAME_MAX];
 	int	 log_debug;
 	char	 tls_cert[CONF_PATH_MAX];	/* chain file, PEM */
 	char	 tls_key[CONF_PATH_MAX];
-	char	 tls_ciphers[256];		/* TLS 1.2 cipher list */
-	char	 tls_ciphersuites[256];		/* TLS 1.3 suites */
-	char	 tls_groups[256];		/* key exchange groups */
+	char	 tls_ciphers[CONF_TLS_LIST_MAX];		/* TLS 1.2 cipher list */
+	char	 tls_ciphersuites[CONF_TLS_LIST_MAX];		/* TLS 1.3 suites */
+	char	 tls_groups[CONF_TLS_LIST_MAX];		/* key exchange groups */
 	struct conf_sni sni[MAX_SNI];
 	int	 nsni;
 	int	 tls_ticket_rotate;		/* seconds; 0 = no tickets (default) */
@@ -84,10 +81,10 @@ struct conf {
 	int	 mbox_lock_timeout;		/* seconds */
 	int	 mbox_dotlock_stale;		/* seconds */
 	char	 mbox_index_dir[CONF_PATH_MAX];	/* "" = beside the mbox */
-	char	 mail_privileged_group[64];	/* "" = none */
+	char	 mail_privileged_group[CONF_NAME_MAX];	/* "" = none */
 	int	 backends[AUTH_MAX_BACKENDS];	/* AUTH_BACKEND_*, in order */
 	int	 nbackends;
-	char	 pam_service[64];
+	char	 pam_service[CONF_NAME_MAX];
 	int	 pam_timeout;			/* seconds */
 	int	 first_valid_uid;
 	char	 system_mail_location[CONF_PATH_MAX];
@@ -95,11 +92,11 @@ struct conf {
 	int	 penalty_max_ms;
 	int	 penalty_forget;		/* seconds */
 	int	 penalty_ipv6_prefix;		/* bits an IPv6 key keeps */
-	char	 penalty_exempt[512];		/* CIDR list */
+	char	 penalty_exempt[CONF_NET_LIST_MAX];		/* CIDR list */
 	char	 passwd_upgrade[16];		/* scheme, "" = never */
 	int	 plaintext_always;		/* plaintext_auth = always */
 	int	 md5_always;			/* md5_auth = always */
-	char	 trusted_networks[512];		/* CIDR list */
+	char	 trusted_networks[CONF_NET_LIST_MAX];		/* CIDR list */
 	int	 passwd_upgrade_rounds;
 	int	 auth_mechs;			/* AUTH_MECH_*, or _AUTO */
 	int	 pam_session;			/* pam_open_session */
@@ -110,7 +107,7 @@ struct conf {
 	int	 max_preauth_per_ip;
 	int	 max_sessions_per_ip;
 	int	 limits_ipv6_prefix;		/* bits an IPv6 key keeps */
-	char	 limits_exempt[512];		/* CIDR list */
+	char	 limits_exempt[CONF_NET_LIST_MAX];		/* CIDR list */
 	int	 seccomp;			/* the roles' filters */
 };
 
@@ -196,8 +193,5 @@ int	conf_load_snapshot(struct conf *, const char *path, int *snap_r,
 /* Parse the text in fd (a snapshot); where names it in errors. */
 int	conf_load_fd(struct conf *, int fd, const char *where, char *err,
 	    size_t errlen);
-
-/* The descriptor on which privpop-auth finds the config snapshot. */
-#define CONF_SNAPSHOT_FD	4
 
 #endif

@@ -16,6 +16,33 @@
 
 #include <stddef.h>
 
+/*
+ * The descriptors every exec'd helper finds; the one table of them.
+ *
+ * fd   helper         placed by          what (and the flag that says so)
+ * 0-2  both           master, slot       /dev/null (stderr kept with -d)
+ * 3    privpop-auth   master             IPC to the master (-Z); a child
+ *                                        it forks moves its slot's here
+ * 3    privpop-auth   inetd-mode slot    IPC to the session child
+ * 3    privpop-store  master             IPC to privpop-auth -Z (-Z)
+ * 3    privpop-store  privpop-auth       IPC to the session child (-u)
+ * 4    privpop-auth   master, slot       config snapshot, sealed (-F)
+ * 5    privpop-auth   master             penalty report pipe (-P)
+ * 6    privpop-auth   master             penalty table memfd (-P)
+ * 7    privpop-auth   master, slot       TLS key snapshot, sealed (-K)
+ * 8    privpop-auth   master             privpop-store -Z's socket (-S)
+ *
+ * The master and a slot place them in daemon/auth_helper.c,
+ * privpop-auth its worker's in exec_store().
+ */
+#define IPC_CHILD_FD		3
+#define CONF_SNAPSHOT_FD	4
+#define PENALTY_REPORT_FD	5
+#define PENALTY_TABLE_FD	6
+#define TLS_KEYS_FD		7
+/* kept by every helper the fork server forks, until its login */
+#define STORE_SPAWNER_FD	8
+
 /* Entries in one layout: privpop-auth's is the largest (0..8). */
 #define FD_LAYOUT_MAX	12
 

@@ -21,14 +21,6 @@
 /* Bump whenever the enum or a payload layout changes. */
 #define IPC_VERSION	20
 
-/* The descriptor number on which privpop-auth and privpop-store find
- * their socket after exec. */
-#define IPC_CHILD_FD	3
-
-/* privpop-auth -Z -S: the store fork server's socket, kept by every
- * helper it forks until its login (see daemon/auth_helper.h). */
-#define STORE_SPAWNER_FD	8
-
 enum msg_type {
 	MSG_NONE = 0,
 

@@ -94,6 +94,8 @@
  * IPv6 address (INET6_ADDRSTRLEN, 46 with the NUL), a '%' and an
  * interface name (IF_NAMESIZE, 16) fit. */
 #define PEER_ADDR_MAX		64
+/* A listen host as configured: an address (PEER_ADDR_MAX) or a name. */
+#define LISTEN_HOST_MAX		64
 
 /* Addresses the shared penalty table remembers at once (the oldest is
  * forgotten first), and the longest key of one: an address without its
@@ -112,6 +114,26 @@
 /* Longest line of the configuration or the passwd-file. */
 #define CONFIG_MAX_LINE		1024
 
+/* Config values: a path (certificate, helper, pid file), a user, group
+ * or PAM service name, an OpenSSL cipher, suite or group list, and a
+ * list of networks (CIDR); longer values are refused when parsed. */
+#define CONF_PATH_MAX		256
+#define CONF_NAME_MAX		64
+#define CONF_TLS_LIST_MAX	256
+#define CONF_NET_LIST_MAX	512
+/* The name in the greeting and the APOP/CRAM-MD5 stamp (a host's FQDN
+ * in practice; DNS allows 253, which nobody runs a mail host under). */
+#define HOSTNAME_MAX		128
+/* The APOP and CRAM-MD5 stamp "<pid.random@hostname>" as the session
+ * takes it from privpop-auth, which makes it in 200 bytes at most
+ * (STAMP_MAX there): HOSTNAME_MAX and the numbers, with room. */
+#define APOP_STAMP_MAX		256
+
+/* tls_sni certificates besides the default one, and the longest name
+ * (or *.domain) one of them is for. */
+#define MAX_SNI			8
+#define TLS_SNI_NAME_MAX	128
+
 /* Listening sockets the master may hold (plain and TLS, v4 and v6). */
 #define MAX_LISTENERS		8
 
@@ -126,6 +148,13 @@
  * 255 (RFC 8422 5.4), or TLS 1.3's 98 bytes of context and a transcript
  * hash (RFC 8446 4.4.3). */
 #define TLS_SIGN_CONTENT_MAX	(64 + 4 + 255)
+/* Largest signature privpop-auth makes (and RSA modulus it warms up):
+ * an 8192-bit RSA key's; DER ECDSA signatures are far shorter. */
+#define TLS_SIG_MAX		1024
+/* close_notify (tls_close): tries while the socket would block, and the
+ * wait for it to drain each time; the session is ending anyway. */
+#define TLS_CLOSE_TRIES		3
+#define TLS_CLOSE_WAIT_MS	1000
 
 /* File descriptors a session child may hold: client, store socket, auth
  * socket, syslog, status pipe, and a few spare. */
@@ -139,6 +168,11 @@
 /* Seconds the master waits for sessions to end on SIGTERM before it
  * kills them. */
 #define SHUTDOWN_GRACE_SECONDS	10
+
+/* The master's longest sleep in its loop: how late it acts on a clock
+ * (ticket-key rotation, a slot's login deadline, the end of an accept
+ * pause). */
+#define MASTER_TICK_MS		1000
 
 /* Seconds the session child waits for one answer of privpop-store
  * (an answer line, or the next chunk of a body) before it ends the
@@ -159,5 +193,17 @@
 /* Read size of the message encoder; one disk read feeds a few IPC
  * data messages. */
 #define WIRE_READ_CHUNK		(64 * 1024)
+
+/* A mbox dotlock's path ("<mailbox>.lock", MAIL_MAX_PATH and room), the
+ * unique name it is first made under ("<lock>.<pid>.<time>.<host>"),
+ * and the host name in that (liblockfile's convention). */
+#define DOTLOCK_PATH_MAX	1100
+#define DOTLOCK_TMP_MAX		1200
+#define DOTLOCK_HOST_MAX	64
+
+/* One log line before it is escaped (common/log.c), and the program
+ * name syslog gets. */
+#define LOG_LINE_MAX		1024
+#define LOG_IDENT_MAX		32
 
 #endif

@@ -22,13 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "log.h"
 
 static int log_stderr;		/* in effect */
 static int log_stderr_wanted;	/* asked for by log_open */
 static int log_debug_on;
 static int log_syslog = 1;
-static char log_ident[32] = "privpop";
+static char log_ident[LOG_IDENT_MAX] = "privpop";
 
 int
 log_syslog_probe(const char *path)
@@ -220,7 +221,7 @@ log_escape(char *dst, size_t dstsz, const char *src)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024], esc[4 * sizeof(msg)];
+	char msg[LOG_LINE_MAX], esc[4 * sizeof(msg)];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_escape(esc, sizeof(esc), msg);

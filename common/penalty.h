@@ -47,11 +47,6 @@ struct penalty_report {
 	char		addr[PENALTY_ADDR_MAX];
 };
 
-/* The descriptors privpop-auth finds them on (after the IPC socket
- * and the config snapshot). */
-#define PENALTY_REPORT_FD	5
-#define PENALTY_TABLE_FD	6
-
 /* Master: a new shared table; returns the memfd and maps it at *t_r,
  * a mapping that forked children do not inherit. */
 int	penalty_create(struct penalty_table **t_r);

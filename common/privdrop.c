@@ -105,6 +105,11 @@ priv_limit(int nofile, int nofork)
 		fatal("prctl dumpable");
 }
 
+/* One kept variable (a sanitizer's options: a longer one is not
+ * passed on), and "PATH=" with the search path we give. */
+#define PRIV_ENV_LEN	512
+#define PRIV_PATH_LEN	256
+
 void
 priv_child_env(char **envp, const char *path)
 {
@@ -114,7 +119,7 @@ priv_child_env(char **envp, const char *path)
 	    "PRIVPOP_TEST_FORBIDDEN_SYSCALL",	/* common/sandbox.c */
 #endif
 	};
-	static char kv[PRIV_ENV_MAX][512], pathkv[256];
+	static char kv[PRIV_ENV_MAX][PRIV_ENV_LEN], pathkv[PRIV_PATH_LEN];
 	size_t i, n = 0, k = 0;
 
 	snprintf(pathkv, sizeof(pathkv), "PATH=%s", path);

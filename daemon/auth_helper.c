@@ -2,7 +2,7 @@
  * The one place that knows privpop-auth's and privpop-store -Z's
  * command lines and descriptor layouts (0..2 /dev/null or stderr, then
  * 3 IPC, 4 config snapshot, 5-6 penalties, 7 TLS keys, 8 the workers'
- * fork server: see ipc.h, conf.h, penalty.h and tls_keys_fd.h).
+ * fork server: the table in fdlayout.h).
  * Runs as root in the master (and in an inetd-mode slot before it
  * drops), between fork and exec; reads nothing from a client.
  *
@@ -22,7 +22,6 @@
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
-#include "tls_keys_fd.h"
 
 /* Exit status of a helper child whose descriptors could not be
  * placed (the master logs it). */

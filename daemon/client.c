@@ -234,10 +234,12 @@ client_puts(struct client *c, const char *s)
 }
 
 /* Response lines are short; a longer one is a bug, not client input. */
+#define RESPONSE_LINE_MAX	512
+
 int
 client_vprintf(struct client *c, const char *fmt, va_list ap)
 {
-	char tmp[512];
+	char tmp[RESPONSE_LINE_MAX];
 	int n;
 
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);

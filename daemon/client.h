@@ -15,7 +15,7 @@
 
 struct client;
 
-/* How bytes move: plain read/write, or TLS (tls.c).  Both return what
+/* How bytes move: plain read/write, or TLS (tls_conn.c).  Both return what
  * read(2)/write(2) would; "would block" is -1 with errno EAGAIN and
  * *want_r set to POLLIN or POLLOUT. */
 struct client_io {

@@ -48,7 +48,7 @@
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "slot.h"
-#include "tls.h"
+#include "tls_ctx.h"
 
 struct slot {
 	pid_t		pid;
@@ -61,7 +61,7 @@ struct slot {
 					   channel (MSG_MASTER_LOGIN), or -1 */
 	time_t		since;		/* the connection's accept (mono) */
 	char		key[PENALTY_ADDR_MAX];	/* iplimit key */
-	char		addr[64];
+	char		addr[PEER_ADDR_MAX];
 };
 
 /* Accepted, counted, waiting for a slot being freed or forked. */
@@ -70,7 +70,7 @@ struct pending {
 	int		tls;
 	time_t		since;
 	char		key[PENALTY_ADDR_MAX];
-	char		addr[64];
+	char		addr[PEER_ADDR_MAX];
 };
 
 static struct slot *slots;
@@ -1017,7 +1017,7 @@ conn_accept(const struct conf *c, int i)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct pending *p;
-		char addr[64];
+		char addr[PEER_ADDR_MAX];
 		int fd, on = 1, exempt;
 
 		if (npending >= MASTER_PENDING_MAX) {
@@ -1444,7 +1444,7 @@ master_run(const struct master_opts *o, struct conf *c)
 				pfds[np++].events = POLLIN;
 			}
 		}
-		if (poll(pfds, (nfds_t)np, 1000) == -1 && errno != EINTR)
+		if (poll(pfds, (nfds_t)np, MASTER_TICK_MS) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfds[1].revents & POLLIN)
 			read_penalties();

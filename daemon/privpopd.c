@@ -20,7 +20,7 @@
 #include "log.h"
 #include "master.h"
 #include "sdnotify.h"
-#include "tls.h"
+#include "tls_ctx.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -31,7 +31,7 @@
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
-#include "tls.h"
+#include "tls_conn.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
@@ -65,7 +65,7 @@ struct session {
 	size_t			 body_len;
 	enum pop3_state		 state;
 	char			 id[SESSION_ID_LEN + 1];
-	char			 addr[64];
+	char			 addr[PEER_ADDR_MAX];
 	char			 user[POP3_MAX_USER + 1];	/* after USER */
 	char			 login[POP3_MAX_USER + 1];	/* after auth */
 	int			 have_user;

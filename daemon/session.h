@@ -16,7 +16,7 @@
 
 struct session_hello {
 	uint32_t	flags;		/* AUTH_MECH_* to offer */
-	char		stamp[256];	/* APOP and CRAM-MD5 stamp, or "" */
+	char		stamp[APOP_STAMP_MAX];	/* APOP and CRAM-MD5 stamp, or "" */
 	char		id[SESSION_ID_LEN + 1];	/* sess= in every log line */
 };
 

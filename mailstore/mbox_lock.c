@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "log.h"
 #include "mbox_lock.h"
 #include "numparse.h"
@@ -79,8 +80,8 @@ holder_dead(int dirfd, const char *lock)
 int
 mbox_dotlock_try(int dirfd, const char *lock, int stale)
 {
-	char tmp[1200];
-	char host[64];
+	char tmp[DOTLOCK_TMP_MAX];
+	char host[DOTLOCK_HOST_MAX];
 	struct stat st;
 	int fd, r = 0;
 

@@ -15,12 +15,13 @@
 #define PRIVPOP_MBOX_LOCK_H
 
 #include "conf.h"	/* MBOX_LOCK_* */
+#include "limits.h"	/* DOTLOCK_PATH_MAX */
 
 struct mbox_lock {
 	int		 held;		/* MBOX_LOCK_* now held */
 	int		 fd;		/* the mbox (fcntl, flock) */
 	int		 dirfd;		/* where the dotlock is */
-	char		 dotlock[1100];	/* "<path>.lock" */
+	char		 dotlock[DOTLOCK_PATH_MAX];	/* "<path>.lock" */
 };
 
 enum mbox_lock_err { ML_OK = 0, ML_TIMEOUT, ML_ERROR };

@@ -25,6 +25,7 @@
 #include "body_shm.h"
 #include "buf.h"
 #include "dotlock_child.h"
+#include "fdlayout.h"
 #include "ipc.h"
 #include "log.h"
 #include "maildir.h"

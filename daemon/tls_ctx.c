@@ -1,9 +1,16 @@
 /*
- * tls_ctx_new() runs as root in the master (a short-lived child of it
- * reads and checks the private key);
- * tls_accept() runs unprivileged in the session child.
+ * The master's half of TLS: the server contexts (one per certificate,
+ * with a stand-in for each key), the check of every key against its
+ * certificate and the key snapshot for privpop-auth (in short-lived
+ * children), the session-ticket keys and the warm-up handshake.  All of
+ * it runs before the slots are forked; they inherit the result.  The
+ * session's half is tls_conn.c.
  *
- * Runs as: root (the master: the context) and privpop (the session: the
+ * The ticket and SNI callbacks installed here, and tls_error(), are also
+ * called by OpenSSL or tls_conn.c in the session child's handshake.
+ *
+ * Runs as: root (the master: contexts, key check, ticket keys, warm-up)
+ * and privpop (the session child: the two callbacks during its
  * handshake).
  */
 #include "config.h"
@@ -13,8 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -25,14 +30,13 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#include "client.h"
 #include "keyfile.h"
 #include "log.h"
-#include "tls.h"
+#include "tls_ctx.h"
 #include "tls_keyproxy.h"
 
-static void
-ssl_err(char *err, size_t errlen, const char *what)
+void
+tls_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char b[256];
@@ -96,17 +100,17 @@ check_pair(const char *certf, const char *keyf, int keys_fd, char *err,
 			SSL_CTX_set_default_passwd_cb(ctx,
 			    keyfile_no_passphrase);
 		if (ctx == NULL)
-			ssl_err(e, sizeof(e), "SSL_CTX_new");
+			tls_error(e, sizeof(e), "SSL_CTX_new");
 		else if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1)
-			ssl_err(e, sizeof(e), certf);
+			tls_error(e, sizeof(e), certf);
 		else if (SSL_CTX_use_PrivateKey_file(ctx, keyf,
 		    SSL_FILETYPE_PEM) != 1) {
 			keyfile_explain(keyf, e, sizeof(e));
 			if (e[0] == '\0')
-				ssl_err(e, sizeof(e), keyf);
+				tls_error(e, sizeof(e), keyf);
 		}
 		else if (SSL_CTX_check_private_key(ctx) != 1)
-			ssl_err(e, sizeof(e), "tls_key does not match tls_cert");
+			tls_error(e, sizeof(e), "tls_key does not match tls_cert");
 		else if (append_file(keyf, keys_fd) == -1)
 			snprintf(e, sizeof(e), "%s: %s", keyf, strerror(errno));
 		if (e[0] != '\0')
@@ -230,7 +234,7 @@ ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 
 struct tls_server {
 	SSL_CTX		*sni[MAX_SNI];
-	char		 names[MAX_SNI][128];
+	char		 names[MAX_SNI][TLS_SNI_NAME_MAX];
 	int		 nsni;
 };
 
@@ -277,7 +281,7 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 	EVP_PKEY *proxy;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		ssl_err(err, errlen, "SSL_CTX_new");
+		tls_error(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	/* RFC 8996: no TLS 1.0/1.1 */
@@ -307,26 +311,26 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 	if (snprintf(ciphers, sizeof(ciphers), "%s:%s", c->tls_ciphers[0] !=
 	    '\0' ? c->tls_ciphers : TLS_DEFAULT_CIPHERS, TLS_NEVER_CIPHERS) >=
 	    (int)sizeof(ciphers) || SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-		ssl_err(err, errlen, "tls_ciphers");
+		tls_error(err, errlen, "tls_ciphers");
 		goto fail;
 	}
 	/* the schemes privpop-auth signs with (auth/tls_keys.c) */
 	if (SSL_CTX_set1_sigalgs_list(ctx, TLS_SIGALGS) != 1) {
-		ssl_err(err, errlen, "signature algorithms");
+		tls_error(err, errlen, "signature algorithms");
 		goto fail;
 	}
 	if (c->tls_ciphersuites[0] != '\0' &&
 	    SSL_CTX_set_ciphersuites(ctx, c->tls_ciphersuites) != 1) {
-		ssl_err(err, errlen, "tls_ciphersuites");
+		tls_error(err, errlen, "tls_ciphersuites");
 		goto fail;
 	}
 	if (c->tls_groups[0] != '\0' &&
 	    SSL_CTX_set1_groups_list(ctx, c->tls_groups) != 1) {
-		ssl_err(err, errlen, "tls_groups");
+		tls_error(err, errlen, "tls_groups");
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, certf) != 1) {
-		ssl_err(err, errlen, certf);
+		tls_error(err, errlen, certf);
 		goto fail;
 	}
 	/* the stand-in key: the real one stays in privpop-auth */
@@ -335,7 +339,7 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 		goto fail;
 	if (SSL_CTX_use_PrivateKey(ctx, proxy) != 1) {
 		EVP_PKEY_free(proxy);
-		ssl_err(err, errlen, "stand-in key");
+		tls_error(err, errlen, "stand-in key");
 		goto fail;
 	}
 	EVP_PKEY_free(proxy);
@@ -403,139 +407,6 @@ tls_ctx_free(SSL_CTX *ctx)
 		free(srv);
 	}
 	SSL_CTX_free(ctx);
-}
-
-static long
-tls_result(struct client *c, int r, short *want_r)
-{
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-		*want_r = POLLIN;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		*want_r = POLLOUT;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		if (errno == 0)
-			return 0;	/* EOF without close_notify */
-		return -1;
-	default:
-		ERR_clear_error();
-		errno = EIO;
-		return -1;
-	}
-}
-
-static long
-tls_rd(struct client *c, void *p, size_t n, short *want_r)
-{
-	int r;
-
-	errno = 0;
-	r = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-	return r > 0 ? r : tls_result(c, r, want_r);
-}
-
-static long
-tls_wr(struct client *c, const void *p, size_t n, short *want_r)
-{
-	int r;
-
-	errno = 0;
-	r = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-	return r > 0 ? r : tls_result(c, r, want_r);
-}
-
-static const struct client_io tls_io = { tls_rd, tls_wr, NULL };
-
-int
-tls_accept(struct client *c, SSL_CTX *ctx, char *err, size_t errlen)
-{
-	SSL *ssl;
-	int r, ms;
-
-	/* before the handshake reads a byte: privpop-auth signs once after
-	 * this, and never before */
-	if (keyproxy_tls_start() == -1) {
-		snprintf(err, errlen, "key holder: %s", strerror(errno));
-		return -1;
-	}
-	if ((ssl = SSL_new(ctx)) == NULL) {
-		ssl_err(err, errlen, "SSL_new");
-		return -1;
-	}
-	if (SSL_set_rfd(ssl, c->rfd) != 1 || SSL_set_wfd(ssl, c->wfd) != 1) {
-		ssl_err(err, errlen, "SSL_set_fd");
-		SSL_free(ssl);
-		return -1;
-	}
-	c->ssl = ssl;
-	while ((r = SSL_accept(ssl)) != 1) {
-		int e = SSL_get_error(ssl, r);
-		struct pollfd p;
-
-		if (e == SSL_ERROR_WANT_READ) {
-			p.fd = c->rfd;
-			p.events = POLLIN;
-		} else if (e == SSL_ERROR_WANT_WRITE) {
-			p.fd = c->wfd;
-			p.events = POLLOUT;
-		} else {
-			ssl_err(err, errlen, "handshake");
-			return -1;
-		}
-		/* the handshake's own deadline (session.c) */
-		r = (ms = client_wait_ms(c)) == 0 ? 0 : poll(&p, 1, ms);
-		if (r == 0) {
-			snprintf(err, errlen, "handshake: timeout");
-			return -1;
-		}
-		if (r == -1 && errno != EINTR) {
-			snprintf(err, errlen, "handshake: %s", strerror(errno));
-			return -1;
-		}
-	}
-	c->io = &tls_io;
-	return 0;
-}
-
-void
-tls_close(struct client *c)
-{
-	int i;
-
-	if (c->ssl == NULL || !SSL_is_init_finished(c->ssl))
-		return;
-	/* send close_notify (RFC 8446 6.1) so the client can tell a
-	 * complete session from a cut one; the peer's reply is not waited
-	 * for */
-	for (i = 0; i < 3; i++) {
-		int r = SSL_shutdown(c->ssl);
-		struct pollfd p;
-
-		if (r >= 0 || SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_WRITE)
-			break;
-		p.fd = c->wfd;
-		p.events = POLLOUT;
-		if (poll(&p, 1, 1000) <= 0)
-			break;
-	}
-}
-
-void
-tls_describe(const struct client *c, char *out, size_t outlen)
-{
-	if (c->ssl == NULL)
-		snprintf(out, outlen, "no");
-	else if (!SSL_is_init_finished(c->ssl))
-		snprintf(out, outlen, "failed");
-	else
-		snprintf(out, outlen, "%s/%s", SSL_get_version(c->ssl),
-		    SSL_get_cipher_name(c->ssl));
 }
 
 /* Bound on the warm-up's handshake turns (each side's). */

@@ -1,15 +1,16 @@
 /*
- * TLS for the session child: the context is built by the master (as
- * root, so it can read a root-only key) and inherited by every slot.
+ * TLS, the master's half (tls_ctx.c): the context is built by the
+ * master (as root, so it can check a root-only key) and inherited by
+ * every slot; the session's half is tls_conn.h.
  */
-#ifndef PRIVPOP_TLS_H
-#define PRIVPOP_TLS_H
+#ifndef PRIVPOP_TLS_CTX_H
+#define PRIVPOP_TLS_CTX_H
+
+#include <stddef.h>
 
 #include <openssl/ssl.h>
 
 #include "conf.h"
-
-struct client;
 
 /* TLS_DEFAULT_CIPHERS: conf.h, the default of tls_ciphers. */
 /* Appended to any tls_ciphers: privpop-auth signs ECDHE parameters
@@ -38,11 +39,8 @@ void	 tls_tickets_rotate(void);
  * (tls_key, then the tls_sni keys), written by the checking children:
  * the master hands it to privpop-auth without reading it. */
 int	 tls_keys_snapshot(const struct conf *, char *err, size_t errlen);
-/* Handshake on the client's descriptors; 0 or -1 (reason in err). */
-int	 tls_accept(struct client *, SSL_CTX *, char *err, size_t errlen);
-/* Flush and send close_notify when a handshake completed. */
-void	 tls_close(struct client *);
-/* "TLSv1.3/TLS_AES_256_GCM_SHA384", "failed" (handshake) or "no". */
-void	 tls_describe(const struct client *, char *out, size_t outlen);
+/* "what: " and OpenSSL's oldest queued error into err, and clear the
+ * queue (both halves use it). */
+void	 tls_error(char *err, size_t errlen, const char *what);
 
 #endif
