@@ -354,6 +354,18 @@ open_box(struct fix *f)
 	assert_true(f->st.open);
 }
 
+/* type, a ONCE row already used, is refused even in the phase that
+ * would permit it. */
+static void
+assert_used_once(struct fix *f, uint32_t type, enum store_phase phase)
+{
+	enum store_phase was = f->st.phase;
+
+	f->st.phase = phase;
+	assert_null(store_permit(&f->st, type));
+	f->st.phase = was;
+}
+
 /* INIT opens the box and moves to READY; it is refused after, even
  * in a phase forced back to INIT (ONCE). */
 static void
@@ -365,9 +377,7 @@ test_init_once(void **state)
 	assert_null(store_permit(&f->st, MSG_STORE_RETR));
 	open_box(f);
 	assert_null(store_permit(&f->st, MSG_STORE_INIT));
-	f->st.phase = ST_INIT;
-	assert_null(store_permit(&f->st, MSG_STORE_INIT));
-	f->st.phase = ST_READY;
+	assert_used_once(f, MSG_STORE_INIT, ST_INIT);
 }
 
 /* A mailbox that cannot be opened: an error answer, and the handler
@@ -441,9 +451,19 @@ test_listing(void **state)
 	assert_false(f->st.open);
 	snprintf(path, sizeof(path), "%s/cur/%s:2,S", f->box, MSG2);
 	assert_int_equal(access(path, F_OK), -1);
-	f->st.phase = ST_READY;
-	assert_null(store_permit(&f->st, MSG_STORE_QUIT));
-	f->st.phase = ST_DONE;
+	assert_used_once(f, MSG_STORE_QUIT, ST_READY);
+}
+
+/* A RETR_AHEAD of n answered in one region, which is then the only
+ * one outstanding, and held. */
+static void
+retr_ahead(struct fix *f, uint32_t n, uint64_t octets, const char *body)
+{
+	handle(f, MSG_STORE_RETR_AHEAD, 1, n, 0);
+	expect_ok(f, n, octets, "");
+	expect_region(f, body);
+	assert_int_equal(f->st.shm.held, 1);
+	assert_int_equal(f->st.shm.outstanding, 1);
 }
 
 /* The region column: SHM_DONE is refused until there is a memfd; a
@@ -465,22 +485,14 @@ test_regions(void **state)
 	assert_int_equal(f->st.shm.outstanding, 1);
 
 	/* the next request releases the last region of the answer */
-	handle(f, MSG_STORE_RETR_AHEAD, 1, 2, 0);
-	expect_ok(f, 2, 7, "");
-	expect_region(f, "bc\r\nd\r\n");
-	assert_int_equal(f->st.shm.held, 1);
-	assert_int_equal(f->st.shm.outstanding, 1);
+	retr_ahead(f, 2, 7, "bc\r\nd\r\n");
 
 	handle(f, MSG_STORE_LIST, 1, 1, 0);
 	expect_ok(f, 1, 3, "");
 	assert_int_equal(f->st.shm.held, 1);
 
 	/* asking for the next one ahead lets go of the held answer */
-	handle(f, MSG_STORE_RETR_AHEAD, 1, 1, 0);
-	expect_ok(f, 1, 3, "");
-	expect_region(f, "a\r\n");
-	assert_int_equal(f->st.shm.held, 1);
-	assert_int_equal(f->st.shm.outstanding, 1);
+	retr_ahead(f, 1, 3, "a\r\n");
 
 	handle(f, MSG_STORE_SHM_DONE, 0, 0, 0);
 	assert_int_equal(f->st.shm.held, 0);
