@@ -89,8 +89,8 @@ become_worker(int seccomp_on)
 	int chan;
 
 	sbx_store_spawner(seccomp_on);
-	if (spawner_serve(IPC_CHILD_FD, MSG_STORE_SPAWN, 0, "privpop-store", &m, NULL,
-	    NULL, &chan, NULL, report_pidfd) == 1)
+	if (spawner_serve(IPC_CHILD_FD, MSG_STORE_SPAWN, 0, "privpop-store",
+	    &m, NULL, NULL, &chan, NULL, report_pidfd) == 1)
 		exit(0);
 	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
 	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)

@@ -53,7 +53,8 @@ flush_data(const struct store_state *st, struct buf *b, int all)
 
 		if (n > IPC_MAX_PAYLOAD)
 			n = IPC_MAX_PAYLOAD;
-		if (ipc_send_raw(st->sock, MSG_SESSION_DATA, buf_ptr(b), n) == -1)
+		if (ipc_send_raw(st->sock, MSG_SESSION_DATA, buf_ptr(b),
+		    n) == -1)
 			fatal("send data");
 		buf_consume(b, n);
 	}
@@ -328,7 +329,8 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 		buf_free(&out);
 		send_end(st);
 	} else {
-		body_shm_flush(&st->shm, st->sock, 0);	/* ends the answer */
+		/* ends the answer */
+		body_shm_flush(&st->shm, st->sock, 0);
 		if (ahead)
 			body_shm_hold(&st->shm);
 	}
@@ -488,8 +490,9 @@ store_h_shm_done(struct store_state *st, struct msg *m)
  * held one first.
  */
 static const struct store_permit permits[] = {
+	/* next: READY, or DONE when the mailbox cannot be opened */
 	{ MSG_STORE_INIT, STORE_IN(ST_INIT), STORE_ONCE, SHM_STEP_RELEASE,
-	    STORE_NEXT_HANDLER, store_h_init },	/* READY, or DONE: no box */
+	    STORE_NEXT_HANDLER, store_h_init },
 	{ MSG_STORE_SHM_DONE, STORE_IN(ST_READY), STORE_REGION, SHM_STEP_OWN,
 	    ST_READY, store_h_shm_done },
 	{ MSG_STORE_LIST, STORE_IN(ST_READY), 0, SHM_STEP_RELEASE,

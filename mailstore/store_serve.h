@@ -32,7 +32,7 @@ struct store_state {
 	struct mail_msg	*msgs;
 	uint32_t	 count;
 	struct body_shm	 shm;
-	uint32_t	 once;		/* STORE_ONCE rows used, by index */
+	uint32_t	 once;		/* used ONCE rows, by index */
 };
 
 /* What happens to the body regions before a request is handled, when
@@ -41,7 +41,7 @@ struct store_state {
 enum store_shm_step {
 	SHM_STEP_RELEASE,	/* all but a held one are free again */
 	SHM_STEP_RELEASE_HELD,	/* RETR_AHEAD: the held one too */
-	SHM_STEP_NOT_HELD,	/* RETR, TOP: need both halves; fatal if held */
+	SHM_STEP_NOT_HELD,	/* RETR, TOP need both halves: none held */
 	SHM_STEP_OWN,		/* SHM_DONE: its handler releases one */
 };
 
@@ -53,9 +53,9 @@ enum store_shm_step {
 struct store_permit {
 	uint32_t	 type;
 	unsigned int	 states;	/* STORE_IN() of each phase */
-	unsigned int	 flags;		/* STORE_ONCE, STORE_REGION */
+	unsigned int	 flags;	/* STORE_ONCE, STORE_REGION */
 	enum store_shm_step shm;
-	int		 next;		/* phase after, or STORE_NEXT_HANDLER */
+	int		 next;	/* next phase, or STORE_NEXT_HANDLER */
 	void		(*handler)(struct store_state *, struct msg *);
 };
 

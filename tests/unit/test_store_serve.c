@@ -148,7 +148,7 @@ test_permit_columns(void **state)
 struct fix {
 	char		 dir[64];
 	char		 box[128];
-	int		 sv[2];		/* the worker's end, the session's */
+	int		 sv[2];	/* the worker's end, the session's */
 	struct store_state st;
 };
 
