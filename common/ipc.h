@@ -119,10 +119,8 @@ enum msg_type {
 	 * brings the sealed memfd itself (body_shm.h) */
 	MSG_SESSION_DATA_SHM,
 	/* session -> store: the oldest DATA_SHM region is written out and
-	 * may be reused; (empty).  Not sent for an IPC_SHM_LAST region: the
-	 * session's next request releases it; except the region of a
-	 * RETR_AHEAD answer, which only this or the next RETR_AHEAD
-	 * releases. */
+	 * may be reused; (empty).  When it is sent: the release rule in
+	 * daemon/session_store.c. */
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
@@ -134,11 +132,9 @@ enum msg_type {
 	MSG_STORE_RSET,		/* (empty) */
 	MSG_STORE_QUIT,		/* (empty) */
 	/* RETR msgno ahead of the client asking, sent after a RETR of
-	 * msgno - 1: answered like a RETR in one DATA_SHM region (the
-	 * session holds it, and releases it with SHM_DONE, whether used or
-	 * not, or by asking for the next one ahead: one message fewer per
-	 * RETR when a client downloads in order), or ERR
-	 * (IPC_ERR_NOT_AHEAD: too large, or no memfd). */
+	 * msgno - 1: answered like a RETR in one DATA_SHM region, which the
+	 * session holds (daemon/session_store.c), or ERR (IPC_ERR_NOT_AHEAD:
+	 * too large, or no memfd). */
 	MSG_STORE_RETR_AHEAD,	/* u32 msgno */
 
 	/* store -> session answers */

@@ -31,38 +31,17 @@
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
+#include "session_store.h"
 #include "tls_conn.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
-
-/* The next message, asked for ahead of the client (MSG_STORE_RETR_AHEAD)
- * after each RETR: the store reads and encodes it while this process
- * writes the last one out and the client asks, so a RETR of it waits
- * for nobody.  At most one; its region is held until SHM_DONE, or
- * until the next RETR_AHEAD, which releases it. */
-enum ahead_state {
-	AH_NONE = 0,
-	AH_PENDING,	/* asked; the answer is not read yet */
-	AH_OK,		/* a region of the memfd holds the whole answer */
-	AH_ERR,		/* the answer is an error (deleted, changed) */
-};
-
-struct ahead {
-	enum ahead_state	 state;
-	uint32_t		 msgno;
-	uint32_t		 code;		/* AH_ERR */
-	uint64_t		 octets;	/* AH_OK */
-	uint32_t		 off, len;	/* AH_OK: region */
-};
 
 struct session {
 	const struct conf	*conf;
 	const struct session_hello *hello;
 	struct client		 cl;
 	int			 auth_sock;
-	int			 store_sock;
-	const unsigned char	*body;		/* the store's memfd, read-only */
-	size_t			 body_len;
+	struct store_link	 st;		/* to privpop-store */
 	enum pop3_state		 state;
 	char			 id[SESSION_ID_LEN + 1];
 	char			 addr[PEER_ADDR_MAX];
@@ -77,12 +56,8 @@ struct session {
 	unsigned		 dele_n;
 	unsigned long long	 dele_b;
 	unsigned		 expunged;
-	struct ahead		 ahead;
-	int			 ahead_off;	/* one went unused: no more */
-	unsigned		 ahead_used;	/* RETRs it answered */
 	uint32_t		 total_n;	/* the login's messages */
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
-	int			 store_lock_wait;	/* the worker may lock */
 	struct timespec		 start;
 };
 
@@ -92,8 +67,7 @@ static int master_fd = -1;	/* the slot's socket (slot.c), closed
 
 #define IMPLEMENTATION	"privpop " PACKAGE_VERSION
 
-__attribute__((noreturn))
-static void
+void
 session_end(const char *how)
 {
 	struct timespec now;
@@ -111,7 +85,7 @@ session_end(const char *how)
 	log_info("sess=%s addr=%s user=%s auth=%s tls=%s retr=%u/%llu "
 	    "ahead=%u dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id,
 	    s.addr, s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n,
-	    s.retr_b, s.ahead_used, s.dele_n, s.dele_b, s.expunged, how, dur);
+	    s.retr_b, s.st.ahead_used, s.dele_n, s.dele_b, s.expunged, how, dur);
 	/* _exit: no stdio to flush; freeing the heap at exit would only
 	 * copy pages shared with the master */
 	_exit(strcmp(how, "error") == 0 ? 1 : 0);
@@ -121,16 +95,32 @@ static void
 out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
+vout(const char *fmt, va_list ap)
+{
+	if (client_vprintf(&s.cl, fmt, ap) == -1 ||
+	    client_write(&s.cl, "\r\n", 2) == -1)
+		session_end("error");
+}
+
+static void
 out(const char *fmt, ...)
 {
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = client_vprintf(&s.cl, fmt, ap);
+	vout(fmt, ap);
 	va_end(ap);
-	if (r == -1 || client_write(&s.cl, "\r\n", 2) == -1)
-		session_end("error");
+}
+
+/* The same, for session_store.c. */
+void
+session_out(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vout(fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -198,191 +188,6 @@ timed_out(void)
 	}
 	out("-ERR Autologout; idle for too long.");
 	session_end("timeout");
-}
-
-/* ------------------------------------------------------------------ */
-/* IPC with privpop-store */
-
-/* in_body: a multi-line answer has begun, so an error line would be
- * taken as message text; close without the terminator instead, which
- * every client treats as a failed transfer. */
-static void
-store_recv_in(struct msg *m, int in_body)
-{
-	struct pollfd pfd = { s.store_sock, POLLIN, 0 };
-	int secs, r;
-
-	/* bounded (common/limits.h): a stuck worker ends the session */
-	secs = s.conf->timeout < STORE_ANSWER_TIMEOUT ? s.conf->timeout :
-	    STORE_ANSWER_TIMEOUT;
-	if (s.store_lock_wait)
-		secs += s.conf->mbox_lock_timeout;
-	while ((r = poll(&pfd, 1, secs * 1000)) == -1 && errno == EINTR)
-		;
-	if (r == 0) {
-		log_warnx("sess=%s: no answer from the mailstore worker in "
-		    "%d s", s.id, secs);
-		if (!in_body)
-			out("-ERR [SYS/TEMP] Mailbox access timed out.");
-		session_end("store-timeout");
-	}
-	r = ipc_recv(s.store_sock, m);
-	if (r != 1) {
-		log_warnx("sess=%s: mailstore worker gone", s.id);
-		if (!in_body)
-			out("-ERR [SYS/TEMP] Mailbox access failed.");
-		session_end("error");
-	}
-}
-
-static void
-store_recv(struct msg *m)
-{
-	store_recv_in(m, 0);
-}
-
-static void	ahead_settle(uint32_t, uint32_t);
-
-static void
-store_request(uint32_t type, int nargs, uint32_t a, uint32_t b)
-{
-	struct msg m;
-
-	ahead_settle(type, a);
-	msg_init(&m, type);
-	if ((nargs > 0 && msg_put_u32(&m, a) == -1) ||
-	    (nargs > 1 && msg_put_u32(&m, b) == -1) ||
-	    ipc_send(s.store_sock, &m, -1) == -1) {
-		out("-ERR [SYS/TEMP] Mailbox access failed.");
-		session_end("error");
-	}
-}
-
-static const char *
-err_text(uint32_t code)
-{
-	switch (code) {
-	case IPC_ERR_NOSUCH:
-		return "-ERR No such message.";
-	case IPC_ERR_DELETED:
-		return "-ERR Message is deleted.";
-	case IPC_ERR_INUSE:
-		return "-ERR [IN-USE] Mailbox is locked by another POP3 "
-		    "session.";
-	case IPC_ERR_PERM:
-		return "-ERR [SYS/PERM] Mailbox cannot be used; contact "
-		    "your administrator.";
-	case IPC_ERR_AUTH:
-		return "-ERR [AUTH] Authentication failed.";
-	case IPC_ERR_EXPIRED:
-		return "-ERR [AUTH] Password expired: change it before "
-		    "reading mail.";
-	default:
-		return "-ERR [SYS/TEMP] Temporary failure, try again later.";
-	}
-}
-
-/* Wait for OK/ERR; on OK fill the fields and return 0, on ERR answer
- * the client and return -1. */
-static int
-store_answer(uint32_t *n, uint64_t *octets, char *text, size_t textlen)
-{
-	struct msg m;
-	uint32_t code;
-	const char *t;
-
-	store_recv(&m);
-	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
-		    code == IPC_ERR_NOT_AHEAD)
-			fatalx("store ERR malformed");
-		out("%s", err_text(code));
-		return -1;
-	}
-	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, n) == -1 ||
-	    msg_get_u64(&m, octets) == -1 ||
-	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1)
-		fatalx("unexpected %s from store", msg_name(m.type));
-	if (text != NULL)
-		snprintf(text, textlen, "%s", t);
-	return 0;
-}
-
-/* Map the store's sealed memfd of message bodies (read-only; its size
- * cannot change, so no read of it can fault). */
-static void
-map_bodies(int fd)
-{
-	struct stat st;
-	void *p;
-	int seals = fcntl(fd, F_GET_SEALS);
-
-	if (seals == -1 || (seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) !=
-	    (F_SEAL_SHRINK | F_SEAL_SEAL) || fstat(fd, &st) == -1 ||
-	    st.st_size <= 0 || st.st_size > SESSION_BODY_MAP_MAX ||
-	    (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd,
-	    0)) == MAP_FAILED)
-		fatalx("store's body memfd refused");
-	close(fd);
-	s.body = p;
-	s.body_len = (size_t)st.st_size;
-}
-
-/* A DATA_SHM: its region, checked against the memfd (mapped from the
- * first one, which alone brings it).  Returns whether it is the last of
- * its answer. */
-static int
-shm_region(struct msg *m, uint32_t *off, uint32_t *len)
-{
-	uint32_t flags;
-
-	if ((m->fd != -1) != (s.body == NULL))
-		fatalx("DATA_SHM without the memfd, or twice");
-	if (m->fd != -1)
-		map_bodies(m->fd);
-	if (msg_get_u32(m, off) == -1 || msg_get_u32(m, len) == -1 ||
-	    msg_get_u32(m, &flags) == -1 || msg_end(m) == -1 ||
-	    *off > s.body_len || *len > s.body_len - *off ||
-	    (flags & ~(uint32_t)IPC_SHM_LAST) != 0)
-		fatalx("DATA_SHM malformed");
-	return (flags & IPC_SHM_LAST) != 0;
-}
-
-/* Relay DATA (and DATA_SHM) messages to the client until END (or a
- * DATA_SHM marked last), then the terminator. */
-static void
-store_relay(void)
-{
-	struct msg m;
-	uint32_t off, len;
-	int last;
-
-	for (;;) {
-		store_recv_in(&m, 1);
-		if (m.type == MSG_SESSION_END)
-			break;
-		if (m.type == MSG_SESSION_DATA_SHM) {
-			last = shm_region(&m, &off, &len);
-			/* the answer line, the body and its terminator leave
-			 * together */
-			if (client_write_direct(&s.cl, s.body + off, len,
-			    last ? ".\r\n" : NULL, last ? 3 : 0) == -1)
-				session_end("error");
-			if (last)
-				return;	/* our next request releases it */
-			/* written out (or into TLS): the store may reuse it */
-			if (ipc_send_raw(s.store_sock, MSG_STORE_SHM_DONE, NULL,
-			    0) == -1)
-				session_end("error");
-			continue;
-		}
-		if (m.type != MSG_SESSION_DATA)
-			fatalx("unexpected %s from store", msg_name(m.type));
-		if (client_write(&s.cl, m.data, m.len) == -1)
-			session_end("error");
-	}
-	if (client_write(&s.cl, ".\r\n", 3) == -1)
-		session_end("error");
 }
 
 /* ------------------------------------------------------------------ */
@@ -525,9 +330,9 @@ cmd_quit(struct pop3_cmd *c)
 		session_end("quit");
 	}
 	/* UPDATE state: the worker expunges now. */
-	store_request(MSG_STORE_QUIT, 0, 0, 0);
-	s.store_lock_wait = 1;
-	if (store_answer(&n, &unused, NULL, 0) == -1) {
+	store_request(&s.st, MSG_STORE_QUIT, 0, 0, 0);
+	s.st.lock_wait = 1;
+	if (store_answer(&s.st, &n, &unused, NULL, 0) == -1) {
 		/* err_text already told the client */
 		session_end("quit-error");
 	}
@@ -627,7 +432,7 @@ login_answer_as(struct msg *m, const char *text)
 		    code == 0 || code >= IPC_ERR_MAX)
 			fatalx("AUTH_FAIL malformed");
 		s.auth_result = "fail";
-		out("%s", text != NULL ? text : err_text(code));
+		out("%s", text != NULL ? text : store_err_text(code));
 		if ((code == IPC_ERR_AUTH || code == IPC_ERR_EXPIRED) &&
 		    ++s.auth_fails >= s.conf->max_auth_fails) {
 			out("-ERR Too many authentication failures.");
@@ -638,20 +443,20 @@ login_answer_as(struct msg *m, const char *text)
 	if (m->type != MSG_SESSION_AUTH_OK || m->fd == -1 ||
 	    msg_get_str(m, &login, POP3_MAX_USER) == -1 || msg_end(m) == -1)
 		fatalx("unexpected %s from auth", msg_name(m->type));
-	s.store_sock = m->fd;
+	s.st.sock = m->fd;
 	snprintf(s.login, sizeof(s.login), "%s", login);	/* before reuse */
 	s.auth_result = "ok";
 	preauth_over();
 	close(s.auth_sock);	/* auth has nothing more to say */
 	s.auth_sock = -1;
 
-	s.store_lock_wait = 1;	/* opening: the mbox locks, a scan */
-	store_recv(m);
-	s.store_lock_wait = 0;
+	s.st.lock_wait = 1;	/* opening: the mbox locks, a scan */
+	store_recv(&s.st, m);
+	s.st.lock_wait = 0;
 	if (m->type == MSG_SESSION_ERR) {
 		if (msg_get_u32(m, &code) == -1)
 			fatalx("store ERR malformed");
-		out("%s", err_text(code));
+		out("%s", store_err_text(code));
 		session_end(code == IPC_ERR_INUSE ? "in-use" : "store-error");
 	}
 	if (m->type != MSG_SESSION_STORE_READY ||
@@ -659,7 +464,7 @@ login_answer_as(struct msg *m, const char *text)
 	    msg_end(m) == -1)
 		fatalx("unexpected %s from store", msg_name(m->type));
 	s.state = S_TRANS;
-	s.total_n = count;
+	s.total_n = s.st.total_n = count;
 	s.total_b = octets;
 	out("+OK Logged in, %u message%s (%llu octets).", count,
 	    count == 1 ? "" : "s", (unsigned long long)octets);
@@ -740,8 +545,8 @@ listing(struct pop3_cmd *c, uint32_t type)
 
 	if (need_args(c, 0, 1) == -1 || (r = arg_msgno(c, 0, &n)) == -1)
 		return;
-	store_request(type, 1, n, 0);
-	if (store_answer(&rn, &octets, text, sizeof(text)) == -1)
+	store_request(&s.st, type, 1, n, 0);
+	if (store_answer(&s.st, &rn, &octets, text, sizeof(text)) == -1)
 		return;
 	if (n != 0) {
 		if (type == MSG_STORE_LIST)
@@ -755,7 +560,7 @@ listing(struct pop3_cmd *c, uint32_t type)
 		    (unsigned long long)octets);
 	else
 		out("+OK Unique-ID listing follows");
-	store_relay();
+	store_relay(&s.st);
 }
 
 static void
@@ -770,139 +575,27 @@ cmd_uidl(struct pop3_cmd *c)
 	listing(c, MSG_STORE_UIDL);
 }
 
-/* Read the answer to a RETR_AHEAD, if not yet read: one OK and one
- * DATA_SHM region holding the whole message, or an ERR. */
-static void
-ahead_collect(void)
-{
-	struct msg m;
-	uint32_t rn;
-	const char *t;
-
-	if (s.ahead.state != AH_PENDING)
-		return;
-	store_recv(&m);
-	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &s.ahead.code) == -1 ||
-		    msg_end(&m) == -1 || s.ahead.code == 0 ||
-		    s.ahead.code >= IPC_ERR_MAX)
-			fatalx("store ERR malformed");
-		s.ahead.state = s.ahead.code == IPC_ERR_NOT_AHEAD ? AH_NONE :
-		    AH_ERR;
-		return;
-	}
-	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, &rn) == -1 ||
-	    msg_get_u64(&m, &s.ahead.octets) == -1 ||
-	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1 ||
-	    rn != s.ahead.msgno)
-		fatalx("unexpected %s from store", msg_name(m.type));
-	store_recv(&m);
-	if (m.type != MSG_SESSION_DATA_SHM ||
-	    !shm_region(&m, &s.ahead.off, &s.ahead.len))
-		fatalx("RETR_AHEAD answer not in one region");
-	s.ahead.state = AH_OK;
-}
-
-/* Give the held region back (SHM_DONE), used or not. */
-static void
-ahead_release(void)
-{
-	if (s.ahead.state == AH_OK &&
-	    ipc_send_raw(s.store_sock, MSG_STORE_SHM_DONE, NULL, 0) == -1)
-		session_end("error");
-	s.ahead.state = AH_NONE;
-}
-
-/* Before a request: answers come in order, so a pending RETR_AHEAD's is
- * read first.  A listing, or a DELE of another message, leaves it
- * standing (fetchmail alternates RETR and DELE); anything else may
- * change it or needs the whole memfd, so it is dropped, and a session
- * whose client did not want it asks no more. */
-static void
-ahead_settle(uint32_t type, uint32_t msgno)
-{
-	if (s.ahead.state == AH_NONE)
-		return;
-	ahead_collect();
-	if (type == MSG_STORE_LIST || type == MSG_STORE_UIDL ||
-	    (type == MSG_STORE_DELE && msgno != s.ahead.msgno))
-		return;
-	if (s.ahead.state != AH_NONE)
-		s.ahead_off = 1;
-	ahead_release();
-}
-
-/* After a RETR of n-1: ask for n, while the memfd serves bodies.  A
- * region held from a RETR of n-1 answered ahead is released by the
- * asking (see MSG_STORE_RETR_AHEAD), or else with SHM_DONE. */
-static void
-ahead_ask(uint32_t n)
-{
-	struct msg m;
-
-	if (s.ahead_off || s.body == NULL || n > s.total_n) {
-		ahead_release();
-		return;
-	}
-	msg_init(&m, MSG_STORE_RETR_AHEAD);
-	if (msg_put_u32(&m, n) == -1 || ipc_send(s.store_sock, &m, -1) == -1)
-		session_end("error");
-	s.ahead.state = AH_PENDING;
-	s.ahead.msgno = n;
-}
-
-/* RETR of the message asked for ahead: 1 when answered. */
-static int
-retr_from_ahead(uint32_t n)
-{
-	if (s.ahead.state == AH_NONE || s.ahead.msgno != n)
-		return 0;
-	ahead_collect();
-	switch (s.ahead.state) {
-	case AH_ERR:
-		out("%s", err_text(s.ahead.code));
-		s.ahead.state = AH_NONE;
-		return 1;
-	case AH_OK:
-		out("+OK %llu octets", (unsigned long long)s.ahead.octets);
-		if (client_write_direct(&s.cl, s.body + s.ahead.off,
-		    s.ahead.len, ".\r\n", 3) == -1)
-			session_end("error");
-		s.retr_n++;
-		s.retr_b += s.ahead.octets;
-		s.ahead_used++;
-		ahead_ask(n + 1);	/* releases the region */
-		return 1;
-	default:
-		return 0;	/* declined: ask as usual */
-	}
-}
-
+/* The body path, the read-ahead and the memfd's release rule are
+ * session_store.c's. */
 static void
 cmd_retr(struct pop3_cmd *c)
 {
-	uint32_t n, rn;
+	uint32_t n;
 	uint64_t octets;
 
 	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
 		return;
-	if (retr_from_ahead(n))
-		return;
-	store_request(MSG_STORE_RETR, 1, n, 0);
-	if (store_answer(&rn, &octets, NULL, 0) == -1)
-		return;
-	out("+OK %llu octets", (unsigned long long)octets);
-	store_relay();
-	s.retr_n++;
-	s.retr_b += octets;
-	ahead_ask(n + 1);
+	if (store_retr(&s.st, n, &octets)) {
+		s.retr_n++;
+		s.retr_b += octets;
+	}
 }
 
 static void
 cmd_top(struct pop3_cmd *c)
 {
-	uint32_t n, rn, lines;
-	uint64_t octets, v;
+	uint32_t n, lines;
+	uint64_t v;
 	size_t i;
 
 	if (need_args(c, 2, 2) == -1 || arg_msgno(c, 0, &n) == -1)
@@ -917,11 +610,7 @@ cmd_top(struct pop3_cmd *c)
 	/* a huge count means the whole body */
 	lines = parse_uint(c->arg[1], c->arglen[1], 0, UINT32_MAX, &v) == 0 ?
 	    (uint32_t)v : UINT32_MAX;
-	store_request(MSG_STORE_TOP, 2, n, lines);
-	if (store_answer(&rn, &octets, NULL, 0) == -1)
-		return;
-	out("+OK Top of message follows");
-	store_relay();
+	store_top(&s.st, n, lines);
 }
 
 static void
@@ -932,8 +621,8 @@ cmd_dele(struct pop3_cmd *c)
 
 	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
 		return;
-	store_request(MSG_STORE_DELE, 1, n, 0);
-	if (store_answer(&rn, &octets, NULL, 0) == -1)
+	store_request(&s.st, MSG_STORE_DELE, 1, n, 0);
+	if (store_answer(&s.st, &rn, &octets, NULL, 0) == -1)
 		return;
 	if (s.dele_n >= s.total_n || octets > s.total_b - s.dele_b)
 		fatalx("store's DELE answer does not add up");
@@ -950,8 +639,8 @@ cmd_rset(struct pop3_cmd *c)
 
 	if (need_args(c, 0, 0) == -1)
 		return;
-	store_request(MSG_STORE_RSET, 0, 0, 0);
-	if (store_answer(&n, &octets, NULL, 0) == 0) {
+	store_request(&s.st, MSG_STORE_RSET, 0, 0, 0);
+	if (store_answer(&s.st, &n, &octets, NULL, 0) == 0) {
 		s.dele_n = 0;
 		s.dele_b = 0;
 		out("+OK %u messages (%llu octets).", n,
@@ -1372,7 +1061,11 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	s.conf = conf;
 	s.hello = hello;
 	s.auth_sock = auth_sock;
-	s.store_sock = -1;
+	s.st.sock = -1;
+	s.st.cl = &s.cl;
+	s.st.id = s.id;
+	s.st.timeout = conf->timeout;
+	s.st.lock_timeout = conf->mbox_lock_timeout;
 	s.state = S_AUTH;
 	s.auth_result = "none";
 	snprintf(s.addr, sizeof(s.addr), "%s", addr);

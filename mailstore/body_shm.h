@@ -6,10 +6,10 @@
  * datagrams each copied into the kernel and out again.
  *
  * The memfd is two halves used in turn: while the session writes one,
- * the worker fills the other.  The session releases regions in order
- * with MSG_STORE_SHM_DONE, except the last of an answer, which its next
- * request releases (one datagram and one wakeup less per message).  It is sealed against growing, shrinking and
- * new writable mappings before it is passed, so the session can read it
+ * the worker fills the other.  When a region is released is written
+ * once, in daemon/session_store.c (the session's side of the body
+ * path).  The memfd is sealed against growing, shrinking and new
+ * writable mappings before it is passed, so the session can read it
  * and nothing else.
  */
 #ifndef PRIVPOP_BODY_SHM_H
