@@ -32,7 +32,7 @@ const char *tlsk_content_ok(uint32_t scheme, int keytype,
 	    const unsigned char *, size_t);
 
 /* Load the keys when TLS is configured: from the master's snapshot
- * (fd, see daemon/tls_ctx.h) or, with -1, from the files; 0 or -1. */
+ * (fd, see daemon/master/tls_ctx.h) or, with -1, from the files; 0 or -1. */
 int	tlskeys_load(const struct conf *, int snapshot_fd);
 /* MSG_AUTH_TLS_START: TLS begins on the connection permit is of; dies
  * on a second one. */

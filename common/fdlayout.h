@@ -32,7 +32,7 @@
  * 7    privpop-auth   master, slot       TLS key snapshot, sealed (-K)
  * 8    privpop-auth   master             privpop-store -Z's socket (-S)
  *
- * The master and a slot place them in daemon/auth_helper.c,
+ * The master and a slot place them in daemon/master/auth_helper.c,
  * privpop-auth its worker's in exec_store().
  */
 #define IPC_CHILD_FD		3

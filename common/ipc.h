@@ -120,7 +120,7 @@ enum msg_type {
 	MSG_SESSION_DATA_SHM,
 	/* session -> store: the oldest DATA_SHM region is written out and
 	 * may be reused; (empty).  When it is sent: the release rule in
-	 * daemon/session_store.c. */
+	 * daemon/session/session_store.c. */
 	MSG_STORE_SHM_DONE,
 
 	/* session -> store requests; u32 msgno (0 = all) where noted */
@@ -133,7 +133,7 @@ enum msg_type {
 	MSG_STORE_QUIT,		/* (empty) */
 	/* RETR msgno ahead of the client asking, sent after a RETR of
 	 * msgno - 1: answered like a RETR in one DATA_SHM region, which the
-	 * session holds (daemon/session_store.c), or ERR (IPC_ERR_NOT_AHEAD:
+	 * session holds (daemon/session/session_store.c), or ERR (IPC_ERR_NOT_AHEAD:
 	 * too large, or no memfd). */
 	MSG_STORE_RETR_AHEAD,	/* u32 msgno */
 

@@ -1,6 +1,6 @@
 /*
  * seccomp-BPF filters (style guide section 6, step 8): each role lists
- * its system calls in a file of its own (daemon/sandbox_session.c,
+ * its system calls in a file of its own (daemon/session/sandbox_session.c,
  * mailstore/sandbox_store.c, auth/sandbox_auth.c) and installs the list
  * after its last privileged step.  A call the list does not allow kills
  * the process with SIGSYS; it first logs its role and the call.
@@ -75,7 +75,7 @@ void	sbx_install(const struct sbx_list *list, int on);
 void	sbx_inherited(const char *role, const char *key);
 
 /* The roles' lists, each in its role's directory. */
-void	sbx_session(int on);		/* daemon/sandbox_session.c */
+void	sbx_session(int on);		/* daemon/session/sandbox_session.c */
 void	sbx_session_zygote(int on);	/* the slot zygote */
 void	sbx_session_forked(void);	/* a slot of the zygote's */
 void	sbx_store(int on);		/* mailstore/sandbox_store.c */

@@ -7,7 +7,7 @@
  *
  * The memfd is two halves used in turn: while the session writes one,
  * the worker fills the other.  When a region is released is written
- * once, in daemon/session_store.c (the session's side of the body
+ * once, in daemon/session/session_store.c (the session's side of the body
  * path).  The memfd is sealed against growing, shrinking and new
  * writable mappings before it is passed, so the session can read it
  * and nothing else.

@@ -18,7 +18,7 @@ import os
 import re
 import sys
 
-DIRS = ("common", "daemon", "auth", "mailstore")
+DIRS = ("common", "daemon/master", "daemon/session", "auth", "mailstore")
 
 
 def runs_as(path):

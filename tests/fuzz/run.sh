@@ -32,11 +32,11 @@ targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
  -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wall -Wextra \
- -I$here -I$top/common -I$top/daemon -I$top/mailstore -I$top/auth"
+ -I$here -I$top/common -I$top/daemon/master -I$top/daemon/session -I$top/mailstore -I$top/auth"
 
 srcs_for() {
 	case $1 in
-	fuzz_pop3_line)	echo "daemon/pop3_parse.c common/numparse.c" ;;
+	fuzz_pop3_line)	echo "daemon/session/pop3_parse.c common/numparse.c" ;;
 	fuzz_ipc)	echo "common/ipc.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/client.c: the command line reader (RFC 2449
+ * Unit tests for daemon/session/client.c: the command line reader (RFC 2449
  * line limit, pipelining, EOF, timeout) over a socketpair or pipes.
  */
 #include "config.h"

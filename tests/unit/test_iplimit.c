@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/iplimit.c: the master's count of connections
+ * Unit tests for daemon/master/iplimit.c: the master's count of connections
  * per address (limits before login and in all, logins, releases, the
  * once-per-interval refusal log), IPv6 networks as one key, and the
  * hash table against a plain model under many keys.

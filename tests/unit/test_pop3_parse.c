@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/pop3_parse.c: command line splitting.
+ * Unit tests for daemon/session/pop3_parse.c: command line splitting.
  */
 #include "config.h"
 
