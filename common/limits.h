@@ -206,4 +206,20 @@
 #define LOG_LINE_MAX		1024
 #define LOG_IDENT_MAX		32
 
+/* Configuration bounds that common/conf.c's table checks and that a
+ * helper checks again where the value reaches it over IPC (the store
+ * worker re-checks the mbox lock settings in STORE_INIT, the dotlock
+ * child its stale age): one name, so that the two never disagree. */
+#define CONF_SECONDS_MAX	86400	/* a day: timeout, ticket rotation */
+#define MAX_AUTH_FAILS_LIMIT	100	/* max_auth_fails */
+#define PENALTY_FORGET_MAX	(86400 * 7)	/* a week */
+#define IPV6_PREFIX_MIN		16	/* an IPv6 group for limits and */
+#define IPV6_PREFIX_MAX		128	/* penalties: /16 .. one address */
+#define PASSWD_ROUNDS_MIN	1000	/* passwd_upgrade_rounds (crypt(5)) */
+#define PASSWD_ROUNDS_MAX	999999999
+#define PAM_TIMEOUT_MAX		600	/* a PAM conversation, seconds */
+#define MBOX_LOCK_TIMEOUT_MAX	3600	/* waiting for mbox locks, s */
+#define DOTLOCK_STALE_MIN	10	/* a dotlock's age before it is */
+#define DOTLOCK_STALE_MAX	86400	/* stale (liblockfile: 300 s) */
+
 #endif

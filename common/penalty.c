@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "numparse.h"
 #include "penalty.h"
 
@@ -77,7 +78,7 @@ penalty_key(const char *addr, unsigned prefix, char *out)
 			snprintf(out, PENALTY_ADDR_MAX, "%s", txt);
 		return;
 	}
-	if (prefix == 0 || prefix > 128)
+	if (prefix == 0 || prefix > IPV6_PREFIX_MAX)
 		prefix = PENALTY_DEFAULT_V6PREFIX;
 	for (i = 0; i < 16; i++) {
 		unsigned keep = prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "limits.h"
 #include "log.h"
 #include "mbox_lock.h"
 #include "privdrop.h"
@@ -74,7 +75,7 @@ serve(int fd)
 		len = strlen(path);
 		if ((op != DLC_TAKE && op != DLC_DROP) ||
 		    strchr(path, '/') != NULL || len < 6 ||
-		    strcmp(path + len - 5, ".lock") != 0 || stale > 86400 ||
+		    strcmp(path + len - 5, ".lock") != 0 || stale > DOTLOCK_STALE_MAX ||
 		    (dirfd == -1 && op != DLC_TAKE))
 			fatalx("dotlock child: bad request");
 		if (dirfd == -1) {
