@@ -25,6 +25,7 @@
 #include "auth_serve.h"
 #include "faildelay.h"
 #include "fdlayout.h"
+#include "ipc_auth.h"
 #include "log.h"
 #include "pam_auth.h"
 #include "privdrop.h"
@@ -78,7 +79,7 @@ fail_delay(struct auth_session *s, const char *addr, int counted)
 static void
 answer_fail(struct auth_session *s, uint32_t code)
 {
-	if (ipc_send_u32(s->sock, MSG_SESSION_AUTH_FAIL, code) == -1)
+	if (ipc_send_session_auth_fail(s->sock, code) == -1)
 		fatal("send auth fail");
 }
 
@@ -151,9 +152,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 		close(sv[1]);
 		return -1;
 	}
-	msg_init(&m, MSG_SESSION_AUTH_OK);
-	if (msg_put_str(&m, e->user) == -1 ||
-	    ipc_send(s->sock, &m, sv[0]) == -1)
+	if (ipc_send_session_auth_ok(s->sock, e->user, sv[0]) == -1)
 		fatal("send auth ok");
 	close(sv[0]);
 	s->worker.fd = sv[1];
@@ -166,6 +165,9 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 /* How a credential arrives (the session has already decoded SASL). */
 enum method { M_PASS, M_APOP, M_CRAM };
 static const char *const method_names[] = { "pass", "apop", "cram-md5" };
+static int (*const get_cred[])(struct msg *, const char **,
+    const char **) = { ipc_get_auth_login, ipc_get_auth_apop,
+    ipc_get_auth_cram };
 
 /* After a verified credential: pick the mailbox and start the worker
  * (inside an open PAM session for system users). */
@@ -320,9 +322,7 @@ handle_login(struct auth_session *s, struct msg *m, enum method how)
 	uint32_t code = IPC_ERR_AUTH;
 	int ok = 0, counted = 1;
 
-	if (msg_get_str(m, &userp, POP3_MAX_USER) == -1 ||
-	    msg_get_str(m, &cred, POP3_MAX_PASS) == -1 ||
-	    msg_end(m) == -1)
+	if (get_cred[how](m, &userp, &cred) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	/* a copy: the message is wiped with the credential in it */
 	snprintf(user, sizeof(user), "%s", userp);
@@ -442,10 +442,8 @@ h_scram_first(struct auth_session *s, struct msg *m)
 	unsigned char salt[SCRAM_HASH_LEN];
 	struct scram_keys k, *kp = NULL;
 	const char *cf;
-	struct msg r;
 
-	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 ||
-	    msg_end(m) == -1)
+	if (ipc_get_auth_scram_first(m, &cf, SCRAM_MSG_MAX - 1) == -1)
 		fatalx("SCRAM_FIRST: malformed");
 	if (++s->attempts > s->conf->max_auth_fails)
 		fatalx("too many login attempts");
@@ -490,8 +488,7 @@ h_scram_first(struct auth_session *s, struct msg *m)
 		return;
 	}
 	explicit_bzero(&k, sizeof(k));
-	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
-	if (msg_put_str(&r, out) == -1 || ipc_send(s->sock, &r, -1) == -1)
+	if (ipc_send_session_sasl_challenge(s->sock, out) == -1)
 		fatal("send challenge");
 	s->state = AS_SCRAM;	/* its final is due */
 }
@@ -501,9 +498,8 @@ h_scram_final(struct auth_session *s, struct msg *m)
 {
 	char out[SCRAM_MSG_MAX], user[POP3_MAX_USER + 1];
 	const char *cf;
-	struct msg r;
 
-	if (msg_get_str(m, &cf, SCRAM_MSG_MAX - 1) == -1 || msg_end(m) == -1)
+	if (ipc_get_auth_scram_final(m, &cf, SCRAM_MSG_MAX - 1) == -1)
 		fatalx("SCRAM_FINAL: malformed");
 	snprintf(user, sizeof(user), "%s", s->scram.st.user);
 	/* "*": the client cancelled after it saw the salt; as much a
@@ -519,8 +515,7 @@ h_scram_final(struct auth_session *s, struct msg *m)
 		return;
 	}
 	/* RFC 5034: the server-final goes as one more challenge */
-	msg_init(&r, MSG_SESSION_SASL_CHALLENGE);
-	if (msg_put_str(&r, out) == -1 || ipc_send(s->sock, &r, -1) == -1)
+	if (ipc_send_session_sasl_challenge(s->sock, out) == -1)
 		fatal("send challenge");
 	/* the exchange is over, whatever login_ok makes of it */
 	s->state = AS_AUTH;
@@ -559,13 +554,14 @@ scram_abandoned(struct auth_session *s)
 static void
 h_peer(struct auth_session *s, struct msg *m)
 {
-	if (m->fd == -1 || msg_end(m) == -1)
+	int fd;
+
+	if (ipc_get_auth_peer(m, &fd) == -1)
 		fatalx("AUTH_PEER: malformed");
-	if (peer_addr_of(m->fd, s->peer, sizeof(s->peer)) == -1 ||
+	if (peer_addr_of(fd, s->peer, sizeof(s->peer)) == -1 ||
 	    !peer_addr_valid(s->peer))
 		fatalx("AUTH_PEER: the client's address cannot be read");
-	close(m->fd);
-	m->fd = -1;
+	close(fd);
 }
 
 

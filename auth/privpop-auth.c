@@ -48,6 +48,8 @@
 #include "conf.h"
 #include "fdlayout.h"
 #include "ipc.h"
+#include "ipc_auth.h"
+#include "ipc_master.h"
 #include "log.h"
 #include "pam_auth.h"
 #include "passwd_file.h"
@@ -173,17 +175,10 @@ pwf_mechs(void)
 static void
 send_hello(struct auth_session *s)
 {
-	struct msg m;
-
 	s->offer = conf_mechs_offered(&conf, pwf_mechs());
-	msg_init(&m, MSG_SESSION_HELLO);
-	if (msg_put_u32(&m, IPC_VERSION) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->offer) == -1 ||
-	    msg_put_str(&m, (s->offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ?
-	    s->stamp : "") == -1 ||
-	    msg_put_str(&m, s->sess_id) == -1)
-		fatalx("hello too long");
-	if (ipc_send(s->sock, &m, -1) == -1) {
+	if (ipc_send_session_hello(s->sock, (uint32_t)s->offer,
+	    (s->offer & (AUTH_MECH_APOP | AUTH_MECH_CRAM_MD5)) ? s->stamp : "",
+	    s->sess_id) == -1) {
 		/* the slot is gone before its first word (evicted, or
 		 * retired by a reload): nothing to report */
 		if (errno == EPIPE || errno == ECONNRESET)
@@ -222,12 +217,9 @@ warn_unserved(void)
 static void
 report_login(void)
 {
-	struct msg m;
-
 	if (login_report == -1)
 		return;
-	msg_init(&m, MSG_MASTER_LOGIN);
-	if (ipc_send(login_report, &m, -1) == -1)
+	if (ipc_send_master_login(login_report) == -1)
 		log_warn("login report to the master");
 	close(login_report);
 	login_report = -1;
@@ -247,7 +239,7 @@ static int
 spawn_store(struct auth_session *s, int *pidfd_r)
 {
 	struct msg m;
-	int ch[2], r;
+	int ch[2], r, pidfd;
 
 	if (store_spawner == -1)
 		return -1;
@@ -255,19 +247,15 @@ spawn_store(struct auth_session *s, int *pidfd_r)
 		log_warn("socketpair");
 		return -1;
 	}
-	msg_init(&m, MSG_STORE_SPAWN);
-	if (msg_put_u32(&m, (uint32_t)s->worker.uid) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->worker.gid) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->worker.extra) == -1 ||
-	    ipc_send(store_spawner, &m, ch[1]) == -1) {
+	if (ipc_send_store_spawn(store_spawner, s->worker.uid, s->worker.gid,
+	    s->worker.extra, ch[1]) == -1) {
 		log_warn("privpop-store fork server; starting the worker here");
 		close(ch[0]);
 		close(ch[1]);
 		return -1;
 	}
 	close(ch[1]);
-	msg_init(&m, MSG_STORE_SOCKET);
-	if (ipc_send(ch[0], &m, s->worker.fd) == -1) {
+	if (ipc_send_store_socket(ch[0], s->worker.fd) == -1) {
 		/* a child forked for it ends at EOF */
 		log_warn("privpop-store fork server; starting the worker here");
 		close(ch[0]);
@@ -275,8 +263,8 @@ spawn_store(struct auth_session *s, int *pidfd_r)
 	}
 	/* read before closing: a channel closed with an unread message
 	 * would reset the worker's end before it took its socket */
-	if ((r = ipc_recv(ch[0], &m)) != 1 || m.type != MSG_AUTH_WORKER_PIDFD ||
-	    msg_end(&m) == -1) {
+	if ((r = ipc_recv(ch[0], &m)) != 1 ||
+	    ipc_get_auth_worker_pidfd(&m, &pidfd) == -1) {
 		if (r == 1 && m.fd != -1)
 			close(m.fd);
 		close(ch[0]);
@@ -287,9 +275,9 @@ spawn_store(struct auth_session *s, int *pidfd_r)
 	close(s->worker.fd);
 	s->worker.fd = -1;
 	if (pidfd_r == NULL) {
-		if (m.fd != -1)
-			close(m.fd);
-	} else if ((*pidfd_r = m.fd) == -1)
+		if (pidfd != -1)
+			close(pidfd);
+	} else if ((*pidfd_r = pidfd) == -1)
 		return -2;
 	return 0;
 }
@@ -438,7 +426,7 @@ main(int argc, char *argv[])
 	 * report the login on (an exec'd helper is inetd mode's). */
 	if (zygote) {
 		struct rlimit rl;
-		int chan;
+		int chan, fd;
 
 		refresh_user_db();	/* read the passwd-file once here */
 		warn_unserved();
@@ -454,9 +442,11 @@ main(int argc, char *argv[])
 		    &login_report, nkeys_loaded ? tlskeys_serve : NULL, &chan,
 		    refresh_user_db, NULL))
 			return 0;
-		if (dup2(m.fd, IPC_CHILD_FD) == -1)
+		if (ipc_get_auth_spawn(&m, &fd) == -1)
+			fatalx("AUTH_SPAWN: malformed");
+		if (dup2(fd, IPC_CHILD_FD) == -1)
 			fatal("dup2");
-		close(m.fd);
+		close(fd);
 		if (chan != -1)
 			tlskeys_use_signer(chan);
 		sbx_auth_helper();

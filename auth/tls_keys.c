@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "ipc_auth.h"
 #include "keyfile.h"
 #include "limits.h"
 #include "log.h"
@@ -294,10 +295,7 @@ tlsk_permit_sign(struct tlsk_permit *pm)
 static void
 reply(int sock, const unsigned char *p, size_t n)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_SESSION_TLS_SIGNED);
-	if (msg_put_bytes(&m, p, n) == -1 || ipc_send(sock, &m, -1) == -1)
+	if (ipc_send_session_tls_signed(sock, p, n) == -1)
 		fatal("send signature");
 }
 
@@ -312,10 +310,8 @@ struct sign_req {
 static const char *
 decode(struct msg *m, struct sign_req *r)
 {
-	if (msg_get_u32(m, &r->idx) == -1 ||
-	    msg_get_u32(m, &r->scheme) == -1 ||
-	    msg_get_bytes(m, &r->in, &r->inlen, TLS_SIGN_CONTENT_MAX) == -1 ||
-	    msg_end(m) == -1)
+	if (ipc_get_auth_tls_sign(m, &r->idx, &r->scheme, &r->in,
+	    &r->inlen) == -1)
 		return "malformed";
 	if (r->idx >= (uint32_t)nkeys)
 		return "no such key";
@@ -378,7 +374,7 @@ tlskeys_start(struct tlsk_permit *permit, struct msg *m)
 {
 	const char *why;
 
-	if (msg_end(m) == -1)
+	if (ipc_get_auth_tls_start(m) == -1)
 		fatalx("TLS_START: malformed");
 	if ((why = tlsk_permit_start(permit)) != NULL)
 		fatalx("TLS_START: %s", why);

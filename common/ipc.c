@@ -392,6 +392,22 @@ ipc_send_raw(int sock, uint32_t type, const void *p, size_t n)
 }
 
 int
+ipc_send_fd(int sock, uint32_t type, int fd)
+{
+	return ipc_sendv(sock, type, NULL, 0, fd);
+}
+
+int
+ipc_get_fd(struct msg *m, uint32_t type, int need, int *fd_r)
+{
+	if (m->type != type || msg_end(m) == -1 || (need && m->fd == -1))
+		return -1;
+	*fd_r = m->fd;
+	m->fd = -1;
+	return 0;
+}
+
+int
 ipc_recv(int sock, struct msg *m)
 {
 	struct ipc_hdr h;

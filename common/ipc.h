@@ -232,6 +232,13 @@ int	ipc_send(int sock, const struct msg *, int fd);
 int	ipc_send_u32(int sock, uint32_t type, uint32_t);
 /* Send a message whose payload is given directly (no copy). */
 int	ipc_send_raw(int sock, uint32_t type, const void *, size_t);
+/* Send an empty message, with fd (or -1) if its type may carry one. */
+int	ipc_send_fd(int sock, uint32_t type, int fd);
+/* 0 if m is of type with nothing left to read (msg_end) and, when need
+ * is set, a descriptor; that descriptor (or -1) then moves from m->fd
+ * to *fd_r.  -1 otherwise, with m->fd left for the caller to close.
+ * For the typed wrappers (ipc_auth.h, ipc_master.h). */
+int	ipc_get_fd(struct msg *, uint32_t type, int need, int *fd_r);
 /* Receive one message: 1 on success, 0 on orderly EOF, -1 on error
  * (malformed, truncated, unknown type, stray descriptor, a payload not
  * matching its type's layout: errno EPROTO).  After a payload refused

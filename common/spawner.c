@@ -106,15 +106,15 @@ static int
 recv_second(int ctl, uint32_t type2)
 {
 	struct msg m2;
-	int r;
+	int r, fd;
 
 	if ((r = ipc_recv(ctl, &m2)) == 0)
 		return -1;
 	if (r == -1)
 		fatal("spawner receive");
-	if (m2.type != type2 || m2.fd == -1)
+	if (ipc_get_fd(&m2, type2, 1, &fd) == -1)
 		fatalx("spawner: unexpected message %s", msg_name(m2.type));
-	return m2.fd;
+	return fd;
 }
 
 int

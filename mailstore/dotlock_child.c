@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "ipc_master.h"
 #include "limits.h"
 #include "log.h"
 #include "mbox_lock.h"
@@ -34,11 +35,7 @@ static int dir_sent;		/* the child holds the mbox's directory */
 static void
 reply(int fd, int r, int err)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_LOCKD_RESULT);
-	if (msg_put_u32(&m, (uint32_t)r) == -1 ||
-	    msg_put_u32(&m, (uint32_t)err) == -1 || ipc_send(fd, &m, -1) == -1)
+	if (ipc_send_lockd_result(fd, r, err) == -1)
 		fatal("dotlock child: send");
 }
 
@@ -58,7 +55,7 @@ serve(int fd)
 	uint32_t op, stale;
 	struct msg m;
 	size_t len;
-	int held = 0, dirfd = -1, r, err;
+	int held = 0, dirfd = -1, r, err, mfd;
 
 	pinned[0] = '\0';
 	for (;;) {
@@ -66,11 +63,9 @@ serve(int fd)
 			break;
 		if (r == -1)
 			fatal("dotlock child: receive");
-		if (m.type != MSG_LOCKD_REQUEST ||
-		    (m.fd != -1) != (dirfd == -1) ||
-		    msg_get_u32(&m, &op) == -1 ||
-		    msg_get_str(&m, &path, sizeof(pinned) - 1) == -1 ||
-		    msg_get_u32(&m, &stale) == -1 || msg_end(&m) == -1)
+		if ((m.fd != -1) != (dirfd == -1) ||
+		    ipc_get_lockd_request(&m, &op, &path, sizeof(pinned) - 1,
+		    &stale, &mfd) == -1)
 			fatalx("dotlock child: malformed request");
 		len = strlen(path);
 		if ((op != DLC_TAKE && op != DLC_DROP) ||
@@ -79,7 +74,7 @@ serve(int fd)
 		    (dirfd == -1 && op != DLC_TAKE))
 			fatalx("dotlock child: bad request");
 		if (dirfd == -1) {
-			dirfd = m.fd;
+			dirfd = mfd;
 			snprintf(pinned, sizeof(pinned), "%s", path);
 		}
 		if (strcmp(path, pinned) != 0)
@@ -131,22 +126,19 @@ static int
 ask(uint32_t op, int dirfd, const char *lock, int stale)
 {
 	struct msg m;
-	uint32_t r, err;
+	int r, err;
 
-	msg_init(&m, MSG_LOCKD_REQUEST);
-	if (msg_put_u32(&m, op) == -1 || msg_put_str(&m, lock) == -1 ||
-	    msg_put_u32(&m, (uint32_t)stale) == -1 ||
-	    ipc_send(lockd, &m, dir_sent ? -1 : dirfd) == -1)
+	if (ipc_send_lockd_request(lockd, op, lock, (uint32_t)stale,
+	    dir_sent ? -1 : dirfd) == -1)
 		fatal("dotlock child: send");
 	dir_sent = 1;
 	/* without an answer the lock's state is unknown: end the session
 	 * (the child removes a lock it holds once we are gone) */
-	if (ipc_recv(lockd, &m) != 1 || m.type != MSG_LOCKD_RESULT ||
-	    msg_get_u32(&m, &r) == -1 || msg_get_u32(&m, &err) == -1 ||
-	    msg_end(&m) == -1 || (r > 1 && r != UINT32_MAX))
+	if (ipc_recv(lockd, &m) != 1 ||
+	    ipc_get_lockd_result(&m, &r, &err) == -1)
 		fatalx("dotlock child: no valid answer");
-	errno = (int)err;
-	return r == UINT32_MAX ? -1 : (int)r;
+	errno = err;
+	return r;
 }
 
 static int

@@ -24,6 +24,7 @@
 #include "dotlock_child.h"
 #include "fdlayout.h"
 #include "ipc.h"
+#include "ipc_master.h"
 #include "log.h"
 #include "numparse.h"
 #include "privdrop.h"
@@ -63,13 +64,11 @@ worker_drop(uid_t uid, gid_t gid, gid_t extra)
 static void
 report_pidfd(int chan, pid_t pid)
 {
-	struct msg m;
 	int pfd;
 
 	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
 		log_warn("pidfd_open");
-	msg_init(&m, MSG_AUTH_WORKER_PIDFD);
-	(void)ipc_send(chan, &m, pfd);
+	(void)ipc_send_auth_worker_pidfd(chan, pfd);
 	if (pfd != -1)
 		close(pfd);
 }
@@ -86,29 +85,28 @@ static void
 become_worker(int seccomp_on)
 {
 	struct msg m, s;
-	uint32_t uid, gid, extra;
-	int chan;
+	uid_t uid;
+	gid_t gid, extra;
+	int chan, hfd, fd;
 
 	sbx_store_spawner(seccomp_on);
 	if (spawner_serve(IPC_CHILD_FD, MSG_STORE_SPAWN, 0, "privpop-store",
 	    &m, NULL, NULL, &chan, NULL, report_pidfd) == 1)
 		exit(0);
-	if (msg_get_u32(&m, &uid) == -1 || msg_get_u32(&m, &gid) == -1 ||
-	    msg_get_u32(&m, &extra) == -1 || msg_end(&m) == -1)
+	if (ipc_get_store_spawn(&m, &uid, &gid, &extra, &hfd) == -1)
 		fatalx("STORE_SPAWN: malformed");
-	if (ipc_recv(m.fd, &s) != 1 || s.type != MSG_STORE_SOCKET ||
-	    s.fd == -1 || msg_end(&s) == -1)
+	if (ipc_recv(hfd, &s) != 1 || ipc_get_store_socket(&s, &fd) == -1)
 		fatal("STORE_SOCKET: missing or malformed");
-	close(m.fd);
+	close(hfd);
 	/* the spawner's socket was fd 3: the new one may be there now */
-	if (s.fd != IPC_CHILD_FD) {
-		if (dup2(s.fd, IPC_CHILD_FD) == -1)
+	if (fd != IPC_CHILD_FD) {
+		if (dup2(fd, IPC_CHILD_FD) == -1)
 			fatal("dup2");
-		close(s.fd);
+		close(fd);
 	}
 	log_reopen();	/* a syslog socket of its own, not root's */
 	if (geteuid() == 0)
-		worker_drop((uid_t)uid, (gid_t)gid, (gid_t)extra);
+		worker_drop(uid, gid, extra);
 }
 
 /* -u uid, -g gid, -G gid: privpop-auth execs this as root when it

@@ -39,6 +39,7 @@
 #include "auth_helper.h"
 #include "fsutil.h"
 #include "ipc.h"
+#include "ipc_master.h"
 #include "iplimit.h"
 #include "log.h"
 #include "numparse.h"
@@ -330,8 +331,7 @@ auth_spawner_stop(void)
 static int
 auth_for_slot(int *login_r)
 {
-	struct msg m;
-	int sv[2], lr[2], sent;
+	int sv[2], lr[2];
 
 	*login_r = -1;
 	if (auth_spawner_fd == -1) {
@@ -374,10 +374,8 @@ auth_for_slot(int *login_r)
 		return -1;
 	}
 	/* one descriptor a message: the request is two, sent together */
-	msg_init(&m, MSG_AUTH_SPAWN);
-	sent = ipc_send(auth_spawner_fd, &m, sv[1]) == 0;
-	msg_init(&m, MSG_AUTH_SPAWN_REPORT);
-	if (!sent || ipc_send(auth_spawner_fd, &m, lr[1]) == -1) {
+	if (ipc_send_auth_spawn(auth_spawner_fd, sv[1]) == -1 ||
+	    ipc_send_auth_spawn_report(auth_spawner_fd, lr[1]) == -1) {
 		log_warn("privpop-auth fork server");
 		auth_spawner_stop();	/* a new one next time */
 		close(sv[0]);
@@ -509,8 +507,7 @@ zygote_answer(void)
 		return -1;
 	}
 	if (r == -1 || ipc_recv(zygote_fd, &m) != 1 ||
-	    m.type != MSG_MASTER_SLOT_PID || m.fd != -1 ||
-	    msg_get_u32(&m, &v) == -1 || msg_end(&m) == -1) {
+	    ipc_get_master_slot_pid(&m, &v) == -1) {
 		zygote_kill("failed");
 		return -1;
 	}
@@ -536,7 +533,6 @@ static int
 spawn_slot(void)
 {
 	struct slot *sl = slot_find(0);
-	struct msg m;
 	pid_t pid;
 	int sv[2], logfd, login;
 
@@ -557,8 +553,7 @@ spawn_slot(void)
 		close(sv[1]);
 		return -1;
 	}
-	msg_init(&m, MSG_ZYGOTE_SPAWN);
-	if (ipc_send(zygote_fd, &m, sv[1]) == -1) {
+	if (ipc_send_zygote_spawn(zygote_fd, sv[1]) == -1) {
 		zygote_kill("is gone");
 		pid = -1;
 	} else
@@ -574,14 +569,12 @@ spawn_slot(void)
 		close(sv[0]);
 		return -1;
 	}
-	msg_init(&m, MSG_SLOT_AUTH);
-	if (ipc_send(sv[0], &m, env.auth_fd) == -1)
+	if (ipc_send_slot_auth(sv[0], env.auth_fd) == -1)
 		log_warn("privpop-auth socket to slot %ld", (long)pid);
 	close(env.auth_fd);
 	env.auth_fd = -1;
 	logfd = log_syslog_socket();
-	msg_init(&m, MSG_SLOT_LOG);
-	if (ipc_send(sv[0], &m, logfd) == -1)
+	if (ipc_send_slot_log(sv[0], logfd) == -1)
 		log_warn("syslog socket to slot %ld", (long)pid);
 	if (logfd != -1)
 		close(logfd);
@@ -752,8 +745,8 @@ read_login(struct slot *sl)
 	r = ipc_recv(sl->login, &m);
 	if (r == 1 && m.fd != -1)
 		close(m.fd);
-	if (r == 1 && m.type == MSG_MASTER_LOGIN && sl->busy && !sl->authed &&
-	    !sl->killed) {
+	if (r == 1 && ipc_get_master_login(&m) == 0 && sl->busy &&
+	    !sl->authed && !sl->killed) {
 		sl->authed = 1;
 		iplimit_login(&iplimits, sl->key);
 	} else if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
@@ -1068,11 +1061,8 @@ static void
 conn_hand(struct slot *sl, int i)
 {
 	struct pending *p = &pending[i];
-	struct msg m;
 
-	msg_init(&m, MSG_SLOT_CONN);
-	if (msg_put_u32(&m, (uint32_t)p->tls) == -1 ||
-	    ipc_send(sl->sock, &m, p->fd) == -1) {
+	if (ipc_send_slot_conn(sl->sock, p->tls, p->fd) == -1) {
 		log_warn("handing a connection to session process %ld",
 		    (long)sl->pid);
 		iplimit_release(&iplimits, p->key, 1);

@@ -30,6 +30,8 @@
 
 #include "auth_helper.h"
 #include "ipc.h"
+#include "ipc_auth.h"
+#include "ipc_master.h"
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
@@ -59,13 +61,7 @@ recv_hello(int auth_sock, struct session_hello *h)
 
 	if (ipc_recv(auth_sock, &m) != 1 || m.type != MSG_SESSION_HELLO)
 		fatalx("no hello from privpop-auth");
-	if (msg_get_u32(&m, &version) == -1 ||
-	    msg_get_u32(&m, &h->flags) == -1 ||
-	    msg_get_str(&m, &stamp, sizeof(h->stamp) - 1) == -1 ||
-	    msg_get_str(&m, &id, SESSION_ID_LEN) == -1 ||
-	    strlen(id) != SESSION_ID_LEN ||
-	    strspn(id, "0123456789abcdef") != SESSION_ID_LEN ||
-	    msg_end(&m) == -1)
+	if (ipc_get_session_hello(&m, &version, &h->flags, &stamp, &id) == -1)
 		fatalx("malformed hello from privpop-auth");
 	if (version != IPC_VERSION)
 		fatalx("privpop-auth speaks IPC version %u, not %u", version,
@@ -81,10 +77,7 @@ recv_hello(int auth_sock, struct session_hello *h)
 static void
 send_peer(int auth_sock, int fd)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_AUTH_PEER);
-	if (ipc_send(auth_sock, &m, fd) == -1)
+	if (ipc_send_auth_peer(auth_sock, fd) == -1)
 		fatal("send peer to privpop-auth");
 }
 
@@ -107,18 +100,15 @@ static int
 recv_conn(const struct slot_env *env, int *tls_r)
 {
 	struct msg m;
-	uint32_t tls;
-	int r;
+	int r, fd;
 
 	while ((r = ipc_recv(env->master_fd, &m)) == -1 && errno == EINTR)
 		;
 	if (r == 0)
 		_exit(0);	/* retired while idle */
-	if (r != 1 || m.type != MSG_SLOT_CONN || m.fd == -1 ||
-	    msg_get_u32(&m, &tls) == -1 || tls > 1 || msg_end(&m) == -1)
+	if (r != 1 || ipc_get_slot_conn(&m, tls_r, &fd) == -1)
 		fatalx("bad connection message from the master");
-	*tls_r = (int)tls;
-	return m.fd;
+	return fd;
 }
 
 /* Before the drop, in a slot or the zygote: nothing of root's but what
@@ -186,16 +176,18 @@ slot_main(const struct slot_env *env, int rfd, int wfd)
 	slot_serve(env, auth_sock, rfd, wfd);
 }
 
-/* A descriptor the master sends a new slot of the zygote's. */
+/* A descriptor the master sends a new slot of the zygote's, read by
+ * get (ipc_get_slot_auth or ipc_get_slot_log). */
 static int
-recv_slot_fd(int master_fd, uint32_t type)
+recv_slot_fd(int master_fd, int (*get)(struct msg *, int *),
+    const char *what)
 {
 	struct msg m;
+	int fd;
 
-	if (ipc_recv(master_fd, &m) != 1 || m.type != type ||
-	    msg_end(&m) == -1)
-		fatalx("no %s from the master", msg_name(type));
-	return m.fd;
+	if (ipc_recv(master_fd, &m) != 1 || get(&m, &fd) == -1)
+		fatalx("no %s from the master", what);
+	return fd;
 }
 
 /* A slot forked by the zygote: its filter is the zygote's (a filter of
@@ -212,11 +204,12 @@ zygote_child(struct slot_env *env, int master_fd)
 	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
 		fatal("setrlimit nproc");
 	env->master_fd = master_fd;
-	if ((auth_sock = recv_slot_fd(master_fd, MSG_SLOT_AUTH)) == -1)
-		fatalx("no privpop-auth socket from the master");
+	auth_sock = recv_slot_fd(master_fd, ipc_get_slot_auth,
+	    "privpop-auth socket");
 	/* a syslog socket of its own: a shared one, one slot could shut
 	 * down for every other */
-	log_adopt_socket(recv_slot_fd(master_fd, MSG_SLOT_LOG));
+	log_adopt_socket(recv_slot_fd(master_fd, ipc_get_slot_log,
+	    "SLOT_LOG"));
 	sbx_session_forked();
 	slot_serve(env, auth_sock, -1, -1);
 }
@@ -234,7 +227,7 @@ slot_zygote_main(const struct slot_env *env0, int sock)
 	struct slot_env env = *env0;
 	struct msg m;
 	pid_t pid;
-	int r;
+	int r, fd;
 
 	slot_prepare(&env, 0);
 	/* ps and the tests tell it from the slots (which take back the
@@ -250,8 +243,7 @@ slot_zygote_main(const struct slot_env *env0, int sock)
 			;
 		if (r == 0)
 			_exit(0);	/* the generation is over */
-		if (r != 1 || m.type != MSG_ZYGOTE_SPAWN || m.fd == -1 ||
-		    msg_end(&m) == -1)
+		if (r != 1 || ipc_get_zygote_spawn(&m, &fd) == -1)
 			fatalx("bad request from the master");
 		/* raw clone: glibc's fork cannot make a sibling; this
 		 * process has one thread and holds no lock here */
@@ -259,12 +251,12 @@ slot_zygote_main(const struct slot_env *env0, int sock)
 		    NULL, NULL, 0L);
 		if (pid == 0) {
 			close(sock);
-			zygote_child(&env, m.fd);
+			zygote_child(&env, fd);
 		}
 		if (pid == -1)
 			log_warn("clone");
-		close(m.fd);
-		if (ipc_send_u32(sock, MSG_MASTER_SLOT_PID,
+		close(fd);
+		if (ipc_send_master_slot_pid(sock,
 		    pid == -1 ? 0 : (uint32_t)pid) == -1)
 			fatal("answer the master");
 	}

@@ -25,6 +25,8 @@
 #include "base64.h"
 #include "client.h"
 #include "ipc.h"
+#include "ipc_auth.h"
+#include "ipc_master.h"
 #include "log.h"
 #include "numparse.h"
 #include "addrlist.h"
@@ -152,7 +154,7 @@ test_false_login_claim(void)
 
 	if (v == NULL || strcmp(v, "1") != 0 || master_fd == -1)
 		return;
-	if (ipc_send_raw(master_fd, MSG_MASTER_LOGIN, NULL, 0) == -1)
+	if (ipc_send_master_login(master_fd) == -1)
 		log_warn("sess=%s: test hook: login claim", s.id);
 	s.cl.timeout_ms = s.conf->timeout * 1000;
 	s.cl.deadline_ms = 0;
@@ -381,21 +383,19 @@ static void auth_recv(struct msg *);
 static void login_answer(struct msg *);
 static void login_answer_as(struct msg *, const char *);
 
-/* Ask privpop-auth; on success wait for the worker to open the box. */
+/* Ask privpop-auth with send (ipc_send_auth_login, _apop or _cram,
+ * which wipe the credential they sent); on success wait for the worker
+ * to open the box. */
 static void
-do_login(uint32_t type, const char *user, const char *cred)
+do_login(int (*send)(int, const char *, const char *), const char *user,
+    const char *cred)
 {
 	struct msg m;
 
-	msg_init(&m, type);
-	if (msg_put_str(&m, user) == -1 || msg_put_str(&m, cred) == -1 ||
-	    ipc_send(s.auth_sock, &m, -1) == -1) {
+	if (send(s.auth_sock, user, cred) == -1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
-	/* the password was written into the first m.len bytes only; the
-	 * whole 16 kB would cost this fresh process four stack pages */
-	explicit_bzero(m.data, m.len);
 	auth_recv(&m);
 	login_answer(&m);
 }
@@ -428,8 +428,7 @@ login_answer_as(struct msg *m, const char *text)
 	const char *login;
 
 	if (m->type == MSG_SESSION_AUTH_FAIL) {
-		if (msg_get_u32(m, &code) == -1 || msg_end(m) == -1 ||
-		    code == 0 || code >= IPC_ERR_MAX)
+		if (ipc_get_session_auth_fail(m, &code) == -1)
 			fatalx("AUTH_FAIL malformed");
 		s.auth_result = "fail";
 		out("%s", text != NULL ? text : store_err_text(code));
@@ -440,10 +439,8 @@ login_answer_as(struct msg *m, const char *text)
 		}
 		return;
 	}
-	if (m->type != MSG_SESSION_AUTH_OK || m->fd == -1 ||
-	    msg_get_str(m, &login, POP3_MAX_USER) == -1 || msg_end(m) == -1)
+	if (ipc_get_session_auth_ok(m, &login, &s.st.sock) == -1)
 		fatalx("unexpected %s from auth", msg_name(m->type));
-	s.st.sock = m->fd;
 	snprintf(s.login, sizeof(s.login), "%s", login);	/* before reuse */
 	s.auth_result = "ok";
 	preauth_over();
@@ -492,7 +489,7 @@ cmd_pass(struct pop3_cmd *c)
 	memcpy(pass, c->rest, c->restlen);
 	pass[c->restlen] = '\0';
 	client_wipe_line(&s.cl, c->rest, c->restlen);
-	do_login(MSG_AUTH_LOGIN, s.user, pass);
+	do_login(ipc_send_auth_login, s.user, pass);
 	explicit_bzero(pass, sizeof(pass));
 }
 
@@ -520,7 +517,7 @@ cmd_apop(struct pop3_cmd *c)
 	user[c->arglen[0]] = '\0';
 	memcpy(digest, c->arg[1], c->arglen[1]);
 	digest[c->arglen[1]] = '\0';
-	do_login(MSG_AUTH_APOP, user, digest);
+	do_login(ipc_send_auth_apop, user, digest);
 }
 
 /* The totals follow from the store's own answers (the login's, less
@@ -776,7 +773,7 @@ sasl_plain(struct pop3_cmd *c)
 		out("-ERR [AUTH] Authorization identity not permitted.");
 		goto done;
 	}
-	do_login(MSG_AUTH_LOGIN, user, pass);
+	do_login(ipc_send_auth_login, user, pass);
 done:
 	explicit_bzero(b, sizeof(b));
 	explicit_bzero(pass, sizeof(pass));
@@ -807,7 +804,7 @@ sasl_login(struct pop3_cmd *c)
 	    pass[0] == '\0')
 		out("-ERR [AUTH] Authentication failed.");
 	else
-		do_login(MSG_AUTH_LOGIN, user, pass);
+		do_login(ipc_send_auth_login, user, pass);
 	explicit_bzero(b, sizeof(b));
 	explicit_bzero(pass, sizeof(pass));
 }
@@ -839,21 +836,20 @@ sasl_cram(struct pop3_cmd *c)
 		return;
 	}
 	*sp = '\0';
-	do_login(MSG_AUTH_CRAM, resp, sp + 1);
+	do_login(ipc_send_auth_cram, resp, sp + 1);
 }
 
-/* Send a SCRAM step to privpop-auth; returns its challenge in out, or
- * -1 after the failure has been answered (with failtext, if not NULL). */
+/* Send a SCRAM step to privpop-auth with send (ipc_send_auth_scram_first
+ * or _final); returns its challenge in out, or -1 after the failure has
+ * been answered (with failtext, if not NULL). */
 static int
-scram_step(uint32_t type, const char *data, const char *failtext, char *outs,
-    size_t outlen)
+scram_step(int (*send)(int, const char *), const char *data,
+    const char *failtext, char *outs, size_t outlen)
 {
 	struct msg m;
 	const char *ch;
 
-	msg_init(&m, type);
-	if (msg_put_str(&m, data) == -1 ||
-	    ipc_send(s.auth_sock, &m, -1) == -1) {
+	if (send(s.auth_sock, data) == -1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
@@ -862,7 +858,7 @@ scram_step(uint32_t type, const char *data, const char *failtext, char *outs,
 		login_answer_as(&m, failtext);	/* the failure */
 		return -1;
 	}
-	if (msg_get_str(&m, &ch, outlen - 1) == -1 || msg_end(&m) == -1)
+	if (ipc_get_session_sasl_challenge(&m, &ch, outlen - 1) == -1)
 		fatalx("SASL challenge malformed");
 	snprintf(outs, outlen, "%s", ch);
 	return 0;
@@ -884,7 +880,7 @@ sasl_scram(struct pop3_cmd *c)
 		out("-ERR [AUTH] Authentication failed.");
 		return;
 	}
-	if (scram_step(MSG_AUTH_SCRAM_FIRST, msg, NULL, chal,
+	if (scram_step(ipc_send_auth_scram_first, msg, NULL, chal,
 	    sizeof(chal)) == -1)
 		return;
 	if ((n = sasl_read(chal, strlen(chal), b, sizeof(b), &err)) >= 0 &&
@@ -895,12 +891,12 @@ sasl_scram(struct pop3_cmd *c)
 	if (n < 0) {
 		/* the client has seen the salt: a cancel is a failure, which
 		 * privpop-auth counts and answers after its delay */
-		if (scram_step(MSG_AUTH_SCRAM_FINAL, "*", err, chal,
+		if (scram_step(ipc_send_auth_scram_final, "*", err, chal,
 		    sizeof(chal)) != -1)
 			fatalx("privpop-auth accepted a cancelled exchange");
 		return;
 	}
-	if (scram_step(MSG_AUTH_SCRAM_FINAL, msg, NULL, chal,
+	if (scram_step(ipc_send_auth_scram_final, msg, NULL, chal,
 	    sizeof(chal)) == -1)
 		return;
 	/* the server-final, answered by an empty response, then +OK */

@@ -22,6 +22,7 @@
 #include <openssl/rsa.h>
 
 #include "ipc.h"
+#include "ipc_auth.h"
 #include "log.h"
 #include "tls_keyproxy.h"
 
@@ -46,12 +47,9 @@ keyproxy_unanswered(void)
 int
 keyproxy_tls_start(void)
 {
-	struct msg m;
-
 	if (channel == -1)
 		return 0;
-	msg_init(&m, MSG_AUTH_TLS_START);
-	return ipc_send(channel, &m, -1);
+	return ipc_send_auth_tls_start(channel);
 }
 
 /* One round trip to the key holder; returns the result length or -1. */
@@ -69,15 +67,12 @@ remote(int idx, uint32_t scheme, const unsigned char *in, size_t inlen,
 	}
 	if (idx < 0)
 		return -1;
-	msg_init(&m, MSG_AUTH_TLS_SIGN);
-	if (msg_put_u32(&m, (uint32_t)idx) == -1 ||
-	    msg_put_u32(&m, scheme) == -1 ||
-	    msg_put_bytes(&m, in, inlen) == -1 ||
-	    ipc_send(channel, &m, -1) == -1)
+	if (ipc_send_auth_tls_sign(channel, (uint32_t)idx, scheme, in,
+	    inlen) == -1)
 		return -1;
-	if (ipc_recv(channel, &m) != 1 || m.type != MSG_SESSION_TLS_SIGNED ||
-	    msg_get_bytes(&m, &res, &rlen, outmax) == -1 ||
-	    msg_end(&m) == -1 || rlen == 0)
+	if (ipc_recv(channel, &m) != 1 ||
+	    ipc_get_session_tls_signed(&m, &res, &rlen, outmax) == -1 ||
+	    rlen == 0)
 		return -1;
 	memcpy(out, res, rlen);
 	return (int)rlen;

@@ -1,0 +1,239 @@
+/*
+ * Typed messages of the master, the slots, the fork servers and the
+ * dotlock child; see ipc_master.h.
+ *
+ * Runs as: root (master, the fork servers, privpop-auth), privpop
+ * (slots and their zygote), mailbox owner (worker, dotlock child).
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "ipc_master.h"
+
+/* A message of u32 fields only, with fd (or -1). */
+static int
+send_u32s(int sock, uint32_t type, const uint32_t *v, size_t n, int fd)
+{
+	struct msg m;
+	size_t i;
+
+	msg_init(&m, type);
+	for (i = 0; i < n; i++)
+		if (msg_put_u32(&m, v[i]) == -1) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	return ipc_send(sock, &m, fd);
+}
+
+int
+ipc_send_slot_conn(int sock, int tls, int fd)
+{
+	uint32_t v = tls != 0;
+
+	return send_u32s(sock, MSG_SLOT_CONN, &v, 1, fd);
+}
+
+int
+ipc_get_slot_conn(struct msg *m, int *tls_r, int *fd_r)
+{
+	uint32_t tls;
+
+	if (m->type != MSG_SLOT_CONN || m->fd == -1 ||
+	    msg_get_u32(m, &tls) == -1 || tls > 1 || msg_end(m) == -1)
+		return -1;
+	*tls_r = (int)tls;
+	*fd_r = m->fd;
+	m->fd = -1;
+	return 0;
+}
+
+int
+ipc_send_zygote_spawn(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_ZYGOTE_SPAWN, fd);
+}
+
+int
+ipc_get_zygote_spawn(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_ZYGOTE_SPAWN, 1, fd_r);
+}
+
+int
+ipc_send_master_slot_pid(int sock, uint32_t pid)
+{
+	return ipc_send_u32(sock, MSG_MASTER_SLOT_PID, pid);
+}
+
+int
+ipc_get_master_slot_pid(struct msg *m, uint32_t *pid_r)
+{
+	if (m->type != MSG_MASTER_SLOT_PID || m->fd != -1 ||
+	    msg_get_u32(m, pid_r) == -1 || msg_end(m) == -1)
+		return -1;
+	return 0;
+}
+
+int
+ipc_send_slot_auth(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_SLOT_AUTH, fd);
+}
+
+int
+ipc_get_slot_auth(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_SLOT_AUTH, 1, fd_r);
+}
+
+int
+ipc_send_slot_log(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_SLOT_LOG, fd);
+}
+
+int
+ipc_get_slot_log(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_SLOT_LOG, 0, fd_r);
+}
+
+int
+ipc_send_auth_spawn(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_AUTH_SPAWN, fd);
+}
+
+int
+ipc_get_auth_spawn(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_AUTH_SPAWN, 1, fd_r);
+}
+
+int
+ipc_send_auth_spawn_report(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_AUTH_SPAWN_REPORT, fd);
+}
+
+int
+ipc_get_auth_spawn_report(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_AUTH_SPAWN_REPORT, 1, fd_r);
+}
+
+int
+ipc_send_master_login(int sock)
+{
+	return ipc_send_fd(sock, MSG_MASTER_LOGIN, -1);
+}
+
+int
+ipc_get_master_login(struct msg *m)
+{
+	int fd;
+
+	return ipc_get_fd(m, MSG_MASTER_LOGIN, 0, &fd);
+}
+
+int
+ipc_send_store_spawn(int sock, uid_t uid, gid_t gid, gid_t extra, int fd)
+{
+	uint32_t v[3] = { (uint32_t)uid, (uint32_t)gid, (uint32_t)extra };
+
+	return send_u32s(sock, MSG_STORE_SPAWN, v, 3, fd);
+}
+
+int
+ipc_get_store_spawn(struct msg *m, uid_t *uid_r, gid_t *gid_r,
+    gid_t *extra_r, int *fd_r)
+{
+	uint32_t uid, gid, extra;
+
+	if (m->type != MSG_STORE_SPAWN || m->fd == -1 ||
+	    msg_get_u32(m, &uid) == -1 || msg_get_u32(m, &gid) == -1 ||
+	    msg_get_u32(m, &extra) == -1 || msg_end(m) == -1)
+		return -1;
+	*uid_r = (uid_t)uid;
+	*gid_r = (gid_t)gid;
+	*extra_r = (gid_t)extra;
+	*fd_r = m->fd;
+	m->fd = -1;
+	return 0;
+}
+
+int
+ipc_send_store_socket(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_STORE_SOCKET, fd);
+}
+
+int
+ipc_get_store_socket(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_STORE_SOCKET, 1, fd_r);
+}
+
+int
+ipc_send_auth_worker_pidfd(int sock, int pidfd)
+{
+	return ipc_send_fd(sock, MSG_AUTH_WORKER_PIDFD, pidfd);
+}
+
+int
+ipc_get_auth_worker_pidfd(struct msg *m, int *pidfd_r)
+{
+	return ipc_get_fd(m, MSG_AUTH_WORKER_PIDFD, 0, pidfd_r);
+}
+
+int
+ipc_send_lockd_request(int sock, uint32_t op, const char *lock,
+    uint32_t stale, int dirfd)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_LOCKD_REQUEST);
+	if (msg_put_u32(&m, op) == -1 || msg_put_str(&m, lock) == -1 ||
+	    msg_put_u32(&m, stale) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, dirfd);
+}
+
+int
+ipc_get_lockd_request(struct msg *m, uint32_t *op_r, const char **lock_r,
+    size_t max, uint32_t *stale_r, int *dirfd_r)
+{
+	if (m->type != MSG_LOCKD_REQUEST || msg_get_u32(m, op_r) == -1 ||
+	    msg_get_str(m, lock_r, max) == -1 ||
+	    msg_get_u32(m, stale_r) == -1 || msg_end(m) == -1)
+		return -1;
+	*dirfd_r = m->fd;
+	m->fd = -1;
+	return 0;
+}
+
+int
+ipc_send_lockd_result(int sock, int result, int err)
+{
+	uint32_t v[2] = { (uint32_t)result, (uint32_t)err };
+
+	return send_u32s(sock, MSG_LOCKD_RESULT, v, 2, -1);
+}
+
+int
+ipc_get_lockd_result(struct msg *m, int *result_r, int *err_r)
+{
+	uint32_t r, err;
+
+	if (m->type != MSG_LOCKD_RESULT || msg_get_u32(m, &r) == -1 ||
+	    msg_get_u32(m, &err) == -1 || msg_end(m) == -1 ||
+	    (r > 1 && r != UINT32_MAX))
+		return -1;
+	*result_r = r == UINT32_MAX ? -1 : (int)r;
+	*err_r = (int)err;
+	return 0;
+}
