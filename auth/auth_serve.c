@@ -26,6 +26,7 @@
 #include "faildelay.h"
 #include "fdlayout.h"
 #include "ipc_auth.h"
+#include "ipc_store.h"
 #include "log.h"
 #include "pam_auth.h"
 #include "privdrop.h"
@@ -129,8 +130,8 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
     const char *location)
 {
 	char index_dir[MAIL_MAX_PATH];
+	struct ipcs_init in;
 	int sv[2];
-	struct msg m;
 
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
@@ -139,14 +140,13 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	if (s->conf->mbox_index_dir[0] == '\0' || pwf_expand_path(e,
 	    s->conf->mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
 		index_dir[0] = '\0';	/* beside the mbox */
-	msg_init(&m, MSG_STORE_INIT);
-	if (msg_put_str(&m, e->user) == -1 ||
-	    msg_put_str(&m, location) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->conf->mbox_locks) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->conf->mbox_lock_timeout) == -1 ||
-	    msg_put_u32(&m, (uint32_t)s->conf->mbox_dotlock_stale) == -1 ||
-	    msg_put_str(&m, index_dir) == -1 ||
-	    ipc_send(sv[0], &m, -1) == -1) {
+	in.user = e->user;
+	in.location = location;
+	in.locks = (uint32_t)s->conf->mbox_locks;
+	in.lock_timeout = (uint32_t)s->conf->mbox_lock_timeout;
+	in.dotlock_stale = (uint32_t)s->conf->mbox_dotlock_stale;
+	in.index_dir = index_dir;
+	if (ipcs_send_init(sv[0], &in) == -1) {
 		log_warn("send store init");
 		close(sv[0]);
 		close(sv[1]);

@@ -12,6 +12,7 @@
 
 #include "body_shm.h"
 #include "ipc.h"
+#include "ipc_store.h"
 #include "log.h"
 
 int
@@ -79,7 +80,7 @@ wait_free(struct body_shm *s, int sock)
 	while (s->outstanding >= 2) {
 		if (ipc_recv(sock, &m) != 1)
 			fatal("session gone during a message");
-		if (m.type != MSG_STORE_SHM_DONE || msg_end(&m) == -1)
+		if (ipcs_get_shm_done(&m) == -1)
 			fatalx("unexpected %s during a message",
 			    msg_name(m.type));
 		body_shm_done(s);
@@ -98,15 +99,11 @@ body_shm_begin(struct body_shm *s, int sock)
 void
 body_shm_flush(struct body_shm *s, int sock, int more)
 {
-	struct msg m;
-
 	/* the last region goes even when empty: it ends the answer */
 	if (buf_used(&s->b) > 0 || !more) {
-		msg_init(&m, MSG_SESSION_DATA_SHM);
-		if (msg_put_u32(&m, (uint32_t)s->cur * BODY_SHM_HALF) == -1 ||
-		    msg_put_u32(&m, (uint32_t)buf_used(&s->b)) == -1 ||
-		    msg_put_u32(&m, more ? 0 : IPC_SHM_LAST) == -1 ||
-		    ipc_send(sock, &m, s->pass_fd) == -1)
+		if (ipcs_send_data_shm(sock, (uint32_t)s->cur * BODY_SHM_HALF,
+		    (uint32_t)buf_used(&s->b), more ? 0 : IPC_SHM_LAST,
+		    s->pass_fd) == -1)
 			fatal("send data");
 		if (s->pass_fd != -1)
 			close(s->pass_fd);

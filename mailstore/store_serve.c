@@ -17,6 +17,7 @@
 #include "body_shm.h"
 #include "buf.h"
 #include "ipc.h"
+#include "ipc_store.h"
 #include "log.h"
 #include "maildir.h"
 #include "mbox.h"
@@ -28,18 +29,14 @@ static void
 reply_ok(const struct store_state *st, uint32_t n, uint64_t octets,
     const char *text)
 {
-	struct msg m;
-
-	msg_init(&m, MSG_SESSION_OK);
-	if (msg_put_u32(&m, n) == -1 || msg_put_u64(&m, octets) == -1 ||
-	    msg_put_str(&m, text) == -1 || ipc_send(st->sock, &m, -1) == -1)
+	if (ipcs_send_ok(st->sock, n, octets, text) == -1)
 		fatal("send reply");
 }
 
 static void
 reply_err(const struct store_state *st, uint32_t code)
 {
-	if (ipc_send_u32(st->sock, MSG_SESSION_ERR, code) == -1)
+	if (ipcs_send_err(st->sock, code) == -1)
 		fatal("send error");
 }
 
@@ -53,8 +50,7 @@ flush_data(const struct store_state *st, struct buf *b, int all)
 
 		if (n > IPC_MAX_PAYLOAD)
 			n = IPC_MAX_PAYLOAD;
-		if (ipc_send_raw(st->sock, MSG_SESSION_DATA, buf_ptr(b),
-		    n) == -1)
+		if (ipcs_send_data(st->sock, buf_ptr(b), n) == -1)
 			fatal("send data");
 		buf_consume(b, n);
 	}
@@ -64,7 +60,7 @@ flush_data(const struct store_state *st, struct buf *b, int all)
 static void
 send_end(const struct store_state *st)
 {
-	if (ipc_send_raw(st->sock, MSG_SESSION_END, NULL, 0) == -1)
+	if (ipcs_send_end(st->sock) == -1)
 		fatal("send end");
 }
 
@@ -82,15 +78,12 @@ live_totals(const struct store_state *st, uint32_t *live_r, uint64_t *octets_r)
 		}
 }
 
-/* Validate a message number (1-based) from the session: in range and
- * not deleted.  Returns the 0-based index or -1 after answering. */
+/* Check a message number (1-based, decoded) against the mailbox: in
+ * range and not deleted.  Returns the 0-based index or -1 after
+ * answering. */
 static int
-get_msgno(const struct store_state *st, struct msg *m, uint32_t *idx)
+check_msgno(const struct store_state *st, uint32_t n, uint32_t *idx)
 {
-	uint32_t n;
-
-	if (msg_get_u32(m, &n) == -1)
-		fatalx("%s: short message", msg_name(m->type));
 	if (n == 0 || n > st->count) {
 		reply_err(st, IPC_ERR_NOSUCH);
 		return -1;
@@ -110,11 +103,10 @@ do_listing(struct store_state *st, struct msg *m, int uidl)
 	uint32_t n, i, live;
 	uint64_t octets;
 
-	if (msg_get_u32(m, &n) == -1 || msg_end(m) == -1)
+	if ((uidl ? ipcs_get_uidl(m, &n) : ipcs_get_list(m, &n)) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	if (n != 0) {
-		m->rpos = 0;
-		if (get_msgno(st, m, &i) == -1)
+		if (check_msgno(st, n, &i) == -1)
 			return;
 		reply_ok(st, n, st->msgs[i].size, uidl ? st->msgs[i].uidl : "");
 		return;
@@ -240,21 +232,21 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 	struct wire_enc w;
 	struct buf out, *outp;
 	uint64_t off, left;
-	uint32_t idx;
+	uint32_t msgno, k, idx;
 	ssize_t n;
-	int fd, own, ok_pending, count_later;
+	int fd, own, ok_pending, count_later, r;
 
-	if (get_msgno(st, m, &idx) == -1)
-		return;
 	if (m->type == MSG_STORE_TOP) {
-		uint32_t k;
-
-		if (msg_get_u32(m, &k) == -1)
-			fatalx("TOP: malformed");
-		lines = k;
-	}
-	if (msg_end(m) == -1)
+		if ((r = ipcs_get_top(m, &msgno, &k)) == 0)
+			lines = k;
+	} else if (ahead)
+		r = ipcs_get_retr_ahead(m, &msgno);
+	else
+		r = ipcs_get_retr(m, &msgno);
+	if (r == -1)
 		fatalx("%s: malformed", msg_name(m->type));
+	if (check_msgno(st, msgno, &idx) == -1)
+		return;
 	(void)body_shm_ready(&st->shm);
 	/* ahead: the listed octets bound the stored bytes (an mbox
 	 * message's exactly; a Maildir file larger than listed makes the
@@ -343,35 +335,27 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 void
 store_h_init(struct store_state *st, struct msg *m)
 {
-	const char *user, *loc, *index_dir;
+	struct ipcs_init in;
 	struct mbox_opts o;
-	uint32_t locks, timeout, stale;
+	const char *loc;
 	enum mail_err e;
 	uint64_t octets;
-	struct msg r;
 
-	if (msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
-	    msg_get_str(m, &loc, MAIL_MAX_PATH) == -1 ||
-	    msg_get_u32(m, &locks) == -1 || msg_get_u32(m, &timeout) == -1 ||
-	    msg_get_u32(m, &stale) == -1 ||
-	    msg_get_str(m, &index_dir, MAIL_MAX_PATH) == -1 ||
-	    msg_end(m) == -1)
+	/* the mbox options too, within their config ranges */
+	if (ipcs_get_init(m, &in) == -1)
 		fatalx("INIT: malformed");
-	if (locks > (MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL | MBOX_LOCK_FLOCK) ||
-	    timeout > 3600 || stale > 86400 ||
-	    (index_dir[0] != '\0' && index_dir[0] != '/'))
-		fatalx("INIT: bad mbox options");
-	log_debug("user %s mailbox %s", user, loc);
+	loc = in.location;
+	log_debug("user %s mailbox %s", in.user, loc);
 	if (strncmp(loc, "maildir:/", 9) == 0) {
 		e = maildir_open(&st->md, loc + 8);
 		st->msgs = st->md.msgs;
 		st->count = st->md.count;
 		octets = st->md.octets;
 	} else if (strncmp(loc, "mbox:/", 6) == 0) {
-		o.locks = (int)locks;
-		o.lock_timeout = (int)timeout;
-		o.dotlock_stale = (int)stale;
-		o.index_dir = index_dir;
+		o.locks = (int)in.locks;
+		o.lock_timeout = (int)in.lock_timeout;
+		o.dotlock_stale = (int)in.dotlock_stale;
+		o.index_dir = in.index_dir;
 		st->is_mbox = 1;
 		e = mbox_open(&st->mb, loc + 5, &o);
 		st->msgs = st->mb.msgs;
@@ -388,9 +372,7 @@ store_h_init(struct store_state *st, struct msg *m)
 	}
 	st->open = 1;
 	st->phase = ST_READY;
-	msg_init(&r, MSG_SESSION_STORE_READY);
-	if (msg_put_u32(&r, st->count) == -1 || msg_put_u64(&r, octets) == -1 ||
-	    ipc_send(st->sock, &r, -1) == -1)
+	if (ipcs_send_ready(st->sock, st->count, octets) == -1)
 		fatal("send ready");
 }
 
@@ -427,12 +409,12 @@ store_h_retr_ahead(struct store_state *st, struct msg *m)
 void
 store_h_dele(struct store_state *st, struct msg *m)
 {
-	uint32_t idx;
+	uint32_t msgno, idx;
 
-	if (get_msgno(st, m, &idx) == -1)
-		return;
-	if (msg_end(m) == -1)
+	if (ipcs_get_dele(m, &msgno) == -1)
 		fatalx("DELE: malformed");
+	if (check_msgno(st, msgno, &idx) == -1)
+		return;
 	st->msgs[idx].deleted = 1;
 	reply_ok(st, idx + 1, st->msgs[idx].size, "");
 }
@@ -443,7 +425,7 @@ store_h_rset(struct store_state *st, struct msg *m)
 	uint32_t i, live;
 	uint64_t octets;
 
-	if (msg_end(m) == -1)
+	if (ipcs_get_rset(m) == -1)
 		fatalx("RSET: malformed");
 	for (i = 0; i < st->count; i++)
 		st->msgs[i].deleted = 0;
@@ -456,7 +438,7 @@ store_h_quit(struct store_state *st, struct msg *m)
 {
 	uint32_t done, failed = 0;
 
-	if (msg_end(m) == -1)
+	if (ipcs_get_quit(m) == -1)
 		fatalx("QUIT: malformed");
 	if (st->is_mbox) {
 		if (mbox_expunge(&st->mb, &done) != MAIL_OK)
@@ -475,7 +457,7 @@ store_h_quit(struct store_state *st, struct msg *m)
 void
 store_h_shm_done(struct store_state *st, struct msg *m)
 {
-	if (msg_end(m) == -1)
+	if (ipcs_get_shm_done(m) == -1)
 		fatalx("SHM_DONE: malformed");
 	body_shm_done(&st->shm);
 }

@@ -27,6 +27,7 @@
 #include "ipc.h"
 #include "ipc_auth.h"
 #include "ipc_master.h"
+#include "ipc_store.h"
 #include "log.h"
 #include "numparse.h"
 #include "addrlist.h"
@@ -332,7 +333,7 @@ cmd_quit(struct pop3_cmd *c)
 		session_end("quit");
 	}
 	/* UPDATE state: the worker expunges now. */
-	store_request(&s.st, MSG_STORE_QUIT, 0, 0, 0);
+	store_request(&s.st, MSG_STORE_QUIT, 0, 0);
 	s.st.lock_wait = 1;
 	if (store_answer(&s.st, &n, &unused, NULL, 0) == -1) {
 		/* err_text already told the client */
@@ -451,14 +452,12 @@ login_answer_as(struct msg *m, const char *text)
 	store_recv(&s.st, m);
 	s.st.lock_wait = 0;
 	if (m->type == MSG_SESSION_ERR) {
-		if (msg_get_u32(m, &code) == -1)
+		if (ipcs_get_err(m, &code) == -1)
 			fatalx("store ERR malformed");
 		out("%s", store_err_text(code));
 		session_end(code == IPC_ERR_INUSE ? "in-use" : "store-error");
 	}
-	if (m->type != MSG_SESSION_STORE_READY ||
-	    msg_get_u32(m, &count) == -1 || msg_get_u64(m, &octets) == -1 ||
-	    msg_end(m) == -1)
+	if (ipcs_get_ready(m, &count, &octets) == -1)
 		fatalx("unexpected %s from store", msg_name(m->type));
 	s.state = S_TRANS;
 	s.total_n = s.st.total_n = count;
@@ -542,7 +541,7 @@ listing(struct pop3_cmd *c, uint32_t type)
 
 	if (need_args(c, 0, 1) == -1 || (r = arg_msgno(c, 0, &n)) == -1)
 		return;
-	store_request(&s.st, type, 1, n, 0);
+	store_request(&s.st, type, n, 0);
 	if (store_answer(&s.st, &rn, &octets, text, sizeof(text)) == -1)
 		return;
 	if (n != 0) {
@@ -618,7 +617,7 @@ cmd_dele(struct pop3_cmd *c)
 
 	if (need_args(c, 1, 1) == -1 || arg_msgno(c, 0, &n) == -1)
 		return;
-	store_request(&s.st, MSG_STORE_DELE, 1, n, 0);
+	store_request(&s.st, MSG_STORE_DELE, n, 0);
 	if (store_answer(&s.st, &rn, &octets, NULL, 0) == -1)
 		return;
 	if (s.dele_n >= s.total_n || octets > s.total_b - s.dele_b)
@@ -636,7 +635,7 @@ cmd_rset(struct pop3_cmd *c)
 
 	if (need_args(c, 0, 0) == -1)
 		return;
-	store_request(&s.st, MSG_STORE_RSET, 0, 0, 0);
+	store_request(&s.st, MSG_STORE_RSET, 0, 0);
 	if (store_answer(&s.st, &n, &octets, NULL, 0) == 0) {
 		s.dele_n = 0;
 		s.dele_b = 0;

@@ -31,6 +31,7 @@
 
 #include "client.h"
 #include "ipc.h"
+#include "ipc_store.h"
 #include "log.h"
 #include "session_store.h"
 
@@ -75,16 +76,37 @@ store_recv(struct store_link *l, struct msg *m)
 }
 
 void
-store_request(struct store_link *l, uint32_t type, int nargs, uint32_t a,
-    uint32_t b)
+store_request(struct store_link *l, uint32_t type, uint32_t a, uint32_t b)
 {
-	struct msg m;
+	int r;
 
 	ahead_settle(l, type, a);
-	msg_init(&m, type);
-	if ((nargs > 0 && msg_put_u32(&m, a) == -1) ||
-	    (nargs > 1 && msg_put_u32(&m, b) == -1) ||
-	    ipc_send(l->sock, &m, -1) == -1) {
+	switch (type) {
+	case MSG_STORE_LIST:
+		r = ipcs_send_list(l->sock, a);
+		break;
+	case MSG_STORE_UIDL:
+		r = ipcs_send_uidl(l->sock, a);
+		break;
+	case MSG_STORE_RETR:
+		r = ipcs_send_retr(l->sock, a);
+		break;
+	case MSG_STORE_TOP:
+		r = ipcs_send_top(l->sock, a, b);
+		break;
+	case MSG_STORE_DELE:
+		r = ipcs_send_dele(l->sock, a);
+		break;
+	case MSG_STORE_RSET:
+		r = ipcs_send_rset(l->sock);
+		break;
+	case MSG_STORE_QUIT:
+		r = ipcs_send_quit(l->sock);
+		break;
+	default:
+		fatalx("store request %s", msg_name(type));
+	}
+	if (r == -1) {
 		session_out("-ERR [SYS/TEMP] Mailbox access failed.");
 		session_end("error");
 	}
@@ -126,15 +148,12 @@ store_answer(struct store_link *l, uint32_t *n, uint64_t *octets, char *text,
 
 	store_recv(l, &m);
 	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &code) == -1 || msg_end(&m) == -1 ||
-		    code == IPC_ERR_NOT_AHEAD)
+		if (ipcs_get_err(&m, &code) == -1 || code == IPC_ERR_NOT_AHEAD)
 			fatalx("store ERR malformed");
 		session_out("%s", store_err_text(code));
 		return -1;
 	}
-	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, n) == -1 ||
-	    msg_get_u64(&m, octets) == -1 ||
-	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1)
+	if (ipcs_get_ok(&m, n, octets, &t) == -1)
 		fatalx("unexpected %s from store", msg_name(m.type));
 	if (text != NULL)
 		snprintf(text, textlen, "%s", t);
@@ -169,14 +188,13 @@ shm_region(struct store_link *l, struct msg *m, uint32_t *off, uint32_t *len)
 {
 	uint32_t flags;
 
-	if ((m->fd != -1) != (l->body == NULL))
+	if (m->type != MSG_SESSION_DATA_SHM ||
+	    (m->fd != -1) != (l->body == NULL))
 		fatalx("DATA_SHM without the memfd, or twice");
 	if (m->fd != -1)
 		map_bodies(l, m->fd);
-	if (msg_get_u32(m, off) == -1 || msg_get_u32(m, len) == -1 ||
-	    msg_get_u32(m, &flags) == -1 || msg_end(m) == -1 ||
-	    *off > l->body_len || *len > l->body_len - *off ||
-	    (flags & ~(uint32_t)IPC_SHM_LAST) != 0)
+	if (ipcs_get_data_shm(m, off, len, &flags) == -1 ||
+	    *off > l->body_len || *len > l->body_len - *off)
 		fatalx("DATA_SHM malformed");
 	return (flags & IPC_SHM_LAST) != 0;
 }
@@ -187,31 +205,35 @@ void
 store_relay(struct store_link *l)
 {
 	struct msg m;
-	uint32_t off, len;
+	const unsigned char *p;
+	size_t len;
+	uint32_t off, rlen;
 	int last;
 
 	for (;;) {
 		store_recv_in(l, &m, 1);
-		if (m.type == MSG_SESSION_END)
+		if (m.type == MSG_SESSION_END) {
+			if (ipcs_get_end(&m) == -1)
+				fatalx("END malformed");
 			break;
+		}
 		if (m.type == MSG_SESSION_DATA_SHM) {
-			last = shm_region(l, &m, &off, &len);
+			last = shm_region(l, &m, &off, &rlen);
 			/* the answer line, the body and its terminator leave
 			 * together */
-			if (client_write_direct(l->cl, l->body + off, len,
+			if (client_write_direct(l->cl, l->body + off, rlen,
 			    last ? ".\r\n" : NULL, last ? 3 : 0) == -1)
 				session_end("error");
 			if (last)
 				return;	/* our next request releases it */
 			/* written out (or into TLS): the store may reuse it */
-			if (ipc_send_raw(l->sock, MSG_STORE_SHM_DONE, NULL,
-			    0) == -1)
+			if (ipcs_send_shm_done(l->sock) == -1)
 				session_end("error");
 			continue;
 		}
-		if (m.type != MSG_SESSION_DATA)
+		if (ipcs_get_data(&m, &p, &len) == -1)
 			fatalx("unexpected %s from store", msg_name(m.type));
-		if (client_write(l->cl, m.data, m.len) == -1)
+		if (client_write(l->cl, p, len) == -1)
 			session_end("error");
 	}
 	if (client_write(l->cl, ".\r\n", 3) == -1)
@@ -231,17 +253,13 @@ ahead_collect(struct store_link *l)
 		return;
 	store_recv(l, &m);
 	if (m.type == MSG_SESSION_ERR) {
-		if (msg_get_u32(&m, &l->ahead.code) == -1 ||
-		    msg_end(&m) == -1 || l->ahead.code == 0 ||
-		    l->ahead.code >= IPC_ERR_MAX)
+		if (ipcs_get_err(&m, &l->ahead.code) == -1)
 			fatalx("store ERR malformed");
 		l->ahead.state = l->ahead.code == IPC_ERR_NOT_AHEAD ? AH_NONE :
 		    AH_ERR;
 		return;
 	}
-	if (m.type != MSG_SESSION_OK || msg_get_u32(&m, &rn) == -1 ||
-	    msg_get_u64(&m, &l->ahead.octets) == -1 ||
-	    msg_get_str(&m, &t, POP3_MAX_UIDL) == -1 || msg_end(&m) == -1 ||
+	if (ipcs_get_ok(&m, &rn, &l->ahead.octets, &t) == -1 ||
 	    rn != l->ahead.msgno)
 		fatalx("unexpected %s from store", msg_name(m.type));
 	store_recv(l, &m);
@@ -255,8 +273,7 @@ ahead_collect(struct store_link *l)
 static void
 ahead_release(struct store_link *l)
 {
-	if (l->ahead.state == AH_OK &&
-	    ipc_send_raw(l->sock, MSG_STORE_SHM_DONE, NULL, 0) == -1)
+	if (l->ahead.state == AH_OK && ipcs_send_shm_done(l->sock) == -1)
 		session_end("error");
 	l->ahead.state = AH_NONE;
 }
@@ -286,14 +303,11 @@ ahead_settle(struct store_link *l, uint32_t type, uint32_t msgno)
 static void
 ahead_ask(struct store_link *l, uint32_t n)
 {
-	struct msg m;
-
 	if (l->ahead_off || l->body == NULL || n > l->total_n) {
 		ahead_release(l);
 		return;
 	}
-	msg_init(&m, MSG_STORE_RETR_AHEAD);
-	if (msg_put_u32(&m, n) == -1 || ipc_send(l->sock, &m, -1) == -1)
+	if (ipcs_send_retr_ahead(l->sock, n) == -1)
 		session_end("error");
 	l->ahead.state = AH_PENDING;
 	l->ahead.msgno = n;
@@ -339,7 +353,7 @@ store_retr(struct store_link *l, uint32_t n, uint64_t *octets)
 
 	if ((r = retr_from_ahead(l, n, octets)) != -1)
 		return r;
-	store_request(l, MSG_STORE_RETR, 1, n, 0);
+	store_request(l, MSG_STORE_RETR, n, 0);
 	if (store_answer(l, &rn, octets, NULL, 0) == -1)
 		return 0;
 	session_out("+OK %llu octets", (unsigned long long)*octets);
@@ -355,7 +369,7 @@ store_top(struct store_link *l, uint32_t n, uint32_t lines)
 	uint32_t rn;
 	uint64_t octets;
 
-	store_request(l, MSG_STORE_TOP, 2, n, lines);
+	store_request(l, MSG_STORE_TOP, n, lines);
 	if (store_answer(l, &rn, &octets, NULL, 0) == -1)
 		return;
 	session_out("+OK Top of message follows");

@@ -52,10 +52,11 @@ struct store_link {
 /* The next answer (bounded by the timeouts: a stuck worker ends the
  * session with [SYS/TEMP]). */
 void	store_recv(struct store_link *, struct msg *);
-/* A request of up to two u32 arguments; a pending read-ahead is
- * settled first (answers come in order). */
-void	store_request(struct store_link *, uint32_t type, int nargs,
-	    uint32_t a, uint32_t b);
+/* A request (MSG_STORE_LIST to QUIT) with its message number a and
+ * TOP's lines b, where it has them; a pending read-ahead is settled
+ * first (answers come in order). */
+void	store_request(struct store_link *, uint32_t type, uint32_t a,
+	    uint32_t b);
 /* OK: 0 with its fields; ERR: the client is answered, -1. */
 int	store_answer(struct store_link *, uint32_t *n, uint64_t *octets,
 	    char *text, size_t textlen);
