@@ -21,6 +21,7 @@
 
 #include "body_shm.h"
 #include "ipc.h"
+#include "ipc_store.h"
 
 static struct msg r;	/* large: off the stack */
 
@@ -62,11 +63,7 @@ static int
 recv_region(struct fixture *f, uint32_t *off, uint32_t *len, uint32_t *flags)
 {
 	assert_int_equal(ipc_recv(f->sv[1], &r), 1);
-	assert_int_equal(r.type, MSG_SESSION_DATA_SHM);
-	assert_int_equal(msg_get_u32(&r, off), 0);
-	assert_int_equal(msg_get_u32(&r, len), 0);
-	assert_int_equal(msg_get_u32(&r, flags), 0);
-	assert_int_equal(msg_end(&r), 0);
+	assert_int_equal(ipcs_get_data_shm(&r, off, len, flags), 0);
 	return r.fd;
 }
 
@@ -81,8 +78,7 @@ fill(struct fixture *f, const char *text)
 static void
 send_done(struct fixture *f)
 {
-	assert_int_equal(ipc_send_raw(f->sv[1], MSG_STORE_SHM_DONE, NULL, 0),
-	    0);
+	assert_int_equal(ipcs_send_shm_done(f->sv[1]), 0);
 }
 
 /* Nothing more queued for the session. */

@@ -25,6 +25,7 @@
 
 #include "body_shm.h"
 #include "ipc.h"
+#include "ipc_store.h"
 #include "limits.h"
 #include "log.h"
 #include "store_serve.h"
@@ -267,9 +268,7 @@ expect_ok(struct fix *f, uint32_t n, uint64_t octets, const char *text)
 	const char *gt;
 
 	recv_type(f, &m, MSG_SESSION_OK);
-	assert_int_equal(msg_get_u32(&m, &gn), 0);
-	assert_int_equal(msg_get_u64(&m, &go), 0);
-	assert_int_equal(msg_get_str(&m, &gt, POP3_MAX_UIDL), 0);
+	assert_int_equal(ipcs_get_ok(&m, &gn, &go, &gt), 0);
 	assert_int_equal(gn, n);
 	assert_int_equal(go, octets);
 	assert_string_equal(gt, text);
@@ -282,7 +281,7 @@ expect_err(struct fix *f, uint32_t code)
 	uint32_t c;
 
 	recv_type(f, &m, MSG_SESSION_ERR);
-	assert_int_equal(msg_get_u32(&m, &c), 0);
+	assert_int_equal(ipcs_get_err(&m, &c), 0);
 	assert_int_equal(c, code);
 }
 
@@ -291,17 +290,18 @@ static void
 expect_data(struct fix *f, const char *text)
 {
 	char got[1024];
-	size_t len = 0;
+	const unsigned char *p;
+	size_t len = 0, n;
 	struct msg m;
 
 	for (;;) {
 		assert_int_equal(ipc_recv(f->sv[1], &m), 1);
-		if (m.type == MSG_SESSION_END)
+		if (ipcs_get_end(&m) == 0)
 			break;
-		assert_int_equal(m.type, MSG_SESSION_DATA);
-		assert_true(len + m.len < sizeof(got));
-		memcpy(got + len, m.data, m.len);
-		len += m.len;
+		assert_int_equal(ipcs_get_data(&m, &p, &n), 0);
+		assert_true(len + n < sizeof(got));
+		memcpy(got + len, p, n);
+		len += n;
 	}
 	got[len] = '\0';
 	assert_string_equal(got, text);
@@ -323,9 +323,7 @@ expect_region(struct fix *f, const char *want)
 		memfd = m.fd;
 	}
 	assert_true(memfd != -1);
-	assert_int_equal(msg_get_u32(&m, &off), 0);
-	assert_int_equal(msg_get_u32(&m, &len), 0);
-	assert_int_equal(msg_get_u32(&m, &flags), 0);
+	assert_int_equal(ipcs_get_data_shm(&m, &off, &len, &flags), 0);
 	assert_true(flags & IPC_SHM_LAST);
 	assert_int_equal(len, strlen(want));
 	p = mmap(NULL, BODY_SHM_SIZE, PROT_READ, MAP_SHARED, memfd, 0);
@@ -346,8 +344,7 @@ open_box(struct fix *f)
 	init_req(&m, loc);
 	store_handle(&f->st, &m);
 	recv_type(f, &m, MSG_SESSION_STORE_READY);
-	assert_int_equal(msg_get_u32(&m, &count), 0);
-	assert_int_equal(msg_get_u64(&m, &octets), 0);
+	assert_int_equal(ipcs_get_ready(&m, &count, &octets), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(octets, 10);
 	assert_int_equal(f->st.phase, ST_READY);
