@@ -130,7 +130,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
     const char *location)
 {
 	char index_dir[MAIL_MAX_PATH];
-	struct ipcs_init in;
+	struct ipc_store_init in;
 	int sv[2];
 
 	if (ipc_socketpair(sv) == -1) {
@@ -146,7 +146,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	in.lock_timeout = (uint32_t)s->conf->mbox_lock_timeout;
 	in.dotlock_stale = (uint32_t)s->conf->mbox_dotlock_stale;
 	in.index_dir = index_dir;
-	if (ipcs_send_init(sv[0], &in) == -1) {
+	if (ipc_send_store_init(sv[0], &in) == -1) {
 		log_warn("send store init");
 		close(sv[0]);
 		close(sv[1]);

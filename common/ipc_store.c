@@ -65,7 +65,7 @@ get_empty(struct msg *m, uint32_t type)
 }
 
 int
-ipcs_send_init(int sock, const struct ipcs_init *in)
+ipc_send_store_init(int sock, const struct ipc_store_init *in)
 {
 	struct msg m;
 
@@ -82,7 +82,7 @@ ipcs_send_init(int sock, const struct ipcs_init *in)
 
 /* The option ranges are conf.c's for the same keys. */
 int
-ipcs_get_init(struct msg *m, struct ipcs_init *in)
+ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 {
 	if (begin(m, MSG_STORE_INIT) == -1 ||
 	    msg_get_str(m, &in->user, POP3_MAX_USER) == -1 ||
@@ -104,25 +104,25 @@ ipcs_get_init(struct msg *m, struct ipcs_init *in)
 }
 
 int
-ipcs_send_list(int sock, uint32_t msgno)
+ipc_send_store_list(int sock, uint32_t msgno)
 {
 	return send_u32(sock, MSG_STORE_LIST, msgno);
 }
 
 int
-ipcs_send_uidl(int sock, uint32_t msgno)
+ipc_send_store_uidl(int sock, uint32_t msgno)
 {
 	return send_u32(sock, MSG_STORE_UIDL, msgno);
 }
 
 int
-ipcs_send_retr(int sock, uint32_t msgno)
+ipc_send_store_retr(int sock, uint32_t msgno)
 {
 	return send_u32(sock, MSG_STORE_RETR, msgno);
 }
 
 int
-ipcs_send_top(int sock, uint32_t msgno, uint32_t lines)
+ipc_send_store_top(int sock, uint32_t msgno, uint32_t lines)
 {
 	struct msg m;
 
@@ -133,56 +133,56 @@ ipcs_send_top(int sock, uint32_t msgno, uint32_t lines)
 }
 
 int
-ipcs_send_dele(int sock, uint32_t msgno)
+ipc_send_store_dele(int sock, uint32_t msgno)
 {
 	return send_u32(sock, MSG_STORE_DELE, msgno);
 }
 
 int
-ipcs_send_rset(int sock)
+ipc_send_store_rset(int sock)
 {
 	return send_empty(sock, MSG_STORE_RSET);
 }
 
 int
-ipcs_send_quit(int sock)
+ipc_send_store_quit(int sock)
 {
 	return send_empty(sock, MSG_STORE_QUIT);
 }
 
 int
-ipcs_send_retr_ahead(int sock, uint32_t msgno)
+ipc_send_store_retr_ahead(int sock, uint32_t msgno)
 {
 	return send_u32(sock, MSG_STORE_RETR_AHEAD, msgno);
 }
 
 int
-ipcs_send_shm_done(int sock)
+ipc_send_store_shm_done(int sock)
 {
 	return send_empty(sock, MSG_STORE_SHM_DONE);
 }
 
 int
-ipcs_get_list(struct msg *m, uint32_t *msgno_r)
+ipc_get_store_list(struct msg *m, uint32_t *msgno_r)
 {
 	return get_msgno(m, MSG_STORE_LIST, 1, msgno_r);
 }
 
 int
-ipcs_get_uidl(struct msg *m, uint32_t *msgno_r)
+ipc_get_store_uidl(struct msg *m, uint32_t *msgno_r)
 {
 	return get_msgno(m, MSG_STORE_UIDL, 1, msgno_r);
 }
 
 int
-ipcs_get_retr(struct msg *m, uint32_t *msgno_r)
+ipc_get_store_retr(struct msg *m, uint32_t *msgno_r)
 {
 	return get_msgno(m, MSG_STORE_RETR, 0, msgno_r);
 }
 
 /* lines: any count (UINT32_MAX: the whole body) */
 int
-ipcs_get_top(struct msg *m, uint32_t *msgno_r, uint32_t *lines_r)
+ipc_get_store_top(struct msg *m, uint32_t *msgno_r, uint32_t *lines_r)
 {
 	uint32_t n, lines;
 
@@ -195,37 +195,37 @@ ipcs_get_top(struct msg *m, uint32_t *msgno_r, uint32_t *lines_r)
 }
 
 int
-ipcs_get_dele(struct msg *m, uint32_t *msgno_r)
+ipc_get_store_dele(struct msg *m, uint32_t *msgno_r)
 {
 	return get_msgno(m, MSG_STORE_DELE, 0, msgno_r);
 }
 
 int
-ipcs_get_rset(struct msg *m)
+ipc_get_store_rset(struct msg *m)
 {
 	return get_empty(m, MSG_STORE_RSET);
 }
 
 int
-ipcs_get_quit(struct msg *m)
+ipc_get_store_quit(struct msg *m)
 {
 	return get_empty(m, MSG_STORE_QUIT);
 }
 
 int
-ipcs_get_retr_ahead(struct msg *m, uint32_t *msgno_r)
+ipc_get_store_retr_ahead(struct msg *m, uint32_t *msgno_r)
 {
 	return get_msgno(m, MSG_STORE_RETR_AHEAD, 0, msgno_r);
 }
 
 int
-ipcs_get_shm_done(struct msg *m)
+ipc_get_store_shm_done(struct msg *m)
 {
 	return get_empty(m, MSG_STORE_SHM_DONE);
 }
 
 int
-ipcs_send_ready(int sock, uint32_t count, uint64_t octets)
+ipc_send_session_store_ready(int sock, uint32_t count, uint64_t octets)
 {
 	struct msg m;
 
@@ -236,7 +236,7 @@ ipcs_send_ready(int sock, uint32_t count, uint64_t octets)
 }
 
 int
-ipcs_send_ok(int sock, uint32_t n, uint64_t octets, const char *text)
+ipc_send_session_ok(int sock, uint32_t n, uint64_t octets, const char *text)
 {
 	struct msg m;
 
@@ -248,13 +248,13 @@ ipcs_send_ok(int sock, uint32_t n, uint64_t octets, const char *text)
 }
 
 int
-ipcs_send_err(int sock, uint32_t code)
+ipc_send_session_err(int sock, uint32_t code)
 {
 	return send_u32(sock, MSG_SESSION_ERR, code);
 }
 
 int
-ipcs_send_data_shm(int sock, uint32_t off, uint32_t len, uint32_t flags,
+ipc_send_session_data_shm(int sock, uint32_t off, uint32_t len, uint32_t flags,
     int fd)
 {
 	struct msg m;
@@ -268,20 +268,21 @@ ipcs_send_data_shm(int sock, uint32_t off, uint32_t len, uint32_t flags,
 
 /* No copy: the bytes go out from where they are. */
 int
-ipcs_send_data(int sock, const void *p, size_t len)
+ipc_send_session_data(int sock, const void *p, size_t len)
 {
 	return ipc_send_raw(sock, MSG_SESSION_DATA, p, len);
 }
 
 int
-ipcs_send_end(int sock)
+ipc_send_session_end(int sock)
 {
 	return send_empty(sock, MSG_SESSION_END);
 }
 
 /* The worker refuses a mailbox of more (mbox.c, maildir.c). */
 int
-ipcs_get_ready(struct msg *m, uint32_t *count_r, uint64_t *octets_r)
+ipc_get_session_store_ready(struct msg *m, uint32_t *count_r,
+    uint64_t *octets_r)
 {
 	uint32_t count;
 	uint64_t octets;
@@ -296,7 +297,7 @@ ipcs_get_ready(struct msg *m, uint32_t *count_r, uint64_t *octets_r)
 }
 
 int
-ipcs_get_ok(struct msg *m, uint32_t *n_r, uint64_t *octets_r,
+ipc_get_session_ok(struct msg *m, uint32_t *n_r, uint64_t *octets_r,
     const char **text_r)
 {
 	uint32_t n;
@@ -314,7 +315,7 @@ ipcs_get_ok(struct msg *m, uint32_t *n_r, uint64_t *octets_r,
 }
 
 int
-ipcs_get_err(struct msg *m, uint32_t *code_r)
+ipc_get_session_err(struct msg *m, uint32_t *code_r)
 {
 	uint32_t code;
 
@@ -326,7 +327,7 @@ ipcs_get_err(struct msg *m, uint32_t *code_r)
 }
 
 int
-ipcs_get_data_shm(struct msg *m, uint32_t *off_r, uint32_t *len_r,
+ipc_get_session_data_shm(struct msg *m, uint32_t *off_r, uint32_t *len_r,
     uint32_t *flags_r)
 {
 	uint32_t off, len, flags;
@@ -345,7 +346,7 @@ ipcs_get_data_shm(struct msg *m, uint32_t *off_r, uint32_t *len_r,
 
 /* Any length (IPC_MAX_PAYLOAD bounds it), empty too. */
 int
-ipcs_get_data(struct msg *m, const unsigned char **p_r, size_t *len_r)
+ipc_get_session_data(struct msg *m, const unsigned char **p_r, size_t *len_r)
 {
 	if (begin(m, MSG_SESSION_DATA) == -1 || m->len > IPC_MAX_PAYLOAD)
 		return -1;
@@ -356,7 +357,7 @@ ipcs_get_data(struct msg *m, const unsigned char **p_r, size_t *len_r)
 }
 
 int
-ipcs_get_end(struct msg *m)
+ipc_get_session_end(struct msg *m)
 {
 	return get_empty(m, MSG_SESSION_END);
 }

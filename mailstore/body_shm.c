@@ -80,7 +80,7 @@ wait_free(struct body_shm *s, int sock)
 	while (s->outstanding >= 2) {
 		if (ipc_recv(sock, &m) != 1)
 			fatal("session gone during a message");
-		if (ipcs_get_shm_done(&m) == -1)
+		if (ipc_get_store_shm_done(&m) == -1)
 			fatalx("unexpected %s during a message",
 			    msg_name(m.type));
 		body_shm_done(s);
@@ -101,7 +101,8 @@ body_shm_flush(struct body_shm *s, int sock, int more)
 {
 	/* the last region goes even when empty: it ends the answer */
 	if (buf_used(&s->b) > 0 || !more) {
-		if (ipcs_send_data_shm(sock, (uint32_t)s->cur * BODY_SHM_HALF,
+		if (ipc_send_session_data_shm(sock,
+		    (uint32_t)s->cur * BODY_SHM_HALF,
 		    (uint32_t)buf_used(&s->b), more ? 0 : IPC_SHM_LAST,
 		    s->pass_fd) == -1)
 			fatal("send data");

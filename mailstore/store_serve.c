@@ -29,14 +29,14 @@ static void
 reply_ok(const struct store_state *st, uint32_t n, uint64_t octets,
     const char *text)
 {
-	if (ipcs_send_ok(st->sock, n, octets, text) == -1)
+	if (ipc_send_session_ok(st->sock, n, octets, text) == -1)
 		fatal("send reply");
 }
 
 static void
 reply_err(const struct store_state *st, uint32_t code)
 {
-	if (ipcs_send_err(st->sock, code) == -1)
+	if (ipc_send_session_err(st->sock, code) == -1)
 		fatal("send error");
 }
 
@@ -50,7 +50,7 @@ flush_data(const struct store_state *st, struct buf *b, int all)
 
 		if (n > IPC_MAX_PAYLOAD)
 			n = IPC_MAX_PAYLOAD;
-		if (ipcs_send_data(st->sock, buf_ptr(b), n) == -1)
+		if (ipc_send_session_data(st->sock, buf_ptr(b), n) == -1)
 			fatal("send data");
 		buf_consume(b, n);
 	}
@@ -60,7 +60,7 @@ flush_data(const struct store_state *st, struct buf *b, int all)
 static void
 send_end(const struct store_state *st)
 {
-	if (ipcs_send_end(st->sock) == -1)
+	if (ipc_send_session_end(st->sock) == -1)
 		fatal("send end");
 }
 
@@ -103,7 +103,8 @@ do_listing(struct store_state *st, struct msg *m, int uidl)
 	uint32_t n, i, live;
 	uint64_t octets;
 
-	if ((uidl ? ipcs_get_uidl(m, &n) : ipcs_get_list(m, &n)) == -1)
+	if ((uidl ? ipc_get_store_uidl(m, &n) : ipc_get_store_list(m,
+	    &n)) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	if (n != 0) {
 		if (check_msgno(st, n, &i) == -1)
@@ -237,12 +238,12 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 	int fd, own, ok_pending, count_later, r;
 
 	if (m->type == MSG_STORE_TOP) {
-		if ((r = ipcs_get_top(m, &msgno, &k)) == 0)
+		if ((r = ipc_get_store_top(m, &msgno, &k)) == 0)
 			lines = k;
 	} else if (ahead)
-		r = ipcs_get_retr_ahead(m, &msgno);
+		r = ipc_get_store_retr_ahead(m, &msgno);
 	else
-		r = ipcs_get_retr(m, &msgno);
+		r = ipc_get_store_retr(m, &msgno);
 	if (r == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	if (check_msgno(st, msgno, &idx) == -1)
@@ -335,14 +336,14 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 void
 store_h_init(struct store_state *st, struct msg *m)
 {
-	struct ipcs_init in;
+	struct ipc_store_init in;
 	struct mbox_opts o;
 	const char *loc;
 	enum mail_err e;
 	uint64_t octets;
 
 	/* the mbox options too, within their config ranges */
-	if (ipcs_get_init(m, &in) == -1)
+	if (ipc_get_store_init(m, &in) == -1)
 		fatalx("INIT: malformed");
 	loc = in.location;
 	log_debug("user %s mailbox %s", in.user, loc);
@@ -372,7 +373,7 @@ store_h_init(struct store_state *st, struct msg *m)
 	}
 	st->open = 1;
 	st->phase = ST_READY;
-	if (ipcs_send_ready(st->sock, st->count, octets) == -1)
+	if (ipc_send_session_store_ready(st->sock, st->count, octets) == -1)
 		fatal("send ready");
 }
 
@@ -411,7 +412,7 @@ store_h_dele(struct store_state *st, struct msg *m)
 {
 	uint32_t msgno, idx;
 
-	if (ipcs_get_dele(m, &msgno) == -1)
+	if (ipc_get_store_dele(m, &msgno) == -1)
 		fatalx("DELE: malformed");
 	if (check_msgno(st, msgno, &idx) == -1)
 		return;
@@ -425,7 +426,7 @@ store_h_rset(struct store_state *st, struct msg *m)
 	uint32_t i, live;
 	uint64_t octets;
 
-	if (ipcs_get_rset(m) == -1)
+	if (ipc_get_store_rset(m) == -1)
 		fatalx("RSET: malformed");
 	for (i = 0; i < st->count; i++)
 		st->msgs[i].deleted = 0;
@@ -438,7 +439,7 @@ store_h_quit(struct store_state *st, struct msg *m)
 {
 	uint32_t done, failed = 0;
 
-	if (ipcs_get_quit(m) == -1)
+	if (ipc_get_store_quit(m) == -1)
 		fatalx("QUIT: malformed");
 	if (st->is_mbox) {
 		if (mbox_expunge(&st->mb, &done) != MAIL_OK)
@@ -457,7 +458,7 @@ store_h_quit(struct store_state *st, struct msg *m)
 void
 store_h_shm_done(struct store_state *st, struct msg *m)
 {
-	if (ipcs_get_shm_done(m) == -1)
+	if (ipc_get_store_shm_done(m) == -1)
 		fatalx("SHM_DONE: malformed");
 	body_shm_done(&st->shm);
 }

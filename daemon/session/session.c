@@ -452,12 +452,12 @@ login_answer_as(struct msg *m, const char *text)
 	store_recv(&s.st, m);
 	s.st.lock_wait = 0;
 	if (m->type == MSG_SESSION_ERR) {
-		if (ipcs_get_err(m, &code) == -1)
+		if (ipc_get_session_err(m, &code) == -1)
 			fatalx("store ERR malformed");
 		out("%s", store_err_text(code));
 		session_end(code == IPC_ERR_INUSE ? "in-use" : "store-error");
 	}
-	if (ipcs_get_ready(m, &count, &octets) == -1)
+	if (ipc_get_session_store_ready(m, &count, &octets) == -1)
 		fatalx("unexpected %s from store", msg_name(m->type));
 	s.state = S_TRANS;
 	s.total_n = s.st.total_n = count;

@@ -83,25 +83,25 @@ store_request(struct store_link *l, uint32_t type, uint32_t a, uint32_t b)
 	ahead_settle(l, type, a);
 	switch (type) {
 	case MSG_STORE_LIST:
-		r = ipcs_send_list(l->sock, a);
+		r = ipc_send_store_list(l->sock, a);
 		break;
 	case MSG_STORE_UIDL:
-		r = ipcs_send_uidl(l->sock, a);
+		r = ipc_send_store_uidl(l->sock, a);
 		break;
 	case MSG_STORE_RETR:
-		r = ipcs_send_retr(l->sock, a);
+		r = ipc_send_store_retr(l->sock, a);
 		break;
 	case MSG_STORE_TOP:
-		r = ipcs_send_top(l->sock, a, b);
+		r = ipc_send_store_top(l->sock, a, b);
 		break;
 	case MSG_STORE_DELE:
-		r = ipcs_send_dele(l->sock, a);
+		r = ipc_send_store_dele(l->sock, a);
 		break;
 	case MSG_STORE_RSET:
-		r = ipcs_send_rset(l->sock);
+		r = ipc_send_store_rset(l->sock);
 		break;
 	case MSG_STORE_QUIT:
-		r = ipcs_send_quit(l->sock);
+		r = ipc_send_store_quit(l->sock);
 		break;
 	default:
 		fatalx("store request %s", msg_name(type));
@@ -148,12 +148,13 @@ store_answer(struct store_link *l, uint32_t *n, uint64_t *octets, char *text,
 
 	store_recv(l, &m);
 	if (m.type == MSG_SESSION_ERR) {
-		if (ipcs_get_err(&m, &code) == -1 || code == IPC_ERR_NOT_AHEAD)
+		if (ipc_get_session_err(&m,
+		    &code) == -1 || code == IPC_ERR_NOT_AHEAD)
 			fatalx("store ERR malformed");
 		session_out("%s", store_err_text(code));
 		return -1;
 	}
-	if (ipcs_get_ok(&m, n, octets, &t) == -1)
+	if (ipc_get_session_ok(&m, n, octets, &t) == -1)
 		fatalx("unexpected %s from store", msg_name(m.type));
 	if (text != NULL)
 		snprintf(text, textlen, "%s", t);
@@ -193,7 +194,7 @@ shm_region(struct store_link *l, struct msg *m, uint32_t *off, uint32_t *len)
 		fatalx("DATA_SHM without the memfd, or twice");
 	if (m->fd != -1)
 		map_bodies(l, m->fd);
-	if (ipcs_get_data_shm(m, off, len, &flags) == -1 ||
+	if (ipc_get_session_data_shm(m, off, len, &flags) == -1 ||
 	    *off > l->body_len || *len > l->body_len - *off)
 		fatalx("DATA_SHM malformed");
 	return (flags & IPC_SHM_LAST) != 0;
@@ -213,7 +214,7 @@ store_relay(struct store_link *l)
 	for (;;) {
 		store_recv_in(l, &m, 1);
 		if (m.type == MSG_SESSION_END) {
-			if (ipcs_get_end(&m) == -1)
+			if (ipc_get_session_end(&m) == -1)
 				fatalx("END malformed");
 			break;
 		}
@@ -227,11 +228,11 @@ store_relay(struct store_link *l)
 			if (last)
 				return;	/* our next request releases it */
 			/* written out (or into TLS): the store may reuse it */
-			if (ipcs_send_shm_done(l->sock) == -1)
+			if (ipc_send_store_shm_done(l->sock) == -1)
 				session_end("error");
 			continue;
 		}
-		if (ipcs_get_data(&m, &p, &len) == -1)
+		if (ipc_get_session_data(&m, &p, &len) == -1)
 			fatalx("unexpected %s from store", msg_name(m.type));
 		if (client_write(l->cl, p, len) == -1)
 			session_end("error");
@@ -253,13 +254,13 @@ ahead_collect(struct store_link *l)
 		return;
 	store_recv(l, &m);
 	if (m.type == MSG_SESSION_ERR) {
-		if (ipcs_get_err(&m, &l->ahead.code) == -1)
+		if (ipc_get_session_err(&m, &l->ahead.code) == -1)
 			fatalx("store ERR malformed");
 		l->ahead.state = l->ahead.code == IPC_ERR_NOT_AHEAD ? AH_NONE :
 		    AH_ERR;
 		return;
 	}
-	if (ipcs_get_ok(&m, &rn, &l->ahead.octets, &t) == -1 ||
+	if (ipc_get_session_ok(&m, &rn, &l->ahead.octets, &t) == -1 ||
 	    rn != l->ahead.msgno)
 		fatalx("unexpected %s from store", msg_name(m.type));
 	store_recv(l, &m);
@@ -273,7 +274,7 @@ ahead_collect(struct store_link *l)
 static void
 ahead_release(struct store_link *l)
 {
-	if (l->ahead.state == AH_OK && ipcs_send_shm_done(l->sock) == -1)
+	if (l->ahead.state == AH_OK && ipc_send_store_shm_done(l->sock) == -1)
 		session_end("error");
 	l->ahead.state = AH_NONE;
 }
@@ -307,7 +308,7 @@ ahead_ask(struct store_link *l, uint32_t n)
 		ahead_release(l);
 		return;
 	}
-	if (ipcs_send_retr_ahead(l->sock, n) == -1)
+	if (ipc_send_store_retr_ahead(l->sock, n) == -1)
 		session_end("error");
 	l->ahead.state = AH_PENDING;
 	l->ahead.msgno = n;

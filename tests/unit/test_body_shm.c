@@ -63,7 +63,7 @@ static int
 recv_region(struct fixture *f, uint32_t *off, uint32_t *len, uint32_t *flags)
 {
 	assert_int_equal(ipc_recv(f->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_data_shm(&r, off, len, flags), 0);
+	assert_int_equal(ipc_get_session_data_shm(&r, off, len, flags), 0);
 	return r.fd;
 }
 
@@ -78,7 +78,7 @@ fill(struct fixture *f, const char *text)
 static void
 send_done(struct fixture *f)
 {
-	assert_int_equal(ipcs_send_shm_done(f->sv[1]), 0);
+	assert_int_equal(ipc_send_store_shm_done(f->sv[1]), 0);
 }
 
 /* Nothing more queued for the session. */

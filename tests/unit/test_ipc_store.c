@@ -62,7 +62,7 @@ teardown_pair(void **state)
 static int
 decode_as(struct msg *m, uint32_t as)
 {
-	struct ipcs_init in;
+	struct ipc_store_init in;
 	const unsigned char *b;
 	const char *t;
 	size_t len;
@@ -71,37 +71,37 @@ decode_as(struct msg *m, uint32_t as)
 
 	switch (as) {
 	case MSG_STORE_INIT:
-		return ipcs_get_init(m, &in);
+		return ipc_get_store_init(m, &in);
 	case MSG_STORE_LIST:
-		return ipcs_get_list(m, &x);
+		return ipc_get_store_list(m, &x);
 	case MSG_STORE_UIDL:
-		return ipcs_get_uidl(m, &x);
+		return ipc_get_store_uidl(m, &x);
 	case MSG_STORE_RETR:
-		return ipcs_get_retr(m, &x);
+		return ipc_get_store_retr(m, &x);
 	case MSG_STORE_TOP:
-		return ipcs_get_top(m, &x, &y);
+		return ipc_get_store_top(m, &x, &y);
 	case MSG_STORE_DELE:
-		return ipcs_get_dele(m, &x);
+		return ipc_get_store_dele(m, &x);
 	case MSG_STORE_RSET:
-		return ipcs_get_rset(m);
+		return ipc_get_store_rset(m);
 	case MSG_STORE_QUIT:
-		return ipcs_get_quit(m);
+		return ipc_get_store_quit(m);
 	case MSG_STORE_RETR_AHEAD:
-		return ipcs_get_retr_ahead(m, &x);
+		return ipc_get_store_retr_ahead(m, &x);
 	case MSG_STORE_SHM_DONE:
-		return ipcs_get_shm_done(m);
+		return ipc_get_store_shm_done(m);
 	case MSG_SESSION_STORE_READY:
-		return ipcs_get_ready(m, &x, &q);
+		return ipc_get_session_store_ready(m, &x, &q);
 	case MSG_SESSION_OK:
-		return ipcs_get_ok(m, &x, &q, &t);
+		return ipc_get_session_ok(m, &x, &q, &t);
 	case MSG_SESSION_ERR:
-		return ipcs_get_err(m, &x);
+		return ipc_get_session_err(m, &x);
 	case MSG_SESSION_DATA_SHM:
-		return ipcs_get_data_shm(m, &x, &y, &z);
+		return ipc_get_session_data_shm(m, &x, &y, &z);
 	case MSG_SESSION_DATA:
-		return ipcs_get_data(m, &b, &len);
+		return ipc_get_session_data(m, &b, &len);
 	case MSG_SESSION_END:
-		return ipcs_get_end(m);
+		return ipc_get_session_end(m);
 	}
 	fail_msg("no decoder for %u", as);
 	return -1;
@@ -117,29 +117,34 @@ decode(struct msg *m)
 static void
 send_valid(int sv[2], uint32_t type)
 {
-	struct ipcs_init in = { "alice", "mbox:/var/mail/alice",
+	struct ipc_store_init in = { "alice", "mbox:/var/mail/alice",
 	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 30, 300, "/home/a/.pp" };
 	int rc = -1;
 
 	switch (type) {
-	case MSG_STORE_INIT: rc = ipcs_send_init(sv[0], &in); break;
-	case MSG_STORE_LIST: rc = ipcs_send_list(sv[0], 3); break;
-	case MSG_STORE_UIDL: rc = ipcs_send_uidl(sv[0], 4); break;
-	case MSG_STORE_RETR: rc = ipcs_send_retr(sv[0], 5); break;
-	case MSG_STORE_TOP: rc = ipcs_send_top(sv[0], 6, 10); break;
-	case MSG_STORE_DELE: rc = ipcs_send_dele(sv[0], 7); break;
-	case MSG_STORE_RSET: rc = ipcs_send_rset(sv[0]); break;
-	case MSG_STORE_QUIT: rc = ipcs_send_quit(sv[0]); break;
-	case MSG_STORE_RETR_AHEAD: rc = ipcs_send_retr_ahead(sv[0], 8); break;
-	case MSG_STORE_SHM_DONE: rc = ipcs_send_shm_done(sv[0]); break;
-	case MSG_SESSION_STORE_READY: rc = ipcs_send_ready(sv[0], 9, 99); break;
-	case MSG_SESSION_OK: rc = ipcs_send_ok(sv[0], 1, 2, "uid-1"); break;
-	case MSG_SESSION_ERR: rc = ipcs_send_err(sv[0], IPC_ERR_NOSUCH); break;
+	case MSG_STORE_INIT: rc = ipc_send_store_init(sv[0], &in); break;
+	case MSG_STORE_LIST: rc = ipc_send_store_list(sv[0], 3); break;
+	case MSG_STORE_UIDL: rc = ipc_send_store_uidl(sv[0], 4); break;
+	case MSG_STORE_RETR: rc = ipc_send_store_retr(sv[0], 5); break;
+	case MSG_STORE_TOP: rc = ipc_send_store_top(sv[0], 6, 10); break;
+	case MSG_STORE_DELE: rc = ipc_send_store_dele(sv[0], 7); break;
+	case MSG_STORE_RSET: rc = ipc_send_store_rset(sv[0]); break;
+	case MSG_STORE_QUIT: rc = ipc_send_store_quit(sv[0]); break;
+	case MSG_STORE_RETR_AHEAD: rc = ipc_send_store_retr_ahead(sv[0],
+	    8); break;
+	case MSG_STORE_SHM_DONE: rc = ipc_send_store_shm_done(sv[0]); break;
+	case MSG_SESSION_STORE_READY: rc = ipc_send_session_store_ready(sv[0],
+	    9, 99); break;
+	case MSG_SESSION_OK: rc = ipc_send_session_ok(sv[0], 1, 2,
+	    "uid-1"); break;
+	case MSG_SESSION_ERR: rc = ipc_send_session_err(sv[0],
+	    IPC_ERR_NOSUCH); break;
 	case MSG_SESSION_DATA_SHM:
-		rc = ipcs_send_data_shm(sv[0], 0, 100, IPC_SHM_LAST, -1);
+		rc = ipc_send_session_data_shm(sv[0], 0, 100, IPC_SHM_LAST, -1);
 		break;
-	case MSG_SESSION_DATA: rc = ipcs_send_data(sv[0], "a\r\n", 3); break;
-	case MSG_SESSION_END: rc = ipcs_send_end(sv[0]); break;
+	case MSG_SESSION_DATA: rc = ipc_send_session_data(sv[0], "a\r\n",
+	    3); break;
+	case MSG_SESSION_END: rc = ipc_send_session_end(sv[0]); break;
 	}
 	assert_int_equal(rc, 0);
 	assert_int_equal(ipc_recv(sv[1], &r), 1);
@@ -151,7 +156,8 @@ static void
 test_roundtrip(void **state)
 {
 	struct pair *p = *state;
-	struct ipcs_init in = { "bob@example.org", "maildir:/home/bob/Maildir",
+	struct ipc_store_init in = { "bob@example.org",
+	    "maildir:/home/bob/Maildir",
 	    MBOX_LOCK_FLOCK, MBOX_LOCK_TIMEOUT_MAX, DOTLOCK_STALE_MAX,
 	    "" }, out;
 	const unsigned char *b;
@@ -161,9 +167,9 @@ test_roundtrip(void **state)
 	uint32_t x, y, z;
 	int fds[2];
 
-	assert_int_equal(ipcs_send_init(p->sv[0], &in), 0);
+	assert_int_equal(ipc_send_store_init(p->sv[0], &in), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_init(&r, &out), 0);
+	assert_int_equal(ipc_get_store_init(&r, &out), 0);
 	assert_string_equal(out.user, in.user);
 	assert_string_equal(out.location, in.location);
 	assert_int_equal(out.locks, in.locks);
@@ -178,66 +184,72 @@ test_roundtrip(void **state)
 		assert_int_equal(getcall, 0);				\
 		assert_int_equal(x, want);				\
 	} while (0)
-	ONE(ipcs_send_list(p->sv[0], 0), ipcs_get_list(&r, &x), 0);
-	ONE(ipcs_send_list(p->sv[0], UINT32_MAX), ipcs_get_list(&r, &x),
+	ONE(ipc_send_store_list(p->sv[0], 0), ipc_get_store_list(&r, &x), 0);
+	ONE(ipc_send_store_list(p->sv[0], UINT32_MAX), ipc_get_store_list(&r,
+	    &x),
 	    UINT32_MAX);
-	ONE(ipcs_send_uidl(p->sv[0], 0), ipcs_get_uidl(&r, &x), 0);
-	ONE(ipcs_send_uidl(p->sv[0], 12), ipcs_get_uidl(&r, &x), 12);
+	ONE(ipc_send_store_uidl(p->sv[0], 0), ipc_get_store_uidl(&r, &x), 0);
+	ONE(ipc_send_store_uidl(p->sv[0], 12), ipc_get_store_uidl(&r, &x), 12);
 	/* above any mailbox: the worker's NOSUCH, not a malformed one */
-	ONE(ipcs_send_retr(p->sv[0], UINT32_MAX), ipcs_get_retr(&r, &x),
+	ONE(ipc_send_store_retr(p->sv[0], UINT32_MAX), ipc_get_store_retr(&r,
+	    &x),
 	    UINT32_MAX);
-	ONE(ipcs_send_dele(p->sv[0], 1), ipcs_get_dele(&r, &x), 1);
-	ONE(ipcs_send_retr_ahead(p->sv[0], 2), ipcs_get_retr_ahead(&r, &x), 2);
-	ONE(ipcs_send_err(p->sv[0], IPC_ERR_NOT_AHEAD), ipcs_get_err(&r, &x),
+	ONE(ipc_send_store_dele(p->sv[0], 1), ipc_get_store_dele(&r, &x), 1);
+	ONE(ipc_send_store_retr_ahead(p->sv[0], 2), ipc_get_store_retr_ahead(&r,
+	    &x), 2);
+	ONE(ipc_send_session_err(p->sv[0], IPC_ERR_NOT_AHEAD),
+	    ipc_get_session_err(&r, &x),
 	    IPC_ERR_NOT_AHEAD);
-	ONE(ipcs_send_err(p->sv[0], IPC_ERR_AUTH), ipcs_get_err(&r, &x),
+	ONE(ipc_send_session_err(p->sv[0], IPC_ERR_AUTH),
+	    ipc_get_session_err(&r, &x),
 	    IPC_ERR_AUTH);
 #undef ONE
 
-	assert_int_equal(ipcs_send_top(p->sv[0], 3, UINT32_MAX), 0);
+	assert_int_equal(ipc_send_store_top(p->sv[0], 3, UINT32_MAX), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_top(&r, &x, &y), 0);
+	assert_int_equal(ipc_get_store_top(&r, &x, &y), 0);
 	assert_int_equal(x, 3);
 	assert_int_equal(y, UINT32_MAX);
 
-	assert_int_equal(ipcs_send_rset(p->sv[0]), 0);
+	assert_int_equal(ipc_send_store_rset(p->sv[0]), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_rset(&r), 0);
-	assert_int_equal(ipcs_send_quit(p->sv[0]), 0);
+	assert_int_equal(ipc_get_store_rset(&r), 0);
+	assert_int_equal(ipc_send_store_quit(p->sv[0]), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_quit(&r), 0);
-	assert_int_equal(ipcs_send_shm_done(p->sv[0]), 0);
+	assert_int_equal(ipc_get_store_quit(&r), 0);
+	assert_int_equal(ipc_send_store_shm_done(p->sv[0]), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_shm_done(&r), 0);
-	assert_int_equal(ipcs_send_end(p->sv[0]), 0);
+	assert_int_equal(ipc_get_store_shm_done(&r), 0);
+	assert_int_equal(ipc_send_session_end(p->sv[0]), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_end(&r), 0);
+	assert_int_equal(ipc_get_session_end(&r), 0);
 
-	assert_int_equal(ipcs_send_ready(p->sv[0], MAIL_MAX_MESSAGES,
+	assert_int_equal(ipc_send_session_store_ready(p->sv[0],
+	    MAIL_MAX_MESSAGES,
 	    UINT64_MAX), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_ready(&r, &x, &q), 0);
+	assert_int_equal(ipc_get_session_store_ready(&r, &x, &q), 0);
 	assert_int_equal(x, MAIL_MAX_MESSAGES);
 	assert_true(q == UINT64_MAX);
 
-	assert_int_equal(ipcs_send_ok(p->sv[0], 7, (uint64_t)1 << 40,
+	assert_int_equal(ipc_send_session_ok(p->sv[0], 7, (uint64_t)1 << 40,
 	    "1234567890123456789012345678901234567890123456789012345678901234"
 	    "567890"), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_ok(&r, &x, &q, &t), 0);
+	assert_int_equal(ipc_get_session_ok(&r, &x, &q, &t), 0);
 	assert_int_equal(x, 7);
 	assert_true(q == (uint64_t)1 << 40);
 	assert_int_equal(strlen(t), POP3_MAX_UIDL);
 	/* decoding twice reads the same: the decoder rewinds */
-	assert_int_equal(ipcs_get_ok(&r, &x, &q, &t), 0);
+	assert_int_equal(ipc_get_session_ok(&r, &x, &q, &t), 0);
 	assert_int_equal(x, 7);
 
 	/* DATA_SHM with its memfd (a pipe stands in), then without */
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(ipcs_send_data_shm(p->sv[0], 4096,
+	assert_int_equal(ipc_send_session_data_shm(p->sv[0], 4096,
 	    SESSION_BODY_MAP_MAX - 4096, 0, fds[0]), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_data_shm(&r, &x, &y, &z), 0);
+	assert_int_equal(ipc_get_session_data_shm(&r, &x, &y, &z), 0);
 	assert_int_equal(x, 4096);
 	assert_int_equal(y, SESSION_BODY_MAP_MAX - 4096);
 	assert_int_equal(z, 0);
@@ -245,28 +257,30 @@ test_roundtrip(void **state)
 	close(r.fd);
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(ipcs_send_data_shm(p->sv[0], 0, 0, IPC_SHM_LAST, -1),
+	assert_int_equal(ipc_send_session_data_shm(p->sv[0], 0, 0, IPC_SHM_LAST,
+	    -1),
 	    0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_data_shm(&r, &x, &y, &z), 0);
+	assert_int_equal(ipc_get_session_data_shm(&r, &x, &y, &z), 0);
 	assert_int_equal(z, IPC_SHM_LAST);
 	assert_int_equal(r.fd, -1);
 	/* only DATA_SHM may carry one */
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(ipcs_send_data_shm(p->sv[0], 0, 0, 0, fds[0]), 0);
+	assert_int_equal(ipc_send_session_data_shm(p->sv[0], 0, 0, 0, fds[0]),
+	    0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
 	close(r.fd);
 	close(fds[0]);
 	close(fds[1]);
 
-	assert_int_equal(ipcs_send_data(p->sv[0], "x\0y", 3), 0);
+	assert_int_equal(ipc_send_session_data(p->sv[0], "x\0y", 3), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_data(&r, &b, &len), 0);
+	assert_int_equal(ipc_get_session_data(&r, &b, &len), 0);
 	assert_int_equal(len, 3);
 	assert_memory_equal(b, "x\0y", 3);
-	assert_int_equal(ipcs_send_data(p->sv[0], NULL, 0), 0);
+	assert_int_equal(ipc_send_session_data(p->sv[0], NULL, 0), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
-	assert_int_equal(ipcs_get_data(&r, &b, &len), 0);
+	assert_int_equal(ipc_get_session_data(&r, &b, &len), 0);
 	assert_int_equal(len, 0);
 }
 
@@ -359,7 +373,7 @@ static void
 test_refuse_range(void **state)
 {
 	struct pair *p = *state;
-	struct ipcs_init in = { "u", "mbox:/m", 0, 30, 300, "" };
+	struct ipc_store_init in = { "u", "mbox:/m", 0, 30, 300, "" };
 	char longs[POP3_MAX_USER + 2];
 
 #define BAD(sendcall)							\
@@ -369,39 +383,40 @@ test_refuse_range(void **state)
 		assert_int_equal(decode(&r), -1);			\
 	} while (0)
 	/* message number 0 is "all" for LIST and UIDL only */
-	BAD(ipcs_send_retr(p->sv[0], 0));
-	BAD(ipcs_send_top(p->sv[0], 0, 5));
-	BAD(ipcs_send_dele(p->sv[0], 0));
-	BAD(ipcs_send_retr_ahead(p->sv[0], 0));
-	BAD(ipcs_send_ready(p->sv[0], MAIL_MAX_MESSAGES + 1, 0));
-	BAD(ipcs_send_err(p->sv[0], 0));
-	BAD(ipcs_send_err(p->sv[0], IPC_ERR_MAX));
-	BAD(ipcs_send_err(p->sv[0], UINT32_MAX));
-	BAD(ipcs_send_data_shm(p->sv[0], 0, 0, 0x2, -1));
-	BAD(ipcs_send_data_shm(p->sv[0], SESSION_BODY_MAP_MAX + 1, 0, 0,
+	BAD(ipc_send_store_retr(p->sv[0], 0));
+	BAD(ipc_send_store_top(p->sv[0], 0, 5));
+	BAD(ipc_send_store_dele(p->sv[0], 0));
+	BAD(ipc_send_store_retr_ahead(p->sv[0], 0));
+	BAD(ipc_send_session_store_ready(p->sv[0], MAIL_MAX_MESSAGES + 1, 0));
+	BAD(ipc_send_session_err(p->sv[0], 0));
+	BAD(ipc_send_session_err(p->sv[0], IPC_ERR_MAX));
+	BAD(ipc_send_session_err(p->sv[0], UINT32_MAX));
+	BAD(ipc_send_session_data_shm(p->sv[0], 0, 0, 0x2, -1));
+	BAD(ipc_send_session_data_shm(p->sv[0], SESSION_BODY_MAP_MAX + 1, 0, 0,
 	    -1));
-	BAD(ipcs_send_data_shm(p->sv[0], 1, SESSION_BODY_MAP_MAX, 0, -1));
-	BAD(ipcs_send_data_shm(p->sv[0], 0, UINT32_MAX, 0, -1));
+	BAD(ipc_send_session_data_shm(p->sv[0], 1, SESSION_BODY_MAP_MAX, 0,
+	    -1));
+	BAD(ipc_send_session_data_shm(p->sv[0], 0, UINT32_MAX, 0, -1));
 
 	in.locks = MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL | MBOX_LOCK_FLOCK;
-	assert_int_equal(ipcs_send_init(p->sv[0], &in), 0);
+	assert_int_equal(ipc_send_store_init(p->sv[0], &in), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
 	assert_int_equal(decode(&r), 0);
 	in.locks = 0x8;
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.locks = 0;
 	in.lock_timeout = MBOX_LOCK_TIMEOUT_MAX + 1;
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.lock_timeout = 0;
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.lock_timeout = 30;
 	in.dotlock_stale = DOTLOCK_STALE_MAX + 1;
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.dotlock_stale = DOTLOCK_STALE_MIN - 1;
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.dotlock_stale = 300;
 	in.index_dir = "relative/dir";
-	BAD(ipcs_send_init(p->sv[0], &in));
+	BAD(ipc_send_store_init(p->sv[0], &in));
 #undef BAD
 
 	/* strings over their bound: ipc_recv refuses them, so a decoder
@@ -415,7 +430,7 @@ test_refuse_range(void **state)
 	assert_int_equal(msg_put_u32(&h, 30), 0);
 	assert_int_equal(msg_put_u32(&h, 300), 0);
 	assert_int_equal(msg_put_str(&h, ""), 0);
-	assert_int_equal(ipcs_get_init(&h, &in), -1);
+	assert_int_equal(ipc_get_store_init(&h, &in), -1);
 	longs[POP3_MAX_UIDL + 1] = '\0';
 	msg_init(&h, MSG_SESSION_OK);
 	assert_int_equal(msg_put_u32(&h, 1), 0);

@@ -268,7 +268,7 @@ expect_ok(struct fix *f, uint32_t n, uint64_t octets, const char *text)
 	const char *gt;
 
 	recv_type(f, &m, MSG_SESSION_OK);
-	assert_int_equal(ipcs_get_ok(&m, &gn, &go, &gt), 0);
+	assert_int_equal(ipc_get_session_ok(&m, &gn, &go, &gt), 0);
 	assert_int_equal(gn, n);
 	assert_int_equal(go, octets);
 	assert_string_equal(gt, text);
@@ -281,7 +281,7 @@ expect_err(struct fix *f, uint32_t code)
 	uint32_t c;
 
 	recv_type(f, &m, MSG_SESSION_ERR);
-	assert_int_equal(ipcs_get_err(&m, &c), 0);
+	assert_int_equal(ipc_get_session_err(&m, &c), 0);
 	assert_int_equal(c, code);
 }
 
@@ -296,9 +296,9 @@ expect_data(struct fix *f, const char *text)
 
 	for (;;) {
 		assert_int_equal(ipc_recv(f->sv[1], &m), 1);
-		if (ipcs_get_end(&m) == 0)
+		if (ipc_get_session_end(&m) == 0)
 			break;
-		assert_int_equal(ipcs_get_data(&m, &p, &n), 0);
+		assert_int_equal(ipc_get_session_data(&m, &p, &n), 0);
 		assert_true(len + n < sizeof(got));
 		memcpy(got + len, p, n);
 		len += n;
@@ -323,7 +323,7 @@ expect_region(struct fix *f, const char *want)
 		memfd = m.fd;
 	}
 	assert_true(memfd != -1);
-	assert_int_equal(ipcs_get_data_shm(&m, &off, &len, &flags), 0);
+	assert_int_equal(ipc_get_session_data_shm(&m, &off, &len, &flags), 0);
 	assert_true(flags & IPC_SHM_LAST);
 	assert_int_equal(len, strlen(want));
 	p = mmap(NULL, BODY_SHM_SIZE, PROT_READ, MAP_SHARED, memfd, 0);
@@ -344,7 +344,7 @@ open_box(struct fix *f)
 	init_req(&m, loc);
 	store_handle(&f->st, &m);
 	recv_type(f, &m, MSG_SESSION_STORE_READY);
-	assert_int_equal(ipcs_get_ready(&m, &count, &octets), 0);
+	assert_int_equal(ipc_get_session_store_ready(&m, &count, &octets), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(octets, 10);
 	assert_int_equal(f->st.phase, ST_READY);
