@@ -21,9 +21,6 @@
 #include "scram.h"
 #include "tls_keys.h"
 
-/* The APOP timestamp: "<pid.random@host>", RFC 1939 section 7. */
-#define AUTH_STAMP_MAX	200
-
 /* Where the session's login stands. */
 enum auth_state {
 	AS_PEER,	/* waiting for MSG_AUTH_PEER, the first message */
@@ -51,7 +48,7 @@ struct auth_session {
 	struct timespec			 arrival;
 	/* the client's address, from MSG_AUTH_PEER; "" until it came */
 	char				 peer[PEER_ADDR_MAX];
-	char				 stamp[AUTH_STAMP_MAX];
+	char				 stamp[APOP_STAMP_MAX];
 	char				 sess_id[SESSION_ID_LEN + 1];
 	struct tlsk_permit		 tls;
 	/* SCRAM-SHA-256: two requests, state kept between them */

@@ -124,9 +124,9 @@
 /* The name in the greeting and the APOP/CRAM-MD5 stamp (a host's FQDN
  * in practice; DNS allows 253, which nobody runs a mail host under). */
 #define HOSTNAME_MAX		128
-/* The APOP and CRAM-MD5 stamp "<pid.random@hostname>" as the session
- * takes it from privpop-auth, which makes it in 200 bytes at most
- * (STAMP_MAX there): HOSTNAME_MAX and the numbers, with room. */
+/* The APOP and CRAM-MD5 stamp "<pid.random@hostname>" (RFC 1939
+ * section 7), as privpop-auth makes it and the session takes it:
+ * HOSTNAME_MAX and the numbers, with room. */
 #define APOP_STAMP_MAX		256
 
 /* tls_sni certificates besides the default one, and the longest name

@@ -7,7 +7,10 @@
  * Selector bit 7 set: walk it field by field with the table's bounds
  * (as the real receivers do) and msg_end; any failure aborts.
  * Clear: a free getter sequence, 2 bits a step from bits 0..5, with the
- * string limit chosen by bit 6 and the step. */
+ * string limit chosen by bit 6 and the step.
+ * Then, whatever the selector, the typed decoder of the message's type
+ * (common/ipc_auth.c, ipc_master.c, ipc_store.c), as its receiver calls
+ * it: a string it returns lies in the payload. */
 #include "config.h"
 
 #include <stdint.h>
@@ -15,6 +18,9 @@
 #include <string.h>
 
 #include "ipc.h"
+#include "ipc_auth.h"
+#include "ipc_master.h"
+#include "ipc_store.h"
 
 static struct msg m;	/* 16 KiB: keep off the stack */
 
@@ -63,6 +69,166 @@ get(int op, size_t max)
 	if (r == -1 && op != G_STR && op != G_STR2 && m.rpos != before)
 		abort();
 	return r;
+}
+
+/* A string a decoder returned: inside the payload, NUL-terminated. */
+static void
+in_payload(const void *p)
+{
+	const char *s = p;
+
+	if (s == NULL)
+		return;
+	if (s < (const char *)m.data || s >= (const char *)m.data + m.len ||
+	    memchr(s, '\0', (size_t)((const char *)m.data + m.len - s)) ==
+	    NULL)
+		abort();
+}
+
+static void
+typed(void)
+{
+	struct ipc_store_init in;
+	const unsigned char *bp = NULL;
+	const char *a = NULL, *b = NULL;
+	uint32_t u1, u2, u3;
+	uint64_t q;
+	uid_t uid;
+	gid_t g1, g2;
+	size_t n;
+	int i1, i2, fd;
+
+	m.rpos = 0;
+	switch (m.type) {
+	case MSG_SESSION_HELLO:
+		if (ipc_get_session_hello(&m, &u1, &u2, &a, &b) == 0) {
+			in_payload(a);
+			in_payload(b);
+		}
+		break;
+	case MSG_AUTH_PEER:
+		(void)ipc_get_auth_peer(&m, &fd);
+		break;
+	case MSG_AUTH_LOGIN:
+	case MSG_AUTH_APOP:
+	case MSG_AUTH_CRAM:
+		if ((m.type == MSG_AUTH_LOGIN ?
+		    ipc_get_auth_login(&m, &a, &b) : m.type == MSG_AUTH_APOP ?
+		    ipc_get_auth_apop(&m, &a, &b) :
+		    ipc_get_auth_cram(&m, &a, &b)) == 0) {
+			in_payload(a);
+			in_payload(b);
+		}
+		break;
+	case MSG_AUTH_SCRAM_FIRST:
+	case MSG_AUTH_SCRAM_FINAL:
+	case MSG_SESSION_SASL_CHALLENGE:
+		if ((m.type == MSG_AUTH_SCRAM_FIRST ?
+		    ipc_get_auth_scram_first(&m, &a, 1024) :
+		    m.type == MSG_AUTH_SCRAM_FINAL ?
+		    ipc_get_auth_scram_final(&m, &a, 1024) :
+		    ipc_get_session_sasl_challenge(&m, &a, 1024)) == 0)
+			in_payload(a);
+		break;
+	case MSG_AUTH_TLS_START:
+		(void)ipc_get_auth_tls_start(&m);
+		break;
+	case MSG_AUTH_TLS_SIGN:
+		if (ipc_get_auth_tls_sign(&m, &u1, &u2, &bp, &n) == 0 &&
+		    (bp < m.data || bp + n > m.data + m.len))
+			abort();
+		break;
+	case MSG_SESSION_TLS_SIGNED:
+		if (ipc_get_session_tls_signed(&m, &bp, &n, 512) == 0 &&
+		    (n > 512 || bp < m.data || bp + n > m.data + m.len))
+			abort();
+		break;
+	case MSG_SESSION_AUTH_OK:
+		/* no descriptor came: the decoder must refuse */
+		if (ipc_get_session_auth_ok(&m, &a, &fd) == 0)
+			abort();
+		break;
+	case MSG_SESSION_AUTH_FAIL:
+		(void)ipc_get_session_auth_fail(&m, &u1);
+		break;
+	case MSG_SLOT_CONN:
+		if (ipc_get_slot_conn(&m, &i1, &fd) == 0)
+			abort();
+		break;
+	case MSG_MASTER_SLOT_PID:
+		(void)ipc_get_master_slot_pid(&m, &u1);
+		break;
+	case MSG_MASTER_LOGIN:
+		(void)ipc_get_master_login(&m);
+		break;
+	case MSG_STORE_SPAWN:
+		if (ipc_get_store_spawn(&m, &uid, &g1, &g2, &fd) == 0)
+			abort();
+		break;
+	case MSG_LOCKD_REQUEST:
+		if (ipc_get_lockd_request(&m, &u1, &a, 1024, &u2, &fd) == 0)
+			in_payload(a);
+		break;
+	case MSG_LOCKD_RESULT:
+		(void)ipc_get_lockd_result(&m, &i1, &i2);
+		break;
+	case MSG_STORE_INIT:
+		if (ipc_get_store_init(&m, &in) == 0)
+			in_payload(in.user);
+		break;
+	case MSG_STORE_LIST:
+		(void)ipc_get_store_list(&m, &u1);
+		break;
+	case MSG_STORE_UIDL:
+		(void)ipc_get_store_uidl(&m, &u1);
+		break;
+	case MSG_STORE_RETR:
+		(void)ipc_get_store_retr(&m, &u1);
+		break;
+	case MSG_STORE_TOP:
+		(void)ipc_get_store_top(&m, &u1, &u2);
+		break;
+	case MSG_STORE_DELE:
+		(void)ipc_get_store_dele(&m, &u1);
+		break;
+	case MSG_STORE_RSET:
+		(void)ipc_get_store_rset(&m);
+		break;
+	case MSG_STORE_QUIT:
+		(void)ipc_get_store_quit(&m);
+		break;
+	case MSG_STORE_RETR_AHEAD:
+		(void)ipc_get_store_retr_ahead(&m, &u1);
+		break;
+	case MSG_STORE_SHM_DONE:
+		(void)ipc_get_store_shm_done(&m);
+		break;
+	case MSG_SESSION_STORE_READY:
+		(void)ipc_get_session_store_ready(&m, &u1, &q);
+		break;
+	case MSG_SESSION_OK:
+		if (ipc_get_session_ok(&m, &u1, &q, &a) == 0)
+			in_payload(a);
+		break;
+	case MSG_SESSION_ERR:
+		(void)ipc_get_session_err(&m, &u1);
+		break;
+	case MSG_SESSION_DATA_SHM:
+		(void)ipc_get_session_data_shm(&m, &u1, &u2, &u3);
+		break;
+	case MSG_SESSION_DATA:
+		if (ipc_get_session_data(&m, &bp, &n) == 0 && n > 0 &&
+		    (bp < m.data || bp + n > m.data + m.len))
+			abort();
+		break;
+	case MSG_SESSION_END:
+		(void)ipc_get_session_end(&m);
+		break;
+	default:
+		/* the rest carry only a descriptor, which a fuzzed
+		 * datagram never brings */
+		break;
+	}
 }
 
 int
@@ -138,6 +304,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if ((msg_end(&m) == 0) != (m.rpos == m.len))
 			abort();
+		typed();
 	} else if (m.type != MSG_NONE)
 		abort();
 	free(dg);
