@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "numparse.h"
 #include "passwd_file.h"
@@ -543,16 +544,23 @@ pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
 	const char *src = e->mail[0] ? e->mail : deflt;
 	char tmpl[MAIL_MAX_PATH];
 
-	/* auto: ~/Maildir when it exists, else the system spool */
+	/*
+	 * auto: ~/Maildir when it exists, else the system spool.  Looked
+	 * at as the worker will open it (fs_open_dir: a symlink only when
+	 * root owns it), not with stat(2): this runs as root, and a user's
+	 * own ~/Maildir symlink to a directory the user cannot see would
+	 * have told, by the answer to the login, whether it exists.
+	 */
 	if (strcmp(src, "auto") == 0) {
-		struct stat st;
+		int fd = -1;
 
 		if (snprintf(tmpl, sizeof(tmpl), "%s/Maildir", e->home) <
-		    (int)sizeof(tmpl) && stat(tmpl, &st) == 0 &&
-		    S_ISDIR(st.st_mode))
+		    (int)sizeof(tmpl) && (fd = fs_open_dir(tmpl, 0, 0)) != -1)
 			src = "maildir:~/Maildir";
 		else
 			src = "mbox:" PWF_SPOOL_DIR "/%u";
+		if (fd != -1)
+			close(fd);
 	}
 	if (strncmp(src, "maildir:", 8) == 0)
 		return expand(e, src, 8, out, outlen);

@@ -449,6 +449,47 @@ test_mail_location_bounds(void **state)
 	assert_int_equal(pwf_mail_location(&e, "", out, sizeof(out)), -1);
 }
 
+/* auto follows ~/Maildir only as the worker would: a symlink the
+ * user owns is not followed (root must not stat where it points for
+ * the user), a real directory and root's own symlink are. */
+static void
+test_mail_location_auto_symlink(void **state)
+{
+	char base[64], target[96], home[96], link[128], out[256];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();		/* lchown to another user needs root */
+	snprintf(base, sizeof(base), "/tmp/privpop-auto-XXXXXX");
+	assert_non_null(mkdtemp(base));
+	snprintf(target, sizeof(target), "%s/hidden", base);
+	snprintf(home, sizeof(home), "%s/home", base);
+	snprintf(link, sizeof(link), "%s/Maildir", home);
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(mkdir(home, 0755), 0);
+	assert_int_equal(symlink(target, link), 0);
+	memset(&e, 0, sizeof(e));
+	strcpy(e.user, "a");
+	snprintf(e.home, sizeof(e.home), "%s", home);
+	strcpy(e.mail, "auto");
+	/* root's symlink: followed */
+	assert_int_equal(pwf_mail_location(&e, "", out, sizeof(out)), 0);
+	assert_memory_equal(out, "maildir:", 8);
+	/* the user's: not followed, so the spool */
+	assert_int_equal(lchown(link, 65534, 65534), 0);
+	assert_int_equal(pwf_mail_location(&e, "", out, sizeof(out)), 0);
+	assert_string_equal(out, "mbox:" PWF_SPOOL_DIR "/a");
+	/* a real directory: Maildir */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mkdir(link, 0700), 0);
+	assert_int_equal(pwf_mail_location(&e, "", out, sizeof(out)), 0);
+	assert_memory_equal(out, "maildir:", 8);
+	assert_int_equal(rmdir(link), 0);
+	assert_int_equal(rmdir(home), 0);
+	assert_int_equal(rmdir(target), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
 /* ---- pwf_lookup ---- */
 
 static char tmpdir[64];
@@ -841,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_mail_location_table),
 		cmocka_unit_test(test_mail_location_trailing_dotdot),
 		cmocka_unit_test(test_mail_location_bounds),
+		cmocka_unit_test(test_mail_location_auto_symlink),
 		cmocka_unit_test_setup_teardown(test_lookup, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test(test_verify_crypt),
