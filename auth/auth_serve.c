@@ -26,6 +26,7 @@
 #include "faildelay.h"
 #include "fdlayout.h"
 #include "ipc_auth.h"
+#include "ipc_master.h"
 #include "ipc_store.h"
 #include "log.h"
 #include "pam_auth.h"
@@ -36,16 +37,14 @@
 void
 auth_report(const struct auth_session *s, const char *addr, int ok)
 {
-	struct penalty_report r;
+	char a[PENALTY_ADDR_MAX];
 
 	if (s->penalties == NULL)
 		return;
-	memset(&r, 0, sizeof(r));
-	r.ok = ok ? 1 : 0;
 	/* (a long scoped IPv6 address is cut: its prefix is still a key) */
-	if (snprintf(r.addr, sizeof(r.addr), "%s", addr) < 0)
+	if (snprintf(a, sizeof(a), "%s", addr) < 0)
 		return;
-	if (write(PENALTY_REPORT_FD, &r, sizeof(r)) != sizeof(r))
+	if (ipc_send_master_penalty(PENALTY_REPORT_FD, ok, a) == -1)
 		log_warn("penalty report");
 }
 
@@ -438,19 +437,20 @@ static void
 h_scram_first(struct auth_session *s, struct msg *m)
 {
 	static char dummy[CONFIG_MAX_LINE];
-	char user[POP3_MAX_USER + 1], out[SCRAM_MSG_MAX];
+	char out[SCRAM_MSG_MAX];
 	unsigned char salt[SCRAM_HASH_LEN];
 	struct scram_keys k, *kp = NULL;
-	const char *cf;
+	const char *user, *cnonce;
+	int gs2_y;
 
-	if (ipc_get_auth_scram_first(m, &cf, SCRAM_MSG_MAX - 1) == -1)
+	if (ipc_get_auth_scram_first(m, &gs2_y, &user, &cnonce) == -1)
 		fatalx("SCRAM_FIRST: malformed");
 	if (++s->attempts > s->conf->max_auth_fails)
 		fatalx("too many login attempts");
 	memset(&s->scram.st, 0, sizeof(s->scram.st));
 	s->scram.via = F_NONE;
 	s->scram.refused = s->scram.unserved = 0;
-	if (scram_client_user(cf, user, sizeof(user)) == -1) {
+	if (*user == '\0') {		/* the session found it malformed */
 		scram_fail(s, "-", "");
 		return;
 	}
@@ -483,7 +483,8 @@ h_scram_first(struct auth_session *s, struct msg *m)
 		    scram_parse_stored(s->scram.e.secret, &k) == 0)
 			kp = &k;
 	}
-	if (scram_server_first(&s->scram.st, cf, kp, out, sizeof(out)) == -1) {
+	if (scram_server_first(&s->scram.st, gs2_y, user, cnonce, kp, out,
+	    sizeof(out)) == -1) {
 		scram_fail(s, user, "");
 		return;
 	}
@@ -497,18 +498,19 @@ static void
 h_scram_final(struct auth_session *s, struct msg *m)
 {
 	char out[SCRAM_MSG_MAX], user[POP3_MAX_USER + 1];
-	const char *cf;
+	const unsigned char *proof;
+	int kind;
 
-	if (ipc_get_auth_scram_final(m, &cf, SCRAM_MSG_MAX - 1) == -1)
+	if (ipc_get_auth_scram_final(m, &kind, &proof) == -1)
 		fatalx("SCRAM_FINAL: malformed");
 	snprintf(user, sizeof(user), "%s", s->scram.st.user);
-	/* "*": the client cancelled after it saw the salt; as much a
-	 * failure as a wrong proof (else a free probe) */
-	if (strcmp(cf, "*") == 0) {
+	/* the client cancelled after it saw the salt: as much a failure
+	 * as a wrong proof (else a free probe) */
+	if (kind == SCRAM_FINAL_CANCELLED) {
 		scram_fail(s, user, " (cancelled)");
 		return;
 	}
-	if (!scram_server_final(&s->scram.st, cf, out, sizeof(out)) ||
+	if (!scram_server_final(&s->scram.st, proof, out, sizeof(out)) ||
 	    s->scram.via != F_PASSWD_FILE || s->scram.e.scheme == PWF_LOCKED ||
 	    s->scram.refused) {
 		scram_fail(s, user, "");

@@ -171,79 +171,53 @@ scram_check_password(const struct scram_keys *k, const char *pass)
 	return ok;
 }
 
-/* "n=<saslname>": '=2C' is ',' and '=3D' is '='; other '=' is invalid. */
+/* saslname (RFC 5802): ',' is "=2C" and '=' is "=3D"; the session
+ * unescaped it, this writes the form the client signed. */
 static int
-unescape_name(const char *p, size_t n, char *out, size_t outlen)
+escape_name(const char *user, char *out, size_t outlen)
 {
-	size_t i, o = 0;
+	size_t o = 0;
 
-	for (i = 0; i < n; i++) {
-		char c = p[i];
+	for (; *user != '\0'; user++) {
+		const char *e = *user == ',' ? "=2C" : *user == '=' ? "=3D" :
+		    NULL;
+		size_t n = e != NULL ? 3 : 1;
 
-		if (c == '=') {
-			if (n - i >= 3 && p[i + 1] == '2' && p[i + 2] == 'C')
-				c = ',';
-			else if (n - i >= 3 && p[i + 1] == '3' &&
-			    p[i + 2] == 'D')
-				c = '=';
-			else
-				return -1;
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= outlen)
+		if (o + n >= outlen)
 			return -1;
-		out[o++] = c;
+		memcpy(out + o, e != NULL ? e : user, n);
+		o += n;
 	}
 	out[o] = '\0';
-	return o > 0 ? 0 : -1;
-}
-
-/* Split "gs2-header,client-first-bare"; only "n,," and "y,," (no
- * channel binding, no authzid) are accepted. */
-static const char *
-bare_part(const char *cf)
-{
-	if ((cf[0] != 'n' && cf[0] != 'y') || cf[1] != ',' || cf[2] != ',')
-		return NULL;
-	return cf + 3;
+	return 0;
 }
 
 int
-scram_client_user(const char *client_first, char *user, size_t len)
+scram_server_first(struct scram_state *st, int gs2_y, const char *user,
+    const char *cnonce, const struct scram_keys *keys, char *out,
+    size_t outlen)
 {
-	const char *b = bare_part(client_first), *e;
-
-	if (b == NULL || strncmp(b, "n=", 2) != 0 ||
-	    (e = strchr(b + 2, ',')) == NULL)
-		return -1;
-	return unescape_name(b + 2, (size_t)(e - b - 2), user, len);
-}
-
-int
-scram_server_first(struct scram_state *st, const char *client_first,
-    const struct scram_keys *keys, char *out, size_t outlen)
-{
-	const char *b = bare_part(client_first), *r;
 	unsigned char rnd[18];
 	char rb[BASE64_ENCODED_LEN(sizeof(rnd))];
 	char sb[BASE64_ENCODED_LEN(SCRAM_SALT_LEN)];
+	char name[SCRAM_MSG_MAX];
 	int n;
 
-	if (st->step != 0 || b == NULL ||
-	    scram_client_user(client_first, st->user, sizeof(st->user)) == -1)
+	/* the fields as the session parsed them (ipc_get_auth_scram_first
+	 * checked the nonce's characters); the client-first-bare they
+	 * came from is rebuilt, one form for each, for the AuthMessage */
+	if (st->step != 0 || *user == '\0' || *cnonce == '\0' ||
+	    snprintf(st->user, sizeof(st->user), "%s", user) >=
+	    (int)sizeof(st->user) ||
+	    escape_name(user, name, sizeof(name)) == -1 ||
+	    snprintf(st->first_bare, sizeof(st->first_bare), "n=%s,r=%s",
+	    name, cnonce) >= (int)sizeof(st->first_bare))
 		return -1;
-	/* "n=user,r=nonce" and nothing else (no extensions) */
-	if ((r = strchr(b, ',')) == NULL || strncmp(r, ",r=", 3) != 0 ||
-	    strchr(r + 3, ',') != NULL || r[3] == '\0' ||
-	    strlen(b) >= sizeof(st->first_bare))
-		return -1;
-	/* the channel binding flag is echoed in c= of the client-final */
-	st->gs2 = client_first[0];
-	snprintf(st->first_bare, sizeof(st->first_bare), "%s", b);
+	st->gs2 = gs2_y ? 'y' : 'n';
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return -1;
 	base64_encode(rnd, sizeof(rnd), rb);
-	if ((size_t)snprintf(st->nonce, sizeof(st->nonce), "%s%s", r + 3, rb)
+	if ((size_t)snprintf(st->nonce, sizeof(st->nonce), "%s%s", cnonce, rb)
 	    >= sizeof(st->nonce))
 		return -1;
 	if (keys != NULL) {
@@ -271,35 +245,31 @@ scram_server_first(struct scram_state *st, const char *client_first,
 }
 
 int
-scram_server_final(struct scram_state *st, const char *cf, char *out,
-    size_t outlen)
+scram_server_final(struct scram_state *st,
+    const unsigned char proof[SCRAM_HASH_LEN], char *out, size_t outlen)
 {
-	char authmsg[3 * SCRAM_MSG_MAX];
-	unsigned char proof[SCRAM_HASH_LEN], csig[SCRAM_HASH_LEN];
+	char authmsg[3 * SCRAM_MSG_MAX], wp[SCRAM_MSG_MAX];
+	unsigned char csig[SCRAM_HASH_LEN];
 	unsigned char ckey[SCRAM_HASH_LEN], stored[SCRAM_HASH_LEN];
 	unsigned char ssig[SCRAM_HASH_LEN];
 	char vb[BASE64_ENCODED_LEN(SCRAM_HASH_LEN)];
-	const char *p;
-	size_t wlen, i;
+	size_t i;
 	int ok;
 
 	if (st->step != 1)
 		return 0;
 	st->step = 2;
-	/* c= is the base64 of the GS2 header sent first: "n,," is biws,
-	 * "y,," eSws (RFC 5802 section 7); then r=<our nonce>, p=... */
-	if (strncmp(cf, st->gs2 == 'y' ? "c=eSws," : "c=biws,", 7) != 0 ||
-	    strncmp(cf + 7, "r=", 2) != 0 ||
-	    strncmp(cf + 9, st->nonce, strlen(st->nonce)) != 0 ||
-	    strncmp(cf + 9 + strlen(st->nonce), ",p=", 3) != 0)
+	if (proof == NULL)
 		return 0;
-	p = cf + 9 + strlen(st->nonce) + 3;
-	wlen = (size_t)(p - 3 - cf);
-	if (base64_decode(p, strlen(p), proof, sizeof(proof)) !=
-	    SCRAM_HASH_LEN)
+	/* client-final-without-proof as a client that checked our nonce
+	 * wrote it: c= is the base64 of the GS2 header sent first ("n,,"
+	 * biws, "y,," eSws: RFC 5802 section 7); the session checked the
+	 * client's against it, and any other makes the proof fail here */
+	if ((size_t)snprintf(wp, sizeof(wp), "c=%s,r=%s",
+	    st->gs2 == 'y' ? "eSws" : "biws", st->nonce) >= sizeof(wp))
 		return 0;
-	if ((size_t)snprintf(authmsg, sizeof(authmsg), "%s,%s,%.*s",
-	    st->first_bare, st->server_first, (int)wlen, cf) >= sizeof(authmsg))
+	if ((size_t)snprintf(authmsg, sizeof(authmsg), "%s,%s,%s",
+	    st->first_bare, st->server_first, wp) >= sizeof(authmsg))
 		return 0;
 	if (hmac(st->keys.stored, SCRAM_HASH_LEN, authmsg, strlen(authmsg),
 	    csig) == -1)

@@ -3,7 +3,9 @@
  * privpop-auth.  Stored keys come from the passwd-file:
  *     {SCRAM-SHA-256}<iterations>,<salt>,<StoredKey>,<ServerKey>
  * (base64), as privpop-passwd -s scram-sha-256 prints them; a {PLAIN}
- * secret is turned into keys on the fly.  No channel binding.
+ * secret is turned into keys on the fly.  No channel binding.  The
+ * client's messages are parsed by the session child, not here: this
+ * side takes their fields and rebuilds the AuthMessage from them.
  */
 #ifndef PRIVPOP_SCRAM_H
 #define PRIVPOP_SCRAM_H
@@ -46,8 +48,6 @@ int	scram_format_stored(const struct scram_keys *, char *out, size_t);
 /* PASS against stored keys: 1 or 0. */
 int	scram_check_password(const struct scram_keys *, const char *pass);
 
-/* The user name of a client-first-message ("n,,n=user,r=..."); 0/-1. */
-int	scram_client_user(const char *client_first, char *user, size_t len);
 /*
  * The salt of a user without stored SCRAM keys (an unknown user, a
  * {PLAIN} one, whose keys are derived with it): HMAC-SHA256 of the name
@@ -59,13 +59,17 @@ int	scram_client_user(const char *client_first, char *user, size_t len);
 void	scram_set_salt_key(const unsigned char *key, size_t len);
 int	scram_fake_salt(const char *user, unsigned char salt[SCRAM_SALT_LEN]);
 
-/* Step 1: client-first -> server-first.  keys NULL for a user without
- * SCRAM keys (the fake salt is answered, with the iteration count
- * privpop-passwd writes, and step 2 fails). */
-int	scram_server_first(struct scram_state *, const char *client_first,
-	    const struct scram_keys *keys, char *out, size_t outlen);
-/* Step 2: client-final -> 1 (proof right, server-final in out) or 0. */
-int	scram_server_final(struct scram_state *, const char *client_final,
-	    char *out, size_t outlen);
+/* Step 1: the client-first's fields (parsed by the session child:
+ * daemon/session/scram_msg.h) -> server-first.  keys NULL for a user
+ * without SCRAM keys (the fake salt is answered, with the iteration
+ * count privpop-passwd writes, and step 2 fails). */
+int	scram_server_first(struct scram_state *, int gs2_y, const char *user,
+	    const char *cnonce, const struct scram_keys *keys, char *out,
+	    size_t outlen);
+/* Step 2: the client-final's proof (NULL: none, a failure) -> 1 (proof
+ * right, server-final in out) or 0.  One call per state. */
+int	scram_server_final(struct scram_state *,
+	    const unsigned char proof[SCRAM_HASH_LEN], char *out,
+	    size_t outlen);
 
 #endif

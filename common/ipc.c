@@ -66,9 +66,10 @@ static const struct {
 	    { POP3_MAX_USER, POP3_MAX_PASS } },
 	[MSG_AUTH_CRAM] = { "AUTH_CRAM", 0, "ss",
 	    { POP3_MAX_USER, POP3_MAX_PASS } },
-	/* privpop-auth: SCRAM_MSG_MAX - 1 */
-	[MSG_AUTH_SCRAM_FIRST] = { "AUTH_SCRAM_FIRST", 0, "s", { ANY } },
-	[MSG_AUTH_SCRAM_FINAL] = { "AUTH_SCRAM_FINAL", 0, "s", { ANY } },
+	[MSG_AUTH_SCRAM_FIRST] = { "AUTH_SCRAM_FIRST", 0, "uss",
+	    { POP3_MAX_USER, SCRAM_NONCE_MAX } },
+	[MSG_AUTH_SCRAM_FINAL] = { "AUTH_SCRAM_FINAL", 0, "ub",
+	    { SCRAM_PROOF_LEN } },
 	/* session: its challenge buffer */
 	[MSG_SESSION_SASL_CHALLENGE] = { "SESSION_SASL_CHALLENGE", 0, "s",
 	    { ANY } },
@@ -94,6 +95,8 @@ static const struct {
 	[MSG_MASTER_SLOT_PID] = { "MASTER_SLOT_PID", 0, "u", { 0 } },
 	[MSG_SLOT_AUTH] = { "SLOT_AUTH", T_FD, "", { 0 } },
 	[MSG_SLOT_LOG] = { "SLOT_LOG", T_FD, "", { 0 } },
+	[MSG_MASTER_PENALTY] = { "MASTER_PENALTY", 0, "us",
+	    { PENALTY_ADDR_MAX - 1 } },
 	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuus",
 	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH } },
 	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	20
+#define IPC_VERSION	21
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -40,10 +40,14 @@ enum msg_type {
 	/* session -> auth: SASL CRAM-MD5 (RFC 2195) over the HELLO stamp;
 	 * str user, str hex digest */
 	MSG_AUTH_CRAM,
-	/* session -> auth: SCRAM-SHA-256 client-first; str msg */
+	/* session -> auth: SCRAM-SHA-256 client-first, as the session
+	 * parsed it; u32 gs2 ("n,," 0, "y,," 1), str user (unescaped), str
+	 * client nonce; user "" when the client-first was malformed (a
+	 * failure privpop-auth counts) */
 	MSG_AUTH_SCRAM_FIRST,
-	/* session -> auth: SCRAM-SHA-256 client-final; str msg ("*": the
-	 * client cancelled, a failure like a wrong proof) */
+	/* session -> auth: SCRAM-SHA-256 client-final, as the session
+	 * parsed it; u32 SCRAM_FINAL_*, bytes proof (SCRAM_PROOF_LEN, none
+	 * unless SCRAM_FINAL_PROOF) */
 	MSG_AUTH_SCRAM_FINAL,
 	/* auth -> session: a SASL challenge to relay; str data */
 	MSG_SESSION_SASL_CHALLENGE,
@@ -107,6 +111,10 @@ enum msg_type {
 	/* master -> the same slot, next: (empty); fd: a syslog socket of
 	 * its own, or none when nothing listens on /dev/log */
 	MSG_SLOT_LOG,
+	/* privpop-auth -> master, on the penalty channel all helpers
+	 * share (a datagram socket: one report a message): u32 ok (1 a
+	 * login, 0 a failure), str client address */
+	MSG_MASTER_PENALTY,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

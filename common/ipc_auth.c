@@ -141,27 +141,82 @@ ipc_get_auth_cram(struct msg *m, const char **user_r, const char **digest_r)
 }
 
 int
-ipc_send_auth_scram_first(int sock, const char *cmsg)
+ipc_send_auth_scram_first(int sock, int gs2_y, const char *user,
+    const char *cnonce)
 {
-	return send_strs(sock, MSG_AUTH_SCRAM_FIRST, cmsg, NULL, 1);
+	struct msg m;
+
+	msg_init(&m, MSG_AUTH_SCRAM_FIRST);
+	if (msg_put_u32(&m, gs2_y ? 1 : 0) == -1 ||
+	    msg_put_str(&m, user) == -1 || msg_put_str(&m, cnonce) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return send_msg(sock, &m, -1, 0);
+}
+
+/* RFC 5802 "printable": %x21-2B / %x2D-7E, at least one */
+static int
+scram_nonce_ok(const char *n)
+{
+	if (*n == '\0')
+		return 0;
+	for (; *n != '\0'; n++)
+		if (*n < 0x21 || *n > 0x7e || *n == ',')
+			return 0;
+	return 1;
 }
 
 int
-ipc_get_auth_scram_first(struct msg *m, const char **cmsg_r, size_t max)
+ipc_get_auth_scram_first(struct msg *m, int *gs2_y_r, const char **user_r,
+    const char **cnonce_r)
 {
-	return get_str(m, MSG_AUTH_SCRAM_FIRST, cmsg_r, max);
+	uint32_t gs2;
+
+	if (m->type != MSG_AUTH_SCRAM_FIRST || msg_get_u32(m, &gs2) == -1 ||
+	    gs2 > 1 || msg_get_str(m, user_r, POP3_MAX_USER) == -1 ||
+	    msg_get_str(m, cnonce_r, SCRAM_NONCE_MAX) == -1 ||
+	    msg_end(m) == -1)
+		return -1;
+	/* a malformed client-first carries nothing */
+	if (**user_r == '\0' ? **cnonce_r != '\0' : !scram_nonce_ok(*cnonce_r))
+		return -1;
+	*gs2_y_r = (int)gs2;
+	return 0;
 }
 
 int
-ipc_send_auth_scram_final(int sock, const char *cmsg)
+ipc_send_auth_scram_final(int sock, int kind, const unsigned char *proof)
 {
-	return send_strs(sock, MSG_AUTH_SCRAM_FINAL, cmsg, NULL, 1);
+	struct msg m;
+
+	msg_init(&m, MSG_AUTH_SCRAM_FINAL);
+	if (msg_put_u32(&m, (uint32_t)kind) == -1 ||
+	    msg_put_bytes(&m, proof, kind == SCRAM_FINAL_PROOF ?
+	    SCRAM_PROOF_LEN : 0) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return send_msg(sock, &m, -1, 1);
 }
 
 int
-ipc_get_auth_scram_final(struct msg *m, const char **cmsg_r, size_t max)
+ipc_get_auth_scram_final(struct msg *m, int *kind_r,
+    const unsigned char **proof_r)
 {
-	return get_str(m, MSG_AUTH_SCRAM_FINAL, cmsg_r, max);
+	uint32_t kind;
+	size_t len;
+
+	if (m->type != MSG_AUTH_SCRAM_FINAL || msg_get_u32(m, &kind) == -1 ||
+	    kind > SCRAM_FINAL_MALFORMED ||
+	    msg_get_bytes(m, proof_r, &len, SCRAM_PROOF_LEN) == -1 ||
+	    msg_end(m) == -1 ||
+	    len != (kind == SCRAM_FINAL_PROOF ? SCRAM_PROOF_LEN : 0))
+		return -1;
+	if (kind != SCRAM_FINAL_PROOF)
+		*proof_r = NULL;
+	*kind_r = (int)kind;
+	return 0;
 }
 
 int

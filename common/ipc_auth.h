@@ -44,14 +44,21 @@ int	ipc_send_auth_cram(int sock, const char *user, const char *digest);
 int	ipc_get_auth_cram(struct msg *, const char **user_r,
 	    const char **digest_r);
 
-/* session -> auth: a SCRAM step of at most max characters (the table
- * leaves the bound to privpop-auth: SCRAM_MSG_MAX - 1) */
-int	ipc_send_auth_scram_first(int sock, const char *cmsg);
-int	ipc_get_auth_scram_first(struct msg *, const char **cmsg_r,
-	    size_t max);
-int	ipc_send_auth_scram_final(int sock, const char *cmsg);
-int	ipc_get_auth_scram_final(struct msg *, const char **cmsg_r,
-	    size_t max);
+/* session -> auth: the SCRAM client-first's fields, parsed by the
+ * session (daemon/session/scram_msg.c): gs2_y 1 for "y,,"; user ""
+ * for a malformed one.  The get checks the nonce's characters (RFC
+ * 5802 "printable", no ','), so privpop-auth parses no SCRAM syntax. */
+int	ipc_send_auth_scram_first(int sock, int gs2_y, const char *user,
+	    const char *cnonce);
+int	ipc_get_auth_scram_first(struct msg *, int *gs2_y_r,
+	    const char **user_r, const char **cnonce_r);
+/* session -> auth: the client-final: its proof, or that the client
+ * cancelled or sent a malformed one (proof NULL) */
+enum { SCRAM_FINAL_PROOF, SCRAM_FINAL_CANCELLED, SCRAM_FINAL_MALFORMED };
+int	ipc_send_auth_scram_final(int sock, int kind,
+	    const unsigned char *proof);
+int	ipc_get_auth_scram_final(struct msg *, int *kind_r,
+	    const unsigned char **proof_r);
 
 /* auth -> session: a challenge of at most max characters */
 int	ipc_send_session_sasl_challenge(int sock, const char *data);

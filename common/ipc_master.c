@@ -139,6 +139,32 @@ ipc_get_master_login(struct msg *m)
 }
 
 int
+ipc_send_master_penalty(int sock, int ok, const char *addr)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_MASTER_PENALTY);
+	if (msg_put_u32(&m, ok ? 1 : 0) == -1 || msg_put_str(&m, addr) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, -1);
+}
+
+int
+ipc_get_master_penalty(struct msg *m, int *ok_r, const char **addr_r)
+{
+	uint32_t ok;
+
+	if (m->type != MSG_MASTER_PENALTY || msg_get_u32(m, &ok) == -1 ||
+	    ok > 1 || msg_get_str(m, addr_r, PENALTY_ADDR_MAX - 1) == -1 ||
+	    msg_end(m) == -1 || m->fd != -1)
+		return -1;
+	*ok_r = (int)ok;
+	return 0;
+}
+
+int
 ipc_send_store_spawn(int sock, uid_t uid, gid_t gid, gid_t extra, int fd)
 {
 	uint32_t v[3] = { (uint32_t)uid, (uint32_t)gid, (uint32_t)extra };

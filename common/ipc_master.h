@@ -42,6 +42,11 @@ int	ipc_get_auth_spawn_report(struct msg *, int *fd_r);
 int	ipc_send_master_login(int sock);
 int	ipc_get_master_login(struct msg *);
 
+/* privpop-auth -> master, on the penalty channel: a login (ok 1) or a
+ * failure (0) from addr */
+int	ipc_send_master_penalty(int sock, int ok, const char *addr);
+int	ipc_get_master_penalty(struct msg *, int *ok_r, const char **addr_r);
+
 /* auth helper -> privpop-store -Z: fork a worker for uid, gid and the
  * extra group (or (gid_t)-1); fd: the helper's channel */
 int	ipc_send_store_spawn(int sock, uid_t uid, gid_t gid, gid_t extra,

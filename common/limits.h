@@ -103,6 +103,9 @@
  * spare.  4096 entries of 56 bytes are 224 KiB of shared memory. */
 #define PENALTY_SLOTS		4096
 #define PENALTY_ADDR_MAX	48
+/* Penalty reports the master takes in one turn of its loop, so a flood
+ * of failures cannot keep it from accepting and reaping. */
+#define PENALTY_READS_PER_TURN	256
 
 /* Longest mailbox path or location string handed to privpop-store. */
 #define MAIL_MAX_PATH		1024
@@ -128,6 +131,12 @@
  * section 7), as privpop-auth makes it and the session takes it:
  * HOSTNAME_MAX and the numbers, with room. */
 #define APOP_STAMP_MAX		256
+
+/* SCRAM-SHA-256 (RFC 5802, 7677), as the session child parses it and
+ * privpop-auth takes it: the client's nonce (clients send 24 to 48
+ * characters), and the proof, an HMAC-SHA-256. */
+#define SCRAM_NONCE_MAX		128
+#define SCRAM_PROOF_LEN		32
 
 /* tls_sni certificates besides the default one, and the longest name
  * (or *.domain) one of them is for. */

@@ -41,7 +41,8 @@ struct penalty_table {
  * customer (RFC 6177), which one client can rotate through. */
 #define PENALTY_DEFAULT_V6PREFIX	64
 
-/* One report from privpop-auth to the master (atomic pipe write). */
+/* One report from privpop-auth, as the master takes it from
+ * MSG_MASTER_PENALTY. */
 struct penalty_report {
 	uint32_t	ok;		/* 1 success, 0 failure */
 	char		addr[PENALTY_ADDR_MAX];

@@ -763,9 +763,32 @@ static void
 read_penalties(void)
 {
 	struct penalty_report r;
+	struct msg m;
+	const char *addr;
+	int ok, n;
 
-	while (read(penalty_fds[0], &r, sizeof(r)) == sizeof(r))
+	/* bounded: the rest waits for the next turn of the loop */
+	for (n = 0; n < PENALTY_READS_PER_TURN; n++) {
+		if ((ok = ipc_recv(penalty_fds[0], &m)) == -1 &&
+		    errno == EPROTO) {
+			log_warnx("penalty report: %s malformed",
+			    msg_name(m.type));
+			continue;
+		}
+		if (ok <= 0)
+			break;		/* EAGAIN: all read */
+		if (ipc_get_master_penalty(&m, &ok, &addr) == -1) {
+			log_warnx("penalty report: %s malformed",
+			    msg_name(m.type));
+			if (m.fd != -1)
+				close(m.fd);
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.ok = (uint32_t)ok;
+		snprintf(r.addr, sizeof(r.addr), "%s", addr);
 		penalty_apply(penalties, &r, time(NULL));
+	}
 }
 
 /* A new generation: idle slots, which hold the old configuration or
@@ -1368,7 +1391,9 @@ master_run(const struct master_opts *o, struct conf *c)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	install_signals();
-	if (pipe2(penalty_fds, O_CLOEXEC) == -1 ||
+	/* a datagram each report, from any helper, whole or not at all */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0,
+	    penalty_fds) == -1 ||
 	    (env.penalty_table_fd = penalty_create(&penalties)) == -1)
 		fatal("penalty table");
 	set_nonblock(penalty_fds[0]);

@@ -34,6 +34,7 @@
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "session.h"
+#include "scram_msg.h"
 #include "session_store.h"
 #include "tls_conn.h"
 
@@ -838,17 +839,16 @@ sasl_cram(struct pop3_cmd *c)
 	do_login(ipc_send_auth_cram, resp, sp + 1);
 }
 
-/* Send a SCRAM step to privpop-auth with send (ipc_send_auth_scram_first
- * or _final); returns its challenge in out, or -1 after the failure has
- * been answered (with failtext, if not NULL). */
+/* After a SCRAM step was sent to privpop-auth: its challenge in out,
+ * or -1 after the failure has been answered (with failtext, if not
+ * NULL). */
 static int
-scram_step(int (*send)(int, const char *), const char *data,
-    const char *failtext, char *outs, size_t outlen)
+scram_answer(int sent, const char *failtext, char *outs, size_t outlen)
 {
 	struct msg m;
 	const char *ch;
 
-	if (send(s.auth_sock, data) == -1) {
+	if (sent == -1) {
 		out("-ERR [SYS/TEMP] Authentication service unavailable.");
 		session_end("error");
 	}
@@ -863,15 +863,19 @@ scram_step(int (*send)(int, const char *), const char *data,
 	return 0;
 }
 
-/* RFC 7677 SCRAM-SHA-256; privpop-auth holds the keys and the state. */
+/* RFC 7677 SCRAM-SHA-256; privpop-auth holds the keys and the state,
+ * and takes the client's messages as fields parsed here (scram_msg.c):
+ * a malformed one is sent as such, a failure it counts. */
 static void
 sasl_scram(struct pop3_cmd *c)
 {
-	unsigned char b[SASL_MAX_DECODED];
+	unsigned char b[SASL_MAX_DECODED], proof[SCRAM_PROOF_LEN];
 	char msg[SASL_MAX_DECODED + 1], chal[SASL_MAX_DECODED + 1];
+	struct scram_client_first f;
 	struct msg m;
-	const char *err;
+	const char *err = NULL;
 	long n;
+	int kind;
 
 	if ((n = sasl_first(c, "", 0, b, sizeof(b))) < 0)
 		return;
@@ -879,25 +883,28 @@ sasl_scram(struct pop3_cmd *c)
 		out("-ERR [AUTH] Authentication failed.");
 		return;
 	}
-	if (scram_step(ipc_send_auth_scram_first, msg, NULL, chal,
+	(void)scram_parse_client_first(msg, &f);	/* "" if malformed */
+	explicit_bzero(msg, sizeof(msg));
+	if (scram_answer(ipc_send_auth_scram_first(s.auth_sock, f.gs2_y,
+	    f.user, f.cnonce), NULL, chal, sizeof(chal)) == -1)
+		return;
+	kind = SCRAM_FINAL_PROOF;
+	if ((n = sasl_read(chal, strlen(chal), b, sizeof(b), &err)) < 0)
+		kind = SCRAM_FINAL_CANCELLED;	/* "*", or a line in error */
+	else if (sasl_str(msg, sizeof(msg), b, (size_t)n) == -1 ||
+	    scram_parse_client_final(msg, f.gs2_y, chal, proof) == -1)
+		kind = SCRAM_FINAL_MALFORMED;
+	explicit_bzero(msg, sizeof(msg));
+	/* the client has seen the salt: a cancel or a malformed final is
+	 * a failure, which privpop-auth counts and answers after its
+	 * delay (err: the answer a line in error gets) */
+	if (scram_answer(ipc_send_auth_scram_final(s.auth_sock, kind,
+	    kind == SCRAM_FINAL_PROOF ? proof : NULL), err, chal,
 	    sizeof(chal)) == -1)
 		return;
-	if ((n = sasl_read(chal, strlen(chal), b, sizeof(b), &err)) >= 0 &&
-	    sasl_str(msg, sizeof(msg), b, (size_t)n) == -1) {
-		err = "-ERR [AUTH] Authentication failed.";
-		n = -1;
-	}
-	if (n < 0) {
-		/* the client has seen the salt: a cancel is a failure, which
-		 * privpop-auth counts and answers after its delay */
-		if (scram_step(ipc_send_auth_scram_final, "*", err, chal,
-		    sizeof(chal)) != -1)
-			fatalx("privpop-auth accepted a cancelled exchange");
-		return;
-	}
-	if (scram_step(ipc_send_auth_scram_final, msg, NULL, chal,
-	    sizeof(chal)) == -1)
-		return;
+	explicit_bzero(proof, sizeof(proof));
+	if (kind != SCRAM_FINAL_PROOF)
+		fatalx("privpop-auth accepted an exchange without a proof");
 	/* the server-final, answered by an empty response, then +OK */
 	if ((n = sasl_exchange(chal, strlen(chal), b, sizeof(b))) != 0) {
 		if (n > 0)

@@ -121,13 +121,25 @@ typed(void)
 		}
 		break;
 	case MSG_AUTH_SCRAM_FIRST:
+		if (ipc_get_auth_scram_first(&m, &i1, &a, &b) == 0) {
+			in_payload(a);
+			in_payload(b);
+			/* privpop-auth trusts these: a nonce of printable
+			 * characters without ',', nothing without a user */
+			if ((i1 != 0 && i1 != 1) || strchr(b, ',') != NULL ||
+			    (*a == '\0' && *b != '\0') ||
+			    (*a != '\0' && *b == '\0'))
+				abort();
+		}
+		break;
 	case MSG_AUTH_SCRAM_FINAL:
+		if (ipc_get_auth_scram_final(&m, &i1, &bp) == 0 &&
+		    (i1 == SCRAM_FINAL_PROOF ? bp == NULL || bp < m.data ||
+		    bp + SCRAM_PROOF_LEN > m.data + m.len : bp != NULL))
+			abort();
+		break;
 	case MSG_SESSION_SASL_CHALLENGE:
-		if ((m.type == MSG_AUTH_SCRAM_FIRST ?
-		    ipc_get_auth_scram_first(&m, &a, 1024) :
-		    m.type == MSG_AUTH_SCRAM_FINAL ?
-		    ipc_get_auth_scram_final(&m, &a, 1024) :
-		    ipc_get_session_sasl_challenge(&m, &a, 1024)) == 0)
+		if (ipc_get_session_sasl_challenge(&m, &a, 1024) == 0)
 			in_payload(a);
 		break;
 	case MSG_AUTH_TLS_START:
@@ -157,6 +169,14 @@ typed(void)
 		break;
 	case MSG_MASTER_SLOT_PID:
 		(void)ipc_get_master_slot_pid(&m, &u1);
+		break;
+	case MSG_MASTER_PENALTY:
+		if (ipc_get_master_penalty(&m, &i1, &a) == 0) {
+			in_payload(a);
+			if ((i1 != 0 && i1 != 1) ||
+			    strlen(a) >= PENALTY_ADDR_MAX)
+				abort();
+		}
 		break;
 	case MSG_MASTER_LOGIN:
 		(void)ipc_get_master_login(&m);

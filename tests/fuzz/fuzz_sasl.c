@@ -1,12 +1,13 @@
 /*
- * SASL input handling: base64_decode, scram_client_user, the SCRAM
- * server exchange on fuzzed client messages, scram_parse_stored.
+ * SASL input handling: base64_decode, the session's SCRAM parse
+ * (scram_msg.c), the SCRAM server exchange (scram.c) on fuzzed client
+ * messages passed through that parse, scram_parse_stored.
  *
  * The first input byte picks what is fuzzed (its low 3 bits) and a few
  * options (the other bits); the rest is the data.
  *   0  base64_decode into a bounded buffer; the result never exceeds
  *      the bound, and encode(decode(x)) == x for accepted input
- *   1  scram_client_user into a guarded buffer
+ *   1  scram_parse_client_first: a bounded, non-empty user and nonce
  *   2  scram_server_first + scram_server_final on "client-first\n
  *      client-final", keys NULL (never accepted) or real keys
  *   3  a fuzzed client-first answered by a correctly computed
@@ -26,6 +27,7 @@
 
 #include "base64.h"
 #include "scram.h"
+#include "scram_msg.h"
 
 #define CHECK(x)	do { if (!(x)) abort(); } while (0)
 
@@ -51,6 +53,30 @@ init_keys(void)
 	CHECK(HMAC(EVP_sha256(), salted, sizeof(salted), (const unsigned
 	    char *)"Client Key", 10, ckey, &len) != NULL);
 	keys_ready = 1;
+}
+
+/* The two halves joined, as privpop-auth is reached: the session's
+ * parse, then the server side with the fields (malformed: empty). */
+static int
+srv_first(struct scram_state *st, const char *cf,
+    const struct scram_keys *k, char *out, size_t outlen)
+{
+	struct scram_client_first f;
+
+	(void)scram_parse_client_first(cf, &f);
+	return scram_server_first(st, f.gs2_y, f.user, f.cnonce, k, out,
+	    outlen);
+}
+
+static int
+srv_final(struct scram_state *st, const char *cf, char *out, size_t outlen)
+{
+	unsigned char proof[SCRAM_PROOF_LEN];
+
+	if (st->step != 1 || scram_parse_client_final(cf, st->gs2 == 'y',
+	    st->server_first, proof) == -1)
+		return scram_server_final(st, NULL, out, outlen);
+	return scram_server_final(st, proof, out, outlen);
 }
 
 /* A NUL-terminated heap copy (NULs inside end the string early). */
@@ -108,20 +134,26 @@ done:
 static void
 fuzz_client_user(const uint8_t *data, size_t size)
 {
-	char user[129 + 8], *cf = cstr(data, size);
+	struct scram_client_first f;
+	char *cf = cstr(data, size);
+	size_t n;
 	int r;
 
 	if (cf == NULL)
 		return;
-	memset(user, 'Z', sizeof(user));
-	r = scram_client_user(cf, user, 129);
+	memset(&f, 'Z', sizeof(f));
+	r = scram_parse_client_first(cf, &f);
 	CHECK(r == 0 || r == -1);
-	CHECK(memcmp(user + 129, "ZZZZZZZZ", 8) == 0);
+	n = strnlen(f.user, sizeof(f.user));
+	CHECK(n < sizeof(f.user));
+	CHECK(strnlen(f.cnonce, sizeof(f.cnonce)) < sizeof(f.cnonce));
 	if (r == 0) {
-		size_t n = strnlen(user, 129);
-
-		CHECK(n > 0 && n < 129);
+		CHECK(n > 0 && f.cnonce[0] != '\0');
+		CHECK(strchr(f.cnonce, ',') == NULL);
 		CHECK(strncmp(cf + 1, ",,n=", 4) == 0);
+		CHECK(f.gs2_y == (cf[0] == 'y'));
+	} else {
+		CHECK(n == 0 && f.cnonce[0] == '\0');
 	}
 	free(cf);
 }
@@ -148,12 +180,12 @@ fuzz_exchange(uint8_t opt, const uint8_t *data, size_t size)
 		init_keys();
 	memset(&st, 0, sizeof(st));
 	memset(out, 'Z', sizeof(out));
-	r = scram_server_first(&st, cf, use_keys ? &keys : NULL, out, outlen);
+	r = srv_first(&st, cf, use_keys ? &keys : NULL, out, outlen);
 	CHECK(r == 0 || r == -1);
 	CHECK(memcmp(out + outlen, "ZZZZZZZZ", 8) == 0);
 	if (r == -1) {
 		CHECK(st.step == 0);
-		CHECK(scram_server_final(&st, cfin, fin, SCRAM_MSG_MAX) == 0);
+		CHECK(srv_final(&st, cfin, fin, SCRAM_MSG_MAX) == 0);
 		goto done;
 	}
 	CHECK(st.step == 1);
@@ -161,7 +193,7 @@ fuzz_exchange(uint8_t opt, const uint8_t *data, size_t size)
 	CHECK(strncmp(out, "r=", 2) == 0);
 	CHECK(strstr(out, ",s=") != NULL && strstr(out, ",i=") != NULL);
 	memset(fin, 'Z', sizeof(fin));
-	r = scram_server_final(&st, cfin, fin, (opt & 0x20) ? 40 :
+	r = srv_final(&st, cfin, fin, (opt & 0x20) ? 40 :
 	    SCRAM_MSG_MAX);
 	CHECK(r == 0 || r == 1);
 	/* no keys: never accepted, whatever the proof */
@@ -172,7 +204,7 @@ fuzz_exchange(uint8_t opt, const uint8_t *data, size_t size)
 	CHECK(memcmp(fin + ((opt & 0x20) ? 40 : SCRAM_MSG_MAX), "ZZZZZZZZ",
 	    8) == 0);
 	/* a state is good for one final */
-	CHECK(scram_server_final(&st, cfin, fin, SCRAM_MSG_MAX) == 0);
+	CHECK(srv_final(&st, cfin, fin, SCRAM_MSG_MAX) == 0);
 done:
 	free(cf);
 	free(cfin);
@@ -204,7 +236,7 @@ fuzz_good_client(uint8_t opt, const uint8_t *data, size_t size)
 		return;
 	init_keys();
 	memset(&st, 0, sizeof(st));
-	if (scram_server_first(&st, cf, &keys, out, sizeof(out)) == -1)
+	if (srv_first(&st, cf, &keys, out, sizeof(out)) == -1)
 		goto done;
 	/* the client side, from the messages alone */
 	CHECK(strncmp(out, "r=", 2) == 0);
@@ -226,7 +258,7 @@ fuzz_good_client(uint8_t opt, const uint8_t *data, size_t size)
 	if ((size_t)snprintf(fin, sizeof(fin), "%s,p=%s", wo, pb) >=
 	    sizeof(fin))
 		goto done;
-	r = scram_server_final(&st, fin, v, sizeof(v));
+	r = srv_final(&st, fin, v, sizeof(v));
 	if (strlen(fin) >= SCRAM_MSG_MAX - 1)
 		goto done;	/* privpop-auth would not take it anyway */
 	if (tamper) {

@@ -223,35 +223,95 @@ bad_str(struct msg *p, int i)
 static int
 send_scram_first(int s)
 {
-	return ipc_send_auth_scram_first(s, "n,,n=alice,r=abc");
+	return ipc_send_auth_scram_first(s, 1, "a,b=c", "fyko+d2lbbFgONRv9qkxdawL");
 }
 
 static int
 get_scram_first(struct msg *p)
 {
-	const char *c;
+	const char *u, *n;
+	int y;
 
-	if (ipc_get_auth_scram_first(p, &c, MAX_ARG) == -1)
+	if (ipc_get_auth_scram_first(p, &y, &u, &n) == -1)
 		return -1;
-	assert_string_equal(c, "n,,n=alice,r=abc");
+	assert_int_equal(y, 1);
+	assert_string_equal(u, "a,b=c");
+	assert_string_equal(n, "fyko+d2lbbFgONRv9qkxdawL");
 	return 0;
+}
+
+/* a gs2 flag not 0/1, a nonce with ',' or a space or too long, a
+ * nonce without a user (malformed carries nothing), an empty nonce */
+static int
+bad_scram_first(struct msg *p, int i)
+{
+	static const struct {
+		uint32_t	 gs2;
+		const char	*user, *nonce;
+	} c[] = {
+		{ 2, "alice", "abc" }, { 0, "alice", "a,b" },
+		{ 0, "alice", "a b" }, { 0, "", "abc" }, { 0, "alice", "" },
+		{ 0, "alice", "a\x7f" },
+	};
+
+	if (i == (int)(sizeof(c) / sizeof(c[0]))) {
+		msg_put_u32(p, 0);
+		msg_put_str(p, "alice");
+		msg_put_str(p, str_of(SCRAM_NONCE_MAX + 1));
+		return 1;
+	}
+	if (i > (int)(sizeof(c) / sizeof(c[0])))
+		return 0;
+	msg_put_u32(p, c[i].gs2);
+	msg_put_str(p, c[i].user);
+	msg_put_str(p, c[i].nonce);
+	return 1;
 }
 
 static int
 send_scram_final(int s)
 {
-	return ipc_send_auth_scram_final(s, "*");
+	unsigned char proof[SCRAM_PROOF_LEN];
+
+	memset(proof, 0xa5, sizeof(proof));
+	return ipc_send_auth_scram_final(s, SCRAM_FINAL_PROOF, proof);
 }
 
 static int
 get_scram_final(struct msg *p)
 {
-	const char *c;
+	const unsigned char *proof;
+	int kind;
 
-	if (ipc_get_auth_scram_final(p, &c, MAX_ARG) == -1)
+	if (ipc_get_auth_scram_final(p, &kind, &proof) == -1)
 		return -1;
-	assert_string_equal(c, "*");
+	assert_int_equal(kind, SCRAM_FINAL_PROOF);
+	assert_non_null(proof);
+	assert_int_equal(proof[0], 0xa5);
+	assert_int_equal(proof[SCRAM_PROOF_LEN - 1], 0xa5);
 	return 0;
+}
+
+/* an unknown kind, a proof of the wrong length, a proof with a cancel */
+static int
+bad_scram_final(struct msg *p, int i)
+{
+	static const unsigned char z[SCRAM_PROOF_LEN + 1];
+	static const struct {
+		uint32_t	kind;
+		size_t		len;
+	} c[] = {
+		{ 3, 0 }, { SCRAM_FINAL_PROOF, SCRAM_PROOF_LEN - 1 },
+		{ SCRAM_FINAL_PROOF, 0 }, { SCRAM_FINAL_CANCELLED, 1 },
+		{ SCRAM_FINAL_MALFORMED, SCRAM_PROOF_LEN },
+		{ SCRAM_FINAL_PROOF, SCRAM_PROOF_LEN + 1 },
+	};
+
+	if (i >= (int)(sizeof(c) / sizeof(c[0])))
+		return 0;
+	msg_put_u32(p, c[i].kind);
+	msg_put_bytes(p, z, c[i].len);
+	return 1;
 }
 
 static int
@@ -464,6 +524,42 @@ get_slot_pid(struct msg *p)
 }
 
 static int
+send_master_penalty(int s)
+{
+	return ipc_send_master_penalty(s, 1, "2001:db8::7");
+}
+
+static int
+get_master_penalty(struct msg *p)
+{
+	const char *a;
+	int ok;
+
+	if (ipc_get_master_penalty(p, &ok, &a) == -1)
+		return -1;
+	assert_int_equal(ok, 1);
+	assert_string_equal(a, "2001:db8::7");
+	return 0;
+}
+
+/* ok neither 0 nor 1; an address over PENALTY_ADDR_MAX - 1 */
+static int
+bad_master_penalty(struct msg *p, int i)
+{
+	switch (i) {
+	case 0:
+		msg_put_u32(p, 2);
+		msg_put_str(p, "192.0.2.1");
+		return 1;
+	case 1:
+		msg_put_u32(p, 0);
+		msg_put_str(p, str_of(PENALTY_ADDR_MAX));
+		return 1;
+	}
+	return 0;
+}
+
+static int
 send_master_login(int s)
 {
 	return ipc_send_master_login(s);
@@ -566,9 +662,9 @@ static const struct {
 	{ MSG_AUTH_APOP, { "apop", send_apop, get_apop, bad_cred, 0 } },
 	{ MSG_AUTH_CRAM, { "cram", send_cram, get_cram, bad_cred, 0 } },
 	{ MSG_AUTH_SCRAM_FIRST, { "scram_first", send_scram_first,
-	    get_scram_first, bad_str, 0 } },
+	    get_scram_first, bad_scram_first, 0 } },
 	{ MSG_AUTH_SCRAM_FINAL, { "scram_final", send_scram_final,
-	    get_scram_final, bad_str, 0 } },
+	    get_scram_final, bad_scram_final, 0 } },
 	{ MSG_SESSION_SASL_CHALLENGE, { "challenge", send_challenge,
 	    get_challenge, bad_str, 0 } },
 	{ MSG_AUTH_TLS_START, { "tls_start", send_tls_start, get_tls_start,
@@ -595,6 +691,8 @@ static const struct {
 	    NULL, 1 } },
 	{ MSG_AUTH_SPAWN_REPORT, { "auth_spawn_report",
 	    send_auth_spawn_report, get_auth_spawn_report, NULL, 1 } },
+	{ MSG_MASTER_PENALTY, { "master_penalty", send_master_penalty,
+	    get_master_penalty, bad_master_penalty, 0 } },
 	{ MSG_MASTER_LOGIN, { "master_login", send_master_login,
 	    get_master_login, NULL, 0 } },
 	{ MSG_STORE_SPAWN, { "store_spawn", send_store_spawn,
@@ -760,6 +858,7 @@ test_all_covered(void **state)
 		MSG_AUTH_WORKER_PIDFD, MSG_LOCKD_REQUEST, MSG_LOCKD_RESULT,
 		MSG_SLOT_CONN, MSG_MASTER_LOGIN, MSG_ZYGOTE_SPAWN,
 		MSG_MASTER_SLOT_PID, MSG_SLOT_AUTH, MSG_SLOT_LOG,
+		MSG_MASTER_PENALTY,
 	};
 	size_t i, j;
 

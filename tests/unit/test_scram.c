@@ -1,6 +1,8 @@
 /*
  * Unit tests for auth/scram.c: SCRAM-SHA-256 (RFC 5802, RFC 7677) on
- * the server side.  Key derivation is checked against an independent
+ * the server side, with the client's messages parsed as the session
+ * child parses them (daemon/session/scram_msg.c) and handed over as
+ * fields, as privpop-auth takes them.  Key derivation is checked against an independent
  * computation with OpenSSL's PBKDF2/HMAC/SHA-256; the RFC 7677 example
  * is replayed with the RFC's server nonce put into the state; a full
  * exchange is run against a client computed here.
@@ -21,6 +23,7 @@
 
 #include "base64.h"
 #include "scram.h"
+#include "scram_msg.h"
 
 /* RFC 7677 section 3 */
 #define RFC_PASS	"pencil"
@@ -32,6 +35,46 @@
 #define RFC_CLIENT_FINAL "c=biws,r=" RFC_NONCE \
 	",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 #define RFC_SERVER_FINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+
+/* ---- the two halves joined: the session's parse, then privpop-auth ---- */
+
+/* the client-first as the session sends it: its fields, or (malformed)
+ * an empty user, which privpop-auth refuses */
+static int
+srv_first(struct scram_state *st, const char *cf,
+    const struct scram_keys *k, char *out, size_t outlen)
+{
+	struct scram_client_first f;
+
+	(void)scram_parse_client_first(cf, &f);
+	return scram_server_first(st, f.gs2_y, f.user, f.cnonce, k, out,
+	    outlen);
+}
+
+/* the client-final as the session sends it: the proof, or none (a
+ * malformed one, which still ends the state) */
+static int
+srv_final(struct scram_state *st, const char *cf, char *out, size_t outlen)
+{
+	unsigned char proof[SCRAM_PROOF_LEN];
+
+	if (st->step != 1 || scram_parse_client_final(cf, st->gs2 == 'y',
+	    st->server_first, proof) == -1)
+		return scram_server_final(st, NULL, out, outlen);
+	return scram_server_final(st, proof, out, outlen);
+}
+
+/* the user name of a client-first, into a buffer of len */
+static int
+client_user(const char *cf, char *user, size_t len)
+{
+	struct scram_client_first f;
+
+	if (scram_parse_client_first(cf, &f) == -1 || strlen(f.user) >= len)
+		return -1;
+	memcpy(user, f.user, strlen(f.user) + 1);
+	return 0;
+}
 
 /* ---- an independent client ---- */
 
@@ -179,7 +222,7 @@ test_rfc7677_example(void **state)
 	(void)state;
 	assert_int_equal(scram_derive(RFC_PASS, salt, slen, 4096, &k), 0);
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scram_server_first(&st, RFC_CLIENT_FIRST, &k, out,
+	assert_int_equal(srv_first(&st, RFC_CLIENT_FIRST, &k, out,
 	    sizeof(out)), 0);
 	/* our server-first carries the client nonce, the salt, 4096 */
 	attr(out, 'r', s, sizeof(s));
@@ -197,7 +240,7 @@ test_rfc7677_example(void **state)
 	snprintf(st.server_first, sizeof(st.server_first), "%s",
 	    RFC_SERVER_FIRST);
 	memset(out, 0, sizeof(out));
-	assert_int_equal(scram_server_final(&st, RFC_CLIENT_FINAL, out,
+	assert_int_equal(srv_final(&st, RFC_CLIENT_FINAL, out,
 	    sizeof(out)), 1);
 	assert_string_equal(out, RFC_SERVER_FINAL);
 
@@ -237,7 +280,7 @@ exchange(const char *client_first, const char *gs2b64, int tamper,
 	int ok;
 
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scram_server_first(&st, client_first, server_keys,
+	assert_int_equal(srv_first(&st, client_first, server_keys,
 	    out, sizeof(out)), 0);
 	snprintf(sf, sizeof(sf), "%s", out);
 	attr(out, 'r', nonce, sizeof(nonce));
@@ -302,14 +345,14 @@ exchange(const char *client_first, const char *gs2b64, int tamper,
 		break;
 	}
 	memset(v_out, 0, vlen);
-	ok = scram_server_final(&st, final, v_out, vlen);
+	ok = srv_final(&st, final, v_out, vlen);
 	if (ok)
 		assert_string_equal(v_out, want_v);
 	/* a second final on the same state never succeeds */
 	{
 		char again[SCRAM_MSG_MAX];
 
-		assert_int_equal(scram_server_final(&st, final, again,
+		assert_int_equal(srv_final(&st, final, again,
 		    sizeof(again)), 0);
 	}
 	return ok;
@@ -397,15 +440,15 @@ test_nonce_fresh(void **state)
 	keys_for("pw", "c29tZSBzYWx0IGJ5dGVz", 4096, &k);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(scram_server_first(&a, "n,,n=u,r=same", &k, oa,
+	assert_int_equal(srv_first(&a, "n,,n=u,r=same", &k, oa,
 	    sizeof(oa)), 0);
-	assert_int_equal(scram_server_first(&b, "n,,n=u,r=same", &k, ob,
+	assert_int_equal(srv_first(&b, "n,,n=u,r=same", &k, ob,
 	    sizeof(ob)), 0);
 	attr(oa, 'r', na, sizeof(na));
 	attr(ob, 'r', nb, sizeof(nb));
 	assert_string_not_equal(na, nb);
 	/* a state is used once */
-	assert_int_equal(scram_server_first(&a, "n,,n=u,r=same", &k, oa,
+	assert_int_equal(srv_first(&a, "n,,n=u,r=same", &k, oa,
 	    sizeof(oa)), -1);
 }
 
@@ -475,10 +518,10 @@ test_unknown_user(void **state)
 
 	(void)state;
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scram_server_first(&st, "n,,n=ghost,r=abc", NULL, o1,
+	assert_int_equal(srv_first(&st, "n,,n=ghost,r=abc", NULL, o1,
 	    sizeof(o1)), 0);
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scram_server_first(&st, "n,,n=ghost,r=abc", NULL, o2,
+	assert_int_equal(srv_first(&st, "n,,n=ghost,r=abc", NULL, o2,
 	    sizeof(o2)), 0);
 	attr(o1, 's', s1, sizeof(s1));
 	attr(o2, 's', s2, sizeof(s2));
@@ -496,7 +539,7 @@ test_unknown_user(void **state)
 		char oo[SCRAM_MSG_MAX], so[64];
 
 		memset(&o, 0, sizeof(o));
-		assert_int_equal(scram_server_first(&o, "n,,n=ghost2,r=abc",
+		assert_int_equal(srv_first(&o, "n,,n=ghost2,r=abc",
 		    NULL, oo, sizeof(oo)), 0);
 		attr(oo, 's', so, sizeof(so));
 		assert_string_not_equal(so, s1);
@@ -511,7 +554,7 @@ test_unknown_user(void **state)
 		make_final(&r, "biws", "n=ghost,r=abc", o2, n1, final,
 		    sizeof(final), want_v, sizeof(want_v));
 		st.step = 1;	/* reuse the second state */
-		assert_int_equal(scram_server_final(&st, final, v, sizeof(v)),
+		assert_int_equal(srv_final(&st, final, v, sizeof(v)),
 		    0);
 	}
 	{
@@ -524,7 +567,7 @@ test_unknown_user(void **state)
 		make_final(&z, "biws", "n=ghost,r=abc", o2, n1, final,
 		    sizeof(final), want_v, sizeof(want_v));
 		st.step = 1;
-		assert_int_equal(scram_server_final(&st, final, v, sizeof(v)),
+		assert_int_equal(srv_final(&st, final, v, sizeof(v)),
 		    0);
 	}
 }
@@ -548,9 +591,9 @@ test_plain_user_like_unknown(void **state)
 	    &k), 0);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(scram_server_first(&a, "n,,n=bob,r=n1", &k, oa,
+	assert_int_equal(srv_first(&a, "n,,n=bob,r=n1", &k, oa,
 	    sizeof(oa)), 0);
-	assert_int_equal(scram_server_first(&b, "n,,n=bob,r=n1", NULL, ob,
+	assert_int_equal(srv_first(&b, "n,,n=bob,r=n1", NULL, ob,
 	    sizeof(ob)), 0);
 	attr(oa, 's', sa, sizeof(sa));
 	attr(ob, 's', sb, sizeof(sb));
@@ -594,7 +637,7 @@ test_server_first_rejects(void **state)
 		char out[SCRAM_MSG_MAX];
 
 		memset(&st, 0, sizeof(st));
-		if (scram_server_first(&st, bad[i], &k, out, sizeof(out)) !=
+		if (srv_first(&st, bad[i], &k, out, sizeof(out)) !=
 		    -1) {
 			print_error("accepted client-first \"%s\"\n", bad[i]);
 			nbad++;
@@ -609,7 +652,7 @@ test_server_first_rejects(void **state)
 		memset(cf, 'a', sizeof(cf));
 		memcpy(cf, "n,,n=user,r=", 12);
 		cf[sizeof(cf) - 1] = '\0';
-		assert_int_equal(scram_server_first(&st, cf, &k, out,
+		assert_int_equal(srv_first(&st, cf, &k, out,
 		    sizeof(out)), -1);
 	}
 	/* an output buffer that cannot hold the server-first */
@@ -618,7 +661,7 @@ test_server_first_rejects(void **state)
 		char out[16];
 
 		memset(&st, 0, sizeof(st));
-		assert_int_equal(scram_server_first(&st, "n,,n=user,r=abc",
+		assert_int_equal(srv_first(&st, "n,,n=user,r=abc",
 		    &k, out, sizeof(out)), -1);
 	}
 	if (nbad > 0)
@@ -633,7 +676,7 @@ test_final_before_first(void **state)
 
 	(void)state;
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(scram_server_final(&st, RFC_CLIENT_FINAL, out,
+	assert_int_equal(srv_final(&st, RFC_CLIENT_FINAL, out,
 	    sizeof(out)), 0);
 }
 
@@ -677,7 +720,7 @@ test_client_user(void **state)
 		int rc;
 
 		memset(user, 0, sizeof(user));
-		rc = scram_client_user(cases[i].cf, user, sizeof(user));
+		rc = client_user(cases[i].cf, user, sizeof(user));
 		if (rc != cases[i].rc)
 			fail_msg("\"%s\": rc %d, want %d", cases[i].cf, rc,
 			    cases[i].rc);
@@ -699,15 +742,15 @@ test_client_user_length(void **state)
 		    "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
 		    "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
 		    "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu");
-		assert_int_equal(scram_client_user(cf, user, sizeof(user)),
+		assert_int_equal(client_user(cf, user, sizeof(user)),
 		    n <= 128 ? 0 : -1);
 		if (n <= 128)
 			assert_int_equal(strlen(user), n);
 	}
 	/* escapes count once in the output */
-	assert_int_equal(scram_client_user("n,,n=ab=2C,r=x", user, 4), 0);
+	assert_int_equal(client_user("n,,n=ab=2C,r=x", user, 4), 0);
 	assert_string_equal(user, "ab,");
-	assert_int_equal(scram_client_user("n,,n=ab=2Cc,r=x", user, 4), -1);
+	assert_int_equal(client_user("n,,n=ab=2Cc,r=x", user, 4), -1);
 }
 
 /* ---- stored form ---- */
