@@ -1,11 +1,16 @@
-"""A/B of the seccomp filters: one privpopd build, seccomp = no (A) and
-yes (B) in alternating rounds, popload's login-plain, tls and
-download-maildir scenarios as run-bench.py runs them (no Dovecot).
+"""A/B of two privpopd variants in alternating rounds of popload's
+login-plain, tls and download-maildir scenarios, as run-bench.py runs
+them (no Dovecot): medians per side and the ratio B/A.
 
-    sudo AB_BUILD=BUILDDIR AB_ROUNDS=4 python3 tests/bench/ab-seccomp.py
+Two builds (before and after a change):
+    sudo AB_A=BUILD_A AB_B=BUILD_B AB_ROUNDS=4 python3 tests/bench/ab.py
+One build, two configuration lines (e.g. the seccomp filters):
+    sudo AB_BUILD=BUILD AB_CONF_A="seccomp = no" AB_CONF_B="seccomp = yes" \\
+        AB_ROUNDS=4 python3 tests/bench/ab.py
 
-(BUILDDIR with bench-popload built: make bench-popload.)"""
-import importlib.util, json, os, statistics, sys, time
+(each BUILD with bench-popload built: make bench-popload; the load
+generator of side A is used for both.)"""
+import builtins, importlib.util, json, os, shutil, statistics, sys, time
 
 spec = importlib.util.spec_from_file_location(
     "rb", os.path.join(os.path.dirname(os.path.abspath(__file__)), "run-bench.py"))
@@ -13,36 +18,41 @@ rb = importlib.util.module_from_spec(spec)
 sys.argv = ["rb"]
 spec.loader.exec_module(rb)
 
-build = sys.argv_build if hasattr(sys, "argv_build") else os.environ["AB_BUILD"]
+builds = {"A": os.environ.get("AB_A") or os.environ["AB_BUILD"],
+          "B": os.environ.get("AB_B") or os.environ["AB_BUILD"]}
+confs = {"A": os.environ.get("AB_CONF_A", ""),
+         "B": os.environ.get("AB_CONF_B", "")}
 rounds = int(os.environ.get("AB_ROUNDS", "4"))
 rb.P["login_secs"] = float(os.environ.get("AB_LOGIN_SECS", "6"))
 rb.P["dl_secs"] = float(os.environ.get("AB_DL_SECS", "5"))
 
 
 class Args:
-    build_dir = build
-    popload = os.path.join(build, "bench-popload")
+    build_dir = builds["A"]
+    popload = os.path.join(builds["A"], "bench-popload")
 
 
 class PP(rb.Privpop):
-    seccomp = "yes"
+    """run-bench's privpop, with the side's build and extra config line"""
+    side = "A"
 
     def start(self):
+        self.build = os.path.abspath(builds[self.side])
+        extra = confs[self.side]
         orig = open
 
         def patched(path, mode="r", *a, **k):
             f = orig(path, mode, *a, **k)
-            if path == self.conf and "w" in mode:
+            if path == self.conf and "w" in mode and extra:
                 w = f.write
 
                 def write(s, _done=[False]):
                     if not _done[0]:
                         _done[0] = True
-                        w("seccomp = %s\n" % self.seccomp)
+                        w(extra + "\n")
                     return w(s)
                 f.write = write
             return f
-        import builtins
         builtins.open = patched
         try:
             rb.Privpop.start(self)
@@ -51,7 +61,6 @@ class PP(rb.Privpop):
 
 
 work = "/var/tmp/privpop-ab"
-import shutil
 if os.path.isdir(work):
     shutil.rmtree(work)
 os.makedirs(os.path.join(work, "homes", "pp"))
@@ -79,11 +88,11 @@ for i in range(rb.P["dl_clients"]):
     pp.add_user("dm%d" % i, plain, owner.pw_uid, owner.pw_gid,
                 layout.home("pp", "dm%d" % i), "maildir:~/Maildir")
 
-res = {"no": {}, "yes": {}}
+res = {"A": {}, "B": {}}
 for r in range(rounds):
-    order = ["no", "yes"] if r % 2 == 0 else ["yes", "no"]
+    order = ["A", "B"] if r % 2 == 0 else ["B", "A"]
     for mode in order:
-        pp.seccomp = mode
+        pp.side = mode
         pp.start()
         time.sleep(1)
         rb.popload(Args, ["-m", "login", "-p", str(pp.port), "-c", "50", "-d",
@@ -94,11 +103,13 @@ for r in range(rounds):
             out = fn(Args, pp, scen)
             fig = out.get("sessions_per_s") or out.get("mb_per_s")
             res[mode].setdefault(scen, []).append(fig)
-            print("round %d seccomp=%s %s %s errors=%s" % (
+            print("round %d %s %s %s errors=%s" % (
                 r + 1, mode, scen, fig, out["errors"]), flush=True)
         pp.stop()
 print("AB " + json.dumps(res))
-for scen in res["no"]:
-    a, b = statistics.median(res["no"][scen]), statistics.median(res["yes"][scen])
-    print("%-18s off %8.1f  on %8.1f  on/off %.3f  (off %s; on %s)" % (
-        scen, a, b, b / a, res["no"][scen], res["yes"][scen]))
+print("A: %s %s\nB: %s %s" % (builds["A"], confs["A"], builds["B"],
+                                confs["B"]))
+for scen in res["A"]:
+    a, b = statistics.median(res["A"][scen]), statistics.median(res["B"][scen])
+    print("%-18s A %8.1f  B %8.1f  B/A %.3f  (A %s; B %s)" % (
+        scen, a, b, b / a, res["A"][scen], res["B"][scen]))
