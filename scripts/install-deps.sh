@@ -6,7 +6,7 @@ BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev libm
 libpam0g-dev libseccomp-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail mpop python3 procps
 iproute2 passwd procmail liblockfile-bin libpam-wrapper libnss-wrapper
-pamtester libpam-modules mandoc groff-base util-linux"
+pamtester libpam-modules mandoc groff-base util-linux fail2ban"
 case "${1:-test}" in
 build) PKGS="$BUILD" ;;
 *) PKGS="$BUILD $TEST" ;;

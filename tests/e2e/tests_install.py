@@ -254,6 +254,10 @@ def t_installed(ctx):
                  "usr/share/man/man8/privpop-store.8",
                  "usr/share/doc/privpop/examples/inetd.conf.example",
                  "usr/share/doc/privpop/examples/xinetd.d/privpop",
+                 "usr/share/doc/privpop/examples/fail2ban/filter.d/"
+                 "privpop.conf",
+                 "usr/share/doc/privpop/examples/fail2ban/jail.d/"
+                 "privpop.conf.example",
                  unitdir + "/privpopd.service",
                  unitdir + "/privpopd.socket",
                  unitdir + "/privpopd-tls.socket",
