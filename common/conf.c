@@ -397,6 +397,13 @@ static const struct conf_key keys[] = {
 	KEY("limits_exempt", CONF_NETS, limits_exempt, "none", CONF_NONE),
 	/* the roles' seccomp filters (issue 16); no is for debugging */
 	KEY("seccomp", CONF_BOOL, seccomp, "yes", 0),
+	/* the protocol transcript, off unless asked for (issue 18) */
+	KEY("transcript", CONF_BOOL, transcript, "no", 0),
+	KEY("transcript_users", CONF_TEXT, transcript_users, "none",
+	    CONF_NONE),
+	KEY("transcript_networks", CONF_NETS, transcript_networks, "none",
+	    CONF_NONE),
+	KEY("transcript_lists", CONF_BOOL, transcript_lists, "no", 0),
 	KEY("mail_location", CONF_LOCATION, mail_location,
 	    "maildir:~/Maildir", 0),
 	KEY("system_mail_location", CONF_LOCATION, system_mail_location,

@@ -109,6 +109,11 @@ struct conf {
 	int	 limits_ipv6_prefix;		/* bits an IPv6 key keeps */
 	char	 limits_exempt[CONF_NET_LIST_MAX];		/* CIDR list */
 	int	 seccomp;			/* the roles' filters */
+	/* the protocol transcript (issue 18) */
+	int	 transcript;			/* for every session */
+	char	 transcript_users[CONF_USER_LIST_MAX];
+	char	 transcript_networks[CONF_NET_LIST_MAX];	/* CIDR list */
+	int	 transcript_lists;		/* every listing line */
 };
 
 /* Without RSA key exchange (the key holder only signs), no anonymous

@@ -132,6 +132,14 @@
  * HOSTNAME_MAX and the numbers, with room. */
 #define APOP_STAMP_MAX		256
 
+/* The protocol transcript: the longest line it writes (a command is
+ * POP3_MAX_LINE, each byte at most 4 once escaped), and what it holds
+ * before a login that transcript_users may turn it on for. */
+#define TRANSCRIPT_LINE_MAX	(4 * POP3_MAX_LINE + 16)
+#define TRANSCRIPT_HOLD_MAX	8192
+/* transcript_users: the names, separated by spaces or commas */
+#define CONF_USER_LIST_MAX	1024
+
 /* SCRAM-SHA-256 (RFC 5802, 7677), as the session child parses it and
  * privpop-auth takes it: the client's nonce (clients send 24 to 48
  * characters), and the proof, an HMAC-SHA-256. */

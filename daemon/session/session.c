@@ -37,6 +37,7 @@
 #include "scram_msg.h"
 #include "session_store.h"
 #include "tls_conn.h"
+#include "transcript.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
@@ -101,6 +102,17 @@ out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 vout(const char *fmt, va_list ap)
 {
+	if (transcript_active) {
+		char line[POP3_MAX_LINE + 1];
+		va_list aq;
+		int n;
+
+		va_copy(aq, ap);
+		n = vsnprintf(line, sizeof(line), fmt, aq);
+		va_end(aq);
+		if (n >= 0)
+			transcript_reply(line, strlen(line));
+	}
 	if (client_vprintf(&s.cl, fmt, ap) == -1 ||
 	    client_write(&s.cl, "\r\n", 2) == -1)
 		session_end("error");
@@ -306,6 +318,7 @@ cmd_capa(struct pop3_cmd *c)
 	if (need_args(c, 0, 0) == -1)
 		return;
 	out("+OK Capability list follows");
+	transcript_listing();
 	out("TOP");
 	if (s.state == S_AUTH && plaintext_ok() && offered(AUTH_MECH_USER))
 		out("USER");
@@ -444,6 +457,7 @@ login_answer_as(struct msg *m, const char *text)
 	if (ipc_get_session_auth_ok(m, &login, &s.st.sock) == -1)
 		fatalx("unexpected %s from auth", msg_name(m->type));
 	snprintf(s.login, sizeof(s.login), "%s", login);	/* before reuse */
+	transcript_login(s.login);
 	s.auth_result = "ok";
 	preauth_over();
 	close(s.auth_sock);	/* auth has nothing more to say */
@@ -557,7 +571,9 @@ listing(struct pop3_cmd *c, uint32_t type)
 		    (unsigned long long)octets);
 	else
 		out("+OK Unique-ID listing follows");
+	transcript_listing();
 	store_relay(&s.st);
+	transcript_listing_end();
 }
 
 static void
@@ -691,6 +707,7 @@ sasl_read(const void *chal, size_t chlen, unsigned char *outb,
 	s.cl.maxline = POP3_MAX_LINE;
 	switch (r) {
 	case CL_LINE:
+		transcript_sasl_response(line, len);
 		break;
 	case CL_TOOLONG:
 		*err_r = "-ERR SASL response too long.";
@@ -1074,6 +1091,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	clock_gettime(CLOCK_MONOTONIC, &s.start);
 	/* privpop-auth's: its login lines carry the same sess= */
 	snprintf(s.id, sizeof(s.id), "%s", hello->id);
+	transcript_start(conf, s.id, s.addr);
 	s.tls_ctx = tls_ctx;
 	/* before login: a whole line within login_line_timeout, the login
 	 * within login_timeout of the accept */
@@ -1101,6 +1119,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	for (;;) {
 		switch (client_getline(&s.cl, &line, &len)) {
 		case CL_LINE:
+			transcript_command(line, len);
 			dispatch(line, len);
 			break;
 		case CL_TOOLONG:

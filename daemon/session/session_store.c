@@ -34,6 +34,7 @@
 #include "ipc_store.h"
 #include "log.h"
 #include "session_store.h"
+#include "transcript.h"
 
 static void	ahead_settle(struct store_link *, uint32_t, uint32_t);
 
@@ -220,6 +221,7 @@ store_relay(struct store_link *l)
 		}
 		if (m.type == MSG_SESSION_DATA_SHM) {
 			last = shm_region(l, &m, &off, &rlen);
+			transcript_relayed(l->body + off, rlen);
 			/* the answer line, the body and its terminator leave
 			 * together */
 			if (client_write_direct(l->cl, l->body + off, rlen,
@@ -234,6 +236,7 @@ store_relay(struct store_link *l)
 		}
 		if (ipc_get_session_data(&m, &p, &len) == -1)
 			fatalx("unexpected %s from store", msg_name(m.type));
+		transcript_relayed(p, len);
 		if (client_write(l->cl, p, len) == -1)
 			session_end("error");
 	}

@@ -43,6 +43,7 @@ import tests_ptrace  # noqa: E402,F401
 import tests_preauth  # noqa: E402,F401
 import tests_seccomp  # noqa: E402,F401
 import tests_fail2ban  # noqa: E402,F401
+import tests_transcript  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 
