@@ -243,6 +243,7 @@ def t_installed(ctx):
     installed = files_under(dest)
     unitdir = makefile_var(build, "systemdsystemunitdir").lstrip("/")
     for want in ("usr/sbin/privpopd", "usr/bin/privpop-passwd",
+                 "usr/sbin/privpop-log", "usr/share/man/man8/privpop-log.8",
                  "usr/libexec/privpop/privpop-auth",
                  "usr/libexec/privpop/privpop-store",
                  "etc/privpop/privpopd.conf", "etc/privpop/passwd.example",
