@@ -27,7 +27,7 @@ esac
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
-    fuzz_mbox_parse fuzz_sasl"
+    fuzz_mbox_parse fuzz_sasl fuzz_transcript"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -47,6 +47,7 @@ srcs_for() {
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;
+	fuzz_transcript) echo "daemon/session/transcript.c common/addrlist.c common/numparse.c" ;;
 	*)		return 1 ;;
 	esac
 }
