@@ -37,9 +37,9 @@
  * name of POP3_MAX_USER is cut at this length) and below libbsd's own
  * limit of 255. */
 #define PROCTITLE_MAX		200
-/* The master's listening addresses are shown while the title stays
- * this short (one line of ps on a terminal). */
-#define PROCTITLE_MASTER_SHORT	80
+/* The master's listening addresses are shown while they take no more
+ * than this (two or three of them; ps on a terminal shows one line). */
+#define PROCTITLE_LISTEN_SHORT	64
 
 static int	title_on;
 /* The length of argv[0] as exec'd.  A title shorter than it is padded
@@ -85,7 +85,7 @@ proctitle_master(const struct conf *c, const char *conffile,
     int show_listen)
 {
 	char t[PROCTITLE_MAX + 1], a[LISTEN_HOST_MAX + 16];
-	size_t len;
+	size_t len, shown = 0;
 	int i;
 
 	len = (size_t)snprintf(t, sizeof(t), "privpopd: master");
@@ -100,7 +100,7 @@ proctitle_master(const struct conf *c, const char *conffile,
 		snprintf(a, sizeof(a), strchr(l->host, ':') != NULL ?
 		    " [%s]:%s%s" : " %s:%s%s", l->host, l->port,
 		    l->tls ? "/tls" : "");
-		if (len + strlen(a) > PROCTITLE_MASTER_SHORT) {
+		if ((shown += strlen(a)) > PROCTITLE_LISTEN_SHORT) {
 			snprintf(t + len, sizeof(t) - len, " ...");
 			break;
 		}
