@@ -31,6 +31,7 @@
 #include "log.h"
 #include "pam_auth.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "upgrade.h"
 #include "verify.h"
 
@@ -564,6 +565,7 @@ h_peer(struct auth_session *s, struct msg *m)
 	    !peer_addr_valid(s->peer))
 		fatalx("AUTH_PEER: the client's address cannot be read");
 	close(fd);
+	proctitle_auth(s->conf->verbose_proctitle, s->peer);
 }
 
 

@@ -60,6 +60,7 @@
 #include "spawner.h"
 #include "tls_keys.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "sandbox.h"
 
 static struct conf conf;
@@ -293,12 +294,13 @@ __attribute__((noreturn)) static void
 exec_store(struct auth_session *s)
 {
 	char *envp[PRIV_ENV_MAX];
-	char *argv[11];
+	char *argv[12];
 	char uid[16], gid[16], extra[16];
 	struct fd_place place;
 	int argc = 0;
 
-	argv[argc++] = "privpop-store";
+	/* the path: room for its title (proctitle.c) */
+	argv[argc++] = conf.store_helper;
 	if (to_stderr)
 		argv[argc++] = "-e";
 	if (debug)
@@ -319,6 +321,8 @@ exec_store(struct auth_session *s)
 	}
 	if (!conf.seccomp)
 		argv[argc++] = "-N";
+	if (!conf.verbose_proctitle)
+		argv[argc++] = "-T";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 	place.from = s->worker.fd;
@@ -345,6 +349,7 @@ main(int argc, char *argv[])
 	int ch, status, from_fd = 0, penalty_fds = 0, tls_fd = 0, zygote = 0;
 	int test = 0;
 
+	proctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "c:deFKPStZ")) != -1) {
 		switch (ch) {
 		case 'c':

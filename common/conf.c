@@ -404,6 +404,8 @@ static const struct conf_key keys[] = {
 	KEY("transcript_networks", CONF_NETS, transcript_networks, "none",
 	    CONF_NONE),
 	KEY("transcript_lists", CONF_BOOL, transcript_lists, "no", 0),
+	/* process titles (issue 18); no: role and state only */
+	KEY("verbose_proctitle", CONF_BOOL, verbose_proctitle, "yes", 0),
 	KEY("mail_location", CONF_LOCATION, mail_location,
 	    "maildir:~/Maildir", 0),
 	KEY("system_mail_location", CONF_LOCATION, system_mail_location,

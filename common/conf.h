@@ -114,6 +114,7 @@ struct conf {
 	char	 transcript_users[CONF_USER_LIST_MAX];
 	char	 transcript_networks[CONF_NET_LIST_MAX];	/* CIDR list */
 	int	 transcript_lists;		/* every listing line */
+	int	 verbose_proctitle;		/* user, address in titles */
 };
 
 /* Without RSA key exchange (the key holder only signs), no anonymous

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "sandbox.h"
 #include "spawner.h"
 #include "store_serve.h"
@@ -128,8 +129,10 @@ main(int argc, char *argv[])
 	struct store_state st;
 	uint32_t uid = 0, gid = 0, extra = (uint32_t)PRIV_NO_GROUP;
 	int ch, to_stderr = 0, debug = 0, zygote = 0, seccomp_on = 1;
+	int verbose_title = 1;
 
-	while ((ch = getopt(argc, argv, "deg:G:Nu:Z")) != -1) {
+	proctitle_init(argc, argv, environ);
+	while ((ch = getopt(argc, argv, "deg:G:Nu:TZ")) != -1) {
 		switch (ch) {
 		case 'g':
 			gid = id_arg(optarg, 1);
@@ -149,11 +152,14 @@ main(int argc, char *argv[])
 		case 'N':
 			seccomp_on = 0;
 			break;
+		case 'T':	/* verbose_proctitle = no */
+			verbose_title = 0;
+			break;
 		case 'Z':
 			zygote = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: privpop-store [-deN] "
+			fprintf(stderr, "usage: privpop-store [-deNT] "
 			    "[-u uid -g gid [-G gid]] | -Z\n");
 			return 2;
 		}
@@ -174,6 +180,7 @@ main(int argc, char *argv[])
 		sbx_store(seccomp_on);
 
 	store_state_init(&st, IPC_CHILD_FD);
+	st.verbose_title = verbose_title;
 	store_serve(&st);
 	store_close(&st);	/* after EOF: nothing deleted */
 	return 0;

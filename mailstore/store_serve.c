@@ -22,6 +22,7 @@
 #include "maildir.h"
 #include "mbox.h"
 #include "mbox_lock.h"
+#include "proctitle.h"
 #include "store_serve.h"
 #include "wire.h"
 
@@ -347,6 +348,8 @@ store_h_init(struct store_state *st, struct msg *m)
 		fatalx("INIT: malformed");
 	loc = in.location;
 	log_debug("user %s mailbox %s", in.user, loc);
+	proctitle_store(st->verbose_title, in.user,
+	    strncmp(loc, "mbox:/", 6) == 0);
 	if (strncmp(loc, "maildir:/", 9) == 0) {
 		e = maildir_open(&st->md, loc + 8);
 		st->msgs = st->md.msgs;

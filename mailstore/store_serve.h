@@ -33,6 +33,7 @@ struct store_state {
 	uint32_t	 count;
 	struct body_shm	 shm;
 	uint32_t	 once;		/* used ONCE rows, by index */
+	int		 verbose_title;	/* user in the title (-T: no) */
 };
 
 /* What happens to the body regions before a request is handled, when

@@ -85,8 +85,8 @@ common_args(const struct slot_env *env, char **argv, int argc)
 
 /* privpop-auth -c file -F -P -K -e -d -Z -S, and the NULL */
 #define AUTH_ARGV_MAX	11
-/* privpop-store -Z -e -d -N, and the NULL */
-#define STORE_ARGV_MAX	6
+/* privpop-store -Z -e -d -N -T, and the NULL */
+#define STORE_ARGV_MAX	7
 
 pid_t
 auth_helper_start(const struct slot_env *env, int child_end, int zygote,
@@ -158,11 +158,14 @@ store_spawner_start(const struct slot_env *env, int child_end)
 	size_t n;
 	pid_t pid;
 
-	argv[argc++] = "privpop-store";
+	/* the path: room for its workers' titles (proctitle.c) */
+	argv[argc++] = (char *)(uintptr_t)env->conf->store_helper;
 	argv[argc++] = "-Z";
 	argc = common_args(env, argv, argc);
 	if (!env->conf->seccomp)
 		argv[argc++] = "-N";
+	if (!env->conf->verbose_proctitle)
+		argv[argc++] = "-T";
 	argv[argc] = NULL;
 	priv_child_env(envp, "/usr/bin:/bin");
 

@@ -46,6 +46,7 @@
 #include "penalty.h"
 #include "master.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "slot.h"
@@ -946,6 +947,7 @@ reload(const struct master_opts *o, struct conf *c)
 	auth_spawner_stop();	/* the next one reads the new snapshot */
 	retire_idle();
 	log_info("configuration reloaded");
+	proctitle_master(c, o->conffile, !systemd_sockets);
 	seccomp_setup(c);
 }
 

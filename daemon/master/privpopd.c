@@ -33,6 +33,7 @@
 #include <netdb.h>
 
 #include "privdrop.h"
+#include "proctitle.h"
 
 static void
 usage(void)
@@ -376,6 +377,9 @@ main(int argc, char *argv[])
 	char err[512];
 	int ch, test = 0;
 
+	/* libbsd moves the environment out of the title's way: before
+	 * anything sets or unsets a variable (sdnotify_init does) */
+	proctitle_init(argc, argv, environ);
 	/* Before anything opens a descriptor (see fdlayout.h): 0..2 open,
 	 * and nothing else we did not ask for (a shell's or a service
 	 * manager's leftovers would reach every slot), but systemd's
@@ -456,5 +460,6 @@ main(int argc, char *argv[])
 	log_open("privpopd", o.inetd ? o.foreground : 1, conf.log_debug);
 	if (o.inetd)
 		return master_inetd(&o, &conf);
+	proctitle_master(&conf, conffile, master_listen_fds() == 0);
 	return master_run(&o, &conf);
 }

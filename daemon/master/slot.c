@@ -35,6 +35,7 @@
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
+#include "proctitle.h"
 #include "sandbox.h"
 #include "session.h"
 #include "slot.h"
@@ -199,6 +200,7 @@ zygote_child(struct slot_env *env, int master_fd)
 	int auth_sock;
 
 	(void)prctl(PR_SET_NAME, program_invocation_short_name, 0, 0, 0);
+	proctitle_set("privpop: [idle]");
 	/* what the zygote may do and a slot must not: fork */
 	rl.rlim_cur = rl.rlim_max = 0;
 	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
@@ -233,6 +235,7 @@ slot_zygote_main(const struct slot_env *env0, int sock)
 	/* ps and the tests tell it from the slots (which take back the
 	 * program's name) */
 	(void)prctl(PR_SET_NAME, SLOT_ZYGOTE_NAME, 0, 0, 0);
+	proctitle_set("privpop: [zygote]");
 	if (priv_is_root())
 		priv_drop(env.uid, env.gid, PRIV_NO_GROUP,
 		    env.conf->chroot_dir);

@@ -33,6 +33,7 @@
 #include "addrlist.h"
 #include "penalty.h"
 #include "pop3_parse.h"
+#include "proctitle.h"
 #include "session.h"
 #include "scram_msg.h"
 #include "session_store.h"
@@ -347,6 +348,8 @@ cmd_quit(struct pop3_cmd *c)
 		session_end("quit");
 	}
 	/* UPDATE state: the worker expunges now. */
+	proctitle_session(s.conf->verbose_proctitle, s.login, s.addr,
+	    "UPDATE", s.cl.ssl != NULL);
 	store_request(&s.st, MSG_STORE_QUIT, 0, 0);
 	s.st.lock_wait = 1;
 	if (store_answer(&s.st, &n, &unused, NULL, 0) == -1) {
@@ -475,6 +478,8 @@ login_answer_as(struct msg *m, const char *text)
 	if (ipc_get_session_store_ready(m, &count, &octets) == -1)
 		fatalx("unexpected %s from store", msg_name(m->type));
 	s.state = S_TRANS;
+	proctitle_session(s.conf->verbose_proctitle, s.login, s.addr,
+	    "TRANSACTION", s.cl.ssl != NULL);
 	s.total_n = s.st.total_n = count;
 	s.total_b = octets;
 	out("+OK Logged in, %u message%s (%llu octets).", count,
@@ -1006,6 +1011,8 @@ cmd_stls(struct pop3_cmd *c)
 		session_end("tls-error");
 	}
 	s.have_user = 0;
+	proctitle_session(s.conf->verbose_proctitle, NULL, s.addr,
+	    "AUTHORIZATION", 1);
 }
 
 static const struct {
@@ -1106,6 +1113,8 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 		close(master_fd);
 		master_fd = -1;
 	}
+	proctitle_session(conf->verbose_proctitle, NULL, s.addr,
+	    "AUTHORIZATION", implicit_tls);
 	if (implicit_tls && tls_start(err, sizeof(err)) == -1) {
 		log_info("sess=%s addr=%s: TLS %s", s.id, s.addr, err);
 		session_end("tls-error");
