@@ -59,6 +59,10 @@ static const struct sbx_rule store_calls[] = {
 	SBX_CALL(memfd_create), SBX_CALL(fallocate),
 	/* abort() */
 	SBX_CALL_IF(tgkill, 2, SIGABRT),
+	/* glibc's qsort asks for the machine's memory (sysinfo, through
+	 * sysconf(_SC_PHYS_PAGES)) the first time it sorts more than 1 kB:
+	 * the names of a Maildir of about 60 messages or more */
+	SBX_CALL(sysinfo),
 };
 
 /* The worker only: syslog(3) tries a new socket when the syslog daemon
