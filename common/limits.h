@@ -113,6 +113,9 @@
 /* Most messages one mailbox may hold in a session; bounds the worker's
  * index (about 100 bytes a message). */
 #define MAIL_MAX_MESSAGES	1000000
+/* A Maildir expunge journal: a name per message (MAIL_MAX_PATH at most;
+ * real names are about 60 bytes), for a mailbox of up to 1,000,000. */
+#define MAILDIR_JOURNAL_MAX	((size_t)64 * 1024 * 1024)
 
 /* Longest line of the configuration or the passwd-file. */
 #define CONFIG_MAX_LINE		1024

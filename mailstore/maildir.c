@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #include "maildir_listing.h"
 #include "numparse.h"
 #include "wire.h"
+
+static int relocate(struct maildir *, struct mail_msg *);
+static void journal_replay(struct maildir *, const char *);
 
 static int
 uidl_char_ok(unsigned char ch)
@@ -425,6 +429,8 @@ maildir_open(struct maildir *md, const char *path)
 		return mail_os_error("maildir", path, errno);
 	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
+	/* before anything is listed: a journal's messages are gone */
+	journal_replay(md, path);
 	/* the cache says about how many messages there are: one array of
 	 * the right size instead of a chain of doublings */
 	mdcache_load(&cache, md->dirfd);
@@ -525,19 +531,171 @@ unlink_msg(const struct maildir *md, const char *name)
 	return unlinkat(dfd, base, 0);
 }
 
+/* Remove the message named name ("cur/x:2,S"), or the one its unique
+ * part has become since (another client renamed it). */
+static int
+unlink_or_relocated(struct maildir *md, struct mail_msg *m)
+{
+	return unlink_msg(md, m->name) == 0 || (errno == ENOENT &&
+	    relocate(md, m) == 0 && unlink_msg(md, m->name) == 0) ? 0 : -1;
+}
+
+/* What a journal line may name: "cur/" or "new/" and a file of that
+ * directory (no '/', not a dot file), as maildir_open lists them. */
+static int
+journal_name_ok(const char *p, size_t n)
+{
+	if (n < 5 || n >= MAIL_MAX_PATH || (strncmp(p, "cur/", 4) != 0 &&
+	    strncmp(p, "new/", 4) != 0) || p[4] == '.' ||
+	    memchr(p + 4, '/', n - 4) != NULL || memchr(p, '\0', n) != NULL)
+		return 0;
+	return 1;
+}
+
+/* The journal of the expunge about to start: every message marked
+ * deleted, one name a line, synced (file and directory) before the
+ * first unlink.  0, or -1 (then the expunge goes on without one). */
+static int
+journal_write(struct maildir *md)
+{
+	char tmp[MAIL_MAX_PATH];
+	const char *p;
+	struct buf b;
+	uint32_t i;
+	size_t left;
+	ssize_t w;
+	int fd, ok;
+
+	if (buf_init(&b, 4096, MAILDIR_JOURNAL_MAX) == -1)
+		return -1;
+	ok = buf_puts(&b, MAILDIR_JOURNAL_MAGIC) == 0;
+	for (i = 0; ok && i < md->count; i++)
+		if (md->msgs[i].deleted == 1 &&
+		    strchr(md->msgs[i].name, '\n') == NULL)
+			ok = buf_printf(&b, "%s\n", md->msgs[i].name) == 0;
+	if (!ok || (fd = fs_create_tmp(md->dirfd, MAILDIR_EXPUNGE_JOURNAL,
+	    tmp, sizeof(tmp))) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	for (p = (const char *)buf_ptr(&b), left = buf_used(&b); ok && left > 0;
+	    ) {
+		if ((w = write(fd, p, left)) > 0) {
+			p += w;
+			left -= (size_t)w;
+		} else if (w == 0 || errno != EINTR)
+			ok = 0;
+	}
+	buf_free(&b);
+	if (!ok || fsync(fd) == -1 || close(fd) == -1 ||
+	    renameat(md->dirfd, tmp, md->dirfd, MAILDIR_EXPUNGE_JOURNAL) ==
+	    -1 || fsync(md->dirfd) == -1) {
+		(void)unlinkat(md->dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* At open, under the lock: an expunge was cut short; finish it.  The
+ * journal is the owner's file like any other here (opened without
+ * following a link, one link, regular), and a line can only name a
+ * message file of cur/ or new/, which the owner may remove anyway. */
+static void
+journal_replay(struct maildir *md, const char *path)
+{
+	struct mail_msg m;
+	size_t len, n;
+	char *buf, *p, *end, *nl;
+	uint32_t done = 0, gone = 0, bad = 0;
+
+	if ((buf = fs_read_file(md->dirfd, MAILDIR_EXPUNGE_JOURNAL,
+	    MAILDIR_JOURNAL_MAX, &len)) == NULL) {
+		if (errno != ENOENT) {
+			log_warnx("maildir %s: %s unusable; removed", path,
+			    MAILDIR_EXPUNGE_JOURNAL);
+			(void)unlinkat(md->dirfd, MAILDIR_EXPUNGE_JOURNAL, 0);
+		}
+		return;
+	}
+	end = buf + len;
+	p = buf;
+	if (len < strlen(MAILDIR_JOURNAL_MAGIC) || memcmp(buf,
+	    MAILDIR_JOURNAL_MAGIC, strlen(MAILDIR_JOURNAL_MAGIC)) != 0)
+		bad++, p = end;
+	else
+		p += strlen(MAILDIR_JOURNAL_MAGIC);
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;	/* a last line cut short is still one */
+		n = (size_t)(nl - p);
+		if (!journal_name_ok(p, n)) {
+			bad++;
+			continue;
+		}
+		*nl = '\0';
+		memset(&m, 0, sizeof(m));
+		if ((m.name = strdup(p)) == NULL)
+			break;
+		if (unlink_or_relocated(md, &m) == 0)
+			done++;
+		else if (errno == ENOENT)
+			gone++;		/* removed before the cut */
+		else
+			log_warn("maildir %s: expunge %s", path, m.name);
+		free(m.name);
+	}
+	free(buf);
+	log_info("maildir %s: finished an expunge that was cut short: %u "
+	    "removed now, %u already gone%s", path, done, gone, bad ?
+	    " (malformed lines ignored)" : "");
+	if (unlinkat(md->dirfd, MAILDIR_EXPUNGE_JOURNAL, 0) == -1)
+		log_warn("maildir %s: %s", path, MAILDIR_EXPUNGE_JOURNAL);
+}
+
+#ifdef PRIVPOP_TEST_HOOKS
+/* Test builds only: with a file ".privpop-test-expunge-stall" in the
+ * Maildir, an expunge stops for good halfway, for e2e to kill the
+ * worker there. */
+static void
+test_stall(const struct maildir *md, uint32_t done, uint32_t total)
+{
+	int fd;
+
+	/* (openat: the calls the worker's filter allows) */
+	if (done != total / 2 || (fd = openat(md->dirfd,
+	    ".privpop-test-expunge-stall", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return;
+	close(fd);
+	log_info("test hook: expunge stalled after %u of %u", done, total);
+	for (;;)
+		(void)poll(NULL, 0, -1);
+}
+#endif
+
 uint32_t
 maildir_expunge(struct maildir *md, uint32_t *failed_r)
 {
-	uint32_t i, done = 0, failed = 0;
+	uint32_t i, done = 0, failed = 0, total = 0;
+	int journaled;
 
+	for (i = 0; i < md->count; i++)
+		total += md->msgs[i].deleted == 1;
+	*failed_r = 0;
+	if (total == 0)
+		return 0;
+	if (!(journaled = journal_write(md) == 0))
+		log_warn("maildir: %s (an expunge cut short now would be "
+		    "left half done)", MAILDIR_EXPUNGE_JOURNAL);
 	for (i = 0; i < md->count; i++) {
 		struct mail_msg *m = &md->msgs[i];
 
 		if (!m->deleted)
 			continue;
-		if (unlink_msg(md, m->name) == 0 ||
-		    (errno == ENOENT && relocate(md, m) == 0 &&
-		    unlink_msg(md, m->name) == 0)) {
+#ifdef PRIVPOP_TEST_HOOKS
+		test_stall(md, done, total);
+#endif
+		if (unlink_or_relocated(md, m) == 0) {
 			done++;
 			m->deleted = MAIL_EXPUNGED;
 			md->cache_stale = 1;
@@ -547,6 +705,9 @@ maildir_expunge(struct maildir *md, uint32_t *failed_r)
 			failed++;
 		}
 	}
+	/* what failed now (logged) is not retried at the next open */
+	if (journaled && unlinkat(md->dirfd, MAILDIR_EXPUNGE_JOURNAL, 0) == -1)
+		log_warn("maildir: %s", MAILDIR_EXPUNGE_JOURNAL);
 	*failed_r = failed;
 	return done;
 }

@@ -26,6 +26,12 @@ struct maildir {
 
 /* Name of the lock file that gives one POP3 session exclusive access. */
 #define MAILDIR_POP3_LOCK	".privpop-pop3.lock"
+/* The expunge journal: the names an expunge is about to remove, written
+ * (and synced) before the first unlink and removed after the last, so
+ * that an expunge cut short (the worker killed, the host down) is
+ * finished by the next open, before it lists anything. */
+#define MAILDIR_EXPUNGE_JOURNAL	".privpop-expunge"
+#define MAILDIR_JOURNAL_MAGIC	"privpop-expunge 1\n"
 
 /*
  * Parse a Maildir file name: the unique part (before ':') gives the UIDL
@@ -36,7 +42,8 @@ struct maildir {
 int	maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
 	    uint64_t *wsize_r);
 
-/* Open (creating new/ cur/ tmp/ when missing), lock and scan. */
+/* Open (creating new/ cur/ tmp/ when missing), lock, finish an expunge
+ * a journal records, and scan. */
 enum mail_err maildir_open(struct maildir *, const char *path);
 /* Open message idx (0-based) for reading, following a rename of the
  * file by another agent (new/ -> cur/, flag changes).  fd or -1. */

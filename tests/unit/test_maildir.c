@@ -653,6 +653,41 @@ test_relocate_exact_unique(void **state)
 	maildir_close(&md);
 }
 
+/* unlinkat, watched (ld --wrap): at the first unlink of a message, the
+ * expunge journal must already name every message to be removed. */
+int __real_unlinkat(int, const char *, int);
+int __wrap_unlinkat(int, const char *, int);
+static const char *journal_want[8];
+static int journal_checks;
+static char journal_dir[512];
+
+int
+__wrap_unlinkat(int dfd, const char *name, int flags)
+{
+	char p[600], buf[4096];
+	FILE *fp;
+	size_t n, i;
+
+	if (journal_checks == 0 && journal_want[0] != NULL &&
+	    name[0] != '.') {
+		snprintf(p, sizeof(p), "%s/%s", journal_dir,
+		    MAILDIR_EXPUNGE_JOURNAL);
+		fp = fopen(p, "r");
+		assert_non_null(fp);
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		assert_int_equal(strncmp(buf, MAILDIR_JOURNAL_MAGIC,
+		    strlen(MAILDIR_JOURNAL_MAGIC)), 0);
+		for (i = 0; journal_want[i] != NULL; i++)
+			if (strstr(buf, journal_want[i]) == NULL)
+				fail_msg("journal lacks %s: %s", journal_want[i],
+				    buf);
+		journal_checks++;
+	}
+	return __real_unlinkat(dfd, name, flags);
+}
+
 static void
 test_expunge(void **state)
 {
@@ -678,14 +713,24 @@ test_expunge(void **state)
 	md.msgs[2].deleted = 1;		/* in cur/ */
 	md.msgs[3].deleted = 1;		/* renamed since the scan */
 	md.msgs[4].deleted = 1;		/* already removed by someone */
+	snprintf(journal_dir, sizeof(journal_dir), "%s", f->path);
+	journal_want[0] = "\nnew/4000.a\n";
+	journal_want[1] = "\ncur/4002.c:2,S\n";
+	journal_want[2] = "\ncur/4003.d:2,S\n";
+	journal_want[3] = "\nnew/4004.e\n";
+	journal_want[4] = NULL;
 	snprintf(from, sizeof(from), "%s/cur/4003.d:2,S", f->path);
 	snprintf(to, sizeof(to), "%s/cur/4003.d:2,ST", f->path);
 	assert_int_equal(rename(from, to), 0);
 	snprintf(from, sizeof(from), "%s/new/4004.e", f->path);
 	assert_int_equal(unlink(from), 0);
 
+	journal_checks = 0;
 	assert_int_equal(maildir_expunge(&md, &failed), 3);
 	assert_int_equal(failed, 1);
+	/* the journal named all four before the first unlink, and is gone */
+	assert_int_equal(journal_checks, 1);
+	assert_false(exists(f->path, MAILDIR_EXPUNGE_JOURNAL));
 	assert_false(exists(f->path, "new/4000.a"));
 	assert_true(exists(f->path, "new/4001.b"));
 	assert_false(exists(f->path, "cur/4002.c:2,S"));
@@ -698,6 +743,111 @@ test_expunge(void **state)
 	assert_int_equal(md.count, 1);
 	assert_string_equal(md.msgs[0].uidl, "4001.b");
 	maildir_close(&md);
+	journal_want[0] = NULL;
+}
+
+static void
+write_journal(const struct md_fixture *f, const char *text)
+{
+	char p[512];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s", f->path, MAILDIR_EXPUNGE_JOURNAL);
+	assert_non_null(fp = fopen(p, "w"));
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* An expunge cut short: the next open removes what its journal names
+ * (renamed since, or already gone, too) before it lists anything, and
+ * nothing a line may not name: outside cur/ and new/, a dot file, a
+ * path with more components. */
+static void
+test_journal_replay(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char p[512];
+
+	write_file(f->path, "new", "5000.a", "a\n");
+	write_file(f->path, "cur", "5001.b:2,ST", "b\n");	/* renamed */
+	write_file(f->path, "new", "5002.c", "c\n");
+	write_file(f->path, "cur", "5003.d:2,S", "d\n");
+	write_file(f->path, "new", "5004.e", "e\n");
+	write_file(f->path, "tmp", "5005.t", "t\n");
+	write_file(f->path, "cur", ".hidden", "h\n");
+	write_file(f->top, "", "outside", "o\n");
+	write_file(f->path, "", "cur2", "x\n");
+	write_journal(f, MAILDIR_JOURNAL_MAGIC
+	    "new/5000.a\n"
+	    "cur/5001.b:2,S\n"
+	    "new/5009.gone\n"
+	    "../outside\n"
+	    "cur/../../outside\n"
+	    "/etc/passwd\n"
+	    "tmp/5005.t\n"
+	    "cur/.hidden\n"
+	    "cur2\n"
+	    "garbage\n"
+	    "cur/\n"
+	    "\n"
+	    "new/5002.c");		/* the last line, cut short */
+	assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
+	assert_int_equal(md.count, 2);
+	assert_string_equal(md.msgs[0].uidl, "5003.d");
+	assert_string_equal(md.msgs[1].uidl, "5004.e");
+	maildir_close(&md);
+	assert_false(exists(f->path, "new/5000.a"));
+	assert_false(exists(f->path, "cur/5001.b:2,ST"));
+	assert_false(exists(f->path, "new/5002.c"));
+	assert_true(exists(f->path, "tmp/5005.t"));
+	assert_true(exists(f->path, "cur/.hidden"));
+	assert_true(exists(f->path, "cur2"));
+	snprintf(p, sizeof(p), "%s/outside", f->top);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_false(exists(f->path, MAILDIR_EXPUNGE_JOURNAL));
+}
+
+/* A journal that is not one: a symlink (not followed), a hard link, a
+ * FIFO (no hang), another magic.  Nothing is removed; it is. */
+static void
+test_journal_refused(void **state)
+{
+	struct md_fixture *f = *state;
+	struct maildir md;
+	char p[512], q[512];
+	int kind;
+
+	write_file(f->path, "new", "6000.a", "a\n");
+	snprintf(p, sizeof(p), "%s/%s", f->path, MAILDIR_EXPUNGE_JOURNAL);
+	snprintf(q, sizeof(q), "%s/victim", f->top);
+	for (kind = 0; kind < 4; kind++) {
+		FILE *fp;
+
+		assert_non_null(fp = fopen(q, "w"));
+		fputs(MAILDIR_JOURNAL_MAGIC "new/6000.a\n", fp);
+		fclose(fp);
+		switch (kind) {
+		case 0:
+			assert_int_equal(symlink(q, p), 0);
+			break;
+		case 1:
+			assert_int_equal(link(q, p), 0);
+			break;
+		case 2:
+			assert_int_equal(mkfifo(p, 0600), 0);
+			break;
+		case 3:
+			write_journal(f, "privpop-expunge 2\nnew/6000.a\n");
+			break;
+		}
+		assert_int_equal(maildir_open(&md, f->path), MAIL_OK);
+		assert_int_equal(md.count, 1);
+		maildir_close(&md);
+		assert_true(exists(f->path, "new/6000.a"));
+		assert_false(exists(f->path, MAILDIR_EXPUNGE_JOURNAL));
+		assert_int_equal(access(q, F_OK), 0);
+	}
 }
 
 /* A missing Maildir (and missing subdirectories) are created. */
@@ -795,6 +945,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relocate_exact_unique,
 		    setup_md, teardown_md),
 		cmocka_unit_test_setup_teardown(test_expunge, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_journal_replay, setup_md,
+		    teardown_md),
+		cmocka_unit_test_setup_teardown(test_journal_refused, setup_md,
 		    teardown_md),
 		cmocka_unit_test_setup_teardown(test_create_missing, setup_md,
 		    teardown_md),
