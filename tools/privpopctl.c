@@ -463,8 +463,10 @@ main(int argc, char **argv)
 	}
 	if ((r = ipc_recv(fd, &m)) != 1 ||
 	    ipc_get_ctl_answer(&m, &status, &count, &mfd) == -1) {
-		fprintf(stderr, "%s: %s\n", prog, r == 0 ?
-		    "the master closed the connection without an answer" :
+		fprintf(stderr, "%s: %s\n", prog, r == 0 ||
+		    (r == -1 && errno == ECONNRESET) ?
+		    "the master closed the connection without an answer "
+		    "(its log says why)" :
 		    "a malformed answer from the master (a privpopd of "
 		    "another version?)");
 		return 1;

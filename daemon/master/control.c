@@ -64,6 +64,7 @@ static ino_t ctl_ino;
 
 static struct {
 	int	fd;
+	int	refused;	/* not root: its request gets CTL_ERR_NOT_ROOT */
 	time_t	since;		/* CLOCK_MONOTONIC */
 } conns[CTL_CONN_MAX];
 static size_t nconns;
@@ -491,7 +492,9 @@ conn_read(size_t i)
 		return;
 	}
 	memset(&a, 0, sizeof(a));
-	if (ipc_get_master_ctl_request(&m, &cmd, &arg) == -1) {
+	if (conns[i].refused)
+		status = CTL_ERR_NOT_ROOT;	/* its request unread */
+	else if (ipc_get_master_ctl_request(&m, &cmd, &arg) == -1) {
 		log_warnx("control socket: a malformed request (%s)",
 		    msg_name(m.type));
 		status = CTL_ERR_BAD_REQUEST;
@@ -515,7 +518,7 @@ conn_accept(void)
 {
 	struct ucred cr;
 	socklen_t len;
-	int k, fd;
+	int k, fd, refused;
 
 	for (k = 0; k < CTL_CONN_MAX; k++) {
 		if ((fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC |
@@ -528,14 +531,16 @@ conn_accept(void)
 		len = sizeof(cr);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1 ||
 		    len != sizeof(cr) || (cr.uid != 0 && cr.uid != geteuid())) {
+			/* answered when its request has come: closed
+			 * with the request unread, the peer would see a
+			 * reset, not the refusal */
 			log_warnx("control socket: refused a peer of uid %ld "
 			    "(pid %ld): root only", len == sizeof(cr) ?
 			    (long)cr.uid : -1L, len == sizeof(cr) ?
 			    (long)cr.pid : -1L);
-			(void)ipc_send_ctl_answer(fd, CTL_ERR_NOT_ROOT, 0, -1);
-			close(fd);
-			continue;
-		}
+			refused = 1;
+		} else
+			refused = 0;
 		if (nconns == CTL_CONN_MAX) {
 			size_t i, old = 0;
 
@@ -545,6 +550,7 @@ conn_accept(void)
 			conn_drop(old);
 		}
 		conns[nconns].fd = fd;
+		conns[nconns].refused = refused;
 		conns[nconns++].since = mono();
 	}
 }
