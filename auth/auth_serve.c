@@ -209,6 +209,7 @@ login_ok(struct auth_session *s, const struct pwf_entry *e, const char *addr,
 	}
 	/* the store socket is the session's: nothing more is read */
 	s->state = AS_DONE;
+	snprintf(s->user, sizeof(s->user), "%s", e->user);
 	log_info("login: sess=%s addr=%s user=%s via=%s", s->sess_id, addr,
 	    e->user,
 	    via == F_PAM ? "pam" : "passwd-file");

@@ -50,6 +50,8 @@ struct auth_session {
 	char				 peer[PEER_ADDR_MAX];
 	char				 stamp[APOP_STAMP_MAX];
 	char				 sess_id[SESSION_ID_LEN + 1];
+	/* the canonical user, once logged in (the master's login report) */
+	char				 user[POP3_MAX_USER + 1];
 	struct tlsk_permit		 tls;
 	/* SCRAM-SHA-256: two requests, state kept between them */
 	struct {

@@ -216,11 +216,26 @@ warn_unserved(void)
  * Once; the channel is closed after it.
  */
 static void
-report_login(void)
+report_login(const struct auth_session *s)
 {
+	char user[sizeof(s->user)];
+	size_t i;
+
 	if (login_report == -1)
 		return;
-	if (ipc_send_master_login(login_report) == -1)
+	/* the user and the session id for privpopctl who: this helper's
+	 * own (it checked the one, made the other); TLS as announced on
+	 * this connection (TLS_START, before any byte of it was read).
+	 * The master takes a user of printable characters only (one
+	 * field of a table): anything else, a space included, shows as
+	 * '?' there (the log lines have the name as it is). */
+	snprintf(user, sizeof(user), "%s", s->user[0] != '\0' ? s->user :
+	    "?");
+	for (i = 0; user[i] != '\0'; i++)
+		if (user[i] <= ' ' || user[i] > '~')
+			user[i] = '?';
+	if (ipc_send_master_login(login_report, user, s->sess_id,
+	    s->served[MSG_AUTH_TLS_START] > 0) == -1)
 		log_warn("login report to the master");
 	close(login_report);
 	login_report = -1;
@@ -467,7 +482,7 @@ main(int argc, char *argv[])
 	 * do here: the store fork server starts the worker, or this
 	 * process becomes it (one process, not a fork that then execs).
 	 * An idle session then costs two processes, not three. */
-	report_login();
+	report_login(&s);
 	close(s.sock);
 	if (!pamb_active()) {
 		if ((spawned = spawn_store(&s, NULL)) == 0)

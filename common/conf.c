@@ -341,6 +341,9 @@ static const struct conf_key keys[] = {
 	    STR(POP3_DEFAULT_TIMEOUT), 0),
 	KEY("pid_file", CONF_PATH, pid_file,
 	    PRIVPOP_RUNSTATEDIR "/privpopd.pid", CONF_RESTART),
+	/* privpopctl's, beside the pid file; a reload moves it */
+	KEY("control_socket", CONF_PATH, control_socket,
+	    PRIVPOP_RUNSTATEDIR "/privpopd.ctl", CONF_NONE),
 	KEY("auth_helper", CONF_PATH, auth_helper,
 	    PRIVPOP_LIBEXECDIR "/privpop-auth", 0),
 	KEY("store_helper", CONF_PATH, store_helper,

@@ -65,6 +65,7 @@ struct conf {
 	char	 auth_secret_file[CONF_PATH_MAX];	/* authsecret.h */
 	char	 mail_location[CONF_PATH_MAX];
 	char	 pid_file[CONF_PATH_MAX];
+	char	 control_socket[CONF_PATH_MAX];	/* "": none (privpopctl) */
 	char	 auth_helper[CONF_PATH_MAX];
 	char	 store_helper[CONF_PATH_MAX];
 	char	 hostname[HOSTNAME_MAX];

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	21
+#define IPC_VERSION	22
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -98,7 +98,10 @@ enum msg_type {
 	MSG_SLOT_CONN,
 	/* auth helper -> master, on the slot's login report channel (never
 	 * on the slot's own socket): the session has logged in, its
-	 * credentials checked by that helper; once (empty) */
+	 * credentials checked by that helper; once.  str canonical user
+	 * (printable, no space), str session id (SESSION_ID_LEN hex
+	 * digits, the sess= of the logs), u32 TLS (1: a handshake was
+	 * announced on the connection, implicit TLS or STLS; 0: none) */
 	MSG_MASTER_LOGIN,
 	/* master -> slot zygote (slot.c): fork a slot; (empty); fd: the
 	 * slot's socket to the master */
@@ -115,6 +118,16 @@ enum msg_type {
 	 * share (a datagram socket: one report a message): u32 ok (1 a
 	 * login, 0 a failure), str client address */
 	MSG_MASTER_PENALTY,
+	/* privpopctl -> master, on a connection to the control socket
+	 * (root peers only), the one request of that connection: u32
+	 * command (CTL_CMD_*), str argument (at most CTL_ARG_MAX, "" when
+	 * the command takes none) */
+	MSG_MASTER_CTL_REQUEST,
+	/* master -> privpopctl, the one answer: u32 status (CTL_OK or
+	 * CTL_ERR_*), u32 count (sessions listed or ended, counters);
+	 * fd: a sealed memfd with the answer's text (control.c says its
+	 * lines), none on an error */
+	MSG_CTL_ANSWER,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
@@ -165,6 +178,25 @@ enum ipc_err {
 	IPC_ERR_EXPIRED,	/* right password, but it must be changed */
 	IPC_ERR_NOT_AHEAD,	/* RETR_AHEAD declined; never shown to a client */
 	IPC_ERR_MAX
+};
+
+/* MSG_MASTER_CTL_REQUEST commands */
+enum ctl_cmd {
+	CTL_CMD_WHO = 1,	/* the sessions, one line each */
+	CTL_CMD_KICK,		/* end the sessions the argument matches */
+	CTL_CMD_STATS,		/* the master's counters */
+	CTL_CMD_RELOAD,		/* as SIGHUP */
+	CTL_CMD_MAX
+};
+
+/* MSG_CTL_ANSWER status */
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_ERR_NOT_ROOT,	/* the peer is not root: refused */
+	CTL_ERR_BAD_REQUEST,	/* unknown command, or a bad argument */
+	CTL_ERR_NO_MATCH,	/* kick: no session matches */
+	CTL_ERR_INTERNAL,	/* the master could not answer (memfd) */
+	CTL_ERR_MAX
 };
 
 /* MSG_SESSION_DATA_SHM flags */

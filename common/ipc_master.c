@@ -2,12 +2,14 @@
  * Typed messages of the master, the slots, the fork servers and the
  * dotlock child; see ipc_master.h.
  *
- * Runs as: root (master, the fork servers, privpop-auth), privpop
- * (slots and their zygote), mailbox owner (worker, dotlock child).
+ * Runs as: root (master, the fork servers, privpop-auth, privpopctl),
+ * privpop (slots and their zygote), mailbox owner (worker, dotlock
+ * child).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "ipc_master.h"
 
@@ -124,18 +126,117 @@ ipc_get_auth_spawn_report(struct msg *m, int *fd_r)
 	return ipc_get_fd(m, MSG_AUTH_SPAWN_REPORT, 1, fd_r);
 }
 
-int
-ipc_send_master_login(int sock)
+/* A user name or a control argument: printable ASCII, no space (what
+ * a log line or privpopctl's table can show as one field). */
+static int
+printable_word(const char *s)
 {
-	return ipc_send_fd(sock, MSG_MASTER_LOGIN, -1);
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+static int
+session_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == SESSION_ID_LEN;
 }
 
 int
-ipc_get_master_login(struct msg *m)
+ipc_send_master_login(int sock, const char *user, const char *sess,
+    int tls)
 {
-	int fd;
+	struct msg m;
 
-	return ipc_get_fd(m, MSG_MASTER_LOGIN, 0, &fd);
+	msg_init(&m, MSG_MASTER_LOGIN);
+	if (msg_put_str(&m, user) == -1 || msg_put_str(&m, sess) == -1 ||
+	    msg_put_u32(&m, tls ? 1 : 0) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, -1);
+}
+
+int
+ipc_get_master_login(struct msg *m, const char **user_r,
+    const char **sess_r, int *tls_r)
+{
+	const char *user, *sess;
+	uint32_t tls;
+
+	if (m->type != MSG_MASTER_LOGIN || m->fd != -1 ||
+	    msg_get_str(m, &user, POP3_MAX_USER) == -1 ||
+	    msg_get_str(m, &sess, SESSION_ID_LEN) == -1 ||
+	    msg_get_u32(m, &tls) == -1 || msg_end(m) == -1 ||
+	    user[0] == '\0' || !printable_word(user) ||
+	    !session_id_ok(sess) || tls > 1)
+		return -1;
+	*user_r = user;
+	*sess_r = sess;
+	*tls_r = (int)tls;
+	return 0;
+}
+
+int
+ipc_send_master_ctl_request(int sock, uint32_t cmd, const char *arg)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_MASTER_CTL_REQUEST);
+	if (msg_put_u32(&m, cmd) == -1 || msg_put_str(&m, arg) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, -1);
+}
+
+int
+ipc_get_master_ctl_request(struct msg *m, uint32_t *cmd_r,
+    const char **arg_r)
+{
+	const char *arg;
+	uint32_t cmd;
+
+	if (m->type != MSG_MASTER_CTL_REQUEST || m->fd != -1 ||
+	    msg_get_u32(m, &cmd) == -1 ||
+	    msg_get_str(m, &arg, CTL_ARG_MAX) == -1 || msg_end(m) == -1 ||
+	    cmd == 0 || cmd >= CTL_CMD_MAX || !printable_word(arg))
+		return -1;
+	*cmd_r = cmd;
+	*arg_r = arg;
+	return 0;
+}
+
+int
+ipc_send_ctl_answer(int sock, uint32_t status, uint32_t count, int fd)
+{
+	uint32_t v[2] = { status, count };
+
+	return send_u32s(sock, MSG_CTL_ANSWER, v, 2, fd);
+}
+
+int
+ipc_get_ctl_answer(struct msg *m, uint32_t *status_r, uint32_t *count_r,
+    int *fd_r)
+{
+	uint32_t status, count;
+
+	if (m->type != MSG_CTL_ANSWER || msg_get_u32(m, &status) == -1 ||
+	    msg_get_u32(m, &count) == -1 || msg_end(m) == -1 ||
+	    status >= CTL_ERR_MAX)
+		return -1;
+	*status_r = status;
+	*count_r = count;
+	*fd_r = m->fd;
+	m->fd = -1;
+	return 0;
 }
 
 int

@@ -38,9 +38,25 @@ int	ipc_send_auth_spawn(int sock, int fd);
 int	ipc_get_auth_spawn(struct msg *, int *fd_r);
 int	ipc_send_auth_spawn_report(int sock, int fd);
 int	ipc_get_auth_spawn_report(struct msg *, int *fd_r);
-/* auth helper -> master, on the login report channel */
-int	ipc_send_master_login(int sock);
-int	ipc_get_master_login(struct msg *);
+/* auth helper -> master, on the login report channel: the canonical
+ * user (printable ASCII, no space), the session id (SESSION_ID_LEN
+ * lower-case hex digits) and whether TLS was started (0 or 1) */
+int	ipc_send_master_login(int sock, const char *user, const char *sess,
+	    int tls);
+int	ipc_get_master_login(struct msg *, const char **user_r,
+	    const char **sess_r, int *tls_r);
+
+/* privpopctl -> master: a command (CTL_CMD_*) and its argument ("" for
+ * none; at most CTL_ARG_MAX printable characters, no space) */
+int	ipc_send_master_ctl_request(int sock, uint32_t cmd, const char *arg);
+int	ipc_get_master_ctl_request(struct msg *, uint32_t *cmd_r,
+	    const char **arg_r);
+/* master -> privpopctl: a status (CTL_OK, CTL_ERR_*), a count and the
+ * answer's memfd (optional: none on an error) */
+int	ipc_send_ctl_answer(int sock, uint32_t status, uint32_t count,
+	    int fd);
+int	ipc_get_ctl_answer(struct msg *, uint32_t *status_r,
+	    uint32_t *count_r, int *fd_r);
 
 /* privpop-auth -> master, on the penalty channel: a login (ok 1) or a
  * failure (0) from addr */

@@ -210,6 +210,30 @@
  * zygote; the master accepts nothing meanwhile. */
 #define ZYGOTE_ANSWER_TIMEOUT_MS	2000
 
+/* The control socket (privpopctl, daemon/master/control.c).  The
+ * argument of a request: a user name, an address or a session id, so
+ * the longest of them, a user. */
+#define CTL_ARG_MAX		POP3_MAX_USER
+/* Connections to the control socket that may wait for their one
+ * request at a time; one more closes the oldest.  privpopctl sends
+ * its request as it connects, so more than a few means a stuck or
+ * hostile peer, and the master's descriptors stay bounded. */
+#define CTL_CONN_MAX		4
+/* Seconds a control connection may take to send its request (the
+ * master checks at each turn of its loop, MASTER_TICK_MS). */
+#define CTL_REQUEST_TIMEOUT	2
+/* One line of an answer: a session's pid, id, user (POP3_MAX_USER),
+ * address (PEER_ADDR_MAX), state, TLS, age; or one counter. */
+#define CTL_LINE_MAX		512
+/* Seconds privpopctl waits for the master's answer: the master writes
+ * it at once, at its next turn (MASTER_TICK_MS at the latest, longer
+ * only while a reload runs). */
+#define CTL_ANSWER_TIMEOUT	30
+/* Seconds a kicked session has to end on SIGTERM (as at shutdown)
+ * before the master sends SIGKILL: a session child ends at once, one
+ * taken over could ignore it. */
+#define KICK_GRACE_SECONDS	2
+
 /* Read size of the message encoder; one disk read feeds a few IPC
  * data messages. */
 #define WIRE_READ_CHUNK		(64 * 1024)

@@ -3,7 +3,7 @@
 line count.
 
 Convention: the first comment of every .c file under common/, daemon/,
-auth/ and mailstore/ ends with "Runs as: WHO." (root, privpop, the
+auth/, mailstore/ and tools/ ends with "Runs as: WHO." (root, privpop, the
 mailbox owner, or several of them, with the processes).  A file whose
 WHO names root is root code: it runs, at least in part, in a process
 that holds root, so its lines count against the budget.
@@ -18,7 +18,8 @@ import os
 import re
 import sys
 
-DIRS = ("common", "daemon/master", "daemon/session", "auth", "mailstore")
+DIRS = ("common", "daemon/master", "daemon/session", "auth", "mailstore",
+        "tools")
 
 
 def runs_as(path):

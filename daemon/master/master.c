@@ -37,6 +37,7 @@
 
 #include "addrlist.h"
 #include "auth_helper.h"
+#include "control.h"
 #include "fsutil.h"
 #include "ipc.h"
 #include "ipc_master.h"
@@ -57,6 +58,9 @@ struct slot {
 	int		busy;		/* has been handed a connection */
 	int		authed;		/* its privpop-auth reported a login */
 	int		killed;		/* ended by the master, uncounted */
+	int		tls;		/* its connection: implicit TLS */
+	time_t		kicked;		/* SIGTERM by privpopctl kick (mono),
+					   SIGKILL after KICK_GRACE_SECONDS */
 	unsigned	gen;
 	int		sock;		/* the master's end of its socket */
 	int		login;		/* its privpop-auth's login report
@@ -413,6 +417,7 @@ slot_close_inherited(int own)
 	close(sigpipe_fds[0]);
 	close(sigpipe_fds[1]);
 	close(penalty_fds[0]);
+	control_close_inherited();
 	/* never the fork server's socket in an unprivileged slot */
 	if (auth_spawner_fd != -1)
 		close(auth_spawner_fd);
@@ -740,16 +745,18 @@ read_slot(struct slot *sl)
 static void
 read_login(struct slot *sl)
 {
+	const char *user, *sess;
 	struct msg m;
-	int r;
+	int r, tls;
 
 	r = ipc_recv(sl->login, &m);
 	if (r == 1 && m.fd != -1)
 		close(m.fd);
-	if (r == 1 && ipc_get_master_login(&m) == 0 && sl->busy &&
-	    !sl->authed && !sl->killed) {
+	if (r == 1 && ipc_get_master_login(&m, &user, &sess, &tls) == 0 &&
+	    sl->busy && !sl->authed && !sl->killed) {
 		sl->authed = 1;
 		iplimit_login(&iplimits, sl->key);
+		control_slot_login((size_t)(sl - slots), user, sess, tls);
 	} else if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
 		log_warnx("privpop-auth of session process %ld sent %s on its "
 		    "login report channel: ended", (long)sl->pid,
@@ -785,6 +792,8 @@ read_penalties(void)
 				close(m.fd);
 			continue;
 		}
+		if (!ok)
+			control_count(CTL_C_LOGIN_FAILS);
 		memset(&r, 0, sizeof(r));
 		r.ok = (uint32_t)ok;
 		snprintf(r.addr, sizeof(r.addr), "%s", addr);
@@ -836,7 +845,8 @@ slots_alloc(const struct conf *c)
 	if (want <= nslots_cap)
 		return 0;
 	if ((p = reallocarray(slots, want, sizeof(*slots))) == NULL ||
-	    iplimit_reserve(&iplimits, want + MASTER_PENDING_MAX) == -1)
+	    iplimit_reserve(&iplimits, want + MASTER_PENDING_MAX) == -1 ||
+	    control_reserve(want) == -1)
 		return -1;
 	slots = p;
 	for (; nslots_cap < want; nslots_cap++) {
@@ -908,6 +918,7 @@ reload(const struct master_opts *o, struct conf *c)
 	    (ctx = tls_ctx_new(&nc, &kfd, err, sizeof(err))) == NULL)) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    err);
+		control_count(CTL_C_RELOAD_FAILS);
 		if (snap != -1)
 			close(snap);
 		return;
@@ -946,6 +957,8 @@ reload(const struct master_opts *o, struct conf *c)
 	env.gid = gid;
 	auth_spawner_stop();	/* the next one reads the new snapshot */
 	retire_idle();
+	control_open(c);	/* kept, or moved to a new path */
+	control_count(CTL_C_RELOADS);
 	log_info("configuration reloaded");
 	proctitle_master(c, o->conffile, !systemd_sockets);
 	seccomp_setup(c);
@@ -964,6 +977,7 @@ conn_refuse(const struct conf *c, int fd, int tls, const char *key)
 	    "-ERR [SYS/TEMP] Too many connections from your address\r\n";
 	unsigned n;
 
+	control_count(CTL_C_REFUSED);
 	if (!tls && write(fd, msg, sizeof(msg) - 1) == -1) {
 		/* gone, or a full buffer: it is closed either way */
 	}
@@ -1010,6 +1024,7 @@ evict_note(const struct conf *c, const char *addr, const char *key,
 {
 	time_t now = mono_now();
 
+	control_count(CTL_C_EVICTED);
 	evicted++;
 	if (evict_logged != 0 && now - evict_logged < LIMIT_LOG_INTERVAL)
 		return;
@@ -1056,6 +1071,7 @@ conn_accept(const struct conf *c, int i)
 				log_warn("accept");
 			return;
 		}
+		control_count(CTL_C_ACCEPTED);
 		if (getnameinfo((struct sockaddr *)&ss, sl, addr, sizeof(addr),
 		    NULL, 0, NI_NUMERICHOST) != 0)
 			snprintf(addr, sizeof(addr), "-");
@@ -1096,6 +1112,8 @@ conn_hand(struct slot *sl, int i)
 	} else {
 		sl->busy = 1;
 		sl->since = p->since;
+		sl->tls = p->tls;
+		control_slot_clear((size_t)(sl - slots));
 		memcpy(sl->key, p->key, sizeof(sl->key));
 		memcpy(sl->addr, p->addr, sizeof(sl->addr));
 	}
@@ -1200,8 +1218,90 @@ check_login_deadlines(const struct conf *c)
 		log_warnx("session process %ld (addr=%s) not logged in after "
 		    "%ld s (login_timeout %d): ended", (long)sl->pid, sl->addr,
 		    (long)(now - sl->since), c->login_timeout);
+		control_count(CTL_C_DEADLINE);
 		slot_kill(sl);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* privpopctl (control.c): what the master knows of its sessions */
+
+size_t
+master_ctl_sessions(struct ctl_session *out, size_t max)
+{
+	time_t now = mono_now();
+	size_t i, n = 0;
+
+	for (i = 0; i < nslots_cap && n < max; i++) {
+		const struct slot *sl = &slots[i];
+
+		if (sl->pid <= 0 || !sl->busy || sl->killed)
+			continue;
+		out[n].slot = i;
+		out[n].pid = sl->pid;
+		out[n].authed = sl->authed;
+		out[n].tls = sl->tls;
+		out[n].age = now - sl->since;
+		out[n].addr = sl->addr;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * End a session as a shutdown does: SIGTERM (a session child ends at
+ * once, without QUIT: its privpop-store sees the socket close and
+ * deletes nothing), SIGKILL after KICK_GRACE_SECONDS (check_kicked).
+ * Its connection no longer counts against its address.
+ */
+int
+master_ctl_kick(size_t i)
+{
+	struct slot *sl;
+
+	if (i >= nslots_cap || (sl = &slots[i])->pid <= 0 || !sl->busy ||
+	    sl->killed)
+		return -1;
+	log_info("session process %ld (addr=%s) ended by privpopctl kick",
+	    (long)sl->pid, sl->addr);
+	kill(sl->pid, SIGTERM);
+	sl->killed = 1;
+	sl->kicked = mono_now();
+	iplimit_release(&iplimits, sl->key, !sl->authed);
+	return 0;
+}
+
+void
+master_ctl_gauges(struct ctl_gauges *g)
+{
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	for (i = 0; i < nslots_cap; i++) {
+		if (slots[i].pid <= 0)
+			continue;
+		if (slots[i].busy)
+			g->busy++;
+		else if (slots[i].gen == generation && slots[i].sock != -1)
+			g->idle++;
+	}
+	g->max = env.conf != NULL ? (size_t)env.conf->max_sessions : 0;
+	g->pending = (size_t)npending;
+}
+
+/* A kicked session still there after its grace: SIGKILL. */
+static void
+check_kicked(void)
+{
+	time_t now = mono_now();
+	size_t i;
+
+	for (i = 0; i < nslots_cap; i++)
+		if (slots[i].pid > 0 && slots[i].kicked != 0 &&
+		    now - slots[i].kicked >= KICK_GRACE_SECONDS) {
+			kill(slots[i].pid, SIGKILL);
+			slots[i].kicked = 0;
+		}
 }
 
 /*
@@ -1409,6 +1509,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
+	control_open(c);
 	log_info("privpopd %s started: %d listener(s), prefork %d, "
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
 	    c->max_sessions);
@@ -1421,7 +1522,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	sdnotify("READY=1");	/* systemd Type=notify: listeners are bound */
 	while (running) {
 		unsigned char sig[16];
-		size_t np = 0, nl = 0, i;
+		size_t np = 0, nl = 0, nc, i;
 		ssize_t n, k;
 
 		/* new ticket keys; idle slots (which hold the old ones)
@@ -1435,7 +1536,10 @@ master_run(const struct master_opts *o, struct conf *c)
 		refill(c);
 		conn_dispatch(c);
 		check_login_deadlines(c);
-		if (poll_grow(2 * nslots_cap + MAX_LISTENERS + 2) == -1)
+		check_kicked();
+		control_expire();
+		if (poll_grow(2 * nslots_cap + MAX_LISTENERS + 2 +
+		    CONTROL_POLL_MAX) == -1)
 			fatal("poll set");
 		pfds[np].fd = sigpipe_fds[0];
 		pfds[np++].events = POLLIN;
@@ -1461,7 +1565,10 @@ master_run(const struct master_opts *o, struct conf *c)
 				pfds[np++].events = POLLIN;
 			}
 		}
-		if (poll(pfds, (nfds_t)np, MASTER_TICK_MS) == -1 && errno != EINTR)
+		/* last: the slots' entries are those before it */
+		nc = control_pollfds(&pfds[np]);
+		if (poll(pfds, (nfds_t)(np + nc), MASTER_TICK_MS) == -1 &&
+		    errno != EINTR)
 			fatal("poll");
 		if (pfds[1].revents & POLLIN)
 			read_penalties();
@@ -1476,6 +1583,7 @@ master_run(const struct master_opts *o, struct conf *c)
 			else if (poll_slot[i]->login == pfds[i].fd)
 				read_login(poll_slot[i]);
 		}
+		control_handle(&pfds[np], nc);
 		if (!(pfds[0].revents & POLLIN))
 			continue;
 		n = read(sigpipe_fds[0], sig, sizeof(sig));
@@ -1498,6 +1606,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	}
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
+	control_close();	/* no request is served from here on */
 	shutdown_all();
 	if (pidfile_written[0] != '\0')
 		unlink(pidfile_written);

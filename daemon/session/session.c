@@ -169,7 +169,9 @@ test_false_login_claim(void)
 
 	if (v == NULL || strcmp(v, "1") != 0 || master_fd == -1)
 		return;
-	if (ipc_send_master_login(master_fd) == -1)
+	/* well-formed, as a hijacked session would make it */
+	if (ipc_send_master_login(master_fd, "alice", "0123456789abcdef",
+	    0) == -1)
 		log_warn("sess=%s: test hook: login claim", s.id);
 	s.cl.timeout_ms = s.conf->timeout * 1000;
 	s.cl.deadline_ms = 0;

@@ -708,6 +708,8 @@ class Daemon:
             ("auth_penalty_base_ms", "0"),
             ("prefork", str(self.prefork)),
             ("pid_file", os.path.join(self.dir, "privpopd.pid")),
+            # each daemon its own (the default in /run is the host's)
+            ("control_socket", os.path.join(self.dir, "privpopd.ctl")),
             ("hostname", "e2e.test"),
             # the test users are system users (useradd --system: Debian
             # gives them uids from 100); root is refused whatever this

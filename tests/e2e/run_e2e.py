@@ -46,6 +46,7 @@ import tests_fail2ban  # noqa: E402,F401
 import tests_transcript  # noqa: E402,F401
 import tests_crash  # noqa: E402,F401
 import tests_proctitle  # noqa: E402,F401
+import tests_ctl  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 

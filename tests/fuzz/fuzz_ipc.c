@@ -179,7 +179,31 @@ typed(void)
 		}
 		break;
 	case MSG_MASTER_LOGIN:
-		(void)ipc_get_master_login(&m);
+		if (ipc_get_master_login(&m, &a, &b, &i1) == 0) {
+			in_payload(a);
+			in_payload(b);
+			/* the master shows them as fields of a table */
+			if (*a == '\0' || strlen(a) > POP3_MAX_USER ||
+			    strlen(b) != SESSION_ID_LEN ||
+			    strcspn(a, " \t\n\r") != strlen(a) ||
+			    (i1 != 0 && i1 != 1))
+				abort();
+		}
+		break;
+	case MSG_MASTER_CTL_REQUEST:
+		if (ipc_get_master_ctl_request(&m, &u1, &a) == 0) {
+			in_payload(a);
+			if (u1 == 0 || u1 >= CTL_CMD_MAX ||
+			    strlen(a) > CTL_ARG_MAX ||
+			    strcspn(a, " \t\n\r") != strlen(a))
+				abort();
+		}
+		break;
+	case MSG_CTL_ANSWER:
+		/* no descriptor comes with a fuzzed datagram: optional */
+		if (ipc_get_ctl_answer(&m, &u1, &u2, &fd) == 0 &&
+		    (u1 >= CTL_ERR_MAX || fd != -1))
+			abort();
 		break;
 	case MSG_STORE_SPAWN:
 		if (ipc_get_store_spawn(&m, &uid, &g1, &g2, &fd) == 0)

@@ -470,7 +470,8 @@ test_send_refuses(void **state)
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
 		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
-		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG)
+		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG ||
+		    t == MSG_CTL_ANSWER)
 			continue;
 		msg_init(&m, t);
 		if (ipc_send(p->sv[0], &m, pfd[0]) != -1)
@@ -590,7 +591,8 @@ test_stray_fd_closed(void **state)
 		    t == MSG_AUTH_PEER || t == MSG_STORE_SOCKET ||
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
 		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
-		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG)
+		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG ||
+		    t == MSG_CTL_ANSWER)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);
 		assert_int_equal(send_dgram(p->sv[0], d, n, &pfd[0], 1),
@@ -778,7 +780,12 @@ test_layout_table(void **state)
 	assert_string_equal(ipc_layout(MSG_SESSION_DATA), "*");
 	assert_string_equal(ipc_layout(MSG_SESSION_END), "");
 	assert_string_equal(ipc_layout(MSG_AUTH_SPAWN_REPORT), "");
-	assert_string_equal(ipc_layout(MSG_MASTER_LOGIN), "");
+	assert_string_equal(ipc_layout(MSG_MASTER_LOGIN), "ssu");
+	assert_int_equal(ipc_layout_max(MSG_MASTER_LOGIN, 1), SESSION_ID_LEN);
+	assert_string_equal(ipc_layout(MSG_MASTER_CTL_REQUEST), "us");
+	assert_int_equal(ipc_layout_max(MSG_MASTER_CTL_REQUEST, 1),
+	    CTL_ARG_MAX);
+	assert_string_equal(ipc_layout(MSG_CTL_ANSWER), "uu");
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 0), POP3_MAX_USER);
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 1), POP3_MAX_PASS);
 	assert_int_equal(ipc_layout_max(MSG_SESSION_HELLO, 3), SESSION_ID_LEN);

@@ -562,13 +562,130 @@ bad_master_penalty(struct msg *p, int i)
 static int
 send_master_login(int s)
 {
-	return ipc_send_master_login(s);
+	return ipc_send_master_login(s, "alice@example.org",
+	    "0123456789abcdef", 1);
 }
 
 static int
 get_master_login(struct msg *p)
 {
-	return ipc_get_master_login(p);
+	const char *user, *sess;
+	int tls;
+
+	if (ipc_get_master_login(p, &user, &sess, &tls) == -1)
+		return -1;
+	assert_string_equal(user, "alice@example.org");
+	assert_string_equal(sess, "0123456789abcdef");
+	assert_int_equal(tls, 1);
+	return 0;
+}
+
+/* an empty user, one with a space, one over POP3_MAX_USER; a session
+ * id short, long, upper-case or not hex; tls neither 0 nor 1 */
+static int
+bad_master_login(struct msg *p, int i)
+{
+	static const char *const users[] = { "", "al ice", "al\tice",
+	    "\x7f" };
+	static const char *const sess[] = { "0123456789abcde",
+	    "0123456789abcdef0", "0123456789ABCDEF", "0123456789abcdeg" };
+	const char *u = "alice", *id = "0123456789abcdef";
+	uint32_t tls = 0;
+
+	if (i < 4)
+		u = users[i];
+	else if (i == 4)
+		u = str_of(POP3_MAX_USER + 1);
+	else if (i < 9)
+		id = sess[i - 5];
+	else if (i == 9)
+		tls = 2;
+	else
+		return 0;
+	msg_put_str(p, u);
+	msg_put_str(p, id);
+	msg_put_u32(p, tls);
+	return 1;
+}
+
+static int
+send_ctl_request(int s)
+{
+	return ipc_send_master_ctl_request(s, CTL_CMD_KICK, "192.0.2.7");
+}
+
+static int
+get_ctl_request(struct msg *p)
+{
+	const char *arg;
+	uint32_t cmd;
+
+	if (ipc_get_master_ctl_request(p, &cmd, &arg) == -1)
+		return -1;
+	assert_int_equal(cmd, CTL_CMD_KICK);
+	assert_string_equal(arg, "192.0.2.7");
+	return 0;
+}
+
+/* commands 0 and CTL_CMD_MAX; an argument with a space, a control
+ * character, one over CTL_ARG_MAX */
+static int
+bad_ctl_request(struct msg *p, int i)
+{
+	uint32_t cmd = CTL_CMD_WHO;
+	const char *arg = "";
+
+	switch (i) {
+	case 0:
+		cmd = 0;
+		break;
+	case 1:
+		cmd = CTL_CMD_MAX;
+		break;
+	case 2:
+		arg = "a b";
+		break;
+	case 3:
+		arg = "a\nb";
+		break;
+	case 4:
+		arg = str_of(CTL_ARG_MAX + 1);
+		break;
+	default:
+		return 0;
+	}
+	msg_put_u32(p, cmd);
+	msg_put_str(p, arg);
+	return 1;
+}
+
+static int
+send_ctl_answer(int s)
+{
+	return ipc_send_ctl_answer(s, CTL_ERR_NO_MATCH, 7, sent_fd);
+}
+
+static int
+get_ctl_answer(struct msg *p)
+{
+	uint32_t status, count;
+
+	if (ipc_get_ctl_answer(p, &status, &count, &got_fd) == -1)
+		return -1;
+	assert_int_equal(status, CTL_ERR_NO_MATCH);
+	assert_int_equal(count, 7);
+	return 0;
+}
+
+/* a status past CTL_ERR_MAX */
+static int
+bad_ctl_answer(struct msg *p, int i)
+{
+	if (i != 0)
+		return 0;
+	msg_put_u32(p, CTL_ERR_MAX);
+	msg_put_u32(p, 0);
+	return 1;
 }
 
 static int
@@ -694,7 +811,11 @@ static const struct {
 	{ MSG_MASTER_PENALTY, { "master_penalty", send_master_penalty,
 	    get_master_penalty, bad_master_penalty, 0 } },
 	{ MSG_MASTER_LOGIN, { "master_login", send_master_login,
-	    get_master_login, NULL, 0 } },
+	    get_master_login, bad_master_login, 0 } },
+	{ MSG_MASTER_CTL_REQUEST, { "ctl_request", send_ctl_request,
+	    get_ctl_request, bad_ctl_request, 0 } },
+	{ MSG_CTL_ANSWER, { "ctl_answer", send_ctl_answer, get_ctl_answer,
+	    bad_ctl_answer, 2 } },
 	{ MSG_STORE_SPAWN, { "store_spawn", send_store_spawn,
 	    get_store_spawn, NULL, 1 } },
 	{ MSG_STORE_SOCKET, { "store_socket", send_store_socket,
@@ -858,7 +979,7 @@ test_all_covered(void **state)
 		MSG_AUTH_WORKER_PIDFD, MSG_LOCKD_REQUEST, MSG_LOCKD_RESULT,
 		MSG_SLOT_CONN, MSG_MASTER_LOGIN, MSG_ZYGOTE_SPAWN,
 		MSG_MASTER_SLOT_PID, MSG_SLOT_AUTH, MSG_SLOT_LOG,
-		MSG_MASTER_PENALTY,
+		MSG_MASTER_PENALTY, MSG_MASTER_CTL_REQUEST, MSG_CTL_ANSWER,
 	};
 	size_t i, j;
 

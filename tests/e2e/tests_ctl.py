@@ -1,0 +1,358 @@
+"""privpopctl against a real daemon: who (text and JSON), kick (the
+client sees its connection close, a DELEted message stays on disk, the
+others carry on), stats (text, JSON, Prometheus text parsed strictly),
+reload, the control socket's mode and owner, a non-root peer refused."""
+import json
+import os
+import poplib
+import re
+import shutil
+import socket
+import stat
+import subprocess
+
+import e2e_util as U
+from e2e_util import check, check_eq
+from registry import test
+from tests_pop3 import small_msgs
+
+PW = {"alice": "Alice-ctl-pw-5521", "bob": "Bob-ctl-pw-8830",
+      "carol": "Carol-ctl-pw-1207"}
+WRONG = "Wrong-ctl-pw-0042"
+WHO_FIELDS = ("pid", "session", "user", "address", "state", "tls", "age")
+
+
+class SourcePOP3(poplib.POP3):
+    """poplib from a chosen source address (127.0.0.x: each client its
+    own address, as the master sees it from accept)."""
+
+    def __init__(self, host, port, source, timeout):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+def ctl(d, *args, user=None, check_rc=0, sock=None):
+    argv = [os.path.join(d.ctx.build_dir, "privpopctl")]
+    argv += ["-s", sock] if sock else ["-c", d.conf]
+    argv += list(args)
+    if user is not None:
+        pw = U.ensure_system_user(user)
+        argv = ["setpriv", "--reuid=%d" % pw.pw_uid,
+                "--regid=%d" % pw.pw_gid, "--clear-groups"] + argv
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if check_rc is not None and p.returncode != check_rc:
+        raise U.TestFailure("privpopctl %s: exit %d, stderr %r, stdout %r"
+                            % (" ".join(args), p.returncode, p.stderr,
+                               p.stdout))
+    return p
+
+
+def ctl_daemon(ctx, name):
+    d = U.Daemon(ctx, name, prefork=2)
+    users = {}
+    for i, u in enumerate(("alice", "bob", "carol")):
+        users[u] = d.add_user(u, PW[u], sysuser=("pptest1", "pptest2")[i % 2])
+        for uniq, content, sub, flags in small_msgs(3, tag=u):
+            users[u].deliver(uniq, content, sub, flags)
+    d.start()
+    return d, users
+
+
+def who_text(d):
+    """privpopctl who, as rows of dicts (checks the header)."""
+    out = ctl(d, "who").stdout.splitlines()
+    check(out and out[0].split() == ["PID", "SESSION", "USER", "ADDRESS",
+                                     "STATE", "TLS", "AGE"],
+          "who: header %r" % (out[:1],))
+    rows = []
+    for line in out[1:]:
+        f = line.split()
+        check_eq(len(f), 7, "who: fields of %r" % line)
+        rows.append(dict(zip(WHO_FIELDS, f)))
+    return rows
+
+
+def by_addr(rows):
+    return {r["address"]: r for r in rows}
+
+
+PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+PROM_VALUE = r"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|Inf|NaN))"
+
+
+def parse_prometheus(text):
+    """The Prometheus text exposition format (version 0.0.4), strictly:
+    every line a HELP, a TYPE or a sample; a metric's HELP and TYPE at
+    most once and before its samples; samples of one metric together;
+    counters end in _total.  {name: value}.  promtool as well when it is
+    installed."""
+    check(text.endswith("\n"), "prometheus: no final newline")
+    help_, type_, values, done = {}, {}, {}, set()
+    current = None
+    for n, line in enumerate(text.split("\n")[:-1], 1):
+        where = "prometheus line %d %r" % (n, line)
+        m = re.fullmatch(r"# (HELP|TYPE) (%s) (.*)" % PROM_NAME, line)
+        if m:
+            kind, name, rest = m.groups()
+            check(name not in values and name not in done,
+                  where + ": HELP/TYPE after its samples")
+            seen = help_ if kind == "HELP" else type_
+            check(name not in seen, where + ": a second " + kind)
+            if kind == "TYPE":
+                check(rest in ("counter", "gauge", "untyped", "summary",
+                               "histogram"), where + ": bad type")
+            else:
+                check(rest.strip() != "", where + ": empty HELP")
+            seen[name] = rest
+            continue
+        check(not line.startswith("#"), where + ": a comment that is "
+              "neither HELP nor TYPE")
+        m = re.fullmatch(r"(%s)(?:\{[^}]*\})? (%s)(?: -?[0-9]+)?"
+                         % (PROM_NAME, PROM_VALUE), line)
+        check(m is not None, where + ": not a sample")
+        name, value = m.groups()
+        if current != name:
+            if current is not None:
+                done.add(current)
+            check(name not in done, where + ": samples of a metric apart")
+            current = name
+        check(name in type_, where + ": no TYPE before the sample")
+        check(name not in values, where + ": a second sample")
+        values[name] = float(value)
+    for name, t in type_.items():
+        check(name in values, "prometheus: %s has a TYPE and no sample"
+              % name)
+        if t == "counter":
+            check(name.endswith("_total"), "prometheus: counter %s does "
+                  "not end in _total" % name)
+    promtool = shutil.which("promtool")
+    if promtool:
+        p = subprocess.run([promtool, "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, "promtool check metrics: %s"
+              % (p.stdout + p.stderr))
+    return values
+
+
+@test("ctl_who_kick_stats")
+def t_who_kick_stats(ctx):
+    d, users = ctl_daemon(ctx, "ctl")
+    # one failed login (counted: a wrong password), from its own address
+    bad = SourcePOP3(U.HOST, d.port, "127.0.0.5", U.SOCK_TIMEOUT)
+    bad.user("alice")
+    try:
+        bad.pass_(WRONG)
+        raise U.TestFailure("a wrong password was taken")
+    except poplib.error_proto:
+        pass
+    bad.quit()
+    clients = {}
+    for i, u in enumerate(("alice", "bob", "carol")):
+        c = SourcePOP3(U.HOST, d.port, "127.0.0.%d" % (i + 1),
+                       U.SOCK_TIMEOUT)
+        c.user(u)
+        c.pass_(PW[u])
+        clients[u] = c
+    # and one that has not logged in
+    pre = socket.create_connection((U.HOST, d.port), U.SOCK_TIMEOUT,
+                                   source_address=("127.0.0.4", 0))
+    check(pre.recv(512).startswith(b"+OK"), "no greeting")
+
+    want = {"127.0.0.1": "alice", "127.0.0.2": "bob", "127.0.0.3": "carol"}
+    check(U.wait_until(lambda: len(who_text(d)) == 4, 5),
+          "who: not 4 sessions: %r" % who_text(d))
+    rows = by_addr(who_text(d))
+    log = d.log_text()
+    for addr, user in want.items():
+        r = rows.get(addr)
+        check(r is not None, "who: no session from %s: %r" % (addr, rows))
+        check_eq(r["user"], user, "who: user from " + addr)
+        check_eq(r["state"], "logged-in", "who: state of " + user)
+        check_eq(r["tls"], "none", "who: tls of " + user)
+        check(re.fullmatch(r"[0-9a-f]{16}", r["session"]),
+              "who: session id %r" % r["session"])
+        check(re.search(r"login: sess=%s addr=%s user=%s "
+                        % (r["session"], re.escape(addr), user), log),
+              "who: session %s of %s is not the sess= of its login line"
+              % (r["session"], user))
+        check(U.pid_alive(int(r["pid"])), "who: pid %s" % r["pid"])
+        check(0 <= int(r["age"]) < 60, "who: age %s" % r["age"])
+    r = rows.get("127.0.0.4")
+    check(r is not None, "who: no pre-login session: %r" % rows)
+    check_eq((r["state"], r["user"], r["session"], r["tls"]),
+             ("pre-login", "-", "-", "-"), "who: the pre-login session")
+
+    js = json.loads(ctl(d, "who", "--json").stdout)
+    check(isinstance(js, list) and len(js) == 4, "who --json: %r" % js)
+    jb = {o["address"]: o for o in js}
+    for addr, user in want.items():
+        o = jb[addr]
+        check_eq(sorted(o), sorted(WHO_FIELDS), "who --json: keys")
+        check_eq((o["user"], o["state"], o["session"], o["pid"]),
+                 (user, "logged-in", rows[addr]["session"],
+                  int(rows[addr]["pid"])), "who --json: " + user)
+        check(isinstance(o["age"], int), "who --json: age")
+    check_eq((jb["127.0.0.4"]["user"], jb["127.0.0.4"]["session"],
+              jb["127.0.0.4"]["state"]), (None, None, "pre-login"),
+             "who --json: the pre-login session")
+
+    # alice deletes message 1, then is kicked: nothing is deleted
+    alice = clients["alice"]
+    alice.dele(1)
+    before = sorted(os.path.basename(p).split(":")[0]
+                    for p in users["alice"].files().values())
+    check_eq(len(before), 3, "alice's messages")
+    apid = int(rows["127.0.0.1"]["pid"])
+    p = ctl(d, "kick", "alice")
+    check(p.stdout.startswith("ended 1 session\n"), "kick: %r" % p.stdout)
+    check(str(apid) in p.stdout and "alice" in p.stdout,
+          "kick: does not list alice's session: %r" % p.stdout)
+    alice.sock.settimeout(5)
+    try:
+        got = alice.sock.recv(1)
+    except (ConnectionResetError, socket.timeout) as e:
+        got = e
+    check(got == b"" or isinstance(got, ConnectionResetError),
+          "alice's connection did not close: %r" % (got,))
+    check(U.wait_until(lambda: not U.pid_alive(apid), 5),
+          "alice's session process %d still there" % apid)
+    after = sorted(os.path.basename(p).split(":")[0]
+                   for p in users["alice"].files().values())
+    check_eq(after, before, "alice's messages after the kick (DELE "
+             "without QUIT must delete nothing)")
+    check(U.wait_until(lambda: len(who_text(d)) == 3, 5),
+          "who after the kick: %r" % who_text(d))
+    rows = by_addr(who_text(d))
+    check("127.0.0.1" not in rows, "alice still listed: %r" % rows)
+    # the others carry on
+    for u in ("bob", "carol"):
+        check_eq(clients[u].stat()[0], 3, u + "'s STAT after the kick")
+    # a kick that matches nothing
+    p = ctl(d, "kick", "nobody-at-all", check_rc=1)
+    check("no session matches" in p.stderr, "kick none: %r" % p.stderr)
+    # by address: the pre-login one
+    p = ctl(d, "kick", "127.0.0.4")
+    check(p.stdout.startswith("ended 1 session\n"), "kick addr: %r"
+          % p.stdout)
+    pre.settimeout(5)
+    check(pre.recv(512) == b"", "the pre-login connection did not close")
+
+    def stats():
+        out = {}
+        for line in ctl(d, "stats").stdout.splitlines():
+            k, v = line.split()
+            out[k] = int(v)
+        return out
+
+    # the kicked sessions reaped
+    check(U.wait_until(lambda: stats()["slots_busy"] == 2, 5),
+          "stats: slots_busy %r" % stats().get("slots_busy"))
+    s = stats()
+    # 1 failed + 3 logged in + 1 pre-login
+    expect = {"connections_accepted_total": 5, "logins_total": 3,
+              "login_failures_total": 1, "kicks_total": 2,
+              "connections_refused_total": 0, "evictions_total": 0,
+              "reloads_total": 0, "slots_busy": 2}
+    for k, v in expect.items():
+        check_eq(s.get(k), v, "stats " + k)
+    check(s["slots_idle"] >= 1, "stats slots_idle %r" % s.get("slots_idle"))
+    js = json.loads(ctl(d, "stats", "--json").stdout)
+    check_eq(js, s, "stats --json and stats")
+    prom = parse_prometheus(ctl(d, "stats", "--prometheus").stdout)
+    check_eq({k[len("privpop_"):]: int(v) for k, v in prom.items()}, s,
+             "stats --prometheus and stats")
+    check(all(k.startswith("privpop_") for k in prom),
+          "prometheus names: %r" % sorted(prom))
+    for u in ("bob", "carol"):
+        clients[u].quit()
+
+
+@test("ctl_socket_root_only")
+def t_socket_root_only(ctx):
+    if not ctx.is_root:
+        raise U.TestSkip("needs root (the socket's owner, another user)")
+    d, _ = ctl_daemon(ctx, "ctlroot")
+    path = os.path.join(d.dir, "privpopd.ctl")
+    st = os.lstat(path)
+    check(stat.S_ISSOCK(st.st_mode), "control socket: not a socket")
+    check_eq(stat.S_IMODE(st.st_mode), 0o600, "control socket mode")
+    check_eq((st.st_uid, st.st_gid), (0, 0), "control socket owner")
+    # another user cannot connect at all
+    p = ctl(d, "who", user="nobody", check_rc=1, sock=path)
+    check("must be run as root" in p.stderr, "as nobody: %r" % p.stderr)
+    # and if the socket were opened to it, the master refuses the peer
+    os.chmod(path, 0o666)
+    try:
+        p = ctl(d, "stats", user="nobody", check_rc=1, sock=path)
+    finally:
+        os.chmod(path, 0o600)
+    check("must be run as root" in p.stderr and "answers only root" in
+          p.stderr, "a non-root peer: %r" % p.stderr)
+    check(d.wait_log(r"control socket: refused a peer of uid %d"
+                     % U.ensure_system_user("nobody").pw_uid),
+          "no log line for the refused peer")
+    # root still is served
+    check_eq(ctl(d, "who").stdout.splitlines()[0].split()[0], "PID",
+             "who as root")
+
+
+@test("ctl_reload_moves_socket")
+def t_reload(ctx):
+    d, _ = ctl_daemon(ctx, "ctlreload")
+    old = os.path.join(d.dir, "privpopd.ctl")
+    p = ctl(d, "reload")
+    check("reload requested" in p.stdout, "reload: %r" % p.stdout)
+    check(d.wait_log(r"configuration reloaded"), "no reload in the log")
+    check(os.path.exists(old), "a reload with the same path lost it")
+    check(U.wait_until(lambda: "reloads_total 1" in
+                       " ".join(ctl(d, "stats").stdout.split()), 5),
+          "stats: reloads_total is not 1")
+    # a new path: the socket moves
+    new = os.path.join(d.dir, "ctl2.sock")
+    d.write_conf({"control_socket": new})
+    os.kill(d.pid(), 1)
+    check(U.wait_until(lambda: os.path.exists(new), 5),
+          "the socket did not move to %s" % new)
+    check(not os.path.exists(old), "the old socket is still there")
+    check("reloads_total 2" in " ".join(ctl(d, "stats").stdout.split()),
+          "stats after the second reload")
+    # at exit it is removed
+    d.stop()
+    check(not os.path.exists(new), "the socket is left after exit")
+    # and without a daemon privpopctl says what to check
+    p = ctl(d, "who", check_rc=1)
+    check("is privpopd running? control_socket = " + new in p.stderr,
+          "no daemon: %r" % p.stderr)
+
+
+@test("ctl_none_and_stale")
+def t_none_and_stale(ctx):
+    # a stale socket (nothing answers) is replaced at start
+    d = U.Daemon(ctx, "ctlstale", prefork=1)
+    path = os.path.join(d.dir, "privpopd.ctl")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.bind(path)
+    s.close()
+    d.start()
+    check_eq(ctl(d, "who").stdout.splitlines()[0].split()[0], "PID",
+             "who on a replaced stale socket")
+    # a second daemon on the same path leaves the live one alone
+    d2 = U.Daemon(ctx, "ctlsecond", prefork=1,
+                  extra_conf={"control_socket": path})
+    d2.start()
+    check(d2.wait_log(r"another privpopd answers there"),
+          "the second daemon did not say the path is taken")
+    check_eq(ctl(d, "stats").returncode, 0, "the first one's socket")
+    d2.stop()
+    check(os.path.exists(path), "the second daemon removed the first's "
+          "socket")
+    # none: no socket, and privpopctl says so
+    d3 = U.Daemon(ctx, "ctlnone", prefork=1,
+                  extra_conf={"control_socket": "none"})
+    d3.start()
+    p = ctl(d3, "who", check_rc=1)
+    check("control_socket = none" in p.stderr, "none: %r" % p.stderr)

@@ -1,0 +1,529 @@
+/*
+ * privpopctl: ask a running privpopd master, over its control socket
+ * (control_socket, root's, mode 0600), who is connected, to end
+ * sessions, for its counters, or to reload.
+ *
+ *   privpopctl [-c file] [-s socket] who [--json]
+ *   privpopctl [-c file] [-s socket] kick USER|ADDR|SESS|PID
+ *   privpopctl [-c file] [-s socket] stats [--json | --prometheus]
+ *   privpopctl [-c file] [-s socket] reload
+ *
+ * One request a connection (MSG_MASTER_CTL_REQUEST); the answer
+ * (MSG_CTL_ANSWER) brings a sealed memfd whose lines (tab-separated
+ * records, daemon/master/control.c) are checked field by field here
+ * and printed as a table, JSON or Prometheus text.
+ *
+ * Runs as: root (the administrator who calls it); not part of the
+ * daemon.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ipc.h"
+#include "ipc_master.h"
+#include "numparse.h"
+
+/* The largest answer read: a line a slot of MAX_SESSIONS_LIMIT. */
+#define ANSWER_MAX	((size_t)(MAX_SESSIONS_LIMIT + 64) * CTL_LINE_MAX)
+/* Fields of a who/kick record, of a stats record. */
+#define WHO_FIELDS	7
+#define STATS_FIELDS	2
+
+static const char *prog = "privpopctl";
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: privpopctl [-c file] [-s socket] command\n"
+	    "  who [--json]                     the sessions, one a line\n"
+	    "  kick USER|ADDR|SESS|PID          end the matching sessions\n"
+	    "  stats [--json | --prometheus]    the master's counters\n"
+	    "  reload                           re-read the configuration "
+	    "(as SIGHUP)\n"
+	    "  -c file    privpopd's configuration, for control_socket "
+	    "(default %s/privpopd.conf)\n"
+	    "  -s socket  the control socket itself\n", PRIVPOP_SYSCONFDIR);
+	exit(2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Records */
+
+struct rec {
+	char	*f[WHO_FIELDS];
+	size_t	 n;
+};
+
+/* Split the answer's text into records of want fields each; every
+ * field non-empty, printable, without a space or a quote where none
+ * belongs.  -1 on anything else. */
+static int
+split(char *text, size_t len, size_t want, struct rec **recs_r,
+    size_t *n_r)
+{
+	struct rec *recs = NULL;
+	size_t n = 0, i;
+	char *p = text, *end = text + len, *nl;
+
+	if (len > 0 && text[len - 1] != '\n')
+		return -1;
+	while (p < end) {
+		struct rec *r;
+		void *q;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		*nl = '\0';
+		if ((q = reallocarray(recs, n + 1, sizeof(*recs))) == NULL) {
+			free(recs);
+			return -1;
+		}
+		recs = q;
+		r = &recs[n++];
+		r->n = 0;
+		for (;;) {
+			char *tab = strchr(p, '\t');
+
+			if (r->n == want)
+				goto bad;
+			r->f[r->n++] = p;
+			if (tab == NULL)
+				break;
+			*tab = '\0';
+			p = tab + 1;
+		}
+		if (r->n != want)
+			goto bad;
+		for (i = 0; i < want; i++) {
+			const char *c = r->f[i];
+
+			if (*c == '\0')
+				goto bad;
+			for (; *c != '\0'; c++)
+				if (*c <= ' ' || *c > '~' || *c == '"' ||
+				    *c == '\\')
+					goto bad;
+		}
+		p = nl + 1;
+	}
+	*recs_r = recs;
+	*n_r = n;
+	return 0;
+bad:
+	free(recs);
+	return -1;
+}
+
+static int
+is_number(const char *s)
+{
+	uint64_t v;
+
+	return parse_uint(s, strlen(s), 0, INT64_MAX, &v) == 0;
+}
+
+/* A counter's name, as Prometheus takes it after "privpop_". */
+static int
+is_metric_name(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* A who record: pid, sess, user, addr, state, tls, age. */
+static int
+who_ok(const struct rec *r)
+{
+	return is_number(r->f[0]) && is_number(r->f[6]) &&
+	    (strcmp(r->f[4], "pre-login") == 0 ||
+	    strcmp(r->f[4], "logged-in") == 0) &&
+	    (strcmp(r->f[5], "implicit") == 0 ||
+	    strcmp(r->f[5], "stls") == 0 || strcmp(r->f[5], "none") == 0 ||
+	    strcmp(r->f[5], "-") == 0);
+}
+
+static void
+json_str_or_null(const char *s)
+{
+	/* split() let no quote, backslash or control character through */
+	if (strcmp(s, "-") == 0)
+		fputs("null", stdout);
+	else
+		printf("\"%s\"", s);
+}
+
+static void
+print_who(const struct rec *recs, size_t n, int json)
+{
+	static const char *const head[WHO_FIELDS] = { "PID", "SESSION",
+	    "USER", "ADDRESS", "STATE", "TLS", "AGE" };
+	size_t w[WHO_FIELDS], i, k;
+
+	if (json) {
+		fputs("[", stdout);
+		for (i = 0; i < n; i++) {
+			const char *const *f = (const char *const *)recs[i].f;
+
+			printf("%s\n  {\"pid\": %s, \"session\": ", i ? "," : "",
+			    f[0]);
+			json_str_or_null(f[1]);
+			fputs(", \"user\": ", stdout);
+			json_str_or_null(f[2]);
+			printf(", \"address\": \"%s\", \"state\": \"%s\", "
+			    "\"tls\": ", f[3], f[4]);
+			json_str_or_null(f[5]);
+			printf(", \"age\": %s}", f[6]);
+		}
+		fputs(n ? "\n]\n" : "]\n", stdout);
+		return;
+	}
+	for (k = 0; k < WHO_FIELDS; k++) {
+		w[k] = strlen(head[k]);
+		for (i = 0; i < n; i++)
+			if (strlen(recs[i].f[k]) > w[k])
+				w[k] = strlen(recs[i].f[k]);
+	}
+	for (k = 0; k < WHO_FIELDS; k++)
+		printf("%-*s%s", k + 1 < WHO_FIELDS ? (int)w[k] : 0, head[k],
+		    k + 1 < WHO_FIELDS ? "  " : "\n");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < WHO_FIELDS; k++)
+			printf("%-*s%s", k + 1 < WHO_FIELDS ? (int)w[k] : 0,
+			    recs[i].f[k], k + 1 < WHO_FIELDS ? "  " : "\n");
+}
+
+/* What each counter means, for Prometheus' HELP and TYPE.  A counter
+ * the master sends that is not here (a newer master) is "untyped". */
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+} metrics[] = {
+	{ "start_time_seconds", "gauge",
+	    "Unix time at which the privpopd master started." },
+	{ "connections_accepted_total", "counter",
+	    "Connections the master accepted." },
+	{ "connections_refused_total", "counter",
+	    "Connections refused by max_preauth_per_ip or "
+	    "max_sessions_per_ip." },
+	{ "logins_total", "counter",
+	    "Logins, as privpop-auth reported them to the master." },
+	{ "login_failures_total", "counter",
+	    "Failed logins that count toward penalties, as privpop-auth "
+	    "reported them." },
+	{ "evictions_total", "counter",
+	    "Unauthenticated connections ended to serve new clients." },
+	{ "login_deadline_kills_total", "counter",
+	    "Sessions ended by the master still not logged in after "
+	    "login_timeout." },
+	{ "kicks_total", "counter", "Sessions ended by privpopctl kick." },
+	{ "reloads_total", "counter", "Configuration reloads that took." },
+	{ "reload_failures_total", "counter",
+	    "Reloads that kept the old configuration." },
+	{ "slots_busy", "gauge", "Session processes serving a connection." },
+	{ "slots_idle", "gauge",
+	    "Pre-forked session processes waiting for a connection." },
+	{ "slots_max", "gauge", "max_sessions." },
+	{ "connections_waiting", "gauge",
+	    "Accepted connections waiting for a session process." },
+};
+#define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
+
+static void
+print_stats(const struct rec *recs, size_t n, int json, int prom)
+{
+	size_t i, k, w = 0;
+
+	if (json)
+		fputs("{", stdout);
+	for (i = 0; i < n; i++) {
+		const char *name = recs[i].f[0], *v = recs[i].f[1];
+
+		if (json) {
+			printf("%s\n  \"%s\": %s", i ? "," : "", name, v);
+			continue;
+		}
+		if (prom) {
+			for (k = 0; k < NMETRICS &&
+			    strcmp(metrics[k].name, name) != 0; k++)
+				;
+			if (k < NMETRICS)
+				printf("# HELP privpop_%s %s\n", name,
+				    metrics[k].help);
+			printf("# TYPE privpop_%s %s\nprivpop_%s %s\n", name,
+			    k < NMETRICS ? metrics[k].type : "untyped", name,
+			    v);
+			continue;
+		}
+		if (strlen(name) > w)
+			w = strlen(name);
+	}
+	if (json) {
+		fputs(n ? "\n}\n" : "}\n", stdout);
+		return;
+	}
+	if (!prom)
+		for (i = 0; i < n; i++)
+			printf("%-*s  %s\n", (int)w, recs[i].f[0],
+			    recs[i].f[1]);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The memfd's text, whole: NUL-terminated, its length in *len_r. */
+static char *
+read_answer(int fd, size_t *len_r)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+	char *buf;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size > ANSWER_MAX)
+		return NULL;
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		return NULL;
+	while (got < (size_t)st.st_size) {
+		r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got) != NULL) {
+		free(buf);
+		return NULL;
+	}
+	*len_r = got;
+	return buf;
+}
+
+static int
+connect_to(const char *path, const char *conffile)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
+	    (int)sizeof(sun.sun_path)) {
+		fprintf(stderr, "%s: control_socket %s is longer than %zu "
+		    "characters\n", prog, path, sizeof(sun.sun_path) - 1);
+		exit(1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
+		exit(1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	if (errno == EACCES || errno == EPERM)
+		fprintf(stderr, "%s: %s: %s: must be run as root (the control "
+		    "socket is root's, mode 0600)\n", prog, path,
+		    strerror(errno));
+	else if (errno == ENOENT || errno == ECONNREFUSED)
+		fprintf(stderr, "%s: %s: %s: is privpopd running? "
+		    "control_socket = %s%s%s%s\n", prog, path, strerror(errno),
+		    path, conffile ? " (from " : "", conffile ? conffile : "",
+		    conffile ? "; -s names another)" : "");
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct conf conf;
+	char conffile[CONF_PATH_MAX], err[512];
+	const char *sockpath = NULL, *cmdname, *arg = "", *opt = NULL;
+	struct pollfd pfd;
+	struct rec *recs = NULL;
+	struct msg m;
+	uint32_t cmd, status, count;
+	size_t len = 0, nrec = 0, i;
+	char *text = NULL;
+	int ch, fd, mfd, r, cflag = 0, json = 0, prom = 0;
+
+	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
+	    PRIVPOP_SYSCONFDIR);
+	while ((ch = getopt(argc, argv, "+c:s:")) != -1) {
+		switch (ch) {
+		case 'c':
+			if (snprintf(conffile, sizeof(conffile), "%s",
+			    optarg) >= (int)sizeof(conffile))
+				usage();
+			cflag = 1;
+			break;
+		case 's':
+			sockpath = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cmdname = argv[0];
+	if (argc > 2)
+		usage();
+	if (argc == 2)
+		opt = argv[1];
+	if (strcmp(cmdname, "who") == 0) {
+		cmd = CTL_CMD_WHO;
+		if (opt != NULL && !(json = strcmp(opt, "--json") == 0))
+			usage();
+	} else if (strcmp(cmdname, "stats") == 0) {
+		cmd = CTL_CMD_STATS;
+		if (opt != NULL && !(json = strcmp(opt, "--json") == 0) &&
+		    !(prom = strcmp(opt, "--prometheus") == 0))
+			usage();
+	} else if (strcmp(cmdname, "kick") == 0) {
+		cmd = CTL_CMD_KICK;
+		if (opt == NULL || opt[0] == '\0')
+			usage();
+		arg = opt;
+		if (strlen(arg) > CTL_ARG_MAX) {
+			fprintf(stderr, "%s: kick: %s: longer than %d "
+			    "characters\n", prog, arg, CTL_ARG_MAX);
+			return 2;
+		}
+		for (i = 0; arg[i] != '\0'; i++)
+			if (arg[i] <= ' ' || arg[i] > '~') {
+				fprintf(stderr, "%s: kick: a user, an address, "
+				    "a session id or a pid, of printable "
+				    "characters without spaces\n", prog);
+				return 2;
+			}
+	} else if (strcmp(cmdname, "reload") == 0) {
+		cmd = CTL_CMD_RELOAD;
+		if (opt != NULL)
+			usage();
+	} else
+		usage();
+
+	if (sockpath == NULL) {
+		conf_defaults(&conf);
+		if (access(conffile, F_OK) == 0 || cflag) {
+			if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
+				fprintf(stderr, "%s: %s (-s names the control "
+				    "socket without it)\n", prog, err);
+				return 1;
+			}
+		}
+		if (conf.control_socket[0] == '\0') {
+			fprintf(stderr, "%s: control_socket = none in %s: this "
+			    "privpopd has no control socket\n", prog,
+			    conffile);
+			return 1;
+		}
+		sockpath = conf.control_socket;
+	}
+	fd = connect_to(sockpath, access(conffile, F_OK) == 0 && sockpath ==
+	    conf.control_socket ? conffile : NULL);
+	if (ipc_send_master_ctl_request(fd, cmd, arg) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", prog, sockpath,
+		    errno == EPIPE || errno == ECONNRESET ?
+		    "the master closed the connection (is privpopctl run as "
+		    "root?)" : strerror(errno));
+		return 1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while ((r = poll(&pfd, 1, CTL_ANSWER_TIMEOUT * 1000)) == -1 &&
+	    errno == EINTR)
+		;
+	if (r == 0) {
+		fprintf(stderr, "%s: no answer from the master in %d s\n", prog,
+		    CTL_ANSWER_TIMEOUT);
+		return 1;
+	}
+	if ((r = ipc_recv(fd, &m)) != 1 ||
+	    ipc_get_ctl_answer(&m, &status, &count, &mfd) == -1) {
+		fprintf(stderr, "%s: %s\n", prog, r == 0 ||
+		    (r == -1 && errno == ECONNRESET) ?
+		    "the master closed the connection without an answer "
+		    "(its log says why)" :
+		    "a malformed answer from the master (a privpopd of "
+		    "another version?)");
+		return 1;
+	}
+	close(fd);
+	switch (status) {
+	case CTL_OK:
+		break;
+	case CTL_ERR_NOT_ROOT:
+		fprintf(stderr, "%s: must be run as root: the master answers "
+		    "only root\n", prog);
+		return 1;
+	case CTL_ERR_NO_MATCH:
+		fprintf(stderr, "%s: kick: no session matches %s (privpopctl "
+		    "who lists them)\n", prog, arg);
+		return 1;
+	case CTL_ERR_BAD_REQUEST:
+		fprintf(stderr, "%s: the master refused the request (a "
+		    "privpopd of another version?)\n", prog);
+		return 1;
+	default:
+		fprintf(stderr, "%s: the master could not answer (its log "
+		    "says why)\n", prog);
+		return 1;
+	}
+	if (cmd == CTL_CMD_RELOAD) {
+		if (mfd != -1)
+			close(mfd);
+		printf("reload requested: privpopd re-reads its configuration "
+		    "(its log says whether it took)\n");
+		return 0;
+	}
+	if (mfd == -1 || (text = read_answer(mfd, &len)) == NULL ||
+	    split(text, len, cmd == CTL_CMD_STATS ? STATS_FIELDS :
+	    WHO_FIELDS, &recs, &nrec) == -1) {
+		fprintf(stderr, "%s: a malformed answer from the master\n",
+		    prog);
+		return 1;
+	}
+	close(mfd);
+	for (i = 0; i < nrec; i++)
+		if (cmd == CTL_CMD_STATS ? !is_metric_name(recs[i].f[0]) ||
+		    !is_number(recs[i].f[1]) :
+		    !who_ok(&recs[i])) {
+			fprintf(stderr, "%s: a malformed answer from the "
+			    "master\n", prog);
+			return 1;
+		}
+	if (cmd == CTL_CMD_STATS)
+		print_stats(recs, nrec, json, prom);
+	else if (cmd == CTL_CMD_KICK) {
+		printf("ended %" PRIu32 " session%s\n", count,
+		    count == 1 ? "" : "s");
+		print_who(recs, nrec, 0);
+	} else
+		print_who(recs, nrec, json);
+	free(recs);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
