@@ -45,7 +45,8 @@ auth_report(const struct auth_session *s, const char *addr, int ok)
 	/* (a long scoped IPv6 address is cut: its prefix is still a key) */
 	if (snprintf(a, sizeof(a), "%s", addr) < 0)
 		return;
-	if (ipc_send_master_penalty(PENALTY_REPORT_FD, ok, a) == -1)
+	if (ipc_send_master_penalty(PENALTY_REPORT_FD, ok, a,
+	    s->method != NULL ? s->method : "pass") == -1)
 		log_warn("penalty report");
 }
 
@@ -323,6 +324,7 @@ handle_login(struct auth_session *s, struct msg *m, enum method how)
 	uint32_t code = IPC_ERR_AUTH;
 	int ok = 0, counted = 1;
 
+	s->method = method_names[how];
 	if (get_cred[how](m, &userp, &cred) == -1)
 		fatalx("%s: malformed", msg_name(m->type));
 	/* a copy: the message is wiped with the credential in it */
@@ -447,6 +449,7 @@ h_scram_first(struct auth_session *s, struct msg *m)
 
 	if (ipc_get_auth_scram_first(m, &gs2_y, &user, &cnonce) == -1)
 		fatalx("SCRAM_FIRST: malformed");
+	s->method = "scram-sha-256";
 	if (++s->attempts > s->conf->max_auth_fails)
 		fatalx("too many login attempts");
 	memset(&s->scram.st, 0, sizeof(s->scram.st));

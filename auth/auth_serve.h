@@ -53,6 +53,10 @@ struct auth_session {
 	/* the canonical user, once logged in (the master's login report) */
 	char				 user[POP3_MAX_USER + 1];
 	struct tlsk_permit		 tls;
+	/* the login mechanism of the request being served, for the
+	 * master's counts (the penalty report): "pass", "apop",
+	 * "cram-md5", "scram-sha-256" */
+	const char			*method;
 	/* SCRAM-SHA-256: two requests, state kept between them */
 	struct {
 		struct scram_state	 st;

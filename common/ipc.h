@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	22
+#define IPC_VERSION	23
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -116,7 +116,9 @@ enum msg_type {
 	MSG_SLOT_LOG,
 	/* privpop-auth -> master, on the penalty channel all helpers
 	 * share (a datagram socket: one report a message): u32 ok (1 a
-	 * login, 0 a failure), str client address */
+	 * login, 0 a failure), str client address, str mechanism ("pass"
+	 * for USER/PASS, AUTH PLAIN and LOGIN; "apop", "cram-md5",
+	 * "scram-sha-256") */
 	MSG_MASTER_PENALTY,
 	/* privpopctl -> master, on a connection to the control socket
 	 * (root peers only), the one request of that connection: u32

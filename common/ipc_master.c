@@ -239,13 +239,26 @@ ipc_get_ctl_answer(struct msg *m, uint32_t *status_r, uint32_t *count_r,
 	return 0;
 }
 
+static const char *const method_names[AUTH_METHOD_COUNT] = {
+	"pass", "apop", "cram-md5", "scram-sha-256"
+};
+
+const char *
+auth_method_name(int method)
+{
+	return method >= 0 && method < AUTH_METHOD_COUNT ?
+	    method_names[method] : "?";
+}
+
 int
-ipc_send_master_penalty(int sock, int ok, const char *addr)
+ipc_send_master_penalty(int sock, int ok, const char *addr,
+    const char *method)
 {
 	struct msg m;
 
 	msg_init(&m, MSG_MASTER_PENALTY);
-	if (msg_put_u32(&m, ok ? 1 : 0) == -1 || msg_put_str(&m, addr) == -1) {
+	if (msg_put_u32(&m, ok ? 1 : 0) == -1 || msg_put_str(&m, addr) == -1 ||
+	    msg_put_str(&m, method) == -1) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -253,15 +266,25 @@ ipc_send_master_penalty(int sock, int ok, const char *addr)
 }
 
 int
-ipc_get_master_penalty(struct msg *m, int *ok_r, const char **addr_r)
+ipc_get_master_penalty(struct msg *m, int *ok_r, const char **addr_r,
+    int *method_r)
 {
+	const char *method;
 	uint32_t ok;
+	int i;
 
 	if (m->type != MSG_MASTER_PENALTY || msg_get_u32(m, &ok) == -1 ||
 	    ok > 1 || msg_get_str(m, addr_r, PENALTY_ADDR_MAX - 1) == -1 ||
+	    msg_get_str(m, &method, AUTH_METHOD_NAME_MAX) == -1 ||
 	    msg_end(m) == -1 || m->fd != -1)
 		return -1;
+	for (i = 0; i < AUTH_METHOD_COUNT &&
+	    strcmp(method, method_names[i]) != 0; i++)
+		;
+	if (i == AUTH_METHOD_COUNT)
+		return -1;
 	*ok_r = (int)ok;
+	*method_r = i;
 	return 0;
 }
 

@@ -59,9 +59,16 @@ int	ipc_get_ctl_answer(struct msg *, uint32_t *status_r,
 	    uint32_t *count_r, int *fd_r);
 
 /* privpop-auth -> master, on the penalty channel: a login (ok 1) or a
- * failure (0) from addr */
-int	ipc_send_master_penalty(int sock, int ok, const char *addr);
-int	ipc_get_master_penalty(struct msg *, int *ok_r, const char **addr_r);
+ * failure (0) from addr by a mechanism (AUTH_METHOD_*; the get takes
+ * only those names and gives their index) */
+enum { AUTH_METHOD_PASS, AUTH_METHOD_APOP, AUTH_METHOD_CRAM_MD5,
+    AUTH_METHOD_SCRAM, AUTH_METHOD_COUNT };
+int	ipc_send_master_penalty(int sock, int ok, const char *addr,
+	    const char *method);
+int	ipc_get_master_penalty(struct msg *, int *ok_r, const char **addr_r,
+	    int *method_r);
+/* "pass", "apop", "cram-md5", "scram-sha-256" */
+const char *auth_method_name(int method);
 
 /* auth helper -> privpop-store -Z: fork a worker for uid, gid and the
  * extra group (or (gid_t)-1); fd: the helper's channel */

@@ -106,6 +106,8 @@
 /* Penalty reports the master takes in one turn of its loop, so a flood
  * of failures cannot keep it from accepting and reaping. */
 #define PENALTY_READS_PER_TURN	256
+/* A login mechanism's name in a penalty report ("scram-sha-256") */
+#define AUTH_METHOD_NAME_MAX	16
 
 /* Longest mailbox path or location string handed to privpop-store. */
 #define MAIL_MAX_PATH		1024

@@ -232,6 +232,22 @@ static const struct {
 	    "Sessions ended by the master still not logged in after "
 	    "login_timeout." },
 	{ "kicks_total", "counter", "Sessions ended by privpopctl kick." },
+	{ "logins_pass_total", "counter",
+	    "Logins with a password: USER/PASS, AUTH PLAIN or AUTH LOGIN." },
+	{ "logins_apop_total", "counter", "Logins with APOP." },
+	{ "logins_cram_md5_total", "counter", "Logins with AUTH CRAM-MD5." },
+	{ "logins_scram_sha_256_total", "counter",
+	    "Logins with AUTH SCRAM-SHA-256." },
+	{ "login_failures_pass_total", "counter",
+	    "Counted failures with a password: USER/PASS, AUTH PLAIN or "
+	    "AUTH LOGIN." },
+	{ "login_failures_apop_total", "counter",
+	    "Counted failures with APOP." },
+	{ "login_failures_cram_md5_total", "counter",
+	    "Counted failures with AUTH CRAM-MD5." },
+	{ "login_failures_scram_sha_256_total", "counter",
+	    "Counted failures with AUTH SCRAM-SHA-256 (a cancelled or "
+	    "abandoned exchange included)." },
 	{ "reloads_total", "counter", "Configuration reloads that took." },
 	{ "reload_failures_total", "counter",
 	    "Reloads that kept the old configuration." },

@@ -385,6 +385,14 @@ add_stats(struct answer *a)
 		[CTL_C_KICKED] = "kicks_total",
 		[CTL_C_RELOADS] = "reloads_total",
 		[CTL_C_RELOAD_FAILS] = "reload_failures_total",
+		[CTL_C_OK_PASS] = "logins_pass_total",
+		[CTL_C_OK_APOP] = "logins_apop_total",
+		[CTL_C_OK_CRAM_MD5] = "logins_cram_md5_total",
+		[CTL_C_OK_SCRAM] = "logins_scram_sha_256_total",
+		[CTL_C_FAIL_PASS] = "login_failures_pass_total",
+		[CTL_C_FAIL_APOP] = "login_failures_apop_total",
+		[CTL_C_FAIL_CRAM_MD5] = "login_failures_cram_md5_total",
+		[CTL_C_FAIL_SCRAM] = "login_failures_scram_sha_256_total",
 	};
 	struct ctl_gauges g;
 	size_t i;

@@ -25,6 +25,9 @@ enum ctl_counter {
 	CTL_C_KICKED,		/* ended by privpopctl kick */
 	CTL_C_RELOADS,		/* reloads that took */
 	CTL_C_RELOAD_FAILS,	/* reloads that kept the old configuration */
+	/* by mechanism, from the penalty reports (AUTH_METHOD_* order) */
+	CTL_C_OK_PASS, CTL_C_OK_APOP, CTL_C_OK_CRAM_MD5, CTL_C_OK_SCRAM,
+	CTL_C_FAIL_PASS, CTL_C_FAIL_APOP, CTL_C_FAIL_CRAM_MD5, CTL_C_FAIL_SCRAM,
 	CTL_C_COUNT
 };
 

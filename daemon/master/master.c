@@ -773,7 +773,7 @@ read_penalties(void)
 	struct penalty_report r;
 	struct msg m;
 	const char *addr;
-	int ok, n;
+	int ok, n, method;
 
 	/* bounded: the rest waits for the next turn of the loop */
 	for (n = 0; n < PENALTY_READS_PER_TURN; n++) {
@@ -785,7 +785,7 @@ read_penalties(void)
 		}
 		if (ok <= 0)
 			break;		/* EAGAIN: all read */
-		if (ipc_get_master_penalty(&m, &ok, &addr) == -1) {
+		if (ipc_get_master_penalty(&m, &ok, &addr, &method) == -1) {
 			log_warnx("penalty report: %s malformed",
 			    msg_name(m.type));
 			if (m.fd != -1)
@@ -794,6 +794,8 @@ read_penalties(void)
 		}
 		if (!ok)
 			control_count(CTL_C_LOGIN_FAILS);
+		control_count((enum ctl_counter)((ok ? CTL_C_OK_PASS :
+		    CTL_C_FAIL_PASS) + method));
 		memset(&r, 0, sizeof(r));
 		r.ok = (uint32_t)ok;
 		snprintf(r.addr, sizeof(r.addr), "%s", addr);

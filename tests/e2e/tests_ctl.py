@@ -256,7 +256,14 @@ def t_who_kick_stats(ctx):
     expect = {"connections_accepted_total": 5, "logins_total": 3,
               "login_failures_total": 1, "kicks_total": 2,
               "connections_refused_total": 0, "evictions_total": 0,
-              "reloads_total": 0, "slots_busy": 2}
+              "reloads_total": 0, "slots_busy": 2,
+              # by mechanism: USER/PASS is "pass"
+              "logins_pass_total": 3, "login_failures_pass_total": 1,
+              "logins_apop_total": 0, "logins_cram_md5_total": 0,
+              "logins_scram_sha_256_total": 0,
+              "login_failures_apop_total": 0,
+              "login_failures_cram_md5_total": 0,
+              "login_failures_scram_sha_256_total": 0}
     for k, v in expect.items():
         check_eq(s.get(k), v, "stats " + k)
     check(s["slots_idle"] >= 1, "stats slots_idle %r" % s.get("slots_idle"))

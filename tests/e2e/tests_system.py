@@ -935,7 +935,7 @@ def daemonized_pid(d, conf_path):
         for p in U.all_pids():
             st = U.proc_stat(p)
             if st and U.exe_of(p) == d.binary() and \
-                    conf_path.encode() in U.cmdline_of(p) and \
+                    conf_path.encode() in b" ".join(U.cmdline_of(p)) and \
                     U.exe_of(st[0]) != d.binary():
                 return p
         return None
@@ -970,7 +970,9 @@ def t_pidfile_planted(ctx):
         except subprocess.TimeoutExpired:
             raise U.TestFailure("the launching process did not exit")
         pid = daemonized_pid(d, d.conf)
-        check(pid, "no daemonized privpopd found")
+        check(pid, "no daemonized privpopd found: %r" % [
+            (p, U.cmdline_of(p), (U.proc_stat(p) or [None])[0])
+            for p in U.all_pids() if U.exe_of(p) == d.binary()])
         try:
             if plant == "unsafe-dir":
                 # a daemon logs to syslog only

@@ -171,10 +171,11 @@ typed(void)
 		(void)ipc_get_master_slot_pid(&m, &u1);
 		break;
 	case MSG_MASTER_PENALTY:
-		if (ipc_get_master_penalty(&m, &i1, &a) == 0) {
+		if (ipc_get_master_penalty(&m, &i1, &a, &i2) == 0) {
 			in_payload(a);
 			if ((i1 != 0 && i1 != 1) ||
-			    strlen(a) >= PENALTY_ADDR_MAX)
+			    strlen(a) >= PENALTY_ADDR_MAX ||
+			    i2 < 0 || i2 >= AUTH_METHOD_COUNT)
 				abort();
 		}
 		break;

@@ -526,23 +526,25 @@ get_slot_pid(struct msg *p)
 static int
 send_master_penalty(int s)
 {
-	return ipc_send_master_penalty(s, 1, "2001:db8::7");
+	return ipc_send_master_penalty(s, 1, "2001:db8::7", "scram-sha-256");
 }
 
 static int
 get_master_penalty(struct msg *p)
 {
 	const char *a;
-	int ok;
+	int ok, method;
 
-	if (ipc_get_master_penalty(p, &ok, &a) == -1)
+	if (ipc_get_master_penalty(p, &ok, &a, &method) == -1)
 		return -1;
 	assert_int_equal(ok, 1);
 	assert_string_equal(a, "2001:db8::7");
+	assert_int_equal(method, AUTH_METHOD_SCRAM);
 	return 0;
 }
 
-/* ok neither 0 nor 1; an address over PENALTY_ADDR_MAX - 1 */
+/* ok neither 0 nor 1; an address over PENALTY_ADDR_MAX - 1; a
+ * mechanism that is none of the four, or over its bound */
 static int
 bad_master_penalty(struct msg *p, int i)
 {
@@ -550,10 +552,26 @@ bad_master_penalty(struct msg *p, int i)
 	case 0:
 		msg_put_u32(p, 2);
 		msg_put_str(p, "192.0.2.1");
+		msg_put_str(p, "pass");
 		return 1;
 	case 1:
 		msg_put_u32(p, 0);
 		msg_put_str(p, str_of(PENALTY_ADDR_MAX));
+		msg_put_str(p, "pass");
+		return 1;
+	case 2:
+		msg_put_u32(p, 0);
+		msg_put_str(p, "192.0.2.1");
+		msg_put_str(p, "plain");
+		return 1;
+	case 3:
+		msg_put_u32(p, 0);
+		msg_put_str(p, "192.0.2.1");
+		msg_put_str(p, str_of(AUTH_METHOD_NAME_MAX + 1));
+		return 1;
+	case 4:
+		msg_put_u32(p, 0);
+		msg_put_str(p, "192.0.2.1");
 		return 1;
 	}
 	return 0;
