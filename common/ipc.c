@@ -89,7 +89,8 @@ static const struct {
 	/* lock name: dotlock_child's sizeof(pinned) - 1 */
 	[MSG_LOCKD_REQUEST] = { "LOCKD_REQUEST", T_FD, "usu", { ANY } },
 	[MSG_LOCKD_RESULT] = { "LOCKD_RESULT", 0, "uu", { 0 } },
-	[MSG_SLOT_CONN] = { "SLOT_CONN", T_FD, "u", { 0 } },
+	[MSG_SLOT_CONN] = { "SLOT_CONN", T_FD, "uus",
+	    { CTL_TRANSCRIPT_USERS_LEN - 1 } },
 	[MSG_MASTER_LOGIN] = { "MASTER_LOGIN", 0, "ssu",
 	    { POP3_MAX_USER, SESSION_ID_LEN } },
 	[MSG_ZYGOTE_SPAWN] = { "ZYGOTE_SPAWN", T_FD, "", { 0 } },

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	23
+#define IPC_VERSION	24
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -93,8 +93,11 @@ enum msg_type {
 	 * -1 error), u32 errno */
 	MSG_LOCKD_RESULT,
 	/* master -> slot: a connection to serve, accepted by the master;
-	 * u32 implicit TLS (0 or 1); fd: the client socket.  Nothing goes
-	 * the other way: a slot that speaks to the master is ended. */
+	 * u32 implicit TLS (0 or 1), u32 transcript (1: privpopctl
+	 * switched it on for the client's address), str the users
+	 * privpopctl switched it on for ("" none; separated by spaces);
+	 * fd: the client socket.  Nothing goes the other way: a slot that
+	 * speaks to the master is ended. */
 	MSG_SLOT_CONN,
 	/* auth helper -> master, on the slot's login report channel (never
 	 * on the slot's own socket): the session has logged in, its
@@ -188,6 +191,9 @@ enum ctl_cmd {
 	CTL_CMD_KICK,		/* end the sessions the argument matches */
 	CTL_CMD_STATS,		/* the master's counters */
 	CTL_CMD_RELOAD,		/* as SIGHUP */
+	CTL_CMD_TRANSCRIPT_ON,	/* a transcript for a user or an address */
+	CTL_CMD_TRANSCRIPT_OFF,	/* no more of that */
+	CTL_CMD_TRANSCRIPTS,	/* what is switched on, one line each */
 	CTL_CMD_MAX
 };
 
@@ -198,6 +204,7 @@ enum ctl_status {
 	CTL_ERR_BAD_REQUEST,	/* unknown command, or a bad argument */
 	CTL_ERR_NO_MATCH,	/* kick: no session matches */
 	CTL_ERR_INTERNAL,	/* the master could not answer (memfd) */
+	CTL_ERR_FULL,		/* transcript on: CTL_TRANSCRIPT_MAX already */
 	CTL_ERR_MAX
 };
 

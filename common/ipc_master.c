@@ -30,22 +30,35 @@ send_u32s(int sock, uint32_t type, const uint32_t *v, size_t n, int fd)
 }
 
 int
-ipc_send_slot_conn(int sock, int tls, int fd)
+ipc_send_slot_conn(int sock, int tls, int transcript, const char *users,
+    int fd)
 {
-	uint32_t v = tls != 0;
+	struct msg m;
 
-	return send_u32s(sock, MSG_SLOT_CONN, &v, 1, fd);
+	msg_init(&m, MSG_SLOT_CONN);
+	if (msg_put_u32(&m, tls != 0) == -1 ||
+	    msg_put_u32(&m, transcript != 0) == -1 ||
+	    msg_put_str(&m, users) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, fd);
 }
 
 int
-ipc_get_slot_conn(struct msg *m, int *tls_r, int *fd_r)
+ipc_get_slot_conn(struct msg *m, int *tls_r, int *transcript_r,
+    const char **users_r, int *fd_r)
 {
-	uint32_t tls;
+	uint32_t tls, tr;
 
 	if (m->type != MSG_SLOT_CONN || m->fd == -1 ||
-	    msg_get_u32(m, &tls) == -1 || tls > 1 || msg_end(m) == -1)
+	    msg_get_u32(m, &tls) == -1 || tls > 1 ||
+	    msg_get_u32(m, &tr) == -1 || tr > 1 ||
+	    msg_get_str(m, users_r, CTL_TRANSCRIPT_USERS_LEN - 1) == -1 ||
+	    msg_end(m) == -1)
 		return -1;
 	*tls_r = (int)tls;
+	*transcript_r = (int)tr;
 	*fd_r = m->fd;
 	m->fd = -1;
 	return 0;

@@ -16,9 +16,13 @@
 
 #include "ipc.h"
 
-/* master -> slot: a client socket; tls is 0 or 1 */
-int	ipc_send_slot_conn(int sock, int tls, int fd);
-int	ipc_get_slot_conn(struct msg *, int *tls_r, int *fd_r);
+/* master -> slot: a client socket; tls is 0 or 1; the transcript
+ * privpopctl switched on: for this client (transcript 1) and for the
+ * users listed (separated by spaces, "" none) */
+int	ipc_send_slot_conn(int sock, int tls, int transcript,
+	    const char *users, int fd);
+int	ipc_get_slot_conn(struct msg *, int *tls_r, int *transcript_r,
+	    const char **users_r, int *fd_r);
 /* master -> slot zygote: a new slot's socket to the master */
 int	ipc_send_zygote_spawn(int sock, int fd);
 int	ipc_get_zygote_spawn(struct msg *, int *fd_r);

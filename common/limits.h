@@ -221,6 +221,11 @@
  * its request as it connects, so more than a few means a stuck or
  * hostile peer, and the master's descriptors stay bounded. */
 #define CTL_CONN_MAX		4
+/* privpopctl transcript on: users, and addresses or networks, at most
+ * (each list goes to every new session with its connection) */
+#define CTL_TRANSCRIPT_MAX	16
+/* Those users, separated by spaces, as a slot takes them */
+#define CTL_TRANSCRIPT_USERS_LEN	(CTL_TRANSCRIPT_MAX * (POP3_MAX_USER + 1))
 /* Seconds a control connection may take to send its request (the
  * master checks at each turn of its loop, MASTER_TICK_MS). */
 #define CTL_REQUEST_TIMEOUT	2

@@ -7,6 +7,7 @@
  *   privpopctl [-c file] [-s socket] kick USER|ADDR|SESS|PID
  *   privpopctl [-c file] [-s socket] stats [--json | --prometheus]
  *   privpopctl [-c file] [-s socket] reload
+ *   privpopctl [-c file] [-s socket] transcript [on|off USER|ADDR]
  *
  * One request a connection (MSG_MASTER_CTL_REQUEST); the answer
  * (MSG_CTL_ANSWER) brings a sealed memfd whose lines (tab-separated
@@ -53,6 +54,11 @@ usage(void)
 	    "  stats [--json | --prometheus]    the master's counters\n"
 	    "  reload                           re-read the configuration "
 	    "(as SIGHUP)\n"
+	    "  transcript [on|off USER|ADDR]    the protocol transcript for "
+	    "a user\n"
+	    "                                   or an address (CIDR) without "
+	    "a reload;\n"
+	    "                                   alone: what is switched on\n"
 	    "  -c file    privpopd's configuration, for control_socket "
 	    "(default %s/privpopd.conf)\n"
 	    "  -s socket  the control socket itself\n", PRIVPOP_SYSCONFDIR);
@@ -205,6 +211,20 @@ print_who(const struct rec *recs, size_t n, int json)
 		for (k = 0; k < WHO_FIELDS; k++)
 			printf("%-*s%s", k + 1 < WHO_FIELDS ? (int)w[k] : 0,
 			    recs[i].f[k], k + 1 < WHO_FIELDS ? "  " : "\n");
+}
+
+/* A transcript record: "user" or "network", and a printable word. */
+static int
+transcript_ok(const struct rec *r)
+{
+	const char *p;
+
+	if (strcmp(r->f[0], "user") != 0 && strcmp(r->f[0], "network") != 0)
+		return 0;
+	for (p = r->f[1]; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~')
+			return 0;
+	return r->f[1][0] != '\0';
 }
 
 /* What each counter means, for Prometheus' HELP and TYPE.  A counter
@@ -380,7 +400,7 @@ main(int argc, char **argv)
 	uint32_t cmd, status, count;
 	size_t len = 0, nrec = 0, i;
 	char *text = NULL;
-	int ch, fd, mfd, r, cflag = 0, json = 0, prom = 0;
+	int ch, fd, mfd, r, cflag = 0, json = 0, prom = 0, tr;
 
 	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
 	    PRIVPOP_SYSCONFDIR);
@@ -404,11 +424,31 @@ main(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	cmdname = argv[0];
-	if (argc > 2)
+	if (argc > 3 || (argc == 3 && strcmp(cmdname, "transcript") != 0))
 		usage();
-	if (argc == 2)
+	if (argc >= 2)
 		opt = argv[1];
-	if (strcmp(cmdname, "who") == 0) {
+	if (strcmp(cmdname, "transcript") == 0) {
+		if (argc == 1)
+			cmd = CTL_CMD_TRANSCRIPTS;
+		else if (argc == 3 && strcmp(opt, "on") == 0)
+			cmd = CTL_CMD_TRANSCRIPT_ON;
+		else if (argc == 3 && strcmp(opt, "off") == 0)
+			cmd = CTL_CMD_TRANSCRIPT_OFF;
+		else
+			usage();
+		if (argc == 3) {
+			arg = argv[2];
+			if (arg[0] == '\0' || strlen(arg) > CTL_ARG_MAX ||
+			    strpbrk(arg, " \t,") != NULL) {
+				fprintf(stderr, "%s: transcript: a user name or "
+				    "an address or network (CIDR), of at most "
+				    "%d printable characters\n", prog,
+				    CTL_ARG_MAX);
+				return 2;
+			}
+		}
+	} else if (strcmp(cmdname, "who") == 0) {
 		cmd = CTL_CMD_WHO;
 		if (opt != NULL && !(json = strcmp(opt, "--json") == 0))
 			usage();
@@ -496,8 +536,19 @@ main(int argc, char **argv)
 		    "only root\n", prog);
 		return 1;
 	case CTL_ERR_NO_MATCH:
-		fprintf(stderr, "%s: kick: no session matches %s (privpopctl "
-		    "who lists them)\n", prog, arg);
+		if (cmd == CTL_CMD_TRANSCRIPT_OFF)
+			fprintf(stderr, "%s: transcript: it is not switched on "
+			    "for %s (privpopctl transcript lists them)\n", prog,
+			    arg);
+		else
+			fprintf(stderr, "%s: kick: no session matches %s "
+			    "(privpopctl who lists them)\n", prog, arg);
+		return 1;
+	case CTL_ERR_FULL:
+		fprintf(stderr, "%s: transcript: at most %d users and %d "
+		    "addresses or networks; switch one off first (or use "
+		    "transcript_users and transcript_networks)\n", prog,
+		    CTL_TRANSCRIPT_MAX, CTL_TRANSCRIPT_MAX);
 		return 1;
 	case CTL_ERR_BAD_REQUEST:
 		fprintf(stderr, "%s: the master refused the request (a "
@@ -515,8 +566,10 @@ main(int argc, char **argv)
 		    "(its log says whether it took)\n");
 		return 0;
 	}
+	tr = cmd == CTL_CMD_TRANSCRIPTS || cmd == CTL_CMD_TRANSCRIPT_ON ||
+	    cmd == CTL_CMD_TRANSCRIPT_OFF;
 	if (mfd == -1 || (text = read_answer(mfd, &len)) == NULL ||
-	    split(text, len, cmd == CTL_CMD_STATS ? STATS_FIELDS :
+	    split(text, len, cmd == CTL_CMD_STATS || tr ? STATS_FIELDS :
 	    WHO_FIELDS, &recs, &nrec) == -1) {
 		fprintf(stderr, "%s: a malformed answer from the master\n",
 		    prog);
@@ -524,14 +577,23 @@ main(int argc, char **argv)
 	}
 	close(mfd);
 	for (i = 0; i < nrec; i++)
-		if (cmd == CTL_CMD_STATS ? !is_metric_name(recs[i].f[0]) ||
+		if (tr ? !transcript_ok(&recs[i]) :
+		    cmd == CTL_CMD_STATS ? !is_metric_name(recs[i].f[0]) ||
 		    !is_number(recs[i].f[1]) :
 		    !who_ok(&recs[i])) {
 			fprintf(stderr, "%s: a malformed answer from the "
 			    "master\n", prog);
 			return 1;
 		}
-	if (cmd == CTL_CMD_STATS)
+	if (tr) {
+		if (cmd != CTL_CMD_TRANSCRIPTS)
+			printf("transcript %s for %s\n",
+			    cmd == CTL_CMD_TRANSCRIPT_ON ? "on" : "off", arg);
+		if (nrec == 0)
+			printf("no transcript switched on by privpopctl\n");
+		for (i = 0; i < nrec; i++)
+			printf("%-8s %s\n", recs[i].f[0], recs[i].f[1]);
+	} else if (cmd == CTL_CMD_STATS)
 		print_stats(recs, nrec, json, prom);
 	else if (cmd == CTL_CMD_KICK) {
 		printf("ended %" PRIu32 " session%s\n", count,

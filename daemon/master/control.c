@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrlist.h"
 #include "control.h"
 #include "fsutil.h"
 #include "ipc.h"
@@ -56,6 +57,12 @@ static struct ctl_info *info;	/* by slot index, never inherited */
 static size_t info_cap;
 static uint64_t counters[CTL_C_COUNT];
 static time_t started;		/* wall clock, for the stats */
+
+/* privpopctl transcript on: for these users and networks, until it is
+ * switched off or the master ends (a reload keeps them) */
+static char tr_users[CTL_TRANSCRIPT_MAX][POP3_MAX_USER + 1];
+static char tr_nets[CTL_TRANSCRIPT_MAX][PEER_ADDR_MAX + 4];
+static size_t ntr_users, ntr_nets;
 
 static int ctl_fd = -1;
 static char ctl_path[CONF_PATH_MAX];
@@ -407,6 +414,81 @@ add_stats(struct answer *a)
 	add(a, "connections_waiting\t%zu\n", g.pending);
 }
 
+int
+control_transcript_for(const char *addr, char *users, size_t len)
+{
+	size_t i, o = 0;
+	int on = 0;
+
+	users[0] = '\0';
+	for (i = 0; i < ntr_nets && !on; i++)
+		on = addrlist_match(addr, tr_nets[i]);
+	for (i = 0; i < ntr_users; i++) {
+		int n = snprintf(users + o, len - o, "%s%s", o ? " " : "",
+		    tr_users[i]);
+
+		if (n < 0 || (size_t)n >= len - o) {
+			users[o] = '\0';	/* (len holds them all) */
+			break;
+		}
+		o += (size_t)n;
+	}
+	return on;
+}
+
+static void
+add_transcripts(struct answer *a, uint32_t *count_r)
+{
+	size_t i;
+
+	for (i = 0; i < ntr_users; i++)
+		add(a, "user\t%s\n", tr_users[i]);
+	for (i = 0; i < ntr_nets; i++)
+		add(a, "network\t%s\n", tr_nets[i]);
+	*count_r = (uint32_t)(ntr_users + ntr_nets);
+}
+
+/* transcript on|off arg: an address or network (CIDR), else a user
+ * name (printable, no space: CTL_ARG_MAX bounds it). */
+static uint32_t
+transcript_switch(int on, const char *arg)
+{
+	char (*list)[PEER_ADDR_MAX + 4] = tr_nets;
+	size_t *n = &ntr_nets, i, size = sizeof(tr_nets[0]);
+	int net = strcmp(arg, "none") != 0 && addrlist_valid(arg) &&
+	    strpbrk(arg, " ,\t") == NULL;
+
+	for (i = 0; arg[i] != '\0'; i++)
+		if (arg[i] <= ' ' || arg[i] > '~')
+			return CTL_ERR_BAD_REQUEST;
+	if (!net) {
+		list = (char (*)[PEER_ADDR_MAX + 4])tr_users;
+		n = &ntr_users;
+		size = sizeof(tr_users[0]);
+	}
+	for (i = 0; i < *n; i++)
+		if (strcmp((char *)list + i * size, arg) == 0)
+			break;
+	if (!on) {
+		if (i == *n)
+			return CTL_ERR_NO_MATCH;
+		memmove((char *)list + i * size, (char *)list + (i + 1) * size,
+		    (*n - i - 1) * size);
+		(*n)--;
+		log_info("transcript off for %s %s (privpopctl)",
+		    net ? "network" : "user", arg);
+		return CTL_OK;
+	}
+	if (i < *n)
+		return CTL_OK;		/* already on */
+	if (*n == CTL_TRANSCRIPT_MAX || strlen(arg) >= size)
+		return CTL_ERR_FULL;
+	snprintf((char *)list + (*n)++ * size, size, "%s", arg);
+	log_info("transcript on for %s %s (privpopctl)",
+	    net ? "network" : "user", arg);
+	return CTL_OK;
+}
+
 /* Serve one request: the status, *count_r, and the text in a. */
 static uint32_t
 serve(uint32_t cmd, const char *arg, struct answer *a, uint32_t *count_r)
@@ -428,6 +510,19 @@ serve(uint32_t cmd, const char *arg, struct answer *a, uint32_t *count_r)
 		log_info("reload requested by privpopctl");
 		raise(SIGHUP);		/* the loop's next turn reloads */
 		return CTL_OK;
+	case CTL_CMD_TRANSCRIPT_ON:
+	case CTL_CMD_TRANSCRIPT_OFF:
+	case CTL_CMD_TRANSCRIPTS: {
+		uint32_t st = CTL_OK;
+
+		if ((cmd == CTL_CMD_TRANSCRIPTS) != (arg[0] == '\0'))
+			return CTL_ERR_BAD_REQUEST;
+		if (cmd != CTL_CMD_TRANSCRIPTS)
+			st = transcript_switch(cmd == CTL_CMD_TRANSCRIPT_ON, arg);
+		if (st == CTL_OK)
+			add_transcripts(a, count_r);
+		return st;
+	}
 	case CTL_CMD_WHO:
 	case CTL_CMD_KICK:
 		break;

@@ -54,6 +54,10 @@ int	master_ctl_kick(size_t slot);
 void	master_ctl_gauges(struct ctl_gauges *);
 
 void	control_count(enum ctl_counter);
+/* What privpopctl switched the transcript on for, as a new connection
+ * from addr gets it: 1 when addr is in one of its networks; its users
+ * in users (separated by spaces). */
+int	control_transcript_for(const char *addr, char *users, size_t len);
 /* Room for the facts of n slots (user, session id, STLS), which the
  * master learns from login reports; 0 or -1. */
 int	control_reserve(size_t n);

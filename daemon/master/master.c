@@ -1104,8 +1104,10 @@ static void
 conn_hand(struct slot *sl, int i)
 {
 	struct pending *p = &pending[i];
+	char users[CTL_TRANSCRIPT_USERS_LEN];
+	int tr = control_transcript_for(p->addr, users, sizeof(users));
 
-	if (ipc_send_slot_conn(sl->sock, p->tls, p->fd) == -1) {
+	if (ipc_send_slot_conn(sl->sock, p->tls, tr, users, p->fd) == -1) {
 		log_warn("handing a connection to session process %ld",
 		    (long)sl->pid);
 		iplimit_release(&iplimits, p->key, 1);

@@ -39,6 +39,7 @@
 #include "sandbox.h"
 #include "session.h"
 #include "slot.h"
+#include "transcript.h"
 #include "tls_keyproxy.h"
 
 static int
@@ -101,14 +102,17 @@ static int
 recv_conn(const struct slot_env *env, int *tls_r)
 {
 	struct msg m;
-	int r, fd;
+	const char *users;
+	int r, fd, transcript;
 
 	while ((r = ipc_recv(env->master_fd, &m)) == -1 && errno == EINTR)
 		;
 	if (r == 0)
 		_exit(0);	/* retired while idle */
-	if (r != 1 || ipc_get_slot_conn(&m, tls_r, &fd) == -1)
+	if (r != 1 || ipc_get_slot_conn(&m, tls_r, &transcript, &users,
+	    &fd) == -1)
 		fatalx("bad connection message from the master");
+	transcript_runtime(transcript, users);
 	return fd;
 }
 

@@ -21,6 +21,17 @@ int transcript_active;
 
 #define MASK	"*****"		/* one length, whatever it hides */
 
+/* privpopctl's, from the master with the connection */
+static int runtime_on;
+static char runtime_users[CTL_TRANSCRIPT_USERS_LEN];
+
+void
+transcript_runtime(int on, const char *users)
+{
+	runtime_on = on;
+	snprintf(runtime_users, sizeof(runtime_users), "%s", users);
+}
+
 static struct {
 	int		 holding;	/* until the login says */
 	const char	*users;		/* transcript_users */
@@ -105,10 +116,10 @@ transcript_start(const struct conf *c, const char *sess_id,
 	t.addr = addr;
 	t.lists = c->transcript_lists;
 	t.users = c->transcript_users;
-	if (c->transcript || (c->transcript_networks[0] != '\0' &&
+	if (c->transcript || runtime_on || (c->transcript_networks[0] != '\0' &&
 	    addrlist_match(addr, c->transcript_networks)))
 		transcript_active = 1;
-	else if (c->transcript_users[0] != '\0')
+	else if (c->transcript_users[0] != '\0' || runtime_users[0] != '\0')
 		transcript_active = t.holding = 1;
 }
 
@@ -121,7 +132,7 @@ transcript_login(const char *user)
 	if (!t.holding)
 		return;
 	t.holding = 0;
-	if (!listed(t.users, user)) {
+	if (!listed(t.users, user) && !listed(runtime_users, user)) {
 		transcript_active = 0;
 		explicit_bzero(t.hold, t.held);
 		return;

@@ -15,9 +15,13 @@ struct conf;
 /* What every call checks first: 0 (the default) costs one branch. */
 extern int transcript_active;
 
-/* At the session's start: on for everyone (transcript = yes) or for the
- * client's network; held until the login when only transcript_users
- * can turn it on. */
+/* Before transcript_start, in a slot: what privpopctl switched on for
+ * this connection's address (on) and for users (separated by spaces;
+ * copied). */
+void	transcript_runtime(int on, const char *users);
+/* At the session's start: on for everyone (transcript = yes), for the
+ * client's network, or by privpopctl; held until the login when only
+ * transcript_users (or privpopctl's users) can turn it on. */
 void	transcript_start(const struct conf *, const char *sess_id,
 	    const char *addr);
 /* The login is final as user: the held lines are written if user is

@@ -236,3 +236,53 @@ def t_transcript_off(ctx):
     check(not any("transcript:" in l for l in ctx.syslog.lines_since(mark)),
           "a transcript line with transcript off")
     d.stop()
+
+
+def ctl(d, *args, check_rc=0):
+    p = subprocess.run([os.path.join(d.ctx.build_dir, "privpopctl"), "-c",
+                        d.conf] + list(args), capture_output=True,
+                       text=True, timeout=30)
+    if check_rc is not None and p.returncode != check_rc:
+        raise U.TestFailure("privpopctl %s: exit %d, %r %r" % (
+            " ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+@test("transcript_switched_by_privpopctl")
+def t_transcript_ctl(ctx):
+    """privpopctl transcript on|off USER|ADDR: for the next sessions,
+    without a reload; off again, none."""
+    need_syslog(ctx)
+    d, _alice = tr_daemon(ctx, "tr-ctl", {})
+    check_eq(ctl(d, "transcript").stdout.strip(),
+             "no transcript switched on by privpopctl", "the empty list")
+    out = ctl(d, "transcript", "on", "bob").stdout
+    check("user     bob" in out, "the list after on: %r" % out)
+
+    def one(user, pw):
+        mark = ctx.syslog.mark()
+        with d.connect() as c:
+            c.login(user, pw)
+            c.cmd("STAT")
+            c.cmd("QUIT")
+        return session_lines(ctx, mark, user)[1]
+
+    tr = one("bob", PW_BOB)
+    in_order(tr, [(">", re.compile(r"\+OK privpop ready")),
+                  ("<", "USER bob"), ("<", "PASS *****"),
+                  (">", re.compile(r"\+OK Logged in")), ("<", "STAT")])
+    check_eq(one("alice", T.PW_ALICE), [], "alice's transcript (bob's on)")
+    # an address: every session from it, whoever logs in
+    ctl(d, "transcript", "on", "127.0.0.0/8")
+    check(len(one("alice", T.PW_ALICE)) > 5, "alice's transcript with "
+          "127.0.0.0/8 on")
+    ctl(d, "transcript", "off", "127.0.0.0/8")
+    ctl(d, "transcript", "off", "bob")
+    check_eq(one("bob", PW_BOB), [], "bob's transcript after off")
+    p = ctl(d, "transcript", "off", "bob", check_rc=1)
+    check("not switched on for bob" in p.stderr, "off twice: %r" % p.stderr)
+    for i in range(16):
+        ctl(d, "transcript", "on", "user%d" % i)
+    p = ctl(d, "transcript", "on", "user16", check_rc=1)
+    check("at most 16" in p.stderr, "the 17th: %r" % p.stderr)
+    d.stop()

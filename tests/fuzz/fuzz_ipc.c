@@ -164,7 +164,7 @@ typed(void)
 		(void)ipc_get_session_auth_fail(&m, &u1);
 		break;
 	case MSG_SLOT_CONN:
-		if (ipc_get_slot_conn(&m, &i1, &fd) == 0)
+		if (ipc_get_slot_conn(&m, &i1, &i2, &a, &fd) == 0)
 			abort();
 		break;
 	case MSG_MASTER_SLOT_PID:

@@ -463,27 +463,45 @@ bad_auth_fail(struct msg *p, int i)
 static int
 send_slot_conn(int s)
 {
-	return ipc_send_slot_conn(s, 1, sent_fd);
+	return ipc_send_slot_conn(s, 1, 1, "alice bob@example.org", sent_fd);
 }
 
 static int
 get_slot_conn(struct msg *p)
 {
-	int tls;
+	const char *users;
+	int tls, tr;
 
-	if (ipc_get_slot_conn(p, &tls, &got_fd) == -1)
+	if (ipc_get_slot_conn(p, &tls, &tr, &users, &got_fd) == -1)
 		return -1;
 	assert_int_equal(tls, 1);
+	assert_int_equal(tr, 1);
+	assert_string_equal(users, "alice bob@example.org");
 	return 0;
 }
 
+/* tls or transcript neither 0 nor 1; users over their bound */
 static int
 bad_slot_conn(struct msg *p, int i)
 {
-	if (i != 0)
-		return 0;
-	msg_put_u32(p, 2);
-	return 1;
+	switch (i) {
+	case 0:
+		msg_put_u32(p, 2);
+		msg_put_u32(p, 0);
+		msg_put_str(p, "");
+		return 1;
+	case 1:
+		msg_put_u32(p, 0);
+		msg_put_u32(p, 2);
+		msg_put_str(p, "");
+		return 1;
+	case 2:
+		msg_put_u32(p, 0);
+		msg_put_u32(p, 0);
+		msg_put_str(p, str_of(CTL_TRANSCRIPT_USERS_LEN));
+		return 1;
+	}
+	return 0;
 }
 
 /* the messages that are a descriptor and nothing else */
