@@ -407,6 +407,7 @@ static const struct conf_key keys[] = {
 	KEY("transcript_networks", CONF_NETS, transcript_networks, "none",
 	    CONF_NONE),
 	KEY("transcript_lists", CONF_BOOL, transcript_lists, "no", 0),
+	KEY("transcript_dir", CONF_PATH, transcript_dir, "none", CONF_NONE),
 	/* process titles (issue 18); no: role and state only */
 	KEY("verbose_proctitle", CONF_BOOL, verbose_proctitle, "yes", 0),
 	KEY("mail_location", CONF_LOCATION, mail_location,

@@ -97,6 +97,7 @@ static const struct {
 	[MSG_MASTER_SLOT_PID] = { "MASTER_SLOT_PID", 0, "u", { 0 } },
 	[MSG_SLOT_AUTH] = { "SLOT_AUTH", T_FD, "", { 0 } },
 	[MSG_SLOT_LOG] = { "SLOT_LOG", T_FD, "", { 0 } },
+	[MSG_SLOT_TRANSCRIPT] = { "SLOT_TRANSCRIPT", T_FD, "", { 0 } },
 	[MSG_MASTER_PENALTY] = { "MASTER_PENALTY", 0, "uss",
 	    { PENALTY_ADDR_MAX - 1, AUTH_METHOD_NAME_MAX } },
 	[MSG_MASTER_CTL_REQUEST] = { "MASTER_CTL_REQUEST", 0, "us",

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	24
+#define IPC_VERSION	25
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -99,6 +99,9 @@ enum msg_type {
 	 * fd: the client socket.  Nothing goes the other way: a slot that
 	 * speaks to the master is ended. */
 	MSG_SLOT_CONN,
+	/* master -> slot, just before its SLOT_CONN when transcript_dir is
+	 * set: (empty); fd: the session's transcript file, to append to */
+	MSG_SLOT_TRANSCRIPT,
 	/* auth helper -> master, on the slot's login report channel (never
 	 * on the slot's own socket): the session has logged in, its
 	 * credentials checked by that helper; once.  str canonical user

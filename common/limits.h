@@ -142,6 +142,9 @@
  * before a login that transcript_users may turn it on for. */
 #define TRANSCRIPT_LINE_MAX	(4 * POP3_MAX_LINE + 16)
 #define TRANSCRIPT_HOLD_MAX	8192
+/* A transcript_dir file: where a session stops writing to it (a
+ * transcript_lists UIDL listing of 100,000 messages is about 6 MB) */
+#define TRANSCRIPT_FILE_MAX	((uint64_t)64 * 1024 * 1024)
 /* transcript_users: the names, separated by spaces or commas */
 #define CONF_USER_LIST_MAX	1024
 

@@ -48,6 +48,7 @@
 #include "master.h"
 #include "privdrop.h"
 #include "proctitle.h"
+#include "transcript_dir.h"
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "slot.h"
@@ -68,6 +69,7 @@ struct slot {
 	time_t		since;		/* the connection's accept (mono) */
 	char		key[PENALTY_ADDR_MAX];	/* iplimit key */
 	char		addr[PEER_ADDR_MAX];
+	char		trname[TRDIR_NAME_MAX];	/* its transcript_dir file */
 };
 
 /* Accepted, counted, waiting for a slot being freed or forked. */
@@ -418,6 +420,7 @@ slot_close_inherited(int own)
 	close(sigpipe_fds[1]);
 	close(penalty_fds[0]);
 	control_close_inherited();
+	trdir_close_inherited();
 	/* never the fork server's socket in an unprivileged slot */
 	if (auth_spawner_fd != -1)
 		close(auth_spawner_fd);
@@ -695,6 +698,7 @@ reap(void)
 			close(sl->sock);
 		if (sl->login != -1)
 			close(sl->login);
+		trdir_reaped(sl->trname);
 		memset(sl, 0, sizeof(*sl));
 		sl->sock = sl->login = -1;
 	}
@@ -960,6 +964,7 @@ reload(const struct master_opts *o, struct conf *c)
 	auth_spawner_stop();	/* the next one reads the new snapshot */
 	retire_idle();
 	control_open(c);	/* kept, or moved to a new path */
+	trdir_open(c);
 	control_count(CTL_C_RELOADS);
 	log_info("configuration reloaded");
 	proctitle_master(c, o->conffile, !systemd_sockets);
@@ -1104,9 +1109,25 @@ static void
 conn_hand(struct slot *sl, int i)
 {
 	struct pending *p = &pending[i];
+	const struct conf *c = env.conf;
 	char users[CTL_TRANSCRIPT_USERS_LEN];
 	int tr = control_transcript_for(p->addr, users, sizeof(users));
+	int tfd = -1;
 
+	/* a file where a transcript may come of this session (only the
+	 * login can say, for transcript_users): one left empty goes at
+	 * the reap */
+	if (c->transcript_dir[0] != '\0' && (c->transcript || tr ||
+	    users[0] != '\0' || c->transcript_users[0] != '\0' ||
+	    (c->transcript_networks[0] != '\0' &&
+	    addrlist_match(p->addr, c->transcript_networks))) &&
+	    (tfd = trdir_create(sl->pid, sl->trname, sizeof(sl->trname))) !=
+	    -1) {
+		if (ipc_send_slot_transcript(sl->sock, tfd) == -1)
+			log_warn("transcript file to session process %ld",
+			    (long)sl->pid);
+		close(tfd);
+	}
 	if (ipc_send_slot_conn(sl->sock, p->tls, tr, users, p->fd) == -1) {
 		log_warn("handing a connection to session process %ld",
 		    (long)sl->pid);
@@ -1514,6 +1535,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
 	control_open(c);
+	trdir_open(c);
 	log_info("privpopd %s started: %d listener(s), prefork %d, "
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
 	    c->max_sessions);

@@ -109,6 +109,15 @@ recv_conn(const struct slot_env *env, int *tls_r)
 		;
 	if (r == 0)
 		_exit(0);	/* retired while idle */
+	/* a transcript file first, with transcript_dir */
+	if (r == 1 && m.type == MSG_SLOT_TRANSCRIPT) {
+		if (ipc_get_slot_transcript(&m, &fd) == -1)
+			fatalx("bad transcript file message from the master");
+		transcript_file(fd);
+		while ((r = ipc_recv(env->master_fd, &m)) == -1 &&
+		    errno == EINTR)
+			;
+	}
 	if (r != 1 || ipc_get_slot_conn(&m, tls_r, &transcript, &users,
 	    &fd) == -1)
 		fatalx("bad connection message from the master");

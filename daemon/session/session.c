@@ -78,7 +78,7 @@ session_end(const char *how)
 {
 	struct timespec now;
 	double dur;
-	char tls[96];
+	char tls[96], summary[POP3_MAX_USER + 2 * PEER_ADDR_MAX + 256];
 
 	client_flush(&s.cl);
 	tls_close(&s.cl);
@@ -88,10 +88,13 @@ session_end(const char *how)
 	/* The classic "addr user msgs octets duration outcome" facts, as
 	 * key=value (style guide 5); never a password. */
 	tls_describe(&s.cl, tls, sizeof(tls));
-	log_info("sess=%s addr=%s user=%s auth=%s tls=%s retr=%u/%llu "
-	    "ahead=%u dele=%u/%llu expunged=%u end=%s dur=%.3fs", s.id,
-	    s.addr, s.login[0] ? s.login : "-", s.auth_result, tls, s.retr_n,
-	    s.retr_b, s.st.ahead_used, s.dele_n, s.dele_b, s.expunged, how, dur);
+	snprintf(summary, sizeof(summary), "sess=%s addr=%s user=%s auth=%s "
+	    "tls=%s retr=%u/%llu ahead=%u dele=%u/%llu expunged=%u end=%s "
+	    "dur=%.3fs", s.id, s.addr, s.login[0] ? s.login : "-",
+	    s.auth_result, tls, s.retr_n, s.retr_b, s.st.ahead_used, s.dele_n,
+	    s.dele_b, s.expunged, how, dur);
+	log_info("%s", summary);
+	transcript_summary(summary);
 	/* _exit: no stdio to flush; freeing the heap at exit would only
 	 * copy pages shared with the master */
 	_exit(strcmp(how, "error") == 0 ? 1 : 0);

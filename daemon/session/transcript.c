@@ -7,9 +7,12 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addrlist.h"
 #include "conf.h"
@@ -20,6 +23,57 @@
 int transcript_active;
 
 #define MASK	"*****"		/* one length, whatever it hides */
+
+/* transcript_dir: the file the master made for this session, or -1,
+ * and what has been written to it */
+static int tfd = -1;
+static uint64_t tfile_bytes;
+
+void
+transcript_file(int fd)
+{
+	tfd = fd;
+}
+
+/* One line to the file: the time (UTC: a chroot has no zone files),
+ * the direction mark, the text; written whole by one write(2). */
+static void
+file_line(const char *mark, const char *text)
+{
+	char line[TRANSCRIPT_LINE_MAX + 96];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
+	    "%s %s\n", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, mark,
+	    text);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	if (tfile_bytes + (uint64_t)n > TRANSCRIPT_FILE_MAX) {
+		/* said once, then nothing more */
+		if (tfile_bytes <= TRANSCRIPT_FILE_MAX) {
+			static const char cut[] = "*** (the transcript stops "
+			    "here: TRANSCRIPT_FILE_MAX)\n";
+
+			(void)!write(tfd, cut, sizeof(cut) - 1);
+			tfile_bytes = TRANSCRIPT_FILE_MAX + 1;
+		}
+		return;
+	}
+	tfile_bytes += (uint64_t)n;
+	(void)!write(tfd, line, (size_t)n);
+}
+
+void
+transcript_summary(const char *line)
+{
+	if (transcript_active && tfd != -1)
+		file_line("***", line);
+}
 
 /* privpopctl's, from the master with the connection */
 static int runtime_on;
@@ -82,8 +136,11 @@ emit(char dir, const char *text)
 	size_t n = strlen(text) + 2;
 
 	if (!t.holding) {
-		log_info("transcript: sess=%s addr=%s %s %s", t.id, t.addr,
-		    mark, text);
+		if (tfd != -1)
+			file_line(mark, text);
+		else
+			log_info("transcript: sess=%s addr=%s %s %s", t.id,
+			    t.addr, mark, text);
 		return;
 	}
 	if (n > sizeof(t.hold) - t.held) {
@@ -134,6 +191,9 @@ transcript_login(const char *user)
 	t.holding = 0;
 	if (!listed(t.users, user) && !listed(runtime_users, user)) {
 		transcript_active = 0;
+		if (tfd != -1)
+			close(tfd);	/* left empty: the master removes it */
+		tfd = -1;
 		explicit_bzero(t.hold, t.held);
 		return;
 	}

@@ -15,6 +15,11 @@ struct conf;
 /* What every call checks first: 0 (the default) costs one branch. */
 extern int transcript_active;
 
+/* Before transcript_start, in a slot: a file (transcript_dir) to write
+ * the lines to instead of syslog. */
+void	transcript_file(int fd);
+/* At the session's end: its summary, the file's last line. */
+void	transcript_summary(const char *line);
 /* Before transcript_start, in a slot: what privpopctl switched on for
  * this connection's address (on) and for users (separated by spaces;
  * copied). */

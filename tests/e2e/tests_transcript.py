@@ -8,6 +8,7 @@ them only for a listed user; off by default."""
 import hashlib
 import os
 import re
+import signal
 import subprocess
 
 import e2e_util as U
@@ -285,4 +286,70 @@ def t_transcript_ctl(ctx):
         ctl(d, "transcript", "on", "user%d" % i)
     p = ctl(d, "transcript", "on", "user16", check_rc=1)
     check("at most 16" in p.stderr, "the 17th: %r" % p.stderr)
+    d.stop()
+
+
+@test("transcript_dir_file_per_session")
+def t_transcript_dir(ctx):
+    """transcript_dir: the master makes a file per session (root's
+    directory, 0600 files) and the session writes its lines there, the
+    summary last; a transcript_users session of another user leaves no
+    file; an unsafe directory is refused with a log line, and the lines
+    go to syslog."""
+    mark = ctx.syslog.mark() if ctx.syslog is not None else 0
+    tdir = os.path.join(ctx.new_tmpdir("trdir"), "transcripts")
+    os.mkdir(tdir, 0o700)
+    d, _alice = tr_daemon(ctx, "tr-dir", {"transcript_users": "bob",
+                                          "transcript_dir": tdir})
+    for user, pw in (("alice", T.PW_ALICE), ("bob", PW_BOB)):
+        with d.connect() as c:
+            c.login(user, pw)
+            c.cmd("STAT")
+            c.cmd("QUIT")
+
+    def files():
+        return sorted(os.listdir(tdir))
+
+    def settled():
+        f = files()
+        if len(f) != 1:
+            return False
+        with open(os.path.join(tdir, f[0]), encoding="utf-8") as fp:
+            return fp.read().rstrip("\n").split("\n")[-1].find(
+                "*** sess=") > 0
+    check(U.wait_until(settled, 10), "transcript files: %r (want bob's "
+          "alone, ended by its summary)" % files())
+    name = files()[0]
+    check(re.match(r"\d{8}-\d{6}-\d+\.log$", name), "file name %r" % name)
+    st = os.stat(os.path.join(tdir, name))
+    check_eq(st.st_mode & 0o777, 0o600, "mode of the transcript file")
+    check_eq(st.st_uid, os.geteuid(), "owner of the transcript file")
+    with open(os.path.join(tdir, name), encoding="utf-8") as fp:
+        lines = fp.read().splitlines()
+    rx = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\u00ab|\u00bb|"
+                    r"\*\*\*) (.*)$")
+    tr = []
+    for l in lines:
+        m = rx.match(l)
+        check(m, "a transcript file line of another form: %r" % l)
+        tr.append((">" if m.group(1) == "\u00bb" else "<" if
+                   m.group(1) == "\u00ab" else "*", m.group(2)))
+    in_order(tr, [(">", re.compile(r"\+OK privpop ready")),
+                  ("<", "USER bob"), ("<", "PASS *****"),
+                  (">", re.compile(r"\+OK Logged in")), ("<", "STAT"),
+                  ("<", "QUIT"), ("*", re.compile(r"sess=\S+ addr=127\.0\.0"
+                                                  r"\.1 user=bob .*end=quit"))])
+    check(PW_BOB not in "\n".join(lines), "bob's password in the file")
+    if ctx.syslog is not None:
+        check(not any("transcript: " in l and "USER bob" in l
+                      for l in ctx.syslog.lines_since(mark)),
+              "bob's transcript went to syslog too")
+    # a directory others can write to: refused at the reload, said so
+    os.chmod(tdir, 0o777)
+    os.kill(d.pid(), signal.SIGHUP)
+    check(U.wait_until(lambda: "transcript_dir %s: not" % tdir in
+                       d.log_text() or (ctx.syslog is not None and any(
+                           "transcript_dir %s: not" % tdir in l
+                           for l in ctx.syslog.lines_since(mark))), 10),
+          "no log line refusing an unsafe transcript_dir")
     d.stop()

@@ -471,6 +471,7 @@ test_send_refuses(void **state)
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
 		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
 		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG ||
+		    t == MSG_SLOT_TRANSCRIPT ||
 		    t == MSG_CTL_ANSWER)
 			continue;
 		msg_init(&m, t);
@@ -592,6 +593,7 @@ test_stray_fd_closed(void **state)
 		    t == MSG_AUTH_WORKER_PIDFD || t == MSG_LOCKD_REQUEST ||
 		    t == MSG_SLOT_CONN || t == MSG_ZYGOTE_SPAWN ||
 		    t == MSG_SLOT_AUTH || t == MSG_SLOT_LOG ||
+		    t == MSG_SLOT_TRANSCRIPT ||
 		    t == MSG_CTL_ANSWER)
 			continue;
 		n = make_dgram(d, t, 4, &v, 4);

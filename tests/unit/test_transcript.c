@@ -10,10 +10,13 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conf.h"
+#include "limits.h"
 #include "transcript.h"
 
 #define NLINES	512
@@ -272,6 +275,51 @@ test_relayed(void **state)
 	assert_int_equal(nlines, 0);
 }
 
+/* transcript_dir: lines to the file (time, mark, text), none to the
+ * log, the summary last; and no more than TRANSCRIPT_FILE_MAX */
+static void
+test_file(void **state)
+{
+	char path[] = "/tmp/privpop-tr-XXXXXX", buf[4096];
+	FILE *fp;
+	int fd, i;
+	long size;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) != -1);
+	transcript_file(fd);
+	start(1, "", "", 0);
+	cmd("USER alice");
+	cmd("PASS s3cret");
+	transcript_summary("sess=S1 addr=192.0.2.7 user=alice end=quit");
+	assert_int_equal(nlines, 0);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	assert_true(strlen(buf) > 25 && buf[4] == '-' && buf[10] == 'T' &&
+	    buf[23] == 'Z');
+	assert_string_equal(buf + 25, "\xc2\xab USER alice\n");
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	assert_string_equal(buf + 25, "\xc2\xab PASS *****\n");
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	assert_string_equal(buf + 25,
+	    "*** sess=S1 addr=192.0.2.7 user=alice end=quit\n");
+	fclose(fp);
+	/* the cap: a line of 1 kB, written until well past it */
+	memset(buf, 'x', 1000);
+	buf[1000] = '\0';
+	for (i = 0; i < (int)(TRANSCRIPT_FILE_MAX / 1000) + 100; i++)
+		reply(buf);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size = ftell(fp);
+	fclose(fp);
+	assert_true(size > (long)TRANSCRIPT_FILE_MAX - 2000 &&
+	    size < (long)TRANSCRIPT_FILE_MAX + 200);
+	transcript_file(-1);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -283,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_hold_bounded),
 		cmocka_unit_test(test_listing),
 		cmocka_unit_test(test_relayed),
+		cmocka_unit_test(test_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
