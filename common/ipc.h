@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	25
+#define IPC_VERSION	26
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -197,6 +197,8 @@ enum ctl_cmd {
 	CTL_CMD_TRANSCRIPT_ON,	/* a transcript for a user or an address */
 	CTL_CMD_TRANSCRIPT_OFF,	/* no more of that */
 	CTL_CMD_TRANSCRIPTS,	/* what is switched on, one line each */
+	CTL_CMD_LOG_LEVEL,	/* "debug" or "info": every process's, from
+				   the next session on */
 	CTL_CMD_MAX
 };
 

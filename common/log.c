@@ -189,6 +189,12 @@ log_debug_enabled(void)
 	return log_debug_on;
 }
 
+void
+log_set_debug(int on)
+{
+	log_debug_on = on != 0;
+}
+
 size_t
 log_escape(char *dst, size_t dstsz, const char *src)
 {

@@ -36,6 +36,8 @@ void	log_set_ident(const char *ident);
 size_t	log_escape(char *dst, size_t dstsz, const char *src);
 int	log_to_stderr(void);
 int	log_debug_enabled(void);
+/* Debug lines on (1) or off, from now (privpopctl log-level). */
+void	log_set_debug(int);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -8,6 +8,7 @@
  *   privpopctl [-c file] [-s socket] stats [--json | --prometheus]
  *   privpopctl [-c file] [-s socket] reload
  *   privpopctl [-c file] [-s socket] transcript [on|off USER|ADDR]
+ *   privpopctl [-c file] [-s socket] log-level [debug|info]
  *
  * One request a connection (MSG_MASTER_CTL_REQUEST); the answer
  * (MSG_CTL_ANSWER) brings a sealed memfd whose lines (tab-separated
@@ -59,6 +60,9 @@ usage(void)
 	    "                                   or an address (CIDR) without "
 	    "a reload;\n"
 	    "                                   alone: what is switched on\n"
+	    "  log-level [debug|info]           debug logging on or off "
+	    "without a\n"
+	    "                                   restart; alone: the level\n"
 	    "  -c file    privpopd's configuration, for control_socket "
 	    "(default %s/privpopd.conf)\n"
 	    "  -s socket  the control socket itself\n", PRIVPOP_SYSCONFDIR);
@@ -448,6 +452,13 @@ main(int argc, char **argv)
 				return 2;
 			}
 		}
+	} else if (strcmp(cmdname, "log-level") == 0) {
+		cmd = CTL_CMD_LOG_LEVEL;
+		if (opt != NULL && strcmp(opt, "debug") != 0 &&
+		    strcmp(opt, "info") != 0)
+			usage();
+		if (opt != NULL)
+			arg = opt;
 	} else if (strcmp(cmdname, "who") == 0) {
 		cmd = CTL_CMD_WHO;
 		if (opt != NULL && !(json = strcmp(opt, "--json") == 0))
@@ -565,6 +576,21 @@ main(int argc, char **argv)
 		printf("reload requested: privpopd re-reads its configuration "
 		    "(its log says whether it took)\n");
 		return 0;
+	}
+	if (cmd == CTL_CMD_LOG_LEVEL) {
+		if (mfd == -1 || (text = read_answer(mfd, &len)) == NULL ||
+		    (strcmp(text, "log_level\tdebug\n") != 0 &&
+		    strcmp(text, "log_level\tinfo\n") != 0)) {
+			fprintf(stderr, "%s: a malformed answer from the "
+			    "master\n", prog);
+			return 1;
+		}
+		close(mfd);
+		text[len - 1] = '\0';		/* the newline */
+		printf("log level: %s%s\n", text + strlen("log_level\t"),
+		    arg[0] != '\0' ? " (from the next session on)" : "");
+		free(text);
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	tr = cmd == CTL_CMD_TRANSCRIPTS || cmd == CTL_CMD_TRANSCRIPT_ON ||
 	    cmd == CTL_CMD_TRANSCRIPT_OFF;

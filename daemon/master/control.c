@@ -523,6 +523,16 @@ serve(uint32_t cmd, const char *arg, struct answer *a, uint32_t *count_r)
 			add_transcripts(a, count_r);
 		return st;
 	}
+	case CTL_CMD_LOG_LEVEL:
+		if (arg[0] != '\0') {
+			if (strcmp(arg, "debug") != 0 && strcmp(arg, "info") != 0)
+				return CTL_ERR_BAD_REQUEST;
+			master_ctl_log_level(strcmp(arg, "debug") == 0);
+		}
+		add(a, "log_level\t%s\n", log_debug_enabled() ? "debug" :
+		    "info");
+		*count_r = 1;
+		return CTL_OK;
 	case CTL_CMD_WHO:
 	case CTL_CMD_KICK:
 		break;

@@ -52,6 +52,9 @@ struct ctl_gauges {
 size_t	master_ctl_sessions(struct ctl_session *out, size_t max);
 int	master_ctl_kick(size_t slot);
 void	master_ctl_gauges(struct ctl_gauges *);
+/* Debug logging on or off in the master, and in every process it
+ * starts from now on (new fork servers, a new slot zygote). */
+void	master_ctl_log_level(int debug);
 
 void	control_count(enum ctl_counter);
 /* What privpopctl switched the transcript on for, as a new connection

@@ -92,6 +92,7 @@ static time_t accept_pause_until;
 static unsigned evicted;		/* since the last log line */
 static time_t evict_logged;
 static struct slot_env env;
+static struct conf *live_conf;	/* env.conf, writable (log-level) */
 static int penalty_fds[2] = { -1, -1 };	/* reports from privpop-auth */
 static struct penalty_table *penalties;
 static int fail_streak;		/* slots that died without serving */
@@ -955,6 +956,8 @@ reload(const struct master_opts *o, struct conf *c)
 		env.nlisten = n;
 	} else
 		*c = nc;
+	/* log_debug is the start's, or privpopctl log-level's: kept */
+	c->log_debug = log_debug_enabled();
 	if (slots_alloc(c) == -1)
 		fatal("slots");
 	penalties->forget = (uint32_t)c->penalty_forget;
@@ -1297,6 +1300,20 @@ master_ctl_kick(size_t i)
 }
 
 void
+master_ctl_log_level(int debug)
+{
+	if (live_conf == NULL || log_debug_enabled() == (debug != 0))
+		return;
+	log_info("log level %s (privpopctl)", debug ? "debug" : "info");
+	log_set_debug(debug);
+	live_conf->log_debug = debug != 0;	/* the helpers' -d */
+	/* new fork servers and a new zygote, with the new level; the
+	 * sessions in progress keep theirs */
+	auth_spawner_stop();
+	retire_idle();
+}
+
+void
 master_ctl_gauges(struct ctl_gauges *g)
 {
 	size_t i;
@@ -1530,7 +1547,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	generation = 1;
 	if (slots_alloc(c) == -1)
 		fatal("slots");
-	env.conf = c;
+	env.conf = live_conf = c;
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
@@ -1652,7 +1669,7 @@ master_inetd(const struct master_opts *o, struct conf *c)
 		log_warnx("not running as root: privilege separation is "
 		    "reduced");
 	seccomp_setup(c);
-	env.conf = c;
+	env.conf = live_conf = c;
 	env.conffile = o->conffile;
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;

@@ -10,6 +10,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import time
 
 import e2e_util as U
 from e2e_util import check, check_eq
@@ -363,3 +364,48 @@ def t_none_and_stale(ctx):
     d3.start()
     p = ctl(d3, "who", check_rc=1)
     check("control_socket = none" in p.stderr, "none: %r" % p.stderr)
+
+
+@test("ctl_log_level")
+def t_log_level(ctx):
+    """privpopctl log-level debug|info: debug lines from the processes
+    started after it (a new session's mailstore worker), none after
+    info again; alone, the level."""
+    d, _users = ctl_daemon(ctx, "ctl-ll")
+
+    mark = ctx.syslog.mark() if ctx.syslog is not None else 0
+
+    def all_lines():
+        # (with a syslog receiver, the lines go there, and to the
+        # foreground daemon's stderr too: one of the two)
+        if ctx.syslog is not None:
+            return "\n".join(ctx.syslog.lines_since(mark))
+        return d.log_text()
+
+    def logins():
+        with d.session("alice") as c:
+            check(c.cmd("STAT").startswith(b"+OK"), "STAT")
+            c.cmd("QUIT")
+
+    def debug_lines():
+        return all_lines().count("user alice mailbox ")
+
+    check_eq(ctl(d, "log-level").stdout.strip(), "log level: info",
+             "the level at start")
+    logins()
+    check_eq(debug_lines(), 0, "debug lines at level info")
+    out = ctl(d, "log-level", "debug").stdout
+    check("log level: debug" in out, "log-level debug: %r" % out)
+    check(U.wait_until(lambda: "log level debug (privpopctl)" in
+                       all_lines(), 5), "no log line for the change")
+    logins()
+    check(U.wait_until(lambda: debug_lines() == 1, 5),
+          "no debug line from the next session's worker (%d)"
+          % debug_lines())
+    ctl(d, "log-level", "info")
+    logins()
+    time.sleep(0.5)
+    check_eq(debug_lines(), 1, "debug lines after info again")
+    p = ctl(d, "log-level", "loud", check_rc=2)
+    check("usage" in p.stderr, "a bad level: %r" % p.stderr)
+    d.stop()
