@@ -255,18 +255,14 @@ set_sni(struct conf *c, const char *v)
 	return 0;
 }
 
-/* "host:port", "[v6addr]:port", "*:port" or "port". */
+/* "host:port", "[v6addr]:port", "*:port" or "port" into l. */
 static int
-set_listen(struct conf *c, const char *v, int tls)
+parse_hostport(struct conf_listen *l, const char *v, int tls)
 {
-	struct conf_listen *l;
 	const char *port, *host = "*";
 	size_t hostlen = 1;
 	uint64_t n;
 
-	if (c->nlisten >= MAX_LISTENERS)
-		return -1;
-	l = &c->listen[c->nlisten];
 	if (v[0] == '[') {
 		const char *e = strchr(v, ']');
 
@@ -289,6 +285,15 @@ set_listen(struct conf *c, const char *v, int tls)
 	l->host[hostlen] = '\0';
 	snprintf(l->port, sizeof(l->port), "%u", (unsigned)n);
 	l->tls = tls;
+	return 0;
+}
+
+static int
+set_listen(struct conf *c, const char *v, int tls)
+{
+	if (c->nlisten >= MAX_LISTENERS ||
+	    parse_hostport(&c->listen[c->nlisten], v, tls) == -1)
+		return -1;
 	c->nlisten++;
 	return 0;
 }
@@ -410,6 +415,9 @@ static const struct conf_key keys[] = {
 	KEY("transcript_dir", CONF_PATH, transcript_dir, "none", CONF_NONE),
 	/* process titles (issue 18); no: role and state only */
 	KEY("verbose_proctitle", CONF_BOOL, verbose_proctitle, "yes", 0),
+	/* Prometheus over HTTP from an unprivileged process (issue 18) */
+	KEY("metrics_listen", CONF_HOSTPORT, metrics_listen, "none",
+	    CONF_NONE),
 	KEY("mail_location", CONF_LOCATION, mail_location,
 	    "maildir:~/Maildir", 0),
 	KEY("system_mail_location", CONF_LOCATION, system_mail_location,
@@ -491,6 +499,8 @@ conf_key_set(struct conf *c, const struct conf_key *k, const char *v)
 		return addrlist_valid(v) ? set_str(f, k->size, v) : -1;
 	case CONF_LISTEN:
 		return set_listen(c, v, (k->flags & CONF_TLS) != 0);
+	case CONF_HOSTPORT:
+		return parse_hostport(f, v, 0);
 	case CONF_SNI:
 		return set_sni(c, v);
 	case CONF_BACKENDS:
@@ -569,6 +579,9 @@ conf_key_forms(const struct conf_key *k, char *buf, size_t len)
 	case CONF_LISTEN:
 		snprintf(buf, len, "%s, at most %d listeners", FORMS_LISTEN,
 		    MAX_LISTENERS);
+		break;
+	case CONF_HOSTPORT:
+		snprintf(buf, len, "%s%s", none, FORMS_LISTEN);
 		break;
 	case CONF_SNI:
 		snprintf(buf, len, "NAME /CERT /KEY (absolute paths), at most "

@@ -117,6 +117,7 @@ struct conf {
 	int	 transcript_lists;		/* every listing line */
 	char	 transcript_dir[CONF_PATH_MAX];	/* files, not syslog */
 	int	 verbose_proctitle;		/* user, address in titles */
+	struct conf_listen metrics_listen;	/* host "": none */
 };
 
 /* Without RSA key exchange (the key holder only signs), no anonymous
@@ -135,6 +136,7 @@ enum conf_type {
 	CONF_LOCATION,	/* maildir:PATH, mbox:PATH or auto */
 	CONF_NETS,	/* addresses and networks (addrlist.h) */
 	CONF_LISTEN,	/* [HOST:]PORT, one listener per line */
+	CONF_HOSTPORT,	/* [HOST:]PORT, one (a struct conf_listen) */
 	CONF_SNI,	/* NAME CERT KEY, one per line */
 	CONF_BACKENDS,	/* auth_backends */
 	CONF_MECHS,	/* auth_mechanisms */

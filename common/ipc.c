@@ -103,6 +103,7 @@ static const struct {
 	[MSG_MASTER_CTL_REQUEST] = { "MASTER_CTL_REQUEST", 0, "us",
 	    { CTL_ARG_MAX } },
 	[MSG_CTL_ANSWER] = { "CTL_ANSWER", T_FD, "uu", { 0 } },
+	[MSG_METRICS_SNAPSHOT] = { "METRICS_SNAPSHOT", T_FD, "", { 0 } },
 	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuus",
 	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH } },
 	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },

@@ -136,6 +136,11 @@ enum msg_type {
 	 * fd: a sealed memfd with the answer's text (control.c says its
 	 * lines), none on an error */
 	MSG_CTL_ANSWER,
+	/* master -> the metrics process (daemon/metrics/), on their
+	 * socketpair, every METRICS_PUSH_INTERVAL: (empty); fd: a sealed
+	 * memfd with the stats text of privpopctl stats (name, tab,
+	 * value, newline).  Nothing travels the other way. */
+	MSG_METRICS_SNAPSHOT,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale

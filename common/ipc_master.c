@@ -116,6 +116,18 @@ ipc_get_slot_log(struct msg *m, int *fd_r)
 }
 
 int
+ipc_send_metrics_snapshot(int sock, int fd)
+{
+	return ipc_send_fd(sock, MSG_METRICS_SNAPSHOT, fd);
+}
+
+int
+ipc_get_metrics_snapshot(struct msg *m, int *fd_r)
+{
+	return ipc_get_fd(m, MSG_METRICS_SNAPSHOT, 1, fd_r);
+}
+
+int
 ipc_send_slot_transcript(int sock, int fd)
 {
 	return ipc_send_fd(sock, MSG_SLOT_TRANSCRIPT, fd);

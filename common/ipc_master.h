@@ -35,6 +35,9 @@ int	ipc_send_slot_auth(int sock, int fd);
 int	ipc_get_slot_auth(struct msg *, int *fd_r);
 int	ipc_send_slot_log(int sock, int fd);
 int	ipc_get_slot_log(struct msg *, int *fd_r);
+/* master -> metrics process: the stats text in a sealed memfd */
+int	ipc_send_metrics_snapshot(int sock, int fd);
+int	ipc_get_metrics_snapshot(struct msg *, int *fd_r);
 /* master -> slot: its transcript file (transcript_dir) */
 int	ipc_send_slot_transcript(int sock, int fd);
 int	ipc_get_slot_transcript(struct msg *, int *fd_r);

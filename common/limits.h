@@ -244,6 +244,36 @@
  * taken over could ignore it. */
 #define KICK_GRACE_SECONDS	2
 
+/* The metrics process (metrics_listen, daemon/metrics/).  Seconds
+ * between two snapshots the master pushes to it: a Prometheus scrape
+ * comes every 15 s or more, and a push is one memfd of a few KiB, so
+ * a value is at most 2 s (and a loop tick, MASTER_TICK_MS) old. */
+#define METRICS_PUSH_INTERVAL	2
+/* The largest snapshot the metrics process maps: the stats text is
+ * about 30 lines of CTL_LINE_MAX at most (some 15 KiB), so 64 KiB
+ * leaves room for counters to come and refuses anything absurd. */
+#define METRICS_SNAPSHOT_MAX	(64 * 1024)
+/* The Prometheus text made of one snapshot: a HELP and a TYPE line
+ * (under 256 bytes) added to each counter line, so four times the
+ * snapshot bounds it. */
+#define METRICS_BODY_MAX	(4 * METRICS_SNAPSHOT_MAX)
+/* HTTP connections served at once; one more closes the oldest.  A
+ * scraper or two and a curl by hand need a few; the descriptors of
+ * the process stay bounded (METRICS_RLIMIT_NOFILE). */
+#define METRICS_CONN_MAX	8
+/* A request head (request line and headers) of a scraper or curl is
+ * some 100 to 300 bytes; more is not a metrics client. */
+#define METRICS_REQUEST_MAX	2048
+/* Seconds a connection has to send its whole request head (a scraper
+ * sends it as it connects) and to take the answer. */
+#define METRICS_REQUEST_TIMEOUT	5
+/* Descriptors of the metrics process: stdio, the listener, the master's
+ * socketpair, syslog, a snapshot, and its connections. */
+#define METRICS_RLIMIT_NOFILE	(METRICS_CONN_MAX + 8)
+/* Seconds between two starts of a metrics process that died: a crash
+ * loop costs a fork and a log line a second, no more. */
+#define METRICS_RESTART_INTERVAL	1
+
 /* Read size of the message encoder; one disk read feeds a few IPC
  * data messages. */
 #define WIRE_READ_CHUNK		(64 * 1024)

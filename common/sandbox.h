@@ -83,5 +83,6 @@ void	sbx_store_spawner(int on);
 void	sbx_store_forked(void);
 void	sbx_auth(int on, int zygote);	/* auth/sandbox_auth.c */
 void	sbx_auth_helper(void);
+void	sbx_metrics(int on);		/* daemon/metrics/sandbox_metrics.c */
 
 #endif

@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "ipc.h"
 #include "ipc_master.h"
+#include "metrics_text.h"
 #include "numparse.h"
 
 /* The largest answer read: a line a slot of MAX_SESSIONS_LIMIT. */
@@ -144,17 +145,6 @@ is_number(const char *s)
 	return parse_uint(s, strlen(s), 0, INT64_MAX, &v) == 0;
 }
 
-/* A counter's name, as Prometheus takes it after "privpop_". */
-static int
-is_metric_name(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '_'))
-			return 0;
-	return 1;
-}
-
 /* A who record: pid, sess, user, addr, state, tls, age. */
 static int
 who_ok(const struct rec *r)
@@ -231,63 +221,10 @@ transcript_ok(const struct rec *r)
 	return r->f[1][0] != '\0';
 }
 
-/* What each counter means, for Prometheus' HELP and TYPE.  A counter
- * the master sends that is not here (a newer master) is "untyped". */
-static const struct {
-	const char	*name;
-	const char	*type;
-	const char	*help;
-} metrics[] = {
-	{ "start_time_seconds", "gauge",
-	    "Unix time at which the privpopd master started." },
-	{ "connections_accepted_total", "counter",
-	    "Connections the master accepted." },
-	{ "connections_refused_total", "counter",
-	    "Connections refused by max_preauth_per_ip or "
-	    "max_sessions_per_ip." },
-	{ "logins_total", "counter",
-	    "Logins, as privpop-auth reported them to the master." },
-	{ "login_failures_total", "counter",
-	    "Failed logins that count toward penalties, as privpop-auth "
-	    "reported them." },
-	{ "evictions_total", "counter",
-	    "Unauthenticated connections ended to serve new clients." },
-	{ "login_deadline_kills_total", "counter",
-	    "Sessions ended by the master still not logged in after "
-	    "login_timeout." },
-	{ "kicks_total", "counter", "Sessions ended by privpopctl kick." },
-	{ "logins_pass_total", "counter",
-	    "Logins with a password: USER/PASS, AUTH PLAIN or AUTH LOGIN." },
-	{ "logins_apop_total", "counter", "Logins with APOP." },
-	{ "logins_cram_md5_total", "counter", "Logins with AUTH CRAM-MD5." },
-	{ "logins_scram_sha_256_total", "counter",
-	    "Logins with AUTH SCRAM-SHA-256." },
-	{ "login_failures_pass_total", "counter",
-	    "Counted failures with a password: USER/PASS, AUTH PLAIN or "
-	    "AUTH LOGIN." },
-	{ "login_failures_apop_total", "counter",
-	    "Counted failures with APOP." },
-	{ "login_failures_cram_md5_total", "counter",
-	    "Counted failures with AUTH CRAM-MD5." },
-	{ "login_failures_scram_sha_256_total", "counter",
-	    "Counted failures with AUTH SCRAM-SHA-256 (a cancelled or "
-	    "abandoned exchange included)." },
-	{ "reloads_total", "counter", "Configuration reloads that took." },
-	{ "reload_failures_total", "counter",
-	    "Reloads that kept the old configuration." },
-	{ "slots_busy", "gauge", "Session processes serving a connection." },
-	{ "slots_idle", "gauge",
-	    "Pre-forked session processes waiting for a connection." },
-	{ "slots_max", "gauge", "max_sessions." },
-	{ "connections_waiting", "gauge",
-	    "Accepted connections waiting for a session process." },
-};
-#define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
-
 static void
 print_stats(const struct rec *recs, size_t n, int json, int prom)
 {
-	size_t i, k, w = 0;
+	size_t i, w = 0;
 
 	if (json)
 		fputs("{", stdout);
@@ -299,15 +236,13 @@ print_stats(const struct rec *recs, size_t n, int json, int prom)
 			continue;
 		}
 		if (prom) {
-			for (k = 0; k < NMETRICS &&
-			    strcmp(metrics[k].name, name) != 0; k++)
-				;
-			if (k < NMETRICS)
-				printf("# HELP privpop_%s %s\n", name,
-				    metrics[k].help);
-			printf("# TYPE privpop_%s %s\nprivpop_%s %s\n", name,
-			    k < NMETRICS ? metrics[k].type : "untyped", name,
-			    v);
+			struct buf b;
+			char line[1024];
+
+			/* the one table of HELP and TYPE (metrics_text.c) */
+			buf_init_fixed(&b, line, sizeof(line));
+			if (metrics_text_add(&b, name, v) == 0)
+				fwrite(buf_ptr(&b), 1, buf_used(&b), stdout);
 			continue;
 		}
 		if (strlen(name) > w)
@@ -604,7 +539,7 @@ main(int argc, char **argv)
 	close(mfd);
 	for (i = 0; i < nrec; i++)
 		if (tr ? !transcript_ok(&recs[i]) :
-		    cmd == CTL_CMD_STATS ? !is_metric_name(recs[i].f[0]) ||
+		    cmd == CTL_CMD_STATS ? !metrics_name_ok(recs[i].f[0], strlen(recs[i].f[0])) ||
 		    !is_number(recs[i].f[1]) :
 		    !who_ok(&recs[i])) {
 			fprintf(stderr, "%s: a malformed answer from the "

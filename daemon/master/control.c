@@ -414,6 +414,20 @@ add_stats(struct answer *a)
 	add(a, "connections_waiting\t%zu\n", g.pending);
 }
 
+char *
+control_stats_text(size_t *len_r)
+{
+	struct answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.cap = (CTL_C_COUNT + 8) * CTL_LINE_MAX;
+	if ((a.buf = malloc(a.cap)) == NULL)
+		return NULL;
+	add_stats(&a);
+	*len_r = a.len;
+	return a.buf;
+}
+
 int
 control_transcript_for(const char *addr, char *users, size_t len)
 {

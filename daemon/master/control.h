@@ -57,6 +57,9 @@ void	master_ctl_gauges(struct ctl_gauges *);
 void	master_ctl_log_level(int debug);
 
 void	control_count(enum ctl_counter);
+/* The text of privpopctl stats (a "name\tvalue\n" line a counter or
+ * gauge), malloc'd, its length in *len_r; NULL without memory. */
+char	*control_stats_text(size_t *len_r);
 /* What privpopctl switched the transcript on for, as a new connection
  * from addr gets it: 1 when addr is in one of its networks; its users
  * in users (separated by spaces). */

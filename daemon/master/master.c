@@ -46,6 +46,7 @@
 #include "numparse.h"
 #include "penalty.h"
 #include "master.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "proctitle.h"
 #include "transcript_dir.h"
@@ -421,6 +422,7 @@ slot_close_inherited(int own)
 	close(sigpipe_fds[1]);
 	close(penalty_fds[0]);
 	control_close_inherited();
+	metrics_close_inherited();
 	trdir_close_inherited();
 	/* never the fork server's socket in an unprivileged slot */
 	if (auth_spawner_fd != -1)
@@ -623,6 +625,9 @@ reap(void)
 		struct slot *sl = slot_find(pid);
 		int bad = WIFSIGNALED(status) ||
 		    (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+
+		if (sl == NULL && metrics_reaped(pid, status))
+			continue;	/* restarted by metrics_tick() */
 
 		if (sl == NULL && store_spawner_pid > 0 &&
 		    pid == store_spawner_pid) {
@@ -967,6 +972,7 @@ reload(const struct master_opts *o, struct conf *c)
 	auth_spawner_stop();	/* the next one reads the new snapshot */
 	retire_idle();
 	control_open(c);	/* kept, or moved to a new path */
+	metrics_configure(c, uid, gid);	/* kept, or moved, or stopped */
 	trdir_open(c);
 	control_count(CTL_C_RELOADS);
 	log_info("configuration reloaded");
@@ -1552,6 +1558,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	env.conf_fd = o->conf_fd;
 	env.foreground = o->foreground;
 	control_open(c);
+	metrics_configure(c, env.uid, env.gid);
 	trdir_open(c);
 	log_info("privpopd %s started: %d listener(s), prefork %d, "
 	    "max_sessions %d", PACKAGE_VERSION, env.nlisten, c->prefork,
@@ -1581,6 +1588,7 @@ master_run(const struct master_opts *o, struct conf *c)
 		check_login_deadlines(c);
 		check_kicked();
 		control_expire();
+		metrics_tick();
 		if (poll_grow(2 * nslots_cap + MAX_LISTENERS + 2 +
 		    CONTROL_POLL_MAX) == -1)
 			fatal("poll set");
@@ -1650,6 +1658,7 @@ master_run(const struct master_opts *o, struct conf *c)
 	log_info("shutting down");
 	sdnotify("STOPPING=1");
 	control_close();	/* no request is served from here on */
+	metrics_stop();
 	shutdown_all();
 	if (pidfile_written[0] != '\0')
 		unlink(pidfile_written);

@@ -206,6 +206,11 @@ typed(void)
 		    (u1 >= CTL_ERR_MAX || fd != -1))
 			abort();
 		break;
+	case MSG_METRICS_SNAPSHOT:
+		/* no descriptor comes with a fuzzed datagram: required */
+		if (ipc_get_metrics_snapshot(&m, &fd) == 0)
+			abort();
+		break;
 	case MSG_STORE_SPAWN:
 		if (ipc_get_store_spawn(&m, &uid, &g1, &g2, &fd) == 0)
 			abort();

@@ -21,6 +21,7 @@ static const char *const type_names[] = {
 	[CONF_LOCATION] = "location",
 	[CONF_NETS] = "nets",
 	[CONF_LISTEN] = "listen",
+	[CONF_HOSTPORT] = "hostport",
 	[CONF_SNI] = "sni",
 	[CONF_BACKENDS] = "backends",
 	[CONF_MECHS] = "mechanisms",

@@ -519,6 +519,7 @@ get_##name(struct msg *p)						\
 FD_ONLY(zygote_spawn)
 FD_ONLY(slot_auth)
 FD_ONLY(slot_log)
+FD_ONLY(metrics_snapshot)
 FD_ONLY(slot_transcript)
 FD_ONLY(auth_spawn)
 FD_ONLY(auth_spawn_report)
@@ -841,6 +842,8 @@ static const struct {
 	    1 } },
 	{ MSG_SLOT_LOG, { "slot_log", send_slot_log, get_slot_log, NULL,
 	    2 } },
+	{ MSG_METRICS_SNAPSHOT, { "metrics_snapshot", send_metrics_snapshot,
+	    get_metrics_snapshot, NULL, 1 } },
 	{ MSG_SLOT_TRANSCRIPT, { "slot_transcript", send_slot_transcript,
 	    get_slot_transcript, NULL, 1 } },
 	{ MSG_AUTH_SPAWN, { "auth_spawn", send_auth_spawn, get_auth_spawn,
@@ -1020,6 +1023,7 @@ test_all_covered(void **state)
 		MSG_MASTER_SLOT_PID, MSG_SLOT_AUTH, MSG_SLOT_LOG,
 		MSG_SLOT_TRANSCRIPT,
 		MSG_MASTER_PENALTY, MSG_MASTER_CTL_REQUEST, MSG_CTL_ANSWER,
+		MSG_METRICS_SNAPSHOT,
 	};
 	size_t i, j;
 

@@ -1,0 +1,127 @@
+/*
+ * The Prometheus text of the master's counters: the one HELP and TYPE
+ * table, and the checks and formatting of privpopctl stats
+ * --prometheus and of the metrics process.  It formats text the master
+ * wrote; it parses nothing from a client.
+ *
+ * Runs as: root (privpopctl) and privpop (the metrics process).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "metrics_text.h"
+#include "numparse.h"
+
+/* What each counter means, for Prometheus' HELP and TYPE. */
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+} metrics[] = {
+	{ "start_time_seconds", "gauge",
+	    "Unix time at which the privpopd master started." },
+	{ "connections_accepted_total", "counter",
+	    "Connections the master accepted." },
+	{ "connections_refused_total", "counter",
+	    "Connections refused by max_preauth_per_ip or "
+	    "max_sessions_per_ip." },
+	{ "logins_total", "counter",
+	    "Logins, as privpop-auth reported them to the master." },
+	{ "login_failures_total", "counter",
+	    "Failed logins that count toward penalties, as privpop-auth "
+	    "reported them." },
+	{ "evictions_total", "counter",
+	    "Unauthenticated connections ended to serve new clients." },
+	{ "login_deadline_kills_total", "counter",
+	    "Sessions ended by the master still not logged in after "
+	    "login_timeout." },
+	{ "kicks_total", "counter", "Sessions ended by privpopctl kick." },
+	{ "logins_pass_total", "counter",
+	    "Logins with a password: USER/PASS, AUTH PLAIN or AUTH LOGIN." },
+	{ "logins_apop_total", "counter", "Logins with APOP." },
+	{ "logins_cram_md5_total", "counter", "Logins with AUTH CRAM-MD5." },
+	{ "logins_scram_sha_256_total", "counter",
+	    "Logins with AUTH SCRAM-SHA-256." },
+	{ "login_failures_pass_total", "counter",
+	    "Counted failures with a password: USER/PASS, AUTH PLAIN or "
+	    "AUTH LOGIN." },
+	{ "login_failures_apop_total", "counter",
+	    "Counted failures with APOP." },
+	{ "login_failures_cram_md5_total", "counter",
+	    "Counted failures with AUTH CRAM-MD5." },
+	{ "login_failures_scram_sha_256_total", "counter",
+	    "Counted failures with AUTH SCRAM-SHA-256 (a cancelled or "
+	    "abandoned exchange included)." },
+	{ "reloads_total", "counter", "Configuration reloads that took." },
+	{ "reload_failures_total", "counter",
+	    "Reloads that kept the old configuration." },
+	{ "slots_busy", "gauge", "Session processes serving a connection." },
+	{ "slots_idle", "gauge",
+	    "Pre-forked session processes waiting for a connection." },
+	{ "slots_max", "gauge", "max_sessions." },
+	{ "connections_waiting", "gauge",
+	    "Accepted connections waiting for a session process." },
+};
+#define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
+
+int
+metrics_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > METRICS_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int
+metrics_value_ok(const char *s, size_t len)
+{
+	uint64_t v;
+
+	return parse_uint(s, len, 0, INT64_MAX, &v) == 0;
+}
+
+int
+metrics_text_add(struct buf *out, const char *name, const char *value)
+{
+	size_t k;
+
+	for (k = 0; k < NMETRICS && strcmp(metrics[k].name, name) != 0; k++)
+		;
+	if (k < NMETRICS && buf_printf(out, "# HELP privpop_%s %s\n", name,
+	    metrics[k].help) == -1)
+		return -1;
+	return buf_printf(out, "# TYPE privpop_%s %s\nprivpop_%s %s\n", name,
+	    k < NMETRICS ? metrics[k].type : "untyped", name, value);
+}
+
+int
+metrics_text_prometheus(const char *text, size_t len, struct buf *out)
+{
+	char name[METRICS_NAME_MAX + 1], value[24];
+	const char *p = text, *end = text + len, *nl, *tab;
+
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    (tab = memchr(p, '\t', (size_t)(nl - p))) == NULL ||
+		    !metrics_name_ok(p, (size_t)(tab - p)) ||
+		    (size_t)(nl - tab - 1) >= sizeof(value) ||
+		    !metrics_value_ok(tab + 1, (size_t)(nl - tab - 1)))
+			return -1;
+		memcpy(name, p, (size_t)(tab - p));
+		name[tab - p] = '\0';
+		memcpy(value, tab + 1, (size_t)(nl - tab - 1));
+		value[nl - tab - 1] = '\0';
+		if (metrics_text_add(out, name, value) == -1)
+			return -1;
+		p = nl + 1;
+	}
+	return 0;
+}
