@@ -47,6 +47,7 @@ import tests_transcript  # noqa: E402,F401
 import tests_crash  # noqa: E402,F401
 import tests_proctitle  # noqa: E402,F401
 import tests_ctl  # noqa: E402,F401
+import tests_metrics  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 
