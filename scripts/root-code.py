@@ -18,8 +18,8 @@ import os
 import re
 import sys
 
-DIRS = ("common", "daemon/master", "daemon/session", "auth", "mailstore",
-        "tools")
+DIRS = ("common", "daemon/master", "daemon/session", "daemon/metrics",
+        "auth", "mailstore", "tools")
 
 
 def runs_as(path):

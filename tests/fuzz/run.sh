@@ -27,12 +27,12 @@ esac
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
-    fuzz_mbox_parse fuzz_sasl fuzz_transcript"
+    fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
  -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wall -Wextra \
- -I$here -I$top/common -I$top/daemon/master -I$top/daemon/session -I$top/mailstore -I$top/auth"
+ -I$here -I$top/common -I$top/daemon/master -I$top/daemon/session -I$top/daemon/metrics -I$top/mailstore -I$top/auth"
 
 srcs_for() {
 	case $1 in
@@ -48,6 +48,7 @@ srcs_for() {
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;
 	fuzz_transcript) echo "daemon/session/transcript.c common/addrlist.c common/numparse.c" ;;
+	fuzz_http)	echo "daemon/metrics/http_request.c common/metrics_text.c common/buf.c common/numparse.c" ;;
 	*)		return 1 ;;
 	esac
 }
