@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include "sandbox.h"
@@ -17,12 +18,11 @@ static const struct sbx_rule metrics_calls[] = {
 	SBX_CALL(poll), SBX_CALL(ppoll), SBX_CALL(accept4),
 	/* a request in, an answer out (write and sendto: the base list),
 	 * then a half close and the client's last bytes drained */
-	SBX_CALL(read), SBX_CALL(recvfrom), SBX_CALL(shutdown),
-	SBX_CALL(close),
+	SBX_CALL(read), SBX_CALL(shutdown), SBX_CALL(close),
 	/* a snapshot: the message with its memfd (SCM_RIGHTS), its seals
-	 * (fcntl F_GET_SEALS), its size (fstat: the base list), mapped
-	 * read-only (mmap, munmap: the base list) */
-	SBX_CALL(recvmsg), SBX_CALL(fcntl),
+	 * (fcntl F_GET_SEALS only), its size (fstat: the base list),
+	 * mapped read-only (mmap, munmap: the base list) */
+	SBX_CALL(recvmsg), SBX_CALL_IF(fcntl, 1, F_GET_SEALS),
 	/* syslog(3) tries a new socket when the syslog daemon went away:
 	 * it fails instead of killing the process */
 	SBX_REFUSE(socket), SBX_REFUSE(connect),
