@@ -134,18 +134,27 @@ buf_puts(struct buf *b, const char *s)
 #define BUF_PRINTF_MAX	512
 
 int
-buf_printf(struct buf *b, const char *fmt, ...)
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	char tmp[BUF_PRINTF_MAX];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -1;
 	return buf_append(b, tmp, (size_t)n);
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef PRIVPOP_BUF_H
 #define PRIVPOP_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,10 @@ int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_puts(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Nothing is appended when the text does not fit whole (512 bytes a
+ * call, and max): a line is never cut. */
+int	 buf_vprintf(struct buf *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 void	 buf_commit(struct buf *, size_t);	/* after writing at tail */
 void	 buf_consume(struct buf *, size_t);
 void	 buf_compact(struct buf *);

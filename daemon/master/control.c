@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "addrlist.h"
+#include "buf.h"
 #include "control.h"
 #include "fsutil.h"
 #include "ipc.h"
@@ -321,9 +322,8 @@ control_expire(void)
 
 /* A bounded text, written into a sealed memfd at the end. */
 struct answer {
-	char	*buf;
-	size_t	 len, cap;
-	int	 full;
+	struct buf	b;
+	int		full;
 };
 
 static void
@@ -333,19 +333,12 @@ add(struct answer *a, const char *fmt, ...)
 static void
 add(struct answer *a, const char *fmt, ...)
 {
-	char line[CTL_LINE_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) || (size_t)n > a->cap - a->len) {
+	if (buf_vprintf(&a->b, fmt, ap) == -1)
 		a->full = 1;	/* never a cut line */
-		return;
-	}
-	memcpy(a->buf + a->len, line, (size_t)n);
-	a->len += (size_t)n;
+	va_end(ap);
 }
 
 static void
@@ -420,12 +413,11 @@ control_stats_text(size_t *len_r)
 	struct answer a;
 
 	memset(&a, 0, sizeof(a));
-	a.cap = (CTL_C_COUNT + 8) * CTL_LINE_MAX;
-	if ((a.buf = malloc(a.cap)) == NULL)
+	if (buf_init(&a.b, 4096, (CTL_C_COUNT + 8) * CTL_LINE_MAX) == -1)
 		return NULL;
 	add_stats(&a);
-	*len_r = a.len;
-	return a.buf;
+	*len_r = buf_used(&a.b);
+	return (char *)a.b.data;	/* the caller's to free */
 }
 
 int
@@ -582,8 +574,8 @@ answer(int fd, uint32_t status, uint32_t count, const struct answer *a)
 {
 	int mfd = -1;
 
-	if (status == CTL_OK && (mfd = fs_sealed_memfd("privpopctl", a->buf,
-	    a->len)) == -1) {
+	if (status == CTL_OK && (mfd = fs_sealed_memfd("privpopctl",
+	    buf_ptr(&a->b), buf_used(&a->b))) == -1) {
 		log_warn("control answer");
 		status = CTL_ERR_INTERNAL;
 	}
@@ -626,9 +618,9 @@ conn_read(size_t i)
 		    msg_name(m.type));
 		status = CTL_ERR_BAD_REQUEST;
 	} else {
-		/* a line a slot, and a few more */
-		a.cap = (info_cap + CTL_C_COUNT + 8) * CTL_LINE_MAX;
-		if ((a.buf = malloc(a.cap)) == NULL)
+		/* at most a line a slot, and a few more */
+		if (buf_init(&a.b, 4096, (info_cap + CTL_C_COUNT + 8) *
+		    CTL_LINE_MAX) == -1)
 			status = CTL_ERR_INTERNAL;
 		else
 			status = serve(cmd, arg, &a, &count);
@@ -636,7 +628,7 @@ conn_read(size_t i)
 			log_warnx("control answer cut short");
 	}
 	answer(conns[i].fd, status, count, &a);
-	free(a.buf);
+	buf_free(&a.b);
 	conn_drop(i);
 }
 
