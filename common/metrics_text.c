@@ -4,7 +4,7 @@
  * --prometheus and of the metrics process.  It formats text the master
  * wrote; it parses nothing from a client.
  *
- * Runs as: root (privpopctl) and privpop (the metrics process).
+ * Runs as: privpop (privpopctl after its drop, the metrics process).
  */
 #include "config.h"
 

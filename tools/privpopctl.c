@@ -1,7 +1,12 @@
 /*
- * privpopctl: ask a running privpopd master, over its control socket
- * (control_socket, root's, mode 0600), who is connected, to end
- * sessions, for its counters, or to reload.
+ * privpopctl, everything after the drop: the command's words, the
+ * request, and the master's answer, checked field by field and printed
+ * as a table, JSON or Prometheus text.  privpopctl_connect.c (root)
+ * finds the control socket (control_socket, root's, mode 0600),
+ * connects and drops to privpopd's unprivileged user before calling
+ * ctl_main(): the master's credentials check (SO_PEERCRED) records
+ * the connecting root, and nothing read from the socket is parsed with
+ * privilege.
  *
  *   privpopctl [-c file] [-s socket] who [--json]
  *   privpopctl [-c file] [-s socket] kick USER|ADDR|SESS|PID
@@ -12,11 +17,10 @@
  *
  * One request a connection (MSG_MASTER_CTL_REQUEST); the answer
  * (MSG_CTL_ANSWER) brings a sealed memfd whose lines (tab-separated
- * records, daemon/master/control.c) are checked field by field here
- * and printed as a table, JSON or Prometheus text.
+ * records, daemon/master/control.c) are checked here.
  *
- * Runs as: root (the administrator who calls it); not part of the
- * daemon.
+ * Runs as: privpop (privpopd's user =, or nobody), dropped to by
+ * privpopctl_connect.c; not part of the daemon.
  */
 #include "config.h"
 
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "privpopctl.h"
 #include "ipc.h"
 #include "ipc_master.h"
 #include "metrics_text.h"
@@ -46,8 +51,8 @@
 
 static const char *prog = "privpopctl";
 
-static void
-usage(void)
+void
+ctl_usage(void)
 {
 	fprintf(stderr,
 	    "usage: privpopctl [-c file] [-s socket] command\n"
@@ -293,78 +298,23 @@ read_answer(int fd, size_t *len_r)
 	return buf;
 }
 
-static int
-connect_to(const char *path, const char *conffile)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
-	    (int)sizeof(sun.sun_path)) {
-		fprintf(stderr, "%s: control_socket %s is longer than %zu "
-		    "characters\n", prog, path, sizeof(sun.sun_path) - 1);
-		exit(1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
-		exit(1);
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	if (errno == EACCES || errno == EPERM)
-		fprintf(stderr, "%s: %s: %s: must be run as root (the control "
-		    "socket is root's, mode 0600)\n", prog, path,
-		    strerror(errno));
-	else if (errno == ENOENT || errno == ECONNREFUSED)
-		fprintf(stderr, "%s: %s: %s: is privpopd running? "
-		    "control_socket = %s%s%s%s\n", prog, path, strerror(errno),
-		    path, conffile ? " (from " : "", conffile ? conffile : "",
-		    conffile ? "; -s names another)" : "");
-	else
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-	exit(1);
-}
-
 int
-main(int argc, char **argv)
+ctl_main(int fd, const char *sockpath, int argc, char **argv)
 {
-	static struct conf conf;
-	char conffile[CONF_PATH_MAX], err[512];
-	const char *sockpath = NULL, *cmdname, *arg = "", *opt = NULL;
+	const char *cmdname, *arg = "", *opt = NULL;
 	struct pollfd pfd;
 	struct rec *recs = NULL;
 	struct msg m;
 	uint32_t cmd, status, count;
 	size_t len = 0, nrec = 0, i;
 	char *text = NULL;
-	int ch, fd, mfd, r, cflag = 0, json = 0, prom = 0, tr;
+	int mfd, r, json = 0, prom = 0, tr;
 
-	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
-	    PRIVPOP_SYSCONFDIR);
-	while ((ch = getopt(argc, argv, "+c:s:")) != -1) {
-		switch (ch) {
-		case 'c':
-			if (snprintf(conffile, sizeof(conffile), "%s",
-			    optarg) >= (int)sizeof(conffile))
-				usage();
-			cflag = 1;
-			break;
-		case 's':
-			sockpath = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
 	if (argc < 1)
-		usage();
+		ctl_usage();
 	cmdname = argv[0];
 	if (argc > 3 || (argc == 3 && strcmp(cmdname, "transcript") != 0))
-		usage();
+		ctl_usage();
 	if (argc >= 2)
 		opt = argv[1];
 	if (strcmp(cmdname, "transcript") == 0) {
@@ -375,7 +325,7 @@ main(int argc, char **argv)
 		else if (argc == 3 && strcmp(opt, "off") == 0)
 			cmd = CTL_CMD_TRANSCRIPT_OFF;
 		else
-			usage();
+			ctl_usage();
 		if (argc == 3) {
 			arg = argv[2];
 			if (arg[0] == '\0' || strlen(arg) > CTL_ARG_MAX ||
@@ -391,22 +341,22 @@ main(int argc, char **argv)
 		cmd = CTL_CMD_LOG_LEVEL;
 		if (opt != NULL && strcmp(opt, "debug") != 0 &&
 		    strcmp(opt, "info") != 0)
-			usage();
+			ctl_usage();
 		if (opt != NULL)
 			arg = opt;
 	} else if (strcmp(cmdname, "who") == 0) {
 		cmd = CTL_CMD_WHO;
 		if (opt != NULL && !(json = strcmp(opt, "--json") == 0))
-			usage();
+			ctl_usage();
 	} else if (strcmp(cmdname, "stats") == 0) {
 		cmd = CTL_CMD_STATS;
 		if (opt != NULL && !(json = strcmp(opt, "--json") == 0) &&
 		    !(prom = strcmp(opt, "--prometheus") == 0))
-			usage();
+			ctl_usage();
 	} else if (strcmp(cmdname, "kick") == 0) {
 		cmd = CTL_CMD_KICK;
 		if (opt == NULL || opt[0] == '\0')
-			usage();
+			ctl_usage();
 		arg = opt;
 		if (strlen(arg) > CTL_ARG_MAX) {
 			fprintf(stderr, "%s: kick: %s: longer than %d "
@@ -423,29 +373,10 @@ main(int argc, char **argv)
 	} else if (strcmp(cmdname, "reload") == 0) {
 		cmd = CTL_CMD_RELOAD;
 		if (opt != NULL)
-			usage();
+			ctl_usage();
 	} else
-		usage();
+		ctl_usage();
 
-	if (sockpath == NULL) {
-		conf_defaults(&conf);
-		if (access(conffile, F_OK) == 0 || cflag) {
-			if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
-				fprintf(stderr, "%s: %s (-s names the control "
-				    "socket without it)\n", prog, err);
-				return 1;
-			}
-		}
-		if (conf.control_socket[0] == '\0') {
-			fprintf(stderr, "%s: control_socket = none in %s: this "
-			    "privpopd has no control socket\n", prog,
-			    conffile);
-			return 1;
-		}
-		sockpath = conf.control_socket;
-	}
-	fd = connect_to(sockpath, access(conffile, F_OK) == 0 && sockpath ==
-	    conf.control_socket ? conffile : NULL);
 	if (ipc_send_master_ctl_request(fd, cmd, arg) == -1) {
 		fprintf(stderr, "%s: %s: %s\n", prog, sockpath,
 		    errno == EPIPE || errno == ECONNRESET ?

@@ -409,3 +409,52 @@ def t_log_level(ctx):
     p = ctl(d, "log-level", "loud", check_rc=2)
     check("usage" in p.stderr, "a bad level: %r" % p.stderr)
     d.stop()
+
+
+@test("ctl_answer_parsed_unprivileged")
+def t_answer_unprivileged(ctx):
+    """privpopctl connects as root, then drops to privpopd's user before
+    it sends or reads anything: a fake master on the socket reads the
+    client's /proc status while it waits for the answer."""
+    if not ctx.is_root:
+        raise U.TestSkip("needs root (privpopctl drops from root)")
+    pw = U.ensure_system_user("pptest1")
+    tmp = ctx.new_tmpdir("ctldrop")
+    path = os.path.join(tmp, "fake.ctl")
+    conf = os.path.join(tmp, "privpopd.conf")
+    with open(conf, "w") as f:
+        f.write("user = pptest1\ncontrol_socket = %s\n" % path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(10)
+    proc = subprocess.Popen([os.path.join(ctx.build_dir, "privpopctl"),
+                             "-c", conf, "who"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(10)
+        req = conn.recv(4096)
+        check(len(req) > 0, "no request from privpopctl")
+        cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        pid, uid_at_connect = (int.from_bytes(cred[0:4], "little"),
+                               int.from_bytes(cred[4:8], "little"))
+        check_eq(uid_at_connect, 0, "the uid connect() recorded")
+        with open("/proc/%d/status" % pid) as f:
+            status = dict(l.split(":", 1) for l in f if ":" in l)
+        check_eq(status["Uid"].split(), [str(pw.pw_uid)] * 4,
+                 "privpopctl's uids while it waits for the answer")
+        check_eq(status["Gid"].split(), [str(pw.pw_gid)] * 4,
+                 "privpopctl's gids while it waits for the answer")
+        check_eq(status["Groups"].split(), [str(pw.pw_gid)],
+                 "privpopctl's groups")
+        conn.close()
+        _, err = proc.communicate(timeout=10)
+        check_eq(proc.returncode, 1, "exit status without an answer")
+        check("closed the connection without an answer" in err,
+              "stderr: %r" % err)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        srv.close()
