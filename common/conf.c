@@ -413,6 +413,8 @@ static const struct conf_key keys[] = {
 	    CONF_NONE),
 	KEY("transcript_lists", CONF_BOOL, transcript_lists, "no", 0),
 	KEY("transcript_dir", CONF_PATH, transcript_dir, "none", CONF_NONE),
+	/* RFC 1725's LAST, off as in Dovecot and popa3d (issue 19) */
+	KEY("last_command", CONF_BOOL, last_command, "no", 0),
 	/* process titles (issue 18); no: role and state only */
 	KEY("verbose_proctitle", CONF_BOOL, verbose_proctitle, "yes", 0),
 	/* Prometheus over HTTP from an unprivileged process (issue 18) */

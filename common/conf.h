@@ -115,6 +115,7 @@ struct conf {
 	char	 transcript_users[CONF_USER_LIST_MAX];
 	char	 transcript_networks[CONF_NET_LIST_MAX];	/* CIDR list */
 	int	 transcript_lists;		/* every listing line */
+	int	 last_command;			/* RFC 1725 LAST */
 	char	 transcript_dir[CONF_PATH_MAX];	/* files, not syslog */
 	int	 verbose_proctitle;		/* user, address in titles */
 	struct conf_listen metrics_listen;	/* host "": none */

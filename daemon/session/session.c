@@ -62,6 +62,7 @@ struct session {
 	unsigned		 dele_n;
 	unsigned long long	 dele_b;
 	unsigned		 expunged;
+	uint32_t		 last_n;	/* LAST: highest RETR'd or DELE'd */
 	uint32_t		 total_n;	/* the login's messages */
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
 	struct timespec		 start;
@@ -611,6 +612,8 @@ cmd_retr(struct pop3_cmd *c)
 	if (store_retr(&s.st, n, &octets)) {
 		s.retr_n++;
 		s.retr_b += octets;
+		if (n > s.last_n)
+			s.last_n = n;
 	}
 }
 
@@ -651,6 +654,8 @@ cmd_dele(struct pop3_cmd *c)
 		fatalx("store's DELE answer does not add up");
 	s.dele_n++;
 	s.dele_b += octets;
+	if (rn > s.last_n)
+		s.last_n = rn;
 	out("+OK Message %u deleted.", rn);
 }
 
@@ -666,9 +671,22 @@ cmd_rset(struct pop3_cmd *c)
 	if (store_answer(&s.st, &n, &octets, NULL, 0) == 0) {
 		s.dele_n = 0;
 		s.dele_b = 0;
+		s.last_n = 0;
 		out("+OK %u messages (%llu octets).", n,
 		    (unsigned long long)octets);
 	}
+}
+
+/* RFC 1725's LAST (last_command = yes): the highest message number
+ * RETRieved or DELEted in this session, 0 after RSET; TOP does not
+ * count, as in qpopper.  Nothing is kept across sessions: a message
+ * read in an earlier one is not "seen" here (Dovecot keeps \Seen). */
+static void
+cmd_last(struct pop3_cmd *c)
+{
+	if (need_args(c, 0, 0) == -1)
+		return;
+	out("+OK %u", s.last_n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1040,6 +1058,7 @@ static const struct {
 	{ "DELE", S_TRANS, cmd_dele },
 	{ "RSET", S_TRANS, cmd_rset },
 	{ "NOOP", S_TRANS, cmd_noop },
+	{ "LAST", S_TRANS, cmd_last },	/* only with last_command = yes */
 };
 
 static void
@@ -1062,7 +1081,8 @@ dispatch(const char *line, size_t len)
 		return;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, c.verb) != 0)
+		if (strcmp(commands[i].name, c.verb) != 0 ||
+		    (commands[i].fn == cmd_last && !s.conf->last_command))
 			continue;
 		if (!(commands[i].states & s.state)) {
 			out(s.state == S_AUTH ?

@@ -1309,3 +1309,49 @@ def t_maildir_listing(ctx):
     src = [p for n, p in u.files().items() if n.startswith("new/")][0]
     os.rename(src, os.path.join(cur, os.path.basename(src) + ":2,S"))
     check_eq(login_uidls("renamed"), uidls, "UIDL after a rename")
+
+
+@test("last_command_off_and_on")
+def t_last(ctx):
+    """RFC 1725 LAST: unknown unless last_command = yes; then the highest
+    message RETRieved or DELEted this session, TOP not counted, 0 after
+    RSET, and nothing carried into the next session."""
+    d, u = std_daemon(ctx, "lastoff", messages=small_msgs(5))
+    with d.session("alice") as c:
+        check_eq(c.cmd("LAST"), b"-ERR Unknown command.\r\n", "LAST off")
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        check_eq(c.cmd("LAST"), b"-ERR Unknown command.\r\n",
+                 "LAST off, before login")
+    d.stop()
+    d, u = std_daemon(ctx, "laston", messages=small_msgs(5),
+                      extra_conf={"last_command": "yes"})
+    with d.connect() as c:
+        c.resp()
+        check_eq(c.cmd("LAST"), b"-ERR Not logged in.\r\n",
+                 "LAST before login")
+    with d.session("alice") as c:
+        check_eq(c.cmd("LAST"), b"+OK 0\r\n", "LAST at start")
+        check(c.cmd("TOP 4 0").startswith(b"+OK"), "TOP 4 0")
+        c.multi()
+        check_eq(c.cmd("LAST"), b"+OK 0\r\n", "LAST after TOP")
+        check(c.cmd("RETR 2").startswith(b"+OK"), "RETR 2")
+        c.multi()
+        check_eq(c.cmd("LAST"), b"+OK 2\r\n", "LAST after RETR 2")
+        check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
+        c.multi()
+        check_eq(c.cmd("LAST"), b"+OK 2\r\n", "LAST after RETR 1")
+        check(c.cmd("DELE 3").startswith(b"+OK"), "DELE 3")
+        check_eq(c.cmd("LAST"), b"+OK 3\r\n", "LAST after DELE 3")
+        check(c.cmd("RETR 9").startswith(b"-ERR"), "RETR 9")
+        check_eq(c.cmd("LAST"), b"+OK 3\r\n", "LAST after a failed RETR")
+        check(c.cmd("LAST 1").startswith(b"-ERR"), "LAST with an argument")
+        check(c.cmd("RSET").startswith(b"+OK"), "RSET")
+        check_eq(c.cmd("LAST"), b"+OK 0\r\n", "LAST after RSET")
+        check(c.cmd("RETR 5").startswith(b"+OK"), "RETR 5")
+        c.multi()
+        c.cmd("QUIT")
+    with d.session("alice") as c:
+        check_eq(c.cmd("LAST"), b"+OK 0\r\n", "LAST in the next session")
+        c.cmd("QUIT")
