@@ -94,6 +94,14 @@
  * IPv6 address (INET6_ADDRSTRLEN, 46 with the NUL), a '%' and an
  * interface name (IF_NAMESIZE, 16) fit. */
 #define PEER_ADDR_MAX		64
+/* The PROXY protocol (HAProxy's specification): a v1 line is at most
+ * 107 bytes with its CRLF; a v2 header is 16 bytes and at most
+ * PROXY_V2_MAX more (addresses and TLVs: more is refused, HAProxy sends
+ * a few hundred at most); the TLV texts we keep are cut to these. */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_MAX		1024
+#define PROXY_AUTHORITY_MAX	255
+#define PROXY_SSL_TEXT_MAX	63
 /* A listen host as configured: an address (PEER_ADDR_MAX) or a name. */
 #define LISTEN_HOST_MAX		64
 

@@ -27,7 +27,7 @@ esac
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
-    fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http"
+    fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -37,6 +37,7 @@ CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
 srcs_for() {
 	case $1 in
 	fuzz_pop3_line)	echo "daemon/session/pop3_parse.c common/numparse.c" ;;
+	fuzz_proxy)	echo "daemon/session/proxy_proto.c" ;;
 	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
