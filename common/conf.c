@@ -337,6 +337,11 @@ static const struct conf_key keys[] = {
 	    "tls-only", 0),
 	KEY("trusted_networks", CONF_NETS, trusted_networks,
 	    "127.0.0.0/8 ::1", CONF_NONE),
+	/* balancers whose PROXY header names the client (issue 20) */
+	KEY("haproxy_trusted_networks", CONF_NETS, haproxy_trusted_networks,
+	    "none", CONF_NONE),
+	INT("haproxy_timeout", haproxy_timeout, 1, MAX_PREAUTH_TIMEOUT,
+	    STR(DEFAULT_HAPROXY_TIMEOUT), 0),
 	KEY("user", CONF_TEXT, user, "privpop", 0),
 	KEY("chroot", CONF_PATH, chroot_dir, PRIVPOP_EMPTYDIR, 0),
 	INT("prefork", prefork, 1, MAX_PREFORK, STR(DEFAULT_PREFORK), 0),

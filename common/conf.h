@@ -98,6 +98,8 @@ struct conf {
 	int	 plaintext_always;		/* plaintext_auth = always */
 	int	 md5_always;			/* md5_auth = always */
 	char	 trusted_networks[CONF_NET_LIST_MAX];		/* CIDR list */
+	char	 haproxy_trusted_networks[CONF_NET_LIST_MAX];	/* PROXY from */
+	int	 haproxy_timeout;		/* s, for the PROXY header */
 	int	 passwd_upgrade_rounds;
 	int	 auth_mechs;			/* AUTH_MECH_*, or _AUTO */
 	int	 pam_session;			/* pam_open_session */

@@ -45,6 +45,8 @@
 #define MIN_LOGIN_TIMEOUT		3
 #define DEFAULT_LOGIN_LINE_TIMEOUT	60
 #define DEFAULT_TLS_HANDSHAKE_TIMEOUT	30
+/* a balancer sends its PROXY header at once (Dovecot's default) */
+#define DEFAULT_HAPROXY_TIMEOUT		3
 #define MAX_PREAUTH_TIMEOUT		3600
 /* The master's backstop: it kills a slot that has not reported a login
  * this long after login_timeout, pam_timeout and the failure delays
