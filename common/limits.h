@@ -29,6 +29,12 @@
 /* RFC 1939 section 7: a UIDL is 1 to 70 characters in 0x21..0x7E. */
 #define POP3_MAX_UIDL		70
 
+/* mbox: the first bytes of a header line privpop-store keeps to name it
+ * and to read the values of X-UIDL:, X-UID: and X-IMAPbase: ("X-UIDL: "
+ * and a 70-character UIDL, with room for spaces and CRLF).  A longer
+ * X-UIDL: or X-UID: line is not a valid one and is ignored. */
+#define MBOX_HDR_LINE_MAX	128
+
 /* RFC 1939 section 3: the autologout timer is at least 10 minutes. */
 #define POP3_DEFAULT_TIMEOUT	600
 #define POP3_MIN_TIMEOUT	10

@@ -26,70 +26,228 @@
 #define MBOX_SCAN_CHUNK	(256 * 1024)
 
 /* ------------------------------------------------------------------ */
-/* Identical copies: digest -> copies seen, for the "-N" of the UIDL. */
+/* UIDLs: a set of those given, and the old cache's by key. */
 
-struct dup_slot {
-	unsigned char	 digest[MBOX_DIGEST_LEN];
-	uint32_t	 next;		/* dup number for the next copy */
-	int		 used;
-};
-
-struct dup_table {
-	struct dup_slot	*slots;
-	size_t		 cap, used;
+struct uidl_set {
+	uint32_t	*slot;		/* message index + 1; 0 free */
+	size_t		 cap;
+	const struct mail_msg *msgs;
 };
 
 static uint64_t
-dup_hash(const unsigned char *d)
+str_hash(const char *p)
 {
-	uint64_t h;
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
 
-	memcpy(&h, d, sizeof(h));
+	while (*p != '\0')
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
 	return h;
 }
 
-/* An empty table with room for n copies without growing. */
 static int
-dup_init(struct dup_table *t, size_t n)
+set_init(struct uidl_set *t, const struct mail_msg *msgs, size_t n)
 {
-	t->used = 0;
 	for (t->cap = 1024; t->cap < 2 * n + 2; t->cap *= 2)
 		;
-	return (t->slots = calloc(t->cap, sizeof(*t->slots))) == NULL ? -1 : 0;
+	t->msgs = msgs;
+	return (t->slot = calloc(t->cap, sizeof(*t->slot))) == NULL ? -1 : 0;
 }
 
-/* Record a copy with dup number d (d == UINT32_MAX: assign the next).
- * Returns the dup number, or UINT32_MAX when the table is full. */
-static uint32_t
-dup_note(struct dup_table *t, const unsigned char *digest, uint32_t d)
+/* Is u taken?  With add, take it for message idx when it is not. */
+static int
+set_has(struct uidl_set *t, const char *u, uint32_t idx, int add)
 {
-	size_t j;
+	size_t j = str_hash(u) & (t->cap - 1);
 
-	if ((t->used + 1) * 2 > t->cap)
-		return UINT32_MAX;	/* dup_init sized it: cannot happen */
-	j = dup_hash(digest) & (t->cap - 1);
-	while (t->slots[j].used &&
-	    memcmp(t->slots[j].digest, digest, MBOX_DIGEST_LEN) != 0)
+	while (t->slot[j] != 0) {
+		if (strcmp(t->msgs[t->slot[j] - 1].uidl, u) == 0)
+			return 1;
 		j = (j + 1) & (t->cap - 1);
-	if (!t->slots[j].used) {
-		memcpy(t->slots[j].digest, digest, MBOX_DIGEST_LEN);
-		t->slots[j].used = 1;
-		t->slots[j].next = 0;
-		t->used++;
 	}
-	if (d == UINT32_MAX)
-		d = t->slots[j].next;
-	if (d >= t->slots[j].next)
-		t->slots[j].next = d + 1;
-	return d;
+	if (add)
+		t->slot[j] = idx + 1;
+	return 0;
+}
+
+static uint64_t
+key_hash(const unsigned char *k)
+{
+	uint64_t h;
+
+	memcpy(&h, k, sizeof(h));
+	return h;
+}
+
+/* The first unused old message with key k, or NULL. */
+static struct mbox_old *
+old_find(struct mbox *mb, const uint32_t *heads, size_t cap,
+    const unsigned char *k)
+{
+	size_t j = key_hash(k) & (cap - 1);
+	uint32_t i;
+
+	while (heads[j] != 0) {
+		i = heads[j] - 1;
+		if (memcmp(mb->old[i].key, k, MBOX_DIGEST_LEN) == 0) {
+			for (; i != UINT32_MAX; i = mb->old[i].next)
+				if (!mb->old[i].used)
+					return &mb->old[i];
+			return NULL;
+		}
+		j = (j + 1) & (cap - 1);
+	}
+	return NULL;
+}
+
+/* heads: key -> first old message with it; each links the next. */
+static uint32_t *
+old_index(struct mbox *mb, size_t *cap_r)
+{
+	uint32_t *heads, *tails, i;
+	size_t cap, j;
+
+	for (cap = 1024; cap < 2 * (size_t)mb->old_count + 2; cap *= 2)
+		;
+	heads = calloc(cap, sizeof(*heads));
+	tails = calloc(cap, sizeof(*tails));
+	if (heads == NULL || tails == NULL) {
+		free(heads);
+		free(tails);
+		return NULL;
+	}
+	for (i = 0; i < mb->old_count; i++) {
+		mb->old[i].next = UINT32_MAX;
+		j = key_hash(mb->old[i].key) & (cap - 1);
+		while (heads[j] != 0 && memcmp(mb->old[heads[j] - 1].key,
+		    mb->old[i].key, MBOX_DIGEST_LEN) != 0)
+			j = (j + 1) & (cap - 1);
+		if (heads[j] == 0)
+			heads[j] = i + 1;
+		else
+			mb->old[tails[j] - 1].next = i;
+		tails[j] = i + 1;
+	}
+	free(tails);
+	*cap_r = cap;
+	return heads;
+}
+
+static void
+hexstr(char *out, const unsigned char *d, const int *order, int n)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	/* 100,000 of these at every login: no printf per byte */
+	for (i = 0; i < n; i++) {
+		unsigned char c = d[order != NULL ? order[i] : i];
+
+		*out++ = digits[c >> 4];
+		*out++ = digits[c & 0xf];
+	}
+	*out = '\0';
+}
+
+/* The UIDL privpop computes (rule 4 in mbox.h): popa3d prints the
+ * first two 32-bit words of its MD5 as little-endian numbers. */
+static void
+computed_uidl(const struct mbox_meta *mt, char *u)
+{
+	static const int popa3d[8] = { 3, 2, 1, 0, 7, 6, 5, 4 };
+
+	if (mt->flags & MBOX_F_P3)
+		hexstr(u, mt->p3, popa3d, 8);
+	else
+		hexstr(u, mt->key, NULL, MBOX_DIGEST_LEN);
+}
+
+void
+mbox_legacy_uidl(const unsigned char *digest, uint32_t dup, char *u,
+    size_t ulen)
+{
+	hexstr(u, digest, NULL, MBOX_DIGEST_LEN);
+	if (dup > 0)
+		snprintf(u + 2 * MBOX_DIGEST_LEN, ulen - 2 * MBOX_DIGEST_LEN,
+		    "-%u", dup + 1);
+}
+
+int
+mbox_assign_uidls(struct mbox *mb)
+{
+	struct uidl_set set;
+	uint32_t *heads = NULL, i;
+	size_t hcap = 0;
+
+	if (set_init(&set, mb->msgs, mb->count) == -1)
+		return -1;
+	if (mb->old_count > 0 && (heads = old_index(mb, &hcap)) == NULL) {
+		free(set.slot);
+		return -1;
+	}
+	/* the cached ones, then those an old cache knew */
+	for (i = 0; i < mb->count; i++) {
+		struct mbox_meta *mt = &mb->meta[i];
+		struct mbox_old *o;
+
+		if (mt->flags & MBOX_M_UIDL) {
+			(void)set_has(&set, mb->msgs[i].uidl, i, 1);
+			continue;
+		}
+		if (heads == NULL || (o = old_find(mb, heads, hcap,
+		    mb->old_legacy ? mt->digest : mt->key)) == NULL ||
+		    set_has(&set, o->uidl, i, 0))
+			continue;
+		o->used = 1;
+		memcpy(mb->msgs[i].uidl, o->uidl, sizeof(o->uidl));
+		mt->flags |= MBOX_M_UIDL;
+		(void)set_has(&set, mb->msgs[i].uidl, i, 1);
+	}
+	free(heads);
+	/* then each new one, in order: the first rule whose UIDL is free */
+	for (i = 0; i < mb->count; i++) {
+		struct mbox_meta *mt = &mb->meta[i];
+		char *dst = mb->msgs[i].uidl;
+		size_t n;
+		unsigned int k;
+
+		if (mt->flags & MBOX_M_UIDL)
+			continue;
+		mt->flags |= MBOX_M_UIDL;
+		if ((mt->flags & MBOX_F_XUIDL) && !set_has(&set, dst, i, 1))
+			continue;
+		if ((mt->flags & MBOX_F_XUID) && mb->imapbase &&
+		    mt->xuid < mb->uidnext) {
+			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08X%08X",
+			    mt->xuid, mb->uidvalidity);
+			if (!set_has(&set, dst, i, 1))
+				continue;
+		}
+		/* a copy: "-N", from 2; while a "-2" copy is left, the
+		 * plain UIDL (its deleted first copy's) is not given again */
+		computed_uidl(mt, dst);
+		n = strlen(dst);
+		snprintf(dst + n, sizeof(mb->msgs[i].uidl) - n, "-2");
+		k = set_has(&set, dst, i, 0) ? 3 : 2;
+		dst[n] = '\0';
+		if (k == 3 || set_has(&set, dst, i, 1))
+			for (;; k++) {
+				snprintf(dst + n, sizeof(mb->msgs[i].uidl) - n,
+				    "-%u", k);
+				if (!set_has(&set, dst, i, 1))
+					break;
+			}
+	}
+	free(set.slot);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 
 int
-mbox_add(struct mbox *mb, const struct mbox_found *f, uint32_t dup)
+mbox_add(struct mbox *mb, const struct mbox_found *f, const char *uidl)
 {
 	struct mail_msg *m;
+	struct mbox_meta *mt;
 
 	if (mb->count >= MAIL_MAX_MESSAGES)
 		return -1;
@@ -108,34 +266,33 @@ mbox_add(struct mbox *mb, const struct mbox_found *f, uint32_t dup)
 		mb->cap = ncap;
 	}
 	m = &mb->msgs[mb->count];
+	mt = &mb->meta[mb->count];
 	memset(m, 0, sizeof(*m));
+	memset(mt, 0, sizeof(*mt));
 	m->start = f->start;
 	m->end = f->end;
 	m->size = f->size;
-	mb->meta[mb->count].from_off = f->from_off;
-	memcpy(mb->meta[mb->count].digest, f->digest, MBOX_DIGEST_LEN);
-	mb->meta[mb->count].dup = dup;
+	mt->from_off = f->from_off;
+	memcpy(mt->key, f->key, MBOX_DIGEST_LEN);
+	memcpy(mt->digest, f->digest, MBOX_DIGEST_LEN);
+	if (uidl != NULL) {
+		snprintf(m->uidl, sizeof(m->uidl), "%s", uidl);
+		mt->flags = MBOX_M_UIDL;
+	} else {
+		memcpy(mt->p3, f->p3, MBOX_DIGEST_LEN);
+		mt->flags = f->flags & (MBOX_F_P3 | MBOX_F_XUIDL | MBOX_F_XUID);
+		mt->xuid = f->xuid;
+		if (f->flags & MBOX_F_XUIDL)
+			snprintf(m->uidl, sizeof(m->uidl), "%s", f->xuidl);
+		/* Dovecot keeps X-IMAPbase: in the first message only */
+		if (mb->count == 0 && (f->flags & MBOX_F_IMAPBASE)) {
+			mb->imapbase = 1;
+			mb->uidvalidity = f->uidvalidity;
+			mb->uidnext = f->uidnext;
+		}
+	}
 	mb->count++;
 	return 0;
-}
-
-void
-mbox_uidl(struct mbox *mb, uint32_t idx)
-{
-	static const char hex[] = "0123456789abcdef";
-	const struct mbox_meta *mt = &mb->meta[idx];
-	char *u = mb->msgs[idx].uidl;
-	int i, o = 0;
-
-	/* 100,000 of these at every login: no printf per byte */
-	for (i = 0; i < MBOX_DIGEST_LEN; i++) {
-		u[o++] = hex[mt->digest[i] >> 4];
-		u[o++] = hex[mt->digest[i] & 0xf];
-	}
-	u[o] = '\0';
-	if (mt->dup > 0)
-		snprintf(u + o, sizeof(mb->msgs[idx].uidl) - (size_t)o, "-%u",
-		    mt->dup + 1);
 }
 
 int
@@ -195,61 +352,23 @@ open_dirs(struct mbox *mb)
 	return 0;
 }
 
-struct scan_ctx {
-	struct mbox		*mb;
-	const struct mbox_meta	*again;	/* the cached last message, or NULL */
-};
-
-/* A message found: its copy number is given later (number_copies),
- * once the table can be sized for all of them. */
+/* A message found: its UIDL is given after the scan. */
 static int
 scan_found(void *arg, const struct mbox_found *f)
 {
-	struct scan_ctx *c = arg;
-	uint32_t d = UINT32_MAX;
-
-	/* the last message, scanned again because the file grew, keeps
-	 * its copy number (and so its UIDL) */
-	if (c->again != NULL && f->from_off == c->again->from_off &&
-	    memcmp(f->digest, c->again->digest, MBOX_DIGEST_LEN) == 0)
-		d = c->again->dup;
-	return mbox_add(c->mb, f, d);
-}
-
-/* Number identical copies in message order: a copy whose number is
- * known (from the cache, or the rescanned last message) keeps it, any
- * other takes its digest's next.  One table of the final size, filled
- * after the scan: no rehashing, and no random access into it between
- * the reads of a 100,000-message scan. */
-static int
-number_copies(struct mbox *mb)
-{
-	struct dup_table t;
-	uint32_t i;
-	int r = 0;
-
-	if (dup_init(&t, mb->count) == -1)
-		return -1;
-	for (i = 0; i < mb->count && r == 0; i++)
-		if ((mb->meta[i].dup = dup_note(&t, mb->meta[i].digest,
-		    mb->meta[i].dup)) == UINT32_MAX)
-			r = -1;
-	free(t.slots);
-	return r;
+	return mbox_add(arg, f, NULL);
 }
 
 /* Scan the file from base (a From_ line or 0) to its end. */
 static int
-scan_from(struct mbox *mb, uint64_t base, uint64_t size,
-    const struct mbox_meta *again)
+scan_from(struct mbox *mb, uint64_t base, uint64_t size)
 {
 	static unsigned char chunk[MBOX_SCAN_CHUNK];
-	struct scan_ctx c = { mb, again };
 	struct mbox_scan s;
 	uint64_t off = base;
 	int r = 0;
 
-	if (mbox_scan_init(&s, base, scan_found, &c) == -1)
+	if (mbox_scan_init(&s, base, scan_found, mb) == -1)
 		return -1;
 	while (off < size) {
 		size_t want = size - off > sizeof(chunk) ? sizeof(chunk) :
@@ -285,10 +404,7 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 	char lockfile[MAIL_MAX_PATH], lockname[MAIL_MAX_PATH];
 	enum mail_err e = MAIL_TEMP;
 	enum mbox_lock_err le;
-	struct mbox_meta again;
-	uint64_t base = 0;
 	uint32_t i;
-	int rescan = 0;
 
 	memset(mb, 0, sizeof(*mb));
 	mb->fd = mb->sessfd = mb->dirfd = mb->idxfd = -1;
@@ -339,31 +455,43 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 		goto out;
 	/* the cache gives every message but the last; rescan from there */
 	if (mbox_cache_load(mb, &st) == 0 && mb->count > 0) {
-		/* the last message may have grown: it is scanned again
-		 * (and numbered again among its identical copies) */
+		/* the last message may have grown: it is scanned again,
+		 * and gets its UIDL back by its key */
 		if (mb->scanned != (uint64_t)st.st_size) {
-			again = mb->meta[mb->count - 1];
-			base = again.from_off;
+			struct mbox_old *o;
+
+			free(mb->old);
+			if ((mb->old = o = calloc(1, sizeof(*o))) == NULL)
+				goto out;
+			mb->old_count = 1;
+			mb->old_legacy = 0;
 			mb->count--;
-			rescan = 1;
+			memcpy(o->key, mb->meta[mb->count].key,
+			    MBOX_DIGEST_LEN);
+			memcpy(o->uidl, mb->msgs[mb->count].uidl,
+			    sizeof(o->uidl));
+			if (scan_from(mb, mb->meta[mb->count].from_off,
+			    (uint64_t)st.st_size) == -1)
+				goto scanfail;
 		}
-		if (rescan && scan_from(mb, base, (uint64_t)st.st_size,
-		    &again) == -1)
-			goto scanfail;
 	} else {
+		/* no cache, or one of another file (rewritten by a mail
+		 * reader, or by an older privpop): its UIDLs in mb->old */
 		mb->count = 0;
-		if (scan_from(mb, 0, (uint64_t)st.st_size, NULL) == -1)
+		mb->imapbase = 0;
+		if (scan_from(mb, 0, (uint64_t)st.st_size) == -1)
 			goto scanfail;
 	}
-	if (number_copies(mb) == -1)
+	if (mbox_assign_uidls(mb) == -1)
 		goto out;
+	free(mb->old);
+	mb->old = NULL;
+	mb->old_count = 0;
 	if (mb->junk > 0)
 		log_warnx("mbox %s: %llu bytes before the first From_ line "
 		    "are not served", path, (unsigned long long)mb->junk);
-	for (i = 0; i < mb->count; i++) {
-		mbox_uidl(mb, i);
+	for (i = 0; i < mb->count; i++)
 		mb->octets += mb->msgs[i].size;
-	}
 	if (mb->cache_count != mb->count || mb->scanned != (uint64_t)st.st_size)
 		mbox_cache_save(mb);
 	e = MAIL_OK;
@@ -396,6 +524,9 @@ mbox_close(struct mbox *mb)
 {
 	free(mb->msgs);
 	free(mb->meta);
+	free(mb->old);
+	mb->old = NULL;
+	mb->old_count = 0;
 	mb->msgs = NULL;
 	mb->meta = NULL;
 	mb->count = mb->cap = 0;

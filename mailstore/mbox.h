@@ -9,9 +9,19 @@
  *   rewritten at QUIT, so delivery is never blocked for long.
  * - A cache of offsets, sizes and UIDL digests (owned by the mailbox
  *   owner) makes the next open scan only what was appended since.
- * - UIDL: MD5 of the From_ line and the header block, in hex, with "-N"
- *   for the Nth identical copy.  The cache keeps them, so every message
- *   keeps its UIDL across sessions, deletions and deliveries.
+ * - UIDL, the first of these that is unique in the mailbox:
+ *   1. the UIDL the cache holds for the message (what clients saw, also
+ *      from a cache older than the file, matched by the message's key,
+ *      or written by an older privpop, matched by its old digest);
+ *   2. its X-UIDL: header (qpopper, Dovecot's pop3_save_uidl);
+ *   3. Dovecot's %08Xu%08Xv from its X-UID: and the first message's
+ *      X-IMAPbase:;
+ *   4. popa3d's UIDL (16 hex digits) when the message has one of the
+ *      delivery headers popa3d hashes; else the 32 hex digits of its
+ *      key (From_ line and headers but those readers rewrite).
+ *   A computed UIDL already taken gets "-N" (N = 2, 3, ...).  The cache
+ *   keeps them, so every message keeps its UIDL across sessions,
+ *   deletions, deliveries and mail readers' rewrites.
  * - Expunge at QUIT (mbox_expunge.c) goes through a journal so that a
  *   process killed at any instant leaves the old mailbox, the new one,
  *   or one that the next open completes.
@@ -47,8 +57,24 @@ struct mbox_opts {
 /* Per message, beside struct mail_msg. */
 struct mbox_meta {
 	uint64_t	 from_off;
+	unsigned char	 key[MBOX_DIGEST_LEN];	/* see mbox_parse.h */
 	unsigned char	 digest[MBOX_DIGEST_LEN];
-	uint32_t	 dup;		/* 0 for the first copy */
+	unsigned char	 p3[MBOX_DIGEST_LEN];
+	uint32_t	 flags;		/* MBOX_F_*, MBOX_M_UIDL */
+	uint32_t	 xuid;
+};
+
+/* msgs[].uidl is the message's UIDL (else, with MBOX_F_XUIDL, its
+ * X-UIDL: value) */
+#define MBOX_M_UIDL	0x100
+
+/* A message of a cache that no longer matches the file: its UIDL goes
+ * to the message with the same key (legacy: the same old digest). */
+struct mbox_old {
+	unsigned char	 key[MBOX_DIGEST_LEN];
+	char		 uidl[POP3_MAX_UIDL + 1];
+	uint32_t	 next;		/* same key, in order; UINT32_MAX */
+	int		 used;
 };
 
 struct mbox {
@@ -71,6 +97,11 @@ struct mbox {
 	uint32_t	 cap;
 	uint64_t	 octets;
 	uint32_t	 cache_count;	/* records the cache file holds */
+	int		 imapbase;	/* the first message's X-IMAPbase: */
+	uint32_t	 uidvalidity, uidnext;
+	struct mbox_old	*old;		/* UIDLs to give again */
+	uint32_t	 old_count;
+	int		 old_legacy;	/* keyed by the old digest */
 };
 
 enum mail_err mbox_open(struct mbox *, const char *path,
@@ -85,8 +116,13 @@ enum mail_err mbox_expunge(struct mbox *, uint32_t *removed_r);
 void	mbox_close(struct mbox *);
 
 /* Internal, shared by mbox.c, mbox_cache.c and mbox_expunge.c. */
-int	mbox_add(struct mbox *, const struct mbox_found *, uint32_t dup);
-void	mbox_uidl(struct mbox *, uint32_t idx);
+/* A message found (uidl NULL) or from the cache (its UIDL). */
+int	mbox_add(struct mbox *, const struct mbox_found *, const char *uidl);
+/* The UIDL an older privpop gave: hex digest, "-N" for copy dup + 1. */
+void	mbox_legacy_uidl(const unsigned char *digest, uint32_t dup, char *u,
+	    size_t ulen);
+/* Give every message without one its UIDL (see above); 0 or -1. */
+int	mbox_assign_uidls(struct mbox *);
 int	mbox_index_file(const struct mbox *, const char *suffix, char *out,
 	    size_t outlen);
 /* The same file's name in idxfd. */

@@ -22,7 +22,8 @@ from tests_system import find_roles, ids, run
 
 PW = "Mbox-e2e-pw-5521"
 FROM_DATE = b"Sat Nov 29 11:00:00 2025"
-UIDL_RX = re.compile(rb"^[0-9a-f]{32}(-[0-9]+)?$")
+# popa3d's 16 hex digits, or the 32 of the key (no delivery header)
+UIDL_RX = re.compile(rb"^[0-9a-f]{16}([0-9a-f]{16})?(-[0-9]+)?$")
 
 
 # ---------------------------------------------------------------------
@@ -1018,3 +1019,160 @@ def t_mbox_locks(ctx):
     finally:
         os.unlink(lock)
     check_eq(read_file(path), content, "mbox at the end")
+
+
+# ---------------------------------------------------------------------
+# UIDLs that survive mail readers, and popa3d's
+
+def reader_msgs():
+    """Delivered messages: two with the delivery headers popa3d hashes
+    (one folded), one with none of them (privpop's key)."""
+    return [
+        b"Return-Path: <s@example.org>\n"
+        b"Received: from mx.example.org by host with SMTP id 1A2B\n"
+        b"\tfor <alice@example.org>; Mon, 1 Jan 2024 00:00:00 +0000\n"
+        b"Received: from elsewhere by mx.example.org\n"
+        b"Delivered-To: alice@example.org\n"
+        b"Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+        b"Message-ID: <one@example.org>\nSubject: one\n\nbody one\n",
+        b"Date: Mon, 1 Jan 2024 00:00:01 +0000\n"
+        b"Message-ID: <two@example.org>\nX-Delivery-ID: abc\n"
+        b"Subject: two\n\nbody two\n",
+        b"From: nobody@example.org\nSubject: three\n\nbody three\n",
+    ]
+
+
+def as_read(msg, extra):
+    """msg as a mail reader rewrites it: extra headers before the empty
+    line (Status:, X-Status:, Content-Length: ...)."""
+    head, body = msg.split(b"\n\n", 1)
+    return head + b"\n" + extra + b"\n\n" + body
+
+
+@test("mbox_uidl_survives_mail_reader")
+def t_mbox_reader(ctx):
+    msgs = reader_msgs()
+    d, u, path = mbox_daemon(ctx, "mboxreader",
+                             b"".join(entry(m) for m in msgs))
+    with d.session("alice") as c:
+        before = [x[1] for x in session_uidl(c)]
+        c.cmd("QUIT")
+    check_eq(len(before), 3, "messages")
+    check(len(before[0]) == 16 and len(before[1]) == 16,
+          "popa3d-style UIDLs for delivered mail: %r" % before)
+    # a reader (mutt, pine) marks them read, rewriting the file in place
+    read = [as_read(msgs[0], b"Status: RO"),
+            as_read(msgs[1], b"Status: O\nX-Status: A\n"
+                    b"X-Keywords: $Label1\n\tjunk\nContent-Length: 9"),
+            as_read(msgs[2], b"Status: RO\nX-UID: 7")]
+    with open(path, "r+b") as f:
+        f.write(b"".join(entry(m) for m in read))
+        f.truncate()
+    with d.session("alice") as c:
+        check_eq([x[1] for x in session_uidl(c)], before,
+                 "UIDLs after a reader added Status: headers")
+        c.cmd("QUIT")
+    # the same without the cache (a full scan of the rewritten file)
+    shutil.rmtree(index_dir(u))
+    with d.session("alice") as c:
+        check_eq([x[1] for x in session_uidl(c)], before,
+                 "UIDLs of the rewritten file without the cache")
+        c.cmd("QUIT")
+
+
+POPA3D_USER = "pp_p3uidl"
+POPA3D_PW = "Popa3d-e2e-pw-77"
+
+
+def popa3d_binary():
+    """Debian's popa3d (apt-get install popa3d), or one unpacked from
+    its package at $POPA3D."""
+    for p in (os.environ.get("POPA3D", ""), "/usr/sbin/popa3d"):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def popa3d_uidls(exe, user, password):
+    """popa3d in inetd mode on a pipe: USER, PASS, UIDL."""
+    os.makedirs("/var/lib/popa3d", exist_ok=True)   # its chroot
+    U.ensure_system_user("popa3d")                   # its own user
+    r = subprocess.run([exe], input=("USER %s\r\nPASS %s\r\nUIDL\r\nQUIT"
+                                     "\r\n" % (user, password)).encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    lines = r.stdout.replace(b"\r\n", b"\n").split(b"\n")
+    check(lines[:3] == [b"+OK"] * 3 if len(lines) > 3 else False,
+          "popa3d login: %r %r" % (r.stdout[:200], r.stderr[:200]))
+    out = []
+    for l in lines[4:]:
+        if l == b".":
+            return out
+        out.append(l.split(b" ", 1)[1])
+    check(False, "popa3d UIDL: %r" % r.stdout[:300])
+
+
+@test("mbox_uidl_popa3d_compatible")
+def t_mbox_popa3d(ctx):
+    exe = popa3d_binary()
+    if exe is None:
+        raise U.Skip("popa3d is not installed (apt-get install popa3d, "
+                     "or POPA3D=path of its binary)")
+    msgs = [m for m in reader_msgs()[:2]]
+    msgs += [b"Received: by mx with id %d\n\tfrom far\nDate: d%d\n"
+             b"Message-ID: <%d@x>\nSubject: s\n\nbody %d\n" % (i, i, i, i)
+             for i in range(5)]
+    msgs.append(as_read(msgs[0], b"Status: RO"))    # a copy: popa3d's twin
+    data = b"".join(entry(m) for m in msgs)
+    pw = U.ensure_system_user(POPA3D_USER)
+    r = subprocess.run(["chpasswd"], input=("%s:%s\n" % (
+        POPA3D_USER, POPA3D_PW)).encode(), stderr=subprocess.PIPE,
+        timeout=30)
+    check(r.returncode == 0, "chpasswd: %r" % r.stderr)
+    spool = "/var/mail/%s" % POPA3D_USER
+    with open(spool, "wb") as f:
+        f.write(data)
+    os.chown(spool, pw.pw_uid, grp.getgrnam("mail").gr_gid)
+    os.chmod(spool, 0o660)
+    try:
+        theirs = popa3d_uidls(exe, POPA3D_USER, POPA3D_PW)
+    finally:
+        os.unlink(spool)
+    d, u, path = mbox_daemon(ctx, "mboxpopa3d", data)
+    with d.session("alice") as c:
+        ours = [x[1] for x in session_uidl(c)]
+        c.cmd("QUIT")
+    check_eq(len(ours), len(msgs), "privpop's count")
+    check_eq(len(theirs), len(msgs), "popa3d's count")
+    # popa3d gives a copy the same UIDL; privpop keeps them unique
+    check_eq(theirs[-1], theirs[0], "popa3d: the copy's UIDL")
+    check_eq(ours[-1], theirs[0] + b"-2", "privpop: the copy's UIDL")
+    check_eq(ours[:-1], theirs[:-1], "the UIDLs privpop and popa3d give "
+             "the same mbox")
+
+
+@test("mbox_uidl_x_uidl_and_dovecot_x_uid")
+def t_mbox_xuidl(ctx):
+    msgs = [
+        b"X-IMAPbase: 1700000000 9 $Label1\nX-UID: 1\nStatus: RO\n"
+        b"X-UIDL: qpop-0001\nSubject: a\n\nbody a\n",
+        b"X-UID: 2\nSubject: b\n\nbody b\n",
+        b"X-UIDL: qpop 0003\nX-UID: 3\nSubject: c\n\nbody c\n",
+        b"X-UIDL: qpop-0001\nSubject: d\n\nbody d\n",
+        b"X-UIDL: " + b"x" * 71 + b"\nSubject: e\n\nbody e\n",
+    ]
+    d, u, path = mbox_daemon(ctx, "mboxxuidl",
+                             b"".join(entry(m) for m in msgs))
+    with d.session("alice") as c:
+        r = c.cmd("UIDL")
+        check(r.startswith(b"+OK"), "UIDL: %r" % r)
+        got = [l.split(b" ", 1)[1] for l in c.multi().split(b"\r\n")[:-1]]
+        c.cmd("QUIT")
+    check_eq(got[0], b"qpop-0001", "X-UIDL served")
+    check_eq(got[1], b"%08X%08X" % (2, 1700000000), "Dovecot %08Xu%08Xv")
+    check_eq(got[2], b"%08X%08X" % (3, 1700000000),
+             "X-UIDL with a space: X-UID instead")
+    check(re.match(rb"^[0-9a-f]{32}$", got[3]) is not None,
+          "a repeated X-UIDL: computed %r" % got[3])
+    check(re.match(rb"^[0-9a-f]{32}$", got[4]) is not None,
+          "a 71-character X-UIDL: computed %r" % got[4])

@@ -143,6 +143,23 @@ same(const struct found *a, const struct found *b)
 		CHECK(a->m[i].size == b->m[i].size);
 		CHECK(memcmp(a->m[i].digest, b->m[i].digest,
 		    MBOX_DIGEST_LEN) == 0);
+		/* the UIDL sources do not depend on how bytes arrive */
+		CHECK(memcmp(a->m[i].key, b->m[i].key, MBOX_DIGEST_LEN) == 0);
+		CHECK(memcmp(a->m[i].p3, b->m[i].p3, MBOX_DIGEST_LEN) == 0);
+		CHECK(a->m[i].flags == b->m[i].flags);
+		CHECK(strcmp(a->m[i].xuidl, b->m[i].xuidl) == 0);
+		CHECK(a->m[i].xuid == b->m[i].xuid);
+		CHECK(a->m[i].uidvalidity == b->m[i].uidvalidity);
+		CHECK(a->m[i].uidnext == b->m[i].uidnext);
+		/* a served X-UIDL is a valid POP3 UIDL */
+		if (a->m[i].flags & MBOX_F_XUIDL) {
+			size_t j, n = strlen(a->m[i].xuidl);
+
+			CHECK(n >= 1 && n <= POP3_MAX_UIDL);
+			for (j = 0; j < n; j++)
+				CHECK(a->m[i].xuidl[j] > 0x20 &&
+				    a->m[i].xuidl[j] < 0x7f);
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ srcs_for() {
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
-	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c" ;;
+	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c common/numparse.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;
 	fuzz_transcript) echo "daemon/session/transcript.c common/addrlist.c common/numparse.c" ;;
 	fuzz_http)	echo "daemon/metrics/http_request.c common/metrics_text.c common/buf.c common/numparse.c" ;;

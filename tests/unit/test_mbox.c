@@ -242,9 +242,12 @@ build(struct built *b, const char *prefix, const struct spec *s, size_t n)
 		adds(b, "\n");
 		b->start[i] = b->len;
 		adds(b, s[i].hdr);
-		adds(b, "\n");
+		/* no delivery header popa3d hashes: the UIDL is the key,
+		 * MD5 of the From_ line and the headers (not the empty
+		 * line after them) */
 		md5_hex(b->buf + b->from_off[i], b->len - b->from_off[i],
 		    b->uidl[i]);
+		adds(b, "\n");
 		adds(b, s[i].body);
 		b->end[i] = b->len;
 		adds(b, "\n");
@@ -385,9 +388,9 @@ test_open_crlf_nonl(void **state)
 	assert_int_equal(mb.msgs[1].end, sizeof(in) - 1);
 	/* "S: 2\r\n\r\nlast\r\n" */
 	assert_int_equal(mb.msgs[1].size, 14);
-	md5_hex(in, 16, u);
+	md5_hex(in, 14, u);
 	assert_string_equal(mb.msgs[0].uidl, u);
-	md5_hex(in + 24, 16, u);
+	md5_hex(in + 24, 14, u);
 	assert_string_equal(mb.msgs[1].uidl, u);
 	mbox_close(&mb);
 }
@@ -1371,6 +1374,182 @@ test_fcntl_lock(void **state)
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- UIDL sources ---- */
+
+/* Vectors from Debian's popa3d 1.0.3 serving this very mbox (UIDL). */
+static void
+test_uidl_popa3d(void **state)
+{
+	struct fx *f = *state;
+	static const char in[] =
+	    "From sender@example.org Mon Jan  1 00:00:00 2024\n"
+	    "Return-Path: <s@example.org>\n"
+	    "Received: from mx.example.org by host with SMTP id 1A2B\n"
+	    "\tfor <u@example.org>; Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Received: from elsewhere by mx\n"
+	    "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+	    "Message-ID: <one@example.org>\n"
+	    "Delivered-To: u@example.org\nSubject: one\nStatus: RO\n\n"
+	    "body one\n\n"
+	    "From sender@example.org Mon Jan  1 00:00:01 2024\n"
+	    "Date: Mon, 1 Jan 2024 00:00:01 +0000\n"
+	    "message-id: <two@example.org>\nX-Delivery-ID: abc\n"
+	    "Subject: two\n\nbody two\n\n"
+	    "From sender@example.org Mon Jan  1 00:00:02 2024\n"
+	    "Subject: none\nx-delivery-id: lower\n\nbody three\n\n"
+	    "From sender@example.org Mon Jan  1 00:00:03 2024\n"
+	    "rECEIVED: by x\n  cont\nDATE: d\n\nb4\n\n";
+	struct mbox mb;
+
+	put_file(f->path, in, sizeof(in) - 1);
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	assert_int_equal(mb.count, 4);
+	assert_string_equal(mb.msgs[0].uidl, "da401c4b922593a8");
+	assert_string_equal(mb.msgs[1].uidl, "d3f049df8ce05905");
+	/* popa3d: d98c1dd404b2008f (no header of its list; every such
+	 * message has it); privpop: the key */
+	assert_int_equal(strlen(mb.msgs[2].uidl), 32);
+	assert_string_equal(mb.msgs[3].uidl, "108090916c103e12");
+	mbox_close(&mb);
+}
+
+/* Status:-type headers (with continuations) do not change the key;
+ * Subject does; X-UIDL, X-UID with X-IMAPbase are served, bad ones
+ * are not. */
+static void
+test_uidl_sources(void **state)
+{
+	struct fx *f = *state;
+	static const char a[] =
+	    "From x Mon Jan  1 00:00:00 2024\nSubject: s\n\nbody\n";
+	static const char b[] =
+	    "From x Mon Jan  1 00:00:00 2024\nStatus: RO\nX-Status: A\n"
+	    "Subject: s\nX-Keywords: k\n\tmore\ncontent-length: 5\n"
+	    "X-UID: 1\nX-IMAP: 1 2\n\nbody\n";
+	static const char c[] =
+	    "From x Mon Jan  1 00:00:00 2024\nSubject: t\n\nbody\n";
+	static const char x[] =
+	    "From x Mon Jan  1 00:00:00 2024\nX-IMAPbase: 300 10 k\n"
+	    "X-UID: 4\nSubject: 1\n\n1\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UIDL: q-1\nX-UID: 5\n"
+	    "Subject: 2\n\n2\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UIDL: q-1\nSubject: 3\n\n3\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UIDL: q 2\nX-UID: 11\n"
+	    "Subject: 4\n\n4\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UIDL: q-3\nX-UIDL: q-4\n"
+	    "Subject: 5\n\n5\n";
+	struct mbox mb;
+	char ua[POP3_MAX_UIDL + 1];
+
+	put_file(f->path, a, sizeof(a) - 1);
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	snprintf(ua, sizeof(ua), "%s", mb.msgs[0].uidl);
+	mbox_close(&mb);
+	put_file(f->path, b, sizeof(b) - 1);
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	assert_string_equal(mb.msgs[0].uidl, ua);
+	mbox_close(&mb);
+	/* without the cache too */
+	put_file(f->path, c, sizeof(c) - 1);
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	assert_string_not_equal(mb.msgs[0].uidl, ua);
+	mbox_close(&mb);
+
+	put_file(f->path, x, sizeof(x) - 1);
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	assert_int_equal(mb.count, 5);
+	assert_string_equal(mb.msgs[0].uidl, "000000040000012C");
+	assert_string_equal(mb.msgs[1].uidl, "q-1");
+	/* a repeated X-UIDL: computed */
+	assert_int_equal(strlen(mb.msgs[2].uidl), 32);
+	/* X-UIDL with a space: ignored; X-UID >= uidnext: ignored */
+	assert_int_equal(strlen(mb.msgs[3].uidl), 32);
+	/* two X-UIDL: headers: ignored */
+	assert_int_equal(strlen(mb.msgs[4].uidl), 32);
+	mbox_close(&mb);
+}
+
+/* A cache written by an older privpop (version 1: the digest of the
+ * From_ line and the whole header block): its UIDLs are kept, also
+ * after a reader rewrites the file. */
+static void
+test_uidl_legacy_cache(void **state)
+{
+	struct fx *f = *state;
+	const struct spec s[] = { A, B, A };
+	static struct built b;
+	struct {
+		char magic[8];
+		uint64_t dev, ino, scanned, junk, count;
+		unsigned char headsum[16], tailsum[16], recsum[16];
+	} h;
+	unsigned char recs[3 * 52], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	char p[MAIL_MAX_PATH], want[3][POP3_MAX_UIDL + 1];
+	struct mbox mb;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	build(&b, "", s, 3);
+	put_file(f->path, b.buf, b.len);
+	assert_int_equal(stat(f->path, &st), 0);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, "PPMBOX01", 8);
+	h.dev = st.st_dev;
+	h.ino = st.st_ino;
+	h.scanned = b.len;
+	h.count = 3;
+	for (i = 0; i < 3; i++) {
+		uint64_t v[4] = { b.from_off[i], b.start[i], b.end[i],
+		    b.size[i] };
+		uint32_t dup = i == 2 ? 1 : 0;
+		/* From_ line, headers and the empty line */
+		size_t hl = strlen(s[i].from) + 1 + strlen(s[i].hdr) + 1;
+
+		assert_int_equal(EVP_Digest(b.buf + b.from_off[i], hl, md,
+		    &mdlen, EVP_md5(), NULL), 1);
+		memcpy(recs + i * 52, v, 32);
+		memcpy(recs + i * 52 + 32, md, 16);
+		memcpy(recs + i * 52 + 48, &dup, 4);
+		md5_hex(b.buf + b.from_off[i], hl, want[i]);
+		if (dup)
+			strcat(want[i], "-2");
+	}
+	assert_int_equal(EVP_Digest(recs, sizeof(recs), md, &mdlen,
+	    EVP_md5(), NULL), 1);
+	memcpy(h.recsum, md, 16);
+	/* where the cache goes: ask an mbox opened once */
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	index_file(&mb, ".cache", p, sizeof(p));
+	assert_string_not_equal(mb.msgs[0].uidl, want[0]);
+	mbox_close(&mb);
+	assert_true((fd = open(p, O_WRONLY | O_TRUNC)) != -1);
+	assert_int_equal(write(fd, &h, sizeof(h)), sizeof(h));
+	assert_int_equal(write(fd, recs, sizeof(recs)), sizeof(recs));
+	close(fd);
+
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(mb.msgs[i].uidl, want[i]);
+	mbox_close(&mb);
+	/* a reader adds Status: RO to the first: the cache (now version
+	 * 2) no longer fits, its UIDLs still go to the same messages */
+	{
+		static struct built r;
+		struct spec s2[3] = { A, B, A };
+
+		s2[0].hdr = "From: alice@example.org\nSubject: a\nStatus: RO\n";
+		build(&r, "", s2, 3);
+		put_file(f->path, r.buf, r.len);
+	}
+	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
+	assert_int_equal(mb.count, 3);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(mb.msgs[i].uidl, want[i]);
+	mbox_close(&mb);
+}
+
 int
 main(void)
 {
@@ -1383,6 +1562,9 @@ main(void)
 		T(test_cache_append),
 		T(test_cache_last_grows),
 		T(test_cache_head_change),
+		T(test_uidl_popa3d),
+		T(test_uidl_sources),
+		T(test_uidl_legacy_cache),
 		T(test_expunge),
 		T(test_expunge_nothing),
 		T(test_expunge_changed),
