@@ -47,6 +47,9 @@ struct ipc_hdr {
  * with the receiver's own bound named beside it.
  */
 #define ANY	IPC_MAX_PAYLOAD
+#define SESSION_STATS_LAYOUT	"qqqqqqqqqqqqqqqqq"
+_Static_assert(sizeof(SESSION_STATS_LAYOUT) - 1 == SST_COUNT,
+    "MSG_MASTER_SESSION_STATS: one 'q' an enum sess_stat");
 #define IPC_LAYOUT_MAX_VAR	4	/* 's' and 'b' fields in one layout */
 
 static const struct {
@@ -104,6 +107,9 @@ static const struct {
 	    { CTL_ARG_MAX } },
 	[MSG_CTL_ANSWER] = { "CTL_ANSWER", T_FD, "uu", { 0 } },
 	[MSG_METRICS_SNAPSHOT] = { "METRICS_SNAPSHOT", T_FD, "", { 0 } },
+	/* one 'q' an enum sess_stat, checked below */
+	[MSG_MASTER_SESSION_STATS] = { "MASTER_SESSION_STATS", 0,
+	    SESSION_STATS_LAYOUT, { 0 } },
 	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuus",
 	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH } },
 	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	27
+#define IPC_VERSION	28
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -141,6 +141,13 @@ enum msg_type {
 	 * memfd with the stats text of privpopctl stats (name, tab,
 	 * value, newline).  Nothing travels the other way. */
 	MSG_METRICS_SNAPSHOT,
+	/* session child -> master, on the slot's own socket (the one its
+	 * SLOT_CONN came on), the only message the master takes there:
+	 * what the session did since its last report, u64 x SST_COUNT
+	 * (enum sess_stat order), deltas.  A session taken over can lie
+	 * about its own figures; the master clamps each (SST_DELTA_MAX)
+	 * and only adds them to counters. */
+	MSG_MASTER_SESSION_STATS,
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
@@ -191,6 +198,31 @@ enum ipc_err {
 	IPC_ERR_EXPIRED,	/* right password, but it must be changed */
 	IPC_ERR_NOT_AHEAD,	/* RETR_AHEAD declined; never shown to a client */
 	IPC_ERR_MAX
+};
+
+/* MSG_MASTER_SESSION_STATS fields, in order: what the session child
+ * counted since its last report (common/ipc.c's layout has one 'q'
+ * each: change both together). */
+enum sess_stat {
+	SST_BYTES_IN,		/* POP3 bytes from the client (after TLS) */
+	SST_BYTES_OUT,		/* POP3 bytes to the client (before TLS) */
+	SST_TLS_IMPLICIT_OK,	/* handshakes done, implicit TLS */
+	SST_TLS_IMPLICIT_FAIL,	/* failed or timed out, implicit TLS */
+	SST_TLS_STLS_OK,	/* handshakes done after STLS */
+	SST_TLS_STLS_FAIL,	/* failed or timed out after STLS */
+	SST_RETR,		/* messages sent for RETR */
+	SST_RETR_OCTETS,	/* their octets (the +OK line's count) */
+	SST_TOP,		/* TOP answered with +OK */
+	SST_DELE,		/* DELE answered with +OK (RSET undoes none) */
+	SST_EXPUNGES,		/* QUIT that committed one deletion or more */
+	SST_EXPUNGED,		/* messages those removed */
+	SST_ERR_SYS_TEMP,	/* -ERR [SYS/TEMP] answers */
+	SST_ERR_SYS_PERM,	/* -ERR [SYS/PERM] answers */
+	SST_ERR_IN_USE,		/* -ERR [IN-USE] answers */
+	SST_TIMEOUTS,		/* autologouts: idle, or the login deadline */
+	SST_PROTOCOL_ERRORS,	/* lines refused: unknown, malformed, too
+				   long, not valid in the state */
+	SST_COUNT
 };
 
 /* MSG_MASTER_CTL_REQUEST commands */

@@ -326,6 +326,41 @@ ipc_get_master_penalty(struct msg *m, int *ok_r, const char **addr_r,
 }
 
 int
+ipc_send_master_session_stats(int sock, const uint64_t v[SST_COUNT])
+{
+	struct msg m;
+	size_t i;
+
+	msg_init(&m, MSG_MASTER_SESSION_STATS);
+	for (i = 0; i < SST_COUNT; i++)
+		if (msg_put_u64(&m, v[i]) == -1) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	return ipc_send(sock, &m, -1);
+}
+
+/* The session's word: taken, clamped, never refused for its values
+ * (a lie can only add to its own counters; see ipc.h). */
+int
+ipc_get_master_session_stats(struct msg *m, uint64_t v_r[SST_COUNT])
+{
+	uint64_t v[SST_COUNT];
+	size_t i;
+
+	if (m->type != MSG_MASTER_SESSION_STATS)
+		return -1;
+	for (i = 0; i < SST_COUNT; i++)
+		if (msg_get_u64(m, &v[i]) == -1)
+			return -1;
+	if (msg_end(m) == -1 || m->fd != -1)
+		return -1;
+	for (i = 0; i < SST_COUNT; i++)
+		v_r[i] = v[i] < SST_DELTA_MAX ? v[i] : SST_DELTA_MAX;
+	return 0;
+}
+
+int
 ipc_send_store_spawn(int sock, uid_t uid, gid_t gid, gid_t extra, int fd)
 {
 	uint32_t v[3] = { (uint32_t)uid, (uint32_t)gid, (uint32_t)extra };

@@ -80,6 +80,12 @@ int	ipc_get_master_penalty(struct msg *, int *ok_r, const char **addr_r,
 /* "pass", "apop", "cram-md5", "scram-sha-256" */
 const char *auth_method_name(int method);
 
+/* session child -> master, on the slot's socket: its figures since
+ * the last report (deltas, enum sess_stat order); the get clamps each
+ * to SST_DELTA_MAX */
+int	ipc_send_master_session_stats(int sock, const uint64_t v[SST_COUNT]);
+int	ipc_get_master_session_stats(struct msg *, uint64_t v_r[SST_COUNT]);
+
 /* auth helper -> privpop-store -Z: fork a worker for uid, gid and the
  * extra group (or (gid_t)-1); fd: the helper's channel */
 int	ipc_send_store_spawn(int sock, uid_t uid, gid_t gid, gid_t extra,

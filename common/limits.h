@@ -259,6 +259,22 @@
  * before the master sends SIGKILL: a session child ends at once, one
  * taken over could ignore it. */
 #define KICK_GRACE_SECONDS	2
+/* A session child's figures (MSG_MASTER_SESSION_STATS, enum sess_stat).
+ * It reports when it is about to wait for its client, at most once
+ * every SESSION_REPORT_INTERVAL_MS (what is left waits for that, a
+ * timer wakes it), and at its end: privpopctl who's bytes lag by at
+ * most that much, and a pipelining or chatty client costs the master
+ * one read a second. */
+#define SESSION_REPORT_INTERVAL_MS	1000
+/* The most one field of one report may add: a session cannot move a
+ * TiB in the interval, so more is a lie, clamped (a lying session can
+ * still inflate counters, slowly: it only ever adds to them). */
+#define SST_DELTA_MAX		(1ULL << 40)
+/* Reports the master reads from one slot in one turn of its loop, and
+ * from the socket of a slot it reaps (the last one comes just before
+ * the exit): bounded, whatever a session queues. */
+#define SLOT_REPORTS_PER_TURN	4
+#define SLOT_REPORTS_AT_REAP	16
 
 /* The metrics process (metrics_listen, daemon/metrics/).  Seconds
  * between two snapshots the master pushes to it: a Prometheus scrape
@@ -266,7 +282,7 @@
  * a value is at most 2 s (and a loop tick, MASTER_TICK_MS) old. */
 #define METRICS_PUSH_INTERVAL	2
 /* The largest snapshot the metrics process maps: the stats text is
- * about 30 lines of CTL_LINE_MAX at most (some 15 KiB), so 64 KiB
+ * about 40 lines of CTL_LINE_MAX at most (some 20 KiB), so 64 KiB
  * leaves room for counters to come and refuses anything absurd. */
 #define METRICS_SNAPSHOT_MAX	(64 * 1024)
 /* The Prometheus text made of one snapshot: a HELP and a TYPE line

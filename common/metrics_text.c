@@ -57,6 +57,48 @@ static const struct {
 	{ "reloads_total", "counter", "Configuration reloads that took." },
 	{ "reload_failures_total", "counter",
 	    "Reloads that kept the old configuration." },
+	/* the session children's own reports (MSG_MASTER_SESSION_STATS) */
+	{ "bytes_received_total", "counter",
+	    "POP3 bytes received from clients (TLS records not counted), "
+	    "as sessions reported them." },
+	{ "bytes_sent_total", "counter",
+	    "POP3 bytes sent to clients (TLS records not counted), as "
+	    "sessions reported them." },
+	{ "tls_handshakes_implicit_total", "counter",
+	    "TLS handshakes done on an implicit TLS listener." },
+	{ "tls_handshake_failures_implicit_total", "counter",
+	    "TLS handshakes failed or timed out on an implicit TLS "
+	    "listener." },
+	{ "tls_handshakes_stls_total", "counter",
+	    "TLS handshakes done after STLS." },
+	{ "tls_handshake_failures_stls_total", "counter",
+	    "TLS handshakes failed or timed out after STLS." },
+	{ "retr_messages_total", "counter", "Messages sent for RETR." },
+	{ "retr_octets_total", "counter",
+	    "Octets of the messages sent for RETR, as their +OK line "
+	    "counts them." },
+	{ "top_total", "counter", "TOP commands answered with +OK." },
+	{ "dele_total", "counter",
+	    "DELE commands answered with +OK (RSET or a session's end "
+	    "without QUIT may undo them)." },
+	{ "expunges_total", "counter",
+	    "Sessions whose QUIT removed one message or more." },
+	{ "expunged_messages_total", "counter",
+	    "Messages removed at QUIT." },
+	{ "errors_sys_temp_total", "counter",
+	    "Answers with -ERR [SYS/TEMP]: mailbox or authentication "
+	    "service trouble, worker timeouts." },
+	{ "errors_sys_perm_total", "counter",
+	    "Answers with -ERR [SYS/PERM]: a mailbox that cannot be used." },
+	{ "errors_in_use_total", "counter",
+	    "Answers with -ERR [IN-USE]: a mailbox locked by another "
+	    "session." },
+	{ "timeouts_total", "counter",
+	    "Sessions ended by autologout: idle, or not logged in by "
+	    "login_timeout." },
+	{ "protocol_errors_total", "counter",
+	    "Command lines refused: unknown, malformed, too long, or not "
+	    "valid in the state." },
 	{ "slots_busy", "gauge", "Session processes serving a connection." },
 	{ "slots_idle", "gauge",
 	    "Pre-forked session processes waiting for a connection." },

@@ -46,7 +46,7 @@
 /* The largest answer read: a line a slot of MAX_SESSIONS_LIMIT. */
 #define ANSWER_MAX	((size_t)(MAX_SESSIONS_LIMIT + 64) * CTL_LINE_MAX)
 /* Fields of a who/kick record, of a stats record. */
-#define WHO_FIELDS	7
+#define WHO_FIELDS	9
 #define STATS_FIELDS	2
 
 static const char *prog = "privpopctl";
@@ -150,11 +150,13 @@ is_number(const char *s)
 	return parse_uint(s, strlen(s), 0, INT64_MAX, &v) == 0;
 }
 
-/* A who record: pid, sess, user, addr, state, tls, age. */
+/* A who record: pid, sess, user, addr, state, tls, age, bytes in,
+ * bytes out. */
 static int
 who_ok(const struct rec *r)
 {
 	return is_number(r->f[0]) && is_number(r->f[6]) &&
+	    is_number(r->f[7]) && is_number(r->f[8]) &&
 	    (strcmp(r->f[4], "pre-login") == 0 ||
 	    strcmp(r->f[4], "logged-in") == 0) &&
 	    (strcmp(r->f[5], "implicit") == 0 ||
@@ -176,7 +178,7 @@ static void
 print_who(const struct rec *recs, size_t n, int json)
 {
 	static const char *const head[WHO_FIELDS] = { "PID", "SESSION",
-	    "USER", "ADDRESS", "STATE", "TLS", "AGE" };
+	    "USER", "ADDRESS", "STATE", "TLS", "AGE", "IN", "OUT" };
 	size_t w[WHO_FIELDS], i, k;
 
 	if (json) {
@@ -192,7 +194,8 @@ print_who(const struct rec *recs, size_t n, int json)
 			printf(", \"address\": \"%s\", \"state\": \"%s\", "
 			    "\"tls\": ", f[3], f[4]);
 			json_str_or_null(f[5]);
-			printf(", \"age\": %s}", f[6]);
+			printf(", \"age\": %s, \"bytes_in\": %s, "
+			    "\"bytes_out\": %s}", f[6], f[7], f[8]);
 		}
 		fputs(n ? "\n]\n" : "]\n", stdout);
 		return;

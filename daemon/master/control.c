@@ -14,7 +14,8 @@
  *   who, kick: pid, session id ("-" before login), user ("-"), client
  *     address, state ("pre-login", "logged-in"), TLS ("implicit" for
  *     an implicit TLS listener, "stls" or "none" once privpop-auth
- *     reported the login, "-" unknown), age in seconds
+ *     reported the login, "-" unknown), age in seconds, bytes
+ *     received and sent (the session's last report: 0 before one)
  *   stats: name, value
  *
  * Runs as: root (the master).
@@ -52,11 +53,13 @@ struct ctl_info {
 	char		sess[SESSION_ID_LEN + 1];
 	unsigned char	known;	/* a login was reported */
 	unsigned char	stls;	/* with TLS started */
+	uint64_t	bytes_in, bytes_out;	/* the session's reports */
 };
 
 static struct ctl_info *info;	/* by slot index, never inherited */
 static size_t info_cap;
 static uint64_t counters[CTL_C_COUNT];
+static uint64_t sess_counters[SST_COUNT];	/* the sessions' reports */
 static time_t started;		/* wall clock, for the stats */
 
 /* privpopctl transcript on: for these users and networks, until it is
@@ -91,6 +94,30 @@ control_count(enum ctl_counter c)
 {
 	if ((unsigned)c < CTL_C_COUNT)
 		counters[c]++;
+}
+
+/* Counters stay within INT64_MAX (what privpopctl and Prometheus
+ * take), however much a lying session claims. */
+static void
+add_sat(uint64_t *c, uint64_t v)
+{
+	*c = v > (uint64_t)INT64_MAX - *c ? (uint64_t)INT64_MAX : *c + v;
+}
+
+/* What a session says of itself is counted, nothing more: it cannot
+ * change a slot other than its own (i is the slot whose socket it came
+ * on), and v is clamped (ipc_get_master_session_stats). */
+void
+control_session_stats(size_t i, const uint64_t v[SST_COUNT])
+{
+	size_t k;
+
+	for (k = 0; k < SST_COUNT; k++)
+		add_sat(&sess_counters[k], v[k]);
+	if (i < info_cap) {
+		add_sat(&info[i].bytes_in, v[SST_BYTES_IN]);
+		add_sat(&info[i].bytes_out, v[SST_BYTES_OUT]);
+	}
 }
 
 /*
@@ -348,11 +375,12 @@ add_session(struct answer *a, const struct ctl_session *s)
 	    NULL;
 	int known = in != NULL && in->known && s->authed;
 
-	add(a, "%ld\t%s\t%s\t%s\t%s\t%s\t%ld\n", (long)s->pid,
-	    known ? in->sess : "-", known ? in->user : "-", s->addr,
-	    s->authed ? "logged-in" : "pre-login",
+	add(a, "%ld\t%s\t%s\t%s\t%s\t%s\t%ld\t%" PRIu64 "\t%" PRIu64 "\n",
+	    (long)s->pid, known ? in->sess : "-", known ? in->user : "-",
+	    s->addr, s->authed ? "logged-in" : "pre-login",
 	    s->tls ? "implicit" : !known ? "-" : in->stls ? "stls" : "none",
-	    (long)s->age);
+	    (long)s->age, in != NULL ? in->bytes_in : 0,
+	    in != NULL ? in->bytes_out : 0);
 }
 
 /* USER (logged in), ADDR, SESS or PID */
@@ -394,6 +422,27 @@ add_stats(struct answer *a)
 		[CTL_C_FAIL_CRAM_MD5] = "login_failures_cram_md5_total",
 		[CTL_C_FAIL_SCRAM] = "login_failures_scram_sha_256_total",
 	};
+	/* the sessions' own reports (MSG_MASTER_SESSION_STATS) */
+	static const char *const snames[SST_COUNT] = {
+		[SST_BYTES_IN] = "bytes_received_total",
+		[SST_BYTES_OUT] = "bytes_sent_total",
+		[SST_TLS_IMPLICIT_OK] = "tls_handshakes_implicit_total",
+		[SST_TLS_IMPLICIT_FAIL] =
+		    "tls_handshake_failures_implicit_total",
+		[SST_TLS_STLS_OK] = "tls_handshakes_stls_total",
+		[SST_TLS_STLS_FAIL] = "tls_handshake_failures_stls_total",
+		[SST_RETR] = "retr_messages_total",
+		[SST_RETR_OCTETS] = "retr_octets_total",
+		[SST_TOP] = "top_total",
+		[SST_DELE] = "dele_total",
+		[SST_EXPUNGES] = "expunges_total",
+		[SST_EXPUNGED] = "expunged_messages_total",
+		[SST_ERR_SYS_TEMP] = "errors_sys_temp_total",
+		[SST_ERR_SYS_PERM] = "errors_sys_perm_total",
+		[SST_ERR_IN_USE] = "errors_in_use_total",
+		[SST_TIMEOUTS] = "timeouts_total",
+		[SST_PROTOCOL_ERRORS] = "protocol_errors_total",
+	};
 	struct ctl_gauges g;
 	size_t i;
 
@@ -401,6 +450,8 @@ add_stats(struct answer *a)
 	add(a, "start_time_seconds\t%lld\n", (long long)started);
 	for (i = 0; i < CTL_C_COUNT; i++)
 		add(a, "%s\t%" PRIu64 "\n", names[i], counters[i]);
+	for (i = 0; i < SST_COUNT; i++)
+		add(a, "%s\t%" PRIu64 "\n", snames[i], sess_counters[i]);
 	add(a, "slots_busy\t%zu\n", g.busy);
 	add(a, "slots_idle\t%zu\n", g.idle);
 	add(a, "slots_max\t%zu\n", g.max);
@@ -413,7 +464,8 @@ control_stats_text(size_t *len_r)
 	struct answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (buf_init(&a.b, 4096, (CTL_C_COUNT + 8) * CTL_LINE_MAX) == -1)
+	if (buf_init(&a.b, 4096, (CTL_C_COUNT + SST_COUNT + 8) *
+	    CTL_LINE_MAX) == -1)
 		return NULL;
 	add_stats(&a);
 	*len_r = buf_used(&a.b);
@@ -508,7 +560,7 @@ serve(uint32_t cmd, const char *arg, struct answer *a, uint32_t *count_r)
 		if (arg[0] != '\0')
 			return CTL_ERR_BAD_REQUEST;
 		add_stats(a);
-		*count_r = CTL_C_COUNT;
+		*count_r = CTL_C_COUNT + SST_COUNT;
 		return CTL_OK;
 	case CTL_CMD_RELOAD:
 		if (arg[0] != '\0')
@@ -619,7 +671,7 @@ conn_read(size_t i)
 		status = CTL_ERR_BAD_REQUEST;
 	} else {
 		/* at most a line a slot, and a few more */
-		if (buf_init(&a.b, 4096, (info_cap + CTL_C_COUNT + 8) *
+		if (buf_init(&a.b, 4096, (info_cap + CTL_C_COUNT + SST_COUNT + 8) *
 		    CTL_LINE_MAX) == -1)
 			status = CTL_ERR_INTERNAL;
 		else

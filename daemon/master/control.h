@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "ipc.h"
 
 /* What the master counts since it started (privpopctl stats). */
 enum ctl_counter {
@@ -57,6 +58,10 @@ void	master_ctl_gauges(struct ctl_gauges *);
 void	master_ctl_log_level(int debug);
 
 void	control_count(enum ctl_counter);
+/* Slot i's session reported its figures (MSG_MASTER_SESSION_STATS,
+ * clamped by the getter): add them to the counters and to the slot's
+ * bytes (privpopctl who). */
+void	control_session_stats(size_t i, const uint64_t v[SST_COUNT]);
 /* The text of privpopctl stats (a "name\tvalue\n" line a counter or
  * gauge), malloc'd, its length in *len_r; NULL without memory. */
 char	*control_stats_text(size_t *len_r);

@@ -6,7 +6,8 @@
  * accept(2), and writes one fixed line to a connection it refuses.  It
  * learns that a session logged in only from the slot's privpop-auth
  * (root, it checked the credentials), on a channel the slot never
- * holds; a slot that speaks on its own socket is ended.
+ * holds.  A slot says one thing on its own socket, its session's
+ * figures (MSG_MASTER_SESSION_STATS, read_slot); anything else ends it.
  *
  * Runs as: root (the privpopd master).
  */
@@ -595,6 +596,7 @@ spawn_slot(void)
 	sl->gen = generation;
 	sl->sock = sv[0];
 	sl->login = login;
+	set_nonblock(sl->sock);	/* read_slot: what is there, no more */
 	return 0;
 }
 
@@ -614,6 +616,8 @@ refill(const struct conf *c)
 		total++;
 	}
 }
+
+static void read_slot(struct slot *, int);
 
 static void
 reap(void)
@@ -700,6 +704,9 @@ reap(void)
 			fail_streak = 0;
 		if (sl->busy && !sl->killed)
 			iplimit_release(&iplimits, sl->key, !sl->authed);
+		/* its last report came just before its exit */
+		if (sl->busy && sl->sock != -1)
+			read_slot(sl, SLOT_REPORTS_AT_REAP);
 		if (sl->sock != -1)
 			close(sl->sock);
 		if (sl->login != -1)
@@ -721,26 +728,43 @@ slot_kill(struct slot *sl)
 }
 
 /*
- * A busy slot has nothing to say to the master: its login is its
- * privpop-auth's to report (read_login).  A message, a claim of a login
- * included, is a session child taken over by what it read: it is
- * ended.  EOF is the normal end (it closes its end once it has the
- * connection).
+ * A busy slot says one thing to the master: its session's figures
+ * (MSG_MASTER_SESSION_STATS: fixed u64 fields, checked by the IPC table
+ * and clamped by the getter), which are only added to counters.  Its
+ * login is its privpop-auth's to report (read_login): any other
+ * message, a claim of a login included, is a session child taken over
+ * by what it read: it is ended.  At most max reports a call (the
+ * socket is non-blocking), so a chatty session holds up nobody.  EOF is
+ * the normal end (the session closes its end as it exits).
  */
 static void
-read_slot(struct slot *sl)
+read_slot(struct slot *sl, int max)
 {
+	uint64_t v[SST_COUNT];
 	struct msg m;
-	int r;
+	int r, n;
 
-	r = ipc_recv(sl->sock, &m);
-	if (r == 1 && m.fd != -1)
-		close(m.fd);
-	if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
-		log_warnx("session process %ld sent %s to the master: ended",
-		    (long)sl->pid, msg_name(m.type));
-		slot_kill(sl);
+	for (n = 0; n < max; n++) {
+		r = ipc_recv(sl->sock, &m);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;		/* the rest next turn */
+		if (r == 1 && m.fd != -1)
+			close(m.fd);
+		if (r == 1 && ipc_get_master_session_stats(&m, v) == 0) {
+			if (!sl->killed)
+				control_session_stats((size_t)(sl - slots), v);
+			continue;
+		}
+		if ((r == 1 || (r == -1 && errno == EPROTO)) && !sl->killed) {
+			log_warnx("session process %ld sent %s to the master: "
+			    "ended", (long)sl->pid, msg_name(m.type));
+			slot_kill(sl);
+		}
+		break;
 	}
+	if (n == max)
+		return;
 	close(sl->sock);
 	sl->sock = -1;
 }
@@ -1630,7 +1654,7 @@ master_run(const struct master_opts *o, struct conf *c)
 			if (pfds[i].revents == 0)
 				continue;
 			if (poll_slot[i]->sock == pfds[i].fd)
-				read_slot(poll_slot[i]);
+				read_slot(poll_slot[i], SLOT_REPORTS_PER_TURN);
 			else if (poll_slot[i]->login == pfds[i].fd)
 				read_login(poll_slot[i]);
 		}

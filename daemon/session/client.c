@@ -55,6 +55,9 @@ client_init(struct client *c, int rfd, int wfd, int timeout_ms)
 	c->discarding = 0;
 	c->maxline = POP3_MAX_LINE;
 	c->octets_out = 0;
+	c->octets_in = 0;
+	c->report = NULL;
+	c->report_ms = 0;
 	buf_init_fixed(&c->in, c->inmem, sizeof(c->inmem));
 	buf_init_fixed(&c->out, c->outmem, sizeof(c->outmem));
 }
@@ -87,19 +90,34 @@ client_expired(const struct client *c)
 }
 
 /* Wait for fd within the client's time (client_wait_ms), again after a
- * signal with what is left. */
+ * signal with what is left; a report due meanwhile (report_ms) is made
+ * on time, and the wait goes on. */
 static int
-wait_fd(const struct client *c, int fd, short ev)
+wait_fd(struct client *c, int fd, short ev)
 {
 	struct pollfd p;
-	int r, ms;
+	long long due;
+	int r, ms, cut;
 
 	p.fd = fd;
 	p.events = ev;
 	do {
 		if ((ms = client_wait_ms(c)) == 0)
 			return 0;
+		cut = 0;
+		if (c->report != NULL && c->report_ms != 0) {
+			due = c->report_ms - client_now_ms();
+			if (due < ms) {
+				ms = due > 0 ? (int)due : 0;
+				cut = 1;
+			}
+		}
 		r = poll(&p, 1, ms);
+		if (r == 0 && cut) {
+			c->report(c);	/* clears or moves report_ms */
+			r = -1;
+			errno = EINTR;
+		}
 	} while (r == -1 && errno == EINTR);
 	return r;	/* 1 ready, 0 timeout, -1 error */
 }
@@ -280,6 +298,8 @@ client_fill(struct client *c)
 		return CL_ERROR;
 	if (buf_reserve(&c->in, 1) == -1)
 		return CL_ERROR;
+	if (c->report != NULL)
+		c->report(c);	/* all answered: a moment to report */
 	/* plain descriptors may be blocking (inetd, tests): wait first */
 	if (c->ssl == NULL) {
 		if ((r = wait_fd(c, c->rfd, POLLIN)) == 0)
@@ -291,6 +311,7 @@ client_fill(struct client *c)
 		n = c->io->rd(c, buf_tail(&c->in), buf_room(&c->in), &want);
 		if (n > 0) {
 			buf_commit(&c->in, (size_t)n);
+			c->octets_in += (unsigned long long)n;
 			return CL_LINE;
 		}
 		if (n == 0)

@@ -40,6 +40,12 @@ struct client {
 	unsigned char	 inmem[SESSION_INBUF];
 	unsigned char	 outmem[SESSION_OUTBUF];
 	unsigned long long octets_out;
+	unsigned long long octets_in;
+	/* Called when the client is about to be waited for (NULL: never),
+	 * and when report_ms (CLOCK_MONOTONIC ms, 0: none) passes during a
+	 * wait: the session's reports to the master (session.c). */
+	void		(*report)(struct client *);
+	long long	 report_ms;
 };
 
 enum client_line {

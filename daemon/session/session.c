@@ -69,10 +69,92 @@ struct session {
 };
 
 static struct session s;
-static int master_fd = -1;	/* the slot's socket (slot.c), closed
-				   before the first byte of the client */
+static int master_fd = -1;	/* the slot's socket (slot.c): reports */
+
+/* What this session did, for the master's counters: st[] counts since
+ * the start (the bytes are the client's, copied at each report),
+ * st_sent[] what the master has been told; a report sends the
+ * difference (stats_report). */
+static uint64_t st[SST_COUNT], st_sent[SST_COUNT];
+static long long st_sent_ms;	/* the last report (0: none yet) */
 
 #define IMPLEMENTATION	"privpop " PACKAGE_VERSION
+
+/*
+ * Tell the master what changed since the last report
+ * (MSG_MASTER_SESSION_STATS, deltas): when the client is about to be
+ * waited for, at most once every SESSION_REPORT_INTERVAL_MS (a change
+ * within it is reported when it ends, by a wakeup of the wait, so an
+ * idle session's figures are never older than that), and at the end
+ * (final), whatever the interval.  The socket is non-blocking: a full
+ * one (a master that is behind) keeps the deltas for later; at the
+ * end they are lost, which costs a counter, never a session.
+ */
+static void
+stats_report(int final)
+{
+	uint64_t d[SST_COUNT];
+	long long now;
+	size_t k;
+	int any = 0;
+
+	s.cl.report_ms = 0;
+	if (master_fd == -1)
+		return;
+	st[SST_BYTES_IN] = s.cl.octets_in;
+	st[SST_BYTES_OUT] = s.cl.octets_out;
+	for (k = 0; k < SST_COUNT; k++)
+		any |= (d[k] = st[k] - st_sent[k]) != 0;
+	if (!any)
+		return;
+	now = client_now_ms();
+	if (!final && st_sent_ms != 0 &&
+	    now - st_sent_ms < SESSION_REPORT_INTERVAL_MS) {
+		s.cl.report_ms = st_sent_ms + SESSION_REPORT_INTERVAL_MS;
+		return;
+	}
+	if (ipc_send_master_session_stats(master_fd, d) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			s.cl.report_ms = now + SESSION_REPORT_INTERVAL_MS;
+		else {
+			close(master_fd);	/* the master is gone */
+			master_fd = -1;
+		}
+		return;
+	}
+	memcpy(st_sent, st, sizeof(st_sent));
+	st_sent_ms = now;
+}
+
+static void
+stats_report_hook(struct client *c)
+{
+	(void)c;
+	stats_report(0);
+}
+
+/* The error answers an admin counts ([SYS/TEMP], [SYS/PERM], [IN-USE]),
+ * from a line about to go out: fmt itself, or its one "%s" argument. */
+static void
+stats_reply(const char *fmt, va_list ap)
+{
+	const char *line = fmt;
+	va_list aq;
+
+	if (fmt[0] != '-' && strcmp(fmt, "%s") != 0)
+		return;
+	if (fmt[0] != '-') {
+		va_copy(aq, ap);
+		line = va_arg(aq, const char *);
+		va_end(aq);
+	}
+	if (strncmp(line, "-ERR [SYS/TEMP]", 15) == 0)
+		st[SST_ERR_SYS_TEMP]++;
+	else if (strncmp(line, "-ERR [SYS/PERM]", 15) == 0)
+		st[SST_ERR_SYS_PERM]++;
+	else if (strncmp(line, "-ERR [IN-USE]", 13) == 0)
+		st[SST_ERR_IN_USE]++;
+}
 
 void
 session_end(const char *how)
@@ -96,6 +178,7 @@ session_end(const char *how)
 	    s.dele_b, s.expunged, how, dur);
 	log_info("%s", summary);
 	transcript_summary(summary);
+	stats_report(1);
 	/* _exit: no stdio to flush; freeing the heap at exit would only
 	 * copy pages shared with the master */
 	_exit(strcmp(how, "error") == 0 ? 1 : 0);
@@ -107,6 +190,7 @@ out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 vout(const char *fmt, va_list ap)
 {
+	stats_reply(fmt, ap);
 	if (transcript_active) {
 		char line[POP3_MAX_LINE + 1];
 		va_list aq;
@@ -205,6 +289,7 @@ __attribute__((noreturn))
 static void
 timed_out(void)
 {
+	st[SST_TIMEOUTS]++;
 	if (client_expired(&s.cl)) {
 		out("-ERR Autologout; login took too long.");
 		session_end("login-timeout");
@@ -239,9 +324,12 @@ arg_msgno(struct pop3_cmd *c, int idx, uint32_t *n)
 static int
 need_args(struct pop3_cmd *c, int min, int max)
 {
-	switch (pop3_split_args(c, min, max)) {
-	case P_OK:
+	enum pop3_parse r;
+
+	if ((r = pop3_split_args(c, min, max)) == P_OK)
 		return 0;
+	st[SST_PROTOCOL_ERRORS]++;
+	switch (r) {
 	case P_MISSING:
 		out("-ERR Missing argument.");
 		return -1;
@@ -363,6 +451,10 @@ cmd_quit(struct pop3_cmd *c)
 		session_end("quit-error");
 	}
 	s.expunged = n;
+	if (n > 0) {
+		st[SST_EXPUNGES]++;
+		st[SST_EXPUNGED] += n;
+	}
 	out("+OK Logging out, %u message%s deleted.", n, n == 1 ? "" : "s");
 	session_end("quit");
 }
@@ -614,6 +706,8 @@ cmd_retr(struct pop3_cmd *c)
 		s.retr_b += octets;
 		if (n > s.last_n)
 			s.last_n = n;
+		st[SST_RETR]++;
+		st[SST_RETR_OCTETS] += octets;
 	}
 }
 
@@ -636,7 +730,8 @@ cmd_top(struct pop3_cmd *c)
 	/* a huge count means the whole body */
 	lines = parse_uint(c->arg[1], c->arglen[1], 0, UINT32_MAX, &v) == 0 ?
 	    (uint32_t)v : UINT32_MAX;
-	store_top(&s.st, n, lines);
+	if (store_top(&s.st, n, lines))
+		st[SST_TOP]++;
 }
 
 static void
@@ -656,6 +751,7 @@ cmd_dele(struct pop3_cmd *c)
 	s.dele_b += octets;
 	if (rn > s.last_n)
 		s.last_n = rn;
+	st[SST_DELE]++;
 	out("+OK Message %u deleted.", rn);
 }
 
@@ -1030,9 +1126,11 @@ cmd_stls(struct pop3_cmd *c)
 	 * run it inside the TLS session (STARTTLS command injection). */
 	client_discard_input(&s.cl);
 	if (tls_start(err, sizeof(err)) == -1) {
+		st[SST_TLS_STLS_FAIL]++;
 		log_info("sess=%s addr=%s: STLS %s", s.id, s.addr, err);
 		session_end("tls-error");
 	}
+	st[SST_TLS_STLS_OK]++;
 	s.have_user = 0;
 	proctitle_session(s.conf->verbose_proctitle, NULL, s.addr,
 	    "AUTHORIZATION", 1);
@@ -1071,12 +1169,15 @@ dispatch(const char *line, size_t len)
 	case P_OK:
 		break;
 	case P_NUL:
+		st[SST_PROTOCOL_ERRORS]++;
 		out("-ERR NUL byte in command.");
 		return;
 	case P_EMPTY:
+		st[SST_PROTOCOL_ERRORS]++;
 		out("-ERR Empty command.");
 		return;
 	default:
+		st[SST_PROTOCOL_ERRORS]++;
 		out("-ERR Unknown command.");
 		return;
 	}
@@ -1085,6 +1186,7 @@ dispatch(const char *line, size_t len)
 		    (commands[i].fn == cmd_last && !s.conf->last_command))
 			continue;
 		if (!(commands[i].states & s.state)) {
+			st[SST_PROTOCOL_ERRORS]++;
 			out(s.state == S_AUTH ?
 			    "-ERR Not logged in." :
 			    "-ERR Command not valid in this state.");
@@ -1096,6 +1198,7 @@ dispatch(const char *line, size_t len)
 		commands[i].fn(&c);
 		return;
 	}
+	st[SST_PROTOCOL_ERRORS]++;
 	out("-ERR Unknown command.");
 }
 
@@ -1131,19 +1234,26 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	s.cl.deadline_ms = client_now_ms() + (long long)conf->login_timeout *
 	    1000;
 	test_false_login_claim();
-	/* Nothing more goes to the master (privpop-auth reports the
-	 * login): a session taken over by what it reads finds no socket
-	 * to the master to claim one on. */
-	if (master_fd != -1) {
+	/* The slot's socket stays for the reports (stats_report), the one
+	 * message the master takes on it: a login claimed there, by a
+	 * session taken over by what it read, ends it (privpop-auth
+	 * reports logins).  Non-blocking: a report never waits. */
+	if (master_fd != -1 &&
+	    fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) |
+	    O_NONBLOCK) == -1) {
 		close(master_fd);
 		master_fd = -1;
 	}
+	s.cl.report = stats_report_hook;
 	proctitle_session(conf->verbose_proctitle, NULL, s.addr,
 	    "AUTHORIZATION", implicit_tls);
 	if (implicit_tls && tls_start(err, sizeof(err)) == -1) {
+		st[SST_TLS_IMPLICIT_FAIL]++;
 		log_info("sess=%s addr=%s: TLS %s", s.id, s.addr, err);
 		session_end("tls-error");
 	}
+	if (implicit_tls)
+		st[SST_TLS_IMPLICIT_OK]++;
 
 	if (offered(AUTH_MECH_APOP))
 		out("+OK privpop ready. %s", hello->stamp);
@@ -1157,6 +1267,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 			dispatch(line, len);
 			break;
 		case CL_TOOLONG:
+			st[SST_PROTOCOL_ERRORS]++;
 			out("-ERR Line too long.");
 			break;
 		case CL_TIMEOUT:

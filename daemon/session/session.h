@@ -20,9 +20,9 @@ struct session_hello {
 	char		id[SESSION_ID_LEN + 1];	/* sess= in every log line */
 };
 
-/* The slot's socket to the master (or -1): the session closes it before
- * it reads a byte of the client; it has nothing to say on it (the
- * master learns of a login from privpop-auth only). */
+/* The slot's socket to the master (or -1): the session sends its
+ * figures on it (MSG_MASTER_SESSION_STATS), nothing else (the master
+ * learns of a login from privpop-auth only). */
 void	session_set_master(int fd);
 
 __attribute__((noreturn))

@@ -366,8 +366,8 @@ store_retr(struct store_link *l, uint32_t n, uint64_t *octets)
 	return 1;
 }
 
-/* TOP n lines. */
-void
+/* TOP n lines: 1 when the client got them, 0 after an error line. */
+int
 store_top(struct store_link *l, uint32_t n, uint32_t lines)
 {
 	uint32_t rn;
@@ -375,7 +375,8 @@ store_top(struct store_link *l, uint32_t n, uint32_t lines)
 
 	store_request(l, MSG_STORE_TOP, n, lines);
 	if (store_answer(l, &rn, &octets, NULL, 0) == -1)
-		return;
+		return 0;
 	session_out("+OK Top of message follows");
 	store_relay(l);
+	return 1;
 }

@@ -63,7 +63,7 @@ int	store_answer(struct store_link *, uint32_t *n, uint64_t *octets,
 /* A multi-line answer's lines to the client, and its terminator. */
 void	store_relay(struct store_link *);
 int	store_retr(struct store_link *, uint32_t n, uint64_t *octets);
-void	store_top(struct store_link *, uint32_t n, uint32_t lines);
+int	store_top(struct store_link *, uint32_t n, uint32_t lines);
 /* The client's line for an IPC error code. */
 const char *store_err_text(uint32_t code);
 

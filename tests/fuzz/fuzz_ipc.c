@@ -92,6 +92,7 @@ typed(void)
 	const unsigned char *bp = NULL;
 	const char *a = NULL, *b = NULL;
 	uint32_t u1, u2, u3;
+	uint64_t sst[SST_COUNT];
 	uint64_t q;
 	uid_t uid;
 	gid_t g1, g2;
@@ -205,6 +206,13 @@ typed(void)
 		if (ipc_get_ctl_answer(&m, &u1, &u2, &fd) == 0 &&
 		    (u1 >= CTL_ERR_MAX || fd != -1))
 			abort();
+		break;
+	case MSG_MASTER_SESSION_STATS:
+		/* the master adds them: clamped, whatever came */
+		if (ipc_get_master_session_stats(&m, sst) == 0)
+			for (u1 = 0; u1 < SST_COUNT; u1++)
+				if (sst[u1] > SST_DELTA_MAX)
+					abort();
 		break;
 	case MSG_METRICS_SNAPSHOT:
 		/* no descriptor comes with a fuzzed datagram: required */

@@ -788,6 +788,10 @@ test_layout_table(void **state)
 	assert_int_equal(ipc_layout_max(MSG_MASTER_CTL_REQUEST, 1),
 	    CTL_ARG_MAX);
 	assert_string_equal(ipc_layout(MSG_CTL_ANSWER), "uu");
+	assert_int_equal(strlen(ipc_layout(MSG_MASTER_SESSION_STATS)),
+	    SST_COUNT);
+	assert_int_equal(strspn(ipc_layout(MSG_MASTER_SESSION_STATS), "q"),
+	    SST_COUNT);
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 0), POP3_MAX_USER);
 	assert_int_equal(ipc_layout_max(MSG_AUTH_LOGIN, 1), POP3_MAX_PASS);
 	assert_int_equal(ipc_layout_max(MSG_SESSION_HELLO, 3), SESSION_ID_LEN);

@@ -544,6 +544,58 @@ get_slot_pid(struct msg *p)
 }
 
 static int
+send_session_stats(int s)
+{
+	uint64_t v[SST_COUNT];
+	size_t i;
+
+	for (i = 0; i < SST_COUNT; i++)
+		v[i] = i * 1000;
+	v[SST_BYTES_OUT] = UINT64_MAX;	/* clamped by the get */
+	return ipc_send_master_session_stats(s, v);
+}
+
+static int
+get_session_stats(struct msg *p)
+{
+	uint64_t v[SST_COUNT];
+	size_t i;
+
+	if (ipc_get_master_session_stats(p, v) == -1)
+		return -1;
+	for (i = 0; i < SST_COUNT; i++)
+		if (i == SST_BYTES_OUT)
+			assert_true(v[i] == SST_DELTA_MAX);
+		else
+			assert_true(v[i] == i * 1000);
+	return 0;
+}
+
+/* one field short; one too many (the values are never refused: they
+ * are clamped) */
+static int
+bad_session_stats(struct msg *p, int i)
+{
+	size_t k;
+
+	switch (i) {
+	case 0:
+		for (k = 0; k + 1 < SST_COUNT; k++)
+			msg_put_u64(p, 1);
+		return 1;
+	case 1:
+		for (k = 0; k <= SST_COUNT; k++)
+			msg_put_u64(p, 1);
+		return 1;
+	case 2:
+		for (k = 0; k < SST_COUNT; k++)
+			msg_put_u32(p, 1);
+		return 1;
+	}
+	return 0;
+}
+
+static int
 send_master_penalty(int s)
 {
 	return ipc_send_master_penalty(s, 1, "2001:db8::7", "scram-sha-256");
@@ -850,6 +902,8 @@ static const struct {
 	    NULL, 1 } },
 	{ MSG_AUTH_SPAWN_REPORT, { "auth_spawn_report",
 	    send_auth_spawn_report, get_auth_spawn_report, NULL, 1 } },
+	{ MSG_MASTER_SESSION_STATS, { "session_stats", send_session_stats,
+	    get_session_stats, bad_session_stats, 0 } },
 	{ MSG_MASTER_PENALTY, { "master_penalty", send_master_penalty,
 	    get_master_penalty, bad_master_penalty, 0 } },
 	{ MSG_MASTER_LOGIN, { "master_login", send_master_login,
@@ -1023,7 +1077,7 @@ test_all_covered(void **state)
 		MSG_MASTER_SLOT_PID, MSG_SLOT_AUTH, MSG_SLOT_LOG,
 		MSG_SLOT_TRANSCRIPT,
 		MSG_MASTER_PENALTY, MSG_MASTER_CTL_REQUEST, MSG_CTL_ANSWER,
-		MSG_METRICS_SNAPSHOT,
+		MSG_METRICS_SNAPSHOT, MSG_MASTER_SESSION_STATS,
 	};
 	size_t i, j;
 
