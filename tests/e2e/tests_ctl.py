@@ -20,7 +20,8 @@ from tests_pop3 import small_msgs
 PW = {"alice": "Alice-ctl-pw-5521", "bob": "Bob-ctl-pw-8830",
       "carol": "Carol-ctl-pw-1207"}
 WRONG = "Wrong-ctl-pw-0042"
-WHO_FIELDS = ("pid", "session", "user", "address", "state", "tls", "age")
+WHO_FIELDS = ("pid", "session", "user", "address", "state", "tls", "age",
+              "bytes_in", "bytes_out")
 
 
 class SourcePOP3(poplib.POP3):
@@ -67,12 +68,12 @@ def who_text(d):
     """privpopctl who, as rows of dicts (checks the header)."""
     out = ctl(d, "who").stdout.splitlines()
     check(out and out[0].split() == ["PID", "SESSION", "USER", "ADDRESS",
-                                     "STATE", "TLS", "AGE"],
+                                     "STATE", "TLS", "AGE", "IN", "OUT"],
           "who: header %r" % (out[:1],))
     rows = []
     for line in out[1:]:
         f = line.split()
-        check_eq(len(f), 7, "who: fields of %r" % line)
+        check_eq(len(f), 9, "who: fields of %r" % line)
         rows.append(dict(zip(WHO_FIELDS, f)))
     return rows
 
@@ -268,11 +269,16 @@ def t_who_kick_stats(ctx):
     for k, v in expect.items():
         check_eq(s.get(k), v, "stats " + k)
     check(s["slots_idle"] >= 1, "stats slots_idle %r" % s.get("slots_idle"))
+    # bob's and carol's STAT above may be reported between two calls
+    # (SESSION_REPORT_INTERVAL_MS): their bytes are not compared
+    def steady(d_):
+        return {k: v for k, v in d_.items() if not k.startswith("bytes_")}
+
     js = json.loads(ctl(d, "stats", "--json").stdout)
-    check_eq(js, s, "stats --json and stats")
+    check_eq(steady(js), steady(s), "stats --json and stats")
     prom = parse_prometheus(ctl(d, "stats", "--prometheus").stdout)
-    check_eq({k[len("privpop_"):]: int(v) for k, v in prom.items()}, s,
-             "stats --prometheus and stats")
+    check_eq(steady({k[len("privpop_"):]: int(v) for k, v in prom.items()}),
+             steady(s), "stats --prometheus and stats")
     check(all(k.startswith("privpop_") for k in prom),
           "prometheus names: %r" % sorted(prom))
     for u in ("bob", "carol"):
@@ -458,3 +464,128 @@ def t_answer_unprivileged(ctx):
             proc.kill()
             proc.wait()
         srv.close()
+
+
+def stats_json(d):
+    return json.loads(ctl(d, "stats", "--json").stdout)
+
+
+@test("ctl_stats_session_counters")
+def t_stats_session_counters(ctx):
+    """What only the session children know (TLS handshakes, RETR, TOP,
+    DELE, expunges, errors, bytes), reported to the master on the slot's
+    socket: exact counts after a known sequence, in stats --json and
+    --prometheus, and who's bytes for a live session."""
+    import tests_tls as T
+    d, u = T.tls_daemon(ctx, "ctl-sst")
+    cafile = d.cert.cert
+    wire = [U.to_wire(m[1]) for m in T.MSGS]
+    names = ["tls_handshakes_implicit_total",
+             "tls_handshake_failures_implicit_total",
+             "tls_handshakes_stls_total",
+             "tls_handshake_failures_stls_total",
+             "retr_messages_total", "retr_octets_total", "top_total",
+             "dele_total", "expunges_total", "expunged_messages_total",
+             "errors_sys_temp_total", "errors_sys_perm_total",
+             "errors_in_use_total", "timeouts_total",
+             "protocol_errors_total", "bytes_received_total",
+             "bytes_sent_total"]
+    s0 = stats_json(d)
+    for n in names:
+        check_eq(s0.get(n), 0, "stats at start: " + n)
+
+    # 1. implicit TLS: RETR of the three messages, TOP, who's bytes while
+    # it is live, then DELE 1 and 2 and QUIT: an expunge of 2
+    octets = 0
+    c = T.tls_conn(d.tls_port, T.client_ctx(cafile))
+    with c:
+        T.login(c)
+        for i in (1, 2, 3):
+            r = c.cmd("RETR %d" % i)
+            m = re.fullmatch(rb"\+OK (\d+) octets\r\n", r)
+            check(m is not None, "RETR %d: %r" % (i, r))
+            octets += int(m.group(1))
+            check_eq(U.unstuff(c.multi()), wire[i - 1], "RETR %d" % i)
+        r = c.cmd("TOP 1 0")
+        check(r.startswith(b"+OK"), "TOP: %r" % r)
+        c.multi()
+        check_eq(octets, sum(len(w) for w in wire), "RETR octets")
+
+        def live():
+            return [o for o in json.loads(ctl(d, "who", "--json").stdout)
+                    if o["tls"] == "implicit"]
+
+        # reported within SESSION_REPORT_INTERVAL_MS while it waits
+        check(U.wait_until(lambda: len(live()) == 1 and
+                           live()[0]["bytes_out"] > octets and
+                           live()[0]["bytes_in"] > 0, 5),
+              "who --json: no bytes for the live session: %r" % live())
+        o = live()[0]
+        check_eq(o["user"], "alice", "who: the live session's user")
+        row = [r for r in who_text(d) if r["tls"] == "implicit"]
+        check(len(row) == 1 and int(row[0]["bytes_out"]) > octets and
+              int(row[0]["bytes_in"]) > 0, "who: bytes %r" % row)
+        for i in (1, 2):
+            check(c.cmd("DELE %d" % i).startswith(b"+OK"), "DELE %d" % i)
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 2 messages deleted.\r\n",
+                 "QUIT")
+
+    # 2. an implicit TLS handshake that fails: not TLS at all
+    raw = socket.create_connection((U.HOST, d.tls_port), timeout=10)
+    raw.sendall(b"USER alice\r\n" * 8)
+    raw.settimeout(10)
+    try:
+        while raw.recv(4096):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    raw.close()
+
+    # 3. STLS: DELE then RSET, QUIT: nothing expunged
+    c, _g = T.stls_conn(d.port, T.client_ctx(cafile))
+    with c:
+        check(c.cmd("USER alice").startswith(b"+OK"), "USER")
+        check(c.cmd("PASS " + T.PW_ALICE).startswith(b"+OK"), "PASS")
+        check(c.cmd("DELE 1").startswith(b"+OK"), "STLS: DELE 1")
+        check(c.cmd("RSET").startswith(b"+OK"), "RSET")
+        check_eq(c.cmd("QUIT"), b"+OK Logging out, 0 messages deleted.\r\n",
+                 "STLS: QUIT")
+
+    # 4. plain: one unknown command, DELE, then the connection dropped:
+    # no expunge, the message stays
+    with d.connect() as c:
+        T.login(c)
+        check(c.cmd("XYZZY").startswith(b"-ERR"), "an unknown command")
+        check(c.cmd("DELE 1").startswith(b"+OK"), "plain: DELE 1")
+    check(U.wait_until(lambda: len(d.summaries()) >= 4, 10),
+          "summary lines: %r" % d.summaries())
+    check_eq(len(u.files()), 1, "messages left (the dropped session's "
+             "DELE deleted nothing)")
+
+    want = {"tls_handshakes_implicit_total": 1,
+            "tls_handshake_failures_implicit_total": 1,
+            "tls_handshakes_stls_total": 1,
+            "tls_handshake_failures_stls_total": 0,
+            "retr_messages_total": 3, "retr_octets_total": octets,
+            "top_total": 1, "dele_total": 4, "expunges_total": 1,
+            "expunged_messages_total": 2, "errors_sys_temp_total": 0,
+            "errors_sys_perm_total": 0, "errors_in_use_total": 0,
+            "timeouts_total": 0, "protocol_errors_total": 1}
+
+    def got():
+        js = stats_json(d)
+        return {k: js.get(k) for k in want}
+
+    # the last reports come as the sessions end: a bounded wait
+    U.wait_until(lambda: got() == want, 10)
+    check_eq(got(), want, "stats --json: the sessions' counters")
+    js = stats_json(d)
+    check(js["bytes_received_total"] > 0, "bytes_received_total %r"
+          % js["bytes_received_total"])
+    check(js["bytes_sent_total"] > octets, "bytes_sent_total %r"
+          % js["bytes_sent_total"])
+    prom = parse_prometheus(ctl(d, "stats", "--prometheus").stdout)
+    for k, v in want.items():
+        check_eq(prom.get("privpop_" + k), v, "prometheus " + k)
+    check_eq(prom.get("privpop_bytes_sent_total"), js["bytes_sent_total"],
+             "prometheus bytes_sent_total")
