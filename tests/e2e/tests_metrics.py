@@ -83,6 +83,8 @@ def t_metrics_http(ctx):
     # a login and a failed login
     with d.session("alice") as c:
         check(c.cmd("STAT").startswith(b"+OK"), "STAT")
+        # a figure only the session knows (its report to the master)
+        check(c.cmd("XYZZY").startswith(b"-ERR"), "an unknown command")
     bad = SourcePOP3(U.HOST, d.port, "127.0.0.5", U.SOCK_TIMEOUT)
     bad.user("bob")
     try:
@@ -101,10 +103,11 @@ def t_metrics_http(ctx):
     # within the push interval, the counters reach the snapshot
     got = U.wait_until(lambda: (lambda v: v if v[2].get(
         "privpop_logins_total") == 1 and v[2].get(
-        "privpop_login_failures_total") == 1 else None)(values()),
+        "privpop_login_failures_total") == 1 and v[2].get(
+        "privpop_protocol_errors_total") == 1 else None)(values()),
         3 * PUSH_INTERVAL + 2)
-    check(got, "GET /metrics: logins_total and login_failures_total "
-          "never 1")
+    check(got, "GET /metrics: logins_total, login_failures_total and "
+          "protocol_errors_total never 1")
     hdrs, text, prom = got
     check_eq(hdrs.get("Content-Type"), "text/plain; version=0.0.4",
              "Content-Type")
@@ -119,7 +122,8 @@ def t_metrics_http(ctx):
     for k in ("privpop_logins_total", "privpop_login_failures_total",
               "privpop_logins_pass_total", "privpop_slots_max",
               "privpop_start_time_seconds", "privpop_reloads_total",
-              "privpop_connections_accepted_total"):
+              "privpop_connections_accepted_total",
+              "privpop_protocol_errors_total"):
         check_eq(prom[k], ctlprom[k], k)
     ctltext = ctl(d, "stats", "--prometheus").stdout
     check_eq([l for l in text.splitlines() if l.startswith("#")],
