@@ -468,8 +468,9 @@ def t_privsep_inherited(ctx):
     inherits no shared writable memory (the penalty table) and no
     descriptor but those it needs (issue 16: no listener, since the
     master accepts, and only its own socket to the master, which the
-    session closes once it has its connection; no login report channel,
-    which is privpop-auth's); privpop-store maps nothing of root's."""
+    session keeps for its reports (MSG_MASTER_SESSION_STATS); no login
+    report channel, which is privpop-auth's); privpop-store maps nothing
+    of root's."""
     if not ctx.is_root:
         raise U.TestSkip("reads other users' /proc entries")
     d, u = std_daemon(ctx, messages=MESSAGES[:1])
@@ -502,7 +503,8 @@ def t_privsep_inherited(ctx):
         sess = sess[0]
         check_no_root_shared("session child", sess, pp.pw_uid)
         check_fds("session child before login", sess, master, listeners,
-                  client, ["null0", "null1", "stderr", "client", "auth"])
+                  client, ["null0", "null1", "stderr", "client", "auth",
+                           "master"])
         check(c.cmd("USER alice").startswith(b"+OK"), "USER")
         check(c.cmd("PASS " + PW_ALICE).startswith(b"+OK"), "PASS")
         check(c.cmd("RETR 1").startswith(b"+OK"), "RETR 1")
@@ -512,7 +514,8 @@ def t_privsep_inherited(ctx):
         check_no_root_shared("session child", sess, pp.pw_uid)
         check_no_root_shared("privpop-store", store[0], owner.pw_uid)
         check_fds("session child after RETR", sess, master, listeners,
-                  client, ["null0", "null1", "stderr", "client", "store"])
+                  client, ["null0", "null1", "stderr", "client", "store",
+                           "master"])
         # the one shared mapping each: the body memfd, the store's
         for pid, perms in ((sess, "r--s"), (store[0], "rw-s")):
             m = shared_maps(pid)
