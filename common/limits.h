@@ -275,6 +275,10 @@
  * the exit): bounded, whatever a session queues. */
 #define SLOT_REPORTS_PER_TURN	4
 #define SLOT_REPORTS_AT_REAP	16
+/* Reports a session may send in one second: it sends one a
+ * SESSION_REPORT_INTERVAL_MS, a retry and its last, so more is a
+ * session taken over that would keep the master busy: it is ended. */
+#define SLOT_REPORTS_PER_SECOND	8
 
 /* The metrics process (metrics_listen, daemon/metrics/).  Seconds
  * between two snapshots the master pushes to it: a Prometheus scrape

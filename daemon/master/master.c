@@ -69,6 +69,8 @@ struct slot {
 	int		login;		/* its privpop-auth's login report
 					   channel (MSG_MASTER_LOGIN), or -1 */
 	time_t		since;		/* the connection's accept (mono) */
+	time_t		rep_sec;	/* its reports in this second (mono) */
+	unsigned	rep_n;
 	char		key[PENALTY_ADDR_MAX];	/* iplimit key */
 	char		addr[PEER_ADDR_MAX];
 	char		trname[TRDIR_NAME_MAX];	/* its transcript_dir file */
@@ -730,7 +732,8 @@ slot_kill(struct slot *sl)
 /*
  * A busy slot says one thing to the master: its session's figures
  * (MSG_MASTER_SESSION_STATS: fixed u64 fields, checked by the IPC table
- * and clamped by the getter), which are only added to counters.  Its
+ * and clamped by the getter), which are only added to counters, at
+ * most SLOT_REPORTS_PER_SECOND (a session sends fewer).  Its
  * login is its privpop-auth's to report (read_login): any other
  * message, a claim of a login included, is a session child taken over
  * by what it read: it is ended.  At most max reports a call (the
@@ -752,6 +755,17 @@ read_slot(struct slot *sl, int max)
 		if (r == 1 && m.fd != -1)
 			close(m.fd);
 		if (r == 1 && ipc_get_master_session_stats(&m, v) == 0) {
+			if (sl->rep_sec != mono_now()) {
+				sl->rep_sec = mono_now();
+				sl->rep_n = 0;
+			}
+			if (++sl->rep_n > SLOT_REPORTS_PER_SECOND &&
+			    !sl->killed) {
+				log_warnx("session process %ld sent more than "
+				    "%d reports in a second: ended",
+				    (long)sl->pid, SLOT_REPORTS_PER_SECOND);
+				slot_kill(sl);
+			}
 			if (!sl->killed)
 				control_session_stats((size_t)(sl - slots), v);
 			continue;

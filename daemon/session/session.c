@@ -266,6 +266,32 @@ test_false_login_claim(void)
 #endif
 }
 
+/*
+ * Test builds only: PRIVPOP_TEST_STATS_LIE makes this session lie in its
+ * reports as one taken over could: "1" one report of UINT64_MAX in
+ * every field (the master clamps it), "flood" more reports at once
+ * than a session ever sends (the master ends it).  e2e
+ * ctl_stats_lying_session.
+ */
+static void
+test_stats_lie(void)
+{
+#ifdef PRIVPOP_TEST_HOOKS
+	const char *v = getenv("PRIVPOP_TEST_STATS_LIE");
+	uint64_t d[SST_COUNT];
+	int i, n;
+
+	if (v == NULL || master_fd == -1)
+		return;
+	n = strcmp(v, "1") == 0 ? 1 : strcmp(v, "flood") == 0 ?
+	    4 * SLOT_REPORTS_PER_SECOND : 0;
+	memset(d, 0xff, sizeof(d));
+	for (i = 0; i < n; i++)
+		if (ipc_send_master_session_stats(master_fd, d) == -1)
+			log_warn("sess=%s: test hook: stats lie", s.id);
+#endif
+}
+
 /* A TLS handshake (implicit or STLS) within tls_handshake_timeout, and
  * within the login deadline. */
 static int
@@ -1234,6 +1260,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 	s.cl.deadline_ms = client_now_ms() + (long long)conf->login_timeout *
 	    1000;
 	test_false_login_claim();
+	test_stats_lie();
 	/* The slot's socket stays for the reports (stats_report), the one
 	 * message the master takes on it: a login claimed there, by a
 	 * session taken over by what it read, ends it (privpop-auth

@@ -589,3 +589,62 @@ def t_stats_session_counters(ctx):
         check_eq(prom.get("privpop_" + k), v, "prometheus " + k)
     check_eq(prom.get("privpop_bytes_sent_total"), js["bytes_sent_total"],
              "prometheus bytes_sent_total")
+
+
+LIE_HOOK = "PRIVPOP_TEST_STATS_LIE"
+DELTA_MAX = 1 << 40		# SST_DELTA_MAX
+
+
+@test("ctl_stats_lying_session")
+def t_stats_lying_session(ctx):
+    """A session taken over can lie about its own figures, no more: one
+    report of UINT64_MAX in every field adds SST_DELTA_MAX to each
+    counter (never past INT64_MAX) and the session carries on; a flood
+    of reports ends the session, the master serves on."""
+    import tests_preauth
+    if not tests_preauth.built_with_hooks(ctx):
+        raise U.TestSkip("needs a build with --enable-test-hooks")
+    for mode in ("1", "flood"):
+        os.environ[LIE_HOOK] = mode
+        try:
+            d, _users = ctl_daemon(ctx, "ctl-lie-" + mode)
+        finally:
+            del os.environ[LIE_HOOK]
+        if mode == "1":
+            c = poplib.POP3(U.HOST, d.port, timeout=U.SOCK_TIMEOUT)
+            c.user("alice")
+            c.pass_(PW["alice"])
+            check_eq(c.stat()[0], 3, "the lying session's STAT")
+            c.quit()
+            check(U.wait_until(lambda: stats_json(d)["dele_total"] ==
+                               DELTA_MAX, 5), "dele_total %r, not %d" %
+                  (stats_json(d)["dele_total"], DELTA_MAX))
+            js = stats_json(d)
+            for k in ("retr_octets_total", "expunges_total",
+                      "tls_handshakes_stls_total", "timeouts_total"):
+                check_eq(js[k], DELTA_MAX, "clamped " + k)
+            check(DELTA_MAX < js["bytes_sent_total"] < 2 * DELTA_MAX,
+                  "bytes_sent_total %r" % js["bytes_sent_total"])
+            parse_prometheus(ctl(d, "stats", "--prometheus").stdout)
+            continue
+        s = socket.create_connection((U.HOST, d.port), U.SOCK_TIMEOUT)
+        s.settimeout(10)
+        got = b""
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+        except (ConnectionResetError, socket.timeout) as e:
+            got += repr(e).encode()
+        s.close()
+        check(d.wait_log(r"session process \d+ sent more than 8 reports in "
+                         r"a second: ended", 5),
+              "the flooding session was not ended (it got %r)" % got)
+        v = stats_json(d)["dele_total"]
+        check(8 * DELTA_MAX <= v <= 16 * DELTA_MAX,
+              "dele_total after the flood: %r" % v)
+        # (every session of this daemon floods: no client is served)
+        check(d.proc.poll() is None, "the master is gone")
+        check_eq(ctl(d, "who").returncode, 0, "the master answers on")
