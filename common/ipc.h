@@ -96,8 +96,8 @@ enum msg_type {
 	 * u32 implicit TLS (0 or 1), u32 transcript (1: privpopctl
 	 * switched it on for the client's address), str the users
 	 * privpopctl switched it on for ("" none; separated by spaces);
-	 * fd: the client socket.  Nothing goes the other way: a slot that
-	 * speaks to the master is ended. */
+	 * fd: the client socket.  Only MSG_MASTER_SESSION_STATS goes the
+	 * other way: a slot that sends anything else is ended. */
 	MSG_SLOT_CONN,
 	/* master -> slot, just before its SLOT_CONN when transcript_dir is
 	 * set: (empty); fd: the session's transcript file, to append to */

@@ -24,8 +24,9 @@ struct slot_env {
 	SSL_CTX		*tls_ctx;	/* NULL without tls_cert */
 	int		 tls_keys_fd;	/* key snapshot for privpop-auth */
 	int		 master_fd;	/* this slot's socket to the master:
-					   its connection comes in, nothing
-					   goes out; -1 in inetd mode */
+					   its connection comes in, the
+					   session's reports go out; -1 in
+					   inetd mode */
 	int		 penalty_report_fd;	/* for privpop-auth, or -1 */
 	int		 penalty_table_fd;	/* for privpop-auth, or -1 */
 	int		 auth_fd;	/* this slot's privpop-auth, or -1:
