@@ -150,6 +150,8 @@ uidlfmt_render(const char *fmt, const struct uidlfmt_vars *v, char *out,
 	if (outsz == 0)
 		return -1;
 	out[0] = '\0';
+	if (*p == '\0')
+		return -1;	/* as uidlfmt_check: an empty UIDL is none */
 	while (*p != '\0') {
 		lit = p;
 		while (*p != '\0' && *p != '%')
