@@ -101,6 +101,9 @@ uidlfmt_check(const char *fmt)
 	if (*p == '\0')
 		return -1;
 	while (*p != '\0') {
+		/* what a UIDL may hold (RFC 1939: 0x21 to 0x7E) */
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return -1;
 		if (*p++ != '%')
 			continue;
 		if (parse_spec(&p, &s) == -1)
