@@ -153,8 +153,8 @@ uidlfmt_render(const char *fmt, const struct uidlfmt_vars *v, char *out,
 	if (outsz == 0)
 		return -1;
 	out[0] = '\0';
-	if (*p == '\0')
-		return -1;	/* as uidlfmt_check: an empty UIDL is none */
+	if (uidlfmt_check(fmt) == -1)
+		return -1;	/* the templates the configuration takes */
 	while (*p != '\0') {
 		lit = p;
 		while (*p != '\0' && *p != '%')
