@@ -147,6 +147,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	in.lock_timeout = (uint32_t)s->conf->mbox_lock_timeout;
 	in.dotlock_stale = (uint32_t)s->conf->mbox_dotlock_stale;
 	in.index_dir = index_dir;
+	in.uidl_format = s->conf->pop3_uidl_format;
 	if (ipc_send_store_init(sv[0], &in) == -1) {
 		log_warn("send store init");
 		close(sv[0]);

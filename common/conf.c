@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "numparse.h"
 #include "addrlist.h"
+#include "uidlfmt.h"
 
 /* PRIVPOP_SYSCONFDIR, _LIBEXECDIR, _RUNSTATEDIR and _EMPTYDIR: the
  * installed paths, from configure (config.h). */
@@ -440,6 +441,9 @@ static const struct conf_key keys[] = {
 	    CONF_NONE),
 	KEY("mail_privileged_group", CONF_TEXT, mail_privileged_group, "mail",
 	    CONF_NONE),
+	/* a Maildir's dovecot-uidlist: Dovecot's default (issue 19) */
+	KEY("pop3_uidl_format", CONF_UIDLFMT, pop3_uidl_format,
+	    UIDLFMT_DEFAULT, 0),
 };
 
 const struct conf_key *
@@ -516,6 +520,8 @@ conf_key_set(struct conf *c, const struct conf_key *k, const char *v)
 		return conf_parse_mechs(v, f);
 	case CONF_LOCKS:
 		return conf_parse_locks(v, f);
+	case CONF_UIDLFMT:
+		return uidlfmt_check(v) == 0 ? set_str(f, k->size, v) : -1;
 	}
 	return -1;
 }
@@ -604,6 +610,11 @@ conf_key_forms(const struct conf_key *k, char *buf, size_t len)
 		break;
 	case CONF_LOCKS:
 		snprintf(buf, len, "dotlock, fcntl and flock, any of them");
+		break;
+	case CONF_UIDLFMT:
+		snprintf(buf, len, "text with %%u (UID), %%v (UIDVALIDITY), "
+		    "%%f (file name), %%g (GUID) or %%%%, each with an optional "
+		    "width and X, U or L (e.g. %%08Xu); %%m is not supported");
 		break;
 	}
 }

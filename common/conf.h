@@ -83,6 +83,8 @@ struct conf {
 	int	 mbox_dotlock_stale;		/* seconds */
 	char	 mbox_index_dir[CONF_PATH_MAX];	/* "" = beside the mbox */
 	char	 mail_privileged_group[CONF_NAME_MAX];	/* "" = none */
+	/* Dovecot's UIDLs of the messages its dovecot-uidlist covers */
+	char	 pop3_uidl_format[CONF_UIDL_FORMAT_MAX];
 	int	 backends[AUTH_MAX_BACKENDS];	/* AUTH_BACKEND_*, in order */
 	int	 nbackends;
 	char	 pam_service[CONF_NAME_MAX];
@@ -143,7 +145,8 @@ enum conf_type {
 	CONF_SNI,	/* NAME CERT KEY, one per line */
 	CONF_BACKENDS,	/* auth_backends */
 	CONF_MECHS,	/* auth_mechanisms */
-	CONF_LOCKS	/* mbox_locks */
+	CONF_LOCKS,	/* mbox_locks */
+	CONF_UIDLFMT	/* pop3_uidl_format (uidlfmt.h) */
 };
 
 #define CONF_NONE	0x1	/* "none" stands for the empty value */

@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "ipc_store.h"
+#include "uidlfmt.h"
 
 /* A payload of one u32, or none. */
 static int
@@ -75,7 +76,8 @@ ipc_send_store_init(int sock, const struct ipc_store_init *in)
 	    msg_put_u32(&m, in->locks) == -1 ||
 	    msg_put_u32(&m, in->lock_timeout) == -1 ||
 	    msg_put_u32(&m, in->dotlock_stale) == -1 ||
-	    msg_put_str(&m, in->index_dir) == -1)
+	    msg_put_str(&m, in->index_dir) == -1 ||
+	    msg_put_str(&m, in->uidl_format) == -1)
 		return -1;
 	return ipc_send(sock, &m, -1);
 }
@@ -91,6 +93,7 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    msg_get_u32(m, &in->lock_timeout) == -1 ||
 	    msg_get_u32(m, &in->dotlock_stale) == -1 ||
 	    msg_get_str(m, &in->index_dir, MAIL_MAX_PATH) == -1 ||
+	    msg_get_str(m, &in->uidl_format, CONF_UIDL_FORMAT_MAX) == -1 ||
 	    msg_end(m) == -1)
 		return -1;
 	if (in->locks > (MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL |
@@ -98,7 +101,8 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    in->lock_timeout > MBOX_LOCK_TIMEOUT_MAX ||
 	    in->dotlock_stale < DOTLOCK_STALE_MIN ||
 	    in->dotlock_stale > DOTLOCK_STALE_MAX ||
-	    (in->index_dir[0] != '\0' && in->index_dir[0] != '/'))
+	    (in->index_dir[0] != '\0' && in->index_dir[0] != '/') ||
+	    uidlfmt_check(in->uidl_format) == -1)
 		return -1;
 	return 0;
 }

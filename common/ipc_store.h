@@ -27,6 +27,7 @@ struct ipc_store_init {
 	uint32_t	 lock_timeout;	/* s, 1 to MBOX_LOCK_TIMEOUT_MAX */
 	uint32_t	 dotlock_stale;	/* s, DOTLOCK_STALE_MIN to _MAX */
 	const char	*index_dir;	/* absolute, or "" (beside the mbox) */
+	const char	*uidl_format;	/* pop3_uidl_format (uidlfmt.h) */
 };
 
 int	ipc_send_store_init(int sock, const struct ipc_store_init *);

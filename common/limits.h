@@ -135,6 +135,19 @@
  * real names are about 60 bytes), for a mailbox of up to 1,000,000. */
 #define MAILDIR_JOURNAL_MAX	((size_t)64 * 1024 * 1024)
 
+/* Another server's UIDL records in a Maildir (dovecot-uidlist,
+ * courierpop3dsizelist; mailstore/maildir_uidmap.h): a line per message
+ * of about 100 bytes (a file name of about 60, a UID, sizes, a GUID),
+ * for a mailbox of up to 1,000,000 messages.  A larger file is not
+ * read: its messages keep privpop's own UIDLs. */
+#define MAILDIR_UIDMAP_MAX	((size_t)128 * 1024 * 1024)
+/* One line of those files: a file name (MAIL_MAX_PATH at most) and the
+ * other fields (numbers, a 32-digit GUID, a UIDL of 70) with room;
+ * Courier itself reads lines into 2 KiB. */
+#define MAILDIR_UIDMAP_LINE_MAX	2048
+/* pop3_uidl_format: a template of a few directives ("%08Xu%08Xv") */
+#define CONF_UIDL_FORMAT_MAX	64
+
 /* Longest line of the configuration or the passwd-file. */
 #define CONFIG_MAX_LINE		1024
 

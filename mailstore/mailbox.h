@@ -15,6 +15,8 @@ struct mail_msg {
 	char		 uidl[POP3_MAX_UIDL + 1];
 	int		 deleted;	/* DELE; MAIL_EXPUNGED once removed */
 	unsigned char	 size_in_name;	/* Maildir ",W=": not cached */
+	unsigned char	 uidl_migrated;	/* Maildir: uidl is another
+					   server's (maildir_uidmap.h) */
 };
 
 #define MAIL_EXPUNGED	2

@@ -26,7 +26,9 @@
 #include "mailerr.h"
 #include "maildir_cache.h"
 #include "maildir_listing.h"
+#include "maildir_uidmap.h"
 #include "numparse.h"
+#include "uidlfmt.h"
 #include "wire.h"
 
 static int relocate(struct maildir *, struct mail_msg *);
@@ -410,8 +412,143 @@ ensure_subdirs(struct maildir *md)
 	return 0;
 }
 
+/* The unique part of message m's name (up to ':'), or NULL when it
+ * does not fit. */
+static const char *
+unique_part(const struct mail_msg *m, char *buf, size_t bufsz)
+{
+	const char *base = m->name + SUBDIR_PREFIX;
+	size_t n = strcspn(base, ":");
+
+	if (n >= bufsz)
+		return NULL;
+	memcpy(buf, base, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* privpop's own UIDL of m again (the one its name gives). */
+static void
+own_uidl(struct mail_msg *m)
+{
+	uint64_t w;
+
+	(void)maildir_parse_name(m->name + SUBDIR_PREFIX, m->uidl,
+	    sizeof(m->uidl), &w);
+	m->uidl_migrated = 0;
+}
+
+static int
+uidl_cmp(const void *a, const void *b)
+{
+	const struct mail_msg *x = *(const struct mail_msg *const *)a;
+	const struct mail_msg *y = *(const struct mail_msg *const *)b;
+
+	return strcmp(x->uidl, y->uidl);
+}
+
+/* UIDLs stay unique in the listing: a migrated UIDL that another
+ * message also has goes back to privpop's own (which may collide in
+ * turn: again, a few rounds, then every migrated one goes back).
+ * Returns how many went back. */
+static uint32_t
+migrated_unique(struct maildir *md)
+{
+	struct mail_msg **v;
+	uint32_t i, j, k, back = 0;
+	int round, changed = 1;
+
+	if ((v = reallocarray(NULL, md->count, sizeof(*v))) == NULL)
+		goto all;
+	for (round = 0; changed && round < 4; round++) {
+		changed = 0;
+		for (i = 0; i < md->count; i++)
+			v[i] = &md->msgs[i];
+		qsort(v, md->count, sizeof(*v), uidl_cmp);
+		for (i = 0; i < md->count; i = j) {
+			int mig = v[i]->uidl_migrated;
+
+			for (j = i + 1; j < md->count &&
+			    strcmp(v[i]->uidl, v[j]->uidl) == 0; j++)
+				mig |= v[j]->uidl_migrated;
+			if (j - i < 2 || !mig)
+				continue;
+			for (k = i; k < j; k++)
+				if (v[k]->uidl_migrated) {
+					own_uidl(v[k]);
+					back++;
+					changed = 1;
+				}
+		}
+	}
+	free(v);
+	if (!changed)
+		return back;
+all:
+	for (i = 0; i < md->count; i++)
+		if (md->msgs[i].uidl_migrated) {
+			own_uidl(&md->msgs[i]);
+			back++;
+		}
+	return back;
+}
+
+/*
+ * Another server's UIDLs for the messages its records cover: Dovecot's
+ * dovecot-uidlist first (a Courier site moved to Dovecot had its
+ * Courier UIDLs carried into P records), then Courier's
+ * courierpop3dsizelist; privpop's own for the rest.  Read at every
+ * open and never cached: the size cache stays keyed by privpop's own
+ * UIDL (maildir_close puts it back before saving) and the listing
+ * holds names only, so neither can make a migrated UIDL change; what
+ * the old server told the clients wins for as long as its file is
+ * there.
+ */
+static void
+apply_uidmaps(struct maildir *md, const char *path, const char *fmt)
+{
+	struct uidmap dv, cr;
+	char key[MAIL_MAX_PATH], u[POP3_MAX_UIDL + 1];
+	uint32_t i, n = 0, back;
+	int have_dv, have_cr;
+
+	have_dv = uidmap_load(&dv, UIDMAP_DOVECOT, md->dirfd) == 0;
+	have_cr = uidmap_load(&cr, UIDMAP_COURIER, md->dirfd) == 0;
+	if (!have_dv && !have_cr)
+		return;
+	for (i = 0; i < md->count; i++) {
+		struct mail_msg *m = &md->msgs[i];
+
+		if (unique_part(m, key, sizeof(key)) == NULL)
+			continue;
+		if ((have_dv && uidmap_lookup(&dv, key, fmt, u,
+		    sizeof(u)) == 0) || (have_cr && uidmap_lookup(&cr, key,
+		    NULL, u, sizeof(u)) == 0)) {
+			memcpy(m->uidl, u, strlen(u) + 1);
+			m->uidl_migrated = 1;
+			n++;
+		}
+	}
+	uidmap_free(&dv);
+	uidmap_free(&cr);
+	back = n > 0 ? migrated_unique(md) : 0;
+	if (back > 0)
+		log_warnx("maildir %s: %u migrated UIDLs repeat another "
+		    "message's; privpop's own served for those", path, back);
+	log_debug("maildir %s: %u of %u UIDLs from %s%s%s", path, n - back,
+	    md->count, have_dv ? UIDMAP_DOVECOT_FILE : "",
+	    have_dv && have_cr ? " and " : "",
+	    have_cr ? UIDMAP_COURIER_FILE : "");
+}
+
 enum mail_err
 maildir_open(struct maildir *md, const char *path)
+{
+	return maildir_open_fmt(md, path, UIDLFMT_DEFAULT);
+}
+
+enum mail_err
+maildir_open_fmt(struct maildir *md, const char *path, const char *fmt)
 {
 	struct mdcache cache;
 	struct mdlist list;
@@ -465,6 +602,7 @@ maildir_open(struct maildir *md, const char *path)
 	mdcache_free(&cache);
 	for (i = 0; i < md->count; i++)
 		md->octets += md->msgs[i].size;
+	apply_uidmaps(md, path, fmt);
 	return MAIL_OK;
 }
 
@@ -719,6 +857,10 @@ maildir_close(struct maildir *md)
 
 	/* Saved while the lock is held; expunged messages are left out
 	 * (messages only marked by DELE in a lost session stay). */
+	/* the cache is keyed by privpop's own UIDLs (apply_uidmaps) */
+	for (i = 0; md->cache_stale && i < md->count; i++)
+		if (md->msgs[i].uidl_migrated)
+			own_uidl(&md->msgs[i]);
 	if (md->cache_stale && md->lockfd != -1)
 		(void)mdcache_save(md->dirfd, md->msgs, md->count);
 	if (md->listing_stale && md->lockfd != -1)

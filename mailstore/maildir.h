@@ -43,7 +43,12 @@ int	maildir_parse_name(const char *name, char *uidl, size_t uidlsz,
 	    uint64_t *wsize_r);
 
 /* Open (creating new/ cur/ tmp/ when missing), lock, finish an expunge
- * a journal records, and scan. */
+ * a journal records, and scan; the messages another server's records
+ * cover (maildir_uidmap.h) get that server's UIDL, those of a
+ * dovecot-uidlist rendered with uidl_format (pop3_uidl_format). */
+enum mail_err maildir_open_fmt(struct maildir *, const char *path,
+	    const char *uidl_format);
+/* maildir_open_fmt with Dovecot's default format */
 enum mail_err maildir_open(struct maildir *, const char *path);
 /* Open message idx (0-based) for reading, following a rename of the
  * file by another agent (new/ -> cur/, flag changes).  fd or -1. */

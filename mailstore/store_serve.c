@@ -351,7 +351,7 @@ store_h_init(struct store_state *st, struct msg *m)
 	proctitle_store(st->verbose_title, in.user,
 	    strncmp(loc, "mbox:/", 6) == 0);
 	if (strncmp(loc, "maildir:/", 9) == 0) {
-		e = maildir_open(&st->md, loc + 8);
+		e = maildir_open_fmt(&st->md, loc + 8, in.uidl_format);
 		st->msgs = st->md.msgs;
 		st->count = st->md.count;
 		octets = st->md.octets;

@@ -27,6 +27,7 @@ esac
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
+    fuzz_maildir_uidmap fuzz_uidl_format \
     fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy"
 targets=${*:-$ALL}
 
@@ -38,13 +39,15 @@ srcs_for() {
 	case $1 in
 	fuzz_pop3_line)	echo "daemon/session/pop3_parse.c common/numparse.c" ;;
 	fuzz_proxy)	echo "daemon/session/proxy_proto.c" ;;
-	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c" ;;
+	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/uidlfmt.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
 	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
-	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c" ;;
-	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c" ;;
+	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_uidmap.c common/uidlfmt.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_maildir_uidmap) echo "mailstore/maildir_uidmap.c common/uidlfmt.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_uidl_format) echo "common/uidlfmt.c" ;;
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c common/numparse.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;

@@ -118,7 +118,8 @@ static void
 send_valid(int sv[2], uint32_t type)
 {
 	struct ipc_store_init in = { "alice", "mbox:/var/mail/alice",
-	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 30, 300, "/home/a/.pp" };
+	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 30, 300, "/home/a/.pp",
+	    "%08Xu%08Xv" };
 	int rc = -1;
 
 	switch (type) {
@@ -159,7 +160,7 @@ test_roundtrip(void **state)
 	struct ipc_store_init in = { "bob@example.org",
 	    "maildir:/home/bob/Maildir",
 	    MBOX_LOCK_FLOCK, MBOX_LOCK_TIMEOUT_MAX, DOTLOCK_STALE_MAX,
-	    "" }, out;
+	    "", "%v-%u" }, out;
 	const unsigned char *b;
 	const char *t;
 	size_t len;
@@ -176,6 +177,7 @@ test_roundtrip(void **state)
 	assert_int_equal(out.lock_timeout, in.lock_timeout);
 	assert_int_equal(out.dotlock_stale, in.dotlock_stale);
 	assert_string_equal(out.index_dir, "");
+	assert_string_equal(out.uidl_format, "%v-%u");
 
 #define ONE(sendcall, getcall, want)					\
 	do {								\
@@ -299,6 +301,7 @@ test_same_bytes(void **state)
 	assert_int_equal(msg_put_u32(&h, 30), 0);
 	assert_int_equal(msg_put_u32(&h, 300), 0);
 	assert_int_equal(msg_put_str(&h, "/home/a/.pp"), 0);
+	assert_int_equal(msg_put_str(&h, "%08Xu%08Xv"), 0);
 	send_valid(p->sv, MSG_STORE_INIT);
 	assert_int_equal(r.len, h.len);
 	assert_memory_equal(r.data, h.data, h.len);
@@ -373,7 +376,8 @@ static void
 test_refuse_range(void **state)
 {
 	struct pair *p = *state;
-	struct ipc_store_init in = { "u", "mbox:/m", 0, 30, 300, "" };
+	struct ipc_store_init in = { "u", "mbox:/m", 0, 30, 300, "",
+	    "%08Xu%08Xv" };
 	char longs[POP3_MAX_USER + 2];
 
 #define BAD(sendcall)							\
@@ -417,6 +421,13 @@ test_refuse_range(void **state)
 	in.dotlock_stale = 300;
 	in.index_dir = "relative/dir";
 	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.index_dir = "";
+	in.uidl_format = "%m";	/* refused by the config too */
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.uidl_format = "";
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.uidl_format = "%08Xu%08Xv";
+	in.index_dir = "relative/dir";
 #undef BAD
 
 	/* strings over their bound: ipc_recv refuses them, so a decoder
@@ -430,6 +441,7 @@ test_refuse_range(void **state)
 	assert_int_equal(msg_put_u32(&h, 30), 0);
 	assert_int_equal(msg_put_u32(&h, 300), 0);
 	assert_int_equal(msg_put_str(&h, ""), 0);
+	assert_int_equal(msg_put_str(&h, "%u"), 0);
 	assert_int_equal(ipc_get_store_init(&h, &in), -1);
 	longs[POP3_MAX_UIDL + 1] = '\0';
 	msg_init(&h, MSG_SESSION_OK);

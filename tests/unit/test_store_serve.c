@@ -249,6 +249,7 @@ init_req(struct msg *m, const char *loc)
 	assert_int_equal(msg_put_u32(m, 10), 0);	/* lock timeout */
 	assert_int_equal(msg_put_u32(m, 300), 0);	/* dotlock stale */
 	assert_int_equal(msg_put_str(m, ""), 0);	/* index dir */
+	assert_int_equal(msg_put_str(m, "%08Xu%08Xv"), 0);
 }
 
 static void
