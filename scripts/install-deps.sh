@@ -6,7 +6,7 @@ BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev libm
 libbsd-dev libpam0g-dev libseccomp-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail mpop python3 procps
 iproute2 passwd procmail liblockfile-bin libpam-wrapper libnss-wrapper
-pamtester libpam-modules mandoc groff-base util-linux fail2ban"
+pamtester libpam-modules mandoc groff-base util-linux fail2ban dovecot-pop3d"
 case "${1:-test}" in
 build) PKGS="$BUILD" ;;
 *) PKGS="$BUILD $TEST" ;;
@@ -20,12 +20,38 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+# popa3d conflicts with every other pop3-server (dovecot-pop3d): the
+# migration test (tests_mbox.py) runs its binary unpacked from Debian's
+# package here, never installed.
+POPA3D_DIR=/usr/local/lib/privpop-tests/popa3d
+unpack_popa3d() {
+	[ "${1:-test}" != build ] || return 0
+	[ ! -x "$POPA3D_DIR/usr/sbin/popa3d" ] || return 0
+	dl=$(mktemp -d)
+	chmod 755 "$dl"		# apt's _apt user downloads into it
+	(cd "$dl" && apt-get download -q popa3d) &&
+		mkdir -p "$POPA3D_DIR" &&
+		dpkg-deb -x "$dl"/popa3d_*.deb "$POPA3D_DIR" ||
+		echo "install-deps: popa3d not unpacked; its test will skip" >&2
+	rm -rf "$dl"
+}
 if [ -z "$missing" ]; then
 	echo "install-deps: all packages present"
+	unpack_popa3d "${1:-test}"
 	exit 0
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# No service a package brings starts here (dovecot-pop3d's would take
+# ports 110 and 995): invoke-rc.d asks policy-rc.d; 101 is "not now".
+made_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	made_policy=1
+fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+unpack_popa3d "${1:-test}"

@@ -1084,10 +1084,16 @@ POPA3D_USER = "pp_p3uidl"
 POPA3D_PW = "Popa3d-e2e-pw-77"
 
 
+# where .ci/run unpacks Debian's popa3d: it cannot be installed beside
+# dovecot-pop3d (both are a pop3-server, and popa3d conflicts with any)
+POPA3D_UNPACKED = "/usr/local/lib/privpop-tests/popa3d/usr/sbin/popa3d"
+
+
 def popa3d_binary():
     """Debian's popa3d (apt-get install popa3d), or one unpacked from
-    its package at $POPA3D."""
-    for p in (os.environ.get("POPA3D", ""), "/usr/sbin/popa3d"):
+    its package at $POPA3D or POPA3D_UNPACKED."""
+    for p in (os.environ.get("POPA3D", ""), "/usr/sbin/popa3d",
+              POPA3D_UNPACKED):
         if p and os.access(p, os.X_OK):
             return p
     return None
