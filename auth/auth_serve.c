@@ -571,6 +571,41 @@ h_peer(struct auth_session *s, struct msg *m)
 		fatalx("AUTH_PEER: the client's address cannot be read");
 	close(fd);
 	proctitle_auth(s->conf->verbose_proctitle, s->peer);
+	/* a balancer's connection: the client it names comes next */
+	s->state = s->conf->haproxy_trusted_networks[0] != '\0' &&
+	    addrlist_match(s->peer, s->conf->haproxy_trusted_networks) ?
+	    AS_PROXY : AS_AUTH;
+}
+
+/*
+ * The PROXY header of a connection from haproxy_trusted_networks, as the
+ * slot parsed it before the greeting (daemon/session/proxy_proto.c):
+ * taken only from a peer the kernel says is a trusted balancer, once,
+ * before anything else, and only in peeraddr.h's form (the get checks
+ * it).  The session child cannot have been taken over by a client
+ * byte yet: the header is the balancer's.  From here on the client's
+ * address is the one every check, log line and report uses, and the
+ * master learns it from this helper, never from the slot.
+ */
+static void
+h_proxy(struct auth_session *s, struct msg *m)
+{
+	struct ipc_proxy p;
+
+	if (ipc_get_auth_proxy(m, &p) == -1)
+		fatalx("AUTH_PROXY: malformed");
+	if (p.local) {		/* the balancer's own (a health check) */
+		log_debug("haproxy: %s: a LOCAL connection of the balancer",
+		    s->peer);
+		return;
+	}
+	snprintf(s->balancer, sizeof(s->balancer), "%s", s->peer);
+	snprintf(s->peer, sizeof(s->peer), "%s", p.src);
+	log_info("haproxy: %s is client %s port %u%s", s->balancer, s->peer,
+	    (unsigned)p.src_port, p.ssl ? " (TLS to the balancer)" : "");
+	if (s->report != -1 && ipc_send_master_peer(s->report, s->peer) == -1)
+		log_warn("client address report to the master");
+	proctitle_auth(s->conf->verbose_proctitle, s->peer);
 }
 
 
@@ -602,9 +637,14 @@ static const struct auth_permit {
 	void		(*fn)(struct auth_session *, struct msg *);
 } permits[] = {
 	/* the kernel's word on the client's address, first and once */
-	{ MSG_AUTH_PEER, S(AS_PEER), AP_ONCE, MSG_NONE, 0, AS_AUTH,
+	{ MSG_AUTH_PEER, S(AS_PEER), AP_ONCE, MSG_NONE, 0, AS_HANDLER,
 	    "AUTH_PEER after the client's socket", NULL,
 	    "AUTH_PEER after the client's socket", h_peer },
+	/* a trusted balancer's PROXY header, next and once (AS_PROXY only
+	 * when the peer is in haproxy_trusted_networks) */
+	{ MSG_AUTH_PROXY, S(AS_PROXY), AP_ONCE, MSG_NONE, 0, AS_AUTH,
+	    "AUTH_PROXY a second time", NULL,
+	    "AUTH_PROXY from a peer that is not a trusted balancer", h_proxy },
 	/* a login: AS_DONE if it succeeds (login_ok), else AS_AUTH */
 	{ MSG_AUTH_LOGIN, S(AS_AUTH) | S(AS_SCRAM), AP_ABANDON, MSG_NONE,
 	    AUTH_MECH_PASSWORD, AS_HANDLER, NULL, NULL, NULL, h_login },
@@ -635,6 +675,7 @@ static const struct auth_permit {
  * table's own words serve ("unexpected message"). */
 static const char *const state_refusal[AS_COUNT] = {
 	[AS_PEER] = "before the client's socket",
+	[AS_PROXY] = "before the balancer's PROXY header",
 	[AS_DONE] = "after the login",
 };
 
@@ -647,6 +688,7 @@ auth_session_init(struct auth_session *s, const struct conf *conf,
 	s->penalties = penalties;
 	s->sock = sock;
 	s->state = AS_PEER;
+	s->report = -1;
 	s->worker.fd = -1;
 	s->worker.extra = PRIV_NO_GROUP;
 }

@@ -24,6 +24,7 @@
 /* Where the session's login stands. */
 enum auth_state {
 	AS_PEER,	/* waiting for MSG_AUTH_PEER, the first message */
+	AS_PROXY,	/* a balancer's connection: its PROXY header next */
 	AS_AUTH,	/* the client's address known: login requests */
 	AS_SCRAM,	/* a SCRAM-SHA-256 challenge sent: its final due */
 	AS_DONE,	/* logged in: nothing more is read */
@@ -46,8 +47,14 @@ struct auth_session {
 	/* the current request's arrival (CLOCK_MONOTONIC): a failure is
 	 * answered at a deadline from it (faildelay.h) */
 	struct timespec			 arrival;
-	/* the client's address, from MSG_AUTH_PEER; "" until it came */
+	/* the client's address, from MSG_AUTH_PEER; "" until it came.
+	 * Behind a balancer (haproxy_trusted_networks) the PROXY header's
+	 * client replaces it, and the balancer's is kept apart. */
 	char				 peer[PEER_ADDR_MAX];
+	char				 balancer[PEER_ADDR_MAX];
+	/* the master's login report channel (-1: none, inetd mode), on
+	 * which a balancer's client is reported (MSG_MASTER_PEER) */
+	int				 report;
 	char				 stamp[APOP_STAMP_MAX];
 	char				 sess_id[SESSION_ID_LEN + 1];
 	/* the canonical user, once logged in (the master's login report) */

@@ -472,6 +472,7 @@ main(int argc, char *argv[])
 		sbx_auth_helper();
 	}
 	auth_session_init(&s, &conf, penalties, IPC_CHILD_FD);
+	s.report = login_report;
 	make_stamp(&s);
 	send_hello(&s);
 	auth_serve(&s);

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	29
+#define IPC_VERSION	30
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -33,6 +33,13 @@ enum msg_type {
 	 * client is read: (empty); fd: the client's socket (or inetd's
 	 * stdin), whose peer privpop-auth reads itself (getpeername) */
 	MSG_AUTH_PEER,
+	/* slot -> auth, next and once, only when the peer is in
+	 * haproxy_trusted_networks: the PROXY header the slot read before
+	 * the greeting (proxy_proto.h); u32 local (1: the balancer's own
+	 * connection, the rest empty), str client address, u32 its port,
+	 * str the address the client reached, u32 its port, u32 ssl (1:
+	 * the client used TLS to the balancer) */
+	MSG_AUTH_PROXY,
 	/* session -> auth: str user, str pass */
 	MSG_AUTH_LOGIN,
 	/* session -> auth: str user, str hex digest */
@@ -109,6 +116,11 @@ enum msg_type {
 	 * digits, the sess= of the logs), u32 TLS (1: a handshake was
 	 * announced on the connection, implicit TLS or STLS; 0: none) */
 	MSG_MASTER_LOGIN,
+	/* auth helper -> master, on the same channel, before any LOGIN
+	 * and once: the client's address from the PROXY header of a
+	 * connection from haproxy_trusted_networks, checked by that
+	 * helper; str address (peeraddr.h's form) */
+	MSG_MASTER_PEER,
 	/* master -> slot zygote (slot.c): fork a slot; (empty); fd: the
 	 * slot's socket to the master */
 	MSG_ZYGOTE_SPAWN,

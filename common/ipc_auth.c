@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ipc_auth.h"
+#include "peeraddr.h"
 
 /* Send m, then wipe what it held when it carried a credential. */
 static int
@@ -102,6 +103,53 @@ int
 ipc_get_auth_peer(struct msg *m, int *fd_r)
 {
 	return ipc_get_fd(m, MSG_AUTH_PEER, 1, fd_r);
+}
+
+int
+ipc_send_auth_proxy(int sock, const struct ipc_proxy *p)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_AUTH_PROXY);
+	if (msg_put_u32(&m, p->local) == -1 || msg_put_str(&m, p->src) == -1 ||
+	    msg_put_u32(&m, p->src_port) == -1 ||
+	    msg_put_str(&m, p->dst) == -1 ||
+	    msg_put_u32(&m, p->dst_port) == -1 ||
+	    msg_put_u32(&m, p->ssl) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, -1);
+}
+
+/* A routable address as peeraddr.h prints one: not "local", no scope
+ * (a balancer names an address, never an interface of ours). */
+static int
+proxy_addr_ok(const char *a)
+{
+	return a[0] != '\0' && strcmp(a, PEER_LOCAL) != 0 &&
+	    strchr(a, '%') == NULL && peer_addr_valid(a);
+}
+
+int
+ipc_get_auth_proxy(struct msg *m, struct ipc_proxy *p)
+{
+	if (m->type != MSG_AUTH_PROXY || m->fd != -1)
+		return -1;
+	m->rpos = 0;
+	if (msg_get_u32(m, &p->local) == -1 ||
+	    msg_get_str(m, &p->src, PEER_ADDR_MAX - 1) == -1 ||
+	    msg_get_u32(m, &p->src_port) == -1 ||
+	    msg_get_str(m, &p->dst, PEER_ADDR_MAX - 1) == -1 ||
+	    msg_get_u32(m, &p->dst_port) == -1 ||
+	    msg_get_u32(m, &p->ssl) == -1 || msg_end(m) == -1 ||
+	    p->local > 1 || p->ssl > 1 || p->src_port > 65535 ||
+	    p->dst_port > 65535)
+		return -1;
+	if (p->local)
+		return p->src[0] == '\0' && p->dst[0] == '\0' &&
+		    p->src_port == 0 && p->dst_port == 0 ? 0 : -1;
+	return proxy_addr_ok(p->src) && proxy_addr_ok(p->dst) ? 0 : -1;
 }
 
 int

@@ -32,6 +32,21 @@ int	ipc_get_session_hello(struct msg *, uint32_t *version_r,
 int	ipc_send_auth_peer(int sock, int fd);
 int	ipc_get_auth_peer(struct msg *, int *fd_r);
 
+/* slot -> auth: what the balancer's PROXY header said.  local: its own
+ * connection (addresses "" and ports 0); else two numeric addresses of
+ * peeraddr.h's form (not "local") and ports of 0 to 65535; ssl 0 or 1.
+ * The get refuses anything else. */
+struct ipc_proxy {
+	uint32_t	 local;
+	const char	*src;
+	uint32_t	 src_port;
+	const char	*dst;
+	uint32_t	 dst_port;
+	uint32_t	 ssl;
+};
+int	ipc_send_auth_proxy(int sock, const struct ipc_proxy *);
+int	ipc_get_auth_proxy(struct msg *, struct ipc_proxy *);
+
 /* session -> auth: a user and its credential.  The send functions wipe
  * their copy of the payload. */
 int	ipc_send_auth_login(int sock, const char *user, const char *pass);

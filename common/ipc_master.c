@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ipc_master.h"
+#include "peeraddr.h"
 
 /* A message of u32 fields only, with fd (or -1). */
 static int
@@ -218,6 +219,35 @@ ipc_get_master_login(struct msg *m, const char **user_r,
 	*user_r = user;
 	*sess_r = sess;
 	*tls_r = (int)tls;
+	return 0;
+}
+
+int
+ipc_send_master_peer(int sock, const char *addr)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_MASTER_PEER);
+	if (msg_put_str(&m, addr) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ipc_send(sock, &m, -1);
+}
+
+int
+ipc_get_master_peer(struct msg *m, const char **addr_r)
+{
+	const char *a;
+
+	if (m->type != MSG_MASTER_PEER || m->fd != -1)
+		return -1;
+	m->rpos = 0;
+	if (msg_get_str(m, &a, PEER_ADDR_MAX - 1) == -1 || msg_end(m) == -1 ||
+	    a[0] == '\0' || strcmp(a, PEER_LOCAL) == 0 ||
+	    strchr(a, '%') != NULL || !peer_addr_valid(a))
+		return -1;
+	*addr_r = a;
 	return 0;
 }
 

@@ -55,6 +55,11 @@ int	ipc_send_master_login(int sock, const char *user, const char *sess,
 	    int tls);
 int	ipc_get_master_login(struct msg *, const char **user_r,
 	    const char **sess_r, int *tls_r);
+/* auth helper -> master, on that channel before the login: the real
+ * client of a balancer's connection (peeraddr.h's form, not "local",
+ * no scope) */
+int	ipc_send_master_peer(int sock, const char *addr);
+int	ipc_get_master_peer(struct msg *, const char **addr_r);
 
 /* privpopctl -> master: a command (CTL_CMD_*) and its argument ("" for
  * none; at most CTL_ARG_MAX printable characters, no space) */

@@ -62,6 +62,8 @@ struct slot {
 	int		authed;		/* its privpop-auth reported a login */
 	int		killed;		/* ended by the master, uncounted */
 	int		tls;		/* its connection: implicit TLS */
+	int		proxied;	/* from haproxy_trusted_networks: its
+					   client comes in MSG_MASTER_PEER */
 	time_t		kicked;		/* SIGTERM by privpopctl kick (mono),
 					   SIGKILL after KICK_GRACE_SECONDS */
 	unsigned	gen;
@@ -80,6 +82,7 @@ struct slot {
 struct pending {
 	int		fd;
 	int		tls;
+	int		proxied;	/* from haproxy_trusted_networks */
 	time_t		since;
 	char		key[PENALTY_ADDR_MAX];
 	char		addr[PEER_ADDR_MAX];
@@ -790,16 +793,60 @@ read_slot(struct slot *sl, int max)
  * for a login.  Anything else is a broken helper: the slot is ended.
  * EOF: the helper ended without a login (the session is over).
  */
+/*
+ * A balancer's client, named by the slot's privpop-auth from the PROXY
+ * header (MSG_MASTER_PEER): the connection moves from the balancer's
+ * count to its client's, under the client's limits, and privpopctl who
+ * shows the client.  Over a limit, the session ends (the client sees
+ * the connection close: the session child owns the socket now).
+ */
+static void
+slot_peer(const struct conf *c, struct slot *sl, const char *addr)
+{
+	char key[PENALTY_ADDR_MAX];
+	unsigned n;
+	int exempt;
+
+	penalty_key(addr, (unsigned)c->limits_ipv6_prefix, key);
+	exempt = c->limits_exempt[0] != '\0' &&
+	    addrlist_match(addr, c->limits_exempt);
+	iplimit_release(&iplimits, sl->key, 1);
+	sl->proxied = 0;		/* told once */
+	snprintf(sl->addr, sizeof(sl->addr), "%s", addr);
+	if (iplimit_admit(&iplimits, key, exempt ? UINT_MAX :
+	    (unsigned)c->max_preauth_per_ip, exempt ? UINT_MAX :
+	    (unsigned)c->max_sessions_per_ip) == -1) {
+		control_count(CTL_C_REFUSED);
+		if (iplimit_log_due(&iplimits, key, time(NULL),
+		    LIMIT_LOG_INTERVAL, &n))
+			log_warnx("too many connections from %s (through a "
+			    "balancer): refused %u since the last report "
+			    "(max_preauth_per_ip %d, max_sessions_per_ip "
+			    "%d); next report in %d s at the earliest", key,
+			    n, c->max_preauth_per_ip, c->max_sessions_per_ip,
+			    LIMIT_LOG_INTERVAL);
+		kill(sl->pid, SIGKILL);	/* counted nowhere now */
+		sl->killed = 1;
+		return;
+	}
+	memcpy(sl->key, key, sizeof(sl->key));
+}
+
 static void
 read_login(struct slot *sl)
 {
-	const char *user, *sess;
+	const char *user, *sess, *addr;
 	struct msg m;
 	int r, tls;
 
 	r = ipc_recv(sl->login, &m);
 	if (r == 1 && m.fd != -1)
 		close(m.fd);
+	if (r == 1 && sl->proxied && !sl->authed && !sl->killed &&
+	    ipc_get_master_peer(&m, &addr) == 0) {
+		slot_peer(env.conf, sl, addr);
+		return;		/* its login may follow */
+	}
 	if (r == 1 && ipc_get_master_login(&m, &user, &sess, &tls) == 0 &&
 	    sl->busy && !sl->authed && !sl->killed) {
 		sl->authed = 1;
@@ -1131,8 +1178,13 @@ conn_accept(const struct conf *c, int i)
 			snprintf(addr, sizeof(addr), "-");
 		p = &pending[npending];
 		penalty_key(addr, (unsigned)c->limits_ipv6_prefix, p->key);
-		exempt = c->limits_exempt[0] != '\0' &&
-		    addrlist_match(addr, c->limits_exempt);
+		/* a balancer's connection is counted under its client once
+		 * privpop-auth names it (read_login): the balancer itself
+		 * is held to no per-address limit */
+		p->proxied = c->haproxy_trusted_networks[0] != '\0' &&
+		    addrlist_match(addr, c->haproxy_trusted_networks);
+		exempt = p->proxied || (c->limits_exempt[0] != '\0' &&
+		    addrlist_match(addr, c->limits_exempt));
 		if (iplimit_admit(&iplimits, p->key, exempt ? UINT_MAX :
 		    (unsigned)c->max_preauth_per_ip, exempt ? UINT_MAX :
 		    (unsigned)c->max_sessions_per_ip) == -1) {
@@ -1185,6 +1237,7 @@ conn_hand(struct slot *sl, int i)
 		sl->busy = 1;
 		sl->since = p->since;
 		sl->tls = p->tls;
+		sl->proxied = p->proxied;
 		control_slot_clear((size_t)(sl - slots));
 		memcpy(sl->key, p->key, sizeof(sl->key));
 		memcpy(sl->addr, p->addr, sizeof(sl->addr));

@@ -20,6 +20,7 @@
 #include "ipc.h"
 #include "ipc_auth.h"
 #include "ipc_master.h"
+#include "peeraddr.h"
 #include "ipc_store.h"
 
 static struct msg m;	/* 16 KiB: keep off the stack */
@@ -110,6 +111,20 @@ typed(void)
 	case MSG_AUTH_PEER:
 		(void)ipc_get_auth_peer(&m, &fd);
 		break;
+	case MSG_AUTH_PROXY: {
+		struct ipc_proxy px;
+
+		if (ipc_get_auth_proxy(&m, &px) == 0) {
+			in_payload(px.src);
+			in_payload(px.dst);
+			if (px.local > 1 || px.ssl > 1 || px.src_port > 65535 ||
+			    px.dst_port > 65535 || (px.local ? *px.src != '\0' :
+			    !peer_addr_valid(px.src) ||
+			    strcmp(px.src, PEER_LOCAL) == 0))
+				abort();
+		}
+		break;
+	}
 	case MSG_AUTH_LOGIN:
 	case MSG_AUTH_APOP:
 	case MSG_AUTH_CRAM:
@@ -189,6 +204,14 @@ typed(void)
 			    strlen(b) != SESSION_ID_LEN ||
 			    strcspn(a, " \t\n\r") != strlen(a) ||
 			    (i1 != 0 && i1 != 1))
+				abort();
+		}
+		break;
+	case MSG_MASTER_PEER:
+		if (ipc_get_master_peer(&m, &a) == 0) {
+			in_payload(a);
+			if (!peer_addr_valid(a) || strcmp(a, PEER_LOCAL) == 0 ||
+			    strchr(a, '%') != NULL)
 				abort();
 		}
 		break;

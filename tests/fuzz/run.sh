@@ -39,7 +39,7 @@ srcs_for() {
 	case $1 in
 	fuzz_pop3_line)	echo "daemon/session/pop3_parse.c common/numparse.c" ;;
 	fuzz_proxy)	echo "daemon/session/proxy_proto.c" ;;
-	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/uidlfmt.c" ;;
+	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/uidlfmt.c common/peeraddr.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
 	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;

@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "auth_serve.h"
+#include "ipc_master.h"
+#include "ipc_auth.h"
 #include "conf.h"
 
 static struct conf c;
@@ -33,6 +35,8 @@ expected_states(uint32_t type)
 	switch (type) {
 	case MSG_AUTH_PEER:
 		return 1u << AS_PEER;
+	case MSG_AUTH_PROXY:
+		return 1u << AS_PROXY;
 	case MSG_AUTH_LOGIN:
 	case MSG_AUTH_APOP:
 	case MSG_AUTH_CRAM:
@@ -234,6 +238,88 @@ test_dispatch(void **state)
 	close(l);
 }
 
+/* A peer in haproxy_trusted_networks: its PROXY header is required
+ * next, replaces the address, and goes to the master; from any other
+ * peer the header is refused. */
+static void
+test_proxy(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct auth_session s;
+	struct ipc_proxy px = { 0, "198.51.100.23", 40000, "127.0.0.1", 110,
+	    0 };
+	struct msg m;
+	const char *addr;
+	char why[128];
+	int l, a, b, rep[2];
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((l = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(l, 2), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	assert_true((a = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(connect(a, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true((b = accept(l, NULL, NULL)) != -1);
+	assert_int_equal(ipc_socketpair(rep), 0);
+
+	snprintf(c.haproxy_trusted_networks, sizeof(c.haproxy_trusted_networks),
+	    "%s", "127.0.0.0/8");
+	init(&s, AS_PEER);
+	s.served[MSG_AUTH_PEER] = 0;
+	s.report = rep[0];
+	msg_init(&m, MSG_AUTH_PEER);
+	m.fd = b;
+	auth_dispatch(&s, &m);
+	assert_int_equal(s.state, AS_PROXY);
+	/* nothing but the header now */
+	assert_false(permitted(&s, MSG_AUTH_LOGIN, why));
+	assert_false(permitted(&s, MSG_AUTH_TLS_START, why));
+	assert_true(permitted(&s, MSG_AUTH_PROXY, why));
+	msg_init(&m, MSG_AUTH_PROXY);
+	assert_int_equal(msg_put_u32(&m, px.local), 0);
+	assert_int_equal(msg_put_str(&m, px.src), 0);
+	assert_int_equal(msg_put_u32(&m, px.src_port), 0);
+	assert_int_equal(msg_put_str(&m, px.dst), 0);
+	assert_int_equal(msg_put_u32(&m, px.dst_port), 0);
+	assert_int_equal(msg_put_u32(&m, px.ssl), 0);
+	auth_dispatch(&s, &m);
+	assert_int_equal(s.state, AS_AUTH);
+	assert_string_equal(s.peer, "198.51.100.23");
+	assert_string_equal(s.balancer, "127.0.0.1");
+	assert_false(permitted(&s, MSG_AUTH_PROXY, why));
+	assert_true(permitted(&s, MSG_AUTH_LOGIN, why));
+	/* the master heard of it from this helper */
+	assert_int_equal(ipc_recv(rep[1], &m), 1);
+	assert_int_equal(ipc_get_master_peer(&m, &addr), 0);
+	assert_string_equal(addr, "198.51.100.23");
+
+	/* a peer outside the list: no header state, a header refused */
+	snprintf(c.haproxy_trusted_networks, sizeof(c.haproxy_trusted_networks),
+	    "%s", "192.0.2.0/24");
+	close(a);
+	assert_true((a = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(connect(a, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_true((b = accept(l, NULL, NULL)) != -1);
+	init(&s, AS_PEER);
+	s.served[MSG_AUTH_PEER] = 0;
+	msg_init(&m, MSG_AUTH_PEER);
+	m.fd = b;
+	auth_dispatch(&s, &m);
+	assert_int_equal(s.state, AS_AUTH);
+	assert_false(permitted(&s, MSG_AUTH_PROXY, why));
+	assert_non_null(strstr(why, "not a trusted balancer"));
+	c.haproxy_trusted_networks[0] = '\0';
+	close(a);
+	close(l);
+	close(rep[0]);
+	close(rep[1]);
+}
+
 int
 main(void)
 {
@@ -242,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_refusal_words),
 		cmocka_unit_test(test_mechanisms),
 		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_proxy),
 	};
 
 	conf_defaults(&c);

@@ -858,6 +858,96 @@ bad_lockd_result(struct msg *p, int i)
 	return 1;
 }
 
+static int
+send_proxy(int s)
+{
+	struct ipc_proxy p = { 0, "2001:db8::7", 51234, "192.0.2.1", 995, 1 };
+
+	return ipc_send_auth_proxy(s, &p);
+}
+
+static int
+get_proxy(struct msg *m)
+{
+	struct ipc_proxy p;
+
+	if (ipc_get_auth_proxy(m, &p) == -1)
+		return -1;
+	assert_int_equal(p.local, 0);
+	assert_string_equal(p.src, "2001:db8::7");
+	assert_int_equal(p.src_port, 51234);
+	assert_string_equal(p.dst, "192.0.2.1");
+	assert_int_equal(p.dst_port, 995);
+	assert_int_equal(p.ssl, 1);
+	return 0;
+}
+
+/* local with addresses, addresses not of peeraddr.h's form, "local",
+ * a scope, ports and flags out of range */
+static int
+bad_proxy(struct msg *p, int i)
+{
+	static const struct {
+		uint32_t	 local;
+		const char	*src;
+		uint32_t	 sport;
+		const char	*dst;
+		uint32_t	 dport, ssl;
+	} rows[] = {
+		{ 1, "192.0.2.7", 0, "", 0, 0 },
+		{ 1, "", 1, "", 0, 0 },
+		{ 2, "192.0.2.7", 1, "192.0.2.1", 2, 0 },
+		{ 0, "", 1, "192.0.2.1", 2, 0 },
+		{ 0, "local", 1, "192.0.2.1", 2, 0 },
+		{ 0, "fe80::1%eth0", 1, "192.0.2.1", 2, 0 },
+		{ 0, "192.0.2.300", 1, "192.0.2.1", 2, 0 },
+		{ 0, "host.example", 1, "192.0.2.1", 2, 0 },
+		{ 0, "192.0.2.7", 65536, "192.0.2.1", 2, 0 },
+		{ 0, "192.0.2.7", 1, "192.0.2.1", 65536, 0 },
+		{ 0, "192.0.2.7", 1, "192.0.2.1", 2, 2 },
+		{ 0, "192.0.2.7", 1, "", 2, 0 },
+	};
+
+	if (i >= (int)(sizeof(rows) / sizeof(rows[0])))
+		return 0;
+	msg_put_u32(p, rows[i].local);
+	msg_put_str(p, rows[i].src);
+	msg_put_u32(p, rows[i].sport);
+	msg_put_str(p, rows[i].dst);
+	msg_put_u32(p, rows[i].dport);
+	msg_put_u32(p, rows[i].ssl);
+	return 1;
+}
+
+static int
+send_master_peer(int s)
+{
+	return ipc_send_master_peer(s, "198.51.100.23");
+}
+
+static int
+get_master_peer(struct msg *m)
+{
+	const char *a;
+
+	if (ipc_get_master_peer(m, &a) == -1)
+		return -1;
+	assert_string_equal(a, "198.51.100.23");
+	return 0;
+}
+
+static int
+bad_master_peer(struct msg *p, int i)
+{
+	static const char *const rows[] = { "", "local", "fe80::1%lo",
+	    "198.51.100", "198.51.100.23 ", "x" };
+
+	if (i >= (int)(sizeof(rows) / sizeof(rows[0])))
+		return 0;
+	msg_put_str(p, rows[i]);
+	return 1;
+}
+
 static const struct {
 	uint32_t	type;
 	struct wcase	c;
@@ -865,6 +955,7 @@ static const struct {
 	{ MSG_SESSION_HELLO, { "hello", send_hello, get_hello, bad_hello,
 	    0 } },
 	{ MSG_AUTH_PEER, { "peer", send_peer, get_peer, NULL, 1 } },
+	{ MSG_AUTH_PROXY, { "proxy", send_proxy, get_proxy, bad_proxy, 0 } },
 	{ MSG_AUTH_LOGIN, { "login", send_login, get_login, bad_cred, 0 } },
 	{ MSG_AUTH_APOP, { "apop", send_apop, get_apop, bad_cred, 0 } },
 	{ MSG_AUTH_CRAM, { "cram", send_cram, get_cram, bad_cred, 0 } },
@@ -908,6 +999,8 @@ static const struct {
 	    get_master_penalty, bad_master_penalty, 0 } },
 	{ MSG_MASTER_LOGIN, { "master_login", send_master_login,
 	    get_master_login, bad_master_login, 0 } },
+	{ MSG_MASTER_PEER, { "master_peer", send_master_peer,
+	    get_master_peer, bad_master_peer, 0 } },
 	{ MSG_MASTER_CTL_REQUEST, { "ctl_request", send_ctl_request,
 	    get_ctl_request, bad_ctl_request, 0 } },
 	{ MSG_CTL_ANSWER, { "ctl_answer", send_ctl_answer, get_ctl_answer,
@@ -1066,14 +1159,16 @@ static void
 test_all_covered(void **state)
 {
 	static const uint32_t want[] = {
-		MSG_SESSION_HELLO, MSG_AUTH_PEER, MSG_AUTH_LOGIN,
+		MSG_SESSION_HELLO, MSG_AUTH_PEER, MSG_AUTH_PROXY,
+		MSG_AUTH_LOGIN,
 		MSG_AUTH_APOP, MSG_AUTH_CRAM, MSG_AUTH_SCRAM_FIRST,
 		MSG_AUTH_SCRAM_FINAL, MSG_SESSION_SASL_CHALLENGE,
 		MSG_AUTH_TLS_START, MSG_AUTH_TLS_SIGN, MSG_SESSION_TLS_SIGNED,
 		MSG_SESSION_AUTH_OK, MSG_SESSION_AUTH_FAIL, MSG_AUTH_SPAWN,
 		MSG_AUTH_SPAWN_REPORT, MSG_STORE_SPAWN, MSG_STORE_SOCKET,
 		MSG_AUTH_WORKER_PIDFD, MSG_LOCKD_REQUEST, MSG_LOCKD_RESULT,
-		MSG_SLOT_CONN, MSG_MASTER_LOGIN, MSG_ZYGOTE_SPAWN,
+		MSG_SLOT_CONN, MSG_MASTER_LOGIN, MSG_MASTER_PEER,
+		MSG_ZYGOTE_SPAWN,
 		MSG_MASTER_SLOT_PID, MSG_SLOT_AUTH, MSG_SLOT_LOG,
 		MSG_SLOT_TRANSCRIPT,
 		MSG_MASTER_PENALTY, MSG_MASTER_CTL_REQUEST, MSG_CTL_ANSWER,
