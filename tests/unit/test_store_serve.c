@@ -250,6 +250,8 @@ init_req(struct msg *m, const char *loc)
 	assert_int_equal(msg_put_u32(m, 300), 0);	/* dotlock stale */
 	assert_int_equal(msg_put_str(m, ""), 0);	/* index dir */
 	assert_int_equal(msg_put_str(m, "%08Xu%08Xv"), 0);
+	assert_int_equal(msg_put_u32(m, 0), 0);		/* LOGIN-DELAY */
+	assert_int_equal(msg_put_u32(m, EXPIRE_NEVER), 0);
 }
 
 static void
