@@ -415,7 +415,7 @@ static void
 map_first(struct store_state *st, const struct expire_rec *recs, uint32_t n)
 {
 	const struct expire_rec *r;
-	uint32_t i;
+	uint32_t i, mapped = 0;
 
 	free(st->first);
 	free(st->seen);
@@ -423,10 +423,12 @@ map_first(struct store_state *st, const struct expire_rec *recs, uint32_t n)
 	    (st->seen = calloc(st->count + 1, 1)) == NULL)
 		fatal("expire records");
 	for (i = 0; i < st->count; i++)
-		if ((r = expire_find(recs, n, st->msgs[i].uidl)) != NULL)
+		if ((r = expire_find(recs, n, st->msgs[i].uidl)) != NULL) {
 			st->first[i] = r->first;
-	/* records of messages that are gone are dropped by the save */
-	st->first_dirty = n > 0;
+			mapped++;
+		}
+	/* records of messages that are gone are dropped by a save */
+	st->first_dirty = mapped < n;
 }
 
 /* EXPIRE n > 0: expunge the messages first retrieved more than n days
