@@ -132,7 +132,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 {
 	char index_dir[MAIL_MAX_PATH];
 	struct ipc_store_init in;
-	int sv[2];
+	int sv[2], delay, expire;
 
 	if (ipc_socketpair(sv) == -1) {
 		log_warn("socketpair");
@@ -148,6 +148,11 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	in.dotlock_stale = (uint32_t)s->conf->mbox_dotlock_stale;
 	in.index_dir = index_dir;
 	in.uidl_format = s->conf->pop3_uidl_format;
+	/* RFC 2449: the user's own, by the domain of its canonical name */
+	conf_user_policy(s->conf, e->user, &delay, &expire);
+	in.login_delay = (uint32_t)delay;
+	in.expire = expire == CONF_EXPIRE_NEVER ? EXPIRE_NEVER :
+	    (uint32_t)expire;
 	if (ipc_send_store_init(sv[0], &in) == -1) {
 		log_warn("send store init");
 		close(sv[0]);

@@ -256,6 +256,110 @@ set_sni(struct conf *c, const char *v)
 	return 0;
 }
 
+/* expire's value: "never" or days. */
+static int
+parse_expire(const char *v, size_t len, int *r)
+{
+	uint64_t n;
+
+	if (len == 5 && strncasecmp(v, "never", 5) == 0) {
+		*r = CONF_EXPIRE_NEVER;
+		return 0;
+	}
+	if (parse_uint(v, len, 0, EXPIRE_DAYS_MAX, &n) == -1)
+		return -1;
+	*r = (int)n;
+	return 0;
+}
+
+/* login_delay_domain / expire_domain = DOMAIN VALUE: the entry of
+ * DOMAIN (made on its first line), its value of the key set. */
+static int
+set_policy(struct conf *c, const char *v, int expire)
+{
+	const char *sp = strchr(v, ' '), *val;
+	size_t dlen;
+	uint64_t n;
+	int i, x;
+
+	if (sp == NULL || (dlen = (size_t)(sp - v)) == 0 ||
+	    dlen >= POLICY_DOMAIN_MAX || memchr(v, '@', dlen) != NULL)
+		return -1;
+	for (val = sp; *val == ' ' || *val == '\t'; val++)
+		;
+	if (*val == '\0' || strpbrk(val, " \t") != NULL)
+		return -1;
+	if (expire) {
+		if (parse_expire(val, strlen(val), &x) == -1)
+			return -1;
+	} else {
+		if (parse_uint(val, strlen(val), 0, LOGIN_DELAY_MAX, &n) == -1)
+			return -1;
+		x = (int)n;
+	}
+	for (i = 0; i < c->npolicy; i++)
+		if (strlen(c->policy[i].domain) == dlen &&
+		    strncasecmp(c->policy[i].domain, v, dlen) == 0)
+			break;
+	if (i == c->npolicy) {
+		if (c->npolicy >= MAX_POLICY_DOMAINS)
+			return -1;
+		memcpy(c->policy[i].domain, v, dlen);
+		c->policy[i].domain[dlen] = '\0';
+		c->policy[i].login_delay = -1;
+		c->policy[i].expire = -1;
+		c->npolicy++;
+	}
+	if (expire)
+		c->policy[i].expire = x;
+	else
+		c->policy[i].login_delay = x;
+	return 0;
+}
+
+void
+conf_user_policy(const struct conf *c, const char *user, int *delay_r,
+    int *expire_r)
+{
+	const char *at = strrchr(user, '@');
+	int i;
+
+	*delay_r = c->login_delay;
+	*expire_r = c->expire;
+	if (at == NULL)
+		return;
+	for (i = 0; i < c->npolicy; i++)
+		if (strcasecmp(c->policy[i].domain, at + 1) == 0) {
+			if (c->policy[i].login_delay != -1)
+				*delay_r = c->policy[i].login_delay;
+			if (c->policy[i].expire != -1)
+				*expire_r = c->policy[i].expire;
+			return;
+		}
+}
+
+void
+conf_capa_policy(const struct conf *c, int *delay_r, int *delay_user_r,
+    int *expire_r, int *expire_user_r)
+{
+	int i, e;
+
+	*delay_r = c->login_delay;
+	*expire_r = c->expire;
+	*delay_user_r = *expire_user_r = 0;
+	for (i = 0; i < c->npolicy; i++) {
+		if (c->policy[i].login_delay != -1)
+			*delay_user_r = 1;
+		if ((e = c->policy[i].expire) == -1)
+			continue;
+		*expire_user_r = 1;
+		/* "NEVER" only when nothing expires for anyone */
+		if (c->expire == CONF_EXPIRE_NEVER && e != CONF_EXPIRE_NEVER &&
+		    (*expire_r == CONF_EXPIRE_NEVER || e < *expire_r))
+			*expire_r = e;
+	}
+}
+
 /* "host:port", "[v6addr]:port", "*:port" or "port" into l. */
 static int
 parse_hostport(struct conf_listen *l, const char *v, int tls)
@@ -444,6 +548,13 @@ static const struct conf_key keys[] = {
 	/* a Maildir's dovecot-uidlist: Dovecot's default (issue 19) */
 	KEY("pop3_uidl_format", CONF_UIDLFMT, pop3_uidl_format,
 	    UIDLFMT_DEFAULT, 0),
+	/* RFC 2449 LOGIN-DELAY and EXPIRE, enforced by the worker (issue
+	 * 19); per-domain overrides, the domain after the login's '@' */
+	INT("login_delay", login_delay, 0, LOGIN_DELAY_MAX, "0", 0),
+	KEY("expire", CONF_EXPIRE, expire, "never", 0),
+	KEY("login_delay_domain", CONF_DOMAIN_DELAY, policy, NULL,
+	    CONF_REPEAT),
+	KEY("expire_domain", CONF_DOMAIN_EXPIRE, policy, NULL, CONF_REPEAT),
 };
 
 const struct conf_key *
@@ -522,6 +633,12 @@ conf_key_set(struct conf *c, const struct conf_key *k, const char *v)
 		return conf_parse_locks(v, f);
 	case CONF_UIDLFMT:
 		return uidlfmt_check(v) == 0 ? set_str(f, k->size, v) : -1;
+	case CONF_EXPIRE:
+		return parse_expire(v, strlen(v), f);
+	case CONF_DOMAIN_DELAY:
+		return set_policy(c, v, 0);
+	case CONF_DOMAIN_EXPIRE:
+		return set_policy(c, v, 1);
 	}
 	return -1;
 }
@@ -615,6 +732,19 @@ conf_key_forms(const struct conf_key *k, char *buf, size_t len)
 		snprintf(buf, len, "text with %%u (UID), %%v (UIDVALIDITY), "
 		    "%%f (file name), %%g (GUID) or %%%%, each with an optional "
 		    "width and X, U or L (e.g. %%08Xu); %%m is not supported");
+		break;
+	case CONF_EXPIRE:
+		snprintf(buf, len, "never, or days from 0 to %d",
+		    EXPIRE_DAYS_MAX);
+		break;
+	case CONF_DOMAIN_DELAY:
+		snprintf(buf, len, "DOMAIN SECONDS, SECONDS from 0 to %d, at "
+		    "most %d domains", LOGIN_DELAY_MAX, MAX_POLICY_DOMAINS);
+		break;
+	case CONF_DOMAIN_EXPIRE:
+		snprintf(buf, len, "DOMAIN never or DOMAIN DAYS, DAYS from 0 "
+		    "to %d, at most %d domains", EXPIRE_DAYS_MAX,
+		    MAX_POLICY_DOMAINS);
 		break;
 	}
 }

@@ -51,6 +51,17 @@ struct conf_sni {
 	char	key[CONF_PATH_MAX];
 };
 
+/* RFC 2449 LOGIN-DELAY and EXPIRE for the users of one domain (the part
+ * after the last '@' of the login name): login_delay_domain and
+ * expire_domain lines name the same entry; -1 where a line did not set
+ * one (the global value applies).  expire: days, 0, or CONF_EXPIRE_NEVER. */
+struct conf_policy {
+	char	domain[POLICY_DOMAIN_MAX];
+	int	login_delay;		/* seconds, or -1 */
+	int	expire;			/* days, CONF_EXPIRE_NEVER, or -1 */
+};
+#define CONF_EXPIRE_NEVER	(-2)
+
 struct conf {
 	struct conf_listen listen[MAX_LISTENERS];
 	int	 nlisten;
@@ -123,6 +134,11 @@ struct conf {
 	char	 transcript_dir[CONF_PATH_MAX];	/* files, not syslog */
 	int	 verbose_proctitle;		/* user, address in titles */
 	struct conf_listen metrics_listen;	/* host "": none */
+	/* RFC 2449 (issue 19): seconds, 0 = none; days or CONF_EXPIRE_NEVER */
+	int	 login_delay;
+	int	 expire;
+	struct conf_policy policy[MAX_POLICY_DOMAINS];
+	int	 npolicy;
 };
 
 /* Without RSA key exchange (the key holder only signs), no anonymous
@@ -146,7 +162,10 @@ enum conf_type {
 	CONF_BACKENDS,	/* auth_backends */
 	CONF_MECHS,	/* auth_mechanisms */
 	CONF_LOCKS,	/* mbox_locks */
-	CONF_UIDLFMT	/* pop3_uidl_format (uidlfmt.h) */
+	CONF_UIDLFMT,	/* pop3_uidl_format (uidlfmt.h) */
+	CONF_EXPIRE,	/* never, or days from 0 to EXPIRE_DAYS_MAX */
+	CONF_DOMAIN_DELAY,	/* DOMAIN SECONDS, one per line */
+	CONF_DOMAIN_EXPIRE	/* DOMAIN never|DAYS, one per line */
 };
 
 #define CONF_NONE	0x1	/* "none" stands for the empty value */
@@ -195,6 +214,18 @@ int	conf_mechs_served(const struct conf *, int pwf_mechs);
  * served ones.  privpop-auth decides it (it alone reads the
  * passwd-file) and sends it in its HELLO. */
 int	conf_mechs_offered(const struct conf *, int pwf_mechs);
+/* A user's LOGIN-DELAY (seconds) and EXPIRE (days, or
+ * CONF_EXPIRE_NEVER): the override of the domain after the last '@' of
+ * user (case-insensitive), else the global keys.  privpop-auth decides
+ * them for the worker (STORE_INIT); never the session child. */
+void	conf_user_policy(const struct conf *, const char *user,
+	    int *login_delay_r, int *expire_r);
+/* What CAPA says before login: LOGIN-DELAY (0: not advertised) and
+ * EXPIRE (CONF_EXPIRE_NEVER: "NEVER"), and whether an override exists
+ * for each (the USER tag).  With expire never for the site but some
+ * domain expiring, the smallest override is said, with USER. */
+void	conf_capa_policy(const struct conf *, int *login_delay_r,
+	    int *delay_user_r, int *expire_r, int *expire_user_r);
 /* "dotlock fcntl flock" in any order, space or comma separated. */
 int	conf_parse_locks(const char *, int *set_r);
 /* Parse text; on error returns -1 with "where:line: why" in err. */

@@ -113,10 +113,11 @@ static const struct {
 	/* one 'q' an enum sess_stat, checked below */
 	[MSG_MASTER_SESSION_STATS] = { "MASTER_SESSION_STATS", 0,
 	    SESSION_STATS_LAYOUT, { 0 } },
-	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuuss",
+	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuussuu",
 	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH,
 	    CONF_UIDL_FORMAT_MAX } },
 	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },
+	[MSG_SESSION_LOGIN_DELAY] = { "SESSION_LOGIN_DELAY", 0, "u", { 0 } },
 	[MSG_SESSION_DATA_SHM] = { "SESSION_DATA_SHM", T_FD, "uuu", { 0 } },
 	[MSG_STORE_SHM_DONE] = { "STORE_SHM_DONE", 0, "", { 0 } },
 	[MSG_STORE_LIST] = { "STORE_LIST", 0, "u", { 0 } },

@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	30
+#define IPC_VERSION	31
 
 enum msg_type {
 	MSG_NONE = 0,
@@ -163,10 +163,17 @@ enum msg_type {
 
 	/* auth -> store: str user, str mailbox location ("maildir:/p" or
 	 * "mbox:/p"), u32 mbox locks, u32 lock timeout, u32 dotlock stale
-	 * age, str index dir ("" = beside the mbox) */
+	 * age, str index dir ("" = beside the mbox), str pop3_uidl_format,
+	 * u32 the user's LOGIN-DELAY (s, 0 to LOGIN_DELAY_MAX), u32 the
+	 * user's EXPIRE (days to EXPIRE_DAYS_MAX, or EXPIRE_NEVER): what
+	 * privpop-auth decided, never the session child (RFC 2449) */
 	MSG_STORE_INIT,
 	/* store -> session: mailbox open; u32 count, u64 octets */
 	MSG_SESSION_STORE_READY,
+	/* store -> session, instead of STORE_READY: the user logged in
+	 * less than LOGIN-DELAY seconds ago (RFC 2449 [LOGIN-DELAY]); u32
+	 * seconds until a login is allowed (1 to LOGIN_DELAY_MAX) */
+	MSG_SESSION_LOGIN_DELAY,
 	/* store -> session: wire bytes of a message body in the memfd;
 	 * u32 offset, u32 length, u32 flags (IPC_SHM_*); the first one
 	 * brings the sealed memfd itself (body_shm.h) */
@@ -189,6 +196,9 @@ enum msg_type {
 	 * session holds (daemon/session/session_store.c), or ERR (IPC_ERR_NOT_AHEAD:
 	 * too large, or no memfd). */
 	MSG_STORE_RETR_AHEAD,	/* u32 msgno */
+	/* (RETR_AHEAD n also tells the worker that the client was sent
+	 * message n - 1 whole, for EXPIRE; n may be count + 1 for only
+	 * that, answered IPC_ERR_NOT_AHEAD) */
 
 	/* store -> session answers */
 	MSG_SESSION_OK,		/* u32 number, u64 octets, str text */

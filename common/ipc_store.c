@@ -77,7 +77,9 @@ ipc_send_store_init(int sock, const struct ipc_store_init *in)
 	    msg_put_u32(&m, in->lock_timeout) == -1 ||
 	    msg_put_u32(&m, in->dotlock_stale) == -1 ||
 	    msg_put_str(&m, in->index_dir) == -1 ||
-	    msg_put_str(&m, in->uidl_format) == -1)
+	    msg_put_str(&m, in->uidl_format) == -1 ||
+	    msg_put_u32(&m, in->login_delay) == -1 ||
+	    msg_put_u32(&m, in->expire) == -1)
 		return -1;
 	return ipc_send(sock, &m, -1);
 }
@@ -94,6 +96,8 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    msg_get_u32(m, &in->dotlock_stale) == -1 ||
 	    msg_get_str(m, &in->index_dir, MAIL_MAX_PATH) == -1 ||
 	    msg_get_str(m, &in->uidl_format, CONF_UIDL_FORMAT_MAX) == -1 ||
+	    msg_get_u32(m, &in->login_delay) == -1 ||
+	    msg_get_u32(m, &in->expire) == -1 ||
 	    msg_end(m) == -1)
 		return -1;
 	if (in->locks > (MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL |
@@ -102,7 +106,9 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    in->dotlock_stale < DOTLOCK_STALE_MIN ||
 	    in->dotlock_stale > DOTLOCK_STALE_MAX ||
 	    (in->index_dir[0] != '\0' && in->index_dir[0] != '/') ||
-	    uidlfmt_check(in->uidl_format) == -1)
+	    uidlfmt_check(in->uidl_format) == -1 ||
+	    in->login_delay > LOGIN_DELAY_MAX ||
+	    (in->expire > EXPIRE_DAYS_MAX && in->expire != EXPIRE_NEVER))
 		return -1;
 	return 0;
 }
@@ -255,6 +261,25 @@ int
 ipc_send_session_err(int sock, uint32_t code)
 {
 	return send_u32(sock, MSG_SESSION_ERR, code);
+}
+
+int
+ipc_send_session_login_delay(int sock, uint32_t seconds)
+{
+	return send_u32(sock, MSG_SESSION_LOGIN_DELAY, seconds);
+}
+
+int
+ipc_get_session_login_delay(struct msg *m, uint32_t *seconds_r)
+{
+	uint32_t n;
+
+	if (begin(m, MSG_SESSION_LOGIN_DELAY) == -1 ||
+	    msg_get_u32(m, &n) == -1 || msg_end(m) == -1 || n == 0 ||
+	    n > LOGIN_DELAY_MAX)
+		return -1;
+	*seconds_r = n;
+	return 0;
 }
 
 int

@@ -28,6 +28,8 @@ struct ipc_store_init {
 	uint32_t	 dotlock_stale;	/* s, DOTLOCK_STALE_MIN to _MAX */
 	const char	*index_dir;	/* absolute, or "" (beside the mbox) */
 	const char	*uidl_format;	/* pop3_uidl_format (uidlfmt.h) */
+	uint32_t	 login_delay;	/* s, 0 to LOGIN_DELAY_MAX */
+	uint32_t	 expire;	/* days to EXPIRE_DAYS_MAX, EXPIRE_NEVER */
 };
 
 int	ipc_send_store_init(int sock, const struct ipc_store_init *);
@@ -61,6 +63,8 @@ int	ipc_send_session_store_ready(int sock, uint32_t count, uint64_t octets);
 int	ipc_send_session_ok(int sock, uint32_t n, uint64_t octets,
 	    const char *text);
 int	ipc_send_session_err(int sock, uint32_t code);
+/* seconds: 1 to LOGIN_DELAY_MAX */
+int	ipc_send_session_login_delay(int sock, uint32_t seconds);
 /* fd: the sealed memfd with the first one, else -1 */
 int	ipc_send_session_data_shm(int sock, uint32_t off, uint32_t len,
 	    uint32_t flags, int fd);
@@ -75,6 +79,7 @@ int	ipc_get_session_ok(struct msg *, uint32_t *n_r, uint64_t *octets_r,
 	    const char **text_r);
 /* code: an enum ipc_err */
 int	ipc_get_session_err(struct msg *, uint32_t *code_r);
+int	ipc_get_session_login_delay(struct msg *, uint32_t *seconds_r);
 /* the region within SESSION_BODY_MAP_MAX, flags IPC_SHM_* only; its
  * descriptor, if any, stays in m->fd */
 int	ipc_get_session_data_shm(struct msg *, uint32_t *off_r, uint32_t *len_r,

@@ -354,5 +354,27 @@
 #define MBOX_LOCK_TIMEOUT_MAX	3600	/* waiting for mbox locks, s */
 #define DOTLOCK_STALE_MIN	10	/* a dotlock's age before it is */
 #define DOTLOCK_STALE_MAX	86400	/* stale (liblockfile: 300 s) */
+/* RFC 2449 LOGIN-DELAY and EXPIRE (issue 19; mailstore/expire.h):
+ * login_delay in seconds up to a day (a client told to wait longer
+ * would rather give up); expire in days up to ten years; EXPIRE_NEVER
+ * stands for "never" where a number travels (STORE_INIT, READY). */
+#define LOGIN_DELAY_MAX		86400
+#define EXPIRE_DAYS_MAX		3650
+#define EXPIRE_NEVER		UINT32_MAX
+/* Per-domain overrides (login_delay_domain, expire_domain): a domain
+ * name (RFC 1035: 253 characters) and how many a site lists. */
+#define POLICY_DOMAIN_MAX	254
+#define MAX_POLICY_DOMAINS	64
+/* The mailbox owner's record files (mailstore/expire.h), which the
+ * owner can write: the last login (a magic line and a number) and a
+ * first-retrieval record per message ("SECONDS UIDL\n", at most 20 +
+ * 1 + POP3_MAX_UIDL + 1 bytes), one per message of a mailbox of up to
+ * MAIL_MAX_MESSAGES; larger files are ignored (nothing expires). */
+#define LOGIN_FILE_MAX		64
+#define EXPIRE_REC_LINE_MAX	(20 + 1 + POP3_MAX_UIDL + 1)
+#define EXPIRE_FILE_MAX		((size_t)MAIL_MAX_MESSAGES * \
+				 EXPIRE_REC_LINE_MAX + 64)
+/* Test builds: the fake clock's offset file, a signed number */
+#define TEST_CLOCK_FILE_MAX	32
 
 #endif

@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "body_shm.h"
 #include "buf.h"
+#include "expire.h"
 #include "ipc.h"
 #include "ipc_store.h"
 #include "log.h"
@@ -95,6 +98,22 @@ check_msgno(const struct store_state *st, uint32_t n, uint32_t *idx)
 	}
 	*idx = n - 1;
 	return 0;
+}
+
+/* RFC 2449 EXPIRE: message idx went to the client whole (a RETR, or a
+ * RETR_AHEAD of the next one).  TOP is not a retrieval. */
+static void
+mark_seen(struct store_state *st, uint32_t idx)
+{
+	if (st->seen == NULL || idx >= st->count)
+		return;
+	st->seen[idx] = 1;
+	if (st->first[idx] == 0 && st->expire != 0 &&
+	    st->expire != EXPIRE_NEVER) {
+		st->first[idx] = expire_now(st->is_mbox ? st->mb.dirfd :
+		    st->md.dirfd);
+		st->first_dirty = 1;
+	}
 }
 
 static void
@@ -247,6 +266,12 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 		r = ipc_get_store_retr(m, &msgno);
 	if (r == -1)
 		fatalx("%s: malformed", msg_name(m->type));
+	if (ahead && msgno >= 2)
+		mark_seen(st, msgno - 2);	/* the client has n - 1 */
+	if (ahead && msgno == st->count + 1) {
+		reply_err(st, IPC_ERR_NOT_AHEAD);	/* only that */
+		return;
+	}
 	if (check_msgno(st, msgno, &idx) == -1)
 		return;
 	(void)body_shm_ready(&st->shm);
@@ -332,41 +357,165 @@ do_message(struct store_state *st, struct msg *m, uint64_t lines, int ahead)
 		log_warnx("message %u: sent %llu octets, listed %llu", idx + 1,
 		    (unsigned long long)w.octets,
 		    (unsigned long long)st->msgs[idx].size);
+	if (lines == WIRE_ALL_LINES && !ahead)
+		mark_seen(st, idx);
+}
+
+/* Open the mailbox of in (again, after an expiry's expunge). */
+static enum mail_err
+open_box(struct store_state *st, const struct ipc_store_init *in,
+    uint64_t *octets_r)
+{
+	const char *loc = in->location;
+	struct mbox_opts o;
+	enum mail_err e;
+
+	if (strncmp(loc, "maildir:/", 9) == 0) {
+		e = maildir_open_fmt(&st->md, loc + 8, in->uidl_format);
+		st->msgs = st->md.msgs;
+		st->count = st->md.count;
+		*octets_r = st->md.octets;
+		st->statefd = st->md.dirfd;
+	} else if (strncmp(loc, "mbox:/", 6) == 0) {
+		o.locks = (int)in->locks;
+		o.lock_timeout = (int)in->lock_timeout;
+		o.dotlock_stale = (int)in->dotlock_stale;
+		o.index_dir = in->index_dir;
+		st->is_mbox = 1;
+		e = mbox_open(&st->mb, loc + 5, &o);
+		st->msgs = st->mb.msgs;
+		st->count = st->mb.count;
+		*octets_r = st->mb.octets;
+		st->statefd = st->mb.idxfd;
+	} else
+		fatalx("INIT: unsupported mailbox location");
+	if (e == MAIL_OK)
+		st->open = 1;
+	return e;
+}
+
+/* The names of the state files in statefd (expire.h). */
+static void
+state_names(struct store_state *st)
+{
+	if (!st->is_mbox) {
+		snprintf(st->login_name, sizeof(st->login_name), "%s",
+		    EXPIRE_LOGIN_FILE);
+		snprintf(st->rec_name, sizeof(st->rec_name), "%s",
+		    EXPIRE_REC_FILE);
+	} else if (mbox_index_name(&st->mb, EXPIRE_LOGIN_SUFFIX,
+	    st->login_name, sizeof(st->login_name)) == -1 ||
+	    mbox_index_name(&st->mb, EXPIRE_REC_SUFFIX, st->rec_name,
+	    sizeof(st->rec_name)) == -1)
+		fatalx("INIT: index name too long");
+}
+
+/* Each message's first retrieval from the records (EXPIRE n > 0). */
+static void
+map_first(struct store_state *st, const struct expire_rec *recs, uint32_t n)
+{
+	const struct expire_rec *r;
+	uint32_t i, mapped = 0;
+
+	free(st->first);
+	free(st->seen);
+	if ((st->first = calloc(st->count + 1, sizeof(*st->first))) == NULL ||
+	    (st->seen = calloc(st->count + 1, 1)) == NULL)
+		fatal("expire records");
+	for (i = 0; i < st->count; i++)
+		if ((r = expire_find(recs, n, st->msgs[i].uidl)) != NULL) {
+			st->first[i] = r->first;
+			mapped++;
+		}
+	/* records of messages that are gone are dropped by a save */
+	st->first_dirty = mapped < n;
+}
+
+/* EXPIRE n > 0: expunge the messages first retrieved more than n days
+ * ago, through the mailbox's own expunge (its journal keeps that
+ * crash-safe), then open it again to list what is left.  MAIL_OK, or
+ * why the mailbox could not be opened again. */
+static enum mail_err
+expire_old(struct store_state *st, const struct ipc_store_init *in,
+    int64_t now, uint64_t *octets_r)
+{
+	struct expire_rec *recs;
+	uint32_t n, i, due = 0, done = 0, failed = 0;
+	int64_t age = (int64_t)st->expire * EXPIRE_DAY;
+	enum mail_err e;
+
+	expire_load(st->statefd, st->rec_name, &recs, &n);
+	map_first(st, recs, n);
+	for (i = 0; i < st->count; i++)
+		if (st->first[i] != 0 && now - st->first[i] > age) {
+			st->msgs[i].deleted = 1;
+			due++;
+		}
+	if (due == 0) {
+		free(recs);
+		return MAIL_OK;
+	}
+	if (st->is_mbox) {
+		if (mbox_expunge(&st->mb, &done) != MAIL_OK)
+			failed = due;
+	} else
+		done = maildir_expunge(&st->md, &failed);
+	log_info("expire: %u message%s first retrieved over %u day%s ago "
+	    "deleted%s", done, done == 1 ? "" : "s", st->expire,
+	    st->expire == 1 ? "" : "s", failed > 0 ? " (some failed)" : "");
+	/* the records of what is gone are left out */
+	(void)expire_save(st->statefd, st->rec_name, st->msgs, st->first,
+	    st->count, !st->is_mbox || failed == 0);
+	st->first_dirty = 0;
+	store_close(st);
+	st->is_mbox = 0;
+	if ((e = open_box(st, in, octets_r)) == MAIL_OK) {
+		state_names(st);
+		map_first(st, recs, n);
+	}
+	free(recs);
+	return e;
 }
 
 void
 store_h_init(struct store_state *st, struct msg *m)
 {
 	struct ipc_store_init in;
-	struct mbox_opts o;
-	const char *loc;
 	enum mail_err e;
 	uint64_t octets;
+	uint32_t wait;
+	int64_t now;
 
 	/* the mbox options too, within their config ranges */
 	if (ipc_get_store_init(m, &in) == -1)
 		fatalx("INIT: malformed");
-	loc = in.location;
-	log_debug("user %s mailbox %s", in.user, loc);
+	log_debug("user %s mailbox %s", in.user, in.location);
 	proctitle_store(st->verbose_title, in.user,
-	    strncmp(loc, "mbox:/", 6) == 0);
-	if (strncmp(loc, "maildir:/", 9) == 0) {
-		e = maildir_open_fmt(&st->md, loc + 8, in.uidl_format);
-		st->msgs = st->md.msgs;
-		st->count = st->md.count;
-		octets = st->md.octets;
-	} else if (strncmp(loc, "mbox:/", 6) == 0) {
-		o.locks = (int)in.locks;
-		o.lock_timeout = (int)in.lock_timeout;
-		o.dotlock_stale = (int)in.dotlock_stale;
-		o.index_dir = in.index_dir;
-		st->is_mbox = 1;
-		e = mbox_open(&st->mb, loc + 5, &o);
-		st->msgs = st->mb.msgs;
-		st->count = st->mb.count;
-		octets = st->mb.octets;
-	} else
-		fatalx("INIT: unsupported mailbox location");
+	    strncmp(in.location, "mbox:/", 6) == 0);
+	st->login_delay = in.login_delay;
+	st->expire = in.expire;
+	e = open_box(st, &in, &octets);
+	if (e == MAIL_OK) {
+		state_names(st);
+		now = expire_now(st->is_mbox ? st->mb.dirfd : st->md.dirfd);
+		/* RFC 2449 LOGIN-DELAY: a refused login leaves the time */
+		if (login_refused(st->statefd, st->login_name, st->login_delay,
+		    now, &wait)) {
+			log_info("login refused: LOGIN-DELAY %u s, %u s to "
+			    "wait", st->login_delay, wait);
+			store_close(st);
+			if (ipc_send_session_login_delay(st->sock, wait) == -1)
+				fatal("send login delay");
+			st->phase = ST_DONE;
+			return;
+		}
+		if (st->login_delay > 0)
+			login_record(st->statefd, st->login_name, now);
+		if (st->expire != EXPIRE_NEVER && st->expire > 0)
+			e = expire_old(st, &in, now, &octets);
+		else if (st->expire == 0)
+			map_first(st, NULL, 0);
+	}
 	if (e != MAIL_OK) {
 		/* nothing to close: the worker ends without a mailbox */
 		reply_err(st, e == MAIL_INUSE ? IPC_ERR_INUSE :
@@ -374,7 +523,6 @@ store_h_init(struct store_state *st, struct msg *m)
 		st->phase = ST_DONE;
 		return;
 	}
-	st->open = 1;
 	st->phase = ST_READY;
 	if (ipc_send_session_store_ready(st->sock, st->count, octets) == -1)
 		fatal("send ready");
@@ -437,18 +585,45 @@ store_h_rset(struct store_state *st, struct msg *m)
 	reply_ok(st, live, octets, "");
 }
 
+/* Save the EXPIRE records if they changed (skip_deleted: leave out
+ * those of messages marked deleted, which are gone). */
+static void
+save_first(struct store_state *st, int skip_deleted)
+{
+	uint32_t i;
+
+	if (!st->open || st->first == NULL || st->expire == 0 ||
+	    st->expire == EXPIRE_NEVER)
+		return;
+	for (i = 0; skip_deleted && !st->first_dirty && i < st->count; i++)
+		if (st->msgs[i].deleted && st->first[i] != 0)
+			st->first_dirty = 1;
+	if (st->first_dirty)
+		(void)expire_save(st->statefd, st->rec_name, st->msgs,
+		    st->first, st->count, skip_deleted);
+	st->first_dirty = 0;
+}
+
 void
 store_h_quit(struct store_state *st, struct msg *m)
 {
-	uint32_t done, failed = 0;
+	uint32_t i, done, failed = 0;
 
 	if (ipc_get_store_quit(m) == -1)
 		fatalx("QUIT: malformed");
+	/* RFC 2449 EXPIRE 0: what was RETRieved is deleted at UPDATE, as
+	 * if the client had sent DELE (a session that ends without QUIT
+	 * deletes nothing) */
+	for (i = 0; st->expire == 0 && st->seen != NULL && i < st->count; i++)
+		if (st->seen[i])
+			st->msgs[i].deleted = 1;
 	if (st->is_mbox) {
 		if (mbox_expunge(&st->mb, &done) != MAIL_OK)
 			failed = 1;
 	} else
 		done = maildir_expunge(&st->md, &failed);
+	/* the records of the messages expunged now are left out */
+	save_first(st, !st->is_mbox || failed == 0);
 	store_close(st);
 	/* the mailbox (and its [IN-USE] lock) is released before the
 	 * client hears +OK, so its next login cannot find it still held */
@@ -584,6 +759,11 @@ store_close(struct store_state *st)
 {
 	if (!st->open)
 		return;
+	save_first(st, 0);	/* still under the mailbox's lock */
+	free(st->first);
+	free(st->seen);
+	st->first = NULL;
+	st->seen = NULL;
 	if (st->is_mbox)
 		mbox_close(&st->mb);
 	else

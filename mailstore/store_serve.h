@@ -34,6 +34,19 @@ struct store_state {
 	struct body_shm	 shm;
 	uint32_t	 once;		/* used ONCE rows, by index */
 	int		 verbose_title;	/* user in the title (-T: no) */
+	/* RFC 2449 (expire.h): the user's values from STORE_INIT, the
+	 * directory of the state files (md.dirfd or mb.idxfd, not ours
+	 * to close) and their names there, and per message its first
+	 * retrieval (0: none known) and whether this session RETRieved
+	 * it (EXPIRE 0 expunges those at QUIT) */
+	uint32_t	 login_delay;
+	uint32_t	 expire;
+	int		 statefd;
+	char		 login_name[MAIL_MAX_PATH];
+	char		 rec_name[MAIL_MAX_PATH];
+	int64_t		*first;
+	unsigned char	*seen;
+	int		 first_dirty;	/* records to save at the end */
 };
 
 /* What happens to the body regions before a request is handled, when
@@ -69,7 +82,8 @@ const struct store_permit *store_permit(const struct store_state *,
 void	store_handle(struct store_state *, struct msg *);
 /* Requests until QUIT (ST_DONE) or EOF (nothing deleted). */
 void	store_serve(struct store_state *);
-/* Close the mailbox if open; no deletions. */
+/* Close the mailbox if open; no deletions (the retrieval records of
+ * EXPIRE are saved first). */
 void	store_close(struct store_state *);
 
 /* The handlers of the table, each answering on st->sock; a malformed

@@ -433,6 +433,30 @@ sasl_mechs(void)
 	return list;
 }
 
+/* RFC 2449 LOGIN-DELAY and EXPIRE: before login the site's values,
+ * with USER where a domain has its own; after, the user's, as
+ * privpop-auth decided them for the worker from the same
+ * configuration and name (common/conf.c). */
+static void
+capa_policy(void)
+{
+	int delay, delay_user, expire, expire_user;
+
+	if (s.state == S_AUTH)
+		conf_capa_policy(s.conf, &delay, &delay_user, &expire,
+		    &expire_user);
+	else {
+		conf_user_policy(s.conf, s.login, &delay, &expire);
+		delay_user = expire_user = 0;
+	}
+	if (delay > 0 || delay_user)
+		out("LOGIN-DELAY %d%s", delay, delay_user ? " USER" : "");
+	if (expire == CONF_EXPIRE_NEVER)
+		out("EXPIRE NEVER");
+	else
+		out("EXPIRE %d%s", expire, expire_user ? " USER" : "");
+}
+
 static void
 cmd_capa(struct pop3_cmd *c)
 {
@@ -449,6 +473,7 @@ cmd_capa(struct pop3_cmd *c)
 		out("SASL %s", sasl_mechs());
 	out("UIDL");
 	out("RESP-CODES");
+	capa_policy();
 	out("PIPELINING");
 	out("AUTH-RESP-CODE");
 	out("IMPLEMENTATION %s", IMPLEMENTATION);
@@ -593,6 +618,14 @@ login_answer_as(struct msg *m, const char *text)
 	s.st.lock_wait = 1;	/* opening: the mbox locks, a scan */
 	store_recv(&s.st, m);
 	s.st.lock_wait = 0;
+	if (m->type == MSG_SESSION_LOGIN_DELAY) {
+		/* RFC 2449 [LOGIN-DELAY]; privpop-auth is gone: the end */
+		if (ipc_get_session_login_delay(m, &code) == -1)
+			fatalx("LOGIN_DELAY malformed");
+		out("-ERR [LOGIN-DELAY] Logged in too recently; wait %u more "
+		    "second%s.", code, code == 1 ? "" : "s");
+		session_end("login-delay");
+	}
 	if (m->type == MSG_SESSION_ERR) {
 		if (ipc_get_session_err(m, &code) == -1)
 			fatalx("store ERR malformed");

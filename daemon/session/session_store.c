@@ -303,11 +303,13 @@ ahead_settle(struct store_link *l, uint32_t type, uint32_t msgno)
 
 /* After a RETR of n-1: ask for n, while the memfd serves bodies.  A
  * region held from a RETR of n-1 answered ahead is released by the
- * asking (see MSG_STORE_RETR_AHEAD), or else with SHM_DONE. */
+ * asking (see MSG_STORE_RETR_AHEAD), or else with SHM_DONE.  After the
+ * last message, n = count + 1 is asked all the same: it tells the
+ * worker the client has n-1 (RFC 2449 EXPIRE), and is declined. */
 static void
 ahead_ask(struct store_link *l, uint32_t n)
 {
-	if (l->ahead_off || l->body == NULL || n > l->total_n) {
+	if (l->ahead_off || l->body == NULL || n > l->total_n + 1) {
 		ahead_release(l);
 		return;
 	}

@@ -36,6 +36,7 @@ import tests_hostenv  # noqa: E402,F401
 import tests_readme  # noqa: E402,F401
 import tests_install  # noqa: E402,F401
 import tests_mechanisms  # noqa: E402,F401
+import tests_expire  # noqa: E402,F401
 import tests_migrate  # noqa: E402,F401
 import tests_errors  # noqa: E402,F401
 import tests_store_sec  # noqa: E402,F401

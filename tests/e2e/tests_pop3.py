@@ -111,7 +111,7 @@ def t_capa(ctx):
     this user database can do (no stored secrets here, so no CRAM-MD5),
     no STLS without a certificate; after login no USER and no SASL."""
     want = {"TOP", "USER", "UIDL", "RESP-CODES", "PIPELINING",
-            "AUTH-RESP-CODE", "IMPLEMENTATION", "SASL"}
+            "AUTH-RESP-CODE", "IMPLEMENTATION", "SASL", "EXPIRE"}
     d, u = std_daemon(ctx)
     with d.connect() as c:
         c.resp()
@@ -123,6 +123,8 @@ def t_capa(ctx):
         check_eq(sorted(names), sorted(want), "CAPA capabilities")
         check("STLS" not in names, "STLS without a certificate")
         check(b"SASL PLAIN LOGIN" in lines, "SASL line %r" % lines)
+        # RFC 2449: privpop deletes nothing unless expire is set
+        check(b"EXPIRE NEVER" in lines, "EXPIRE line %r" % lines)
         impl = [l for l in lines if l.startswith(b"IMPLEMENTATION ")]
         check(len(impl) == 1 and len(impl[0]) > 15, "IMPLEMENTATION %r"
               % impl)

@@ -294,6 +294,9 @@ typed(void)
 	case MSG_SESSION_ERR:
 		(void)ipc_get_session_err(&m, &u1);
 		break;
+	case MSG_SESSION_LOGIN_DELAY:
+		(void)ipc_get_session_login_delay(&m, &u1);
+		break;
 	case MSG_SESSION_DATA_SHM:
 		(void)ipc_get_session_data_shm(&m, &u1, &u2, &u3);
 		break;

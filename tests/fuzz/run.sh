@@ -28,7 +28,8 @@ esac
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
     fuzz_maildir_uidmap fuzz_uidl_format \
-    fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy"
+    fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy \
+    fuzz_expire_records"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -48,6 +49,7 @@ srcs_for() {
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_uidmap) echo "mailstore/maildir_uidmap.c common/uidlfmt.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_uidl_format) echo "common/uidlfmt.c" ;;
+	fuzz_expire_records) echo "mailstore/expire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c common/numparse.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;

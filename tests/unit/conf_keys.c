@@ -26,6 +26,10 @@ static const char *const type_names[] = {
 	[CONF_BACKENDS] = "backends",
 	[CONF_MECHS] = "mechanisms",
 	[CONF_LOCKS] = "locks",
+	[CONF_UIDLFMT] = "uidlfmt",
+	[CONF_EXPIRE] = "expire",
+	[CONF_DOMAIN_DELAY] = "domain-seconds",
+	[CONF_DOMAIN_EXPIRE] = "domain-expire",
 };
 
 int

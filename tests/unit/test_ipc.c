@@ -775,7 +775,8 @@ test_layout_table(void **state)
 	assert_string_equal(ipc_layout(MSG_AUTH_LOGIN), "ss");
 	assert_string_equal(ipc_layout(MSG_AUTH_TLS_SIGN), "uub");
 	assert_string_equal(ipc_layout(MSG_LOCKD_REQUEST), "usu");
-	assert_string_equal(ipc_layout(MSG_STORE_INIT), "ssuuuss");
+	assert_string_equal(ipc_layout(MSG_STORE_INIT), "ssuuussuu");
+	assert_string_equal(ipc_layout(MSG_SESSION_LOGIN_DELAY), "u");
 	assert_string_equal(ipc_layout(MSG_SESSION_STORE_READY), "uq");
 	assert_string_equal(ipc_layout(MSG_STORE_TOP), "uu");
 	assert_string_equal(ipc_layout(MSG_SESSION_OK), "uqs");

@@ -28,7 +28,7 @@ static const uint32_t store_types[] = {
 	MSG_STORE_TOP, MSG_STORE_DELE, MSG_STORE_RSET, MSG_STORE_QUIT,
 	MSG_STORE_RETR_AHEAD, MSG_STORE_SHM_DONE, MSG_SESSION_STORE_READY,
 	MSG_SESSION_OK, MSG_SESSION_ERR, MSG_SESSION_DATA_SHM,
-	MSG_SESSION_DATA, MSG_SESSION_END,
+	MSG_SESSION_DATA, MSG_SESSION_END, MSG_SESSION_LOGIN_DELAY,
 };
 #define NTYPES	(sizeof(store_types) / sizeof(store_types[0]))
 
@@ -102,6 +102,8 @@ decode_as(struct msg *m, uint32_t as)
 		return ipc_get_session_data(m, &b, &len);
 	case MSG_SESSION_END:
 		return ipc_get_session_end(m);
+	case MSG_SESSION_LOGIN_DELAY:
+		return ipc_get_session_login_delay(m, &x);
 	}
 	fail_msg("no decoder for %u", as);
 	return -1;
@@ -119,7 +121,7 @@ send_valid(int sv[2], uint32_t type)
 {
 	struct ipc_store_init in = { "alice", "mbox:/var/mail/alice",
 	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 30, 300, "/home/a/.pp",
-	    "%08Xu%08Xv" };
+	    "%08Xu%08Xv", 900, 30 };
 	int rc = -1;
 
 	switch (type) {
@@ -146,6 +148,8 @@ send_valid(int sv[2], uint32_t type)
 	case MSG_SESSION_DATA: rc = ipc_send_session_data(sv[0], "a\r\n",
 	    3); break;
 	case MSG_SESSION_END: rc = ipc_send_session_end(sv[0]); break;
+	case MSG_SESSION_LOGIN_DELAY: rc = ipc_send_session_login_delay(sv[0],
+	    42); break;
 	}
 	assert_int_equal(rc, 0);
 	assert_int_equal(ipc_recv(sv[1], &r), 1);
@@ -160,7 +164,7 @@ test_roundtrip(void **state)
 	struct ipc_store_init in = { "bob@example.org",
 	    "maildir:/home/bob/Maildir",
 	    MBOX_LOCK_FLOCK, MBOX_LOCK_TIMEOUT_MAX, DOTLOCK_STALE_MAX,
-	    "", "%v-%u" }, out;
+	    "", "%v-%u", LOGIN_DELAY_MAX, EXPIRE_NEVER }, out;
 	const unsigned char *b;
 	const char *t;
 	size_t len;
@@ -178,6 +182,12 @@ test_roundtrip(void **state)
 	assert_int_equal(out.dotlock_stale, in.dotlock_stale);
 	assert_string_equal(out.index_dir, "");
 	assert_string_equal(out.uidl_format, "%v-%u");
+	assert_int_equal(out.login_delay, LOGIN_DELAY_MAX);
+	assert_int_equal(out.expire, EXPIRE_NEVER);
+	assert_int_equal(ipc_send_session_login_delay(p->sv[0], 17), 0);
+	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
+	assert_int_equal(ipc_get_session_login_delay(&r, &x), 0);
+	assert_int_equal(x, 17);
 
 #define ONE(sendcall, getcall, want)					\
 	do {								\
@@ -302,6 +312,8 @@ test_same_bytes(void **state)
 	assert_int_equal(msg_put_u32(&h, 300), 0);
 	assert_int_equal(msg_put_str(&h, "/home/a/.pp"), 0);
 	assert_int_equal(msg_put_str(&h, "%08Xu%08Xv"), 0);
+	assert_int_equal(msg_put_u32(&h, 900), 0);
+	assert_int_equal(msg_put_u32(&h, 30), 0);
 	send_valid(p->sv, MSG_STORE_INIT);
 	assert_int_equal(r.len, h.len);
 	assert_memory_equal(r.data, h.data, h.len);
@@ -377,7 +389,7 @@ test_refuse_range(void **state)
 {
 	struct pair *p = *state;
 	struct ipc_store_init in = { "u", "mbox:/m", 0, 30, 300, "",
-	    "%08Xu%08Xv" };
+	    "%08Xu%08Xv", 0, EXPIRE_NEVER };
 	char longs[POP3_MAX_USER + 2];
 
 #define BAD(sendcall)							\
@@ -393,6 +405,8 @@ test_refuse_range(void **state)
 	BAD(ipc_send_store_retr_ahead(p->sv[0], 0));
 	BAD(ipc_send_session_store_ready(p->sv[0], MAIL_MAX_MESSAGES + 1, 0));
 	BAD(ipc_send_session_err(p->sv[0], 0));
+	BAD(ipc_send_session_login_delay(p->sv[0], 0));
+	BAD(ipc_send_session_login_delay(p->sv[0], LOGIN_DELAY_MAX + 1));
 	BAD(ipc_send_session_err(p->sv[0], IPC_ERR_MAX));
 	BAD(ipc_send_session_err(p->sv[0], UINT32_MAX));
 	BAD(ipc_send_session_data_shm(p->sv[0], 0, 0, 0x2, -1));
@@ -406,6 +420,16 @@ test_refuse_range(void **state)
 	assert_int_equal(ipc_send_store_init(p->sv[0], &in), 0);
 	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
 	assert_int_equal(decode(&r), 0);
+	in.login_delay = LOGIN_DELAY_MAX + 1;
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.login_delay = 0;
+	in.expire = EXPIRE_DAYS_MAX + 1;
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.expire = 0;
+	assert_int_equal(ipc_send_store_init(p->sv[0], &in), 0);
+	assert_int_equal(ipc_recv(p->sv[1], &r), 1);
+	assert_int_equal(decode(&r), 0);
+	in.expire = EXPIRE_NEVER;
 	in.locks = 0x8;
 	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.locks = 0;

@@ -240,7 +240,8 @@ handle(struct fix *f, uint32_t type, int nu, uint32_t a, uint32_t b)
 }
 
 static void
-init_req(struct msg *m, const char *loc)
+init_req_policy(struct msg *m, const char *loc, uint32_t delay,
+    uint32_t expire)
 {
 	msg_init(m, MSG_STORE_INIT);
 	assert_int_equal(msg_put_str(m, "alice"), 0);
@@ -250,6 +251,14 @@ init_req(struct msg *m, const char *loc)
 	assert_int_equal(msg_put_u32(m, 300), 0);	/* dotlock stale */
 	assert_int_equal(msg_put_str(m, ""), 0);	/* index dir */
 	assert_int_equal(msg_put_str(m, "%08Xu%08Xv"), 0);
+	assert_int_equal(msg_put_u32(m, delay), 0);	/* LOGIN-DELAY */
+	assert_int_equal(msg_put_u32(m, expire), 0);
+}
+
+static void
+init_req(struct msg *m, const char *loc)
+{
+	init_req_policy(m, loc, 0, EXPIRE_NEVER);
 }
 
 static void
@@ -498,6 +507,62 @@ test_regions(void **state)
 	assert_int_equal(f->st.phase, ST_READY);
 }
 
+/* RFC 2449 LOGIN-DELAY: a second INIT within the delay is answered
+ * LOGIN_DELAY with the seconds left, and the box is not left open. */
+static void
+test_login_delay(void **state)
+{
+	struct fix *f = *state;
+	char loc[160];
+	struct msg m;
+	uint32_t wait;
+
+	snprintf(loc, sizeof(loc), "maildir:%s", f->box);
+	init_req_policy(&m, loc, 600, EXPIRE_NEVER);
+	store_handle(&f->st, &m);
+	recv_type(f, &m, MSG_SESSION_STORE_READY);
+	store_close(&f->st);
+	store_state_init(&f->st, f->sv[0]);
+	init_req_policy(&m, loc, 600, EXPIRE_NEVER);
+	store_handle(&f->st, &m);
+	recv_type(f, &m, MSG_SESSION_LOGIN_DELAY);
+	assert_int_equal(ipc_get_session_login_delay(&m, &wait), 0);
+	assert_true(wait >= 590 && wait <= 600);
+	assert_int_equal(f->st.phase, ST_DONE);
+	assert_false(f->st.open);
+}
+
+/* RFC 2449 EXPIRE 0: what the client got is deleted at QUIT, a message
+ * read ahead only once the next is asked ahead (count + 1 after the
+ * last: declined, not an error). */
+static void
+test_expire_zero(void **state)
+{
+	struct fix *f = *state;
+	char loc[160];
+	struct msg m;
+	uint32_t count;
+	uint64_t octets;
+
+	snprintf(loc, sizeof(loc), "maildir:%s", f->box);
+	init_req_policy(&m, loc, 0, 0);
+	store_handle(&f->st, &m);
+	recv_type(f, &m, MSG_SESSION_STORE_READY);
+	assert_int_equal(ipc_get_session_store_ready(&m, &count, &octets), 0);
+	handle(f, MSG_STORE_RETR, 1, 1, 0);
+	expect_ok(f, 1, 3, "");
+	expect_region(f, "a\r\n");
+	retr_ahead(f, 2, 7, "bc\r\nd\r\n");
+	assert_int_equal(f->st.seen[0], 1);
+	assert_int_equal(f->st.seen[1], 0);	/* not yet the client's */
+	handle(f, MSG_STORE_RETR_AHEAD, 1, 3, 0);
+	expect_err(f, IPC_ERR_NOT_AHEAD);
+	assert_int_equal(f->st.seen[1], 1);
+	handle(f, MSG_STORE_QUIT, 0, 0, 0);
+	expect_ok(f, 2, 0, "");
+	assert_int_equal(f->st.phase, ST_DONE);
+}
+
 int
 main(void)
 {
@@ -511,6 +576,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listing, setup_box,
 		    teardown_box),
 		cmocka_unit_test_setup_teardown(test_regions, setup_box,
+		    teardown_box),
+		cmocka_unit_test_setup_teardown(test_login_delay, setup_box,
+		    teardown_box),
+		cmocka_unit_test_setup_teardown(test_expire_zero, setup_box,
 		    teardown_box),
 	};
 
