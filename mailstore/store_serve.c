@@ -360,6 +360,7 @@ store_h_init(struct store_state *st, struct msg *m)
 		o.lock_timeout = (int)in.lock_timeout;
 		o.dotlock_stale = (int)in.dotlock_stale;
 		o.index_dir = in.index_dir;
+		o.no_cache_write = 0;
 		st->is_mbox = 1;
 		e = mbox_open(&st->mb, loc + 5, &o);
 		st->msgs = st->mb.msgs;
