@@ -15,7 +15,7 @@
  * so it runs only as that owner: as root, uidl_become_owner()
  * (privpop-uidl_root.c) has dropped before any of it.
  *
- * Runs as: the mailbox owner (root only up to the drop, in
+ * Runs as: the mailbox owner (uidl_main, after the drop in
  * privpop-uidl_root.c).
  */
 #include "config.h"
@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +36,6 @@
 #include "maildir_uidmap.h"
 #include "mbox.h"
 #include "mbox_parse.h"
-#include "privdrop.h"
 #include "privpop-uidl.h"
 #include "uidlfmt.h"
 
@@ -47,24 +45,6 @@ static const char *const from_names[] = { "auto", "dovecot", "courier",
     "popa3d" };
 
 typedef char uidl_t[POP3_MAX_UIDL + 1];
-
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: privpop-uidl [--dry-run] [--from "
-	    "dovecot|courier|popa3d|auto]\n"
-	    "                    [-c file] USER|PATH\n"
-	    "  -n, --dry-run  print old and new UIDLs; write nothing\n"
-	    "  -f, --from     whose UIDLs the clients have (default auto)\n"
-	    "  -c file        privpopd's configuration (default "
-	    "%s/privpopd.conf)\n"
-	    "  USER           as root or as USER: privpopd's mailbox of "
-	    "USER\n"
-	    "  PATH           as the owner: a Maildir, an mbox, or "
-	    "maildir:PATH, mbox:PATH\n", PRIVPOP_SYSCONFDIR);
-	exit(UIDL_EXIT_USAGE);
-}
 
 /* ------------------------------------------------------------------ */
 /* The caller's own PATH (never as root) */
@@ -77,11 +57,6 @@ own_path(const struct conf *conf, const char *arg, struct uidl_target *t)
 	struct passwd *pw;
 	struct stat st;
 
-	if (priv_is_root()) {
-		fprintf(stderr, "privpop-uidl: as root, name a USER (a PATH "
-		    "is for the mailbox owner)\n");
-		return -1;
-	}
 	if (strncmp(arg, "maildir:", 8) == 0)
 		path = arg + 8, kind = "maildir";
 	else if (strncmp(arg, "mbox:", 5) == 0)
@@ -317,99 +292,54 @@ report(const struct mail_msg *msgs, uint32_t count, uidl_t *old)
 	return differ > 0 ? UIDL_EXIT_DIFFER : UIDL_EXIT_SAME;
 }
 
-static int
-parse_from(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(from_names) / sizeof(from_names[0]); i++)
-		if (strcmp(s, from_names[i]) == 0)
-			return (int)i;
-	fprintf(stderr, "privpop-uidl: --from: expected dovecot, courier, "
-	    "popa3d or auto\n");
-	exit(UIDL_EXIT_USAGE);
-}
-
-static const struct option longopts[] = {
-	{ "dry-run",	no_argument,		NULL, 'n' },
-	{ "from",	required_argument,	NULL, 'f' },
-	{ "help",	no_argument,		NULL, 'h' },
-	{ NULL,		0,			NULL, 0 }
-};
-
+/* After the drop (or as the owner from the start): t is the mailbox
+ * for a USER, empty for a PATH (arg). */
 int
-main(int argc, char *argv[])
+uidl_main(const struct conf *conf, struct uidl_target *t, const char *arg,
+    const char *from_name, int dry)
 {
-	static struct conf conf;
-	struct uidl_target t;
 	struct maildir md;
 	struct mbox mb;
 	struct mbox_opts mo;
-	char conffile[CONF_PATH_MAX], err[512];
 	const struct mail_msg *msgs;
 	enum mail_err e;
 	enum from from = FROM_AUTO;
 	uidl_t *old;
 	uint32_t count;
-	int ch, dry = 0, is_mbox, rc, r;
+	size_t i;
+	int is_mbox, rc, r;
 
-	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
-	    PRIVPOP_SYSCONFDIR);
-	while ((ch = getopt_long(argc, argv, "c:f:hn", longopts, NULL)) !=
-	    -1) {
-		switch (ch) {
-		case 'c':
-			if (snprintf(conffile, sizeof(conffile), "%s",
-			    optarg) >= (int)sizeof(conffile))
-				usage();
-			break;
-		case 'f':
-			from = (enum from)parse_from(optarg);
-			break;
-		case 'n':
-			dry = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (argc - optind != 1)
-		usage();
-	log_open("privpop-uidl", 1, 0);
-	/* privpopd's own: mail_location, mbox_index_dir, the locks,
-	 * pop3_uidl_format; its defaults when there is none */
-	if (access(conffile, F_OK) == -1 && errno == ENOENT)
-		conf_defaults(&conf);
-	else if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
-		fprintf(stderr, "privpop-uidl: %s\n", err);
-		return UIDL_EXIT_USAGE;
-	}
-	memset(&t, 0, sizeof(t));
-	if (strchr(argv[optind], '/') != NULL ?
-	    own_path(&conf, argv[optind], &t) == -1 :
-	    uidl_become_owner(&conf, argv[optind], &t) == -1)
-		return UIDL_EXIT_USAGE;
-	/* from here on: the mailbox owner, never root */
 	if (geteuid() == 0 || getuid() == 0) {
 		fprintf(stderr, "privpop-uidl: refusing to read a mailbox "
 		    "as root\n");
 		return UIDL_EXIT_USAGE;
 	}
+	for (i = 0; i < sizeof(from_names) / sizeof(from_names[0]); i++)
+		if (strcmp(from_name, from_names[i]) == 0)
+			break;
+	if (i == sizeof(from_names) / sizeof(from_names[0])) {
+		fprintf(stderr, "privpop-uidl: --from: expected dovecot, "
+		    "courier, popa3d or auto\n");
+		return UIDL_EXIT_USAGE;
+	}
+	from = (enum from)i;
+	if (t->location[0] == '\0' && own_path(conf, arg, t) == -1)
+		return UIDL_EXIT_USAGE;
 
-	is_mbox = strncmp(t.location, "mbox:", 5) == 0;
+	is_mbox = strncmp(t->location, "mbox:", 5) == 0;
 	if (is_mbox) {
 		memset(&mo, 0, sizeof(mo));
-		mo.locks = conf.mbox_locks;
-		mo.lock_timeout = conf.mbox_lock_timeout;
-		mo.dotlock_stale = conf.mbox_dotlock_stale;
-		mo.index_dir = t.index_dir;
+		mo.locks = conf->mbox_locks;
+		mo.lock_timeout = conf->mbox_lock_timeout;
+		mo.dotlock_stale = conf->mbox_dotlock_stale;
+		mo.index_dir = t->index_dir;
 		mo.no_cache_write = dry;
-		e = mbox_open(&mb, t.location + 5, &mo);
+		e = mbox_open(&mb, t->location + 5, &mo);
 		msgs = mb.msgs;
 		count = mb.count;
 	} else {
-		e = maildir_open_fmt(&md, t.location + 8,
-		    conf.pop3_uidl_format);
+		e = maildir_open_fmt(&md, t->location + 8,
+		    conf->pop3_uidl_format);
 		msgs = md.msgs;
 		count = md.count;
 	}
@@ -417,10 +347,10 @@ main(int argc, char *argv[])
 		if (e == MAIL_INUSE)
 			fprintf(stderr, "privpop-uidl: %s: in use by a POP3 "
 			    "session; run it again when that ends\n",
-			    t.location);
+			    t->location);
 		else
 			fprintf(stderr, "privpop-uidl: %s: cannot be opened\n",
-			    t.location);
+			    t->location);
 		if (is_mbox)
 			mbox_close(&mb);
 		else
@@ -431,8 +361,8 @@ main(int argc, char *argv[])
 		perror("privpop-uidl");
 		return UIDL_EXIT_FAIL;
 	}
-	r = is_mbox ? old_mbox(&mb, from, conf.pop3_uidl_format, old) :
-	    old_maildir(&md, from, conf.pop3_uidl_format, old);
+	r = is_mbox ? old_mbox(&mb, from, conf->pop3_uidl_format, old) :
+	    old_maildir(&md, from, conf->pop3_uidl_format, old);
 	rc = r == -1 ? UIDL_EXIT_FAIL : report(msgs, count, old);
 	free(old);
 	/* the caches privpop-store writes at a login: an mbox's at open
@@ -446,6 +376,6 @@ main(int argc, char *argv[])
 	}
 	if (!dry && r == 0)
 		fprintf(stderr, "privpop-uidl: %s (%s): privpop's UIDLs of "
-		    "%u messages recorded\n", t.user, t.location, count);
+		    "%u messages recorded\n", t->user, t->location, count);
 	return rc;
 }

@@ -35,4 +35,11 @@ struct uidl_target {
 int	uidl_become_owner(const struct conf *, const char *user,
 	    struct uidl_target *t);
 
+/* The rest, as the mailbox owner (never root): t from
+ * uidl_become_owner, or empty when arg is the caller's own PATH; from
+ * is the --from word.  Prints the lines and the summary; returns the
+ * exit status. */
+int	uidl_main(const struct conf *, struct uidl_target *t, const char *arg,
+	    const char *from, int dry);
+
 #endif

@@ -1,5 +1,6 @@
 /*
- * privpop-uidl's privileged part, kept to what needs root: look the
+ * privpop-uidl's privileged part, kept to what needs root: its
+ * options, privpopd's configuration (root's file), then look the
  * USER up in privpopd's backends (the passwd-file, the passwd
  * database), pick its mailbox, index directory and dotlock group with
  * privpop-auth's own functions (auth_mailbox.c), and drop for good to
@@ -13,11 +14,16 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "auth_mailbox.h"
+#include "conf.h"
+#include "log.h"
 #include "dotlock_child.h"
 #include "privdrop.h"
 #include "privpop-uidl.h"
@@ -74,4 +80,82 @@ uidl_become_owner(const struct conf *conf, const char *user,
 	}
 	priv_drop(uid, gid, PRIV_NO_GROUP, NULL);
 	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: privpop-uidl [--dry-run] [--from "
+	    "dovecot|courier|popa3d|auto]\n"
+	    "                    [-c file] USER|PATH\n"
+	    "  -n, --dry-run  print old and new UIDLs; write nothing\n"
+	    "  -f, --from     whose UIDLs the clients have (default auto)\n"
+	    "  -c file        privpopd's configuration (default "
+	    "%s/privpopd.conf)\n"
+	    "  USER           as root or as USER: privpopd's mailbox of "
+	    "USER\n"
+	    "  PATH           as the owner: a Maildir, an mbox, or "
+	    "maildir:PATH, mbox:PATH\n", PRIVPOP_SYSCONFDIR);
+	exit(UIDL_EXIT_USAGE);
+}
+
+static const struct option longopts[] = {
+	{ "dry-run",	no_argument,		NULL, 'n' },
+	{ "from",	required_argument,	NULL, 'f' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+int
+main(int argc, char *argv[])
+{
+	static struct conf conf;
+	static struct uidl_target t;
+	char conffile[CONF_PATH_MAX], err[512];
+	const char *from = "auto", *arg;
+	int ch, dry = 0;
+
+	snprintf(conffile, sizeof(conffile), "%s/privpopd.conf",
+	    PRIVPOP_SYSCONFDIR);
+	while ((ch = getopt_long(argc, argv, "c:f:hn", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			if (snprintf(conffile, sizeof(conffile), "%s",
+			    optarg) >= (int)sizeof(conffile))
+				usage();
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	arg = argv[optind];
+	log_open("privpop-uidl", 1, 0);
+	/* privpopd's own: mail_location, mbox_index_dir, the locks,
+	 * pop3_uidl_format; its defaults when there is none */
+	if (access(conffile, F_OK) == -1 && errno == ENOENT)
+		conf_defaults(&conf);
+	else if (conf_load(&conf, conffile, err, sizeof(err)) == -1) {
+		fprintf(stderr, "privpop-uidl: %s\n", err);
+		return UIDL_EXIT_USAGE;
+	}
+	if (strchr(arg, '/') != NULL) {
+		/* a PATH: the caller's own mailbox, opened as the caller */
+		if (priv_is_root()) {
+			fprintf(stderr, "privpop-uidl: as root, name a USER "
+			    "(a PATH is for the mailbox owner)\n");
+			return UIDL_EXIT_USAGE;
+		}
+	} else if (uidl_become_owner(&conf, arg, &t) == -1)
+		return UIDL_EXIT_USAGE;
+	return uidl_main(&conf, &t, arg, from, dry);
 }
