@@ -12,6 +12,7 @@ import os
 import poplib
 import pwd
 import shutil
+import socket
 import subprocess
 
 import e2e_util as U
@@ -334,6 +335,55 @@ def t_tool_dovecot_fetchmail(ctx):
 UIDL_POPA3D_USER = "pp_uidlmig"
 
 
+def mpop_keep(home, port, user, password):
+    """mpop (keep on, only_new on) against 127.0.0.1:port, UIDLs in
+    home/uidls, delivering to home/delivered.  (rc, output, bytes)."""
+    os.makedirs(home, exist_ok=True)
+    out = os.path.join(home, "delivered")
+    if not os.path.exists(out):
+        open(out, "wb").close()
+    rc = os.path.join(home, "mpoprc")
+    with open(rc, "w") as f:
+        f.write("defaults\ntimeout 20\nuidls_file %s/uidls\n"
+                "account test\nhost 127.0.0.1\nport %d\nuser %s\n"
+                "password %s\ntls off\nauth user\ndelivery mbox %s\n"
+                "keep on\nonly_new on\n" % (home, port, user, password,
+                                             out))
+    os.chmod(rc, 0o600)
+    r = subprocess.run(["mpop", "-C", rc, "test"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60,
+                       env=dict(os.environ, HOME=home), cwd=home)
+    with open(out, "rb") as f:
+        return r.returncode, r.stdout.decode(errors="replace"), f.read()
+
+
+class Socat:
+    """popa3d in inetd mode behind socat on a loopback port, stopped
+    by its PID."""
+
+    def __init__(self, exe):
+        self.port = U.free_port()
+        self.proc = subprocess.Popen(
+            ["socat", "TCP-LISTEN:%d,bind=%s,reuseaddr,fork" % (
+                self.port, U.HOST), "EXEC:%s" % exe],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self):
+        def up():
+            try:
+                socket.create_connection((U.HOST, self.port), 1).close()
+                return True
+            except OSError:
+                return self.proc.poll() is not None
+        check(U.wait_until(up, 10) and self.proc.poll() is None,
+              "socat on port %d" % self.port)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait(10)
+
+
 @test("uidl_tool_popa3d_mbox_fetchmail_keep")
 def t_tool_popa3d(ctx):
     as_root()
@@ -360,9 +410,18 @@ def t_tool_popa3d(ctx):
     os.chmod(spool, 0o660)
     d = U.Daemon(ctx, "uidlp3", prefork=1)
     home = os.path.join(d.dir, "fetchmail")
+    mhome = os.path.join(d.dir, "mpop")
+    use_mpop = shutil.which("mpop") and shutil.which("socat")
     try:
         rc, log, got = fetchmail_keep(home, "plugin \"%s\"" % exe,
                                       UIDL_POPA3D_USER, PW, "password")
+        if use_mpop:
+            with Socat(exe) as sc:
+                mrc, mlog, mgot = mpop_keep(mhome, sc.port,
+                                            UIDL_POPA3D_USER, PW)
+            check(mrc == 0 and fetched(mgot) == len(msgs),
+                  "mpop from popa3d: rc %d, %d messages: %s"
+                  % (mrc, fetched(mgot), mlog[-600:]))
     finally:
         os.unlink(spool)
     check(rc == 0 and fetched(got) == len(msgs),
@@ -394,3 +453,11 @@ def t_tool_popa3d(ctx):
     check(rc == 1 and len(got) == before,
           "fetchmail after the switch: rc %d (1: no mail), %d bytes more:"
           " %s" % (rc, len(got) - before, log[-800:]))
+    if not use_mpop:
+        ctx.note("mpop or socat absent: only fetchmail checked")
+        return
+    mbefore = len(mgot)
+    mrc, mlog, mgot = mpop_keep(mhome, d.port, UIDL_POPA3D_USER, PW)
+    check(mrc == 0 and len(mgot) == mbefore,
+          "mpop after the switch: rc %d, %d bytes more: %s"
+          % (mrc, len(mgot) - mbefore, mlog[-800:]))
