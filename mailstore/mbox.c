@@ -222,9 +222,12 @@ mbox_assign_uidls(struct mbox *mb)
 		mt->flags |= MBOX_M_UIDL;
 		if ((mt->flags & MBOX_F_XUIDL) && !set_has(&set, dst, i, 1))
 			continue;
+		/* X-IMAPbase's second number is the last UID given (what
+		 * Dovecot and UW-IMAP write), so X-UID may equal it;
+		 * Dovecot's X is lower-case hex */
 		if ((mt->flags & MBOX_F_XUID) && mb->imapbase &&
-		    mt->xuid < mb->uidnext) {
-			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08X%08X",
+		    mt->xuid <= mb->uidnext) {
+			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08x%08x",
 			    mt->xuid, mb->uidvalidity);
 			if (!set_has(&set, dst, i, 1))
 				continue;

@@ -180,8 +180,9 @@ old_of(struct oldscan *o, const struct mbox_found *f, char *u, size_t usz)
 			snprintf(u, usz, "%s", f->xuidl);
 			return;
 		}
+		/* X-IMAPbase: "UIDVALIDITY LAST-UID" as Dovecot writes it */
 		if ((f->flags & MBOX_F_XUID) && o->imapbase &&
-		    f->xuid < o->uidnext) {
+		    f->xuid <= o->uidnext) {
 			memset(&v, 0, sizeof(v));
 			v.uid = f->xuid;
 			v.uidvalidity = o->uidvalidity;

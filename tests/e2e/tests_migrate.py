@@ -461,3 +461,88 @@ def t_tool_popa3d(ctx):
     check(mrc == 0 and len(mgot) == mbefore,
           "mpop after the switch: rc %d, %d bytes more: %s"
           % (mrc, len(mgot) - mbefore, mlog[-800:]))
+
+
+@test("uidl_tool_dovecot_mbox_headers_differ")
+def t_tool_mbox_dovecot(ctx):
+    """Dovecot's mbox records (X-UIDL:, X-UID: with X-IMAPbase:): the
+    repeated X-UIDL Dovecot would serve twice is the one privpop cannot
+    keep (differ, exit 1); a message with no valid record is new."""
+    as_root()
+    import tests_mbox as M
+    msgs = [
+        b"X-IMAPbase: 1700000000 9 $Label1\nX-UID: 1\nStatus: RO\n"
+        b"X-UIDL: qpop-0001\nSubject: a\n\nbody a\n",
+        b"X-UID: 2\nSubject: b\n\nbody b\n",
+        b"X-UIDL: qpop 0003\nX-UID: 3\nSubject: c\n\nbody c\n",
+        b"X-UIDL: qpop-0001\nSubject: d\n\nbody d\n",
+        b"X-UIDL: " + b"x" * 71 + b"\nSubject: e\n\nbody e\n",
+    ]
+    d, u, path = M.mbox_daemon(ctx, "uidlmbdv",
+                               b"".join(M.entry(m) for m in msgs))
+    rc, out, err = uidl_tool(d, "--dry-run", "--from", "dovecot", "alice")
+    check_eq(rc, 1, "exit status with a message that differs: %s" % err)
+    check_eq(out[0], "1 qpop-0001 qpop-0001 same", "X-UIDL")
+    check_eq(out[1], "2 %08x%08x %08x%08x same" % (2, 1700000000, 2,
+                                                   1700000000), "X-UID")
+    check(out[3].startswith("4 qpop-0001 ") and out[3].endswith(" differ"),
+          "the repeated X-UIDL: %r" % out[3])
+    check(out[4].startswith("5 - "), "no valid record: %r" % out[4])
+    check_eq(out[-1], "same=3 differ=1 new=1", "summary")
+    # what privpop then serves is what the tool printed
+    with d.session("alice") as c:
+        r = c.cmd("UIDL")
+        check(r.startswith(b"+OK"), "UIDL: %r" % r)
+        got = [l.split(b" ", 1)[1].decode()
+               for l in c.multi().split(b"\r\n")[:-1]]
+        c.cmd("QUIT")
+    check_eq(got, [l.split()[2] for l in out[:-1]], "served = printed")
+
+
+
+@test("uidl_tool_real_dovecot_mbox_same_uidls")
+def t_tool_real_dovecot_mbox(ctx):
+    """Dovecot's pop3 on an mbox writes X-IMAPbase: (its last UID) and
+    X-UID: into it at the first session; privpop-uidl reports every
+    message the same, and privpop serves Dovecot's list."""
+    as_root()
+    if not os.path.exists(DOVECOT_BIN):
+        raise U.Skip("%s absent (Debian dovecot-pop3d)" % DOVECOT_BIN)
+    import tests_mbox as M
+    msgs = [b"Subject: m%d\n\nbody %d\n" % (i, i) for i in range(3)]
+    d, u, path = M.mbox_daemon(ctx, "uidlmbreal",
+                               b"".join(M.entry(m) for m in msgs))
+    run = os.path.join(d.dir, "dovecot-run")
+    mail = os.path.join(u.home, "dovecot-mail")
+    for p in (run, mail):
+        os.makedirs(p, exist_ok=True)
+        u._own(p)
+    conf = os.path.join(d.dir, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write("mail_location = mbox:%s:INBOX=%s\nssl = no\n"
+                "log_path = /dev/stderr\nbase_dir = %s\nprotocols = pop3\n"
+                "first_valid_uid = 1\n" % (mail, path, run))
+    os.chmod(conf, 0o644)
+    r = subprocess.run(["setpriv", "--reuid=%d" % u.uid,
+                        "--regid=%d" % u.gid, "--clear-groups", "env", "-i",
+                        "HOME=" + u.home, "USER=alice", DOVECOT_BIN, "-c",
+                        conf], input=b"UIDL\r\nQUIT\r\n", capture_output=True,
+                       timeout=30)
+    out = r.stdout.decode(errors="replace").split("\r\n")
+    check(r.returncode == 0 and "+OK Logging out." in out,
+          "dovecot pop3: rc %d %r %r" % (r.returncode, out, r.stderr))
+    dv = [l.split()[1] for l in out[1:out.index(".")]]
+    check_eq(len(dv), 3, "Dovecot's UIDL count")
+    with open(path, "rb") as f:
+        check(b"\nX-IMAPbase: " in f.read(), "Dovecot wrote X-IMAPbase:")
+    rc, lines, err = uidl_tool(d, "--dry-run", "--from", "dovecot", "alice")
+    check_eq((rc, lines[-1]), (0, "same=3 differ=0 new=0"),
+             "dry run: %r %s" % (lines, err))
+    check_eq([l.split()[1] for l in lines[:-1]], dv, "the old UIDLs")
+    with d.session("alice") as c:
+        r = c.cmd("UIDL")
+        check(r.startswith(b"+OK"), "UIDL: %r" % r)
+        got = [l.split(b" ", 1)[1].decode()
+               for l in c.multi().split(b"\r\n")[:-1]]
+        c.cmd("QUIT")
+    check_eq(got, dv, "privpop serves Dovecot's mbox UIDLs")
