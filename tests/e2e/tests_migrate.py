@@ -546,3 +546,46 @@ def t_tool_real_dovecot_mbox(ctx):
                for l in c.multi().split(b"\r\n")[:-1]]
         c.cmd("QUIT")
     check_eq(got, dv, "privpop serves Dovecot's mbox UIDLs")
+
+
+@test("uidl_tool_system_spool_dotlock_child")
+def t_tool_spool(ctx):
+    """A PAM user's /var/mail spool (root:mail 2775): as root the tool
+    drops to the owner and leaves the group mail to a dotlock child, as
+    privpop-store does, so the dotlock can be made; the cache is the
+    owner's."""
+    as_root()
+    st = os.stat("/var/mail")
+    if st.st_gid != grp.getgrnam("mail").gr_gid or not st.st_mode & 0o020:
+        raise U.Skip("/var/mail is not the group mail's to write")
+    pw = U.ensure_system_user(UIDL_POPA3D_USER)
+    d = U.Daemon(ctx, "uidlspool", prefork=1)
+    idx = os.path.join(d.dir, "idx")
+    os.makedirs(idx)
+    os.chown(idx, pw.pw_uid, pw.pw_gid)
+    conf = os.path.join(d.dir, "spool.conf")
+    with open(conf, "w") as f:
+        f.write("auth_backends = pam\nmail_privileged_group = mail\n"
+                "mbox_locks = dotlock fcntl\nmbox_index_dir = %s\n"
+                "first_valid_uid = 100\n"
+                "system_mail_location = mbox:/var/mail/%%u\n" % idx)
+    spool = "/var/mail/%s" % UIDL_POPA3D_USER
+    with open(spool, "wb") as f:
+        f.write(b"From x Mon Jan  1 00:00:00 2024\nReceived: by mx id 1\n"
+                b"Subject: a\n\nbody a\n")
+    os.chown(spool, pw.pw_uid, grp.getgrnam("mail").gr_gid)
+    os.chmod(spool, 0o660)
+    try:
+        r = subprocess.run([d.binary("privpop-uidl"), "-c", conf,
+                            UIDL_POPA3D_USER], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.unlink(spool)
+    out = r.stdout.decode().splitlines()
+    check_eq((r.returncode, out[-1:]), (0, ["same=1 differ=0 new=0"]),
+             "the spool, recorded: %r" % r.stderr)
+    files = os.listdir(idx)
+    check(any(f.endswith(".cache") for f in files), "cache: %r" % files)
+    for f in files:
+        s = os.stat(os.path.join(idx, f))
+        check_eq((s.st_uid, s.st_gid), (pw.pw_uid, pw.pw_gid), "owner of " + f)
