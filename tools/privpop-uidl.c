@@ -57,10 +57,13 @@ own_path(const struct conf *conf, const char *arg, struct uidl_target *t)
 	struct passwd *pw;
 	struct stat st;
 
-	if (strncmp(arg, "maildir:", 8) == 0)
-		path = arg + 8, kind = "maildir";
-	else if (strncmp(arg, "mbox:", 5) == 0)
-		path = arg + 5, kind = "mbox";
+	if (strncmp(arg, "maildir:", 8) == 0) {
+		path = arg + 8;
+		kind = "maildir";
+	} else if (strncmp(arg, "mbox:", 5) == 0) {
+		path = arg + 5;
+		kind = "mbox";
+	}
 	if (path[0] != '/') {
 		fprintf(stderr, "privpop-uidl: %s: not an absolute path\n",
 		    arg);
