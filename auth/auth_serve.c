@@ -11,17 +11,14 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addrlist.h"
+#include "auth_mailbox.h"
 #include "auth_serve.h"
 #include "faildelay.h"
 #include "fdlayout.h"
@@ -85,45 +82,6 @@ answer_fail(struct auth_session *s, uint32_t code)
 		fatal("send auth fail");
 }
 
-/* The group an mbox worker's dotlock child keeps besides the owner's,
- * for dotlocks in a root:mail 2775 spool (Dovecot:
- * mail_privileged_group): only when the mbox's directory is that
- * group's to write and not the owner's.  Never for a Maildir or an
- * mbox in the owner's own directory (~/mbox). */
-static gid_t
-privileged_group(const struct conf *conf, const char *location,
-    uid_t uid)
-{
-	char dir[MAIL_MAX_PATH];
-	struct group *gr;
-	struct stat st;
-	char *slash;
-
-	if (strncmp(location, "mbox:", 5) != 0 ||
-	    conf->mail_privileged_group[0] == '\0')
-		return PRIV_NO_GROUP;
-	if ((gr = getgrnam(conf->mail_privileged_group)) == NULL) {
-		log_warnx("mail_privileged_group %s does not exist",
-		    conf->mail_privileged_group);
-		return PRIV_NO_GROUP;
-	}
-	if (gr->gr_gid == 0) {
-		log_warnx("mail_privileged_group %s is gid 0; not used",
-		    conf->mail_privileged_group);
-		return PRIV_NO_GROUP;
-	}
-	if (snprintf(dir, sizeof(dir), "%s", location + 5) >=
-	    (int)sizeof(dir) || (slash = strrchr(dir, '/')) == NULL)
-		return PRIV_NO_GROUP;
-	*(slash == dir ? slash + 1 : slash) = '\0';
-	if (stat(dir, &st) == -1 || st.st_gid != gr->gr_gid ||
-	    !(st.st_mode & S_IWGRP) ||
-	    (st.st_uid == uid && (st.st_mode & S_IWUSR)))
-		return PRIV_NO_GROUP;
-	return gr->gr_gid;
-}
-
-
 /* Open the session's store socket: queue STORE_INIT for the worker and
  * hand the other end to the session.  The worker starts in main(). */
 static int
@@ -138,9 +96,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 		log_warn("socketpair");
 		return -1;
 	}
-	if (s->conf->mbox_index_dir[0] == '\0' || pwf_expand_path(e,
-	    s->conf->mbox_index_dir, index_dir, sizeof(index_dir)) == -1)
-		index_dir[0] = '\0';	/* beside the mbox */
+	auth_index_dir(s->conf, e, index_dir, sizeof(index_dir));
 	in.user = e->user;
 	in.location = location;
 	in.locks = (uint32_t)s->conf->mbox_locks;
@@ -165,7 +121,7 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	s->worker.fd = sv[1];
 	s->worker.uid = e->uid;
 	s->worker.gid = e->gid;
-	s->worker.extra = privileged_group(s->conf, location, e->uid);
+	s->worker.extra = auth_privileged_group(s->conf, location, e->uid);
 	return 0;
 }
 
@@ -183,8 +139,6 @@ login_ok(struct auth_session *s, const struct pwf_entry *e, const char *addr,
     enum auth_found via)
 {
 	char location[MAIL_MAX_PATH];
-	const char *deflt = via == F_PAM ? s->conf->system_mail_location :
-	    s->conf->mail_location;
 
 	/* checked before the password; again as the last word */
 	if (e->uid == 0 || (priv_is_root() && e->gid == 0)) {
@@ -194,7 +148,8 @@ login_ok(struct auth_session *s, const struct pwf_entry *e, const char *addr,
 		answer_fail(s, IPC_ERR_PERM);
 		return;
 	}
-	if (pwf_mail_location(e, deflt, location, sizeof(location)) == -1) {
+	if (auth_mail_location(s->conf, e, via, location,
+	    sizeof(location)) == -1) {
 		log_warnx("login refused: addr=%s user=%s: bad mail location",
 		    addr, e->user);
 		pamb_close();
@@ -242,47 +197,6 @@ uid_allowed(const struct conf *conf, const struct pwf_entry *e,
 		log_warnx("login refused: addr=%s user=%s: gid 0", addr,
 		    e->user);
 	return 0;
-}
-
-/* A system user from the passwd database, with no stored secret. */
-static int
-system_entry(const char *name, struct pwf_entry *e)
-{
-	struct passwd *pw = getpwnam(name);
-
-	memset(e, 0, sizeof(*e));
-	if (pw == NULL || snprintf(e->user, sizeof(e->user), "%s", name) >=
-	    (int)sizeof(e->user) || snprintf(e->home, sizeof(e->home), "%s",
-	    pw->pw_dir) >= (int)sizeof(e->home))
-		return -1;
-	e->uid = pw->pw_uid;
-	e->gid = pw->pw_gid;
-	e->scheme = PWF_LOCKED;	/* no stored secret here */
-	return 0;
-}
-
-/* The first backend, in the configured order, that knows the name; e
- * gets its entry (for PAM, the passwd database's uid and gid). */
-static enum auth_found
-lookup(const struct conf *conf, const char *user, struct pwf_entry *e,
-    char *dummy)
-{
-	int i;
-
-	dummy[0] = '\0';
-	if (!pwf_valid_user(user, strlen(user)))
-		return F_NONE;
-	for (i = 0; i < conf->nbackends; i++) {
-		if (conf->backends[i] == AUTH_BACKEND_PASSWD_FILE) {
-			int r = pwf_lookup(conf->passwd_file, user, e, dummy);
-
-			if (r == 1)
-				return F_PASSWD_FILE;
-		} else if (conf->backends[i] == AUTH_BACKEND_PAM &&
-		    system_entry(user, e) == 0)
-			return F_PAM;
-	}
-	return F_NONE;
 }
 
 /* A known user whose backend cannot check a credential of this method:
@@ -338,7 +252,7 @@ handle_login(struct auth_session *s, struct msg *m, enum method how)
 	if (++s->attempts > s->conf->max_auth_fails)
 		fatalx("too many login attempts");
 
-	via = lookup(s->conf, user, &e, dummy);
+	via = auth_lookup(s->conf, user, &e, dummy);
 	if (via != F_NONE && !uid_allowed(s->conf, &e, addr)) {
 		dummy_check(s, how, dummy, cred);
 	} else if (method_unserved(via, &e, how)) {
@@ -362,7 +276,7 @@ handle_login(struct auth_session *s, struct msg *m, enum method how)
 		    addr, s->conf->pam_timeout, canon, sizeof(canon))) {
 		case PAMB_OK:
 			/* a module may have mapped the name */
-			ok = system_entry(canon, &e) == 0 &&
+			ok = auth_system_entry(canon, &e) == 0 &&
 			    uid_allowed(s->conf, &e, addr);
 			break;
 		case PAMB_CHANGE:
@@ -465,7 +379,7 @@ h_scram_first(struct auth_session *s, struct msg *m)
 		scram_fail(s, "-", "");
 		return;
 	}
-	s->scram.via = lookup(s->conf, user, &s->scram.e, dummy);
+	s->scram.via = auth_lookup(s->conf, user, &s->scram.e, dummy);
 	if (s->scram.via != F_NONE &&
 	    !uid_allowed(s->conf, &s->scram.e, s->peer))
 		s->scram.refused = 1;

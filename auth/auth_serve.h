@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "auth_mailbox.h"
 #include "conf.h"
 #include "ipc.h"
 #include "passwd_file.h"
@@ -30,9 +31,6 @@ enum auth_state {
 	AS_DONE,	/* logged in: nothing more is read */
 	AS_COUNT
 };
-
-/* Which backend answers for a user name. */
-enum auth_found { F_NONE, F_PASSWD_FILE, F_PAM };
 
 /* One helper's session, all of it: the handlers keep nothing else. */
 struct auth_session {

@@ -148,15 +148,22 @@ hexstr(char *out, const unsigned char *d, const int *order, int n)
 	*out = '\0';
 }
 
-/* The UIDL privpop computes (rule 4 in mbox.h): popa3d prints the
- * first two 32-bit words of its MD5 as little-endian numbers. */
-static void
-computed_uidl(const struct mbox_meta *mt, char *u)
+/* popa3d prints the first two 32-bit words of its MD5 as
+ * little-endian numbers. */
+void
+mbox_popa3d_uidl(const unsigned char *p3, char *u)
 {
 	static const int popa3d[8] = { 3, 2, 1, 0, 7, 6, 5, 4 };
 
+	hexstr(u, p3, popa3d, 8);
+}
+
+/* The UIDL privpop computes (rule 4 in mbox.h). */
+static void
+computed_uidl(const struct mbox_meta *mt, char *u)
+{
 	if (mt->flags & MBOX_F_P3)
-		hexstr(u, mt->p3, popa3d, 8);
+		mbox_popa3d_uidl(mt->p3, u);
 	else
 		hexstr(u, mt->key, NULL, MBOX_DIGEST_LEN);
 }
@@ -215,9 +222,12 @@ mbox_assign_uidls(struct mbox *mb)
 		mt->flags |= MBOX_M_UIDL;
 		if ((mt->flags & MBOX_F_XUIDL) && !set_has(&set, dst, i, 1))
 			continue;
+		/* X-IMAPbase's second number is the last UID given (what
+		 * Dovecot and UW-IMAP write), so X-UID may equal it;
+		 * Dovecot's X is lower-case hex */
 		if ((mt->flags & MBOX_F_XUID) && mb->imapbase &&
-		    mt->xuid < mb->uidnext) {
-			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08X%08X",
+		    mt->xuid <= mb->uidnext) {
+			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08x%08x",
 			    mt->xuid, mb->uidvalidity);
 			if (!set_has(&set, dst, i, 1))
 				continue;
@@ -492,7 +502,8 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 		    "are not served", path, (unsigned long long)mb->junk);
 	for (i = 0; i < mb->count; i++)
 		mb->octets += mb->msgs[i].size;
-	if (mb->cache_count != mb->count || mb->scanned != (uint64_t)st.st_size)
+	if (!o->no_cache_write && (mb->cache_count != mb->count ||
+	    mb->scanned != (uint64_t)st.st_size))
 		mbox_cache_save(mb);
 	e = MAIL_OK;
 	goto out;

@@ -52,6 +52,8 @@ struct mbox_opts {
 	int		 lock_timeout;	/* seconds */
 	int		 dotlock_stale;	/* seconds */
 	const char	*index_dir;	/* "" for beside the mbox */
+	int		 no_cache_write;	/* open leaves the cache as it
+					   is (privpop-uidl --dry-run) */
 };
 
 /* Per message, beside struct mail_msg. */
@@ -114,6 +116,9 @@ int	mbox_check_msg(struct mbox *, uint32_t idx);
  * changed in a way that is not an append, a lock timed out, I/O). */
 enum mail_err mbox_expunge(struct mbox *, uint32_t *removed_r);
 void	mbox_close(struct mbox *);
+/* popa3d's UIDL from a message's p3 digest (mbox_parse.h): 16 hex
+ * digits and a NUL into u. */
+void	mbox_popa3d_uidl(const unsigned char *p3, char *u);
 
 /* Internal, shared by mbox.c, mbox_cache.c and mbox_expunge.c. */
 /* A message found (uidl NULL) or from the cache (its UIDL). */

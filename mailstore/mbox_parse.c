@@ -187,7 +187,7 @@ hl_done(struct mbox_scan *s)
 		c->flags |= MBOX_F_XUID;
 		break;
 	case HK_IMAPBASE:
-		/* "UIDVALIDITY UIDNEXT [keywords]": keywords may make the
+		/* "UIDVALIDITY LAST-UID [keywords]": keywords may make the
 		 * line longer than hl; the two numbers must be whole in it */
 		a = 11;
 		b = s->hl_len < sizeof(s->hl) ? (size_t)s->hl_len :

@@ -64,7 +64,8 @@ struct mbox_found {
 	unsigned char	p3[MBOX_DIGEST_LEN];	/* popa3d's */
 	unsigned int	flags;		/* MBOX_F_* */
 	uint32_t	xuid;
-	uint32_t	uidvalidity, uidnext;
+	uint32_t	uidvalidity, uidnext;	/* X-IMAPbase: its second
+					   number is the last UID given */
 	char		xuidl[POP3_MAX_UIDL + 1];
 };
 

@@ -381,6 +381,7 @@ open_box(struct store_state *st, const struct ipc_store_init *in,
 		o.lock_timeout = (int)in->lock_timeout;
 		o.dotlock_stale = (int)in->dotlock_stale;
 		o.index_dir = in->index_dir;
+		o.no_cache_write = 0;
 		st->is_mbox = 1;
 		e = mbox_open(&st->mb, loc + 5, &o);
 		st->msgs = st->mb.msgs;

@@ -253,6 +253,8 @@ def t_installed(ctx):
                  "usr/share/man/man8/privpop-passwd.8",
                  "usr/share/man/man8/privpop-auth.8",
                  "usr/share/man/man8/privpop-store.8",
+                 "usr/sbin/privpop-uidl",
+                 "usr/share/man/man8/privpop-uidl.8",
                  "usr/share/doc/privpop/examples/inetd.conf.example",
                  "usr/share/doc/privpop/examples/xinetd.d/privpop",
                  "usr/share/doc/privpop/examples/fail2ban/filter.d/"

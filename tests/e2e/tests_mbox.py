@@ -1175,8 +1175,8 @@ def t_mbox_xuidl(ctx):
         got = [l.split(b" ", 1)[1] for l in c.multi().split(b"\r\n")[:-1]]
         c.cmd("QUIT")
     check_eq(got[0], b"qpop-0001", "X-UIDL served")
-    check_eq(got[1], b"%08X%08X" % (2, 1700000000), "Dovecot %08Xu%08Xv")
-    check_eq(got[2], b"%08X%08X" % (3, 1700000000),
+    check_eq(got[1], b"%08x%08x" % (2, 1700000000), "Dovecot %08Xu%08Xv")
+    check_eq(got[2], b"%08x%08x" % (3, 1700000000),
              "X-UIDL with a space: X-UID instead")
     check(re.match(rb"^[0-9a-f]{32}$", got[3]) is not None,
           "a repeated X-UIDL: computed %r" % got[3])

@@ -1458,7 +1458,7 @@ test_uidl_sources(void **state)
 	put_file(f->path, x, sizeof(x) - 1);
 	assert_int_equal(mbox_open(&mb, f->path, &f->o), MAIL_OK);
 	assert_int_equal(mb.count, 5);
-	assert_string_equal(mb.msgs[0].uidl, "000000040000012C");
+	assert_string_equal(mb.msgs[0].uidl, "000000040000012c");
 	assert_string_equal(mb.msgs[1].uidl, "q-1");
 	/* a repeated X-UIDL: computed */
 	assert_int_equal(strlen(mb.msgs[2].uidl), 32);
