@@ -22,7 +22,7 @@ DAY = 86400
 
 def need_hooks(ctx):
     if not built_with_hooks(ctx):
-        raise U.Skip("needs a build with --enable-test-hooks (fake clock)")
+        raise U.TestSkip("needs a build with --enable-test-hooks (fake clock)")
 
 
 def set_clock(u, directory, seconds):
