@@ -23,21 +23,28 @@
 #include "numparse.h"
 #include "passwd_file.h"
 #include "passwd_index.h"
+#include "utf8.h"
 
 int
 pwf_valid_user(const char *p, size_t len)
 {
 	size_t i;
 
+	int wide = 0;
+
 	if (len == 0 || len > POP3_MAX_USER)
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)p[i];
 
-		if (ch < 0x21 || ch > 0x7e || ch == ':' || ch == '/')
+		if (ch >= 0x80)
+			wide = 1;
+		else if (ch < 0x21 || ch > 0x7e || ch == ':' || ch == '/')
 			return 0;
 	}
-	return 1;
+	/* RFC 6856 names: strict UTF-8, checked here whoever sent it (the
+	 * session checks too, but privpop-auth takes no one's word) */
+	return !wide || utf8_valid(p, len, UTF8_NO_SPACE);
 }
 
 /* Copy field [p, p+n) into dst of size dstlen; -1 if it does not fit. */

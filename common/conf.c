@@ -449,6 +449,8 @@ static const struct conf_key keys[] = {
 	    STR(DEFAULT_HAPROXY_TIMEOUT), 0),
 	KEY("user", CONF_TEXT, user, "privpop", 0),
 	KEY("chroot", CONF_PATH, chroot_dir, PRIVPOP_EMPTYDIR, 0),
+	/* read by the slot zygote after its drop (lang.c) */
+	KEY("lang_dir", CONF_PATH, lang_dir, PRIVPOP_LANGDIR, 0),
 	INT("prefork", prefork, 1, MAX_PREFORK, STR(DEFAULT_PREFORK), 0),
 	INT("max_sessions", max_sessions, 1, MAX_SESSIONS_LIMIT,
 	    STR(DEFAULT_MAX_SESSIONS), 0),

@@ -67,6 +67,7 @@ struct conf {
 	int	 nlisten;
 	char	 user[CONF_NAME_MAX];
 	char	 chroot_dir[CONF_PATH_MAX];
+	char	 lang_dir[CONF_PATH_MAX];	/* RFC 6856 LANG catalogs */
 	int	 prefork;
 	int	 max_sessions;
 	int	 timeout;

@@ -26,6 +26,22 @@
 /* A password cannot be longer than a command line minus "PASS " and CRLF. */
 #define POP3_MAX_PASS		(POP3_MAX_LINE - 7)
 
+/* RFC 6856 LANG message catalogs (daemon/session/lang.c), read by the
+ * slot zygote after its drop.  A tag: RFC 5646 allows long tags, but a
+ * catalog is named by a language and perhaps a region or script
+ * ("de", "pt-BR", "zh-Hant-TW"), well within 35 (the registry's
+ * longest useful form).  A catalog holds one line for each answer of
+ * the session (about 150 texts), so 256 entries and 64 KiB leave room
+ * for them all in any script; 16 languages bound what a directory of
+ * files can make the zygote (and every slot it forks) hold. */
+#define LANG_TAG_MAX		35
+#define LANG_FILE_MAX		(64 * 1024)
+#define LANG_ENTRIES_MAX	256
+#define LANG_MAX		16
+/* A line of a catalog and a translated answer: the longest answer line
+ * the session formats (POP3_MAX_LINE, RFC 2449's bound for a reply) */
+#define LANG_LINE_MAX		POP3_MAX_LINE
+
 /* RFC 1939 section 7: a UIDL is 1 to 70 characters in 0x21..0x7E. */
 #define POP3_MAX_UIDL		70
 

@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [build|test]   (default: test = everything)
 set -eu
 BUILD="build-essential autoconf automake pkg-config libssl-dev libcrypt-dev libmd-dev
-libbsd-dev libpam0g-dev libseccomp-dev openssl ca-certificates"
+libbsd-dev libpam0g-dev libseccomp-dev libidn-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail mpop socat python3 procps
 iproute2 passwd procmail liblockfile-bin libpam-wrapper libnss-wrapper
 pamtester libpam-modules mandoc groff-base util-linux fail2ban dovecot-pop3d"

@@ -32,6 +32,7 @@
 #include "ipc.h"
 #include "ipc_auth.h"
 #include "ipc_master.h"
+#include "lang.h"
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
@@ -151,6 +152,16 @@ slot_prepare(const struct slot_env *env, int inetd)
 	log_reopen();
 }
 
+/* The directory of the LANG catalogs (RFC 6856), opened here, before
+ * the chroot; lang_load() reads and parses them after the drop, as the
+ * unprivileged user: root only opens the directory.  -1 (English
+ * only) when it is missing. */
+static int
+lang_dir_open(const struct slot_env *env)
+{
+	return open(env->conf->lang_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* After the filter: wait for the connection (or take inetd's), serve. */
 __attribute__((noreturn)) static void
 slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
@@ -176,15 +187,17 @@ slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
 void
 slot_main(const struct slot_env *env, int rfd, int wfd)
 {
-	int auth_sock;
+	int auth_sock, lang_fd;
 
 	/* from the master's fork server, or (inetd) our own */
 	auth_sock = env->auth_fd != -1 ? env->auth_fd : spawn_auth(env);
 	slot_prepare(env, rfd != -1);
+	lang_fd = lang_dir_open(env);
 	/* Drop before touching anything from the network. */
 	if (priv_is_root())
 		priv_drop(env->uid, env->gid, PRIV_NO_GROUP,
 		    env->conf->chroot_dir);
+	lang_load(lang_fd);
 	priv_limit(SESSION_RLIMIT_NOFILE, 1);
 	sbx_session(env->conf->seccomp);
 	slot_serve(env, auth_sock, rfd, wfd);
@@ -242,16 +255,18 @@ slot_zygote_main(const struct slot_env *env0, int sock)
 	struct slot_env env = *env0;
 	struct msg m;
 	pid_t pid;
-	int r, fd;
+	int r, fd, lang_fd;
 
 	slot_prepare(&env, 0);
 	/* ps and the tests tell it from the slots (which take back the
 	 * program's name) */
 	(void)prctl(PR_SET_NAME, SLOT_ZYGOTE_NAME, 0, 0, 0);
 	proctitle_set("privpop: [zygote]");
+	lang_fd = lang_dir_open(&env);
 	if (priv_is_root())
 		priv_drop(env.uid, env.gid, PRIV_NO_GROUP,
 		    env.conf->chroot_dir);
+	lang_load(lang_fd);	/* its slots inherit the catalogs */
 	priv_limit(SESSION_RLIMIT_NOFILE, 0);	/* it forks; slots do not */
 	sbx_session_zygote(env.conf->seccomp);
 	for (;;) {

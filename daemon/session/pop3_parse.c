@@ -26,7 +26,8 @@ pop3_parse_line(const char *line, size_t len, struct pop3_cmd *c)
 			return P_BADVERB;
 		if (ch >= 'a' && ch <= 'z')
 			ch = (char)(ch - 'a' + 'A');
-		if (ch < 'A' || ch > 'Z')
+		/* letters, and digits after the first (RFC 6856 "UTF8") */
+		if ((ch < 'A' || ch > 'Z') && (i == 0 || ch < '0' || ch > '9'))
 			return P_BADVERB;
 		c->verb[i] = ch;
 	}

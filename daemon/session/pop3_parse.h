@@ -15,7 +15,7 @@ enum pop3_parse {
 	P_OK = 0,
 	P_EMPTY,	/* nothing on the line */
 	P_NUL,		/* the line holds a NUL byte */
-	P_BADVERB,	/* keyword not 3-4 letters */
+	P_BADVERB,	/* keyword not 3-4 letters (or digits after the first) */
 	P_TOOMANY,	/* more arguments than the command takes */
 	P_MISSING,	/* fewer arguments than the command needs */
 	P_BADARG	/* an argument is empty (two spaces) */

@@ -28,17 +28,20 @@
 #include "ipc_auth.h"
 #include "ipc_master.h"
 #include "ipc_store.h"
+#include "lang.h"
 #include "log.h"
 #include "numparse.h"
 #include "addrlist.h"
 #include "penalty.h"
 #include "pop3_parse.h"
 #include "proctitle.h"
+#include "saslprep.h"
 #include "session.h"
 #include "scram_msg.h"
 #include "session_store.h"
 #include "tls_conn.h"
 #include "transcript.h"
+#include "utf8.h"
 
 enum pop3_state { S_AUTH = 1, S_TRANS = 2 };
 
@@ -66,6 +69,7 @@ struct session {
 	uint32_t		 total_n;	/* the login's messages */
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
 	struct timespec		 start;
+	int			 utf8;		/* RFC 6856 UTF8 given */
 };
 
 static struct session s;
@@ -187,10 +191,10 @@ session_end(const char *how)
 static void
 out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One answer line as formatted (the transcript's and the client's). */
 static void
-vout(const char *fmt, va_list ap)
+emit_v(const char *fmt, va_list ap)
 {
-	stats_reply(fmt, ap);
 	if (transcript_active) {
 		char line[POP3_MAX_LINE + 1];
 		va_list aq;
@@ -205,6 +209,36 @@ vout(const char *fmt, va_list ap)
 	if (client_vprintf(&s.cl, fmt, ap) == -1 ||
 	    client_write(&s.cl, "\r\n", 2) == -1)
 		session_end("error");
+}
+
+static void
+emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit_v(fmt, ap);
+	va_end(ap);
+}
+
+/* An answer in the language LANG chose (lang.c: the text after +OK or
+ * -ERR and its response code; a translation has the very conversions
+ * of the English format, checked when its catalog was read). */
+static void
+vout(const char *fmt, va_list ap)
+{
+	va_list aq;
+	const char *line;
+
+	stats_reply(fmt, ap);
+	if (strcmp(fmt, "%s") == 0) {
+		va_copy(aq, ap);
+		line = va_arg(aq, const char *);
+		va_end(aq);
+		emit("%s", lang_line(line));
+		return;
+	}
+	emit_v(lang_format(fmt), ap);
 }
 
 static void
@@ -476,6 +510,10 @@ cmd_capa(struct pop3_cmd *c)
 	capa_policy();
 	out("PIPELINING");
 	out("AUTH-RESP-CODE");
+	/* RFC 6856: UTF-8 names and passwords in USER and PASS */
+	out(s.state == S_AUTH && plaintext_ok() && offered(AUTH_MECH_USER) ?
+	    "UTF8 USER" : "UTF8");
+	out("LANG");
 	out("IMPLEMENTATION %s", IMPLEMENTATION);
 	out(".");
 }
@@ -518,6 +556,80 @@ cmd_noop(struct pop3_cmd *c)
 	out("+OK");
 }
 
+/*
+ * RFC 6856 section 2.2: the n bytes at p, a user name, into dst (cap
+ * bytes).  Printable ASCII as before; UTF-8 only where allowed (after
+ * UTF8; in SASL, whose strings are UTF-8), strict (utf8.c) and
+ * SASLprep'd (saslprep.c) before privpop-auth sees it.  -1 if refused.
+ */
+static int
+take_user(char *dst, size_t cap, const char *p, size_t n, int allowed)
+{
+	if (n >= cap || memchr(p, '\0', n) != NULL)
+		return -1;
+	if (dst != p)
+		memcpy(dst, p, n);
+	dst[n] = '\0';
+	if (utf8_is_ascii(dst, n))
+		return 0;
+	if (!allowed || saslprep_query(dst, cap) == -1 ||
+	    !utf8_valid(dst, strlen(dst), UTF8_NO_SPACE)) {
+		explicit_bzero(dst, cap);	/* perhaps a password */
+		return -1;
+	}
+	return 0;
+}
+
+/* The same for a password (in place, cap bytes): SASLprep'd after
+ * UTF8 (refused if it is not UTF-8 then); before it, the bytes as
+ * they came, for the 8-bit passwords of older systems (strict: in
+ * SASL too, as RFC 4616 asks, when UTF8 was given). */
+static int
+take_pass(char *pass, size_t cap, int sasl)
+{
+	if (utf8_is_ascii(pass, strlen(pass)))
+		return 0;
+	if (s.utf8)
+		return saslprep_query(pass, cap);
+	if (sasl && utf8_valid(pass, strlen(pass), 0))
+		(void)saslprep_query(pass, cap);	/* else: as it came */
+	return 0;
+}
+
+/* RFC 6856 UTF8: UTF-8 user names and passwords from now on; mail is
+ * served as it is stored (with UTF-8 headers or not) in either case. */
+static void
+cmd_utf8(struct pop3_cmd *c)
+{
+	if (need_args(c, 0, 0) == -1)
+		return;
+	s.utf8 = 1;
+	out("+OK UTF8 enabled.");
+}
+
+/* RFC 6856 LANG: list the languages, or choose one (lang.c). */
+static void
+cmd_lang(struct pop3_cmd *c)
+{
+	size_t i;
+
+	if (need_args(c, 0, 1) == -1)
+		return;
+	if (c->nargs == 0) {
+		out("+OK Language listing follows:");
+		transcript_listing();
+		for (i = 0; i < lang_count(); i++)
+			out("%s %s", lang_tag(i), lang_name(i));
+		out(".");
+		return;
+	}
+	if (lang_select(c->arg[0], c->arglen[0]) == -1) {
+		out("-ERR Unsupported language.");
+		return;
+	}
+	out("+OK %s Language changed.", lang_current());
+}
+
 static void
 cmd_user(struct pop3_cmd *c)
 {
@@ -536,12 +648,12 @@ cmd_user(struct pop3_cmd *c)
 		out("-ERR Missing user name.");
 		return;
 	}
-	if (c->restlen > POP3_MAX_USER || memchr(c->rest, ' ', c->restlen)) {
+	if (c->restlen > POP3_MAX_USER || memchr(c->rest, ' ', c->restlen) ||
+	    take_user(s.user, sizeof(s.user), c->rest, c->restlen,
+	    s.utf8) == -1) {
 		out("-ERR Invalid user name.");
 		return;
 	}
-	memcpy(s.user, c->rest, c->restlen);
-	s.user[c->restlen] = '\0';
 	s.have_user = 1;
 	out("+OK");
 }
@@ -665,7 +777,10 @@ cmd_pass(struct pop3_cmd *c)
 	memcpy(pass, c->rest, c->restlen);
 	pass[c->restlen] = '\0';
 	client_wipe_line(&s.cl, c->rest, c->restlen);
-	do_login(ipc_send_auth_login, s.user, pass);
+	if (take_pass(pass, sizeof(pass), 0) == -1)
+		out("-ERR [AUTH] Authentication failed.");
+	else
+		do_login(ipc_send_auth_login, s.user, pass);
 	explicit_bzero(pass, sizeof(pass));
 }
 
@@ -685,12 +800,12 @@ cmd_apop(struct pop3_cmd *c)
 		md5_refused();
 		return;
 	}
-	if (c->arglen[0] > POP3_MAX_USER || c->arglen[1] >= sizeof(digest)) {
+	if (c->arglen[0] > POP3_MAX_USER || c->arglen[1] >= sizeof(digest) ||
+	    take_user(user, sizeof(user), c->arg[0], c->arglen[0],
+	    s.utf8) == -1) {
 		out("-ERR [AUTH] Authentication failed.");
 		return;
 	}
-	memcpy(user, c->arg[0], c->arglen[0]);
-	user[c->arglen[0]] = '\0';
 	memcpy(digest, c->arg[1], c->arglen[1]);
 	digest[c->arglen[1]] = '\0';
 	do_login(ipc_send_auth_apop, user, digest);
@@ -963,7 +1078,9 @@ sasl_plain(struct pop3_cmd *c)
 	    (n2 = memchr(n1 + 1, '\0', (size_t)(b + n - n1 - 1))) == NULL ||
 	    sasl_str(user, sizeof(user), n1 + 1, (size_t)(n2 - n1 - 1)) ||
 	    sasl_str(pass, sizeof(pass), n2 + 1, (size_t)(b + n - n2 - 1)) ||
-	    user[0] == '\0' || pass[0] == '\0') {
+	    user[0] == '\0' || pass[0] == '\0' ||
+	    take_user(user, sizeof(user), user, strlen(user), 1) == -1 ||
+	    take_pass(pass, sizeof(pass), 1) == -1) {
 		out("-ERR [AUTH] Authentication failed.");
 		goto done;
 	}
@@ -994,14 +1111,15 @@ sasl_login(struct pop3_cmd *c)
 	if ((n = sasl_first(c, "Username:", 9, b, sizeof(b))) < 0)
 		return;
 	if (sasl_str(user, sizeof(user), b, (size_t)n) == -1 ||
-	    user[0] == '\0') {
+	    user[0] == '\0' ||
+	    take_user(user, sizeof(user), user, strlen(user), 1) == -1) {
 		out("-ERR [AUTH] Authentication failed.");
 		return;
 	}
 	if ((n = sasl_exchange("Password:", 9, b, sizeof(b))) < 0)
 		return;
 	if (sasl_str(pass, sizeof(pass), b, (size_t)n) == -1 ||
-	    pass[0] == '\0')
+	    pass[0] == '\0' || take_pass(pass, sizeof(pass), 1) == -1)
 		out("-ERR [AUTH] Authentication failed.");
 	else
 		do_login(ipc_send_auth_login, user, pass);
@@ -1207,6 +1325,8 @@ static const struct {
 	{ "APOP", S_AUTH, cmd_apop },
 	{ "STLS", S_AUTH, cmd_stls },
 	{ "AUTH", S_AUTH, cmd_auth },
+	{ "UTF8", S_AUTH, cmd_utf8 },	/* RFC 6856 */
+	{ "LANG", S_AUTH | S_TRANS, cmd_lang },
 	{ "STAT", S_TRANS, cmd_stat },
 	{ "LIST", S_TRANS, cmd_list },
 	{ "UIDL", S_TRANS, cmd_uidl },

@@ -111,7 +111,8 @@ def t_capa(ctx):
     this user database can do (no stored secrets here, so no CRAM-MD5),
     no STLS without a certificate; after login no USER and no SASL."""
     want = {"TOP", "USER", "UIDL", "RESP-CODES", "PIPELINING",
-            "AUTH-RESP-CODE", "IMPLEMENTATION", "SASL", "EXPIRE"}
+            "AUTH-RESP-CODE", "IMPLEMENTATION", "SASL", "EXPIRE",
+            "UTF8", "LANG"}
     d, u = std_daemon(ctx)
     with d.connect() as c:
         c.resp()

@@ -29,7 +29,7 @@ ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
     fuzz_maildir_uidmap fuzz_uidl_format \
     fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy \
-    fuzz_expire_records"
+    fuzz_expire_records fuzz_utf8 fuzz_lang"
 targets=${*:-$ALL}
 
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined \
@@ -42,8 +42,10 @@ srcs_for() {
 	fuzz_proxy)	echo "daemon/session/proxy_proto.c" ;;
 	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/uidlfmt.c common/peeraddr.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
-	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
-	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
+	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
+	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
+	fuzz_utf8)	echo "common/utf8.c daemon/session/saslprep.c auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
+	fuzz_lang)	echo "daemon/session/lang.c common/utf8.c" ;;
 	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_uidmap.c common/uidlfmt.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
@@ -63,6 +65,7 @@ libs_for() {
 	case $1 in
 	fuzz_maildir_name|fuzz_mbox_parse) echo "-lcrypto -lmd" ;;
 	fuzz_sasl) echo "-lcrypto" ;;
+	fuzz_utf8) echo "-lidn" ;;
 	*)		echo "" ;;
 	esac
 }

@@ -140,8 +140,19 @@ static const struct line_case line_cases[] = {
 	{ "al\tice:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0, NULL, NULL },
 	{ "al\x7f" "ice:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0, NULL,
 	    NULL },
-	{ "j\xc3\xb6rg:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0, NULL,
+	/* RFC 6856: strict UTF-8 names (utf8.c), nothing else 8-bit */
+	{ "j\xc3\xb6rg:" H6 ":1:1::/h", -1, 1, "j\xc3\xb6rg", PWF_CRYPT,
+	    H6, 1, 1, "/h", "" },
+	{ "j\xf6rg:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0, NULL,
 	    NULL },
+	{ "a\xc0\xaf" "b:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0,
+	    NULL, NULL },
+	{ "a\xed\xa0\x80:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0,
+	    NULL, NULL },
+	{ "a\xc2\x85:" H6 ":1:1::/h", -1, -1, NULL, 0, NULL, 0, 0, NULL,
+	    NULL },
+	{ "a\xc2\xa0" "b:" H6 ":1:1::/h", -1, 1, "a\xc2\xa0" "b", PWF_CRYPT,
+	    H6, 1, 1, "/h", "" },
 
 	/* trailing CR and spaces are dropped; an inner NUL is refused */
 	{ "h:" H6 ":1:1::/home/h\r", -1, 1, "h", PWF_CRYPT, H6, 1, 1,

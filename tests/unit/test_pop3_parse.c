@@ -57,10 +57,15 @@ static const struct line_case line_cases[] = {
 	{ " USER x", -1, P_BADVERB, NULL, NULL },	/* leading space */
 	{ " ", -1, P_BADVERB, NULL, NULL },
 	{ "   ", -1, P_BADVERB, NULL, NULL },
-	{ "US1R", -1, P_BADVERB, NULL, NULL },	/* digits */
+	/* digits after a letter (RFC 6856's UTF8), never first */
+	{ "UTF8", -1, P_OK, "UTF8", "" },
+	{ "utf8", -1, P_OK, "UTF8", "" },
+	{ "US1R", -1, P_OK, "US1R", "" },	/* parses; unknown */
+	{ "TOP1", -1, P_OK, "TOP1", "" },
+	{ "A12", -1, P_OK, "A12", "" },
 	{ "123", -1, P_BADVERB, NULL, NULL },
-	{ "TOP1", -1, P_BADVERB, NULL, NULL },
 	{ "1TOP", -1, P_BADVERB, NULL, NULL },
+	{ "9UTF", -1, P_BADVERB, NULL, NULL },
 	{ "US-R", -1, P_BADVERB, NULL, NULL },
 	{ "US_R", -1, P_BADVERB, NULL, NULL },
 	{ "US@R", -1, P_BADVERB, NULL, NULL },	/* '@' = 'A' - 1 */
