@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrlist.h"
 #include "auth_helper.h"
 #include "ipc.h"
 #include "ipc_auth.h"
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "penalty.h"
 #include "privdrop.h"
+#include "proxy_conn.h"
 #include "proctitle.h"
 #include "sandbox.h"
 #include "session.h"
@@ -162,6 +164,44 @@ lang_dir_open(const struct slot_env *env)
 	return open(env->conf->lang_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/*
+ * A connection from haproxy_trusted_networks: read the balancer's PROXY
+ * header before the greeting (and before a TLS handshake), tell
+ * privpop-auth what it said (it checks that the peer is a trusted
+ * balancer and tells the master), and take the client's address for
+ * this session.  Without a valid header in haproxy_timeout the
+ * connection is closed: a trusted balancer always sends one.
+ */
+static void
+proxy_header(const struct conf *c, int auth_sock, int fd, char *addr,
+    size_t addrlen)
+{
+	struct proxy_info pi;
+	struct ipc_proxy px;
+	char why[160];
+
+	if (proxy_read(fd, c->haproxy_timeout, &pi, why, sizeof(why)) == -1) {
+		log_warnx("haproxy: %s: %s; connection closed (a peer in "
+		    "haproxy_trusted_networks must send a PROXY header: "
+		    "send-proxy or send-proxy-v2 on HAProxy's server line)",
+		    addr, why);
+		_exit(0);
+	}
+	memset(&px, 0, sizeof(px));
+	px.local = (uint32_t)pi.local;
+	px.src = pi.local ? "" : pi.src;
+	px.dst = pi.local ? "" : pi.dst;
+	px.src_port = pi.local ? 0 : pi.src_port;
+	px.dst_port = pi.local ? 0 : pi.dst_port;
+	px.ssl = pi.local ? 0 : (uint32_t)pi.ssl;
+	if (ipc_send_auth_proxy(auth_sock, &px) == -1)
+		fatal("PROXY header to privpop-auth");
+	if (pi.local)
+		return;
+	snprintf(addr, addrlen, "%s", pi.src);
+	session_set_proxy_tls(pi.ssl);
+}
+
 /* After the filter: wait for the connection (or take inetd's), serve. */
 __attribute__((noreturn)) static void
 slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
@@ -180,6 +220,9 @@ slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
 		implicit_tls = env->inetd_tls;
 	send_peer(auth_sock, rfd);
 	(void)peer_addr_of(rfd, addr, sizeof(addr));
+	if (env->conf->haproxy_trusted_networks[0] != '\0' &&
+	    addrlist_match(addr, env->conf->haproxy_trusted_networks))
+		proxy_header(env->conf, auth_sock, rfd, addr, sizeof(addr));
 	session_run(env->conf, rfd, wfd, auth_sock, &hello, addr, env->tls_ctx,
 	    implicit_tls);
 }

@@ -70,6 +70,7 @@ struct session {
 	uint64_t		 total_b;	/* and octets (STAT: less DELE's) */
 	struct timespec		 start;
 	int			 utf8;		/* RFC 6856 UTF8 given */
+	unsigned		 lines;		/* command lines read */
 };
 
 static struct session s;
@@ -268,6 +269,40 @@ session_set_master(int fd)
 	master_fd = fd;
 }
 
+/* A balancer's PROXY v2 header said its client used TLS to it: that
+ * counts as TLS for plaintext_auth (the balancer is trusted to say so:
+ * haproxy_trusted_networks). */
+static int proxy_tls;
+
+void
+session_set_proxy_tls(int on)
+{
+	proxy_tls = on;
+}
+
+/*
+ * A PROXY header at the start of a connection from an address that is
+ * not in haproxy_trusted_networks: a balancer privpop was not told
+ * about, or a client pretending to be one.  v1 is a first line
+ * "PROXY ..."; v2's signature reads as two empty lines and a NUL (then
+ * its own QUIT).  Refused, with a log line that says what to change.
+ */
+static int
+untrusted_proxy_header(const char *line, size_t len)
+{
+	static unsigned empty;
+
+	if (s.lines > 3)
+		return 0;
+	if (s.lines == 1 && len >= 6 && memcmp(line, "PROXY ", 6) == 0)
+		return 1;
+	if (len == 0 && s.lines == empty + 1) {
+		empty++;
+		return 0;
+	}
+	return empty == 2 && s.lines == 3 && len == 1 && line[0] == '\0';
+}
+
 /* Logged in: RFC 1939's autologout timer from now on.  The master
  * learns of the login from privpop-auth, not from here. */
 static void
@@ -407,7 +442,7 @@ need_args(struct pop3_cmd *c, int min, int max)
 static int
 plaintext_ok(void)
 {
-	return s.cl.ssl != NULL || s.conf->plaintext_always ||
+	return s.cl.ssl != NULL || proxy_tls || s.conf->plaintext_always ||
 	    strcmp(s.addr, PEER_LOCAL) == 0 ||
 	    addrlist_match(s.addr, s.conf->trusted_networks);
 }
@@ -1444,6 +1479,16 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 		switch (client_getline(&s.cl, &line, &len)) {
 		case CL_LINE:
 			transcript_command(line, len);
+			s.lines++;
+			if (untrusted_proxy_header(line, len)) {
+				log_warnx("haproxy: %s sent a PROXY header, but "
+				    "haproxy_trusted_networks does not list it: "
+				    "refused (list the balancer there if it is "
+				    "one)", s.addr);
+				out("-ERR [SYS/PERM] A PROXY header from an "
+				    "address that is not a trusted balancer.");
+				session_end("proxy-refused");
+			}
 			dispatch(line, len);
 			break;
 		case CL_TOOLONG:

@@ -24,6 +24,8 @@ struct session_hello {
  * figures on it (MSG_MASTER_SESSION_STATS), nothing else (the master
  * learns of a login from privpop-auth only). */
 void	session_set_master(int fd);
+/* The balancer's PROXY header said the client used TLS to it. */
+void	session_set_proxy_tls(int on);
 
 __attribute__((noreturn))
 void	session_run(const struct conf *, int rfd, int wfd, int auth_sock,
