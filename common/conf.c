@@ -866,19 +866,6 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 	return 0;
 }
 
-int
-conf_lock_node_ok(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= MDLOCK_NODE_MAX || !((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' &&
-		    s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return i > 0;
-}
-
 /* Read at most CONF_MAX_FILE bytes of fd (from offset 0) into text. */
 static int
 read_text(int fd, const char *where, char **text_r, size_t *len_r,

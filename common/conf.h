@@ -235,8 +235,20 @@ int	conf_parse_locks(const char *, int *set_r);
 int	conf_parse_buf(struct conf *, const char *text, size_t len,
 	    const char *where, char *err, size_t errlen);
 /* mail_lock_node's form: 1 to MDLOCK_NODE_MAX of [A-Za-z0-9.-_] (the
- * config and STORE_INIT's decoder check it). */
-int	conf_lock_node_ok(const char *);
+ * config and STORE_INIT's decoder check it; inline, so the decoder
+ * needs no parser of the config). */
+static inline int
+conf_lock_node_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= MDLOCK_NODE_MAX || !((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return i > 0;
+}
 int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
 /* conf_load, and on success a sealed memfd holding the very text that
  * was parsed: privpopd hands it to privpop-auth, so a helper never

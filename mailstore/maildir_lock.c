@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "maildir_lock.h"
@@ -52,12 +53,7 @@ boot_char(unsigned char c)
 int
 mdlock_node_ok(const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= MDLOCK_NODE_MAX || !node_char((unsigned char)s[i]))
-			return 0;
-	return i > 0;
+	return conf_lock_node_ok(s);	/* the config's own check */
 }
 
 /* The length of the token at p (up to a space, a newline or end). */
@@ -103,16 +99,16 @@ mdlock_parse(const char *p, size_t len, struct mdlock_info *out)
 			return -1;
 	memcpy(out->boot, p, n);
 	p += n + 1;
-	/* pid */
+	/* pid (numbers as written: no leading zero, one form per value) */
 	n = token(p, end);
-	if (p + n >= end || p[n] != ' ' ||
+	if (p + n >= end || p[n] != ' ' || (n > 1 && p[0] == '0') ||
 	    parse_uint(p, n, 1, MDLOCK_PID_MAX, &v) == -1)
 		return -1;
 	out->pid = (uint32_t)v;
 	p += n + 1;
 	/* since, then the newline that ends the file */
 	n = token(p, end);
-	if (p + n != end - 1 || parse_uint(p, n, 0, INT64_MAX, &v) == -1)
+	if (p + n != end - 1 || (n > 1 && p[0] == '0') || parse_uint(p, n, 0, INT64_MAX, &v) == -1)
 		return -1;
 	out->since = (int64_t)v;
 	return 0;
@@ -178,8 +174,9 @@ self_init(void)
 {
 	struct utsname u;
 	char buf[MDLOCK_BOOT_LEN + 2];
-	size_t i, len = 0;
-	char *b;
+	ssize_t n;
+	size_t i = 0;
+	int fd;
 
 	if (self_ready)
 		return;
@@ -195,19 +192,21 @@ self_init(void)
 	if (self.node[0] == '\0')
 		(void)snprintf(self.node, sizeof(self.node), "%s", "localhost");
 	(void)snprintf(self.boot, sizeof(self.boot), "%s", "-");
-	/* the kernel's own file (open(): the filter allows it) */
-	if ((b = fs_read_file(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
-	    sizeof(buf), &len)) != NULL) {
-		if (len == MDLOCK_BOOT_LEN + 1 && b[MDLOCK_BOOT_LEN] == '\n') {
-			for (i = 0; i < MDLOCK_BOOT_LEN && boot_char(
-			    (unsigned char)b[i]); i++)
-				;
-			if (i == MDLOCK_BOOT_LEN) {
-				memcpy(self.boot, b, MDLOCK_BOOT_LEN);
-				self.boot[MDLOCK_BOOT_LEN] = '\0';
-			}
+	/* the kernel's own file (root's: not fs_read_file, which wants
+	 * the owner's; openat is in the worker's filter) */
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		do {
+			n = read(fd, buf, sizeof(buf));
+		} while (n == -1 && errno == EINTR);
+		close(fd);
+		for (i = 0; n == MDLOCK_BOOT_LEN + 1 && i < MDLOCK_BOOT_LEN &&
+		    boot_char((unsigned char)buf[i]); i++)
+			;
+		if (i == MDLOCK_BOOT_LEN && buf[MDLOCK_BOOT_LEN] == '\n') {
+			memcpy(self.boot, buf, MDLOCK_BOOT_LEN);
+			self.boot[MDLOCK_BOOT_LEN] = '\0';
 		}
-		free(b);
 	}
 	self.pid = (uint32_t)getpid();
 	self.stale = conf_stale;
