@@ -285,3 +285,36 @@ def t_same_listing(ctx):
         with open(path, "rb") as f:
             check_eq(sizes[n], len(U.to_wire(f.read())),
                      "size of %s" % uniq)
+
+
+@test("nodes_worker_killed_same_node_takes_over_at_once")
+def t_worker_killed(ctx):
+    """The node that wrote a lock takes it over at once when the
+    worker it names is gone (same node, same boot): no stale wait."""
+    a, b, u = two_nodes(ctx, "nodes-worker", small_msgs(2, "wk"))
+    c = a.session("alice")
+    check(c.cmd("STAT").startswith(b"+OK 2 "), "STAT via A")
+    workers = U.store_workers(a.pid())
+    check_eq(len(workers), 1, "store workers of A")
+    check(read_lock(u).startswith(b"privpop-lock 1 node-a "),
+          "A's lock")
+    os.kill(workers[0], signal.SIGKILL)
+    check(U.wait_until(lambda: not U.pid_alive(workers[0]), 10),
+          "the worker did not die")
+    c.close()
+    check(os.path.exists(os.path.join(u.maildir, LOCK)),
+          "the killed worker's lock file is left behind")
+    # node B may not: the pid is not its kernel's to judge (it is, on
+    # this one kernel, but B's node name differs)
+    c2, r = try_login(b, u)
+    check(c2 is None and r.startswith(b"-ERR [IN-USE]"),
+          "B right after the kill: %r" % r)
+    t0 = time.monotonic()
+    c3, r = try_login(a, u)
+    check(c3 is not None, "A right after its worker's kill: %r" % r)
+    with c3:
+        check(time.monotonic() - t0 < STALE / 2.0, "A took it at once")
+        check(a.wait_log(r"took over the lock of node node-a pid %d "
+                         r"\(its process is gone\)" % workers[0], 5),
+              "A's log: the takeover of a gone pid")
+        check(c3.cmd("QUIT").startswith(b"+OK"), "QUIT via A")
