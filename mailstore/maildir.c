@@ -617,12 +617,15 @@ maildir_open_fmt(struct maildir *md, const char *path, const char *fmt)
 	}
 	if (!listed && (scan_subdir(md, "cur", &cap) == -1 ||
 	    scan_subdir(md, "new", &cap) == -1)) {
+		e = mail_os_error("maildir", path, errno);
 		mdcache_free(&cache);
-		return mail_os_error("maildir", path, errno);
+		mdlock_release(&md->xlock);	/* other nodes need not wait */
+		return e;
 	}
 	if (!listed && sort_msgs(md) == -1) {
 		log_warn("maildir %s: sort", path);
 		mdcache_free(&cache);
+		mdlock_release(&md->xlock);
 		return MAIL_TEMP;
 	}
 	md->listing_stale = !listed && have_dirs &&

@@ -274,14 +274,15 @@ look(int dirfd, struct mdlock_seen *seen, dev_t *dev_r, ino_t *ino_r)
  * (another node took over between our look and our rename), it is
  * linked back.  0: moved and removed; -1: not ours to take.
  */
-static int
-take_over(int dirfd, dev_t dev, ino_t ino, const char *path)
+int
+mdlock_take_over(int dirfd, dev_t dev, ino_t ino, const char *path)
 {
 	char tmp[MAIL_MAX_PATH];
 	unsigned char r[8];
 	struct stat st;
 	int same, isdir;
 
+	self_init();
 	/* a name no other node or process can pick (node, pid, 64
 	 * random bits; NFS has no RENAME_NOREPLACE) */
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r) ||
@@ -397,7 +398,7 @@ mdlock_acquire(struct mdlock *l, int dirfd, const char *path)
 				    path, MDLOCK_FILE);
 			return MAIL_INUSE;
 		}
-		if (take_over(dirfd, dev, ino, path) == -1)
+		if (mdlock_take_over(dirfd, dev, ino, path) == -1)
 			return MAIL_INUSE;
 		log_info("maildir %s: took over the lock of %s%s pid %lu (%s)",
 		    path, seen.parsed ? "node " : "", seen.parsed ?

@@ -137,6 +137,12 @@ void	mdlock_configure(int stale, const char *node);
  * MAIL_INUSE, or MAIL_TEMP. */
 enum mail_err mdlock_acquire(struct mdlock *, int dirfd, const char *path);
 
+/* Move the stale lock judged to be (dev, ino) out of the way, as above
+ * (mdlock_acquire's step, here for the tests): 0 when it was that file
+ * and is gone; -1 when another node's rename came first, or a fresh
+ * lock was there instead (it is linked back). */
+int	mdlock_take_over(int dirfd, dev_t dev, ino_t ino, const char *path);
+
 /* Seconds until the next refresh is due (0: now), or -1 with no lock. */
 int	mdlock_next_refresh(const struct mdlock *);
 

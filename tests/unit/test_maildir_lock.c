@@ -546,6 +546,52 @@ test_planted(void **state)
 	assert_int_equal(entries(), 0);
 }
 
+/* The takeover's own race: between our look and our rename another
+ * node took the stale lock over and made its own; the fresh lock we
+ * moved is put back, and we do not proceed. */
+static void
+test_take_over_race(void **state)
+{
+	struct stat stale, fresh, now;
+	struct mdlock a;
+
+	(void)state;
+	plant(MDLOCK_MAGIC "node-c - 9 1\n", 500);
+	assert_int_equal(fstatat(dfd, MDLOCK_FILE, &stale,
+	    AT_SYMLINK_NOFOLLOW), 0);
+	/* node B: takes it over and makes its own (a new inode) */
+	assert_int_equal(unlinkat(dfd, MDLOCK_FILE, 0), 0);
+	{
+		int keep = openat(dfd, "keep-ino", O_WRONLY | O_CREAT, 0600);
+
+		assert_true(keep != -1);	/* the old inode stays in use */
+		close(keep);
+	}
+	plant(MDLOCK_MAGIC "node-b - 9 1\n", 0);
+	assert_int_equal(fstatat(dfd, MDLOCK_FILE, &fresh,
+	    AT_SYMLINK_NOFOLLOW), 0);
+	if (fresh.st_ino == stale.st_ino)
+		skip();	/* the file system reused the inode at once */
+	/* we, judging the old one: refused, the fresh one back in place */
+	assert_int_equal(mdlock_take_over(dfd, stale.st_dev, stale.st_ino,
+	    dir), -1);
+	assert_int_equal(fstatat(dfd, MDLOCK_FILE, &now, AT_SYMLINK_NOFOLLOW),
+	    0);
+	assert_true(now.st_ino == fresh.st_ino);
+	assert_int_equal(now.st_nlink, 1);	/* no second name left */
+	assert_int_equal(mdlock_acquire(&a, dfd, dir), MAIL_INUSE);
+	/* and the plain case: the file judged is the one moved */
+	assert_int_equal(mdlock_take_over(dfd, fresh.st_dev, fresh.st_ino,
+	    dir), 0);
+	assert_int_equal(faccessat(dfd, MDLOCK_FILE, F_OK,
+	    AT_SYMLINK_NOFOLLOW), -1);
+	/* nothing to move: another node's rename came first */
+	assert_int_equal(mdlock_take_over(dfd, fresh.st_dev, fresh.st_ino,
+	    dir), -1);
+	assert_int_equal(unlinkat(dfd, "keep-ino", 0), 0);
+	assert_int_equal(entries(), 0);
+}
+
 /* Another node took the lock over under our feet: the check says so,
  * the release leaves the new holder's file alone. */
 static void
@@ -640,6 +686,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dead_pid, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(test_planted, setup_dir,
+		    teardown_dir),
+		cmocka_unit_test_setup_teardown(test_take_over_race, setup_dir,
 		    teardown_dir),
 		cmocka_unit_test_setup_teardown(test_lost, setup_dir,
 		    teardown_dir),
