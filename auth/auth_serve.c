@@ -109,6 +109,8 @@ prepare_store(struct auth_session *s, const struct pwf_entry *e,
 	in.login_delay = (uint32_t)delay;
 	in.expire = expire == CONF_EXPIRE_NEVER ? EXPIRE_NEVER :
 	    (uint32_t)expire;
+	in.lock_stale = (uint32_t)s->conf->mail_lock_stale;
+	in.lock_node = s->conf->mail_lock_node;
 	if (ipc_send_store_init(sv[0], &in) == -1) {
 		log_warn("send store init");
 		close(sv[0]);

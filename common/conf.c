@@ -543,6 +543,10 @@ static const struct conf_key keys[] = {
 	/* liblockfile: 5 minutes */
 	INT("mbox_dotlock_stale", mbox_dotlock_stale, DOTLOCK_STALE_MIN,
 	    DOTLOCK_STALE_MAX, "300", 0),
+	/* several nodes on one Maildir (issue 20) */
+	INT("mail_lock_stale", mail_lock_stale, MDLOCK_STALE_MIN,
+	    MDLOCK_STALE_MAX, STR(MDLOCK_STALE_DEFAULT), 0),
+	KEY("mail_lock_node", CONF_TEXT, mail_lock_node, "none", CONF_NONE),
 	KEY("mbox_index_dir", CONF_DIR, mbox_index_dir, "~/.privpop",
 	    CONF_NONE),
 	KEY("mail_privileged_group", CONF_TEXT, mail_privileged_group, "mail",
@@ -855,6 +859,10 @@ conf_parse_buf(struct conf *c, const char *text, size_t len,
 	}
 	if (c->prefork > c->max_sessions)
 		c->prefork = c->max_sessions;
+	if (c->mail_lock_node[0] != '\0' &&
+	    !conf_lock_node_ok(c->mail_lock_node))
+		return set_err(err, errlen, where, lineno, "mail_lock_node: "
+		    "letters, digits, \".-_\", at most %d", MDLOCK_NODE_MAX);
 	return 0;
 }
 

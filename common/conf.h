@@ -93,6 +93,8 @@ struct conf {
 	int	 mbox_locks;			/* MBOX_LOCK_* */
 	int	 mbox_lock_timeout;		/* seconds */
 	int	 mbox_dotlock_stale;		/* seconds */
+	int	 mail_lock_stale;		/* seconds: Maildir lock file */
+	char	 mail_lock_node[MDLOCK_NODE_MAX + 1];	/* "" = host name */
 	char	 mbox_index_dir[CONF_PATH_MAX];	/* "" = beside the mbox */
 	char	 mail_privileged_group[CONF_NAME_MAX];	/* "" = none */
 	/* Dovecot's UIDLs of the messages its dovecot-uidlist covers */
@@ -232,6 +234,21 @@ int	conf_parse_locks(const char *, int *set_r);
 /* Parse text; on error returns -1 with "where:line: why" in err. */
 int	conf_parse_buf(struct conf *, const char *text, size_t len,
 	    const char *where, char *err, size_t errlen);
+/* mail_lock_node's form: 1 to MDLOCK_NODE_MAX of [A-Za-z0-9.-_] (the
+ * config and STORE_INIT's decoder check it; inline, so the decoder
+ * needs no parser of the config). */
+static inline int
+conf_lock_node_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= MDLOCK_NODE_MAX || !((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return i > 0;
+}
 int	conf_load(struct conf *, const char *path, char *err, size_t errlen);
 /* conf_load, and on success a sealed memfd holding the very text that
  * was parsed: privpopd hands it to privpop-auth, so a helper never

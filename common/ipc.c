@@ -50,7 +50,7 @@ struct ipc_hdr {
 #define SESSION_STATS_LAYOUT	"qqqqqqqqqqqqqqqqq"
 _Static_assert(sizeof(SESSION_STATS_LAYOUT) - 1 == SST_COUNT,
     "MSG_MASTER_SESSION_STATS: one 'q' an enum sess_stat");
-#define IPC_LAYOUT_MAX_VAR	4	/* 's' and 'b' fields in one layout */
+#define IPC_LAYOUT_MAX_VAR	5	/* 's' and 'b' fields in one layout */
 
 static const struct {
 	const char	*name;
@@ -113,9 +113,9 @@ static const struct {
 	/* one 'q' an enum sess_stat, checked below */
 	[MSG_MASTER_SESSION_STATS] = { "MASTER_SESSION_STATS", 0,
 	    SESSION_STATS_LAYOUT, { 0 } },
-	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuussuu",
+	[MSG_STORE_INIT] = { "STORE_INIT", 0, "ssuuussuuus",
 	    { POP3_MAX_USER, MAIL_MAX_PATH, MAIL_MAX_PATH,
-	    CONF_UIDL_FORMAT_MAX } },
+	    CONF_UIDL_FORMAT_MAX, MDLOCK_NODE_MAX + 1 } },
 	[MSG_SESSION_STORE_READY] = { "SESSION_STORE_READY", 0, "uq", { 0 } },
 	[MSG_SESSION_LOGIN_DELAY] = { "SESSION_LOGIN_DELAY", 0, "u", { 0 } },
 	[MSG_SESSION_DATA_SHM] = { "SESSION_DATA_SHM", T_FD, "uuu", { 0 } },

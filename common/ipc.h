@@ -19,7 +19,7 @@
 #include "limits.h"
 
 /* Bump whenever the enum or a payload layout changes. */
-#define IPC_VERSION	31
+#define IPC_VERSION	32
 
 enum msg_type {
 	MSG_NONE = 0,

@@ -79,7 +79,9 @@ ipc_send_store_init(int sock, const struct ipc_store_init *in)
 	    msg_put_str(&m, in->index_dir) == -1 ||
 	    msg_put_str(&m, in->uidl_format) == -1 ||
 	    msg_put_u32(&m, in->login_delay) == -1 ||
-	    msg_put_u32(&m, in->expire) == -1)
+	    msg_put_u32(&m, in->expire) == -1 ||
+	    msg_put_u32(&m, in->lock_stale) == -1 ||
+	    msg_put_str(&m, in->lock_node) == -1)
 		return -1;
 	return ipc_send(sock, &m, -1);
 }
@@ -98,6 +100,8 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    msg_get_str(m, &in->uidl_format, CONF_UIDL_FORMAT_MAX) == -1 ||
 	    msg_get_u32(m, &in->login_delay) == -1 ||
 	    msg_get_u32(m, &in->expire) == -1 ||
+	    msg_get_u32(m, &in->lock_stale) == -1 ||
+	    msg_get_str(m, &in->lock_node, MDLOCK_NODE_MAX + 1) == -1 ||
 	    msg_end(m) == -1)
 		return -1;
 	if (in->locks > (MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL |
@@ -108,7 +112,10 @@ ipc_get_store_init(struct msg *m, struct ipc_store_init *in)
 	    (in->index_dir[0] != '\0' && in->index_dir[0] != '/') ||
 	    uidlfmt_check(in->uidl_format) == -1 ||
 	    in->login_delay > LOGIN_DELAY_MAX ||
-	    (in->expire > EXPIRE_DAYS_MAX && in->expire != EXPIRE_NEVER))
+	    (in->expire > EXPIRE_DAYS_MAX && in->expire != EXPIRE_NEVER) ||
+	    in->lock_stale < MDLOCK_STALE_MIN ||
+	    in->lock_stale > MDLOCK_STALE_MAX ||
+	    (in->lock_node[0] != '\0' && !conf_lock_node_ok(in->lock_node)))
 		return -1;
 	return 0;
 }

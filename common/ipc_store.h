@@ -30,6 +30,8 @@ struct ipc_store_init {
 	const char	*uidl_format;	/* pop3_uidl_format (uidlfmt.h) */
 	uint32_t	 login_delay;	/* s, 0 to LOGIN_DELAY_MAX */
 	uint32_t	 expire;	/* days to EXPIRE_DAYS_MAX, EXPIRE_NEVER */
+	uint32_t	 lock_stale;	/* s, MDLOCK_STALE_MIN to _MAX */
+	const char	*lock_node;	/* mail_lock_node, "" = host name */
 };
 
 int	ipc_send_store_init(int sock, const struct ipc_store_init *);

@@ -392,5 +392,22 @@
 				 EXPIRE_REC_LINE_MAX + 64)
 /* Test builds: the fake clock's offset file, a signed number */
 #define TEST_CLOCK_FILE_MAX	32
+/* mail_lock_stale: a Maildir lock file not refreshed for this long is
+ * taken over by another node (mailstore/maildir_lock.h).  At least 10
+ * s: it is refreshed every quarter of it, and the nodes' clocks must
+ * agree to within a few seconds; at most an hour of [IN-USE] after a
+ * node died.  Dovecot's own dotlock default is 2 minutes: ours too. */
+#define MDLOCK_STALE_MIN	10
+#define MDLOCK_STALE_MAX	3600
+#define MDLOCK_STALE_DEFAULT	120
+#define MDLOCK_REFRESH_DIVISOR	4	/* refreshed every stale / 4 */
+/* mail_lock_node: a node's name in the lock file (a host name fits) */
+#define MDLOCK_NODE_MAX		64
+/* a lock file's line is about 150 bytes (magic, node, boot id, pid,
+ * time); one larger is garbage and is not read */
+#define MDLOCK_MAX_BYTES	256
+/* make, find stale, take over, make again: a login that loses the
+ * race this often to other nodes is [IN-USE] */
+#define MDLOCK_ATTEMPTS		3
 
 #endif

@@ -541,6 +541,34 @@ apply_uidmaps(struct maildir *md, const char *path, const char *fmt)
 	    have_cr ? UIDMAP_COURIER_FILE : "");
 }
 
+/* This node's lock (test builds: a file ".privpop-test-no-flock" in
+ * the Maildir skips it, so that e2e can show the lock file alone keeping
+ * two nodes on one kernel apart). */
+static int
+maildir_flock(struct maildir *md)
+{
+#ifdef PRIVPOP_TEST_HOOKS
+	struct stat st;
+
+	if (fstatat(md->dirfd, ".privpop-test-no-flock", &st,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+#endif
+	return flock(md->lockfd, LOCK_EX | LOCK_NB);
+}
+
+int
+maildir_lock_due(const struct maildir *md)
+{
+	return mdlock_next_refresh(&md->xlock);
+}
+
+int
+maildir_lock_refresh(struct maildir *md)
+{
+	return mdlock_check(&md->xlock, 1);
+}
+
 enum mail_err
 maildir_open(struct maildir *md, const char *path)
 {
@@ -553,6 +581,7 @@ maildir_open_fmt(struct maildir *md, const char *path, const char *fmt)
 	struct mdcache cache;
 	struct mdlist list;
 	size_t cap = 0;
+	enum mail_err e;
 	uint32_t i;
 	int have_dirs, listed = 0;
 
@@ -564,8 +593,11 @@ maildir_open_fmt(struct maildir *md, const char *path, const char *fmt)
 	    (md->lockfd = fs_openat(md->dirfd, MAILDIR_POP3_LOCK,
 	    O_RDWR | O_CREAT, 0600, FS_ONE_LINK)) == -1)
 		return mail_os_error("maildir", path, errno);
-	if (flock(md->lockfd, LOCK_EX | LOCK_NB) == -1)
+	if (maildir_flock(md) == -1)
 		return errno == EWOULDBLOCK ? MAIL_INUSE : MAIL_TEMP;
+	/* other nodes on the same Maildir (maildir_lock.h) */
+	if ((e = mdlock_acquire(&md->xlock, md->dirfd, path)) != MAIL_OK)
+		return e;
 	/* before anything is listed: a journal's messages are gone */
 	journal_replay(md, path);
 	/* the cache says about how many messages there are: one array of
@@ -585,12 +617,15 @@ maildir_open_fmt(struct maildir *md, const char *path, const char *fmt)
 	}
 	if (!listed && (scan_subdir(md, "cur", &cap) == -1 ||
 	    scan_subdir(md, "new", &cap) == -1)) {
+		e = mail_os_error("maildir", path, errno);
 		mdcache_free(&cache);
-		return mail_os_error("maildir", path, errno);
+		mdlock_release(&md->xlock);	/* other nodes need not wait */
+		return e;
 	}
 	if (!listed && sort_msgs(md) == -1) {
 		log_warn("maildir %s: sort", path);
 		mdcache_free(&cache);
+		mdlock_release(&md->xlock);
 		return MAIL_TEMP;
 	}
 	md->listing_stale = !listed && have_dirs &&
@@ -822,6 +857,13 @@ maildir_expunge(struct maildir *md, uint32_t *failed_r)
 	*failed_r = 0;
 	if (total == 0)
 		return 0;
+	/* the lock file still ours: no other node serves this mailbox */
+	if (md->xlock.held && mdlock_check(&md->xlock, 0) == -1) {
+		log_warnx("maildir: %s was taken over by another node: "
+		    "nothing expunged", MDLOCK_FILE);
+		*failed_r = total;
+		return 0;
+	}
 	if (!(journaled = journal_write(md) == 0))
 		log_warn("maildir: %s (an expunge cut short now would be "
 		    "left half done)", MAILDIR_EXPUNGE_JOURNAL);
@@ -870,6 +912,7 @@ maildir_close(struct maildir *md)
 	free(md->msgs);
 	md->msgs = NULL;
 	md->count = 0;
+	mdlock_release(&md->xlock);
 	if (md->lockfd != -1)
 		close(md->lockfd);
 	if (md->curfd != -1)

@@ -11,11 +11,13 @@
 #include "limits.h"
 #include "mailbox.h"
 #include "maildir_listing.h"
+#include "maildir_lock.h"
 
 struct maildir {
 	int		 dirfd;
 	int		 curfd, newfd;	/* cur/ and new/, opened once */
-	int		 lockfd;
+	int		 lockfd;	/* flock: this node's sessions */
+	struct mdlock	 xlock;		/* the lock file: every node's */
 	struct mail_msg	*msgs;
 	uint32_t	 count;
 	uint64_t	 octets;
@@ -24,7 +26,9 @@ struct maildir {
 	struct mdlist_dirs dirs;	/* cur/ and new/ before the scan */
 };
 
-/* Name of the lock file that gives one POP3 session exclusive access. */
+/* Name of the file whose flock() gives one POP3 session of this node
+ * exclusive access (fast, and all a single host needs); across nodes
+ * the lock file of maildir_lock.h is taken as well, under the flock. */
 #define MAILDIR_POP3_LOCK	".privpop-pop3.lock"
 /* The expunge journal: the names an expunge is about to remove, written
  * (and synced) before the first unlink and removed after the last, so
@@ -53,7 +57,14 @@ enum mail_err maildir_open(struct maildir *, const char *path);
 /* Open message idx (0-based) for reading, following a rename of the
  * file by another agent (new/ -> cur/, flag changes).  fd or -1. */
 int	maildir_open_msg(struct maildir *, uint32_t idx);
-/* Unlink the deleted messages; returns how many were removed. */
+/* The lock file's refresh (store_serve's timer): seconds until it is
+ * due, or -1 with none; maildir_lock_refresh: 0, or -1 when another
+ * node took the lock over (the session must end, expunging nothing). */
+int	maildir_lock_due(const struct maildir *);
+int	maildir_lock_refresh(struct maildir *);
+/* Unlink the deleted messages; returns how many were removed.  Nothing
+ * is removed (all counted in *failed_r) when the lock file is no longer
+ * this session's. */
 uint32_t maildir_expunge(struct maildir *, uint32_t *failed_r);
 void	maildir_close(struct maildir *);
 

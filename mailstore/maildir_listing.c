@@ -21,13 +21,24 @@
 /* Both subdirectory prefixes are this long. */
 #define SUB_LEN	4
 
+/*
+ * open() and fstat(), not fstatat(): over NFS, open() revalidates the
+ * attributes with the server (close-to-open), while a stat of a name
+ * may answer from the attribute cache, which can hide another node's
+ * delivery or expunge for up to acdirmax seconds (docs/scale-out.md).
+ */
 static int
 stamp(int dirfd, const char *sub, struct mdlist_stamp *s)
 {
 	struct stat st;
+	int fd, r;
 
-	if (fstatat(dirfd, sub, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISDIR(st.st_mode))
+	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	r = fstat(fd, &st);
+	close(fd);
+	if (r == -1 || !S_ISDIR(st.st_mode))
 		return -1;
 	s->dev = (uint64_t)st.st_dev;
 	s->ino = (uint64_t)st.st_ino;

@@ -9,6 +9,9 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +50,21 @@ expired(const struct timespec *start, int timeout)
 	    (now.tv_nsec - start->tv_nsec) / 1000000L >= timeout * 1000L;
 }
 
+/* Whether the directory is on NFS, where a dotlock may be another
+ * host's: its pid means nothing here (a liblockfile dotlock names no
+ * host), so only its age can make it stale.  fstatfs is in the
+ * worker's filter for this. */
+static int
+on_nfs(int dirfd)
+{
+	struct statfs sf;
+
+	return fstatfs(dirfd, &sf) == 0 && sf.f_type == NFS_SUPER_MAGIC;
+}
+
 /* A lock file holding the pid of a process that no longer exists (on
- * this host: a lock without a pid is only broken by age). */
+ * this host: a lock without a pid, or any lock on NFS, is only broken
+ * by age). */
 static int
 holder_dead(int dirfd, const char *lock)
 {
@@ -56,10 +72,13 @@ holder_dead(int dirfd, const char *lock)
 	uint64_t pid;
 	ssize_t n;
 	size_t len;
-	/* O_NONBLOCK: a FIFO planted as the lock must not hang us */
-	int fd = openat(dirfd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
+	int fd;
 
+	if (on_nfs(dirfd))
+		return 0;
+	/* O_NONBLOCK: a FIFO planted as the lock must not hang us */
+	fd = openat(dirfd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
 	if (fd == -1)
 		return 0;
 	n = read(fd, b, sizeof(b));

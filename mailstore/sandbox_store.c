@@ -53,6 +53,10 @@ static const struct sbx_rule store_calls[] = {
 	 * host name */
 	SBX_CALL(fcntl), SBX_CALL(flock), SBX_CALL_IF(kill, 1, 0),
 	SBX_CALL(uname),
+	/* a dotlock on NFS may be another host's: its pid is not checked
+	 * there (mbox_lock.c), which fstatfs tells; the Maildir lock file
+	 * reads /proc/sys/kernel/random/boot_id with openat (above) */
+	SBX_CALL(fstatfs),
 	/* the IPC with the session child */
 	SBX_CALL(recvmsg), SBX_CALL(sendmsg), SBX_CALL(poll),
 	/* the body memfd: made, sized, sealed (fcntl), mapped (base) */

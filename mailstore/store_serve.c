@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,8 @@ open_box(struct store_state *st, const struct ipc_store_init *in,
 	enum mail_err e;
 
 	if (strncmp(loc, "maildir:/", 9) == 0) {
+		/* the lock file across nodes (maildir_lock.h) */
+		mdlock_configure((int)in->lock_stale, in->lock_node);
 		e = maildir_open_fmt(&st->md, loc + 8, in->uidl_format);
 		st->msgs = st->md.msgs;
 		st->count = st->md.count;
@@ -738,6 +741,39 @@ store_handle(struct store_state *st, struct msg *m)
 		st->phase = (enum store_phase)p->next;
 }
 
+/*
+ * Between requests: the Maildir lock file's refresh (maildir_lock.h),
+ * when it is due, while the session is idle.  0: a request is waiting;
+ * -1: another node took the lock over, and the session ends here
+ * (nothing expunged, the lock file left to its new holder).
+ */
+static int
+wait_request(struct store_state *st)
+{
+	struct pollfd pfd;
+	int due, r;
+
+	for (;;) {
+		if (!st->open || st->is_mbox ||
+		    (due = maildir_lock_due(&st->md)) == -1)
+			return 0;	/* no lock file: block in recvmsg */
+		if (due == 0) {
+			if (maildir_lock_refresh(&st->md) == -1) {
+				log_warnx("maildir lock taken over by another "
+				    "node: session ended");
+				return -1;
+			}
+			continue;
+		}
+		pfd.fd = st->sock;
+		pfd.events = POLLIN;
+		if ((r = poll(&pfd, 1, due * 1000)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (r > 0)
+			return 0;
+	}
+}
+
 void
 store_serve(struct store_state *st)
 {
@@ -745,6 +781,8 @@ store_serve(struct store_state *st)
 	int r;
 
 	while (st->phase != ST_DONE) {
+		if (wait_request(st) == -1)
+			break;	/* lost the lock: nothing is deleted */
 		if ((r = ipc_recv(st->sock, &m)) == 0)
 			break;	/* session gone: nothing is deleted */
 		if (r == -1 && errno == EPROTO && m.type != MSG_NONE)

@@ -342,6 +342,8 @@ uidl_main(const struct conf *conf, struct uidl_target *t, const char *arg,
 		msgs = mb.msgs;
 		count = mb.count;
 	} else {
+		/* the sessions' lock file, with the nodes' settings */
+		mdlock_configure(conf->mail_lock_stale, conf->mail_lock_node);
 		e = maildir_open_fmt(&md, t->location + 8,
 		    conf->pop3_uidl_format);
 		msgs = md.msgs;

@@ -52,6 +52,7 @@ import tests_ctl  # noqa: E402,F401
 import tests_metrics  # noqa: E402,F401
 import tests_utf8  # noqa: E402,F401
 import tests_proxy  # noqa: E402,F401
+import tests_nodes  # noqa: E402,F401
 from registry import TESTS  # noqa: E402
 
 

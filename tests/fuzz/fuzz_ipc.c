@@ -254,8 +254,10 @@ typed(void)
 		(void)ipc_get_lockd_result(&m, &i1, &i2);
 		break;
 	case MSG_STORE_INIT:
-		if (ipc_get_store_init(&m, &in) == 0)
+		if (ipc_get_store_init(&m, &in) == 0) {
 			in_payload(in.user);
+			in_payload(in.lock_node);
+		}
 		break;
 	case MSG_STORE_LIST:
 		(void)ipc_get_store_list(&m, &u1);

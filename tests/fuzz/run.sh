@@ -27,7 +27,7 @@ esac
 
 ALL="fuzz_pop3_line fuzz_ipc fuzz_wire fuzz_passwd_line fuzz_passwd_index \
     fuzz_conf fuzz_maildir_name fuzz_maildir_cache fuzz_maildir_listing \
-    fuzz_maildir_uidmap fuzz_uidl_format \
+    fuzz_maildir_uidmap fuzz_maildir_lock fuzz_uidl_format \
     fuzz_mbox_parse fuzz_sasl fuzz_transcript fuzz_http fuzz_proxy \
     fuzz_expire_records fuzz_utf8 fuzz_lang"
 targets=${*:-$ALL}
@@ -47,11 +47,12 @@ srcs_for() {
 	fuzz_utf8)	echo "common/utf8.c daemon/session/saslprep.c auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
 	fuzz_lang)	echo "daemon/session/lang.c common/utf8.c" ;;
 	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c" ;;
-	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_uidmap.c common/uidlfmt.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_lock.c mailstore/maildir_uidmap.c common/uidlfmt.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_uidmap) echo "mailstore/maildir_uidmap.c common/uidlfmt.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_uidl_format) echo "common/uidlfmt.c" ;;
 	fuzz_expire_records) echo "mailstore/expire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_maildir_lock) echo "mailstore/maildir_lock.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_mbox_parse) echo "mailstore/mbox_parse.c mailstore/wire.c common/buf.c common/log.c common/numparse.c" ;;
 	fuzz_sasl)	echo "common/base64.c auth/scram.c daemon/session/scram_msg.c common/numparse.c" ;;

@@ -775,7 +775,7 @@ test_layout_table(void **state)
 	assert_string_equal(ipc_layout(MSG_AUTH_LOGIN), "ss");
 	assert_string_equal(ipc_layout(MSG_AUTH_TLS_SIGN), "uub");
 	assert_string_equal(ipc_layout(MSG_LOCKD_REQUEST), "usu");
-	assert_string_equal(ipc_layout(MSG_STORE_INIT), "ssuuussuu");
+	assert_string_equal(ipc_layout(MSG_STORE_INIT), "ssuuussuuus");
 	assert_string_equal(ipc_layout(MSG_SESSION_LOGIN_DELAY), "u");
 	assert_string_equal(ipc_layout(MSG_SESSION_STORE_READY), "uq");
 	assert_string_equal(ipc_layout(MSG_STORE_TOP), "uu");
@@ -800,6 +800,8 @@ test_layout_table(void **state)
 	assert_int_equal(ipc_layout_max(MSG_STORE_INIT, 5), MAIL_MAX_PATH);
 	assert_int_equal(ipc_layout_max(MSG_STORE_INIT, 6),
 	    CONF_UIDL_FORMAT_MAX);
+	assert_int_equal(ipc_layout_max(MSG_STORE_INIT, 10),
+	    MDLOCK_NODE_MAX + 1);
 	assert_int_equal(ipc_layout_max(MSG_SESSION_OK, 2), POP3_MAX_UIDL);
 	assert_int_equal(ipc_layout_max(MSG_SESSION_OK, 0), 0);
 }

@@ -121,7 +121,7 @@ send_valid(int sv[2], uint32_t type)
 {
 	struct ipc_store_init in = { "alice", "mbox:/var/mail/alice",
 	    MBOX_LOCK_DOTLOCK | MBOX_LOCK_FCNTL, 30, 300, "/home/a/.pp",
-	    "%08Xu%08Xv", 900, 30 };
+	    "%08Xu%08Xv", 900, 30, 120, "node-a" };
 	int rc = -1;
 
 	switch (type) {
@@ -164,7 +164,8 @@ test_roundtrip(void **state)
 	struct ipc_store_init in = { "bob@example.org",
 	    "maildir:/home/bob/Maildir",
 	    MBOX_LOCK_FLOCK, MBOX_LOCK_TIMEOUT_MAX, DOTLOCK_STALE_MAX,
-	    "", "%v-%u", LOGIN_DELAY_MAX, EXPIRE_NEVER }, out;
+	    "", "%v-%u", LOGIN_DELAY_MAX, EXPIRE_NEVER, MDLOCK_STALE_MAX,
+	    "" }, out;
 	const unsigned char *b;
 	const char *t;
 	size_t len;
@@ -182,6 +183,8 @@ test_roundtrip(void **state)
 	assert_int_equal(out.dotlock_stale, in.dotlock_stale);
 	assert_string_equal(out.index_dir, "");
 	assert_string_equal(out.uidl_format, "%v-%u");
+	assert_int_equal(out.lock_stale, MDLOCK_STALE_MAX);
+	assert_string_equal(out.lock_node, "");
 	assert_int_equal(out.login_delay, LOGIN_DELAY_MAX);
 	assert_int_equal(out.expire, EXPIRE_NEVER);
 	assert_int_equal(ipc_send_session_login_delay(p->sv[0], 17), 0);
@@ -314,6 +317,8 @@ test_same_bytes(void **state)
 	assert_int_equal(msg_put_str(&h, "%08Xu%08Xv"), 0);
 	assert_int_equal(msg_put_u32(&h, 900), 0);
 	assert_int_equal(msg_put_u32(&h, 30), 0);
+	assert_int_equal(msg_put_u32(&h, 120), 0);
+	assert_int_equal(msg_put_str(&h, "node-a"), 0);
 	send_valid(p->sv, MSG_STORE_INIT);
 	assert_int_equal(r.len, h.len);
 	assert_memory_equal(r.data, h.data, h.len);
@@ -389,7 +394,7 @@ test_refuse_range(void **state)
 {
 	struct pair *p = *state;
 	struct ipc_store_init in = { "u", "mbox:/m", 0, 30, 300, "",
-	    "%08Xu%08Xv", 0, EXPIRE_NEVER };
+	    "%08Xu%08Xv", 0, EXPIRE_NEVER, MDLOCK_STALE_MIN, "n.1_x-y" };
 	char longs[POP3_MAX_USER + 2];
 
 #define BAD(sendcall)							\
@@ -451,6 +456,16 @@ test_refuse_range(void **state)
 	in.uidl_format = "";
 	BAD(ipc_send_store_init(p->sv[0], &in));
 	in.uidl_format = "%08Xu%08Xv";
+	in.lock_stale = MDLOCK_STALE_MIN - 1;
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.lock_stale = MDLOCK_STALE_MAX + 1;
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.lock_stale = MDLOCK_STALE_DEFAULT;
+	in.lock_node = "a b";
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.lock_node = "../x/";
+	BAD(ipc_send_store_init(p->sv[0], &in));
+	in.lock_node = "";
 	in.index_dir = "relative/dir";
 #undef BAD
 

@@ -253,6 +253,8 @@ init_req_policy(struct msg *m, const char *loc, uint32_t delay,
 	assert_int_equal(msg_put_str(m, "%08Xu%08Xv"), 0);
 	assert_int_equal(msg_put_u32(m, delay), 0);	/* LOGIN-DELAY */
 	assert_int_equal(msg_put_u32(m, expire), 0);
+	assert_int_equal(msg_put_u32(m, 120), 0);	/* mail_lock_stale */
+	assert_int_equal(msg_put_str(m, ""), 0);	/* mail_lock_node */
 }
 
 static void
