@@ -11,4 +11,5 @@
 #define PRIVPOP_RUNSTATEDIR "/fuzz/run"
 #define PRIVPOP_STATEDIR "/fuzz/var/lib/privpop"
 #define PRIVPOP_EMPTYDIR "/fuzz/var/lib/privpop/empty"
+#define PRIVPOP_LANGDIR "/fuzz/share/privpop/lang"
 #endif

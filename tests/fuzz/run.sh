@@ -40,17 +40,17 @@ srcs_for() {
 	case $1 in
 	fuzz_pop3_line)	echo "daemon/session/pop3_parse.c common/numparse.c" ;;
 	fuzz_proxy)	echo "daemon/session/proxy_proto.c" ;;
-	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/uidlfmt.c common/peeraddr.c" ;;
+	fuzz_ipc)	echo "common/ipc.c common/ipc_auth.c common/ipc_master.c common/ipc_store.c common/ipc_store_init.c common/uidlfmt.c common/uidlfmt_render.c common/peeraddr.c" ;;
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
 	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
 	fuzz_utf8)	echo "common/utf8.c daemon/session/saslprep.c auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
 	fuzz_lang)	echo "daemon/session/lang.c common/utf8.c" ;;
-	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c" ;;
-	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_lock.c mailstore/maildir_uidmap.c common/uidlfmt.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c common/uidlfmt_render.c" ;;
+	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_lock.c mailstore/maildir_uidmap.c common/uidlfmt.c common/uidlfmt_render.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_cache) echo "mailstore/maildir_cache.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
-	fuzz_maildir_uidmap) echo "mailstore/maildir_uidmap.c common/uidlfmt.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
-	fuzz_uidl_format) echo "common/uidlfmt.c" ;;
+	fuzz_maildir_uidmap) echo "mailstore/maildir_uidmap.c common/uidlfmt.c common/uidlfmt_render.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
+	fuzz_uidl_format) echo "common/uidlfmt.c common/uidlfmt_render.c" ;;
 	fuzz_expire_records) echo "mailstore/expire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_lock) echo "mailstore/maildir_lock.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
 	fuzz_maildir_listing) echo "mailstore/maildir_listing.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;
