@@ -6,6 +6,7 @@
  *
  * Runs as: mailbox owner (privpop-store).
  */
+#include "uidl.h"
 #include "config.h"
 
 #include <errno.h>
@@ -33,19 +34,6 @@ rec_cmp(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-static int
-uidl_ok(const char *p, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > POP3_MAX_UIDL)
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 int
 expire_parse(const char *buf, size_t len, struct expire_rec **recs_r,
     uint32_t *n_r)
@@ -71,7 +59,7 @@ expire_parse(const char *buf, size_t len, struct expire_rec **recs_r,
 		if ((sp = memchr(line, ' ', ll)) == NULL ||
 		    parse_uint(line, (size_t)(sp - line), 1,
 		    (uint64_t)EXPIRE_TIME_MAX, &t) == -1 ||
-		    !uidl_ok(sp + 1, (size_t)(nl - sp - 1)))
+		    !uidl_valid(sp + 1, (size_t)(nl - sp - 1)))
 			continue;
 		if (n == MAIL_MAX_MESSAGES)
 			break;

@@ -3,6 +3,7 @@
  *
  * Runs as: mailbox owner (privpop-store).
  */
+#include "uidl.h"
 #include "config.h"
 
 #include <stdlib.h>
@@ -22,19 +23,6 @@ mdcache_free(struct mdcache *c)
 	free(c->ents);
 	free(c->tab);
 	memset(c, 0, sizeof(*c));
-}
-
-static int
-uidl_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > POP3_MAX_UIDL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 /* The hash index over ents; with check, a repeated uidl fails it. */
@@ -90,7 +78,7 @@ mdcache_parse(struct mdcache *c, char *buf, size_t len)
 		char *sp = memchr(p, ' ', (size_t)(nl - p));
 		uint64_t size;
 
-		if (sp == NULL || !uidl_ok(p, (size_t)(sp - p)) ||
+		if (sp == NULL || !uidl_valid(p, (size_t)(sp - p)) ||
 		    parse_uint(sp + 1, (size_t)(nl - sp - 1), 0,
 		    UINT64_MAX / 2, &size) == -1)
 			goto bad;

@@ -4,6 +4,7 @@
  *
  * Runs as: mailbox owner (privpop-store).
  */
+#include "uidl.h"
 #include "config.h"
 
 #include <errno.h>
@@ -25,19 +26,6 @@ uidmap_free(struct uidmap *u)
 	free(u->ents);
 	free(u->tab);
 	memset(u, 0, sizeof(*u));
-}
-
-static int
-uidl_ok(const char *p)
-{
-	size_t n = strlen(p), i;
-
-	if (n == 0 || n > POP3_MAX_UIDL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 /* A whole decimal number of p..p+n within [min, max]. */
@@ -416,5 +404,5 @@ uidmap_lookup(const struct uidmap *u, const char *key, const char *fmt,
 		rc = uidlfmt_render(fmt != NULL ? fmt : UIDLFMT_DEFAULT, &v,
 		    uidl, uidlsz);
 	}
-	return rc == 0 && uidl_ok(uidl) ? 0 : -1;
+	return rc == 0 && uidl_valid(uidl, strlen(uidl)) ? 0 : -1;
 }

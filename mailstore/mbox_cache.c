@@ -9,6 +9,7 @@
  *
  * Runs as: mailbox owner (privpop-store).
  */
+#include "uidl.h"
 #include "config.h"
 
 #include <sys/stat.h>
@@ -79,19 +80,6 @@ sums(int fd, uint64_t scanned, unsigned char *head, unsigned char *tail)
 
 	return (sum_range(fd, 0, span, head) == -1 ||
 	    sum_range(fd, scanned - span, span, tail) == -1) ? -1 : 0;
-}
-
-static int
-uidl_ok(const unsigned char *u, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > POP3_MAX_UIDL)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (u[i] < 0x21 || u[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 /* n bytes of fd, read whole, into a new buffer; NULL if short. */
@@ -212,7 +200,7 @@ mbox_cache_load(struct mbox *mb, const struct stat *st)
 		memcpy(f.key, recs + off + sizeof(v), MBOX_DIGEST_LEN);
 		ul = recs[off + REC_FIXED - 1];
 		off += REC_FIXED;
-		if (rlen - off < ul || !uidl_ok(recs + off, ul))
+		if (rlen - off < ul || !uidl_valid(recs + off, ul))
 			goto bad;
 		memcpy(uidl, recs + off, ul);
 		uidl[ul] = '\0';

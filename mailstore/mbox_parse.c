@@ -3,6 +3,7 @@
  *
  * Runs as: mailbox owner (privpop-store).
  */
+#include "uidl.h"
 #include "config.h"
 
 #include <string.h>
@@ -169,9 +170,8 @@ hl_done(struct mbox_scan *s)
 			s->bad |= MBOX_F_XUIDL;
 			break;
 		}
-		for (i = a; i < b; i++)
-			if (s->hl[i] < 0x21 || s->hl[i] > 0x7e)
-				s->bad |= MBOX_F_XUIDL;
+		if (!uidl_valid(s->hl + a, b - a))
+			s->bad |= MBOX_F_XUIDL;
 		memcpy(c->xuidl, s->hl + a, b - a);
 		c->xuidl[b - a] = '\0';
 		c->flags |= MBOX_F_XUIDL;
