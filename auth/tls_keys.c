@@ -29,9 +29,6 @@
 #include "log.h"
 #include "tls_keys.h"
 
-/* Bytes of all key files together, far above real keys. */
-#define TLS_KEYS_MAX	(1024 * 1024)
-
 static EVP_PKEY *keys[1 + MAX_SNI];
 static int nkeys;
 static int signer_fd = -1;	/* the fork server's channel, or -1 */

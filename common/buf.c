@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "limits.h"
 
 void
 buf_init_fixed(struct buf *b, void *mem, size_t size)
@@ -129,9 +130,6 @@ buf_puts(struct buf *b, const char *s)
 {
 	return buf_append(b, s, strlen(s));
 }
-
-/* buf_printf's text is ours (a status line, a number), never a body. */
-#define BUF_PRINTF_MAX	512
 
 int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -410,4 +410,43 @@
  * race this often to other nodes is [IN-USE] */
 #define MDLOCK_ATTEMPTS		3
 
+/* Bounds each used by one file, named here with every other. */
+/* common/privdrop.c */
+/* One kept variable (a sanitizer's options: a longer one is not
+ * passed on), and "PATH=" with the search path we give. */
+#define PRIV_ENV_LEN	512
+#define PRIV_PATH_LEN	256
+
+/* common/proctitle.c */
+/* A title: far more than any privpop title (an IPv6 address, a user
+ * name of POP3_MAX_USER is cut at this length) and below libbsd's own
+ * limit of 255. */
+#define PROCTITLE_MAX		200
+
+/* common/buf.c */
+/* buf_printf's text is ours (a status line, a number), never a body. */
+#define BUF_PRINTF_MAX	512
+
+/* daemon/metrics/metrics_proc.c */
+/* The longest path kept of a request ("/metrics" is all we serve). */
+#define METRICS_PATH_MAX	64
+/* A status line and the headers of an answer. */
+#define METRICS_HEAD_MAX	256
+
+/* daemon/session/client.c */
+/* Response lines are short; a longer one is a bug, not client input. */
+#define RESPONSE_LINE_MAX	512
+
+/* daemon/session/lang.c */
+/* The most conversions an answer format holds (session.c: three). */
+#define LANG_CONV_MAX	8
+
+/* auth/tls_keys.c */
+/* Bytes of all key files together, far above real keys. */
+#define TLS_KEYS_MAX	(1024 * 1024)
+
+/* mailstore/maildir_lock.c */
+/* Linux's PID_MAX_LIMIT (4 * 1024 * 1024): no pid is larger. */
+#define MDLOCK_PID_MAX	4194304u
+
 #endif

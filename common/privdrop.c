@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "privdrop.h"
+#include "limits.h"
 
 int
 priv_is_root(void)
@@ -104,11 +105,6 @@ priv_limit(int nofile, int nofork)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl dumpable");
 }
-
-/* One kept variable (a sanitizer's options: a longer one is not
- * passed on), and "PATH=" with the search path we give. */
-#define PRIV_ENV_LEN	512
-#define PRIV_PATH_LEN	256
 
 void
 priv_child_env(char **envp, const char *path)

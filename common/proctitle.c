@@ -32,11 +32,8 @@
 #include <string.h>
 
 #include "proctitle.h"
+#include "limits.h"
 
-/* A title: far more than any privpop title (an IPv6 address, a user
- * name of POP3_MAX_USER is cut at this length) and below libbsd's own
- * limit of 255. */
-#define PROCTITLE_MAX		200
 /* The master's listening addresses are shown while they take no more
  * than this (two or three of them; ps on a terminal shows one line). */
 #define PROCTITLE_LISTEN_SHORT	64

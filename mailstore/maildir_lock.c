@@ -28,9 +28,7 @@
 #include "log.h"
 #include "maildir_lock.h"
 #include "numparse.h"
-
-/* Linux's PID_MAX_LIMIT (4 * 1024 * 1024): no pid is larger. */
-#define MDLOCK_PID_MAX	4194304u
+#include "limits.h"
 
 static struct mdlock_self self;
 static int self_ready;

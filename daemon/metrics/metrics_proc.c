@@ -44,11 +44,7 @@
 #include "privdrop.h"
 #include "proctitle.h"
 #include "sandbox.h"
-
-/* The longest path kept of a request ("/metrics" is all we serve). */
-#define METRICS_PATH_MAX	64
-/* A status line and the headers of an answer. */
-#define METRICS_HEAD_MAX	256
+#include "limits.h"
 
 enum conn_state { C_READ, C_WRITE, C_DRAIN };
 

@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "pop3_parse.h"
+#include "limits.h"
 
 static enum client_line client_getline_until(struct client *,
 		    const char **, size_t *);
@@ -250,9 +251,6 @@ client_puts(struct client *c, const char *s)
 {
 	return client_write(c, s, strlen(s));
 }
-
-/* Response lines are short; a longer one is a bug, not client input. */
-#define RESPONSE_LINE_MAX	512
 
 int
 client_vprintf(struct client *c, const char *fmt, va_list ap)

@@ -27,9 +27,7 @@
 #include "lang.h"
 #include "log.h"
 #include "utf8.h"
-
-/* The most conversions an answer format holds (session.c: three). */
-#define LANG_CONV_MAX	8
+#include "limits.h"
 
 static struct lang_cat cats[LANG_MAX];
 static size_t ncats;
