@@ -24,6 +24,12 @@ from tests_pop3 import PW_ALICE, PW_BOB, std_daemon
 from tests_tls import tls_daemon
 
 TOO_MANY = b"-ERR [SYS/TEMP] Too many connections from your address"
+# A newcomer is served "at once" if within this: without the limits and
+# the eviction it would wait for a flood connection's login_timeout
+# (180 s here), so 10 s tells the two apart on a loaded machine or
+# under ASan, where a 1 s bound failed (a timing figure belongs in the
+# benchmark, not in a test).
+SERVED_S = 10.0
 
 
 def conn_from(port, src, timeout=10.0):
@@ -102,7 +108,7 @@ def t_flood_default(ctx):
     """The issue's report with the defaults (max_sessions 256): 300
     silent connections from 127.0.0.1; the address gets its 10, the
     rest are refused at once with [SYS/TEMP], logged once; a login
-    from 127.0.0.2 is served within 1 s."""
+    from 127.0.0.2 is served at once (SERVED_S)."""
     d, u = std_daemon(ctx, "preauth-default")
     flood = silent_flood(d.port, 300)
     try:
@@ -116,7 +122,7 @@ def t_flood_default(ctx):
         check_eq(greeted, 10, "greeted flood connections")
         check_eq(refused, 290, "refused flood connections")
         dt = login_timed(d, "alice", PW_ALICE, "127.0.0.2")
-        check(dt < 1.0, "login from 127.0.0.2 took %.2f s" % dt)
+        check(dt < SERVED_S, "login from 127.0.0.2 took %.2f s" % dt)
         # one line for 290 refusals, not one each
         check(d.wait_log(r"too many connections from 127\.0\.0\.1", 3),
               "refusals not logged")
@@ -131,7 +137,7 @@ def t_flood_default(ctx):
 def t_flood_evict(ctx):
     """No per-address limit to save us (max_preauth_per_ip high): 300
     silent connections hold every slot; a login from 127.0.0.2 still
-    gets a slot within 1 s, by evicting an unauthenticated one."""
+    gets a slot at once (SERVED_S), by evicting an unauthenticated one."""
     d, u = std_daemon(ctx, "preauth-evict",
                       extra_conf={"max_sessions": "16",
                                   "max_preauth_per_ip": "1000",
@@ -141,7 +147,7 @@ def t_flood_evict(ctx):
         time.sleep(1.0)
         for _ in range(3):
             dt = login_timed(d, "alice", PW_ALICE, "127.0.0.2")
-            check(dt < 1.0, "login from 127.0.0.2 took %.2f s" % dt)
+            check(dt < SERVED_S, "login from 127.0.0.2 took %.2f s" % dt)
         check(d.wait_log(r"all 16 session slots busy: ended \d+ "
                          r"unauthenticated", 3), "eviction not logged")
         check(len(re.findall(r"session slots busy", d.log_text())) <= 1,
@@ -317,7 +323,7 @@ def t_logged_in_survive(ctx):
         with U.Conn(d.port, sock=conn_from(d.port, "127.0.0.2")) as c:
             check(c.resp().startswith(b"+OK"), "newcomer greeting")
             check(c.cmd("CAPA").startswith(b"+OK"), "newcomer CAPA")
-        check(time.monotonic() - t0 < 1.0, "newcomer waited")
+        check(time.monotonic() - t0 < SERVED_S, "newcomer waited")
         for c in sessions:
             check(c.cmd("STAT").startswith(b"+OK"), "STAT after")
             c.cmd("QUIT")
