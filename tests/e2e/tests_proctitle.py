@@ -67,11 +67,12 @@ def check_fixed_roles(d, verbose):
     if verbose:
         want += " %s:%d %s:%d/tls" % (ADDR, d.port, ADDR, d.tls_port)
     check_eq(title(master), want, "title of the master")
-    zyg = U.slot_zygote(master)
+    # the master forks the zygote after "started" (slower under ASan)
+    zyg = U.wait_until(lambda: U.slot_zygote(master), 10)
     check(zyg is not None, "no slot zygote below the master")
-    check_eq(title(zyg), "privpop: [zygote]", "title of the slot zygote")
+    wait_title(zyg, "privpop: [zygote]", "slot zygote")
     idle = U.wait_until(lambda: len(idle_slots(d)) >= 2 and idle_slots(d),
-                        5)
+                        10)
     check(idle, "no idle slots below the master")
     for p in idle:
         wait_title(p, "privpop: [idle]", "idle slot")
