@@ -6,7 +6,7 @@
 # The gcc build's end-to-end run has a syslog receiver of its own on
 # /dev/log (a private mount namespace), as every real host has; the
 # ASan run keeps the case where nothing listens there.
-#   libFuzzer:          every fuzz target for FUZZ_SECONDS (default 30)
+#   libFuzzer:          every fuzz target for FUZZ_SECONDS (default 15)
 # Ends with "N passed, M failed" over all suites; exits non-zero on any
 # failure.  Run as root for the privilege-separation tests (CI does).
 set -uo pipefail
@@ -18,7 +18,7 @@ WORK=${PRIVPOP_TEST_DIR:-$(mktemp -d /tmp/privpop-tests.XXXXXX)}
 # the helpers run as the mailbox owners and must reach the binaries
 chmod 755 "$WORK"
 JOBS=$(nproc 2>/dev/null || echo 2)
-: "${FUZZ_SECONDS:=30}"
+: "${FUZZ_SECONDS:=15}"
 export FUZZ_SECONDS
 PASSED=0
 FAILED=0
