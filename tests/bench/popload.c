@@ -22,6 +22,20 @@
  *             most -T seconds); the CPU time of one such process
  *             lifecycle on this machine, which a process-per-session
  *             server pays a few times per login.
+ *   loopback  no POP3 server: a child of popload writes a buffer from
+ *             memory in a loop to one loopback TCP connection, popload
+ *             reads it for -d seconds; what this machine moves through
+ *             loopback TCP (the bound under any server's byte path).
+ *
+ * -r (with -s): resume.  Each client connection slot keeps the last
+ * session the server gave it (TLS 1.3 tickets, or a TLS 1.2 ticket) and
+ * offers it with SSL_set_session on its next connection; resumed
+ * handshakes are counted (resumed=, full_handshakes=).
+ * -x: send a PROXY protocol v2 header (TCP over IPv4, source 127.1.x.y
+ * per client) right after connect, before the greeting and the TLS
+ * handshake, as a load balancer does.
+ * -B ADDR: connect from this local address (127.0.0.2: a direct client
+ * of a server that expects PROXY headers from 127.0.0.1 only).
  *
  * Users: -u FORMAT (printf with one %d: the client index + -b BASE), or a
  * plain name without %d.  -w password.
@@ -51,7 +65,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-enum mode { M_LOGIN, M_DOWNLOAD, M_BIGBOX, M_IDLE, M_FORKCOST };
+enum mode { M_LOGIN, M_DOWNLOAD, M_BIGBOX, M_IDLE, M_FORKCOST, M_LOOPBACK };
 
 enum state {
 	S_FREE, S_CONNECTING, S_HANDSHAKE, S_GREETING, S_USER, S_PASS,
@@ -70,6 +84,7 @@ struct conn {
 	int idx;		/* client index */
 	int fd;
 	SSL *ssl;
+	SSL_SESSION *sess;	/* -r: offered on the next connection */
 	enum state st;
 	int ev;			/* events registered */
 	double t_start;		/* session start (connect) */
@@ -105,10 +120,14 @@ static struct {
 	const char *password;
 	int parallel;
 	double hold;
+	int resume;
+	int proxy;
+	const char *bind_src;
 } opt = {
 	M_LOGIN, "127.0.0.1", 0, 0, 50, 10.0, 1000000, 120.0, 30.0,
-	"user%d", 0, "secret", 50, 600.0
+	"user%d", 0, "secret", 50, 600.0, 0, 0, NULL
 };
+static struct sockaddr_in src_addr;
 
 static int epfd;
 static SSL_CTX *sslctx;
@@ -118,6 +137,8 @@ static double t0, t_end_new, t_hard;
 
 /* results */
 static long n_inuse_retry;
+static long n_resumed, n_full;	/* TLS handshakes done */
+static int conn_idx = -1;	/* SSL ex_data: the struct conn */
 static long n_ok, n_err, n_timeout, n_connfail, n_tlsfail, n_autherr;
 static double *lat;
 static long nlat;
@@ -242,6 +263,14 @@ start_session(struct conn *c)
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (opt.bind_src != NULL &&
+	    bind(fd, (struct sockaddr *)&src_addr, sizeof(src_addr)) == -1) {
+		n_connfail++;
+		note_err(c, "bind: %s", strerror(errno));
+		close(fd);
+		c->st = S_FREE;
+		return -1;
+	}
 	c->fd = fd;
 	c->st = S_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 &&
@@ -468,6 +497,13 @@ finish_quit(struct conn *c)
 {
 	double t = now();
 
+	if (c->ssl != NULL) {
+		/* a clean end (the server closed after QUIT): without it
+		 * SSL_free marks the session not resumable.  The server has
+		 * gone, so nothing is sent. */
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		SSL_shutdown(c->ssl);
+	}
 	close_conn(c);
 	c->sessions++;
 	t_last_end = t;
@@ -476,6 +512,46 @@ finish_quit(struct conn *c)
 		if (t < t_end_new && c->sessions < opt.max_sessions)
 			start_session(c);
 	}
+}
+
+/* A message body from in[*offp] (always at the start of a line) in
+ * bulk: payload and wire bytes counted without a call per line; only
+ * lines that start with '.' are looked at.  Returns 1 with *offp at the
+ * terminating ".\r\n" line (for on_line), 0 when more input is needed.
+ * At 2 MB messages, per-line work here would bound the figure rather
+ * than the server. */
+static int
+body_bulk(struct conn *c, size_t *offp)
+{
+	size_t off = *offp;
+
+	while (off < c->inlen) {
+		char *p = c->in + off, *q;
+		size_t left = c->inlen - off, len;
+
+		if (p[0] == '.') {
+			if (left < 3)
+				break;
+			if (p[1] == '\r' && p[2] == '\n') {
+				*offp = off;
+				return 1;
+			}
+			if ((q = memchr(p, '\n', left)) == NULL)
+				break;
+			len = (size_t)(q - p) + 1;
+			payload_bytes += len - 1;	/* dot-stuffing */
+		} else {
+			if ((q = memmem(p, left, "\n.", 2)) == NULL &&
+			    (q = memrchr(p, '\n', left)) == NULL)
+				break;
+			len = (size_t)(q - p) + 1;
+			payload_bytes += len;
+		}
+		wire_bytes += len;
+		off += len;
+	}
+	*offp = off;
+	return 0;
 }
 
 static void
@@ -527,6 +603,8 @@ do_read(struct conn *c)
 		/* lines */
 		size_t off = 0;
 		for (;;) {
+			if (c->st == S_RETR_BODY && body_bulk(c, &off) == 0)
+				break;
 			char *nl = memchr(c->in + off, '\n', c->inlen - off);
 			if (!nl)
 				break;
@@ -546,6 +624,54 @@ do_read(struct conn *c)
 	}
 }
 
+/* -r: the server gave this connection a session (a TLS 1.3 ticket
+ * arrives after the handshake): keep the newest for the slot's next
+ * connection.  Returns 1: the reference is ours. */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct conn *c = SSL_get_ex_data(ssl, conn_idx);
+
+	if (c == NULL)
+		return 0;
+	if (c->sess != NULL)
+		SSL_SESSION_free(c->sess);
+	c->sess = sess;
+	return 1;
+}
+
+/* -x: a PROXY protocol v2 header, PROXY command, TCP over IPv4: the
+ * client's "real" address 127.1.x.y (one per client slot, inside the
+ * bench's limits_exempt range), port 40000 + slot, to the server's. */
+static int
+send_proxy(struct conn *c)
+{
+	static const unsigned char sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00,
+	    0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	unsigned char h[28];
+	unsigned src = 0x7f010000u | (unsigned)((c->idx % 65000) + 1);
+	unsigned sport = 40000 + (unsigned)(c->idx % 20000);
+	uint32_t dst = ntohl(addr.sin_addr.s_addr);
+	unsigned dport = ntohs(addr.sin_port);
+
+	memcpy(h, sig, 12);
+	h[12] = 0x21;		/* version 2, PROXY */
+	h[13] = 0x11;		/* AF_INET, STREAM */
+	h[14] = 0;
+	h[15] = 12;
+	h[16] = src >> 24; h[17] = src >> 16; h[18] = src >> 8; h[19] = src;
+	h[20] = dst >> 24; h[21] = dst >> 16; h[22] = dst >> 8; h[23] = dst;
+	h[24] = sport >> 8; h[25] = sport & 0xff;
+	h[26] = dport >> 8; h[27] = dport & 0xff;
+	/* a fresh connection's send buffer is empty: all or an error */
+	if (send(c->fd, h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h)) {
+		if (errno == 0)
+			errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 handle(struct conn *c, uint32_t events)
 {
@@ -561,6 +687,12 @@ handle(struct conn *c, uint32_t events)
 			end_session(c, 0);
 			return;
 		}
+		if (opt.proxy && send_proxy(c) == -1) {
+			n_err++;
+			note_err(c, "PROXY header: %s", strerror(errno));
+			end_session(c, 0);
+			return;
+		}
 		if (opt.tls) {
 			c->ssl = SSL_new(sslctx);
 			if (!c->ssl) {
@@ -568,6 +700,13 @@ handle(struct conn *c, uint32_t events)
 				return;
 			}
 			SSL_set_fd(c->ssl, c->fd);
+			if (opt.resume)
+				SSL_set_ex_data(c->ssl, conn_idx, c);
+			if (opt.resume && c->sess != NULL &&
+			    SSL_set_session(c->ssl, c->sess) != 1) {
+				fail(c, &n_tlsfail, "SSL_set_session");
+				return;
+			}
 			SSL_set_connect_state(c->ssl);
 			c->st = S_HANDSHAKE;
 		} else {
@@ -580,6 +719,10 @@ handle(struct conn *c, uint32_t events)
 		ERR_clear_error();
 		int r = SSL_connect(c->ssl);
 		if (r == 1) {
+			if (SSL_session_reused(c->ssl))
+				n_resumed++;
+			else
+				n_full++;
 			c->st = S_GREETING;
 			set_events(c, EPOLLIN);
 			/* fall through: the greeting may be buffered */
@@ -638,7 +781,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: popload -m login|download|bigbox|idle|forkcost [-h host] -p port [-s]\n"
+	    "usage: popload -m login|download|bigbox|idle|forkcost|loopback\n"
+	    "  [-h host] -p port [-s [-r]] [-x] [-B source-address]\n"
 	    "  [-c clients] [-d seconds] [-n sessions-per-client] [-T deadline]\n"
 	    "  [-t session-timeout] [-u userfmt] [-b base] [-w password]\n"
 	    "  [-P logins-in-flight] [-H hold-seconds]\n");
@@ -686,6 +830,68 @@ fork_cost(void)
 	return i == n ? 0 : 1;
 }
 
+#define LOOPBACK_CHUNK	(256 * 1024)
+
+/* -m loopback: a child writes one buffer in a loop to a loopback TCP
+ * connection (send from memory, nothing else), this process reads it
+ * for -d seconds (at most -T).  The child is stopped by its PID. */
+static int
+loopback(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int ls, fd, st;
+	pid_t pid;
+	static char buf[LOOPBACK_CHUNK];
+	unsigned long long got = 0;
+	double t0, t1, lim;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(ls, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    listen(ls, 1) == -1 ||
+	    getsockname(ls, (struct sockaddr *)&a, &al) == -1)
+		return 1;
+	if ((pid = fork()) == -1)
+		return 1;
+	if (pid == 0) {
+		int s = accept(ls, NULL, NULL);
+
+		memset(buf, 'x', sizeof(buf));
+		alarm((unsigned)opt.deadline + 5);	/* bounded */
+		while (s != -1 && send(s, buf, sizeof(buf), MSG_NOSIGNAL) > 0)
+			;
+		_exit(0);
+	}
+	close(ls);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return 1;
+	}
+	lim = opt.duration < opt.deadline ? opt.duration : opt.deadline;
+	t0 = now();
+	for (long i = 0; i < 100000000L && now() - t0 < lim; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			break;
+		got += (unsigned long long)n;
+	}
+	t1 = now();
+	close(fd);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	printf("popload mode=loopback bytes=%llu elapsed=%.3f mb_per_s=%.1f "
+	    "first_error=-\n", got, t1 - t0,
+	    t1 > t0 ? got / (t1 - t0) / 1e6 : 0);
+	return got > 0 ? 0 : 1;
+}
+
 static volatile sig_atomic_t stop_flag;
 static void
 on_sig(int s)
@@ -699,7 +905,7 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "m:h:p:sc:d:n:T:t:u:b:w:P:H:")) != -1) {
+	while ((ch = getopt(argc, argv, "m:h:p:srxB:c:d:n:T:t:u:b:w:P:H:")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (!strcmp(optarg, "login")) opt.mode = M_LOGIN;
@@ -707,11 +913,15 @@ main(int argc, char **argv)
 			else if (!strcmp(optarg, "bigbox")) opt.mode = M_BIGBOX;
 			else if (!strcmp(optarg, "idle")) opt.mode = M_IDLE;
 			else if (!strcmp(optarg, "forkcost")) opt.mode = M_FORKCOST;
+			else if (!strcmp(optarg, "loopback")) opt.mode = M_LOOPBACK;
 			else usage();
 			break;
 		case 'h': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
 		case 's': opt.tls = 1; break;
+		case 'r': opt.resume = 1; break;
+		case 'x': opt.proxy = 1; break;
+		case 'B': opt.bind_src = optarg; break;
 		case 'c': opt.clients = atoi(optarg); break;
 		case 'd': opt.duration = atof(optarg); break;
 		case 'n': opt.max_sessions = atol(optarg); break;
@@ -727,6 +937,10 @@ main(int argc, char **argv)
 	}
 	if (opt.mode == M_FORKCOST)
 		return fork_cost();
+	if (opt.mode == M_LOOPBACK)
+		return loopback();
+	if (opt.resume && !opt.tls)
+		usage();
 	if (opt.clients < 1 || opt.clients > MAX_CONNS || opt.port <= 0 ||
 	    opt.deadline <= 0 || opt.sess_timeout <= 0 || opt.parallel < 1 ||
 	    opt.max_sessions < 1)
@@ -751,14 +965,30 @@ main(int argc, char **argv)
 	addr.sin_port = htons((uint16_t)opt.port);
 	if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1)
 		usage();
+	src_addr.sin_family = AF_INET;
+	if (opt.bind_src != NULL &&
+	    inet_pton(AF_INET, opt.bind_src, &src_addr.sin_addr) != 1)
+		usage();
 
 	if (opt.tls) {
 		sslctx = SSL_CTX_new(TLS_client_method());
 		if (!sslctx)
 			return 1;
 		SSL_CTX_set_verify(sslctx, SSL_VERIFY_NONE, NULL);
-		SSL_CTX_set_options(sslctx, SSL_OP_NO_TICKET);
-		SSL_CTX_set_session_cache_mode(sslctx, SSL_SESS_CACHE_OFF);
+		if (opt.resume) {
+			/* sessions kept per slot by new_session_cb, none in
+			 * OpenSSL's own client cache */
+			conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+			    NULL);
+			SSL_CTX_set_session_cache_mode(sslctx,
+			    SSL_SESS_CACHE_CLIENT |
+			    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			SSL_CTX_sess_set_new_cb(sslctx, new_session_cb);
+		} else {
+			SSL_CTX_set_options(sslctx, SSL_OP_NO_TICKET);
+			SSL_CTX_set_session_cache_mode(sslctx,
+			    SSL_SESS_CACHE_OFF);
+		}
 		SSL_CTX_set_mode(sslctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
@@ -919,6 +1149,8 @@ main(int argc, char **argv)
 	    opt.mode == M_BIGBOX ? "bigbox" : "idle", opt.tls, opt.clients,
 	    n_ok, n_err, n_autherr, n_timeout, n_connfail, n_tlsfail,
 	    unfinished, span);
+	if (opt.tls)
+		printf(" full_handshakes=%ld resumed=%ld", n_full, n_resumed);
 	if (opt.mode == M_LOGIN)
 		printf(" sessions_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f",
 		    span > 0 ? n_ok / span : 0, pct(lat, nlat, 50) * 1e3,
