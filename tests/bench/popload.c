@@ -30,7 +30,8 @@
  * -r (with -s): resume.  Each client connection slot keeps the last
  * session the server gave it (TLS 1.3 tickets, or a TLS 1.2 ticket) and
  * offers it with SSL_set_session on its next connection; resumed
- * handshakes are counted (resumed=, full_handshakes=).
+ * handshakes are counted (resumed=, full_handshakes=; offered=: the
+ * handshakes that offered a session, all but each slot's first).
  * -x: send a PROXY protocol v2 header (TCP over IPv4, source 127.1.x.y
  * per client) right after connect, before the greeting and the TLS
  * handshake, as a load balancer does.
@@ -138,6 +139,7 @@ static double t0, t_end_new, t_hard;
 /* results */
 static long n_inuse_retry;
 static long n_resumed, n_full;	/* TLS handshakes done */
+static long n_offered;		/* -r: handshakes that offered a session */
 static int conn_idx = -1;	/* SSL ex_data: the struct conn */
 static long n_ok, n_err, n_timeout, n_connfail, n_tlsfail, n_autherr;
 static double *lat;
@@ -702,10 +704,12 @@ handle(struct conn *c, uint32_t events)
 			SSL_set_fd(c->ssl, c->fd);
 			if (opt.resume)
 				SSL_set_ex_data(c->ssl, conn_idx, c);
-			if (opt.resume && c->sess != NULL &&
-			    SSL_set_session(c->ssl, c->sess) != 1) {
-				fail(c, &n_tlsfail, "SSL_set_session");
-				return;
+			if (opt.resume && c->sess != NULL) {
+				if (SSL_set_session(c->ssl, c->sess) != 1) {
+					fail(c, &n_tlsfail, "SSL_set_session");
+					return;
+				}
+				n_offered++;
 			}
 			SSL_set_connect_state(c->ssl);
 			c->st = S_HANDSHAKE;
@@ -1150,7 +1154,8 @@ main(int argc, char **argv)
 	    n_ok, n_err, n_autherr, n_timeout, n_connfail, n_tlsfail,
 	    unfinished, span);
 	if (opt.tls)
-		printf(" full_handshakes=%ld resumed=%ld", n_full, n_resumed);
+		printf(" full_handshakes=%ld resumed=%ld offered=%ld", n_full,
+		    n_resumed, n_offered);
 	if (opt.mode == M_LOGIN)
 		printf(" sessions_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f",
 		    span > 0 ? n_ok / span : 0, pct(lat, nlat, 50) * 1e3,

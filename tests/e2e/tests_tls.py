@@ -1248,6 +1248,42 @@ def t_resume(ctx):
                      "tls_ticket_rotate = 0")
 
 
+# Issue 21: a resumed handshake costs no signature (privpop-auth's
+# debug line per MSG_AUTH_TLS_SIGN), and each resumed TLS 1.3 handshake
+# gives the client a new ticket, so that every poll resumes (OpenSSL
+# sends none after a resumption by itself: every other poll was a full
+# handshake).
+@test("tls_resumption_signs_nothing_and_renews_the_ticket")
+def t_resume_no_sign(ctx):
+    d, u = tls_daemon(ctx, "tls-resume-nosign", prefork=2,
+                      extra_conf={"tls_ticket_rotate": "3600",
+                                  "log_debug": "yes"})
+    cctx = client_ctx(d.cert.cert, "1.3")
+    sess, reused = None, []
+    polls = 4
+    for i in range(polls):
+        with tls_conn(d.tls_port, cctx, session=sess) as c:
+            login(c)
+            c.cmd("QUIT")
+            c.read_until_eof(5)
+            reused.append(c.sock.session_reused)
+            check(c.sock.session is not None and c.sock.session.has_ticket,
+                  "poll %d: no ticket from the server" % (i + 1))
+            # a new ticket is a new session (its id a hash of the
+            # ticket); a client that uses each ticket once (RFC 8446
+            # C.4, as OpenSSL's own client and NSS do) needs it
+            check(sess is None or c.sock.session.id != sess.id,
+                  "poll %d: resumed, but no new ticket" % (i + 1))
+            sess = c.sock.session
+    check_eq(reused, [False] + [True] * (polls - 1),
+             "resumed, poll by poll")
+    d.wait_summaries(polls)
+    signs = len(re.findall(r"TLS_SIGN: a signature for a full handshake",
+                           d.log_text()))
+    check_eq(signs, 1, "signatures by privpop-auth for one full and %d "
+             "resumed handshakes" % (polls - 1))
+
+
 def check_no_tickets(ctx, name, extra_conf, what):
     """No NewSessionTicket (TLS 1.3), no ticket (TLS 1.2), no
     resumption, for poplib's client and s_client alike."""
