@@ -58,14 +58,24 @@ tls_rd(struct client *c, void *p, size_t n, short *want_r)
 	return r > 0 ? r : tls_result(c, r, want_r);
 }
 
+/* A body leaves here straight from the region mapped from
+ * privpop-store's memfd (client_write_direct: no copy of ours; OpenSSL
+ * copies each record's plaintext once into its record buffer and
+ * encrypts it there): one call for the whole region, cut by OpenSSL into
+ * full records (16 kB, max_send_fragment), the answer line and anything
+ * interactive in a record of its own size.  With partial writes on
+ * (tls_ctx.c), a return short of n is what went out in whole records. */
 static long
 tls_wr(struct client *c, const void *p, size_t n, short *want_r)
 {
+	size_t done = 0;
 	int r;
 
 	errno = 0;
-	r = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-	return r > 0 ? r : tls_result(c, r, want_r);
+	r = SSL_write_ex(c->ssl, p, n, &done);
+	if (r == 1 && done <= LONG_MAX)
+		return (long)done;
+	return tls_result(c, r, want_r);
 }
 
 static const struct client_io tls_io = { tls_rd, tls_wr, NULL };

@@ -543,8 +543,16 @@ body_bulk(struct conn *c, size_t *offp)
 			len = (size_t)(q - p) + 1;
 			payload_bytes += len - 1;	/* dot-stuffing */
 		} else {
-			if ((q = memmem(p, left, "\n.", 2)) == NULL &&
-			    (q = memrchr(p, '\n', left)) == NULL)
+			/* the next line that starts with '.': memchr for
+			 * '.' (vectorised; memmem of "\n." is not) */
+			char *end = p + left;
+
+			for (q = p + 1; (q = memchr(q, '.', (size_t)(end - q))) !=
+			    NULL && q[-1] != '\n'; q++)
+				;
+			if (q != NULL)
+				q--;	/* the '\n' before it */
+			else if ((q = memrchr(p, '\n', left)) == NULL)
 				break;
 			len = (size_t)(q - p) + 1;
 			payload_bytes += len;
