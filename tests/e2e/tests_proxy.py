@@ -323,3 +323,87 @@ def t_proxy_missing(ctx):
                                          % re.escape(BALANCER),
                                          d.log_text()), 5),
           "the LOCAL connection is not the balancer's")
+
+
+def docs_recipe(name):
+    """The ``` block of docs/scale-out.md that follows the heading
+    `name`: the configuration an admin copies."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "..", "..", "docs", "scale-out.md")
+    with open(path) as f:
+        text = f.read()
+    after = text[text.index(name):]
+    start = after.index("```\n") + 4
+    return after[start:after.index("```", start)]
+
+
+@test("proxy_docs_recipe_runs_with_two_nodes")
+def t_proxy_docs_recipe(ctx):
+    """docs/scale-out.md's HAProxy configuration, as written (its node
+    addresses 10.0.0.11/12 moved to 127.0.0.11/12, its ports to free
+    ones, syslog left out): both nodes pass its health check (a PROXY
+    header of its own, +OK expected), and clients on 127.0.0.2 and
+    127.0.0.3 log in through its plain and TLS frontends, seen by the
+    nodes as themselves."""
+    need(ctx)
+    cfg = docs_recipe("### TLS passed through (privpop terminates TLS)")
+    check("send-proxy-v2 check" in cfg and "tcp-check expect string +OK"
+          in cfg, "the recipe is not the one this test knows: %r" % cfg)
+    plain, tls = U.free_port(), U.free_port()
+    nodes = []
+    for addr in ("127.0.0.11", "127.0.0.12"):
+        d = U.Daemon(ctx, "recipe-" + addr.rsplit(".", 1)[1], prefork=2)
+        c = T.install_cert(d, "rsa", "server")
+        d.extra_conf.update({
+            "listen": "%s:%d" % (addr, plain),
+            "listen_tls": "%s:%d" % (addr, tls),
+            "tls_cert": c.cert, "tls_key": c.key,
+            "haproxy_trusted_networks": BALANCER + "/32",
+            "trusted_networks": CLIENT_B + "/32"})
+        u = d.add_user("alice", PW)
+        for uniq, content, sub, flags in T.MSGS:
+            u.deliver(uniq, content, sub, flags)
+        d.start()
+        d.cert = c
+        nodes.append(d)
+    front_plain, front_tls = U.free_port(), U.free_port()
+    cfg = cfg.replace("    log /dev/log local0\n", "")
+    cfg = cfg.replace("    log     global\n", "")
+    cfg = cfg.replace("    option  tcplog\n", "")
+    cfg = cfg.replace("bind :110", "bind %s:%d" % (U.HOST, front_plain))
+    cfg = cfg.replace("bind :995", "bind %s:%d" % (U.HOST, front_tls))
+    cfg = cfg.replace("connect port 110", "connect port %d" % plain)
+    for n in ("11", "12"):
+        cfg = cfg.replace("10.0.0.%s:110" % n, "127.0.0.%s:%d" % (n, plain))
+        cfg = cfg.replace("10.0.0.%s:995" % n, "127.0.0.%s:%d" % (n, tls))
+    check("10.0.0." not in cfg and ":110" not in cfg and ":995" not in cfg,
+          "a recipe address left: %r" % cfg)
+    h = HAProxy(ctx, {})
+    h.ports = {"plain": front_plain, "tls": front_tls}
+
+    def write_recipe():
+        with open(h.cfg, "w") as f:
+            f.write(cfg)
+    h.write = write_recipe
+    h.write()
+    r = subprocess.run([haproxy_binary(), "-c", "-f", h.cfg],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "haproxy -c refuses the recipe: %s%s"
+          % (r.stdout[-1500:], r.stderr[-1500:]))
+    h.start()
+    # both nodes pass the health check: each sees the check's own
+    # connection with a PROXY header, and greets it
+    for d in nodes:
+        check(d.wait_log(r"sess=\S+ addr=\S+ user=- auth=none", 15),
+              "no health check reached node %s" % d.dir)
+    with conn_from(CLIENT_B, front_plain) as c:
+        c.login("alice", PW)
+        c.cmd("QUIT")
+    with tls_conn_from(CLIENT_A, front_tls, nodes[0].cert.cert) as c:
+        c.login("alice", PW)
+        c.cmd("QUIT")
+    logs = "".join(d.log_text() for d in nodes)
+    for who in (CLIENT_B, CLIENT_A):
+        check(re.search(r"addr=%s user=alice auth=ok" % re.escape(who),
+                        logs), "no login of %s through the recipe" % who)
+    h.stop()
