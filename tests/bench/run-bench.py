@@ -151,6 +151,29 @@ def tree_of(pid):
     return sorted(p for p in out if p in parent)
 
 
+def tree_cpu(pids):
+    """CPU seconds of a server: every process of its tree, each with the
+    CPU of the children it has reaped (cutime, cstime), so that a
+    session's processes count once whether they are alive or gone."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                data = f.read()
+        except OSError:
+            continue
+        rest = data[data.rfind(")") + 2:].split()
+        total += sum(int(x) for x in rest[11:15])
+    return total / float(hz)
+
+
+def load_cpu():
+    """CPU seconds of this script's reaped children: popload's."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def pss_kb(pid):
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -712,43 +735,47 @@ def sc_idle(args, srv, scen):
     return res
 
 
+# where the CPU went (cpu_accounting): no targets, for the profile
+CPU_FIGS = [("server_cpu_ms", "lower", None, None),
+            ("load_cpu_share", "lower", None, None)]
+CPU_FIGS_MB = [("server_cpu_ms_per_mb", "lower", None, None)] + CPU_FIGS
 # figure -> (better direction, target ratio description, predicate on ratio)
 FIGURES = {
     "login-plain": [("sessions_per_s", "higher", ">=3", lambda r: r >= 3),
                     ("p50_ms", "lower", None, None),
-                    ("p99_ms", "lower", "<1", lambda r: r < 1)],
+                    ("p99_ms", "lower", "<1", lambda r: r < 1)] + CPU_FIGS,
     "login-sha512": [("sessions_per_s", "higher", ">=1.5",
                       lambda r: r >= 1.5),
                      ("p50_ms", "lower", None, None),
-                     ("p99_ms", "lower", "<1", lambda r: r < 1)],
+                     ("p99_ms", "lower", "<1", lambda r: r < 1)] + CPU_FIGS,
     "tls": [("sessions_per_s", "higher", ">=2.5", lambda r: r >= 2.5),
             ("p50_ms", "lower", None, None),
-            ("p99_ms", "lower", None, None)],
+            ("p99_ms", "lower", None, None)] + CPU_FIGS,
     "tls-resume": [("sessions_per_s", "higher", ">=3", lambda r: r >= 3),
                    ("p50_ms", "lower", None, None),
                    ("p99_ms", "lower", None, None),
-                   ("resume_rate", "higher", None, None)],
+                   ("resume_rate", "higher", None, None)] + CPU_FIGS,
     "proxy-login": [("sessions_per_s", "higher", None, None),
                     ("direct_sessions_per_s", "higher", None, None),
                     ("proxy_over_direct", "higher", None, None)],
     "download-tls-maildir": [("mb_per_s", "higher", ">=3",
                               lambda r: r >= 3),
-                             ("retr_mb_per_s", "higher", None, None)],
+                             ("retr_mb_per_s", "higher", None, None)] + CPU_FIGS,
     "download-tls-mbox": [("mb_per_s", "higher", ">=3", lambda r: r >= 3),
-                          ("retr_mb_per_s", "higher", None, None)],
+                          ("retr_mb_per_s", "higher", None, None)] + CPU_FIGS,
     "download-tls-resume": [("mb_per_s", "higher", None, None),
                             ("retr_mb_per_s", "higher", None, None),
-                            ("resume_rate", "higher", None, None)],
+                            ("resume_rate", "higher", None, None)] + CPU_FIGS,
     "large": [("mb_per_s", "higher", ">=3", lambda r: r >= 3),
               ("retr_mb_per_s", "higher", None, None),
-              ("loopback_share", "higher", None, None)],
+              ("loopback_share", "higher", None, None)] + CPU_FIGS_MB,
     "large-tls": [("mb_per_s", "higher", ">=3", lambda r: r >= 3),
                   ("retr_mb_per_s", "higher", None, None),
-                  ("loopback_share", "higher", None, None)],
+                  ("loopback_share", "higher", None, None)] + CPU_FIGS_MB,
     "download-maildir": [("mb_per_s", "higher", ">=4", lambda r: r >= 4),
-                         ("retr_mb_per_s", "higher", None, None)],
+                         ("retr_mb_per_s", "higher", None, None)] + CPU_FIGS,
     "download-mbox": [("mb_per_s", "higher", ">=4", lambda r: r >= 4),
-                      ("retr_mb_per_s", "higher", None, None)],
+                      ("retr_mb_per_s", "higher", None, None)] + CPU_FIGS,
     "bigbox-maildir": [("first_stat_ms", "lower", "<=0.5",
                         lambda r: r <= 0.5),
                        ("second_stat_ms", "lower", "<=0.5",
@@ -777,6 +804,25 @@ ABS_TARGETS = {
         "<first", lambda v, own: own.get("first_stat_ms") is not None and
         v < own["first_stat_ms"]),
 }
+
+
+def cpu_accounting(r, scen, server_s, load_s):
+    """Where the CPU went: the server's (its whole process tree) per
+    session, and per MB for the large downloads, and the load
+    generator's share of the two.  On a 2-core machine the client's
+    TLS work competes with the server's: the throughput ratio of a
+    scenario whose load share is high says less about the servers than
+    their CPU per session does."""
+    if r.get("errors") == -1 or scen.startswith(("bigbox", "idle")) or \
+            scen == "proxy-login":
+        return
+    if r.get("sessions"):
+        r["server_cpu_ms"] = server_s * 1000.0 / r["sessions"]
+    if scen.startswith("large") and r.get("mb_per_s"):
+        r["server_cpu_ms_per_mb"] = server_s * 1000.0 / (
+            r["mb_per_s"] * P["dl_secs"])
+    if server_s + load_s > 0:
+        r["load_cpu_share"] = load_s / (server_s + load_s)
 
 
 def round_ratios(res, fig):
@@ -1009,6 +1055,7 @@ def main():
                 order = servers if rnd % 2 else servers[::-1]
                 for s in order:
                     t = time.monotonic()
+                    cpu0, lcpu0 = tree_cpu(s.pids()), load_cpu()
                     try:
                         if scen.startswith("login") or \
                                 scen.startswith("tls"):
@@ -1027,6 +1074,8 @@ def main():
                                                            e))
                         r = {"errors": -1}
                     r["round"] = rnd
+                    cpu_accounting(r, scen, tree_cpu(s.pids()) - cpu0,
+                                   load_cpu() - lcpu0)
                     if scen.startswith("large") and r.get("mb_per_s") \
                             and loop_mbs.get(rnd):
                         r["loopback_share"] = r["mb_per_s"] / loop_mbs[rnd]
