@@ -3,9 +3,9 @@
  * directory and the dotlock group (auth_mailbox.h).  Shared by
  * privpop-auth's login and privpop-uidl's USER, so both open the same
  * mailbox as the same owner.  It reads the passwd-file and the passwd
- * database (root's files), and looks at the owner's directories only
- * as the worker will open them (fs_open_dir, in passwd_file.c) or with
- * a stat of the spool directory.
+ * database (root's files) and stats the spool directory (root's); it
+ * never looks into an owner's directories (mail_location = auto is
+ * decided by the owner's process, mail_auto.h).
  *
  * Runs as: root (privpop-auth; privpop-uidl up to its drop).
  */
@@ -80,7 +80,7 @@ auth_index_dir(const struct conf *conf, const struct pwf_entry *e,
 }
 
 /* (Dovecot: mail_privileged_group.)  Never for a Maildir or an mbox in
- * the owner's own directory (~/mbox). */
+ * the owner's own directory (~/mbox); for auto, as for the spool. */
 gid_t
 auth_privileged_group(const struct conf *conf, const char *location,
     uid_t uid)
@@ -90,6 +90,11 @@ auth_privileged_group(const struct conf *conf, const char *location,
 	struct stat st;
 	char *slash;
 
+	/* auto: the group goes with the spool the worker may fall back
+	 * to; it is its dotlock child's, not the worker's (issue 15) */
+	if (strncmp(location, MAIL_AUTO_PREFIX,
+	    sizeof(MAIL_AUTO_PREFIX) - 1) == 0)
+		location = "mbox:" MAIL_SPOOL_DIR "/-";
 	if (strncmp(location, "mbox:", 5) != 0 ||
 	    conf->mail_privileged_group[0] == '\0')
 		return PRIV_NO_GROUP;

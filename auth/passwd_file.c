@@ -549,26 +549,16 @@ pwf_mail_location(const struct pwf_entry *e, const char *deflt, char *out,
     size_t outlen)
 {
 	const char *src = e->mail[0] ? e->mail : deflt;
-	char tmpl[MAIL_MAX_PATH];
 
 	/*
-	 * auto: ~/Maildir when it exists, else the system spool.  Looked
-	 * at as the worker will open it (fs_open_dir: a symlink only when
-	 * root owns it), not with stat(2): this runs as root, and a user's
-	 * own ~/Maildir symlink to a directory the user cannot see would
-	 * have told, by the answer to the login, whether it exists.
+	 * auto: ~/Maildir when its owner can open it, else the system
+	 * spool; which of the two is for the owner's process to find
+	 * (mail_auto.h), not for this one, which runs as root: it only
+	 * says where ~/Maildir would be.
 	 */
-	if (strcmp(src, "auto") == 0) {
-		int fd = -1;
-
-		if (snprintf(tmpl, sizeof(tmpl), "%s/Maildir", e->home) <
-		    (int)sizeof(tmpl) && (fd = fs_open_dir(tmpl, 0, 0)) != -1)
-			src = "maildir:~/Maildir";
-		else
-			src = "mbox:" PWF_SPOOL_DIR "/%u";
-		if (fd != -1)
-			close(fd);
-	}
+	if (strcmp(src, "auto") == 0)
+		return expand(e, MAIL_AUTO_PREFIX "~/Maildir",
+		    sizeof(MAIL_AUTO_PREFIX) - 1, out, outlen);
 	if (strncmp(src, "maildir:", 8) == 0)
 		return expand(e, src, 8, out, outlen);
 	if (strncmp(src, "mbox:", 5) == 0)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "limits.h"
+#include "mail_auto.h"
 
 enum pwf_scheme { PWF_CRYPT, PWF_PLAIN, PWF_SCRAM, PWF_LOCKED };
 
@@ -110,12 +111,13 @@ void	pwf_stamp_of(const struct stat *, struct pwf_stamp *);
 int	pwf_stamp_eq(const struct pwf_stamp *, const struct pwf_stamp *);
 
 /* The system mail spool of "auto" locations (Debian: /var/mail). */
-#define PWF_SPOOL_DIR	"/var/mail"
+#define PWF_SPOOL_DIR	MAIL_SPOOL_DIR
 
 /* Expand the mailbox location (the entry's, else deflt): ~ -> home,
- * %u user, %n local part, %d domain; "auto" is maildir:~/Maildir when
- * that directory exists, else mbox:/var/mail/%u.  The result is
- * "maildir:/absolute" or "mbox:/absolute".  0 or -1. */
+ * %u user, %n local part, %d domain.  The result is "maildir:/absolute"
+ * or "mbox:/absolute", or for "auto" "auto:/home/Maildir": the worker,
+ * as the owner, takes that directory when it can open it, else
+ * mbox:/var/mail/USER (mail_auto.h).  0 or -1. */
 int	pwf_mail_location(const struct pwf_entry *, const char *deflt,
 	    char *out, size_t outlen);
 /* The same expansion for a path template such as "~/.privpop". */

@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "ipc_store.h"
 #include "log.h"
+#include "mail_auto.h"
 #include "maildir.h"
 #include "mbox.h"
 #include "mbox_lock.h"
@@ -484,6 +485,7 @@ expire_old(struct store_state *st, const struct ipc_store_init *in,
 void
 store_h_init(struct store_state *st, struct msg *m)
 {
+	char auto_loc[MAIL_MAX_PATH];
 	struct ipc_store_init in;
 	enum mail_err e;
 	uint64_t octets;
@@ -493,6 +495,14 @@ store_h_init(struct store_state *st, struct msg *m)
 	/* the mbox options too, within their config ranges */
 	if (ipc_get_store_init(m, &in) == -1)
 		fatalx("INIT: malformed");
+	/* auto: ~/Maildir if this process, the owner's, can open it */
+	if (strncmp(in.location, MAIL_AUTO_PREFIX,
+	    sizeof(MAIL_AUTO_PREFIX) - 1) == 0) {
+		if (mail_auto_resolve(in.location, in.user, auto_loc,
+		    sizeof(auto_loc)) == -1)
+			fatalx("INIT: bad auto location");
+		in.location = auto_loc;
+	}
 	log_debug("user %s mailbox %s", in.user, in.location);
 	proctitle_store(st->verbose_title, in.user,
 	    strncmp(in.location, "mbox:/", 6) == 0);

@@ -7,7 +7,7 @@ libbsd-dev libpam0g-dev libseccomp-dev libidn-dev openssl ca-certificates"
 TEST="libcmocka-dev clang libclang-rt-14-dev curl fetchmail mpop socat python3 procps
 iproute2 passwd procmail liblockfile-bin libpam-wrapper libnss-wrapper
 pamtester libpam-modules mandoc groff-base util-linux fail2ban dovecot-pop3d
-haproxy"
+haproxy strace"
 case "${1:-test}" in
 build) PKGS="$BUILD" ;;
 *) PKGS="$BUILD $TEST" ;;

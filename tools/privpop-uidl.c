@@ -32,6 +32,7 @@
 #include "auth_mailbox.h"
 #include "conf.h"
 #include "log.h"
+#include "mail_auto.h"
 #include "maildir.h"
 #include "maildir_uidmap.h"
 #include "mbox.h"
@@ -329,6 +330,19 @@ uidl_main(const struct conf *conf, struct uidl_target *t, const char *arg,
 	from = (enum from)i;
 	if (t->location[0] == '\0' && own_path(conf, arg, t) == -1)
 		return UIDL_EXIT_USAGE;
+	/* auto: decided here, as the owner, as privpop-store decides it */
+	if (strncmp(t->location, MAIL_AUTO_PREFIX,
+	    sizeof(MAIL_AUTO_PREFIX) - 1) == 0) {
+		char loc[sizeof(t->location)];
+
+		if (mail_auto_resolve(t->location, t->user, loc,
+		    sizeof(loc)) == -1) {
+			fprintf(stderr, "privpop-uidl: %s: bad mail location\n",
+			    t->user);
+			return UIDL_EXIT_USAGE;
+		}
+		memcpy(t->location, loc, sizeof(loc));
+	}
 
 	is_mbox = strncmp(t->location, "mbox:", 5) == 0;
 	if (is_mbox) {

@@ -271,3 +271,84 @@ def t_log_injection(ctx):
     if ctx.syslog:
         check(any("\\x0a" + FORGED in l for l in
                   ctx.syslog.lines_since(mark)), "not in syslog")
+
+
+# ---------------------------------------------------------------------
+# mail_location = auto: the owner's process looks into the owner's home,
+# no process of root's does (issue 17, item 6)
+
+def _traced(pids, timeout=10.0):
+    """True once every pid in pids has a tracer (strace attached)."""
+    def all_traced():
+        for p in pids:
+            try:
+                with open("/proc/%d/status" % p) as f:
+                    t = [l for l in f if l.startswith("TracerPid:")]
+            except OSError:
+                return False
+            if not t or t[0].split()[1] == "0":
+                return False
+        return True
+    return U.wait_until(all_traced, timeout)
+
+
+@test("auto_location_decided_by_the_owner")
+def t_auto_location_owner(ctx):
+    import shutil
+    import subprocess
+    if not shutil.which("strace"):
+        raise U.TestFailure("strace is not installed "
+                            "(scripts/install-deps.sh)")
+    d = U.Daemon(ctx, "autoloc")
+    u = d.add_user("carol", "auto-pw-1", mail="auto")
+    u.deliver("1700000001.M1P1.e2e", MSG)
+    u.deliver("1700000002.M2P2.e2e", MSG2)
+    d.start()
+    master = d.pid()
+    auth = []
+
+    def auth_up():
+        # the fork server, and a helper for every idle slot (the
+        # prefork); a slower (sanitizer) build takes longer to get there
+        auth[:] = [U.auth_fork_server(master)] + U.auth_helpers(master)
+        return None not in auth and len(auth) >= 1 + d.prefork
+    check(U.wait_until(auth_up, 15),
+          "privpop-auth fork server and helpers: %r" % auth)
+    out = os.path.join(d.dir, "strace.out")
+    argv = ["strace", "-f", "-qq", "-e", "trace=%file", "-o", out]
+    for p in auth:
+        argv += ["-p", str(p)]
+    tr = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    try:
+        check(_traced(auth), "strace did not attach to privpop-auth "
+              "(ptrace_scope?): %r" % auth)
+        c = d.session("carol")
+        try:
+            # the Maildir, found by the worker as carol
+            want = b"+OK 2 %d\r\n" % (len(U.to_wire(MSG)) +
+                                      len(U.to_wire(MSG2)))
+            check(c.cmd("STAT") == want, "STAT of the auto Maildir")
+            c.cmd("QUIT")
+        finally:
+            c.close()
+    finally:
+        tr.terminate()
+        try:
+            tr.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            tr.wait(timeout=5)
+    with open(out, errors="replace") as f:
+        trace = f.read()
+    # the trace saw the login: the helper read the passwd-file
+    check(d.passwd in trace, "strace saw no passwd-file read by "
+          "privpop-auth: %r" % trace[-2000:])
+    # fs_open_dir walks a path one component at a time (openat on the
+    # previous one's descriptor): the home's last component or Maildir
+    # in any path argument is a look into the home
+    names = ('"%s"' % os.path.basename(u.home), '"Maildir"', u.home,
+             u.maildir)
+    home = [l for l in trace.splitlines() if any(n in l for n in names)]
+    check(not home, "privpop-auth (root) looked into the owner's home: "
+          "%r" % home[:5])
