@@ -169,11 +169,17 @@ def t_sigkill(ctx):
     tree = U.descendants_of(a.pid())
     tree[a.pid()] = U.proc_stat(a.pid())[1]
     killed_at = time.monotonic()
-    for p in tree:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except OSError:
-            pass
+    # all stopped first, then all killed: killed one by one, the worker
+    # could see its session's socket close and end cleanly (removing
+    # its lock) before its own SIGKILL; a stopped process runs nothing.
+    # The master first, so that it starts no process meanwhile.
+    order = [a.pid()] + [p for p in tree if p != a.pid()]
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for p in order:
+            try:
+                os.kill(p, sig)
+            except OSError:
+                pass
     check(U.wait_until(lambda: not any(U.pid_alive(p, s)
                                        for p, s in tree.items()), 10),
           "node A's processes did not die")
