@@ -483,12 +483,18 @@ scram_abandoned(struct auth_session *s)
 static void
 h_peer(struct auth_session *s, struct msg *m)
 {
-	int fd;
+	int fd, r;
 
 	if (ipc_get_auth_peer(m, &fd) == -1)
 		fatalx("AUTH_PEER: malformed");
-	if (peer_addr_of(fd, s->peer, sizeof(s->peer)) == -1 ||
-	    !peer_addr_valid(s->peer))
+	/* a client that reset its connection already (HAProxy ends its
+	 * health checks so) has nothing left to serve: not an error */
+	if ((r = peer_addr_of(fd, s->peer, sizeof(s->peer))) == PEER_GONE) {
+		log_debug("AUTH_PEER: the client reset its connection before "
+		    "its address was read");
+		_exit(0);
+	}
+	if (r == -1 || !peer_addr_valid(s->peer))
 		fatalx("AUTH_PEER: the client's address cannot be read");
 	close(fd);
 	proctitle_auth(s->conf->verbose_proctitle, s->peer);

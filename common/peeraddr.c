@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +27,16 @@ peer_addr_of(int fd, char *out, size_t outlen)
 	char host[PEER_ADDR_MAX];
 
 	snprintf(out, outlen, PEER_LOCAL);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1) {
+		/* a TCP connection reset before this (a balancer's health
+		 * check, a scanner) is no pipe: it must not read as local */
+		if (errno == ENOTCONN) {
+			snprintf(out, outlen, "-");
+			return PEER_GONE;
+		}
+		return 0;
+	}
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
 		return 0;
 	if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL,
 	    0, NI_NUMERICHOST) != 0 || !peer_addr_valid(host) ||

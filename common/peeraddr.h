@@ -13,7 +13,10 @@
 #define PEER_LOCAL	"local"
 
 /* The peer of fd, from the kernel (getpeername): 0 with the address in
- * out, or -1 (an inet socket whose name cannot be printed). */
+ * out, -1 (an inet socket whose name cannot be printed) or PEER_GONE
+ * (a socket whose peer has already reset it: no address, and no
+ * client to serve); out is "-" for both. */
+#define PEER_GONE	(-2)
 int	peer_addr_of(int fd, char *out, size_t outlen);
 /* Whether s is one of the forms above; 1 or 0. */
 int	peer_addr_valid(const char *s);

@@ -35,6 +35,7 @@
 #include "ipc_master.h"
 #include "lang.h"
 #include "log.h"
+#include "peeraddr.h"
 #include "penalty.h"
 #include "privdrop.h"
 #include "proxy_conn.h"
@@ -219,7 +220,14 @@ slot_serve(const struct slot_env *env, int auth_sock, int rfd, int wfd)
 	} else
 		implicit_tls = env->inetd_tls;
 	send_peer(auth_sock, rfd);
-	(void)peer_addr_of(rfd, addr, sizeof(addr));
+	if (peer_addr_of(rfd, addr, sizeof(addr)) == PEER_GONE) {
+		/* reset before a byte was exchanged (a scanner, a health
+		 * check): no session to log, no error; privpop-auth, which
+		 * finds the same, ends as quietly */
+		log_debug("a connection reset by its client before the "
+		    "greeting");
+		_exit(0);
+	}
 	if (env->conf->haproxy_trusted_networks[0] != '\0' &&
 	    addrlist_match(addr, env->conf->haproxy_trusted_networks))
 		proxy_header(env->conf, auth_sock, rfd, addr, sizeof(addr));

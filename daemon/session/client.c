@@ -316,6 +316,10 @@ client_fill(struct client *c)
 			return CL_EOF;
 		if (errno == EINTR)
 			continue;
+		/* a peer's reset ends the connection as its close does
+		 * (HAProxy ends each health check with one) */
+		if (errno == ECONNRESET)
+			return CL_EOF;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return CL_ERROR;
 		r = wait_fd(c, want == POLLOUT ? c->wfd : c->rfd, want);

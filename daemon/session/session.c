@@ -209,7 +209,8 @@ emit_v(const char *fmt, va_list ap)
 	}
 	if (client_vprintf(&s.cl, fmt, ap) == -1 ||
 	    client_write(&s.cl, "\r\n", 2) == -1)
-		session_end("error");
+		session_end(errno == EPIPE || errno == ECONNRESET ?
+		    "disconnect" : "error");
 }
 
 static void

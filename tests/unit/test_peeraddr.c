@@ -77,7 +77,28 @@ test_of_sockets(void **state)
 	assert_int_equal(peer_addr_of(a, out, sizeof(out)), 0);
 	assert_string_equal(out, "127.0.0.1");
 	close(a);
-	close(c);
+	/* a connection its client has reset (SO_LINGER 0, as HAProxy ends
+	 * its health checks): gone, never "local" */
+	{
+		struct linger lg = { 1, 0 };
+		int i;
+
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(c, (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+		a = accept(l, NULL, NULL);
+		assert_true(a >= 0);
+		assert_int_equal(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof(lg)), 0);
+		close(c);
+		/* the RST crosses loopback at once; bounded all the same */
+		for (i = 0; i < 100 && peer_addr_of(a, out,
+		    sizeof(out)) != PEER_GONE; i++)
+			usleep(10000);
+		assert_int_equal(peer_addr_of(a, out, sizeof(out)), PEER_GONE);
+		assert_string_equal(out, "-");
+		close(a);
+	}
 	close(l);
 	/* a UNIX socket or a pipe: on this host */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
