@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #define DLC_RLIMIT_NOFILE	16
 
 static int lockd = -1;		/* the worker's end */
+static pid_t lockd_pid = -1;	/* the child, for dotlock_child_end */
 static int dir_sent;		/* the child holds the mbox's directory */
 
 static void
@@ -104,7 +106,7 @@ dotlock_child_start(uid_t uid, gid_t gid, gid_t extra, int close_fd)
 
 	if (ipc_socketpair(sv) == -1)
 		return -1;
-	switch (fork()) {
+	switch (lockd_pid = fork()) {
 	case -1:
 		close(sv[0]);
 		close(sv[1]);
@@ -158,4 +160,20 @@ dotlock_child_use(int fd)
 {
 	lockd = fd;
 	mbox_lock_set_dotlock(take, drop);
+}
+
+void
+dotlock_child_end(void)
+{
+	if (lockd == -1)
+		return;
+	close(lockd);
+	lockd = -1;
+	mbox_lock_set_dotlock(NULL, NULL);
+	/* it ends at that EOF; reaped, so not even a zombie of it holds
+	 * the group's name in /proc */
+	if (lockd_pid > 0)
+		while (waitpid(lockd_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	lockd_pid = -1;
 }

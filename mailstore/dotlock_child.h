@@ -28,5 +28,9 @@ int	dotlock_child_start(uid_t uid, gid_t gid, gid_t extra, int close_fd);
 
 /* In the worker: make and remove dotlocks through the child on fd. */
 void	dotlock_child_use(int fd);
+/* In the worker, once it knows its mailbox needs no dotlock of the
+ * spool's (mail_location = auto that found ~/Maildir): close the child's
+ * socket, and the child, which holds the spool's group, ends. */
+void	dotlock_child_end(void);
 
 #endif

@@ -161,8 +161,9 @@ void
 mbox_lock_set_dotlock(int (*take)(int, const char *, int),
     void (*drop)(int, const char *))
 {
-	dotlock_take = take;
-	dotlock_drop = drop;
+	/* NULL: this process's own dotlocks again */
+	dotlock_take = take != NULL ? take : mbox_dotlock_try;
+	dotlock_drop = drop != NULL ? drop : dotlock_remove;
 }
 
 /* One attempt at a kernel lock: 0 taken, 1 busy, -1 error. */

@@ -39,7 +39,8 @@ void	mbox_unlock(struct mbox_lock *);
 int	mbox_dotlock_try(int dirfd, const char *lock, int stale);
 
 /* Make and remove dotlocks through these instead (the worker of a
- * root:mail spool asks its dotlock child, mailstore/dotlock_child.h). */
+ * root:mail spool asks its dotlock child, mailstore/dotlock_child.h);
+ * NULL for this process's own again. */
 void	mbox_lock_set_dotlock(int (*take)(int, const char *, int),
 	    void (*drop)(int, const char *));
 

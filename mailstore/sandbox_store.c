@@ -67,6 +67,9 @@ static const struct sbx_rule store_calls[] = {
 	 * sysconf(_SC_PHYS_PAGES)) the first time it sorts more than 1 kB:
 	 * the names of a Maildir of about 60 messages or more */
 	SBX_CALL(sysinfo),
+	/* mail_location = auto that found ~/Maildir: the spool's dotlock
+	 * child, let go, is reaped (dotlock_child_end) */
+	SBX_CALL(wait4),
 };
 
 /* The worker only: syslog(3) tries a new socket when the syslog daemon

@@ -19,6 +19,7 @@
 
 #include "body_shm.h"
 #include "buf.h"
+#include "dotlock_child.h"
 #include "expire.h"
 #include "ipc.h"
 #include "ipc_store.h"
@@ -502,6 +503,9 @@ store_h_init(struct store_state *st, struct msg *m)
 		    sizeof(auto_loc)) == -1)
 			fatalx("INIT: bad auto location");
 		in.location = auto_loc;
+		/* the spool's dotlock child, started in case: not needed */
+		if (strncmp(auto_loc, "maildir:", 8) == 0)
+			dotlock_child_end();
 	}
 	log_debug("user %s mailbox %s", in.user, in.location);
 	proctitle_store(st->verbose_title, in.user,

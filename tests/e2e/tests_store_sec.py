@@ -299,6 +299,11 @@ def t_auto_location_owner(ctx):
     if not shutil.which("strace"):
         raise U.TestFailure("strace is not installed "
                             "(scripts/install-deps.sh)")
+    # /var/mail as Debian has it (root:mail 2775): the spool an auto
+    # user may fall back to needs mail_privileged_group (default mail),
+    # so the worker starts with a dotlock child that holds it
+    from tests_ptrace import spool_dir_ready
+    spool_dir_ready(ctx)
     d = U.Daemon(ctx, "autoloc")
     u = d.add_user("carol", "auto-pw-1", mail="auto")
     u.deliver("1700000001.M1P1.e2e", MSG)
@@ -329,6 +334,13 @@ def t_auto_location_owner(ctx):
             want = b"+OK 2 %d\r\n" % (len(U.to_wire(MSG)) +
                                       len(U.to_wire(MSG2)))
             check(c.cmd("STAT") == want, "STAT of the auto Maildir")
+            # having found the Maildir, the worker lets that dotlock
+            # child go: nothing of carol's holds the spool's group
+            w = U.store_workers(master)
+            check(len(w) == 1, "privpop-store workers: %r" % w)
+            check(U.wait_until(lambda: U.lockd_children(w[0]) == [], 5),
+                  "a dotlock child (group mail) beside a Maildir worker: "
+                  "%r" % U.lockd_children(w[0]))
             c.cmd("QUIT")
         finally:
             c.close()
