@@ -40,9 +40,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    sizeof(out)) == 0) {
 				CHECK(memchr(out, '\0', sizeof(out)) != NULL);
 				/* a scheme and an absolute path with no
-				 * ".." component, also not at the end */
+				 * ".." component, also not at the end;
+				 * auto: where ~/Maildir would be (the
+				 * worker decides, mail_auto.h) */
 				CHECK(strncmp(out, "maildir:/", 9) == 0 ||
-				    strncmp(out, "mbox:/", 6) == 0);
+				    strncmp(out, "mbox:/", 6) == 0 ||
+				    (strncmp(out, MAIL_AUTO_PREFIX "/",
+				    sizeof(MAIL_AUTO_PREFIX)) == 0 &&
+				    strlen(out) > 8 && strcmp(out +
+				    strlen(out) - 8, "/Maildir") == 0));
 				CHECK(strstr(out, "/../") == NULL);
 				CHECK(strlen(out) < 3 ||
 				    strcmp(out + strlen(out) - 3, "/..") != 0);
