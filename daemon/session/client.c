@@ -292,8 +292,10 @@ client_fill(struct client *c)
 	long n;
 	int r;
 
+	/* a peer gone before our answer left is a disconnect too */
 	if (client_flush(c) == -1)
-		return CL_ERROR;
+		return errno == EPIPE || errno == ECONNRESET ? CL_EOF :
+		    CL_ERROR;
 	if (buf_reserve(&c->in, 1) == -1)
 		return CL_ERROR;
 	if (c->report != NULL)

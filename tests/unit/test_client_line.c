@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <poll.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -428,6 +430,59 @@ test_pipes_and_flush(void **state)
 	close(out[1]);
 }
 
+/* A client gone while an answer waits to be flushed (EPIPE, or a reset
+ * on a socket) is a disconnect: EOF, not an error (the session would log
+ * end=error for every client that hangs up after its last command). */
+static void
+test_flush_to_gone_peer(void **state)
+{
+	const char *p;
+	size_t n;
+	int in[2], out[2], sv[2];
+
+	(void)state;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	client_init(&cl, in[0], out[1], TEST_TIMEOUT_MS);
+	close(out[0]);			/* the client reads no more */
+	assert_int_equal(client_puts(&cl, "+OK bye\r\n"), 0);
+	assert_int_equal(client_getline(&cl, &p, &n), CL_EOF);
+	close(in[0]);
+	close(in[1]);
+	close(out[1]);
+
+	/* a reset TCP peer: pending output meets ECONNRESET or EPIPE */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		socklen_t al = sizeof(a);
+		int lfd, cfd;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_true((lfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+		assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)),
+		    0);
+		assert_int_equal(listen(lfd, 1), 0);
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al),
+		    0);
+		assert_true((cfd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+		assert_int_equal(connect(cfd, (struct sockaddr *)&a,
+		    sizeof(a)), 0);
+		assert_true((sv[0] = accept(lfd, NULL, NULL)) != -1);
+		assert_int_equal(setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg,
+		    sizeof(lg)), 0);
+		close(cfd);		/* RST */
+		close(lfd);
+		/* let the reset arrive before the flush (loopback) */
+		assert_int_equal(poll(&(struct pollfd){ .fd = sv[0],
+		    .events = POLLIN }, 1, TEST_TIMEOUT_MS), 1);
+		client_init(&cl, sv[0], sv[0], TEST_TIMEOUT_MS);
+		assert_int_equal(client_puts(&cl, "+OK bye\r\n"), 0);
+		assert_int_equal(client_getline(&cl, &p, &n), CL_EOF);
+		close(sv[0]);
+	}
+}
+
 /* An unreadable descriptor is an error, not EOF or a line. */
 static void
 test_getline_error(void **state)
@@ -454,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_getline_timeout),
 		cmocka_unit_test(test_pipes_and_flush),
 		cmocka_unit_test(test_getline_error),
+		cmocka_unit_test(test_flush_to_gone_peer),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
