@@ -1,8 +1,9 @@
 /*
  * pop3_uidl_format: the UIDL a Maildir message has under Dovecot, from
- * its dovecot-uidlist record, rendered from the same template Dovecot
- * uses (Dovecot 2.3's var_expand, the subset that means something for a
- * Maildir):
+ * its dovecot-uidlist record, or an mbox message from its X-UID: and
+ * the first message's X-IMAPbase:, rendered from the same template
+ * Dovecot uses (Dovecot 2.3's var_expand, the subset that means
+ * something for a Maildir; an mbox message has only %u and %v):
  *	%u %{uid}		the message's IMAP UID
  *	%v %{uidvalidity}	the mailbox's UIDVALIDITY
  *	%f %{filename}		the file name up to ':' (Dovecot: maildir only)
@@ -33,7 +34,8 @@ struct uidlfmt_vars {
 int	uidlfmt_check(const char *fmt);
 
 /* Render fmt into out (outsz bytes with the NUL): 0, or -1 when fmt is
- * not valid or the result does not fit. */
+ * not valid, names %f or %g while filename is NULL (an mbox message),
+ * or the result does not fit. */
 int	uidlfmt_render(const char *fmt, const struct uidlfmt_vars *v,
 	    char *out, size_t outsz);
 

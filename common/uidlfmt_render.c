@@ -77,13 +77,18 @@ uidlfmt_render(const char *fmt, const struct uidlfmt_vars *v, char *out,
 			    (unsigned)v->uidvalidity);
 			break;
 		case V_FILE:
-		case V_GUID:
-			n = (size_t)snprintf(val, sizeof(val), "%s",
-			    s.var == V_FILE || v->guid == NULL ? v->filename :
-			    v->guid);
+		case V_GUID: {
+			const char *sv = s.var == V_FILE || v->guid == NULL ?
+			    v->filename : v->guid;
+
+			/* an mbox message has neither */
+			if (sv == NULL)
+				return -1;
+			n = (size_t)snprintf(val, sizeof(val), "%s", sv);
 			if (n >= sizeof(val))
 				return -1;
 			break;
+		}
 		}
 		for (i = 0; i < s.nmods; i++) {
 			char *c;

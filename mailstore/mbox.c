@@ -21,6 +21,8 @@
 #include "mailerr.h"
 #include "mbox.h"
 #include "mbox_lock.h"
+#include "uidl.h"
+#include "uidlfmt.h"
 
 /* Read size while scanning. */
 #define MBOX_SCAN_CHUNK	(256 * 1024)
@@ -158,6 +160,27 @@ mbox_popa3d_uidl(const unsigned char *p3, char *u)
 	hexstr(u, p3, popa3d, 8);
 }
 
+/* Dovecot's UIDL of a message with X-UID: (the first message's
+ * X-IMAPbase: gave the UIDVALIDITY): 0, or -1 when the format needs
+ * what an mbox message lacks or renders no valid UIDL. */
+static int
+xuid_uidl(const struct mbox *mb, const struct mbox_meta *mt, char *u,
+    size_t usz)
+{
+	struct uidlfmt_vars v;
+
+	memset(&v, 0, sizeof(v));	/* no file name, no GUID */
+	v.uid = mt->xuid;
+	v.uidvalidity = mb->uidvalidity;
+	if (uidlfmt_render(mb->opts.uidl_format != NULL ?
+	    mb->opts.uidl_format : UIDLFMT_DEFAULT, &v, u, usz) == -1 ||
+	    !uidl_valid(u, strlen(u))) {
+		u[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 /* The UIDL privpop computes (rule 4 in mbox.h). */
 static void
 computed_uidl(const struct mbox_meta *mt, char *u)
@@ -223,15 +246,14 @@ mbox_assign_uidls(struct mbox *mb)
 		if ((mt->flags & MBOX_F_XUIDL) && !set_has(&set, dst, i, 1))
 			continue;
 		/* X-IMAPbase's second number is the last UID given (what
-		 * Dovecot and UW-IMAP write), so X-UID may equal it;
-		 * Dovecot's X is lower-case hex */
+		 * Dovecot and UW-IMAP write), so X-UID may equal it; the
+		 * UIDL is what Dovecot's pop3_uidl_format made of them (a
+		 * format with %f or %g cannot be rendered for an mbox) */
 		if ((mt->flags & MBOX_F_XUID) && mb->imapbase &&
-		    mt->xuid <= mb->uidnext) {
-			snprintf(dst, sizeof(mb->msgs[i].uidl), "%08x%08x",
-			    mt->xuid, mb->uidvalidity);
-			if (!set_has(&set, dst, i, 1))
-				continue;
-		}
+		    mt->xuid <= mb->uidnext && xuid_uidl(mb, mt, dst,
+		    sizeof(mb->msgs[i].uidl)) == 0 &&
+		    !set_has(&set, dst, i, 1))
+			continue;
 		/* a copy: "-N", from 2; while a "-2" copy is left, the
 		 * plain UIDL (its deleted first copy's) is not given again */
 		computed_uidl(mt, dst);

@@ -14,8 +14,9 @@
  *      from a cache older than the file, matched by the message's key,
  *      or written by an older privpop, matched by its old digest);
  *   2. its X-UIDL: header (qpopper, Dovecot's pop3_save_uidl);
- *   3. Dovecot's %08Xu%08Xv from its X-UID: and the first message's
- *      X-IMAPbase:;
+ *   3. Dovecot's pop3_uidl_format (by default %08Xu%08Xv) of its X-UID:
+ *      and the first message's X-IMAPbase: (a format with %f or %g
+ *      has no value here: the next rule);
  *   4. popa3d's UIDL (16 hex digits) when the message has one of the
  *      delivery headers popa3d hashes; else the 32 hex digits of its
  *      key (From_ line and headers but those readers rewrite).
@@ -54,6 +55,10 @@ struct mbox_opts {
 	const char	*index_dir;	/* "" for beside the mbox */
 	int		 no_cache_write;	/* open leaves the cache as it
 					   is (privpop-uidl --dry-run) */
+	const char	*uidl_format;	/* pop3_uidl_format (uidlfmt.h)
+					   of X-UID:, NULL: Dovecot's
+					   default; read by mbox_open
+					   only */
 };
 
 /* Per message, beside struct mail_msg. */

@@ -387,6 +387,7 @@ open_box(struct store_state *st, const struct ipc_store_init *in,
 		o.dotlock_stale = (int)in->dotlock_stale;
 		o.index_dir = in->index_dir;
 		o.no_cache_write = 0;
+		o.uidl_format = in->uidl_format;
 		st->is_mbox = 1;
 		e = mbox_open(&st->mb, loc + 5, &o);
 		st->msgs = st->mb.msgs;

@@ -352,6 +352,7 @@ uidl_main(const struct conf *conf, struct uidl_target *t, const char *arg,
 		mo.dotlock_stale = conf->mbox_dotlock_stale;
 		mo.index_dir = t->index_dir;
 		mo.no_cache_write = dry;
+		mo.uidl_format = conf->pop3_uidl_format;
 		e = mbox_open(&mb, t->location + 5, &mo);
 		msgs = mb.msgs;
 		count = mb.count;

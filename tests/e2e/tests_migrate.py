@@ -500,18 +500,18 @@ def t_tool_mbox_dovecot(ctx):
 
 
 
-@test("uidl_tool_real_dovecot_mbox_same_uidls")
-def t_tool_real_dovecot_mbox(ctx):
-    """Dovecot's pop3 on an mbox writes X-IMAPbase: (its last UID) and
-    X-UID: into it at the first session; privpop-uidl reports every
-    message the same, and privpop serves Dovecot's list."""
+def real_dovecot_mbox(ctx, name, fmt=None):
+    """Dovecot's pop3 (with pop3_uidl_format fmt, else its default) on an
+    mbox, then privpop-uidl and privpop (with the same fmt): returns
+    Dovecot's UIDLs after checking that both agree with them."""
     as_root()
     if not os.path.exists(DOVECOT_BIN):
         raise U.Skip("%s absent (Debian dovecot-pop3d)" % DOVECOT_BIN)
     import tests_mbox as M
     msgs = [b"Subject: m%d\n\nbody %d\n" % (i, i) for i in range(3)]
-    d, u, path = M.mbox_daemon(ctx, "uidlmbreal",
-                               b"".join(M.entry(m) for m in msgs))
+    d, u, path = M.mbox_daemon(
+        ctx, name, b"".join(M.entry(m) for m in msgs),
+        extra_conf=None if fmt is None else {"pop3_uidl_format": fmt})
     run = os.path.join(d.dir, "dovecot-run")
     mail = os.path.join(u.home, "dovecot-mail")
     for p in (run, mail):
@@ -522,6 +522,8 @@ def t_tool_real_dovecot_mbox(ctx):
         f.write("mail_location = mbox:%s:INBOX=%s\nssl = no\n"
                 "log_path = /dev/stderr\nbase_dir = %s\nprotocols = pop3\n"
                 "first_valid_uid = 1\n" % (mail, path, run))
+        if fmt is not None:
+            f.write("pop3_uidl_format = %s\n" % fmt)
     os.chmod(conf, 0o644)
     r = subprocess.run(["setpriv", "--reuid=%d" % u.uid,
                         "--regid=%d" % u.gid, "--clear-groups", "env", "-i",
@@ -546,6 +548,26 @@ def t_tool_real_dovecot_mbox(ctx):
                for l in c.multi().split(b"\r\n")[:-1]]
         c.cmd("QUIT")
     check_eq(got, dv, "privpop serves Dovecot's mbox UIDLs")
+    return dv
+
+
+@test("uidl_tool_real_dovecot_mbox_same_uidls")
+def t_tool_real_dovecot_mbox(ctx):
+    """Dovecot's pop3 on an mbox writes X-IMAPbase: (its last UID) and
+    X-UID: into it at the first session; privpop-uidl reports every
+    message the same, and privpop serves Dovecot's list."""
+    real_dovecot_mbox(ctx, "uidlmbreal")
+
+
+@test("uidl_tool_real_dovecot_mbox_own_format")
+def t_tool_real_dovecot_mbox_fmt(ctx):
+    """The same with a pop3_uidl_format of the site's own (%v.%u, which
+    Dovecot's documentation gives for UW-IMAP's and old Dovecot's
+    UIDLs), set in both servers' configurations."""
+    dv = real_dovecot_mbox(ctx, "uidlmbfmt", "%v.%u")
+    check(all(len(x.split(".")) == 2 and all(p.isdigit()
+                                             for p in x.split("."))
+              for x in dv), "Dovecot rendered %%v.%%u: %r" % dv)
 
 
 @test("uidl_tool_system_spool_dotlock_child")

@@ -18,11 +18,11 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char fmt[128], val[128], out[71], small[16];
+	char fmt[128], val[128], out[71], small[16], mbox_out[71];
 	struct uidlfmt_vars v;
 	const uint8_t *nul;
 	size_t n, m;
-	int ok;
+	int ok, r;
 
 	nul = memchr(data, '\0', size);
 	n = nul != NULL ? (size_t)(nul - data) : size;
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.filename = val;
 	v.guid = m % 2 ? val : NULL;
 	ok = uidlfmt_check(fmt) == 0;
-	if (uidlfmt_render(fmt, &v, out, sizeof(out)) == 0) {
+	if ((r = uidlfmt_render(fmt, &v, out, sizeof(out))) == 0) {
 		CHECK(ok);
 		CHECK(strlen(out) < sizeof(out));
 		if (uidlfmt_render(fmt, &v, small, sizeof(small)) == 0)
@@ -49,5 +49,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			CHECK(strlen(out) >= sizeof(small));
 	}
+	/* an mbox message's variables, no file name and no GUID: rendered
+	 * only by a format that names neither, so as with them */
+	v.filename = NULL;
+	v.guid = NULL;
+	if (uidlfmt_render(fmt, &v, mbox_out, sizeof(mbox_out)) == 0)
+		CHECK(r == 0 && strcmp(mbox_out, out) == 0);
 	return 0;
 }

@@ -116,6 +116,10 @@ test_format_render(void **state)
 	assert_string_equal(render("%f%f", 5, 1,
 	    "0123456789012345678901234567890123456789", NULL), "-");
 	assert_string_equal(render("%m", 5, 1, "a", NULL), "-");
+	/* an mbox message: no file name, no GUID */
+	assert_string_equal(render("%v.%u", 7, 1234, NULL, NULL), "1234.7");
+	assert_string_equal(render("%f", 7, 1, NULL, NULL), "-");
+	assert_string_equal(render("%u-%g", 7, 1, NULL, NULL), "-");
 }
 
 /* ---- dovecot-uidlist ---- */

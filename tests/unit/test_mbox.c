@@ -1469,6 +1469,55 @@ test_uidl_sources(void **state)
 	mbox_close(&mb);
 }
 
+/* pop3_uidl_format renders X-UID: and X-IMAPbase: as Dovecot did with
+ * it; a format with %f or %g has no value for an mbox message, which
+ * then gets privpop's own; the cache keeps what was served. */
+static void
+test_uidl_format(void **state)
+{
+	struct fx *f = *state;
+	static const char x[] =
+	    "From x Mon Jan  1 00:00:00 2024\nX-IMAPbase: 300 10 k\n"
+	    "X-UID: 4\nSubject: 1\n\n1\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UIDL: q-1\nX-UID: 5\n"
+	    "Subject: 2\n\n2\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UID: 9\nSubject: 3\n\n3\n";
+	struct mbox mb;
+	struct mbox_opts o = f->o;
+	char own[POP3_MAX_UIDL + 1], third[sizeof(f->top) + 8];
+
+	put_file(f->path, x, sizeof(x) - 1);
+	o.uidl_format = "%v.%u";
+	assert_int_equal(mbox_open(&mb, f->path, &o), MAIL_OK);
+	assert_int_equal(mb.count, 3);
+	assert_string_equal(mb.msgs[0].uidl, "300.4");
+	assert_string_equal(mb.msgs[1].uidl, "q-1");	/* X-UIDL: first */
+	assert_string_equal(mb.msgs[2].uidl, "300.9");
+	mbox_close(&mb);
+	/* what clients were told stays, whatever the format says now */
+	o.uidl_format = "%u";
+	assert_int_equal(mbox_open(&mb, f->path, &o), MAIL_OK);
+	assert_string_equal(mb.msgs[0].uidl, "300.4");
+	assert_string_equal(mb.msgs[2].uidl, "300.9");
+	mbox_close(&mb);
+
+	/* the same messages in another mbox (no cache), as %f and %u */
+	put_file(f->copy, x, sizeof(x) - 1);
+	o.uidl_format = "%f";
+	assert_int_equal(mbox_open(&mb, f->copy, &o), MAIL_OK);
+	assert_int_equal(strlen(mb.msgs[0].uidl), 32);	/* privpop's */
+	snprintf(own, sizeof(own), "%s", mb.msgs[0].uidl);
+	mbox_close(&mb);
+	/* and a third, with Dovecot's default */
+	snprintf(third, sizeof(third), "%s/third", f->top);
+	put_file(third, x, sizeof(x) - 1);
+	o.uidl_format = NULL;
+	assert_int_equal(mbox_open(&mb, third, &o), MAIL_OK);
+	assert_string_equal(mb.msgs[0].uidl, "000000040000012c");
+	assert_string_not_equal(mb.msgs[0].uidl, own);
+	mbox_close(&mb);
+}
+
 /* A cache written by an older privpop (version 1: the digest of the
  * From_ line and the whole header block): its UIDLs are kept, also
  * after a reader rewrites the file. */
@@ -1564,6 +1613,7 @@ main(void)
 		T(test_cache_head_change),
 		T(test_uidl_popa3d),
 		T(test_uidl_sources),
+		T(test_uidl_format),
 		T(test_uidl_legacy_cache),
 		T(test_expunge),
 		T(test_expunge_nothing),
