@@ -9,6 +9,12 @@
  * plain (stores the secret itself, which enables APOP and CRAM-MD5; only
  * where that is wanted).
  *
+ * A user name or password that is not ASCII is stored in its SASLprep
+ * form (RFC 4013, as a stored string): the form the session child makes
+ * of what a client sends after UTF8 or in SASL (RFC 6856, 4616), and
+ * the one RFC 5802 derives SCRAM's keys from.  privpop-auth compares
+ * bytes and normalises nothing, so both sides must hold that form.
+ *
  * Runs as: the administrator who calls it; not part of the daemon.
  */
 #include "config.h"
@@ -23,7 +29,9 @@
 #include "limits.h"
 #include "numparse.h"
 #include "passwd_file.h"
+#include "saslprep.h"
 #include "scram.h"
+#include "utf8.h"
 
 #include <openssl/rand.h>
 
@@ -65,11 +73,49 @@ read_password(char *pw, size_t len)
 	return n > 0 ? 0 : -1;
 }
 
+/*
+ * A name or password (in place, cap bytes) to the form the session makes
+ * of it: ASCII as it is; UTF-8 SASLprep'd, and told on stderr when that
+ * changed it.  1 for bytes that are not UTF-8 (left as they are), 0, or
+ * -1 (SASLprep refuses it; said on stderr).
+ */
+static int
+prepare(char *s, size_t cap, const char *what)
+{
+	char before[POP3_MAX_PASS + 2];
+	size_t n = strlen(s);
+
+	if (utf8_is_ascii(s, n))
+		return 0;
+	if (!utf8_valid(s, n, 0))
+		return 1;
+	if (n >= sizeof(before))
+		return -1;
+	memcpy(before, s, n + 1);
+	if (saslprep_stored(s, cap) == -1) {
+		fprintf(stderr, "privpop-passwd: the %s has a character that "
+		    "SASLprep (RFC 4013) prohibits or Unicode does not "
+		    "assign, or becomes empty or too long: choose another\n",
+		    what);
+		explicit_bzero(before, sizeof(before));
+		return -1;
+	}
+	if (strcmp(before, s) != 0)
+		fprintf(stderr, "privpop-passwd: the %s is stored in its "
+		    "SASLprep form (RFC 4013), which is what clients send "
+		    "after UTF8 and in SASL%s\n", what,
+		    strcmp(what, "password") == 0 ? "; a client that "
+		    "sends it with PASS before UTF8 must send that form" :
+		    "");
+	explicit_bzero(before, sizeof(before));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *scheme = "yescrypt", *prefix;
-	char pw[POP3_MAX_PASS + 2];
+	char pw[POP3_MAX_PASS + 2], user[POP3_MAX_USER + 1];
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	static struct crypt_data cd;
 	const char *hash;
@@ -85,8 +131,16 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 4 || argc > 5)
 		usage();
-	if (!pwf_valid_user(argv[0], strlen(argv[0]))) {
-		fprintf(stderr, "privpop-passwd: invalid user name\n");
+	if (strlen(argv[0]) >= sizeof(user)) {
+		fprintf(stderr, "privpop-passwd: user name longer than %d "
+		    "bytes\n", POP3_MAX_USER);
+		return 1;
+	}
+	memcpy(user, argv[0], strlen(argv[0]) + 1);
+	if (prepare(user, sizeof(user), "user name") != 0 ||
+	    !pwf_valid_user(user, strlen(user))) {
+		fprintf(stderr, "privpop-passwd: invalid user name (printable "
+		    "ASCII, or UTF-8 without spaces or controls)\n");
 		return 1;
 	}
 	if (parse_uint(argv[1], strlen(argv[1]), 1, UINT32_MAX - 1, &v) ||
@@ -120,6 +174,24 @@ main(int argc, char *argv[])
 		    "%d characters\n", POP3_MAX_PASS);
 		return 1;
 	}
+	switch (prepare(pw, sizeof(pw), "password")) {
+	case -1:
+		explicit_bzero(pw, sizeof(pw));
+		return 1;
+	case 1:
+		/* 8-bit bytes of an older system: only PASS before UTF8
+		 * sends them as they are; SCRAM's keys need UTF-8 */
+		if (strcmp(scheme, "scram-sha-256") == 0) {
+			fprintf(stderr, "privpop-passwd: SCRAM-SHA-256 needs "
+			    "a UTF-8 password (RFC 5802)\n");
+			explicit_bzero(pw, sizeof(pw));
+			return 1;
+		}
+		fprintf(stderr, "privpop-passwd: the password is not UTF-8: "
+		    "stored as its bytes, which only PASS before UTF8 can "
+		    "send\n");
+		break;
+	}
 	if (strcmp(scheme, "scram-sha-256") == 0) {
 		unsigned char salt[SCRAM_SALT_LEN];
 		struct scram_keys k;
@@ -133,7 +205,7 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		explicit_bzero(pw, sizeof(pw));
-		printf("%s:{SCRAM-SHA-256}%s:%s:%s::%s:%s\n", argv[0], stored,
+		printf("%s:{SCRAM-SHA-256}%s:%s:%s::%s:%s\n", user, stored,
 		    argv[1], argv[2], argv[3], argc == 5 ? argv[4] : "");
 		return 0;
 	}
@@ -143,7 +215,7 @@ main(int argc, char *argv[])
 			    "hold ':'\n");
 			return 1;
 		}
-		printf("%s:{PLAIN}%s:%s:%s::%s:%s\n", argv[0], pw, argv[1],
+		printf("%s:{PLAIN}%s:%s:%s::%s:%s\n", user, pw, argv[1],
 		    argv[2], argv[3], argc == 5 ? argv[4] : "");
 		explicit_bzero(pw, sizeof(pw));
 		return 0;
@@ -159,7 +231,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpop-passwd: crypt failed\n");
 		return 1;
 	}
-	printf("%s:%s:%s:%s::%s:%s\n", argv[0], hash, argv[1], argv[2],
+	printf("%s:%s:%s:%s::%s:%s\n", user, hash, argv[1], argv[2],
 	    argv[3], argc == 5 ? argv[4] : "");
 	explicit_bzero(&cd, sizeof(cd));
 	return 0;

@@ -5,6 +5,7 @@ changes an answer's text but never its response code, "*", an unknown
 tag, and a malformed catalog left out; the transcript masks a UTF-8
 password like any other."""
 import os
+import subprocess
 
 import e2e_util as U
 from e2e_util import check, check_eq
@@ -270,3 +271,71 @@ def t_transcript(ctx):
     for secret in (PW_JOERG, esc):
         check(not any(secret in l for l in lines),
               "%r in the log" % secret)
+
+
+@test("utf8_passwd_tool_stores_saslprep_form")
+def t_passwd_tool_prep(ctx):
+    """privpop-passwd stores a password that SASLprep changes (a
+    ligature, a no-break space) in its SASLprep form, the form the
+    session makes of what a client sends after UTF8 or in SASL, and the
+    one SCRAM's keys come from (RFC 5802); it says so on stderr, and
+    refuses a prohibited character and a SCRAM password that is not
+    UTF-8."""
+    typed = "\ufb01sh\u00a0chips-6617"       # as a user might type it
+    prepped = "fish chips-6617"               # its SASLprep (NFKC, space)
+    d = U.Daemon(ctx, "u8-pwtool", extra_conf={
+        "auth_mechanisms": "USER PLAIN SCRAM-SHA-256",
+        "max_auth_fails": "20"})
+    carol = d.add_user("carol", typed)
+    dave = U.MailUser("dave", typed, carol.uid, carol.gid,
+                      os.path.join(d.dir, "home", "dave"))
+    dave.make_maildir()
+    d.passwd_lines.append(U.passwd_line(ctx.build_dir, dave,
+                                        "scram-sha-256"))
+    d.users["dave"] = dave
+    d.start()
+    with d.connect() as c:
+        c.resp()
+        c.cmd("UTF8")
+        c.cmd("USER carol")
+        r = c.cmd(b"PASS " + typed.encode())
+        check(r.startswith(b"+OK"), "PASS as typed after UTF8: %r" % r)
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        r = A.sasl_plain(c, "carol", typed)
+        check(r.startswith(b"+OK"), "AUTH PLAIN as typed: %r" % r)
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        c.cmd("USER carol")
+        r = c.cmd(b"PASS " + prepped.encode())
+        check(r.startswith(b"+OK"), "PASS before UTF8, prepared: %r" % r)
+        c.cmd("QUIT")
+    with d.connect() as c:
+        c.resp()
+        # a conforming SCRAM client normalises the password itself
+        res = A.sasl_scram(c, "dave", prepped)
+        check(res.answer is not None and res.answer.startswith(b"+OK"),
+              "SCRAM with keys from the prepared form: %r" % res.answer)
+        check(res.server_sig_ok, "server signature")
+        c.cmd("QUIT")
+    # the stored line itself: {PLAIN} shows the form
+    p = U.passwd_line(ctx.build_dir, U.MailUser("erin", typed, 1000, 1000,
+                                                "/home/erin"), "plain")
+    check_eq(p.split(":")[1], "{PLAIN}" + prepped, "the stored secret")
+    # what the tool says, and what it refuses
+    def tool(secret, scheme=()):
+        return subprocess.run(
+            [os.path.join(ctx.build_dir, "privpop-passwd")] + list(scheme) +
+            ["erin", "1000", "1000", "/home/erin"], input=secret + b"\n",
+            capture_output=True, timeout=30)
+    r = tool(typed.encode())
+    check(r.returncode == 0 and b"SASLprep form" in r.stderr,
+          "the note: %r" % r.stderr)
+    r = tool("fi\u2028sh-1".encode())
+    check(r.returncode == 1 and b"prohibits" in r.stderr and not r.stdout,
+          "U+2028 refused: %r %r" % (r.stdout, r.stderr))
+    r = tool(b"caf\xe9-1", ["-s", "scram-sha-256"])
+    check(r.returncode == 1 and b"UTF-8" in r.stderr and not r.stdout,
+          "SCRAM with Latin-1: %r %r" % (r.stdout, r.stderr))

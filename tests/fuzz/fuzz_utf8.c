@@ -1,6 +1,6 @@
 /*
  * The strict UTF-8 check (common/utf8.c), privpop-auth's user-name rule
- * built on it (pwf_valid_user) and SASLprep (daemon/session/saslprep.c)
+ * built on it (pwf_valid_user) and SASLprep (common/saslprep.c)
  * on fuzzed bytes.  utf8_valid must agree with a decoder written
  * differently here (code point by code point, then re-encoded: an
  * accepted text is its own shortest encoding); SASLprep's output must

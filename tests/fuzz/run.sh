@@ -44,7 +44,7 @@ srcs_for() {
 	fuzz_wire)	echo "mailstore/wire.c common/buf.c" ;;
 	fuzz_passwd_line) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
 	fuzz_passwd_index) echo "auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c common/utf8.c" ;;
-	fuzz_utf8)	echo "common/utf8.c daemon/session/saslprep.c auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
+	fuzz_utf8)	echo "common/utf8.c common/saslprep.c auth/passwd_file.c auth/passwd_index.c common/fsutil.c common/numparse.c common/log.c" ;;
 	fuzz_lang)	echo "daemon/session/lang.c common/utf8.c" ;;
 	fuzz_conf)	echo "common/conf.c common/fsutil.c common/numparse.c common/addrlist.c common/log.c common/uidlfmt.c common/uidlfmt_render.c" ;;
 	fuzz_maildir_name) echo "mailstore/maildir.c mailstore/maildir_cache.c mailstore/maildir_listing.c mailstore/maildir_lock.c mailstore/maildir_uidmap.c common/uidlfmt.c common/uidlfmt_render.c mailstore/mailerr.c mailstore/wire.c common/buf.c common/numparse.c common/log.c common/fsutil.c common/fsutil_owner.c" ;;

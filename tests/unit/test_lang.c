@@ -3,7 +3,7 @@
  * every malformed form (a catalog is a file, read by the session side),
  * the tag syntax, RFC 4647 lookup, and the translation of an answer,
  * which keeps its status indicator and response code; and SASLprep
- * (daemon/session/saslprep.c) on the RFC 4013 examples.
+ * (common/saslprep.c) on the RFC 4013 examples.
  */
 #include "config.h"
 
@@ -316,6 +316,29 @@ test_saslprep(void **state)
 	assert_int_equal(saslprep_query(small, sizeof(small)), -1);
 }
 
+/* A stored string (privpop-passwd): as a query, but a code point that
+ * Unicode 3.2 does not assign is refused (RFC 3454 section 7). */
+static void
+test_saslprep_stored(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "\xef\xac\x81sh\xc2\xa0" "chips");
+	assert_int_equal(saslprep_stored(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "fish chips");
+	snprintf(buf, sizeof(buf), "plain");
+	assert_int_equal(saslprep_stored(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "plain");
+	/* U+0221, unassigned in Unicode 3.2 (table A.1) */
+	snprintf(buf, sizeof(buf), "a\xc8\xa1" "b");
+	assert_int_equal(saslprep_query(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "a\xc8\xa1" "b");
+	assert_int_equal(saslprep_stored(buf, sizeof(buf)), -1);
+	snprintf(buf, sizeof(buf), "a\xe2\x80\xa8" "b");
+	assert_int_equal(saslprep_stored(buf, sizeof(buf)), -1);
+}
+
 int
 main(void)
 {
@@ -326,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_select_translate),
 		cmocka_unit_test(test_saslprep),
+		cmocka_unit_test(test_saslprep_stored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

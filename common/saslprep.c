@@ -1,7 +1,8 @@
 /*
  * SASLprep for RFC 6856; see saslprep.h.  The session child runs it on
  * the client's user names and passwords, before they go to privpop-auth
- * (which compares bytes and never normalises: root parses nothing).
+ * (which compares bytes and never normalises: root parses nothing);
+ * privpop-passwd on what it stores, so that both sides hold one form.
  *
  * Why libidn's stringprep_profile(..., "SASLprep", ...): it is Debian's
  * (libidn-dev), implements RFC 4013 with its tables compiled in, and
@@ -11,7 +12,8 @@
  * larger library; libidn2 has no SASLprep; RFC 8265's PRECIS has no
  * Debian library in C.
  *
- * Runs as: privpop, in the session child (chrooted, no privilege).
+ * Runs as: privpop, in the session child (chrooted, no privilege); the
+ * administrator who runs privpop-passwd.
  */
 #include "config.h"
 
@@ -23,8 +25,8 @@
 #include "saslprep.h"
 #include "utf8.h"
 
-int
-saslprep_query(char *s, size_t cap)
+static int
+saslprep_flags(char *s, size_t cap, Stringprep_profile_flags flags)
 {
 	char *out = NULL;
 	size_t len = strlen(s), i;
@@ -39,7 +41,7 @@ saslprep_query(char *s, size_t cap)
 	 * prohibited by SASLprep anyway (RFC 4013 section 2.3) */
 	if (!utf8_valid(s, len, 0))
 		return -1;
-	if (stringprep_profile(s, &out, "SASLprep", 0) != STRINGPREP_OK ||
+	if (stringprep_profile(s, &out, "SASLprep", flags) != STRINGPREP_OK ||
 	    out == NULL)
 		goto done;
 	if (out[0] == '\0' || strlen(out) >= cap)
@@ -52,4 +54,16 @@ done:
 		free(out);
 	}
 	return r;
+}
+
+int
+saslprep_query(char *s, size_t cap)
+{
+	return saslprep_flags(s, cap, 0);
+}
+
+int
+saslprep_stored(char *s, size_t cap)
+{
+	return saslprep_flags(s, cap, STRINGPREP_NO_UNASSIGNED);
 }

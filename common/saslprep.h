@@ -14,4 +14,12 @@
  */
 int	saslprep_query(char *s, size_t cap);
 
+/*
+ * The same for a "stored" string (RFC 4013 section 2, RFC 3454 section
+ * 7): unassigned code points are refused too.  What privpop-passwd
+ * stores (and hashes), and what RFC 5802 has SCRAM's SaltedPassword
+ * computed from.
+ */
+int	saslprep_stored(char *s, size_t cap);
+
 #endif
