@@ -122,7 +122,8 @@ v2(unsigned char *out, int cmd, int fam, const void *addr, size_t alen,
 	out[14] = (unsigned char)(body >> 8);
 	out[15] = (unsigned char)body;
 	memcpy(out + 16, addr, alen);
-	memcpy(out + 16 + alen, tlvs, tlen);
+	/* memmove: a caller may take the TLV bytes from out itself */
+	memmove(out + 16 + alen, tlvs, tlen);
 	return 16 + body;
 }
 
