@@ -75,9 +75,9 @@ read_password(char *pw, size_t len)
 
 /*
  * A name or password (in place, cap bytes) to the form the session makes
- * of it: ASCII as it is; UTF-8 SASLprep'd, and told on stderr when that
- * changed it.  1 for bytes that are not UTF-8 (left as they are), 0, or
- * -1 (SASLprep refuses it; said on stderr).
+ * of it: ASCII as it is; UTF-8 SASLprep'd.  0 (unchanged), 2 (SASLprep
+ * changed it), 1 for bytes that are not UTF-8 (left as they are), or -1
+ * (SASLprep refuses it; said on stderr).
  */
 static int
 prepare(char *s, size_t cap, const char *what)
@@ -100,15 +100,9 @@ prepare(char *s, size_t cap, const char *what)
 		explicit_bzero(before, sizeof(before));
 		return -1;
 	}
-	if (strcmp(before, s) != 0)
-		fprintf(stderr, "privpop-passwd: the %s is stored in its "
-		    "SASLprep form (RFC 4013), which is what clients send "
-		    "after UTF8 and in SASL%s\n", what,
-		    strcmp(what, "password") == 0 ? "; a client that "
-		    "sends it with PASS before UTF8 must send that form" :
-		    "");
+	n = strcmp(before, s) != 0 ? 2 : 0;
 	explicit_bzero(before, sizeof(before));
-	return 0;
+	return (int)n;
 }
 
 int
@@ -116,6 +110,7 @@ main(int argc, char *argv[])
 {
 	const char *scheme = "yescrypt", *prefix;
 	char pw[POP3_MAX_PASS + 2], user[POP3_MAX_USER + 1];
+	int user_prep, pw_prep;
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	static struct crypt_data cd;
 	const char *hash;
@@ -137,8 +132,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	memcpy(user, argv[0], strlen(argv[0]) + 1);
-	if (prepare(user, sizeof(user), "user name") != 0 ||
-	    !pwf_valid_user(user, strlen(user))) {
+	if ((user_prep = prepare(user, sizeof(user), "user name")) == -1 ||
+	    user_prep == 1 || !pwf_valid_user(user, strlen(user))) {
 		fprintf(stderr, "privpop-passwd: invalid user name (printable "
 		    "ASCII, or UTF-8 without spaces or controls)\n");
 		return 1;
@@ -174,7 +169,7 @@ main(int argc, char *argv[])
 		    "%d characters\n", POP3_MAX_PASS);
 		return 1;
 	}
-	switch (prepare(pw, sizeof(pw), "password")) {
+	switch ((pw_prep = prepare(pw, sizeof(pw), "password"))) {
 	case -1:
 		explicit_bzero(pw, sizeof(pw));
 		return 1;
@@ -192,6 +187,22 @@ main(int argc, char *argv[])
 		    "send\n");
 		break;
 	}
+	/* SASLprep may lengthen it (NFKC): a longer one no session takes */
+	if (strlen(pw) > POP3_MAX_PASS) {
+		fprintf(stderr, "privpop-passwd: the password's SASLprep form "
+		    "is longer than %d bytes\n", POP3_MAX_PASS);
+		explicit_bzero(pw, sizeof(pw));
+		return 1;
+	}
+	if (user_prep == 2)
+		fprintf(stderr, "privpop-passwd: the user name is stored in "
+		    "its SASLprep form (RFC 4013), %s, which is what clients "
+		    "send after UTF8 and in SASL\n", user);
+	if (pw_prep == 2)
+		fprintf(stderr, "privpop-passwd: the password is stored in "
+		    "its SASLprep form (RFC 4013), which is what clients send "
+		    "after UTF8 and in SASL; a client that sends it with PASS "
+		    "before UTF8 must send that form\n");
 	if (strcmp(scheme, "scram-sha-256") == 0) {
 		unsigned char salt[SCRAM_SALT_LEN];
 		struct scram_keys k;
@@ -202,6 +213,7 @@ main(int argc, char *argv[])
 		    &k) == -1 ||
 		    scram_format_stored(&k, stored, sizeof(stored)) == -1) {
 			fprintf(stderr, "privpop-passwd: SCRAM failed\n");
+			explicit_bzero(pw, sizeof(pw));
 			return 1;
 		}
 		explicit_bzero(pw, sizeof(pw));
@@ -213,6 +225,7 @@ main(int argc, char *argv[])
 		if (strchr(pw, ':') != NULL) {
 			fprintf(stderr, "privpop-passwd: a plain secret cannot "
 			    "hold ':'\n");
+			explicit_bzero(pw, sizeof(pw));
 			return 1;
 		}
 		printf("%s:{PLAIN}%s:%s:%s::%s:%s\n", user, pw, argv[1],
@@ -223,6 +236,7 @@ main(int argc, char *argv[])
 	if (crypt_gensalt_rn(prefix, 0, NULL, 0, setting,
 	    sizeof(setting)) == NULL) {
 		perror("privpop-passwd: crypt_gensalt");
+		explicit_bzero(pw, sizeof(pw));
 		return 1;
 	}
 	hash = crypt_rn(pw, setting, &cd, sizeof(cd));

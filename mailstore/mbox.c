@@ -172,8 +172,7 @@ xuid_uidl(const struct mbox *mb, const struct mbox_meta *mt, char *u,
 	memset(&v, 0, sizeof(v));	/* no file name, no GUID */
 	v.uid = mt->xuid;
 	v.uidvalidity = mb->uidvalidity;
-	if (uidlfmt_render(mb->opts.uidl_format != NULL ?
-	    mb->opts.uidl_format : UIDLFMT_DEFAULT, &v, u, usz) == -1 ||
+	if (uidlfmt_render(mb->uidl_format, &v, u, usz) == -1 ||
 	    !uidl_valid(u, strlen(u))) {
 		u[0] = '\0';
 		return -1;
@@ -441,6 +440,12 @@ mbox_open(struct mbox *mb, const char *path, const struct mbox_opts *o)
 	memset(mb, 0, sizeof(*mb));
 	mb->fd = mb->sessfd = mb->dirfd = mb->idxfd = -1;
 	mb->opts = *o;
+	/* the caller's string need not outlive this call */
+	if (snprintf(mb->uidl_format, sizeof(mb->uidl_format), "%s",
+	    o->uidl_format != NULL ? o->uidl_format : UIDLFMT_DEFAULT) >=
+	    (int)sizeof(mb->uidl_format))
+		return MAIL_PERM;
+	mb->opts.uidl_format = mb->uidl_format;
 	if (path[0] != '/' || snprintf(mb->path, sizeof(mb->path), "%s",
 	    path) >= (int)sizeof(mb->path))
 		return MAIL_PERM;

@@ -57,8 +57,8 @@ struct mbox_opts {
 					   is (privpop-uidl --dry-run) */
 	const char	*uidl_format;	/* pop3_uidl_format (uidlfmt.h)
 					   of X-UID:, NULL: Dovecot's
-					   default; read by mbox_open
-					   only */
+					   default; mbox_open keeps a
+					   copy (uidl_format below) */
 };
 
 /* Per message, beside struct mail_msg. */
@@ -91,7 +91,9 @@ struct mbox {
 	const char	*base;		/* the mbox's name in dirfd */
 	int		 dirfd;		/* the mbox's directory */
 	int		 idxfd;		/* the index directory */
-	struct mbox_opts opts;
+	struct mbox_opts opts;	/* its index_dir is read by mbox_open
+				   only; its uidl_format points to: */
+	char		 uidl_format[CONF_UIDL_FORMAT_MAX + 1];
 	int		 fd;		/* -1: no mbox file (empty) */
 	int		 sessfd;	/* [IN-USE] flock */
 	dev_t		 dev;

@@ -2,7 +2,7 @@
 # Build privpop three ways and run every test suite:
 #   gcc -Werror build:  unit tests (cmocka), end-to-end suite, make distcheck
 #   clang -Werror build: unit tests
-#   ASan+UBSan build:   end-to-end suite
+#   ASan+UBSan build:   unit tests (LeakSanitizer on), end-to-end suite
 # The gcc build's end-to-end run has a syslog receiver of its own on
 # /dev/log (a private mount namespace), as every real host has; the
 # ASan run keeps the case where nothing listens there.
@@ -49,6 +49,11 @@ step() {	# step NAME CMD...: one pass/fail for a build step
 }
 unit_summary() {	# automake harness: "# PASS: n" / "# FAIL: n" / "# ERROR: n"
 	local log=$1 p f e
+	# no summary at all: the tests did not build or the harness died
+	if ! grep -qE '^# TOTAL: +[0-9]+' "$log"; then
+		echo "unit: 0 passed, 1 failed (no test summary in $log)"
+		return
+	fi
 	p=$(grep -E '^# PASS: +[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 	f=$(grep -E '^# FAIL: +[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 	e=$(grep -E '^# ERROR: +[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)

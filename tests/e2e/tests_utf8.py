@@ -336,6 +336,10 @@ def t_passwd_tool_prep(ctx):
     r = tool("fi\u2028sh-1".encode())
     check(r.returncode == 1 and b"prohibits" in r.stderr and not r.stdout,
           "U+2028 refused: %r %r" % (r.stdout, r.stderr))
+    # U+00A8 becomes 3 bytes (space, U+0308): past what a session takes
+    r = tool(("a" * 246 + "\u00a8").encode())
+    check(r.returncode == 1 and b"longer than" in r.stderr and not r.stdout,
+          "a SASLprep form too long: %r %r" % (r.stdout, r.stderr))
     r = tool(b"caf\xe9-1", ["-s", "scram-sha-256"])
     check(r.returncode == 1 and b"UTF-8" in r.stderr and not r.stdout,
           "SCRAM with Latin-1: %r %r" % (r.stdout, r.stderr))
