@@ -202,7 +202,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "privpop-passwd: the password is stored in "
 		    "its SASLprep form (RFC 4013), which is what clients send "
 		    "after UTF8 and in SASL; a client that sends it with PASS "
-		    "before UTF8 must send that form\n");
+		    "before UTF8, or uses APOP or CRAM-MD5 (which prepare "
+		    "nothing), must be given that form\n");
 	if (strcmp(scheme, "scram-sha-256") == 0) {
 		unsigned char salt[SCRAM_SALT_LEN];
 		struct scram_keys k;
