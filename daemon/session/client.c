@@ -124,15 +124,21 @@ wait_fd(struct client *c, int fd, short ev)
 }
 
 /* After a write that moved nothing: 0 to try again (interrupted, or
- * the socket or TLS became ready within the timeout), -1 to give up. */
+ * the socket or TLS became ready within the timeout), -1 to give up
+ * (errno ETIMEDOUT when the client read nothing for the timeout). */
 static int
 write_wait(struct client *c, long k, short want)
 {
+	int r;
+
 	if (k == -1 && errno == EINTR)
 		return 0;
-	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return wait_fd(c, want == POLLIN ? c->rfd : c->wfd,
-		    want) <= 0 ? -1 : 0;
+	if (k == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if ((r = wait_fd(c, want == POLLIN ? c->rfd : c->wfd,
+		    want)) == 0)
+			errno = ETIMEDOUT;
+		return r <= 0 ? -1 : 0;
+	}
 	return -1;
 }
 
@@ -274,6 +280,12 @@ client_printf(struct client *c, const char *fmt, ...)
 	r = client_vprintf(c, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+void
+client_discard_output(struct client *c)
+{
+	buf_reset(&c->out);
 }
 
 void

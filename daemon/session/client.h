@@ -93,5 +93,8 @@ int	client_flush(struct client *);
 /* Drop buffered input (STLS: nothing sent before the handshake may be
  * executed after it). */
 void	client_discard_input(struct client *);
+/* Drop buffered output (a client that reads no more is sent nothing
+ * more, lest the end wait for it a second time). */
+void	client_discard_output(struct client *);
 
 #endif

@@ -189,6 +189,21 @@ session_end(const char *how)
 	_exit(strcmp(how, "error") == 0 ? 1 : 0);
 }
 
+void
+session_end_io(void)
+{
+	const char *how = "error";
+
+	if (errno == EPIPE || errno == ECONNRESET)
+		how = "disconnect";
+	else if (errno == ETIMEDOUT) {
+		st[SST_TIMEOUTS]++;
+		how = "timeout";
+	}
+	client_discard_output(&s.cl);
+	session_end(how);
+}
+
 static void
 out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -209,8 +224,7 @@ emit_v(const char *fmt, va_list ap)
 	}
 	if (client_vprintf(&s.cl, fmt, ap) == -1 ||
 	    client_write(&s.cl, "\r\n", 2) == -1)
-		session_end(errno == EPIPE || errno == ECONNRESET ?
-		    "disconnect" : "error");
+		session_end_io();
 }
 
 static void
@@ -1051,7 +1065,7 @@ sasl_read(const void *chal, size_t chlen, unsigned char *outb,
 	case CL_EOF:
 		session_end("disconnect");
 	default:
-		session_end("error");
+		session_end_io();	/* a flush that failed, too */
 	}
 	if (len == 1 && line[0] == '*') {
 		*err_r = "-ERR Authentication cancelled.";
@@ -1334,7 +1348,7 @@ cmd_stls(struct pop3_cmd *c)
 	}
 	out("+OK Begin TLS negotiation.");
 	if (client_flush(&s.cl) == -1)
-		session_end("error");
+		session_end_io();
 	/* Anything pipelined after STLS came in the clear: drop it, never
 	 * run it inside the TLS session (STARTTLS command injection). */
 	client_discard_input(&s.cl);
@@ -1501,7 +1515,7 @@ session_run(const struct conf *conf, int rfd, int wfd, int auth_sock,
 		case CL_EOF:
 			session_end("disconnect");
 		case CL_ERROR:
-			session_end("error");
+			session_end_io();	/* a flush that failed, too */
 		}
 	}
 }

@@ -226,7 +226,7 @@ store_relay(struct store_link *l)
 			 * together */
 			if (client_write_direct(l->cl, l->body + off, rlen,
 			    last ? ".\r\n" : NULL, last ? 3 : 0) == -1)
-				session_end("error");
+				session_end_io();
 			if (last)
 				return;	/* our next request releases it */
 			/* written out (or into TLS): the store may reuse it */
@@ -238,10 +238,10 @@ store_relay(struct store_link *l)
 			fatalx("unexpected %s from store", msg_name(m.type));
 		transcript_relayed(p, len);
 		if (client_write(l->cl, p, len) == -1)
-			session_end("error");
+			session_end_io();
 	}
 	if (client_write(l->cl, ".\r\n", 3) == -1)
-		session_end("error");
+		session_end_io();
 }
 
 /* Read the answer to a RETR_AHEAD, if not yet read: one OK and one

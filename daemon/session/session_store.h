@@ -72,5 +72,10 @@ void	session_out(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn))
 void	session_end(const char *how);
+/* The end after a failed read or write of the client's, as errno says:
+ * "disconnect" (EPIPE, ECONNRESET), "timeout" (ETIMEDOUT: it read
+ * nothing for the timeout), else "error"; nothing more is sent. */
+__attribute__((noreturn))
+void	session_end_io(void);
 
 #endif

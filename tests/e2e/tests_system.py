@@ -609,6 +609,49 @@ def t_timeout(ctx):
     check_eq(sorted(u.files()), sorted(before), "files after the timeout")
 
 
+@test("timeout_client_that_reads_nothing")
+def t_timeout_no_reader(ctx):
+    """A client that asks for a message and then reads nothing (a full
+    socket): the session gives up after the timeout, logs end=timeout
+    (not end=error) and does not wait a second timeout to send its
+    farewell; the DELE before it is not applied."""
+    big = b"From: a@example.org\nSubject: big\n\n" + \
+        b"".join(b"line %07d of a message nobody reads\n" % i
+                 for i in range(120000))       # about 4.6 MB
+    d, u = std_daemon(ctx, messages=[("1700000001.M1P1.e2e", big, "new",
+                                      None),
+                                     ("1700000002.M2P1.e2e",
+                                      b"Subject: s\n\nsmall\n", "new",
+                                      None)],
+                      extra_conf={"timeout": "10"})
+    before = u.files()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    try:
+        sock.connect((U.HOST, d.port))
+        c = U.Conn(d.port, sock=sock, timeout=10)
+        c.login("alice", PW_ALICE)
+        check(c.cmd("DELE 2").startswith(b"+OK"), "DELE 2")
+        c.send(b"RETR 1\r\n")
+        t0 = time.monotonic()
+        # read nothing; the session must end on its own
+        ended = d.wait_log(r"user=alice .*end=\w+", 25)
+        el = time.monotonic() - t0
+        check(ended, "the session did not end within 25 s")
+        log = d.log_text()
+        check(re.search(r"user=alice .*end=timeout", log),
+              "end=timeout expected: %r" % [l for l in log.splitlines()
+                                            if "end=" in l])
+        check(9.0 <= el <= 16.0, "ended after %.1fs (timeout = 10; "
+              "a second wait for the farewell would make it 20)" % el)
+    finally:
+        sock.close()
+    check(U.wait_until(lambda: u.files() == before, 5),
+          "the DELE of an ended session was applied")
+
+
+
 # ---------------------------------------------------------------------
 # 11. daemon modes
 

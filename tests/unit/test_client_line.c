@@ -483,6 +483,40 @@ test_flush_to_gone_peer(void **state)
 	}
 }
 
+/* A client that reads nothing: a write gives up after the timeout with
+ * ETIMEDOUT (the session logs end=timeout, not end=error), and so does
+ * the flush before the next read. */
+static void
+test_write_timeout(void **state)
+{
+	static char big[1 << 20];
+	struct timespec t0, t1;
+	const char *p;
+	size_t n;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* as the session's sockets are */
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	client_init(&cl, sv[0], sv[0], 200);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	errno = 0;
+	assert_int_equal(client_write(&cl, big, sizeof(big)), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(elapsed_ms(&t0, &t1) >= 150);
+	assert_true(elapsed_ms(&t0, &t1) < 3000);
+	/* what could not leave is dropped; the socket is still full */
+	client_discard_output(&cl);
+	assert_int_equal(client_puts(&cl, "+OK\r\n"), 0);
+	errno = 0;
+	assert_int_equal(client_getline(&cl, &p, &n), CL_ERROR);
+	assert_int_equal(errno, ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* An unreadable descriptor is an error, not EOF or a line. */
 static void
 test_getline_error(void **state)
@@ -510,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_pipes_and_flush),
 		cmocka_unit_test(test_getline_error),
 		cmocka_unit_test(test_flush_to_gone_peer),
+		cmocka_unit_test(test_write_timeout),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
