@@ -241,7 +241,8 @@ enum sess_stat {
 	SST_ERR_SYS_TEMP,	/* -ERR [SYS/TEMP] answers */
 	SST_ERR_SYS_PERM,	/* -ERR [SYS/PERM] answers */
 	SST_ERR_IN_USE,		/* -ERR [IN-USE] answers */
-	SST_TIMEOUTS,		/* autologouts: idle, or the login deadline */
+	SST_TIMEOUTS,		/* autologouts: idle, the login deadline, or
+				   an answer the client read nothing of */
 	SST_PROTOCOL_ERRORS,	/* lines refused: unknown, malformed, too
 				   long, not valid in the state */
 	SST_COUNT

@@ -94,8 +94,8 @@ static const struct {
 	    "Answers with -ERR [IN-USE]: a mailbox locked by another "
 	    "session." },
 	{ "timeouts_total", "counter",
-	    "Sessions ended by autologout: idle, or not logged in by "
-	    "login_timeout." },
+	    "Sessions ended by autologout: idle, not logged in by "
+	    "login_timeout, or reading nothing of an answer for timeout." },
 	{ "protocol_errors_total", "counter",
 	    "Command lines refused: unknown, malformed, too long, or not "
 	    "valid in the state." },

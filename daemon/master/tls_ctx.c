@@ -287,10 +287,14 @@ ctx_for(const struct conf *c, const char *certf, int keyidx, char *err,
 	/* RFC 8996: no TLS 1.0/1.1 */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* CLEANSE_PLAINTEXT: a decrypted record (PASS, AUTH) is wiped
-	 * once read, not left in OpenSSL's buffer for the session */
+	 * once read, not left in OpenSSL's buffer for the session.
+	 * IGNORE_UNEXPECTED_EOF: a client that closes without close_notify
+	 * (most do, after a dropped connection) is a disconnect, not an
+	 * error; nothing is lost to a truncation, since a command runs
+	 * only once its CRLF has come. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_CLEANSE_PLAINTEXT);
+	    SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/* no server-side cache: resumption is by tickets only */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |

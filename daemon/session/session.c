@@ -198,7 +198,7 @@ session_end_io(void)
 		how = "disconnect";
 	else if (errno == ETIMEDOUT) {
 		st[SST_TIMEOUTS]++;
-		how = "timeout";
+		how = client_expired(&s.cl) ? "login-timeout" : "timeout";
 	}
 	client_discard_output(&s.cl);
 	session_end(how);

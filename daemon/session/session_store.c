@@ -338,7 +338,7 @@ retr_from_ahead(struct store_link *l, uint32_t n, uint64_t *octets)
 		    (unsigned long long)l->ahead.octets);
 		if (client_write_direct(l->cl, l->body + l->ahead.off,
 		    l->ahead.len, ".\r\n", 3) == -1)
-			session_end("error");
+			session_end_io();
 		*octets = l->ahead.octets;
 		l->ahead_used++;
 		ahead_ask(l, n + 1);	/* releases the region */

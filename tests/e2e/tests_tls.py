@@ -1498,3 +1498,29 @@ def t_password_memory(ctx):
                   % (what, sess, found))
             check_eq(c.cmd("STAT"), expected_stat(), "STAT after " + what)
             c.cmd("QUIT")
+
+
+@test("tls_client_gone_without_close_notify_is_disconnect")
+def t_no_close_notify(ctx):
+    """A TLS client that closes its socket without close_notify (Python's
+    poplib, and many others, after a dropped connection) is a
+    disconnect in the log, not an error; after login and before it, for
+    TLS 1.2 and 1.3."""
+    d, u = tls_daemon(ctx, "tls-noclose")
+    cafile = d.cert.cert
+    n = 0
+    for ver in ("1.2", "1.3"):
+        for logged_in in (False, True):
+            c = tls_conn(d.tls_port, client_ctx(cafile, ver))
+            try:
+                if logged_in:
+                    login(c)
+                else:
+                    check(c.resp().startswith(b"+OK"), "greeting")
+            finally:
+                c.sock.close()      # no unwrap(): no close_notify
+            n += 1
+            check(d.wait_log(r"(?s)(.*end=\w+){%d}" % n, 5),
+                  "session %d did not end" % n)
+    ends = re.findall(r"end=(\w+)", d.log_text())
+    check_eq(ends, ["disconnect"] * 4, "the four sessions' ends")
